@@ -1,0 +1,9 @@
+"""``python -m toolkit`` is the same as the ``toolkit`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,198 @@
+"""Run both sandbox services together: one clock, one CA, seeded data, optional saved state."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .brevo import BrevoAccount
+from .brevo import control_routes as brevo_control_routes
+from .brevo import fault_body as brevo_fault_body
+from .brevo import make_app as make_brevo_app
+from .clock import Clock
+from .datagen import generate
+from .http import ServerThread
+from .middleware import FaultInjector, FaultPlan, RequestLog, Service
+from .salesforce import SalesforceOrg
+from .salesforce import control_routes as salesforce_control_routes
+from .salesforce import fault_body as salesforce_fault_body
+from .salesforce import make_app as make_salesforce_app
+from .salesforce.oauth import Credentials, OAuthServer
+from .tls import make_tls
+
+API_VERSION = "62.0"
+SEED_CHUNK = 10_000
+
+
+@dataclass
+class SandboxConfig:
+    """How to run the sandbox.
+
+    Attributes:
+        contacts: Salesforce Contacts to generate (ignored when a saved state is loaded).
+        leads: Salesforce Leads to generate.
+        seed: seed of the data generator (same seed, same data).
+        rule_share: share of generated records that break one of the SPEC's Y rules.
+        state_file: JSON file to load the state from (if it exists) and save it to on ``stop``.
+        workdir: where the CA bundle and the JWT key file are written (a temp dir by default).
+        faults: fault plan applied to both services (per-service plans via ``Sandbox.faults``).
+        brevo_rate_limit: Brevo contacts endpoints' requests per second (0 = unlimited).
+        api_daily_limit: Salesforce daily API request allowance.
+        salesforce_port, brevo_port: ports to bind on 127.0.0.1 (0 = any free port).
+    """
+
+    contacts: int = 0
+    leads: int = 0
+    seed: int = 0
+    rule_share: float = 0.05
+    state_file: Path | None = None
+    workdir: Path | None = None
+    faults: FaultPlan | None = None
+    brevo_rate_limit: float = 10.0
+    api_daily_limit: int = 100_000
+    salesforce_port: int = 0
+    brevo_port: int = 0
+    host: str = field(default="127.0.0.1", init=False)
+
+
+class Sandbox:
+    """Local Salesforce and Brevo APIs over HTTPS on 127.0.0.1.
+
+    Example:
+        >>> with Sandbox(SandboxConfig(contacts=100)) as sb:   # doctest: +SKIP
+        ...     info = sb.info    # what a client needs (URLs, credentials, CA bundle)
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.clock = Clock()
+        self.log = RequestLog()
+        self.faults = {"salesforce": FaultInjector(self.config.faults),
+                       "brevo": FaultInjector(self.config.faults)}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._servers: list[ServerThread] = []
+        self.salesforce, self.brevo = self._load_or_generate()
+        self.credentials = Credentials.generate()
+        self.oauth = OAuthServer(self.credentials, self.clock, org_id=self.salesforce.org_id,
+                                 user_id=self.salesforce.user_id)
+        self.info: dict[str, Any] = {}
+
+    def _load_or_generate(self) -> tuple[SalesforceOrg, BrevoAccount]:
+        path = self.config.state_file
+        if path is not None and path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            self.clock.advance(timedelta(seconds=data.get("clock_offset_seconds", 0)))
+            return (SalesforceOrg.from_dict(data["salesforce"], self.clock),
+                    BrevoAccount.from_dict(data["brevo"], self.clock))
+        org = SalesforceOrg(self.clock, api_daily_limit=self.config.api_daily_limit)
+        account = BrevoAccount(self.clock)
+        seed_data(org, account, contacts=self.config.contacts, leads=self.config.leads,
+                  seed=self.config.seed, rule_share=self.config.rule_share)
+        return org, account
+
+    def start(self) -> dict[str, Any]:
+        """Start both servers; returns (and keeps in ``info``) what a client needs to connect."""
+        workdir = self.config.workdir
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="toolkit-sandbox-")
+            workdir = Path(self._tmp.name)
+        tls = make_tls(workdir)
+        key_file = workdir / "jwt-private-key.pem"
+        key_file.write_text(self.credentials.jwt_private_key_pem, encoding="utf-8")
+        key_file.chmod(0o600)
+        sf_service = Service("salesforce", make_salesforce_app(self.salesforce, self.oauth), clock=self.clock,
+                             log=self.log, faults=self.faults["salesforce"], fault_body=salesforce_fault_body,
+                             control=salesforce_control_routes(self.salesforce, self.oauth))
+        brevo_service = Service("brevo", make_brevo_app(self.brevo, rate_limit_per_second=self.config.brevo_rate_limit),
+                                clock=self.clock, log=self.log, faults=self.faults["brevo"],
+                                fault_body=brevo_fault_body, control=brevo_control_routes(self.brevo))
+        sf = ServerThread(sf_service, port=self.config.salesforce_port, ssl_context=tls.ssl_context).start()
+        self._servers.append(sf)
+        brevo = ServerThread(brevo_service, port=self.config.brevo_port, ssl_context=tls.ssl_context).start()
+        self._servers.append(brevo)
+        sf_url = f"https://127.0.0.1:{sf.port}"
+        self.oauth.instance_url = sf_url
+        self.info = {
+            "salesforce": {
+                "login_url": sf_url,
+                "instance_url": sf_url,
+                "api_version": API_VERSION,
+                "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.client_secret,
+                "username": self.credentials.username,
+                "password": self.credentials.password,
+                "jwt_private_key_file": str(key_file),
+                "ca_bundle": str(tls.ca_bundle),
+            },
+            "brevo": {
+                "base_url": f"https://127.0.0.1:{brevo.port}/v3",
+                "api_key": self.brevo.api_key,
+                "ca_bundle": str(tls.ca_bundle),
+            },
+            "sandbox": {
+                "salesforce_control": f"{sf_url}/_sandbox/",
+                "brevo_control": f"https://127.0.0.1:{brevo.port}/_sandbox/",
+                "contacts": len(self.salesforce.records("Contact")),
+                "leads": len(self.salesforce.records("Lead")),
+            },
+        }
+        return self.info
+
+    def save(self, path: Path) -> None:
+        """Write the whole state (records, contacts, lists, clock offset) as JSON, atomically."""
+        data = {"salesforce": self.salesforce.to_dict(), "brevo": self.brevo.to_dict(),
+                "clock_offset_seconds": self.clock.offset.total_seconds()}
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+
+    def stop(self) -> None:
+        """Stop both servers, save the state if a state file is configured, clean up."""
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        if self.config.state_file is not None:
+            self.save(self.config.state_file)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def seed_data(org: SalesforceOrg, account: BrevoAccount, *, contacts: int, leads: int, seed: int,
+              rule_share: float = 0.05) -> None:
+    """Load generated Contacts (with their Cases), Leads and Brevo-only contacts."""
+    if not contacts and not leads:
+        return
+    data = generate(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share)
+    contact_ids: list[str] = []
+    for start in range(0, len(data.contacts), SEED_CHUNK):
+        chunk = [r.fields for r in data.contacts[start:start + SEED_CHUNK]]
+        contact_ids += [res["id"] for res in org.create_many("Contact", chunk)]
+    for start in range(0, len(data.leads), SEED_CHUNK):
+        org.create_many("Lead", [r.fields for r in data.leads[start:start + SEED_CHUNK]])
+    cases = [{**fields, "ContactId": contact_ids[i]} for i, fields in data.cases if contact_ids[i]]
+    if cases:
+        org.create_many("Case", cases)
+    lists = account.to_dict()  # the default list of a new account receives Brevo-only contacts
+    default_list = _first_list_id(lists)
+    for contact in data.brevo_only:
+        account.create_contact(email=contact.get("email"), attributes=contact.get("attributes"),
+                               list_ids=[default_list] if default_list else None)
+
+
+def _first_list_id(state: dict[str, Any]) -> int | None:
+    lists = state.get("lists") or []
+    if isinstance(lists, dict):
+        return min((int(k) for k in lists), default=None)
+    return min((int(item["id"]) for item in lists), default=None)
