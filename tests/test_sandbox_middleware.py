@@ -97,3 +97,9 @@ def test_unknown_control_route_lists_the_known_ones(base: str, http: requests.Se
     r = http.get(f"{base}/_sandbox/nope")
     assert r.status_code == 404
     assert "GET /_sandbox/requests" in r.json()["routes"]
+
+
+def test_request_log_never_keeps_secret_query_values(base: str, http: requests.Session) -> None:
+    http.get(f"{base}/services/oauth2/token?grant_type=password&password=hunter2&client_secret=s3&q=SELECT")
+    [entry] = http.get(f"{base}/_sandbox/requests").json()["requests"]
+    assert entry["query"] == "grant_type=password&password=***&client_secret=***&q=SELECT"

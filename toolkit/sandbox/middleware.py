@@ -7,6 +7,7 @@ NOT part of Salesforce's or Brevo's API; they are neither logged, counted nor fa
 from __future__ import annotations
 
 import random
+import re
 import socket
 import struct
 import threading
@@ -22,6 +23,11 @@ from .clock import Clock
 from .http import json_response
 
 FAULT_KINDS = ("429", "500", "503", "reset", "delay")
+
+# Query parameters whose values the request log never keeps (a careless client may send them).
+_SECRET_PARAMS = re.compile(
+    r"(?i)(^|&)(password|client_secret|code|code_verifier|refresh_token|assertion|access_token|token|api-key|api_key)"
+    r"=[^&]*")
 
 ControlHandler = Callable[[Request], Response]
 FaultBody = Callable[[int], Response]
@@ -137,6 +143,11 @@ class FaultInjector:
             return kind
 
 
+def redact_query(query: str) -> str:
+    """The query string with the values of secret-looking parameters replaced by ``***``."""
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{m.group(2)}=***", query)
+
+
 def reset_connection(environ: dict[str, Any]) -> None:
     """Abort the client's TCP connection with a RST, as a crashed proxy would."""
     sock = environ.get("werkzeug.socket")
@@ -169,7 +180,7 @@ class Service:
         if path.startswith("/_sandbox/"):
             return self._control(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET")
-        query = environ.get("QUERY_STRING", "")
+        query = redact_query(environ.get("QUERY_STRING", ""))
         fault = self.faults.draw(path)
         if fault == "reset":
             self.log.append(LoggedRequest(self.name, method, path, query, 0, time.time(), fault))
