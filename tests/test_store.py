@@ -1,0 +1,294 @@
+"""The state store: schema and migrations, S3, CHECKs, transactions, bulk links, rejections."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from toolkit.config import Settings
+from toolkit.credentials import CredentialStore
+from toolkit.exceptions import ConfigError, ConnectionLimitError
+from toolkit.store import MIGRATIONS, Conflict, Link, Rejection, Store, migrate, schema_version
+
+
+class FakeClock:
+    """A clock the tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
+    opened = Store.open(tmp_path, clock=clock)
+    yield opened
+    opened.close()
+
+
+def _connect(store: Store, name: str, **kw: str) -> int:
+    values = {"login_url": "https://login.salesforce.com", "username": "ana@example.com",
+              "client_id": "3MVG9-client", "flow": "authorization_code", **kw}
+    return store.add_connection(name, **values).id
+
+
+@pytest.fixture
+def integration(store: Store) -> int:
+    return store.create_integration("contacts", "Contact", connection_id=_connect(store, "c")).id
+
+
+def test_migrations_from_empty_then_reopen_is_idempotent(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "state.db")
+    assert store.schema_version == len(MIGRATIONS) == schema_version(store.db)
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"connections", "integrations", "links", "cursors", "runs", "rejections",
+            "conflicts"} <= tables
+    store.create_integration("kept", "Lead")
+    store.close()
+    again = Store.open(tmp_path)  # a directory means <dir>/state.db
+    assert again.schema_version == len(MIGRATIONS)
+    assert [i.name for i in again.list_integrations()] == ["kept"]
+    assert migrate(again.db) == len(MIGRATIONS)  # applying again changes nothing
+
+
+def test_failed_migration_rolls_back_completely(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    broken = [["CREATE TABLE a (id INTEGER)"], ["CREATE TABLE b (id INTEGER)", "NOT SQL"]]
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(db, broken)
+    assert schema_version(db) == 1
+    assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["a"]
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    Store.open(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(ConfigError, match="upgrade the toolkit"):
+        Store.open(tmp_path)
+
+
+def test_wal_mode_foreign_keys_and_busy_timeout(store: Store) -> None:
+    assert store.journal_mode == "wal"
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_a_reader_sees_committed_state_while_a_writer_is_in_a_transaction(
+        store: Store, integration: int) -> None:
+    reader = Store.open(store.path)
+    with store.transaction():
+        store.upsert_links([Link(integration, "003A")])
+        assert reader.count_links(integration) == 0  # WAL: readers are not blocked
+    assert reader.count_links(integration) == 1
+    reader.close()
+
+
+def test_from_settings_creates_the_state_dir(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path / "new" / "state")
+    with Store.from_settings(settings) as store:
+        assert store.path == settings.db_path and settings.db_path.exists()
+
+
+def test_s3_sixth_connection_of_one_account_is_refused(store: Store) -> None:
+    for n in range(5):
+        _connect(store, f"conn {n}", org_id="00D000000000001AAA" if n % 2 else None)
+    assert store.count_for_account(username="ANA@example.com") == 5
+    with pytest.raises(ConnectionLimitError) as refused:
+        _connect(store, "sixth", username="Ana@Example.com")
+    assert "already connected 5 times (the maximum is 5): remove a connection before adding another" \
+        in str(refused.value)
+    assert len(store.list_connections()) == 5
+    _connect(store, "other user", username="bob@example.com")  # another account is fine
+    store.delete_connection("conn 0")
+    _connect(store, "sixth")  # room again after a removal
+
+
+def test_s3_account_identity_uses_org_id_when_known(store: Store) -> None:
+    for n in range(5):
+        _connect(store, f"prod {n}", org_id="00D000000000001AAA",
+                 login_url="https://acme.my.salesforce.com")
+    # Same org id (15-character form) through another login URL: the same account.
+    with pytest.raises(ConnectionLimitError):
+        _connect(store, "again", org_id="00D000000000001", login_url="https://login.salesforce.com")
+    _connect(store, "sandbox org", org_id="00D000000000002AAA")  # same username, other org
+
+
+def test_connection_in_use_cannot_be_deleted(store: Store, integration: int) -> None:
+    with pytest.raises(ConfigError, match="used by integration"):
+        store.delete_connection("c")
+    with pytest.raises(ConfigError, match="already exists"):
+        _connect(store, "c")
+
+
+def test_check_constraints_reject_bad_values(store: Store, integration: int) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        store.db.execute("UPDATE integrations SET status = 'paused' WHERE id = ?", (integration,))
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        store.db.execute("INSERT INTO integrations (name, object, created_at, updated_at) "
+                         "VALUES ('x', 'Account', '', '')")
+    with pytest.raises(ValueError, match="status must be one of"):
+        store.set_status(integration, "paused")
+    with pytest.raises(ValueError, match="object must be one of"):
+        store.create_integration("accounts", "Account")
+    with pytest.raises(ValueError, match="flow must be one of"):
+        _connect(store, "d", flow="saml")
+    assert store.get_integration(integration).status == "draft"
+
+
+def test_activation_needs_opt_in_connection_mapping_and_list(store: Store, integration: int) -> None:
+    with pytest.raises(ConfigError, match="opt-in agreement"):
+        store.set_status(integration, "active")
+    store.set_opt_in(integration)
+    store.set_mapping(integration, {"EMAIL": "Email", "LASTNAME": "LastName"})
+    store.set_list(integration, 7)
+    active = store.set_status("contacts", "active")
+    assert (active.status, active.mapping["EMAIL"], active.list_id) == ("active", "Email", 7)
+    stopped = store.set_status(integration, "stopped", stop_reason="quota")
+    assert (stopped.status, stopped.stop_reason) == ("stopped", "quota")
+
+
+def test_transaction_rolls_back_on_exception(store: Store, integration: int) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert_links([Link(integration, "003A")])
+        store.set_cursor(integration, "salesforce", "2025-03-01T00:00:00Z")
+        raise RuntimeError("crash before commit")
+    assert store.count_links(integration) == 0
+    assert store.get_cursor(integration, "salesforce") is None
+    with store.transaction():
+        store.upsert_links([Link(integration, "003B")])
+        with pytest.raises(ValueError), store.transaction():  # a nested block is a savepoint
+            store.upsert_links([Link(integration, "003C", state="gone")])
+    assert list(store.links_by_sf_ids(integration, ["003B", "003C"])) == ["003B"]
+
+
+def test_links_bulk_upsert_and_lookup_of_100000(
+        store: Store, integration: int, record_property: Any, request: pytest.FixtureRequest,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    links = [Link(integration, f"003{n:015d}", brevo_id=n + 1, email=f"p{n}@example.com",
+                  sf_hash=f"s{n}") for n in range(100_000)]
+    started = time.perf_counter()
+    assert store.upsert_links(links) == 100_000
+    wrote = time.perf_counter()
+    by_sf = store.links_by_sf_ids(integration, [link.sf_id for link in links])
+    by_brevo = store.links_by_brevo_ids(integration, range(1, 100_001))
+    read = time.perf_counter()
+    assert len(by_sf) == len(by_brevo) == store.count_links(integration) == 100_000
+    assert by_brevo[42].sf_id == f"003{41:015d}"
+    # An update without a Brevo id keeps the stored one (imports do not return ids).
+    store.upsert_links([Link(integration, links[0].sf_id, sf_hash="new", state="suspended")])
+    first = store.links_by_sf_ids(integration, [links[0].sf_id])[links[0].sf_id]
+    assert (first.brevo_id, first.sf_hash, first.state) == (1, "new", "suspended")
+    assert store.count_links(integration, state="active") == 99_999
+    assert store.delete_links(integration, (link.sf_id for link in links[:1000])) == 1000
+    record_property("links_100000_upsert_seconds", round(wrote - started, 2))
+    record_property("links_100000_lookup_seconds", round(read - wrote, 2))
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        with capsys.disabled():
+            reporter.write_line(f" store: 100,000 links upserted in {wrote - started:.2f} s, "
+                                f"looked up by sf_id and brevo_id in {read - wrote:.2f} s")
+
+
+def test_cursors_set_get_clear(store: Store, integration: int) -> None:
+    store.set_cursor(integration, "salesforce", "a")
+    store.set_cursor(integration, "salesforce", "b")
+    store.set_cursor(integration, "brevo", "c")
+    assert store.cursors(integration) == {"salesforce": "b", "brevo": "c"}
+    store.clear_cursors(integration, ["brevo"])
+    assert store.get_cursor(integration, "brevo", "none") == "none"
+
+
+def test_runs_start_finish_and_abandon(store: Store, integration: int, clock: FakeClock) -> None:
+    run = store.start_run(integration, dry_run=True)
+    assert (run.status, run.dry_run, run.full, run.finished_at) == ("running", True, False, None)
+    clock.now += timedelta(minutes=3)
+    done = store.finish_run(run.id, "succeeded", counts={"to_brevo": {"create": 2}},
+                            sf_api_used=120, sf_api_limit=15_000)
+    assert done.finished_at - done.started_at == timedelta(minutes=3)
+    assert done.counts == {"to_brevo": {"create": 2}}
+    with pytest.raises(ConfigError, match="already finished"):
+        store.finish_run(run.id, "failed")
+    crashed = store.start_run(integration, full=True)
+    assert store.abandon_running_runs(integration) == 1
+    assert store.get_run(crashed.id).status == "failed"
+    assert [r.id for r in store.list_runs(integration)] == [crashed.id, run.id]
+
+
+def test_a1_rejection_seen_again_keeps_first_seen_and_updates_last_seen(
+        store: Store, integration: int, clock: FakeClock) -> None:
+    first_run = store.start_run(integration).id
+    y5 = Rejection(integration, "to_salesforce", "003A", "Y5", "last name is empty in Brevo",
+                   field="LastName", value="", data_hash="h1")
+    store.upsert_rejections([y5], run_id=first_run)
+    store.upsert_rejections([y5], run_id=first_run)  # a replay of the same run
+    clock.now += timedelta(days=1)
+    second_run = store.start_run(integration).id
+    store.upsert_rejections([y5], run_id=second_run)
+    [row] = store.list_rejections(integration)
+    assert row["first_seen"] == datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    assert row["last_seen"] == datetime(2025, 3, 2, 12, 0, tzinfo=UTC)
+    assert (row["seen_count"], row["first_run_id"], row["run_id"]) == (2, first_run, second_run)
+    assert (row["integration"], row["rule"], row["field"]) == ("contacts", "Y5", "LastName")
+
+
+def test_a3_resolve_and_list_open_and_resolved(store: Store, integration: int) -> None:
+    run = store.start_run(integration).id
+    store.upsert_rejections([
+        Rejection(integration, "to_brevo", "00QA", "Y9", "phone must have 6 to 16 digits",
+                  field="Phone", value="12"),
+        Rejection(integration, "to_salesforce", "003B", "SF:DELETE_FAILED",
+                  "Salesforce refuses to delete a contact with a related Case",
+                  service_code="DELETE_FAILED", permanent=True),
+    ], run_id=run)
+    assert set(store.open_rejections(integration, "to_brevo", ["00QA", "00QZ"])) == {"00QA"}
+    assert store.resolve_rejections(integration, "to_brevo", ["00QA"], run_id=run) == 1
+    assert [r["record_id"] for r in store.list_rejections(integration)] == ["003B"]
+    [resolved] = store.list_rejections(integration, state="resolved")
+    assert (resolved["record_id"], resolved["resolved_run_id"]) == ("00QA", run)
+    assert len(store.list_rejections(state="all", run_id=run)) == 2
+    # Seen again after being resolved: it is open again.
+    store.upsert_rejections([Rejection(integration, "to_brevo", "00QA", "Y9", "again", field="Phone")])
+    assert {r["record_id"] for r in store.list_rejections(integration)} == {"00QA", "003B"}
+
+
+def test_conflicts_are_recorded(store: Store, integration: int) -> None:
+    run = store.start_run(integration).id
+    store.add_conflicts([Conflict(integration, "003A", "salesforce", {"Phone": "1"},
+                                  {"SMS": "2"})], run_id=run)
+    [conflict] = store.list_conflicts(integration, run_id=run)
+    assert (conflict.winner, conflict.sf_values, conflict.brevo_values) == \
+        ("salesforce", {"Phone": "1"}, {"SMS": "2"})
+
+
+def test_database_holds_no_secret_after_use(tmp_path: Path) -> None:
+    secrets = {"client_secret": "CS-7f3a9e1b-secret", "refresh_token": "5Aep861-refresh-token",
+               "api_key": "xkeysib-0123456789abcdef"}
+    credentials = CredentialStore(tmp_path, environ={})
+    store = Store.open(tmp_path)
+    connection = store.add_connection("prod", login_url="https://login.salesforce.com",
+                                      username="ana@example.com", client_id="3MVG9", flow="jwt_bearer")
+    credentials.set("salesforce", connection.name, "client_secret", secrets["client_secret"])
+    credentials.set("salesforce", connection.name, "refresh_token", secrets["refresh_token"])
+    credentials.set("brevo", "default", "api_key", secrets["api_key"])
+    integration = store.create_integration("contacts", "Contact", connection_id=connection.id)
+    store.upsert_links([Link(integration.id, "003A", 1)])
+    assert credentials.get("brevo", "default", "api_key").reveal() == secrets["api_key"]
+    store.close()
+    for db_file in tmp_path.glob("state.db*"):
+        content = db_file.read_bytes()
+        assert not any(value.encode() in content for value in secrets.values()), db_file.name

@@ -1,0 +1,202 @@
+"""Typed settings, resolved outside the code: defaults < ``toolkit.toml`` < environment < arguments.
+
+Where the settings come from, in the order they win (last wins):
+
+1. the defaults below;
+2. ``toolkit.toml`` in the state directory (flat ``key = value`` pairs named after the fields,
+   read with :mod:`tomllib`);
+3. environment variables ``TOOLKIT_<FIELD>`` (``TOOLKIT_QUOTA_LIMIT=250000``);
+4. keyword arguments to :meth:`Settings.from_env`.
+
+The state directory itself comes from ``TOOLKIT_STATE_DIR``, else
+``$XDG_STATE_HOME/sf-brevo-toolkit``, else ``~/.local/state/sf-brevo-toolkit``. It holds
+``state.db`` (:mod:`toolkit.store`), ``credentials.json`` (:mod:`toolkit.credentials`) and the
+optional ``toolkit.toml``.
+
+Secrets are never settings: ``toolkit.toml`` refuses keys that look like one and points to the
+credentials file or its environment variables instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from toolkit.exceptions import ConfigError
+
+__all__ = ["APP_NAME", "CONFIG_FILE", "ENV_PREFIX", "Settings", "default_state_dir"]
+
+APP_NAME = "sf-brevo-toolkit"
+CONFIG_FILE = "toolkit.toml"
+ENV_PREFIX = "TOOLKIT_"
+_SECRET_WORDS = ("secret", "password", "token", "api_key", "apikey", "private_key")
+
+
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the state directory named by the environment (not created).
+
+    Args:
+        environ: the environment to read; ``os.environ`` when omitted.
+
+    Returns:
+        ``$TOOLKIT_STATE_DIR``, else ``$XDG_STATE_HOME/sf-brevo-toolkit``, else
+        ``~/.local/state/sf-brevo-toolkit``; ``~`` expanded.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("TOOLKIT_STATE_DIR"):
+        return Path(env["TOOLKIT_STATE_DIR"]).expanduser()
+    if env.get("XDG_STATE_HOME"):
+        return Path(env["XDG_STATE_HOME"]).expanduser() / APP_NAME
+    return Path("~/.local/state").expanduser() / APP_NAME
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the toolkit needs to know that is not a secret and not per integration.
+
+    Attributes:
+        state_dir: directory holding ``state.db``, ``credentials.json`` and ``toolkit.toml``.
+        quota_limit: tasks (records written, either direction) allowed per calendar month (Q1).
+        quota_warning_share: share of ``quota_limit`` at which the one warning e-mail goes (Q2).
+        mass_delete_share: a run that would delete more than this share of an integration's
+            links stops and asks for confirmation (B6); an integration may override it.
+        brevo_deletion_check_hours: how often the (costly, N/500 calls) diff of a Brevo list's
+            members against the links runs to find contacts deleted in Brevo (Y10).
+        salesforce_login_url: default OAuth login URL (production, ``https://test.salesforce.com``,
+            a My Domain, or the sandbox); each connection stores its own.
+        salesforce_api_version: Salesforce REST API version, e.g. ``"62.0"``.
+        brevo_api_url: base URL of Brevo's API v3 (or the sandbox's).
+        page_size: Salesforce records read per page and per chunk (2,000 is the REST maximum).
+        bulk_threshold: initial loads of more records than this use Bulk API 2.0.
+        import_max_bytes: largest ``/contacts/import`` body sent to Brevo (about 8 MB).
+        http_timeout: seconds before an HTTP call is abandoned (and retried).
+        ca_bundle: a CA bundle to trust (the sandbox's CA); ``None`` uses the system's.
+        notify_to: e-mail addresses that receive the quota notifications (Q2, Q3).
+    """
+
+    state_dir: Path = field(default_factory=default_state_dir)
+    quota_limit: int = 100_000
+    quota_warning_share: float = 0.8
+    mass_delete_share: float = 0.05
+    brevo_deletion_check_hours: float = 24
+    salesforce_login_url: str = "https://login.salesforce.com"
+    salesforce_api_version: str = "62.0"
+    brevo_api_url: str = "https://api.brevo.com/v3"
+    page_size: int = 2_000
+    bulk_threshold: int = 10_000
+    import_max_bytes: int = 8_000_000
+    http_timeout: float = 60
+    ca_bundle: Path | None = None
+    notify_to: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.quota_limit > 0, "quota_limit", "must be a positive number of tasks")
+        for name in ("quota_warning_share", "mass_delete_share"):
+            _check(0 < getattr(self, name) <= 1, name, "must be a share between 0 and 1 (0.05 = 5%)")
+        _check(self.brevo_deletion_check_hours >= 0, "brevo_deletion_check_hours", "must be >= 0")
+        _check(1 <= self.page_size <= 2_000, "page_size", "must be between 1 and 2000")
+        for name in ("bulk_threshold", "import_max_bytes", "http_timeout"):
+            _check(getattr(self, name) > 0, name, "must be positive")
+        for name in ("salesforce_login_url", "brevo_api_url"):
+            _check(getattr(self, name).startswith(("https://", "http://")), name,
+                   "must be an http(s) URL")
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite state database, ``<state_dir>/state.db``."""
+        return self.state_dir / "state.db"
+
+    @property
+    def credentials_path(self) -> Path:
+        """The 0600 credentials file, ``<state_dir>/credentials.json``."""
+        return self.state_dir / "credentials.json"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Resolve settings from defaults, ``toolkit.toml``, ``TOOLKIT_*`` variables and arguments.
+
+        Args:
+            environ: the environment to read; ``os.environ`` when omitted.
+            **overrides: field values that win over everything else (``state_dir`` included).
+
+        Returns:
+            The validated settings.
+
+        Raises:
+            ConfigError: an unknown key, a value of the wrong type or range, a secret in the
+                TOML file, or an unreadable TOML file. The message names the key and its source.
+        """
+        env = os.environ if environ is None else environ
+        state_dir = Path(overrides.pop("state_dir", None) or default_state_dir(env)).expanduser()
+        values: dict[str, Any] = {}
+        config_file = state_dir / CONFIG_FILE
+        if config_file.is_file():
+            for key, raw in _read_toml(config_file).items():
+                values[key] = _coerce(key, raw, f"{config_file}")
+        for spec in fields(cls):
+            var = ENV_PREFIX + spec.name.upper()
+            if spec.name != "state_dir" and env.get(var, "") != "":
+                values[spec.name] = _coerce(spec.name, env[var], f"environment variable {var}")
+        for key, raw in overrides.items():
+            values[key] = _coerce(key, raw, "argument")
+        return cls(state_dir=state_dir, **values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _check(ok: bool, name: str, why: str) -> None:
+    if not ok:
+        raise ConfigError(f"setting {name!r} {why}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    for key in data:
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            raise ConfigError(
+                f"{path}: {key!r} looks like a secret; secrets belong in credentials.json (mode "
+                "0600) or TOOLKIT_* environment variables, never in toolkit.toml")
+    return data
+
+
+_TYPES = {spec.name: spec.type for spec in fields(Settings)}
+
+
+def _coerce(key: str, raw: Any, source: str) -> Any:
+    """Turn a TOML value, an environment string or an argument into the field's type."""
+    kind = _TYPES.get(key)
+    if kind is None or key == "state_dir":
+        known = ", ".join(sorted(set(_TYPES) - {"state_dir"}))
+        raise ConfigError(f"unknown setting {key!r} in {source}; known settings: {known}")
+    try:
+        if kind == "int":
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError(raw)
+            return int(str(raw).replace("_", "")) if isinstance(raw, str) else int(raw)
+        if kind == "float":
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return float(raw)
+        if kind == "str":
+            if not isinstance(raw, str):
+                raise ValueError(raw)
+            return raw.rstrip("/")
+        if kind == "Path | None":
+            return Path(raw).expanduser() if raw else None
+        if kind == "tuple[str, ...]":
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(str(item).strip() for item in items if str(item).strip())
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"setting {key!r} in {source} must be of type {kind}, got {raw!r}") from None
+    return raw  # pragma: no cover - every field type is handled above

@@ -1,0 +1,81 @@
+"""The toolkit's state: SQLite in the state directory, what the sync engine commits into.
+
+``state.db`` holds connections, integrations, links, cursors, runs, rejections and conflicts
+(see :mod:`toolkit.store.schema`), never a secret (those are in :mod:`toolkit.credentials`).
+It runs in WAL mode with foreign keys on and a busy timeout, so a notebook can read while a
+scheduled run writes. Records crossing module lines are the dataclasses of
+:mod:`toolkit.store.records`.
+
+Example:
+    >>> store = Store.open(settings.db_path)                           # doctest: +SKIP
+    >>> with store.transaction():                                      # doctest: +SKIP
+    ...     store.upsert_links(links)
+    ...     store.set_cursor(integration.id, "salesforce", cursor)
+    ...     store.upsert_rejections(rejections, run_id=run.id)
+
+Every method also works outside ``transaction()`` (each then commits on its own); inside one,
+nothing is committed until the block ends without an exception.
+"""
+
+from __future__ import annotations
+
+from toolkit.store.audit import AuditMixin
+from toolkit.store.base import DB_FILE
+from toolkit.store.connections import MAX_CONNECTIONS_PER_ACCOUNT, ConnectionsMixin, same_account
+from toolkit.store.integrations import IntegrationsMixin
+from toolkit.store.links import LinksMixin
+from toolkit.store.records import (
+    CONFLICT_WINNERS,
+    DIRECTIONS,
+    FLOWS,
+    INTEGRATION_STATUSES,
+    LINK_STATES,
+    OBJECTS,
+    RUN_STATUSES,
+    Conflict,
+    Connection,
+    Integration,
+    Link,
+    Rejection,
+    Run,
+    from_ts,
+    to_ts,
+)
+from toolkit.store.runs import RunsMixin
+from toolkit.store.schema import MIGRATIONS, migrate, schema_version
+
+__all__ = [
+    "CONFLICT_WINNERS", "DB_FILE", "DIRECTIONS", "FLOWS", "INTEGRATION_STATUSES", "LINK_STATES",
+    "MAX_CONNECTIONS_PER_ACCOUNT", "MIGRATIONS", "OBJECTS", "RUN_STATUSES", "Conflict",
+    "Connection", "Integration", "Link", "Rejection", "Run", "Store", "from_ts", "migrate",
+    "same_account", "schema_version", "to_ts",
+]
+
+
+class Store(ConnectionsMixin, IntegrationsMixin, LinksMixin, RunsMixin, AuditMixin):
+    """The state database. Open it with :meth:`Store.open`; write atomically with :meth:`transaction`.
+
+    Methods by table:
+
+    - connections: ``add_connection``, ``get_connection``, ``list_connections``,
+      ``update_connection``, ``delete_connection``, ``count_for_account`` (S3).
+    - integrations: ``create_integration``, ``get_integration``, ``list_integrations``,
+      ``update_integration``, ``set_mapping``, ``set_list``, ``set_opt_in``, ``set_status``,
+      ``delete_integration``.
+    - links: ``upsert_links``, ``set_brevo_ids``, ``set_link_state``, ``links_by_sf_ids``,
+      ``links_by_brevo_ids``, ``iter_links``, ``all_links``, ``count_links``, ``delete_links``.
+    - cursors: ``get_cursor``, ``set_cursor``, ``cursors``, ``clear_cursors``.
+    - runs: ``start_run``, ``finish_run``, ``get_run``, ``list_runs``, ``abandon_running_runs``.
+    - rejections: ``upsert_rejections``, ``resolve_rejections``, ``open_rejections``,
+      ``list_rejections``; conflicts: ``add_conflicts``, ``list_conflicts``.
+    """
+
+    @property
+    def schema_version(self) -> int:
+        """The database's schema version (``PRAGMA user_version``)."""
+        return schema_version(self.db)
+
+    @property
+    def journal_mode(self) -> str:
+        """SQLite's journal mode (``"wal"`` for a file database)."""
+        return str(self.db.execute("PRAGMA journal_mode").fetchone()[0])

@@ -1,0 +1,155 @@
+"""Rejections (SPEC A1, A3) and conflicts: what was not written, what was overruled, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from typing import Any
+
+from toolkit.store.base import StoreBase, dumps, loads, one_of
+from toolkit.store.records import CONFLICT_WINNERS, DIRECTIONS, Conflict, Rejection, from_ts, to_ts
+
+__all__ = ["AuditMixin"]
+
+_COLUMNS = ("integration_id, direction, record_id, rule, reason, field, value, service_code, "
+            "service_message, data_hash, permanent, run_id, id, first_run_id, seen_count, "
+            "first_seen, last_seen, resolved_at, resolved_run_id")
+_UPSERT = (
+    "INSERT INTO rejections (integration_id, direction, record_id, rule, reason, field, value, "
+    "service_code, service_message, data_hash, permanent, run_id, first_run_id, seen_count, "
+    "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+    "ON CONFLICT (integration_id, direction, record_id, rule, field) DO UPDATE SET "
+    "reason = excluded.reason, value = excluded.value, service_code = excluded.service_code, "
+    "service_message = excluded.service_message, data_hash = excluded.data_hash, "
+    "permanent = excluded.permanent, last_seen = excluded.last_seen, "
+    # A replayed run (crash, then rerun) does not count the same sighting twice.
+    "seen_count = rejections.seen_count + "
+    "CASE WHEN rejections.run_id = excluded.run_id THEN 0 ELSE 1 END, "
+    "run_id = excluded.run_id, resolved_at = NULL, resolved_run_id = NULL")
+_STATES = ("open", "resolved", "all")
+
+
+def _rejection(row: tuple[Any, ...]) -> Rejection:
+    values = list(row)
+    values[10] = bool(values[10])
+    for index in (15, 16, 17):
+        values[index] = from_ts(values[index])
+    return Rejection(*values)
+
+
+class AuditMixin(StoreBase):
+    """Methods on ``rejections`` and ``conflicts``."""
+
+    def upsert_rejections(self, rejections: Iterable[Rejection], *, run_id: int | None = None) -> int:
+        """Record rejections; one seen before updates ``last_seen`` and keeps ``first_seen``.
+
+        Args:
+            rejections: built with at least integration, direction, record, rule and reason.
+            run_id: the run seeing them (overrides each rejection's ``run_id`` when given).
+
+        Returns:
+            How many rejections were written.
+        """
+        now = self._now()
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for r in rejections:
+                one_of(r.direction, DIRECTIONS, "direction")
+                seen_by = r.run_id if run_id is None else run_id
+                yield (r.integration_id, r.direction, r.record_id, r.rule, r.reason, r.field or "",
+                       None if r.value is None else str(r.value), r.service_code,
+                       r.service_message, r.data_hash, int(r.permanent), seen_by, seen_by, now, now)
+
+        return self._write_many(_UPSERT, rows())
+
+    def resolve_rejections(self, integration_id: int, direction: str, record_ids: Iterable[str], *,
+                           run_id: int | None = None) -> int:
+        """Mark the open rejections of these records resolved (they were written at last, A3).
+
+        Returns:
+            How many rejections were resolved.
+        """
+        one_of(direction, DIRECTIONS, "direction")
+        now = self._now()
+        return self._write_many(
+            "UPDATE rejections SET resolved_at = ?, resolved_run_id = ? WHERE integration_id = ? "
+            "AND direction = ? AND record_id = ? AND resolved_at IS NULL",
+            ((now, run_id, integration_id, direction, rid) for rid in dict.fromkeys(record_ids)))
+
+    def open_rejections(self, integration_id: int, direction: str,
+                        record_ids: Iterable[str]) -> dict[str, list[Rejection]]:
+        """Return the open rejections of these records, by record id (to decide retries, A3)."""
+        sql = (f"SELECT {_COLUMNS} FROM rejections WHERE integration_id = ? AND direction = ? "
+               "AND resolved_at IS NULL AND record_id IN ({marks})")
+        found: dict[str, list[Rejection]] = {}
+        for row in self._in_chunks(sql, (integration_id, direction), record_ids):
+            found.setdefault(row[2], []).append(_rejection(row))
+        return found
+
+    def list_rejections(self, integration_id: int | None = None, *, state: str = "open",
+                        run_id: int | None = None, direction: str | None = None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
+        """Return rejections as dicts (ready for a DataFrame), newest sighting first.
+
+        Args:
+            integration_id: one integration's, or all when ``None``.
+            state: ``"open"``, ``"resolved"`` or ``"all"``.
+            run_id: only those last seen in this run (the run's audit report, A2).
+            direction: only ``"to_brevo"`` or ``"to_salesforce"``.
+            limit: at most this many.
+
+        Returns:
+            One dict per rejection with every :class:`Rejection` field plus ``integration``
+            (the integration's name).
+        """
+        one_of(state, _STATES, "state")
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("r.integration_id", integration_id), ("r.run_id", run_id),
+                              ("r.direction", direction)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if state != "all":
+            where.append("r.resolved_at IS NULL" if state == "open" else "r.resolved_at IS NOT NULL")
+        columns = ", ".join(f"r.{c.strip()}" for c in _COLUMNS.split(","))
+        sql = (f"SELECT {columns}, i.name FROM rejections r "
+               "JOIN integrations i ON i.id = r.integration_id")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY r.last_seen DESC, r.id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [{"integration": row[-1], **asdict(_rejection(row[:-1]))}
+                for row in self._rows(sql, params)]
+
+    # -- conflicts --------------------------------------------------------------------------
+
+    def add_conflicts(self, conflicts: Iterable[Conflict], *, run_id: int | None = None) -> int:
+        """Record conflicts (both sides changed; ``winner`` was kept); returns how many."""
+        now = self._now()
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for c in conflicts:
+                one_of(c.winner, CONFLICT_WINNERS, "winner")
+                yield (c.integration_id, c.run_id if run_id is None else run_id, c.sf_id, c.winner,
+                       dumps(c.sf_values), dumps(c.brevo_values), now if c.at is None else to_ts(c.at))
+
+        return self._write_many(
+            "INSERT INTO conflicts (integration_id, run_id, sf_id, winner, sf_values, brevo_values, "
+            "at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows())
+
+    def list_conflicts(self, integration_id: int, *, run_id: int | None = None,
+                       limit: int | None = None) -> list[Conflict]:
+        """Return an integration's conflicts (optionally one run's), newest first."""
+        sql = ("SELECT integration_id, sf_id, winner, sf_values, brevo_values, run_id, id, at "
+               "FROM conflicts WHERE integration_id = ?")
+        params: list[Any] = [integration_id]
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        sql += " ORDER BY at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [Conflict(i, sf, w, loads(sv), loads(bv), run, id_, from_ts(at))
+                for i, sf, w, sv, bv, run, id_, at in self._rows(sql, params)]

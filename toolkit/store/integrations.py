@@ -1,0 +1,173 @@
+"""Integrations: one Salesforce object kept in sync with one Brevo list (SPEC S1-S9)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from toolkit.exceptions import ConfigError
+from toolkit.store.base import StoreBase, dumps, loads, one_of
+from toolkit.store.records import CONFLICT_WINNERS, INTEGRATION_STATUSES, OBJECTS, Integration, from_ts
+
+__all__ = ["IntegrationsMixin"]
+
+_COLUMNS = ("id, name, object, connection_id, brevo_account, opt_in, mapping, list_id, status, "
+            "last_error, stop_reason, conflict_winner, sync_booleans_picklists, mass_delete_share, "
+            "created_at, updated_at")
+_SETTABLE = ("name", "object", "connection_id", "brevo_account", "opt_in", "mapping", "list_id",
+             "conflict_winner", "sync_booleans_picklists", "mass_delete_share")
+
+
+def _integration(row: tuple[Any, ...]) -> Integration:
+    (id_, name, obj, connection_id, brevo_account, opt_in, mapping, list_id, status, last_error,
+     stop_reason, winner, b4, share, created, updated) = row
+    return Integration(id_, name, obj, connection_id, brevo_account, bool(opt_in), loads(mapping),
+                       list_id, status, last_error, stop_reason, winner, bool(b4), share,
+                       from_ts(created), from_ts(updated))
+
+
+def _column_value(key: str, value: Any) -> Any:
+    """Validate one settable field and turn it into its column value."""
+    if key == "object":
+        return one_of(value, OBJECTS, "object")
+    if key == "conflict_winner":
+        return one_of(value, CONFLICT_WINNERS, "conflict_winner")
+    if key in ("opt_in", "sync_booleans_picklists"):
+        return int(bool(value))
+    if key == "mapping":
+        if not isinstance(value, dict):
+            raise ValueError("mapping must be a dict (Brevo attribute -> Salesforce field)")
+        return dumps(value)
+    if key == "mass_delete_share" and value is not None and not 0 < value <= 1:
+        raise ValueError("mass_delete_share must be a share between 0 and 1 (0.05 = 5%)")
+    return value
+
+
+class IntegrationsMixin(StoreBase):
+    """Methods on ``integrations``."""
+
+    def create_integration(self, name: str, object: str, **fields: Any) -> Integration:
+        """Create a draft integration (S1, S8).
+
+        Args:
+            name: unique, shown on the integrations page.
+            object: ``"Contact"`` or ``"Lead"`` (S9).
+            **fields: any of ``connection_id``, ``brevo_account``, ``opt_in``, ``mapping``,
+                ``list_id``, ``conflict_winner``, ``sync_booleans_picklists``,
+                ``mass_delete_share``.
+
+        Raises:
+            ConfigError: the name is taken or the connection does not exist.
+            ValueError: an unknown field or a value outside its allowed set.
+        """
+        if not name or not name.strip():
+            raise ConfigError("an integration needs a name")
+        values = self._validated({"name": name, "object": object, **fields})
+        now = self._now()
+        columns = ", ".join((*values, "created_at", "updated_at"))
+        marks = ", ".join("?" * (len(values) + 2))
+        with self.transaction():
+            try:
+                cursor = self.db.execute(f"INSERT INTO integrations ({columns}) VALUES ({marks})",
+                                         (*values.values(), now, now))
+            except sqlite3.IntegrityError as exc:
+                raise self._integrity(exc, name) from None
+            return self.get_integration(int(cursor.lastrowid or 0))
+
+    def get_integration(self, name_or_id: str | int) -> Integration:
+        """Return an integration by name or id.
+
+        Raises:
+            ConfigError: no such integration (the message lists the known names).
+        """
+        column = "id" if isinstance(name_or_id, int) else "name"
+        rows = self._rows(f"SELECT {_COLUMNS} FROM integrations WHERE {column} = ?", (name_or_id,))
+        if not rows:
+            known = ", ".join(repr(i.name) for i in self.list_integrations()) or "none"
+            raise ConfigError(f"no integration {name_or_id!r} (known: {known})")
+        return _integration(rows[0])
+
+    def list_integrations(self, *, status: str | None = None) -> list[Integration]:
+        """Return every integration (or those with one status), by name (S8)."""
+        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        rows = self._rows(f"SELECT {_COLUMNS} FROM integrations {where} ORDER BY name", params)
+        return [_integration(r) for r in rows]
+
+    def update_integration(self, name_or_id: str | int, **fields: Any) -> Integration:
+        """Change settable fields (mapping, list, opt-in, connection, ...); returns the new state.
+
+        Raises:
+            ValueError: an unknown field or a value outside its allowed set.
+            ConfigError: no such integration, a taken name, or an unknown connection.
+        """
+        current = self.get_integration(name_or_id)
+        values = self._validated(fields)
+        if not values:
+            return current
+        sets = ", ".join(f"{key} = ?" for key in values)
+        try:
+            self._write(f"UPDATE integrations SET {sets}, updated_at = ? WHERE id = ?",
+                        (*values.values(), self._now(), current.id))
+        except sqlite3.IntegrityError as exc:
+            raise self._integrity(exc, values.get("name", current.name)) from None
+        return self.get_integration(current.id)
+
+    def set_mapping(self, name_or_id: str | int, mapping: dict[str, Any]) -> Integration:
+        """Store the field mapping (validated beforehand by :mod:`toolkit.mapping`)."""
+        return self.update_integration(name_or_id, mapping=mapping)
+
+    def set_list(self, name_or_id: str | int, list_id: int) -> Integration:
+        """Store the Brevo list the integration syncs with (S7)."""
+        return self.update_integration(name_or_id, list_id=list_id)
+
+    def set_opt_in(self, name_or_id: str | int, opt_in: bool = True) -> Integration:
+        """Record the opt-in agreement (S4)."""
+        return self.update_integration(name_or_id, opt_in=opt_in)
+
+    def set_status(self, name_or_id: str | int, status: str, *, last_error: str | None = None,
+                   stop_reason: str | None = None) -> Integration:
+        """Set the status; ``last_error`` and ``stop_reason`` are replaced (cleared when omitted).
+
+        Raises:
+            ValueError: ``status`` is not one of draft, active, stopped, error.
+            ConfigError: activating an integration without opt-in, connection, list or mapping.
+        """
+        one_of(status, INTEGRATION_STATUSES, "status")
+        with self.transaction():
+            current = self.get_integration(name_or_id)
+            if status == "active":
+                missing = [label for label, ok in (
+                    ("the opt-in agreement (S4)", current.opt_in),
+                    ("a Salesforce connection", current.connection_id is not None),
+                    ("a field mapping (S5)", bool(current.mapping)),
+                    ("a Brevo list (S7)", current.list_id is not None)) if not ok]
+                if missing:
+                    raise ConfigError(f"integration {current.name!r} cannot be activated "
+                                      f"without {', '.join(missing)}")
+            self.db.execute(
+                "UPDATE integrations SET status = ?, last_error = ?, stop_reason = ?, "
+                "updated_at = ? WHERE id = ?",
+                (status, last_error, stop_reason, self._now(), current.id))
+            return self.get_integration(current.id)
+
+    def delete_integration(self, name_or_id: str | int) -> None:
+        """Delete an integration with its links, cursors, runs, rejections and conflicts."""
+        with self.transaction():
+            current = self.get_integration(name_or_id)
+            self.db.execute("DELETE FROM integrations WHERE id = ?", (current.id,))
+
+    @staticmethod
+    def _validated(fields: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(fields) - set(_SETTABLE)
+        if unknown:
+            raise ValueError(f"unknown integration field(s) {sorted(unknown)}; "
+                             f"settable: {', '.join(_SETTABLE)}")
+        return {key: _column_value(key, value) for key, value in fields.items()}
+
+    @staticmethod
+    def _integrity(exc: sqlite3.IntegrityError, name: str) -> ConfigError:
+        if "UNIQUE" in str(exc):
+            return ConfigError(f"an integration named {name!r} already exists")
+        if "FOREIGN KEY" in str(exc):
+            return ConfigError("the integration names a Salesforce connection that does not exist")
+        return ConfigError(f"integration {name!r} rejected by the database: {exc}")

@@ -1,0 +1,138 @@
+"""Links (Salesforce Id <-> Brevo contact, last synced hashes) and cursors, in bulk.
+
+Bulk methods use ``executemany`` and ``IN`` lists of at most 500 keys, so 100,000 links are
+written or looked up in about a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from toolkit.store.base import StoreBase, chunks, one_of
+from toolkit.store.records import LINK_STATES, Link, from_ts, to_ts
+
+__all__ = ["LinksMixin"]
+
+_COLUMNS = "integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced_at"
+_UPSERT = (
+    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (integration_id, sf_id) DO UPDATE SET "
+    # An unknown Brevo id (imports do not return ids) never erases a known one.
+    "brevo_id = COALESCE(excluded.brevo_id, links.brevo_id), email = excluded.email, "
+    "sf_hash = excluded.sf_hash, brevo_hash = excluded.brevo_hash, state = excluded.state, "
+    "synced_at = excluded.synced_at")
+
+
+def _link(row: tuple[Any, ...]) -> Link:
+    integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced_at = row
+    return Link(integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state,
+                from_ts(synced_at))
+
+
+class LinksMixin(StoreBase):
+    """Methods on ``links`` and ``cursors``."""
+
+    def upsert_links(self, links: Iterable[Link]) -> int:
+        """Insert or replace links (keyed by integration and Salesforce Id); returns how many.
+
+        A link whose ``synced_at`` is ``None`` gets the current time; one whose ``brevo_id``
+        is ``None`` keeps the Brevo id already stored.
+        """
+        now = self._now()
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for link in links:
+                if link.state not in LINK_STATES:
+                    one_of(link.state, LINK_STATES, "link state")
+                yield (link.integration_id, link.sf_id, link.brevo_id, link.email, link.sf_hash,
+                       link.brevo_hash, link.state,
+                       now if link.synced_at is None else to_ts(link.synced_at))
+
+        return self._write_many(_UPSERT, rows())
+
+    def set_brevo_ids(self, integration_id: int, brevo_ids: Mapping[str, int]) -> int:
+        """Record Brevo contact ids learnt after an import (Salesforce Id -> Brevo id)."""
+        return self._write_many(
+            "UPDATE links SET brevo_id = ? WHERE integration_id = ? AND sf_id = ?",
+            ((brevo_id, integration_id, sf_id) for sf_id, brevo_id in brevo_ids.items()))
+
+    def set_link_state(self, integration_id: int, sf_ids: Iterable[str], state: str) -> int:
+        """Suspend (Y6) or re-activate links; returns how many rows changed."""
+        one_of(state, LINK_STATES, "link state")
+        return self._write_many(
+            "UPDATE links SET state = ? WHERE integration_id = ? AND sf_id = ?",
+            ((state, integration_id, sf_id) for sf_id in sf_ids))
+
+    def links_by_sf_ids(self, integration_id: int, sf_ids: Iterable[str]) -> dict[str, Link]:
+        """Return the links of these Salesforce Ids (missing ones are absent from the dict)."""
+        sql = f"SELECT {_COLUMNS} FROM links WHERE integration_id = ? AND sf_id IN ({{marks}})"
+        return {row[1]: _link(row) for row in self._in_chunks(sql, (integration_id,), sf_ids)}
+
+    def links_by_brevo_ids(self, integration_id: int, brevo_ids: Iterable[int]) -> dict[int, Link]:
+        """Return the links of these Brevo contact ids (missing ones are absent from the dict)."""
+        sql = f"SELECT {_COLUMNS} FROM links WHERE integration_id = ? AND brevo_id IN ({{marks}})"
+        return {row[2]: _link(row) for row in self._in_chunks(sql, (integration_id,), brevo_ids)}
+
+    def iter_links(self, integration_id: int, *, state: str | None = None,
+                   batch: int = 5_000) -> Iterator[Link]:
+        """Yield an integration's links, by Salesforce Id, fetching ``batch`` rows at a time."""
+        where, params = "integration_id = ?", list[Any]([integration_id])
+        if state is not None:
+            where += " AND state = ?"
+            params.append(one_of(state, LINK_STATES, "state"))
+        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM links WHERE {where} ORDER BY sf_id", params)
+        while rows := cursor.fetchmany(batch):
+            yield from map(_link, rows)
+
+    def all_links(self, integration_id: int, *, state: str | None = None) -> list[Link]:
+        """Return every link of an integration (see :meth:`iter_links` to stream them)."""
+        return list(self.iter_links(integration_id, state=state))
+
+    def count_links(self, integration_id: int, *, state: str | None = None) -> int:
+        """Count an integration's links (B6 compares planned deletions with this)."""
+        if state is None:
+            rows = self._rows("SELECT COUNT(*) FROM links WHERE integration_id = ?", (integration_id,))
+        else:
+            rows = self._rows("SELECT COUNT(*) FROM links WHERE integration_id = ? AND state = ?",
+                              (integration_id, state))
+        return int(rows[0][0])
+
+    def delete_links(self, integration_id: int, sf_ids: Iterable[str]) -> int:
+        """Delete links by Salesforce Id; returns how many were deleted."""
+        deleted = 0
+        with self.transaction():
+            for batch in chunks(dict.fromkeys(sf_ids)):
+                marks = ", ".join("?" * len(batch))
+                deleted += self.db.execute(
+                    f"DELETE FROM links WHERE integration_id = ? AND sf_id IN ({marks})",
+                    (integration_id, *batch)).rowcount
+        return deleted
+
+    # -- cursors ----------------------------------------------------------------------------
+
+    def get_cursor(self, integration_id: int, name: str, default: str | None = None) -> str | None:
+        """Return a named cursor's value (``default`` when never set)."""
+        rows = self._rows("SELECT value FROM cursors WHERE integration_id = ? AND name = ?",
+                          (integration_id, name))
+        return rows[0][0] if rows else default
+
+    def set_cursor(self, integration_id: int, name: str, value: str) -> None:
+        """Set a named cursor (commit it in the same transaction as the batch it follows)."""
+        self._write(
+            "INSERT INTO cursors (integration_id, name, value, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (integration_id, name) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at", (integration_id, name, value, self._now()))
+
+    def cursors(self, integration_id: int) -> dict[str, str]:
+        """Return all cursors of an integration."""
+        return dict(self._rows("SELECT name, value FROM cursors WHERE integration_id = ?",
+                               (integration_id,)))
+
+    def clear_cursors(self, integration_id: int, names: Iterable[str] | None = None) -> int:
+        """Forget cursors (all, or the named ones), e.g. before a full resync."""
+        if names is None:
+            return self._write("DELETE FROM cursors WHERE integration_id = ?",
+                               (integration_id,)).rowcount
+        return self._write_many("DELETE FROM cursors WHERE integration_id = ? AND name = ?",
+                                ((integration_id, name) for name in names))

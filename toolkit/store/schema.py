@@ -1,0 +1,184 @@
+"""The schema as an ordered list of migrations, and the code that applies them.
+
+Migration ``n`` (1-based) brings the database from ``PRAGMA user_version = n - 1`` to ``n``.
+Each is a list of SQL statements applied in one transaction together with the version bump, so
+a migration is applied completely or not at all, and re-opening a database applies nothing.
+Append new migrations; never edit one that has shipped.
+
+The SQL is kept portable so that PostgreSQL could replace SQLite: standard types only (TEXT,
+INTEGER, BIGINT, DOUBLE PRECISION), timestamps as ISO-8601 UTC text, booleans as INTEGER 0/1
+with CHECKs, JSON as TEXT, ``ON CONFLICT ... DO UPDATE`` upserts. A PostgreSQL port would spell
+``id INTEGER PRIMARY KEY`` as an identity column and keep the version in a table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from toolkit.exceptions import ConfigError
+
+__all__ = ["MIGRATIONS", "migrate", "schema_version"]
+
+
+def _bool(column: str, default: int = 0) -> str:
+    return f"{column} INTEGER NOT NULL DEFAULT {default} CHECK ({column} IN (0, 1))"
+
+
+_V1 = [
+    # One signed-in Salesforce account (S2). Secrets are in credentials, keyed by name.
+    """CREATE TABLE IF NOT EXISTS connections (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        login_url TEXT NOT NULL,
+        instance_url TEXT,
+        org_id TEXT,
+        user_id TEXT,
+        username TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        flow TEXT NOT NULL CHECK (flow IN
+            ('authorization_code', 'client_credentials', 'jwt_bearer', 'password')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    # One Salesforce object <-> one Brevo list. mass_delete_share NULL = the setting's default.
+    f"""CREATE TABLE IF NOT EXISTS integrations (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        object TEXT NOT NULL CHECK (object IN ('Contact', 'Lead')),
+        connection_id INTEGER REFERENCES connections (id),
+        brevo_account TEXT NOT NULL DEFAULT 'default',
+        {_bool("opt_in")},
+        mapping TEXT NOT NULL DEFAULT '{{}}',
+        list_id BIGINT,
+        status TEXT NOT NULL DEFAULT 'draft'
+            CHECK (status IN ('draft', 'active', 'stopped', 'error')),
+        last_error TEXT,
+        stop_reason TEXT,
+        conflict_winner TEXT NOT NULL DEFAULT 'salesforce'
+            CHECK (conflict_winner IN ('salesforce', 'brevo')),
+        {_bool("sync_booleans_picklists")},
+        mass_delete_share DOUBLE PRECISION
+            CHECK (mass_delete_share IS NULL OR (mass_delete_share > 0 AND mass_delete_share <= 1)),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS integrations_connection ON integrations (connection_id)""",
+    # Salesforce Id <-> Brevo contact, with the hash of what was last synced on each side.
+    """CREATE TABLE IF NOT EXISTS links (
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        sf_id TEXT NOT NULL,
+        brevo_id BIGINT,
+        email TEXT,
+        sf_hash TEXT,
+        brevo_hash TEXT,
+        state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'suspended')),
+        synced_at TEXT NOT NULL,
+        PRIMARY KEY (integration_id, sf_id)
+    )""",
+    """CREATE INDEX IF NOT EXISTS links_brevo ON links (integration_id, brevo_id)""",
+    # Named positions per integration: "salesforce" (SystemModstamp|Id), "brevo" (modifiedSince),
+    # "brevo_deletions_checked_at" ... free text, interpreted by the engine.
+    """CREATE TABLE IF NOT EXISTS cursors (
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (integration_id, name)
+    )""",
+    f"""CREATE TABLE IF NOT EXISTS runs (
+        id INTEGER PRIMARY KEY,
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'succeeded', 'failed', 'stopped', 'blocked')),
+        {_bool("dry_run")},
+        {_bool("full_sync")},
+        counts TEXT NOT NULL DEFAULT '{{}}',
+        error TEXT,
+        sf_api_used INTEGER,
+        sf_api_limit INTEGER
+    )""",
+    """CREATE INDEX IF NOT EXISTS runs_integration ON runs (integration_id, started_at)""",
+    # field '' = the whole record (NULL would defeat the UNIQUE constraint).
+    f"""CREATE TABLE IF NOT EXISTS rejections (
+        id INTEGER PRIMARY KEY,
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        first_run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('to_brevo', 'to_salesforce')),
+        record_id TEXT NOT NULL,
+        field TEXT NOT NULL DEFAULT '',
+        value TEXT,
+        rule TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        service_code TEXT,
+        service_message TEXT,
+        data_hash TEXT,
+        {_bool("permanent")},
+        seen_count INTEGER NOT NULL DEFAULT 1,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        resolved_at TEXT,
+        resolved_run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        UNIQUE (integration_id, direction, record_id, rule, field)
+    )""",
+    """CREATE INDEX IF NOT EXISTS rejections_open ON rejections (integration_id, resolved_at)""",
+    """CREATE INDEX IF NOT EXISTS rejections_run ON rejections (run_id)""",
+    """CREATE TABLE IF NOT EXISTS conflicts (
+        id INTEGER PRIMARY KEY,
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        sf_id TEXT NOT NULL,
+        winner TEXT NOT NULL CHECK (winner IN ('salesforce', 'brevo')),
+        sf_values TEXT NOT NULL DEFAULT '{}',
+        brevo_values TEXT NOT NULL DEFAULT '{}',
+        at TEXT NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS conflicts_integration ON conflicts (integration_id, at)""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1]
+"""Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """Return the database's schema version (``PRAGMA user_version``)."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection, migrations: list[list[str]] | None = None) -> int:
+    """Apply the migrations the database lacks, each in its own ``BEGIN IMMEDIATE`` transaction.
+
+    Args:
+        db: a connection in autocommit mode (``isolation_level=None``), outside a transaction.
+        migrations: the list to apply; :data:`MIGRATIONS` when omitted.
+
+    Returns:
+        The schema version afterwards.
+
+    Raises:
+        ConfigError: the database was written by a newer toolkit (its version is higher than
+            the number of migrations known here).
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    if schema_version(db) == len(steps):
+        return len(steps)  # the usual case: no write lock taken
+    while True:
+        db.execute("BEGIN IMMEDIATE")  # re-read under the write lock: another process may migrate
+        try:
+            version = schema_version(db)
+            if version > len(steps):
+                raise ConfigError(
+                    f"the state database has schema version {version}, newer than this toolkit "
+                    f"knows ({len(steps)}): upgrade the toolkit")
+            if version == len(steps):
+                db.execute("COMMIT")
+                return version
+            for statement in steps[version]:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
