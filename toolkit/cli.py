@@ -50,6 +50,12 @@ def _human_summary(info: dict[str, Any]) -> str:
     ])
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(serve=not args.no_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``toolkit`` command."""
     parser = argparse.ArgumentParser(prog="toolkit", description="Salesforce <-> Brevo sync toolkit.")
@@ -73,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--salesforce-port", type=int, default=0, help="port for Salesforce (default: any free)")
     start.add_argument("--brevo-port", type=int, default=0, help="port for Brevo (default: any free)")
     start.set_defaults(func=_sandbox_start)
+    demo = sub.add_parser("demo", help="the sandbox with seeded data and a short tour (make demo)")
+    demo.add_argument("--no-serve", action="store_true", help="exit after the tour instead of serving")
+    demo.set_defaults(func=_demo)
     return parser
 
 

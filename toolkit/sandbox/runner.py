@@ -184,15 +184,8 @@ def seed_data(org: SalesforceOrg, account: BrevoAccount, *, contacts: int, leads
     cases = [{**fields, "ContactId": contact_ids[i]} for i, fields in data.cases if contact_ids[i]]
     if cases:
         org.create_many("Case", cases)
-    lists = account.to_dict()  # the default list of a new account receives Brevo-only contacts
-    default_list = _first_list_id(lists)
+    default_list = min(account.list_store.lists, default=None)  # a new account's "Your first list"
     for contact in data.brevo_only:
         account.create_contact(email=contact.get("email"), attributes=contact.get("attributes"),
                                list_ids=[default_list] if default_list else None)
 
-
-def _first_list_id(state: dict[str, Any]) -> int | None:
-    lists = state.get("lists") or []
-    if isinstance(lists, dict):
-        return min((int(k) for k in lists), default=None)
-    return min((int(item["id"]) for item in lists), default=None)
