@@ -1,0 +1,95 @@
+"""Fixtures shared by the Salesforce sandbox tests (this module holds no tests itself).
+
+``sf_env`` serves a fresh org over real HTTPS and hands back a simple-salesforce client built
+the way the toolkit builds it (``session_id`` + ``instance_url`` + a CA-trusting session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from simple_salesforce import Salesforce
+
+from toolkit.sandbox.clock import Clock
+from toolkit.sandbox.middleware import FaultInjector, RequestLog, Service
+from toolkit.sandbox.salesforce.app import make_service
+from toolkit.sandbox.salesforce.ids import make_id
+from toolkit.sandbox.salesforce.oauth import Credentials, OAuthServer
+from toolkit.sandbox.salesforce.org import SalesforceOrg
+
+API = "/services/data/v59.0"
+UNKNOWN_CONTACT_ID = make_id("003", 987_654_321)  # well-formed, never issued
+
+
+@dataclass
+class SfEnv:
+    """A served sandbox org and clients for it."""
+
+    org: SalesforceOrg
+    oauth: OAuthServer
+    service: Service
+    url: str
+    token: str
+    http: requests.Session
+    clock: Clock
+    log: RequestLog
+    credentials: Credentials
+
+    def renew(self) -> None:
+        """Log in again (sessions expire when a test moves the clock on by hours)."""
+        self.token = get_token(self.http, self.url, self.credentials)
+
+    @property
+    def sf(self) -> Salesforce:
+        """A simple-salesforce client (default API version 59.0)."""
+        return Salesforce(instance_url=self.url, session_id=self.token, session=self.http)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.get(self.url + path, headers={**self.headers(), **kw.pop("headers", {})}, **kw)
+
+    def call(self, method: str, path: str, **kw: Any) -> requests.Response:
+        return self.http.request(method, self.url + path, headers={**self.headers(), **kw.pop("headers", {})}, **kw)
+
+    def contacts(self, n: int, **extra: Any) -> list[str]:
+        """Create ``n`` valid contacts through the Python API; returns their Ids."""
+        results = self.org.create_many("Contact", [
+            {"FirstName": f"First{i}", "LastName": f"Last{i}", "Email": f"person{i}@example.com", **extra}
+            for i in range(n)])
+        assert all(r["success"] for r in results)
+        return [r["id"] for r in results]
+
+
+def get_token(http: requests.Session, url: str, credentials: Credentials) -> str:
+    """An access token from the client-credentials grant."""
+    resp = http.post(f"{url}/services/oauth2/token", data={
+        "grant_type": "client_credentials", "client_id": credentials.client_id,
+        "client_secret": credentials.client_secret})
+    resp.raise_for_status()
+    return str(resp.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def sf_credentials() -> Credentials:
+    """One connected app for the session (generating its RSA key takes a moment)."""
+    return Credentials.generate()
+
+
+@pytest.fixture
+def sf_env(serve: Callable[[Service], str], http: requests.Session, clock: Clock,
+           request_log: RequestLog, sf_credentials: Credentials) -> SfEnv:
+    """A fresh org (API limit 100,000) served over HTTPS, with a live access token."""
+    org = SalesforceOrg(clock, seed=7)
+    credentials = sf_credentials
+    oauth = OAuthServer(credentials, clock, org_id=org.org_id, user_id=org.user_id)
+    service = make_service(org, oauth, log=request_log, faults=FaultInjector())
+    url = serve(service)
+    oauth.instance_url = url
+    return SfEnv(org, oauth, service, url, get_token(http, url, credentials), http, clock, request_log,
+                 credentials)

@@ -1,0 +1,274 @@
+"""The sandbox org: its records, writes with Salesforce's validation, the Recycle Bin and the API allowance.
+
+The REST API and the Python API (used to seed data and by tests) share the same write path,
+so both validate alike. Stored records are dicts keyed by canonical field names, in the stored
+forms described in :mod:`values`; every write replaces a record's dict (copy-on-write), so a
+snapshot taken under the lock stays consistent while other threads write.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ..clock import Clock
+from . import ids
+from .allowance import ApiAllowance
+from .errors import RecordError
+from .formulas import TIME_DEPENDENT, with_read_time_fields
+from .org_writes import WriteBatch
+from .schema import ObjectDef, Schema, default_schema
+from .values import format_datetime
+
+RECYCLE_BIN_DAYS = 15
+
+
+def _python_values(record: dict[str, Any]) -> dict[str, Any]:
+    """Let Python callers pass date/datetime objects; the REST API only ever sees strings."""
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, datetime):
+            value = format_datetime(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+class SalesforceOrg:
+    """One Salesforce org: Contact, Lead and Case records plus org-level settings.
+
+    Attributes:
+        org_id: the org's Id (``00D...``).
+        user_id: the integration user's Id (``005...``), owner and author of API writes.
+        users: every valid User Id (OwnerId must be one of them).
+        api_enabled: False makes every REST call answer 403 API_DISABLED_FOR_ORG.
+        allowance: the rolling 24-hour API request count.
+        schema: the org's objects and fields.
+    """
+
+    def __init__(self, clock: Clock, *, api_daily_limit: int = 100_000, org_id: str | None = None,
+                 user_id: str | None = None, seed: int | None = None, schema: Schema | None = None) -> None:
+        rng = random.Random(seed)
+        self.clock = clock
+        self.schema = schema or default_schema()
+        self.org_id = org_id or ids.random_id("00D", rng)
+        self.user_id = user_id or ids.random_id("005", rng)
+        self.users = [self.user_id]
+        self.api_enabled = True
+        self.allowance = ApiAllowance(clock, api_daily_limit)
+        self.created_date = format_datetime(clock.now())
+        self._lock = threading.RLock()
+        self._store: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema.objects}
+        self._deleted: dict[str, str] = {}  # id -> deletedDate, in deletion order
+        self._purged_until: str | None = None
+        self._next_sequence = 1
+        self._next_case_number = 1001
+        self._cases_by_contact: dict[str, set[str]] = {}
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def object(self, sobject: str) -> ObjectDef:
+        """The object called ``sobject`` (case-insensitive).
+
+        Raises:
+            KeyError: no such object.
+        """
+        obj = self.schema.get(sobject)
+        if obj is None:
+            raise KeyError(sobject)
+        return obj
+
+    @property
+    def api_usage(self) -> tuple[int, int]:
+        """``(used, limit)`` of the rolling 24-hour API allowance."""
+        return self.allowance.used(), self.allowance.limit
+
+    def lookup(self, record_id: str) -> tuple[ObjectDef, dict[str, Any]] | None:
+        """The object and stored record (deleted ones too) for a normalised Id, or None."""
+        obj = self.schema.by_prefix(record_id[:3])
+        if obj is None:
+            return None
+        record = self._store[obj.name].get(record_id)
+        return (obj, record) if record is not None else None
+
+    def find(self, record_id: str) -> tuple[ObjectDef, dict[str, Any]] | None:
+        """Like :meth:`lookup`, after emptying the Recycle Bin of expired records (thread-safe)."""
+        with self._lock:
+            self._purge()
+            return self.lookup(record_id)
+
+    def get(self, sobject: str, record_id: str) -> dict[str, Any] | None:
+        """A copy of one record (also when in the Recycle Bin), or None if unknown or purged."""
+        obj = self.object(sobject)
+        try:
+            record_id = ids.normalize(record_id, obj.key_prefix)
+        except ids.MalformedIdError:
+            return None
+        with self._lock:
+            self._purge()
+            record = self._store[obj.name].get(record_id)
+            return None if record is None else with_read_time_fields(obj.name, record, self.clock.now())
+
+    def records(self, sobject: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Copies of an object's records in creation order (deleted ones only if asked)."""
+        return [dict(r) for r in self.snapshot(sobject, include_deleted)]
+
+    def snapshot(self, sobject: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """The stored records as they are now, for the query engine (do not modify them)."""
+        obj = self.object(sobject)
+        with self._lock:
+            self._purge()
+            rows = list(self._store[obj.name].values())
+        if not include_deleted:
+            rows = [r for r in rows if not r["IsDeleted"]]
+        if obj.name in TIME_DEPENDENT:
+            now = self.clock.now()
+            rows = [with_read_time_fields(obj.name, r, now) for r in rows]
+        return rows
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def save(self, mode: str, items: list[tuple[str, dict[str, Any]]], *, all_or_none: bool = False,
+             raw: str | None = None) -> list[dict[str, Any]]:
+        """Create (``mode="create"``) or update (``"update"``) records, possibly of several objects.
+
+        Args:
+            mode: ``"create"`` or ``"update"``; updates carry the Id as ``Id``/``id``.
+            items: ``(sobject, JSON body)`` pairs, in request order.
+            all_or_none: if any record fails, write nothing and roll the others back.
+            raw: the raw request body, for JSON_PARSER_ERROR positions.
+
+        Returns:
+            SaveResult dicts in request order. All records written share one timestamp.
+
+        Raises:
+            ApiError: a request-level error (unknown field, undeserializable value).
+        """
+        with self._lock:
+            self._purge()
+            batch = WriteBatch(self, format_datetime(self.clock.now()))
+            prepared = [batch.prepare(mode, self.object(s), body, raw) for s, body in items]
+            return batch.commit(prepared, all_or_none)
+
+    def create_many(self, sobject: str, records: list[dict[str, Any]], *,
+                    all_or_none: bool = False) -> list[dict[str, Any]]:
+        """Create records of one object (same validation as the REST API); one shared timestamp."""
+        return self.save("create", [(sobject, _python_values(r)) for r in records], all_or_none=all_or_none)
+
+    def update_many(self, sobject: str, records: list[dict[str, Any]], *,
+                    all_or_none: bool = False) -> list[dict[str, Any]]:
+        """Update records of one object; each dict carries its ``Id``."""
+        return self.save("update", [(sobject, _python_values(r)) for r in records], all_or_none=all_or_none)
+
+    def delete_many(self, record_ids: Iterable[str], *, all_or_none: bool = False) -> list[dict[str, Any]]:
+        """Move records to the Recycle Bin; DeleteResult dicts in order."""
+        with self._lock:
+            self._purge()
+            batch = WriteBatch(self, format_datetime(self.clock.now()))
+            return batch.delete(list(record_ids), all_or_none)
+
+    # -- internals used by WriteBatch ------------------------------------------------------------
+
+    def _take_ids(self, prefix: str, count: int) -> list[str]:
+        first = self._next_sequence
+        self._next_sequence += count
+        return [ids.make_id(prefix, n) for n in range(first, first + count)]
+
+    def _take_case_number(self) -> str:
+        number = self._next_case_number
+        self._next_case_number += 1
+        return f"{number:08d}"
+
+    def _put(self, obj: ObjectDef, record: dict[str, Any], deleted_date: str | None = None) -> None:
+        record_id = record["Id"]
+        old = self._store[obj.name].get(record_id)
+        self._store[obj.name][record_id] = record
+        if deleted_date is not None:
+            self._deleted[record_id] = deleted_date
+        if obj.name == "Case":
+            self._index_case(old, record)
+
+    def _index_case(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        if old is not None and old.get("ContactId") and not old["IsDeleted"]:
+            self._cases_by_contact.get(old["ContactId"], set()).discard(old["Id"])
+        if new is not None and new.get("ContactId") and not new["IsDeleted"]:
+            self._cases_by_contact.setdefault(new["ContactId"], set()).add(new["Id"])
+
+    def _open_cases(self, contact_id: str) -> list[dict[str, Any]]:
+        cases = self._store["Case"]
+        return sorted((cases[i] for i in self._cases_by_contact.get(contact_id, ())), key=lambda c: c["Id"])
+
+    def _purge(self) -> None:
+        """Empty the Recycle Bin of records deleted more than 15 days ago."""
+        if not self._deleted:
+            return
+        cutoff = format_datetime(self.clock.now() - timedelta(days=RECYCLE_BIN_DAYS))
+        while self._deleted:
+            record_id, deleted_date = next(iter(self._deleted.items()))
+            if deleted_date >= cutoff:
+                break
+            del self._deleted[record_id]
+            found = self.lookup(record_id)
+            if found is not None:
+                del self._store[found[0].name][record_id]
+            self._purged_until = deleted_date
+
+    # -- replication (getUpdated / getDeleted) ----------------------------------------------------
+
+    def updated_ids(self, sobject: str, start: str, end: str) -> list[str]:
+        """Ids of live records whose SystemModstamp is in ``[start, end)`` (stored datetime strings)."""
+        return [r["Id"] for r in self.snapshot(sobject) if start <= r["SystemModstamp"] < end]
+
+    def deleted_records(self, sobject: str, start: str, end: str) -> list[dict[str, str]]:
+        """``{id, deletedDate}`` of records deleted in ``[start, end)`` and still in the Recycle Bin."""
+        obj = self.object(sobject)
+        with self._lock:
+            self._purge()
+            return [{"id": i, "deletedDate": d} for i, d in self._deleted.items()
+                    if i.startswith(obj.key_prefix) and start <= d < end]
+
+    @property
+    def earliest_date_available(self) -> str:
+        """The last time records were purged from the Recycle Bin (or the org's creation)."""
+        with self._lock:
+            self._purge()
+            return self._purged_until or self.created_date
+
+    # -- save / load -------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole org as JSON-serialisable data (see :meth:`from_dict`)."""
+        with self._lock:
+            return {
+                "format": 1, "org_id": self.org_id, "user_id": self.user_id, "users": list(self.users),
+                "api_enabled": self.api_enabled, "allowance": self.allowance.to_dict(),
+                "created_date": self.created_date, "next_sequence": self._next_sequence,
+                "next_case_number": self._next_case_number, "purged_until": self._purged_until,
+                "records": {name: list(store.values()) for name, store in self._store.items()},
+                "deleted": dict(self._deleted),
+            }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], clock: Clock) -> "SalesforceOrg":
+        """Rebuild an org saved with :meth:`to_dict`."""
+        org = cls(clock, org_id=data["org_id"], user_id=data["user_id"])
+        org.users = list(data.get("users", [org.user_id]))
+        org.api_enabled = bool(data.get("api_enabled", True))
+        org.allowance.load(data.get("allowance", {}))
+        org.created_date = data.get("created_date", org.created_date)
+        org._next_sequence = int(data["next_sequence"])
+        org._next_case_number = int(data["next_case_number"])
+        org._purged_until = data.get("purged_until")
+        for name, rows in data["records"].items():
+            obj = org.object(name)
+            for row in rows:
+                org._put(obj, dict(row))
+        org._deleted = dict(data.get("deleted", {}))
+        return org
+
+
+__all__ = ["SalesforceOrg", "RecordError", "RECYCLE_BIN_DAYS"]
