@@ -1,0 +1,162 @@
+"""Wire formats Brevo uses: timestamps, e-mail and SMS identifiers, query and body parameters."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from werkzeug.wrappers import Request
+
+from .errors import BrevoError, invalid, missing
+
+_DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def format_ts(moment: datetime) -> str:
+    """UTC timestamp with milliseconds and offset, as Brevo writes ``createdAt``/``modifiedAt``."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+
+
+def parse_datetime_param(name: str, value: str) -> datetime:
+    """Parse ``modifiedSince``-style values (``YYYY-MM-DDTHH:mm:ss.SSSZ``; no zone means UTC).
+
+    Raises:
+        BrevoError: 400 for anything else (a date alone, an unescaped ``+`` turned into a space).
+    """
+    match = _DATETIME_RE.match(value)
+    if not match:
+        raise invalid(f"{name} is not valid, the expected format is YYYY-MM-DDTHH:mm:ss.SSSZ")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                          int((fraction or "0").ljust(6, "0")), tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise invalid(f"{name} is not valid") from exc
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return moment
+
+
+def normalize_email(value: Any) -> str | None:
+    """Lower-cased e-mail address, or ``None`` when the value is not a valid address."""
+    if not isinstance(value, str):
+        return None
+    candidate = value.strip()
+    try:
+        validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return candidate.lower()
+
+
+def normalize_phone(value: Any) -> str | None:
+    """An SMS number with its country code as Brevo stores it (digits, no ``+``), or ``None``.
+
+    Accepted: ``+49151...``, ``0049151...`` and ``49151...`` (separators allowed). A national
+    number (``0151...``) has no country code and is refused, as Brevo refuses it.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    text = _PHONE_SEPARATORS.sub("", value.strip())
+    if text.startswith("+"):
+        digits = text[1:]
+    elif text.startswith("00"):
+        digits = text[2:]
+    elif text.startswith("0"):
+        return None
+    else:
+        digits = text
+    if not _DIGITS.match(digits):
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def is_digits(text: str) -> bool:
+    """``True`` for a non-empty string of ASCII digits (``str.isdigit`` also accepts "²")."""
+    return bool(_DIGITS.match(text))
+
+
+def int_arg(request: Request, name: str, default: int, maximum: int | None = None) -> int:
+    """A non-negative integer query parameter (``limit``, ``offset``) with Brevo's bounds."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not _DIGITS.match(raw):
+        raise invalid(f"{name} is not valid")
+    value = int(raw)
+    if maximum is not None and value > maximum:
+        raise BrevoError(400, "out_of_range", f"{name} exceeds the maximum value of {maximum}")
+    return value
+
+
+def sort_arg(request: Request) -> bool:
+    """``True`` for descending (Brevo's default), ``False`` for ``sort=asc``."""
+    sort = request.args.get("sort", "desc")
+    if sort not in ("asc", "desc"):
+        raise invalid("sort is not valid, use asc or desc")
+    return sort == "desc"
+
+
+def path_id(value: str, message: str) -> int:
+    """A numeric path parameter (list, folder, process id); 400 when it is not a number."""
+    if not _DIGITS.match(value):
+        raise invalid(message)
+    return int(value)
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; 400 when it is missing or not an object."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise missing("Request body is missing")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise BrevoError(400, "bad_request", "Request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BrevoError(400, "bad_request", "Request body must be a JSON object")
+    return body
+
+
+def int_list(body: dict[str, Any], name: str) -> list[int] | None:
+    """An optional array of integers in a body (``listIds``); 400 when it has another shape."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        raise invalid(f"{name} should be an array of integers")
+    return value
+
+
+def bool_field(body: dict[str, Any], name: str, default: bool | None = None) -> bool | None:
+    """An optional boolean body field; 400 when it is not a boolean."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise invalid(f"{name} should be a boolean")
+    return value
+
+
+def page(items: list[Any], offset: int, limit: int, descending: bool) -> list[Any]:
+    """One page of ``items`` (given in creation order), newest first when ``descending``."""
+    ordered = items[::-1] if descending else items
+    return ordered[offset:offset + limit]
