@@ -83,3 +83,10 @@ def test_bad_fault_spec_is_a_usage_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2
     assert "unknown fault kind" in proc.stderr
+
+
+def test_saved_state_is_private_to_its_owner(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    proc, _ = _start(tmp_path, "--contacts", "3", "--leads", "0", "--state", str(state))
+    _stop(proc)
+    assert state.stat().st_mode & 0o777 == 0o600  # it holds the sandbox's API key

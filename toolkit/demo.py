@@ -36,7 +36,7 @@ def tour(info: dict[str, Any]) -> list[str]:
     no_email = sf.query("SELECT COUNT() FROM Contact WHERE Email = null")["totalSize"]
     leads = sf.query("SELECT COUNT() FROM Lead")["totalSize"]
     cases = sf.query("SELECT COUNT() FROM Case")["totalSize"]
-    sample = sf.query("SELECT Id, FirstName, LastName, Email, Phone FROM Contact ORDER BY LastName LIMIT 3")
+    sample = sf.query("SELECT Id, FirstName, LastName, Email, Phone FROM Contact ORDER BY Id LIMIT 3")
     brevo_headers = {"api-key": brevo_info["api_key"]}
     lists = session.get(f"{brevo_info['base_url']}/contacts/lists", headers=brevo_headers, timeout=30).json()
     brevo_contacts = session.get(f"{brevo_info['base_url']}/contacts", params={"limit": 1},

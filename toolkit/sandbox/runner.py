@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -147,7 +148,10 @@ class Sandbox:
         data = {"salesforce": self.salesforce.to_dict(), "brevo": self.brevo.to_dict(),
                 "clock_offset_seconds": self.clock.offset.total_seconds()}
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        # 0600: the state holds the sandbox's own API key, which the next start must reuse.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False)
         tmp.replace(path)
 
     def stop(self) -> None:
