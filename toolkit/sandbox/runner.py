@@ -10,18 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from . import brevo, salesforce
 from .brevo import BrevoAccount
-from .brevo import control_routes as brevo_control_routes
-from .brevo import fault_body as brevo_fault_body
-from .brevo import make_app as make_brevo_app
 from .clock import Clock
 from .datagen import generate
 from .http import ServerThread
-from .middleware import FaultInjector, FaultPlan, RequestLog, Service
+from .middleware import FaultInjector, FaultPlan, RequestLog
 from .salesforce import SalesforceOrg
-from .salesforce import control_routes as salesforce_control_routes
-from .salesforce import fault_body as salesforce_fault_body
-from .salesforce import make_app as make_salesforce_app
 from .salesforce.oauth import Credentials, OAuthServer
 from .tls import make_tls
 
@@ -105,16 +100,14 @@ class Sandbox:
         key_file = workdir / "jwt-private-key.pem"
         key_file.write_text(self.credentials.jwt_private_key_pem, encoding="utf-8")
         key_file.chmod(0o600)
-        sf_service = Service("salesforce", make_salesforce_app(self.salesforce, self.oauth), clock=self.clock,
-                             log=self.log, faults=self.faults["salesforce"], fault_body=salesforce_fault_body,
-                             control=salesforce_control_routes(self.salesforce, self.oauth))
-        brevo_service = Service("brevo", make_brevo_app(self.brevo, rate_limit_per_second=self.config.brevo_rate_limit),
-                                clock=self.clock, log=self.log, faults=self.faults["brevo"],
-                                fault_body=brevo_fault_body, control=brevo_control_routes(self.brevo))
+        sf_service = salesforce.make_service(self.salesforce, self.oauth, log=self.log,
+                                             faults=self.faults["salesforce"])
+        brevo_service = brevo.make_service(self.brevo, log=self.log, faults=self.faults["brevo"],
+                                           rate_limit_per_second=self.config.brevo_rate_limit)
         sf = ServerThread(sf_service, port=self.config.salesforce_port, ssl_context=tls.ssl_context).start()
         self._servers.append(sf)
-        brevo = ServerThread(brevo_service, port=self.config.brevo_port, ssl_context=tls.ssl_context).start()
-        self._servers.append(brevo)
+        brevo_server = ServerThread(brevo_service, port=self.config.brevo_port, ssl_context=tls.ssl_context).start()
+        self._servers.append(brevo_server)
         sf_url = f"https://127.0.0.1:{sf.port}"
         self.oauth.instance_url = sf_url
         self.info = {
@@ -130,13 +123,13 @@ class Sandbox:
                 "ca_bundle": str(tls.ca_bundle),
             },
             "brevo": {
-                "base_url": f"https://127.0.0.1:{brevo.port}/v3",
+                "base_url": f"https://127.0.0.1:{brevo_server.port}/v3",
                 "api_key": self.brevo.api_key,
                 "ca_bundle": str(tls.ca_bundle),
             },
             "sandbox": {
                 "salesforce_control": f"{sf_url}/_sandbox/",
-                "brevo_control": f"https://127.0.0.1:{brevo.port}/_sandbox/",
+                "brevo_control": f"https://127.0.0.1:{brevo_server.port}/_sandbox/",
                 "contacts": len(self.salesforce.records("Contact")),
                 "leads": len(self.salesforce.records("Lead")),
             },

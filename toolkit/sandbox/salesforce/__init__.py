@@ -6,17 +6,7 @@ Public entry points: :class:`~.org.SalesforceOrg` (the data and its Python API),
 
 from __future__ import annotations
 
-__all__ = ["SalesforceOrg", "make_app", "make_service", "fault_body", "control_routes"]
+from .app import control_routes, fault_body, make_app, make_service
+from .org import SalesforceOrg
 
-
-def __getattr__(name: str) -> object:
-    # Imported lazily so that ``salesforce.soql`` or ``salesforce.oauth`` load without the REST app.
-    if name == "SalesforceOrg":
-        from .org import SalesforceOrg
-
-        return SalesforceOrg
-    if name in ("make_app", "make_service", "fault_body", "control_routes"):
-        from . import app
-
-        return getattr(app, name)
-    raise AttributeError(name)
+__all__ = ["SalesforceOrg", "control_routes", "fault_body", "make_app", "make_service"]
