@@ -1,0 +1,144 @@
+"""Bulk API 2.0 query jobs, read one results page at a time, values typed like the REST API.
+
+Each request (create, each poll, each results page) goes through the funnel on its own, so a
+transient failure retries that request only: a results page is fetched again with the same
+locator, never the whole job. simple-salesforce's Bulk 2.0 client (``sf.bulk2.<Object>``) makes
+the requests; its all-in-one ``query`` generator is not used because it can neither resume a
+page nor report progress per poll.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from simple_salesforce.api import Salesforce
+from simple_salesforce.bulk2 import Operation
+
+from toolkit.exceptions import FatalApiError, RetriableApiError
+
+from .funnel import Funnel
+
+__all__ = ["bulk_query_pages", "typed_value"]
+
+log = logging.getLogger(__name__)
+
+_FLOATS = frozenset({"double", "currency", "percent"})
+_FAILED = ("Failed", "Aborted")
+
+
+def typed_value(text: str, field_type: str | None) -> Any:
+    """One Bulk CSV value as the REST API's JSON would give it.
+
+    Empty is ``None`` (the CSV cannot tell empty from null; Salesforce stores empty text as
+    null); ``boolean`` becomes bool, ``int`` int, ``double``/``currency``/``percent`` float,
+    ``datetime`` the REST form ``...T09:37:04.000+0000``; anything else stays text.
+    """
+    if text == "":
+        return None
+    if field_type == "boolean":
+        return text.lower() == "true"
+    if field_type == "int":
+        return int(float(text)) if "." in text else int(text)
+    if field_type in _FLOATS:
+        return float(text)
+    if field_type == "datetime" and text.endswith("Z"):
+        return text[:-1] + "+0000"
+    return text
+
+
+def _rows(text: str, types: Mapping[str, str]) -> list[dict[str, Any]]:
+    reader = csv.reader(io.StringIO(text.replace("\x00", "")))
+    header = next(reader, None)
+    if not header:
+        return []
+    kinds = [types.get(name.lower()) for name in header]
+    out: list[dict[str, Any]] = []
+    for row in reader:
+        record: dict[str, Any] = {}
+        for name, kind, value in zip(header, kinds, row):
+            if "." not in name:
+                record[name] = typed_value(value, kind)
+                continue
+            # Account.Name -> {"Account": {"Name": ...}}, as the REST API nests parent fields.
+            *parents, leaf = name.split(".")
+            node = record
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[leaf] = typed_value(value, kind)
+        for key, value in record.items():
+            if isinstance(value, dict) and all(v is None for v in _leaves(value)):
+                record[key] = None
+        out.append(record)
+    return out
+
+
+def _leaves(node: dict[str, Any]) -> Iterator[Any]:
+    for value in node.values():
+        if isinstance(value, dict):
+            yield from _leaves(value)
+        else:
+            yield value
+
+
+def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mapping[str, str], *,
+                     include_deleted: bool = False, max_records: int = 50_000, poll_seconds: float = 0.5,
+                     timeout_seconds: float = 3600.0,
+                     sleep: Callable[[float], None] = time.sleep) -> Iterator[list[dict[str, Any]]]:
+    """Run a Bulk API 2.0 query job and yield its results page by page.
+
+    Args:
+        funnel: the call funnel.
+        sobject: the queried object (simple-salesforce addresses the job through it).
+        soql: the query (no COUNT(), OFFSET or subqueries: Bulk API 2.0 refuses them).
+        field_types: lower-cased field name -> describe type, for typing the CSV values.
+        include_deleted: run ``queryAll`` (records in the Recycle Bin too).
+        max_records: records per results page.
+        poll_seconds: first wait before polling; later waits grow by half each time (at most
+            ``max(poll_seconds, 10)`` seconds), since every poll is an API call.
+        timeout_seconds: give up (and abort the job) if it is not complete by then.
+
+    Raises:
+        FatalApiError: the job failed or was aborted (``code`` ``BULK_JOB_FAILED``/``_ABORTED``).
+        RetriableApiError: the job did not complete within ``timeout_seconds``.
+    """
+    operation = Operation.query_all if include_deleted else Operation.query
+
+    def client(sf: Salesforce) -> Any:
+        # simple-salesforce 1.12: SFBulk2Type keeps its request methods on ``_client``.
+        return getattr(sf.bulk2, sobject)._client
+
+    job = funnel.call(lambda sf: client(sf).create_job(operation, soql), method="POST", path="jobs/query")
+    job_id = str(job["id"])
+    path = f"jobs/query/{job_id}"
+    log.info("Bulk API 2.0 %s job %s created for %s", operation.value, job_id, sobject)
+    deadline = time.monotonic() + timeout_seconds
+    wait, cap = poll_seconds, max(poll_seconds, 10.0)
+    while True:
+        sleep(wait)
+        info = funnel.call(lambda sf: client(sf).get_job(job_id, True), method="GET", path=path)
+        state = info.get("state")
+        if state == "JobComplete":
+            break
+        if state in _FAILED:
+            raise FatalApiError(str(info.get("errorMessage") or f"the Bulk API job ended {state}"),
+                                service="salesforce", code=f"BULK_JOB_{str(state).upper()}",
+                                method="GET", path=path)
+        if time.monotonic() >= deadline:
+            funnel.call(lambda sf: client(sf).abort_job(job_id, True), method="PATCH", path=path)
+            raise RetriableApiError(f"the Bulk API job was still {state} after {timeout_seconds:g} s; "
+                                    f"it was aborted", service="salesforce", code="BULK_JOB_TIMEOUT",
+                                    method="GET", path=path)
+        wait = min(cap, wait * 1.5)
+    locator = ""
+    while True:
+        page = funnel.call(lambda sf: client(sf).get_query_results(job_id, locator, max_records),
+                           method="GET", path=f"{path}/results")
+        yield _rows(page["records"], field_types)
+        locator = page["locator"]
+        if not locator:
+            return
