@@ -1,0 +1,22 @@
+"""Brevo API v3 client: one ``requests`` funnel (api-key, retries, error mapping) and its parts.
+
+Example:
+    >>> from toolkit.brevo import BrevoClient                                  # doctest: +SKIP
+    >>> with BrevoClient(base_url, api_key) as brevo:                           # doctest: +SKIP
+    ...     for pid in brevo.import_contacts(rows, list_ids=[list_id]):
+    ...         problems = brevo.import_problems(brevo.wait_process(pid))
+"""
+
+from __future__ import annotations
+
+from .base import format_brevo_datetime, parse_brevo_datetime
+from .client import BrevoClient, ResponseHook
+from .contacts import IDENTIFIER_TYPES
+from .imports import BREVO_MAX_IMPORT_BYTES, ImportProblem, import_bodies, parse_import_report
+from .retry import BrevoRetry, RateLimitUsage, reset_seconds
+
+__all__ = [
+    "BREVO_MAX_IMPORT_BYTES", "BrevoClient", "BrevoRetry", "IDENTIFIER_TYPES", "ImportProblem",
+    "RateLimitUsage", "ResponseHook", "format_brevo_datetime", "import_bodies", "parse_brevo_datetime",
+    "parse_import_report", "reset_seconds",
+]

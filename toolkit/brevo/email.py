@@ -1,0 +1,44 @@
+"""Transactional e-mail (``POST /smtp/email``), used for the quota notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import BrevoApi
+
+__all__ = ["EmailMixin"]
+
+
+class EmailMixin(BrevoApi):
+    """``/smtp/email``."""
+
+    def send_email(self, *, sender: dict[str, Any], to: list[dict[str, Any]], subject: str,
+                   html: str | None = None, text: str | None = None, tags: list[str] | None = None) -> str:
+        """Send one transactional e-mail and return its ``messageId``.
+
+        The call is not repeated after an ambiguous failure (a 5xx or a connection lost after
+        the request was sent), so that a message is never sent twice; a 429 is retried.
+
+        Args:
+            sender: ``{"email": ..., "name": ...}`` of a sender set up in Brevo.
+            to: recipients, ``[{"email": ..., "name": ...}]``.
+            subject: the subject line.
+            html: the HTML body.
+            text: the plain-text body (at least one of ``html`` and ``text`` is needed).
+            tags: tags to find the message in Brevo's logs.
+
+        Raises:
+            ValueError: neither ``html`` nor ``text``, or no recipient.
+        """
+        if not html and not text:
+            raise ValueError("send_email needs html or text")
+        if not to:
+            raise ValueError("send_email needs at least one recipient")
+        body: dict[str, Any] = {"sender": sender, "to": to, "subject": subject}
+        if html:
+            body["htmlContent"] = html
+        if text:
+            body["textContent"] = text
+        if tags:
+            body["tags"] = list(tags)
+        return str(self._json("POST", "/smtp/email", json=body)["messageId"])

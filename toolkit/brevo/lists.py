@@ -1,0 +1,41 @@
+"""Contact lists and the folders that hold them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import BrevoApi
+
+__all__ = ["ListsMixin"]
+
+LISTS_MAX_PAGE = 50
+
+
+class ListsMixin(BrevoApi):
+    """``/contacts/lists`` and ``/contacts/folders``."""
+
+    def lists(self) -> list[dict[str, Any]]:
+        """Every list of the account (``id``, ``name``, ``folderId``, subscriber counts), 50 a call."""
+        return [lst for page in self._paged("/contacts/lists", "lists", page_size=LISTS_MAX_PAGE,
+                                            max_page=LISTS_MAX_PAGE) for lst in page]
+
+    def create_list(self, name: str, folder_id: int) -> int:
+        """Create a list in a folder and return its id."""
+        answer = self._json("POST", "/contacts/lists", json={"name": name, "folderId": int(folder_id)})
+        return int(answer["id"])
+
+    def folders(self) -> list[dict[str, Any]]:
+        """Every folder of the account (``id``, ``name``...), 50 a call."""
+        return [folder for page in self._paged("/contacts/folders", "folders", page_size=LISTS_MAX_PAGE,
+                                               max_page=LISTS_MAX_PAGE) for folder in page]
+
+    def create_folder(self, name: str) -> int:
+        """Create a folder and return its id."""
+        return int(self._json("POST", "/contacts/folders", json={"name": name})["id"])
+
+    def ensure_folder(self, name: str) -> int:
+        """The id of the folder called ``name`` (the oldest, if several), created when missing."""
+        for folder in self.folders():
+            if folder.get("name") == name:
+                return int(folder["id"])
+        return self.create_folder(name)
