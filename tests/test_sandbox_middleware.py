@@ -10,6 +10,7 @@ import requests
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.http import json_response
 from toolkit.sandbox.middleware import FaultInjector, FaultPlan, RequestLog, Service
+from toolkit.sandbox.tls import SandboxTLS
 
 
 def _ok(environ, start_response):  # type: ignore[no-untyped-def]
@@ -103,3 +104,18 @@ def test_request_log_never_keeps_secret_query_values(base: str, http: requests.S
     http.get(f"{base}/services/oauth2/token?grant_type=password&password=hunter2&client_secret=s3&q=SELECT")
     [entry] = http.get(f"{base}/_sandbox/requests").json()["requests"]
     assert entry["query"] == "grant_type=password&password=***&client_secret=***&q=SELECT"
+
+
+def test_reset_faults_never_corrupt_the_next_tls_connections(service: Service, base: str, tls: SandboxTLS) -> None:
+    service.faults.set_plan(FaultPlan(script=["reset", None] * 20))
+    failures, answers = 0, 0
+    for i in range(40):
+        fresh = requests.Session()  # a new TLS connection each time, as retries after a reset do
+        fresh.trust_env = False
+        fresh.verify = str(tls.ca_bundle)
+        try:
+            answers += fresh.post(f"{base}/x", data=b"a" * 5000).status_code == 200
+        except requests.ConnectionError:
+            failures += 1
+        fresh.close()
+    assert (failures, answers) == (20, 20)

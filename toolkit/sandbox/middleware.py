@@ -149,13 +149,17 @@ def redact_query(query: str) -> str:
 
 
 def reset_connection(environ: dict[str, Any]) -> None:
-    """Abort the client's TCP connection with a RST, as a crashed proxy would."""
+    """Abort the client's TCP connection with no answer, ending in a RST as a crashed proxy would.
+
+    The socket is shut down but left to the server to close (closing it here could let a new
+    connection reuse the descriptor while the old TLS state still points at it); ``SO_LINGER`` 0
+    makes that close a reset.
+    """
     sock = environ.get("werkzeug.socket")
     if sock is not None:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            raw = socket.socket(fileno=sock.detach()) if hasattr(sock, "detach") else sock
-            raw.close()
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: TLS state untouched
         except OSError:
             pass
     raise ConnectionResetError("sandbox fault: connection reset")
