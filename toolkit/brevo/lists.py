@@ -9,6 +9,7 @@ from .base import BrevoApi
 __all__ = ["ListsMixin"]
 
 LISTS_MAX_PAGE = 50
+LIST_MEMBERSHIP_MAX = 150  # Brevo's maxItems for /contacts/lists/{id}/contacts/add|remove
 
 
 class ListsMixin(BrevoApi):
@@ -39,3 +40,16 @@ class ListsMixin(BrevoApi):
             if folder.get("name") == name:
                 return int(folder["id"])
         return self.create_folder(name)
+
+    def remove_from_list(self, list_id: int, ext_ids: list[str]) -> list[str]:
+        """Take contacts out of a list by ext_id, 150 a call; returns the ext_ids Brevo removed.
+
+        The contacts themselves stay in the account (they may belong to other lists).
+        """
+        removed: list[str] = []
+        for start in range(0, len(ext_ids), LIST_MEMBERSHIP_MAX):
+            batch = ext_ids[start:start + LIST_MEMBERSHIP_MAX]
+            answer = self._json("POST", "/contacts/lists/{list_id}/contacts/remove", json={"extIds": batch}, idempotent=True,
+                                path_params={"list_id": int(list_id)})
+            removed += [str(x) for x in answer.get("contacts", {}).get("success", [])]
+        return removed

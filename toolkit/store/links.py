@@ -6,6 +6,7 @@ written or looked up in about a second.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -14,20 +15,20 @@ from toolkit.store.records import LINK_STATES, Link, from_ts, to_ts
 
 __all__ = ["LinksMixin"]
 
-_COLUMNS = "integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced_at"
+_COLUMNS = "integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at"
 _UPSERT = (
-    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (integration_id, sf_id) DO UPDATE SET "
     # An unknown Brevo id (imports do not return ids) never erases a known one.
     "brevo_id = COALESCE(excluded.brevo_id, links.brevo_id), email = excluded.email, "
     "sf_hash = excluded.sf_hash, brevo_hash = excluded.brevo_hash, state = excluded.state, "
-    "synced_at = excluded.synced_at")
+    "synced = excluded.synced, synced_at = excluded.synced_at")
 
 
 def _link(row: tuple[Any, ...]) -> Link:
-    integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced_at = row
+    integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at = row
     return Link(integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state,
-                from_ts(synced_at))
+                None if synced is None else json.loads(synced), from_ts(synced_at))
 
 
 class LinksMixin(StoreBase):
@@ -47,6 +48,7 @@ class LinksMixin(StoreBase):
                     one_of(link.state, LINK_STATES, "link state")
                 yield (link.integration_id, link.sf_id, link.brevo_id, link.email, link.sf_hash,
                        link.brevo_hash, link.state,
+                       None if link.synced is None else json.dumps(link.synced, sort_keys=True, ensure_ascii=False),
                        now if link.synced_at is None else to_ts(link.synced_at))
 
         return self._write_many(_UPSERT, rows())
@@ -58,7 +60,7 @@ class LinksMixin(StoreBase):
             ((brevo_id, integration_id, sf_id) for sf_id, brevo_id in brevo_ids.items()))
 
     def set_link_state(self, integration_id: int, sf_ids: Iterable[str], state: str) -> int:
-        """Suspend (Y6) or re-activate links; returns how many rows changed."""
+        """Suspend (Y6), keep (Y10) or re-activate links; returns how many rows changed."""
         one_of(state, LINK_STATES, "link state")
         return self._write_many(
             "UPDATE links SET state = ? WHERE integration_id = ? AND sf_id = ?",

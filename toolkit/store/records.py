@@ -21,7 +21,7 @@ FLOWS = ("authorization_code", "client_credentials", "jwt_bearer", "password")
 OBJECTS = ("Contact", "Lead")
 INTEGRATION_STATUSES = ("draft", "active", "stopped", "error")
 CONFLICT_WINNERS = ("salesforce", "brevo")
-LINK_STATES = ("active", "suspended")
+LINK_STATES = ("active", "suspended", "kept")
 RUN_STATUSES = ("running", "succeeded", "failed", "stopped", "blocked")
 DIRECTIONS = ("to_brevo", "to_salesforce")
 
@@ -122,7 +122,11 @@ class Link:
         sf_hash, brevo_hash: hash of the mapped values last synced from/to each side; a change
             shows as a different hash and a toolkit-written change comes back with the same one
             (echo suppression).
-        state: ``"active"``, or ``"suspended"`` once the Salesforce e-mail was removed (Y6).
+        state: ``"active"``; ``"suspended"`` once the Salesforce e-mail was removed (Y6);
+            ``"kept"`` when the contact was deleted in Brevo but Salesforce refused to delete
+            the record (Y10), so that the refusal is reported once, not retried forever.
+        synced: the mapped values both sides held after the last sync, canonical and keyed
+            by Brevo attribute (the engine diffs field by field against them).
         synced_at: when the link was last written; the store sets it when left ``None``.
     """
 
@@ -133,6 +137,7 @@ class Link:
     sf_hash: str | None = None
     brevo_hash: str | None = None
     state: str = "active"
+    synced: dict[str, Any] | None = None
     synced_at: datetime | None = None
 
 

@@ -63,7 +63,9 @@ _V1 = [
         updated_at TEXT NOT NULL
     )""",
     """CREATE INDEX IF NOT EXISTS integrations_connection ON integrations (connection_id)""",
-    # Salesforce Id <-> Brevo contact, with the hash of what was last synced on each side.
+    # Salesforce Id <-> Brevo contact, with the hash of what was last synced on each side and the
+    # synced values themselves (JSON, canonical, keyed by Brevo attribute) for field-level diffs.
+    # state 'kept': deleted in Brevo, but Salesforce refused to delete the record (Y10).
     """CREATE TABLE IF NOT EXISTS links (
         integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
         sf_id TEXT NOT NULL,
@@ -71,7 +73,8 @@ _V1 = [
         email TEXT,
         sf_hash TEXT,
         brevo_hash TEXT,
-        state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'suspended')),
+        state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'suspended', 'kept')),
+        synced TEXT,
         synced_at TEXT NOT NULL,
         PRIMARY KEY (integration_id, sf_id)
     )""",

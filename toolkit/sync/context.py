@@ -1,0 +1,114 @@
+"""The state one run carries through its phases, and how it records what it did."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import rules
+from ..brevo import BrevoClient
+from ..config import Settings
+from ..mapping_types import Mapping
+from ..salesforce import SalesforceClient
+from ..store import Conflict, Integration, Link, Rejection, Store
+from .model import Outcome
+
+__all__ = ["Reserve", "SyncContext", "unlimited"]
+
+log = logging.getLogger(__name__)
+
+Reserve = Callable[[int], int]
+"""Quota hook: asked for ``n`` tasks, grants how many may be written now (SPEC Q1-Q3)."""
+
+
+def unlimited(n: int) -> int:
+    """A quota that grants every task."""
+    return n
+
+
+@dataclass
+class SyncContext:
+    """Everything a phase of one run needs; phases call its methods to record outcomes.
+
+    In a dry run (B1) the ``record_*`` methods only count: nothing reaches the store.
+    """
+
+    store: Store
+    settings: Settings
+    integration: Integration
+    mapping: Mapping
+    sf: SalesforceClient
+    brevo: BrevoClient
+    run_id: int
+    dry_run: bool = False
+    reserve: Reserve = unlimited
+    progress: Callable[[str, int], None] | None = None
+    outcome: Outcome = field(default_factory=Outcome)
+    stopped: str | None = None  # why the run stopped early ("quota")
+
+    @property
+    def iid(self) -> int:
+        return self.integration.id
+
+    @property
+    def sobject(self) -> str:
+        return self.integration.object
+
+    def tick(self, phase: str, n: int) -> None:
+        """Report progress (records handled) to the progress callback, if any."""
+        if self.progress is not None and n:
+            self.progress(phase, n)
+
+    def grant(self, wanted: int) -> int:
+        """Tasks that may be written now; a short grant stops the run after this batch (Q3)."""
+        if self.dry_run or wanted == 0:
+            return wanted
+        granted = max(0, min(wanted, self.reserve(wanted)))
+        if granted < wanted:
+            self.stopped = "quota"
+        return granted
+
+    def rejections(self, direction: str, found: Iterable[rules.Rejection],
+                   data_hashes: dict[str, str] | None = None, *, service: dict[str, tuple[str, str]] | None = None,
+                   permanent: bool = False) -> list[Rejection]:
+        """Count rejections and turn them into store rows (written by :meth:`commit`)."""
+        rows: list[Rejection] = []
+        for r in found:
+            code, message = (service or {}).get(r.record_id, (None, None))
+            self.outcome.reject(r.rule, {"record_id": r.record_id, "field": r.field, "reason": r.reason})
+            rows.append(Rejection(self.iid, direction, r.record_id, r.rule, r.reason, field=r.field, value=r.value,
+                                  service_code=code, service_message=message,
+                                  data_hash=(data_hashes or {}).get(r.record_id),
+                                  permanent=permanent or r.permanent, run_id=self.run_id))
+        return rows
+
+    def commit(self, *, links: Iterable[Link] = (), unlink: Iterable[str] = (), rejected: Iterable[Rejection] = (),
+               resolved: dict[str, list[str]] | None = None, conflicts: Iterable[Conflict] = (),
+               cursors: dict[str, str] | None = None, link_states: dict[str, list[str]] | None = None) -> None:
+        """Write one batch's outcome in ONE transaction: links, rejections, conflicts, cursors.
+
+        A crash before this commit replays the batch on the next run; the writes that were
+        already made are upserts keyed by Salesforce Id, so the replay changes nothing twice.
+        """
+        if self.dry_run:
+            return
+        with self.store.transaction():
+            self.store.upsert_links(list(links))
+            unlink = list(unlink)
+            if unlink:
+                self.store.delete_links(self.iid, unlink)
+            for state, ids in (link_states or {}).items():
+                self.store.set_link_state(self.iid, ids, state)
+            self.store.upsert_rejections(list(rejected), run_id=self.run_id)
+            for direction, ids in (resolved or {}).items():
+                if ids:
+                    self.store.resolve_rejections(self.iid, direction, ids, run_id=self.run_id)
+            self.store.add_conflicts(list(conflicts), run_id=self.run_id)
+            for name, value in (cursors or {}).items():
+                self.store.set_cursor(self.iid, name, value)
+
+    def sample(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A small, safe sample row for dry-run plans: the id and the mapped values."""
+        return {k: v for k, v in record.items() if k != "attributes"} | dict(record.get("attributes") or {})

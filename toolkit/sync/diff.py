@@ -1,0 +1,57 @@
+"""Field-level comparison against what both sides held after the last sync (the link's ``synced``).
+
+Values are canonical (see :func:`toolkit.rules_hash.canonical_values`) and keyed by Brevo
+attribute, so a value that went one way compares equal when it comes back the other way: the
+toolkit's own writes never return as changes (echo suppression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store import Link
+
+__all__ = ["Change", "changed_keys", "merged"]
+
+
+@dataclass
+class Change:
+    """A linked Brevo contact that changed since the last sync.
+
+    Attributes:
+        sf_id: the Salesforce Id (the contact's ext_id).
+        contact: the contact as ``GET /contacts`` returned it.
+        values: its canonical synced attributes.
+        changed: attributes that differ from the link's ``synced`` values (a conflict settled
+            in Salesforce's favour removes attributes from it).
+        link: the link as read when the change was found.
+    """
+
+    sf_id: str
+    contact: dict[str, Any]
+    values: dict[str, Any]
+    changed: set[str] = field(default_factory=set)
+    link: Link | None = None
+
+
+def changed_keys(values: dict[str, Any], synced: dict[str, Any] | None, keys: Iterable[str]) -> set[str]:
+    """The keys among ``keys`` whose value differs from ``synced`` (all of them when never synced)."""
+    before = synced or {}
+    return {k for k in keys if values.get(k) != before.get(k)}
+
+
+def merged(synced: dict[str, Any] | None, values: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """``synced`` with ``keys`` taken from ``values``; a key without a value is dropped.
+
+    Keys not written keep their synced value: an emptied phone left out of the import (Y7)
+    stays what Brevo still holds.
+    """
+    out = dict(synced or {})
+    for key in keys:
+        if values.get(key) is None:
+            out.pop(key, None)
+        else:
+            out[key] = values[key]
+    return out

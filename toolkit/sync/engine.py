@@ -1,0 +1,125 @@
+"""One run of an integration: lock, read both sides, apply the rules, write, commit, report.
+
+Order of a run (DESIGN "data flow"): read Brevo's changes of linked contacts -> stream
+Salesforce's changes page by page (conflicts settled against Brevo's) and import them ->
+write the remaining Brevo changes to Salesforce -> on its cadence, find contacts deleted in
+Brevo and delete them in Salesforce. Every batch commits its links, cursor and rejections in
+one transaction after the API confirmed it, so a crash anywhere replays at most one batch and
+the replay changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..brevo import BrevoClient
+from ..config import Settings
+from ..exceptions import (
+    AuthError,
+    ConfigError,
+    FatalApiError,
+    MassDeleteBlocked,
+    ToolkitError,
+)
+from ..mapping_types import Mapping
+from ..salesforce import SalesforceClient
+from ..store import Store
+from .context import Reserve, SyncContext, unlimited
+from .deletions import sync_brevo_deletions
+from .inbound import read_brevo_changes, sync_to_salesforce
+from .lock import RunLock
+from .model import RunResult
+from .outbound import sync_to_brevo
+
+__all__ = ["run_integration"]
+
+log = logging.getLogger(__name__)
+
+
+def _check_ready(store: Store, name: str, dry_run: bool) -> None:
+    integration = store.get_integration(name)
+    if integration.list_id is None or not integration.mapping:
+        raise ConfigError(f"integration {name!r} has no Brevo list or no mapping yet: finish its setup")
+    if integration.status != "active" and not dry_run:
+        why = f" ({integration.stop_reason})" if integration.stop_reason else ""
+        raise ConfigError(f"integration {name!r} is {integration.status}{why}: activate it first, "
+                          f"or use a dry run to see what it would do")
+
+
+def run_integration(store: Store, settings: Settings, name: str, *, sf: SalesforceClient, brevo: BrevoClient,
+                    dry_run: bool = False, full: bool = False, confirm_deletes: bool = False,
+                    reserve: Reserve = unlimited,
+                    progress: Callable[[str, int], None] | None = None) -> RunResult:
+    """Run (or, with ``dry_run``, plan: SPEC B1) one integration's two-way sync.
+
+    Args:
+        store: the state database.
+        settings: thresholds and sizes (bulk threshold, import size, B6 share...).
+        name: the integration.
+        sf, brevo: signed-in clients (see :mod:`toolkit.connections`).
+        dry_run: read and plan everything, write nothing (no API write, no state change
+            but the run's own row).
+        full: ignore the cursors: compare every record (still writes only differences) and
+            check Brevo deletions now.
+        confirm_deletes: go ahead with deletions above the B6 share.
+        reserve: quota hook; grants up to ``n`` tasks before each batch (SPEC Q1-Q3).
+        progress: called with ``(phase, records)`` as records are handled (e.g. a tqdm bar).
+
+    Returns:
+        The run's result; ``status`` says how it ended. Refusals of single records are
+        rejections (see the audit), not failures.
+
+    Raises:
+        RunLockedError: another run of this integration is in progress.
+        ConfigError: the integration is unknown, not set up, or not active (unless dry run).
+    """
+    _check_ready(store, name, dry_run)
+    with RunLock(settings.state_dir, name):
+        integration = store.get_integration(name)
+        run = store.start_run(integration.id, dry_run=dry_run, full=full)
+        ctx = SyncContext(store, settings, integration, Mapping.from_json(integration.mapping), sf, brevo,
+                          run.id, dry_run=dry_run, reserve=reserve, progress=progress)
+        status, message = "succeeded", None
+        try:
+            changes, brevo_cursor = read_brevo_changes(ctx, full=full)
+            sync_to_brevo(ctx, changes, full=full, confirm_deletes=confirm_deletes)
+            if not ctx.stopped:
+                sync_to_salesforce(ctx, changes, brevo_cursor)
+            if not ctx.stopped:
+                sync_brevo_deletions(ctx, full=full, confirm_deletes=confirm_deletes)
+            if ctx.stopped:
+                status = "stopped"
+                message = "the monthly task quota is used up: the rest is written after it resets or is raised"
+        except MassDeleteBlocked as exc:
+            status, message = "blocked", str(exc)
+        except (AuthError, FatalApiError, ConfigError) as exc:
+            status, message = "failed", str(exc)
+            if not dry_run:
+                store.set_status(name, "error", last_error=message)
+        except ToolkitError as exc:  # transient (retries exhausted): stays active, the next run retries
+            status, message = "failed", str(exc)
+        except BaseException as exc:
+            _finish(store, run.id, ctx, "failed", f"interrupted: {type(exc).__name__}")
+            raise
+        _finish(store, run.id, ctx, status, message)
+        if status == "succeeded" and not dry_run:
+            _show_y8(store, name, ctx)
+        log.info("run %s of %s: %s, %s tasks", run.id, name, status, ctx.outcome.tasks)
+        return RunResult(name, run.id, status, dry_run, dict(ctx.outcome.counts), dict(ctx.outcome.rejected),
+                         ctx.outcome.samples, ctx.outcome.tasks, message)
+
+
+def _finish(store: Store, run_id: int, ctx: SyncContext, status: str, message: str | None) -> None:
+    usage = ctx.sf.api_usage
+    store.finish_run(run_id, status, counts=ctx.outcome.as_json(), error=message,
+                     sf_api_used=usage[0] if usage else None, sf_api_limit=usage[1] if usage else None)
+
+
+def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
+    """SPEC Y8: the integration shows an error naming the Lead whose first name was too long."""
+    samples = ctx.outcome.samples.get("rule:Y8") or []
+    if samples:
+        ids = ", ".join(s["record_id"] for s in samples)
+        store.update_integration(name, last_error=f"{ctx.outcome.rejected['Y8']} Lead(s) not updated: first name "
+                                                  f"longer than 40 characters in Brevo (SPEC Y8): {ids}")

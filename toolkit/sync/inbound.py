@@ -1,0 +1,128 @@
+"""Brevo -> Salesforce: linked contacts modified since the cursor, mapped fields only (SPEC Y1).
+
+Brevo's changes are read first, before Salesforce's, so that a record changed on both sides is
+seen as a conflict; what remains after the conflicts are settled is written here through
+``PATCH composite/sobjects`` (200 a call, allOrNone false), each refusal recorded with
+Salesforce's statusCode and message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .. import rules
+from ..rules_hash import brevo_values, canonical_values, record_hash
+from ..store import Link
+from .context import SyncContext
+from .diff import Change, changed_keys, merged
+
+__all__ = ["read_brevo_changes", "sync_to_salesforce"]
+
+CURSOR = "brevo"
+BATCH = 200
+_BREVO_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text.replace("Z", "+00:00"), _BREVO_TIME)
+
+
+def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[str, Change], str | None]:
+    """Linked contacts whose synced attributes differ from the last sync, and the next cursor.
+
+    Contacts without a link are Brevo's own (Y1: never created in Salesforce) and only
+    counted. On the first run there is nothing linked yet: nothing is read and the cursor
+    starts now.
+    """
+    cursor = None if full else ctx.store.get_cursor(ctx.iid, CURSOR)
+    if cursor is None and ctx.store.count_links(ctx.iid) == 0:
+        start = datetime.now(timezone.utc) - timedelta(minutes=5)
+        return {}, start.isoformat(timespec="milliseconds")
+    since = _parse(cursor) if cursor else None
+    keys = [spec.brevo_attribute for spec in ctx.mapping.synced()]
+    list_id = ctx.integration.list_id
+    changes: dict[str, Change] = {}
+    newest: datetime | None = None
+    learnt: dict[str, int] = {}
+    for page in ctx.brevo.iter_contacts(modified_since=since):
+        ctx.tick("Brevo changes", len(page))
+        ids = [str(c["ext_id"]) for c in page if c.get("ext_id")]
+        links = ctx.store.links_by_sf_ids(ctx.iid, ids)
+        for contact in page:
+            modified = _parse(contact["modifiedAt"])
+            newest = modified if newest is None or modified > newest else newest
+            link = links.get(str(contact.get("ext_id") or ""))
+            if link is None:
+                ctx.outcome.add("brevo_only")
+                continue
+            if list_id not in (contact.get("listIds") or []):
+                continue  # left the integration's list: no longer synced
+            if link.brevo_id is None:
+                learnt[link.sf_id] = int(contact["id"])
+            values = canonical_values(brevo_values(contact, ctx.mapping), ctx.mapping)
+            changed = changed_keys(values, link.synced, keys)
+            if changed:
+                changes[link.sf_id] = Change(link.sf_id, contact, values, changed, link)
+    if learnt and not ctx.dry_run:
+        ctx.store.set_brevo_ids(ctx.iid, learnt)
+    # One second back: a contact modified in the same instant as the newest seen is read again
+    # (harmless: it then compares equal) rather than missed.
+    next_cursor = (newest - timedelta(seconds=1)).isoformat(timespec="milliseconds") if newest else cursor
+    return changes, next_cursor
+
+
+def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor: str | None) -> None:
+    """Write the Brevo changes that survived conflict settlement to Salesforce, 200 a call."""
+    pending = [c for c in sorted(changes.values(), key=lambda c: c.contact["modifiedAt"]) if c.changed]
+    for start in range(0, len(pending), BATCH):
+        _batch(ctx, pending[start:start + BATCH])
+        ctx.tick("Brevo -> Salesforce", len(pending[start:start + BATCH]))
+        if ctx.stopped:
+            return  # the Brevo cursor stays: the rest is read and written again next time
+    if next_cursor:
+        ctx.commit(cursors={CURSOR: next_cursor})
+
+
+def _batch(ctx: SyncContext, batch: list[Change]) -> None:
+    links = ctx.store.links_by_sf_ids(ctx.iid, [c.sf_id for c in batch])  # fresh: outbound may have moved them
+    hashes = {c.sf_id: record_hash(c.values) for c in batch}
+    skipped = [rules.Rejection(c.sf_id, rules.RULE_Y6, "Email", None,
+                               "The Salesforce record has no e-mail address any more, so this contact is no "
+                               "longer synced in either direction; this Brevo change was not passed on (SPEC Y6).")
+               for c in batch if links.get(c.sf_id) is not None and links[c.sf_id].state == "suspended"]
+    active = [c for c in batch if links.get(c.sf_id) is not None and links[c.sf_id].state == "active"]
+    updates, rejected = rules.to_salesforce([c.contact for c in active], ctx.mapping, object=ctx.sobject)
+    field_of = {spec.brevo_attribute: spec.sf_field for spec in ctx.mapping.synced()}
+    by_id = {c.sf_id: c for c in active}
+    todo: list[dict[str, Any]] = []
+    for update in updates:
+        change = by_id[update["Id"]]
+        fields = {field_of[k] for k in change.changed}
+        narrowed = {"Id": update["Id"], **{f: v for f, v in update.items() if f in fields}}
+        if len(narrowed) > 1:
+            todo.append(narrowed)
+    granted = ctx.grant(len(todo))
+    todo = todo[:granted]
+    results = ctx.sf.update_records(ctx.sobject, todo) if todo and not ctx.dry_run else []
+    refused: list[rules.Rejection] = []
+    service: dict[str, tuple[str, str]] = {}
+    written: list[Link] = []
+    for i, update in enumerate(todo):
+        result = results[i] if results else None
+        change = by_id[update["Id"]]
+        if result is not None and not result.success:
+            error = result.errors[0]
+            service[change.sf_id] = (error.status_code, error.message)
+            refused.append(rules.Rejection(change.sf_id, f"SF:{error.status_code}",
+                                           ",".join(error.fields), None,
+                                           f"Salesforce refused the update: {error.message}"))
+            continue
+        link = links[change.sf_id]
+        synced = merged(link.synced, change.values, change.changed)
+        written.append(Link(ctx.iid, change.sf_id, int(change.contact["id"]), change.contact.get("email"),
+                            record_hash(synced), record_hash(synced), "active", synced))
+        ctx.outcome.add("to_salesforce.update", sample=update)
+    rows = (ctx.rejections("to_salesforce", skipped + rejected, hashes)
+            + ctx.rejections("to_salesforce", refused, hashes, service=service))
+    ctx.commit(links=written, rejected=rows, resolved={"to_salesforce": [link.sf_id for link in written]})

@@ -1,0 +1,210 @@
+"""Salesforce -> Brevo: incremental reads on SystemModstamp, the rules, imports keyed by Salesforce Id.
+
+Reads ``SystemModstamp >= cursor ORDER BY SystemModstamp, Id`` through ``queryAll`` (deletions
+included) one page of 2,000 at a time, or Bulk API 2.0 for an initial load above the threshold.
+The cursor moves only after a page's writes are confirmed and committed; re-reading the
+boundary timestamp is harmless because an unchanged record compares equal to what was synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from .. import rules
+from ..rules_hash import brevo_values, canonical_values, record_hash
+from ..salesforce import soql_datetime
+from ..store import Conflict, Link
+from .context import SyncContext
+from .diff import Change, changed_keys, merged
+from .guard import check_mass_delete
+
+__all__ = ["sync_to_brevo"]
+
+CURSOR = "salesforce"
+
+
+def _since(cursor: str) -> str:
+    """The SOQL literal of a stored cursor (Salesforce's ``2026-11-27T09:37:04.000+0000``)."""
+    return soql_datetime(datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%S.%f%z"))
+
+
+def _soql(ctx: SyncContext, cursor: str | None, *, ordered: bool) -> str:
+    fields = dict.fromkeys([*ctx.mapping.soql_fields, "SystemModstamp", "IsDeleted"])
+    soql = f"SELECT {', '.join(fields)} FROM {ctx.sobject}"
+    if cursor:
+        soql += f" WHERE SystemModstamp >= {_since(cursor)}"
+    return soql + (" ORDER BY SystemModstamp, Id" if ordered else "")
+
+
+def _pages(ctx: SyncContext, cursor: str | None, full: bool) -> tuple[Iterator[list[dict[str, Any]]], bool]:
+    """The pages to read and whether they come from Bulk API 2.0 (unordered)."""
+    since = None if full else cursor
+    linked = ctx.store.count_links(ctx.iid) > 0
+    if since is None and ctx.sf.count(ctx.sobject) > ctx.settings.bulk_threshold:
+        return ctx.sf.bulk_query_pages(_soql(ctx, None, ordered=False), include_deleted=linked,
+                                       max_records=ctx.settings.page_size * 25), True
+    return ctx.sf.query_pages(_soql(ctx, since, ordered=True), include_deleted=linked or since is not None), False
+
+
+def _guard_deletions(ctx: SyncContext, cursor: str | None, full: bool, confirm_deletes: bool) -> None:
+    """B6 for deletions made in Salesforce: count the linked ones before anything is written."""
+    if cursor is None or full:
+        return
+    soql = (f"SELECT Id FROM {ctx.sobject} WHERE IsDeleted = true "
+            f"AND SystemModstamp >= {_since(cursor)}")
+    deleted = [r["Id"] for page in ctx.sf.query_pages(soql, include_deleted=True) for r in page]
+    linked = ctx.store.links_by_sf_ids(ctx.iid, deleted)
+    planned = sum(1 for link in linked.values() if link.state != "kept")
+    check_mass_delete(ctx, planned, side="Salesforce", confirm=confirm_deletes)
+
+
+def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: bool = False,
+                  confirm_deletes: bool = False) -> None:
+    """Push Salesforce's changes since the cursor into the integration's Brevo list.
+
+    Args:
+        brevo_changes: Brevo-side changes of linked contacts read earlier in this run; a record
+            changed on both sides is a conflict, settled here by the integration's winner.
+        full: ignore the cursor and compare every record (the diff still writes only changes).
+        confirm_deletes: go ahead although more than the allowed share would be deleted (B6).
+
+    Raises:
+        toolkit.exceptions.MassDeleteBlocked: B6, before anything is deleted.
+    """
+    cursor = ctx.store.get_cursor(ctx.iid, CURSOR)
+    _guard_deletions(ctx, cursor, full, confirm_deletes)
+    pages, bulk = _pages(ctx, cursor, full)
+    newest: str | None = None
+    for page in pages:
+        stop_at = _page(ctx, page, brevo_changes, bulk=bulk)
+        ctx.tick("Salesforce -> Brevo", len(page))
+        if not bulk and page:
+            ctx.commit(cursors={CURSOR: stop_at or page[-1]["SystemModstamp"]})
+        newest = max([newest or "", *(r["SystemModstamp"] for r in page)])
+        if ctx.stopped:
+            return
+    if bulk and newest:
+        ctx.commit(cursors={CURSOR: newest})
+
+
+def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change], *,
+          bulk: bool) -> str | None:
+    """Plan, write and commit one page; returns the SystemModstamp to resume at if stopped early."""
+    links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
+    live = [r for r in page if not r.get("IsDeleted")]
+    rows, rejected = rules.to_brevo(live, ctx.mapping, object=ctx.sobject)
+    hashes = {r["Id"]: record_hash(r) for r in live}
+    suspend = [r.record_id for r in rejected if r.rule == rules.RULE_Y6 and r.record_id in links
+               and links[r.record_id].state == "active"]
+    work: list[tuple[str, str, dict[str, Any] | None, Link | None]] = []  # (kind, sf_id, row, link)
+    conflicts: list[Conflict] = []
+    by_id = {row["ext_id"]: row for row in rows}
+    for record in page:
+        sf_id, link = record["Id"], links.get(record["Id"])
+        if record.get("IsDeleted"):
+            if link is not None and link.state != "kept":
+                work.append(("delete", sf_id, None, link))
+            continue
+        row = by_id.get(sf_id)
+        if row is None:
+            continue  # rejected above
+        kind = _plan_row(ctx, row, link, brevo_changes.get(sf_id), conflicts)
+        if kind:
+            work.append((kind, sf_id, row, link))
+        else:
+            ctx.outcome.add("unchanged")
+    granted = ctx.grant(len(work))
+    stop_at = None
+    if granted < len(work):
+        first_left = work[granted][1]
+        stop_at = next(r["SystemModstamp"] for r in page if r["Id"] == first_left)
+        work = work[:granted]
+    _write(ctx, work, conflicts, ctx.rejections("to_brevo", rejected, hashes), suspend)
+    return stop_at
+
+
+def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_change: Change | None,
+              conflicts: list[Conflict]) -> str | None:
+    """``create``, ``update`` or ``None`` (unchanged); settles a conflict with a Brevo change."""
+    sf_id = row["ext_id"]
+    values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
+    sent = [*row["attributes"], *(["EMAIL"] if "email" in row else [])]
+    if link is None or link.state == "kept":
+        return "create"
+    changed = changed_keys(values, link.synced, sent)
+    if brevo_change is not None:
+        overlap = {k for k in changed & brevo_change.changed if brevo_change.values.get(k) != values.get(k)}
+        if overlap:
+            winner = ctx.integration.conflict_winner
+            conflicts.append(Conflict(ctx.iid, sf_id, winner, {k: values.get(k) for k in overlap},
+                                      {k: brevo_change.values.get(k) for k in overlap}, run_id=ctx.run_id))
+            ctx.outcome.add("conflicts", sample={"Id": sf_id, "fields": sorted(overlap), "winner": winner})
+            if winner == "salesforce":
+                brevo_change.changed -= overlap
+            else:
+                _drop(row, overlap)
+                changed -= overlap
+    if link.state == "suspended":
+        return "update"  # the e-mail is back (Y6 passed): sync again
+    return "update" if changed else None
+
+
+def _drop(row: dict[str, Any], keys: set[str]) -> None:
+    for key in keys:
+        if key == "EMAIL":
+            row.pop("email", None)
+        row["attributes"].pop(key, None)
+
+
+def _write(ctx: SyncContext, work: list[tuple[str, str, dict[str, Any] | None, Link | None]],
+           conflicts: list[Conflict], rejected: list[Any], suspend: list[str]) -> None:
+    rows = [row for kind, _, row, _ in work if row is not None]
+    deletes = [sf_id for kind, sf_id, _, _ in work if kind == "delete"]
+    problems: dict[str, tuple[str, str]] = {}
+    if not ctx.dry_run:
+        if rows:
+            problems = _import(ctx, rows)
+        if deletes:
+            ctx.brevo.remove_from_list(int(ctx.integration.list_id or 0), deletes)
+    links: list[Link] = []
+    written: list[str] = []
+    refused = []
+    for kind, sf_id, row, link in work:
+        if row is None:
+            ctx.outcome.add("to_brevo.delete", sample={"Id": sf_id})
+            continue
+        if sf_id in problems:
+            code, reason = problems[sf_id]
+            refused.append(rules.Rejection(sf_id, f"BREVO:{code}", "", None, reason))
+            continue
+        values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
+        synced = merged(None if link is None or link.state == "kept" else link.synced, values,
+                        [*row["attributes"], *(["EMAIL"] if "email" in row else [])])
+        links.append(Link(ctx.iid, sf_id, None if link is None else link.brevo_id, row.get("email"),
+                          record_hash(synced), record_hash(synced), "active", synced))
+        written.append(sf_id)
+        ctx.outcome.add(f"to_brevo.{kind}", sample=ctx.sample(row))
+    for sf_id in suspend:
+        ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
+    rejected = rejected + ctx.rejections("to_brevo", refused, service={k: v for k, v in problems.items()})
+    ctx.commit(links=links, unlink=deletes, rejected=rejected, resolved={"to_brevo": written},
+               conflicts=conflicts, link_states={"suspended": suspend})
+
+
+def _import(ctx: SyncContext, rows: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Import the rows into the integration's list; returns the refused rows by Salesforce Id."""
+    list_id = int(ctx.integration.list_id or 0)
+    emails = {str(r.get("email", "")).lower(): r["ext_id"] for r in rows if r.get("email")}
+    problems: dict[str, tuple[str, str]] = {}
+    for process_id in ctx.brevo.import_contacts(rows, list_ids=[list_id], update_existing=True,
+                                                empty_attributes=False,
+                                                max_bytes=ctx.settings.import_max_bytes):
+        process = ctx.brevo.wait_process(process_id)
+        for problem in ctx.brevo.import_problems(process):
+            sf_id = problem.identifier if problem.identifier_type == "ext_id" else emails.get(problem.identifier.lower())
+            if sf_id:
+                problems[sf_id] = (problem.kind, problem.reason)
+    return problems
+
