@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .cli_sync import add_commands, run_command
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the sandbox with seeded data and a short tour (make demo)")
     demo.add_argument("--no-serve", action="store_true", help="exit after the tour instead of serving")
     demo.set_defaults(func=_demo)
+    add_commands(sub)
     return parser
 
 
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        return run_command(args.func, args)
     except ValueError as exc:
         print(f"toolkit: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,130 @@
+"""``toolkit integrations ...`` and ``toolkit sync NAME``: the engine from the command line.
+
+Exit codes of ``toolkit sync``: 0 succeeded, 1 failed, 2 usage or configuration error,
+3 blocked by the mass-delete guard (B6), 4 stopped by the monthly quota (Q3), 5 another run of
+the integration is in progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .exceptions import ConfigError, RunLockedError, ToolkitError
+
+__all__ = ["add_commands", "EXIT_CODES"]
+
+EXIT_CODES = {"succeeded": 0, "failed": 1, "blocked": 3, "stopped": 4}
+EXIT_CONFIG, EXIT_LOCKED = 2, 5
+
+
+def _toolkit() -> Any:
+    from .api import Toolkit
+
+    return Toolkit()
+
+
+def _list(_args: argparse.Namespace) -> int:
+    with _toolkit() as tk:
+        rows = []
+        for integ in tk.integrations():
+            runs = tk.store.list_runs(integ.id, limit=1)
+            last = runs[0] if runs else None
+            open_rejections = len(tk.store.list_rejections(integ.id, state="open"))
+            rows.append((integ.name, integ.object, integ.status, str(integ.list_id or "-"),
+                         f"{last.status} {last.started_at:%Y-%m-%d %H:%M}" if last else "never",
+                         str(open_rejections)))
+    header = ("NAME", "OBJECT", "STATUS", "LIST", "LAST RUN", "OPEN REJECTIONS")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _toolkit() as tk:
+        integ = tk.store.get_integration(args.name)
+        runs = tk.store.list_runs(integ.id, limit=1)
+        info = {"name": integ.name, "object": integ.object, "status": integ.status,
+                "last_error": integ.last_error, "stop_reason": integ.stop_reason, "list_id": integ.list_id,
+                "opt_in": integ.opt_in, "conflict_winner": integ.conflict_winner,
+                "booleans_and_picklists": integ.sync_booleans_picklists,
+                "mapping": dict(integ.mapping.get("pairs", [])) if integ.mapping else {},
+                "links": tk.store.count_links(integ.id), "cursors": tk.store.cursors(integ.id),
+                "last_run": None if not runs else {"id": runs[0].id, "status": runs[0].status,
+                                                   "counts": runs[0].counts, "error": runs[0].error}}
+    print(json.dumps(info, indent=2, default=str, ensure_ascii=False))
+    return 0
+
+
+def _set_status(args: argparse.Namespace) -> int:
+    with _toolkit() as tk:
+        integ = tk.activate(args.name) if args.command_name == "activate" else tk.deactivate(args.name)
+    print(f"{integ.name}: {integ.status}")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(phase: str, n: int) -> None:
+        if phase not in bars:
+            bars[phase] = tqdm(desc=phase, unit=" records", file=sys.stderr, disable=args.quiet, leave=True)
+        bars[phase].update(n)
+
+    try:
+        with _toolkit() as tk:
+            result = tk.run(args.name, dry_run=args.dry_run, full=args.full,
+                            confirm_deletes=args.confirm_deletes, progress=progress)
+    except RunLockedError as exc:
+        print(f"toolkit sync: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    finally:
+        for bar in bars.values():
+            bar.close()
+    verb = "would write" if result.dry_run else "wrote"
+    print(f"{result.integration}: run {result.run_id} {result.status}; {verb} {result.tasks} records")
+    for action, n in sorted(result.counts.items()):
+        print(f"  {action:<24} {n}")
+    for rule, n in sorted(result.rejected.items()):
+        print(f"  rejected {rule:<15} {n}")
+    if result.message:
+        print(result.message, file=sys.stderr)
+    return EXIT_CODES.get(result.status, 1)
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``integrations`` and ``sync`` to the ``toolkit`` parser's sub-commands."""
+    integrations = sub.add_parser("integrations", help="list, show, activate or deactivate integrations")
+    isub = integrations.add_subparsers(dest="command_name", required=True)
+    isub.add_parser("list", help="every integration with its status").set_defaults(func=_list)
+    show = isub.add_parser("show", help="one integration in detail (JSON)")
+    show.add_argument("name")
+    show.set_defaults(func=_show)
+    for verb in ("activate", "deactivate"):
+        p = isub.add_parser(verb, help=f"{verb} an integration")
+        p.add_argument("name")
+        p.set_defaults(func=_set_status)
+    sync = sub.add_parser("sync", help="run one integration's two-way sync",
+                          description="Exit codes: 0 succeeded, 1 failed, 2 configuration error, "
+                                      "3 blocked by the mass-delete guard, 4 stopped by the quota, "
+                                      "5 already running.")
+    sync.add_argument("name")
+    sync.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing (B1)")
+    sync.add_argument("--full", action="store_true", help="compare every record, not only changes since the last run")
+    sync.add_argument("--confirm-deletes", action="store_true", help="go ahead with a mass deletion (B6)")
+    sync.add_argument("--quiet", action="store_true", help="no progress bars")
+    sync.set_defaults(func=_sync)
+
+
+def run_command(func: Any, args: argparse.Namespace) -> int:
+    """Run a command, turning configuration problems into exit code 2 with a one-line message."""
+    try:
+        return int(func(args))
+    except (ConfigError, ToolkitError) as exc:
+        print(f"toolkit: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
