@@ -84,12 +84,13 @@ def test_a_change_on_either_side_reaches_the_other_on_the_next_run(env_factory) 
 
 
 def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(env_factory) -> None:  # type: ignore[no-untyped-def]
-    env = env_factory(contacts=0, bulk_threshold=100_000)
+    env = env_factory(contacts=0)
     org = env.sandbox.salesforce
+    setup_integration(env.tk)
+    assert env.tk.run("contacts").tasks == 0  # the initial load of an empty org: from now on, increments
     rows = [{"LastName": f"Tie {i:05d}", "Email": f"tie{i}@boundary.example"} for i in range(4500)]
     org.create_many("Contact", rows)  # one write: one SystemModstamp for all 4,500
     assert len({r["SystemModstamp"] for r in org.records("Contact")}) == 1
-    setup_integration(env.tk)
     budget = {"left": 3000}  # a quota that runs out in the middle of the second page of 2,000
 
     def reserve(n: int) -> int:
@@ -110,10 +111,11 @@ def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(en
 
 
 def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = env_factory(contacts=0, bulk_threshold=100_000)
+    env = env_factory(contacts=0)
+    list_id = setup_integration(env.tk)
+    env.tk.run("contacts")  # initial load of the empty org; the next run pages through REST
     env.sandbox.salesforce.create_many("Contact", [{"LastName": f"C{i}", "Email": f"c{i}@crash.example"}
                                                     for i in range(3000)])
-    list_id = setup_integration(env.tk)
     real_commit = SyncContext.commit
     calls = {"n": 0}
 

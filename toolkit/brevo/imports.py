@@ -126,11 +126,13 @@ class ImportsMixin(BrevoApi):
         return process_ids
 
     def wait_process(self, process_id: int, *, poll_seconds: float = 0.2, timeout: float = 600,
-                     max_poll_seconds: float = 5.0) -> dict[str, Any]:
+                     max_poll_seconds: float = 5.0, first_wait: float = 0.0) -> dict[str, Any]:
         """Poll ``GET /processes/{id}`` until the process completed, and return it.
 
         The interval grows from ``poll_seconds`` by half each poll up to ``max_poll_seconds``:
-        Brevo allows the processes endpoint far fewer calls per hour than the contacts ones.
+        Brevo allows the processes endpoint far fewer calls per hour than the contacts ones
+        (about 100), so a caller that can estimate the processing time passes ``first_wait``
+        to sleep before the first poll instead of polling early for nothing.
 
         Raises:
             FatalApiError: the process failed or was cancelled (code ``process_failed``...).
@@ -138,6 +140,8 @@ class ImportsMixin(BrevoApi):
         """
         deadline = time.monotonic() + timeout
         delay = poll_seconds
+        if first_wait > 0:
+            time.sleep(min(first_wait, timeout))
         while True:
             process: dict[str, Any] = self._json("GET", "/processes/{process_id}",
                                                  path_params={"process_id": int(process_id)})

@@ -23,7 +23,9 @@ CURSOR = "brevo_deletions_checked_at"
 BATCH = 200
 
 
-def _due(ctx: SyncContext, full: bool) -> bool:
+def _due(ctx: SyncContext, full: bool, linked_before: int) -> bool:
+    if linked_before == 0:
+        return False  # nothing was linked when the run began: nothing can have been deleted
     if full:
         return True
     checked = ctx.store.get_cursor(ctx.iid, CURSOR)
@@ -46,14 +48,21 @@ def _gone(ctx: SyncContext) -> list[Link]:
     return [link for link in missing if ctx.brevo.get_contact(link.sf_id, identifier_type="ext_id") is None]
 
 
-def sync_brevo_deletions(ctx: SyncContext, *, full: bool = False, confirm_deletes: bool = False) -> None:
+def sync_brevo_deletions(ctx: SyncContext, *, linked_before: int, full: bool = False,
+                         confirm_deletes: bool = False) -> None:
     """Delete in Salesforce the linked records whose Brevo contact was deleted.
+
+    Args:
+        linked_before: links the integration had when the run began (an initial load has none,
+            and its first check waits for the cadence).
 
     Raises:
         toolkit.exceptions.MassDeleteBlocked: more than the allowed share would be deleted (B6);
             nothing is deleted.
     """
-    if not _due(ctx, full):
+    if not _due(ctx, full, linked_before):
+        if linked_before == 0:
+            ctx.commit(cursors={CURSOR: datetime.now(timezone.utc).isoformat()})
         return
     gone = _gone(ctx)
     check_mass_delete(ctx, len(gone), side="Brevo", confirm=confirm_deletes)

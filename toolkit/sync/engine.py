@@ -81,13 +81,14 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
         ctx = SyncContext(store, settings, integration, Mapping.from_json(integration.mapping), sf, brevo,
                           run.id, dry_run=dry_run, reserve=reserve, progress=progress)
         status, message = "succeeded", None
+        linked_before = store.count_links(integration.id)
         try:
             changes, brevo_cursor = read_brevo_changes(ctx, full=full)
             sync_to_brevo(ctx, changes, full=full, confirm_deletes=confirm_deletes)
             if not ctx.stopped:
                 sync_to_salesforce(ctx, changes, brevo_cursor)
             if not ctx.stopped:
-                sync_brevo_deletions(ctx, full=full, confirm_deletes=confirm_deletes)
+                sync_brevo_deletions(ctx, linked_before=linked_before, full=full, confirm_deletes=confirm_deletes)
             if ctx.stopped:
                 status = "stopped"
                 message = "the monthly task quota is used up: the rest is written after it resets or is raised"
