@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from toolkit import __version__
+from toolkit._version import __version__
 from toolkit.credentials import Secret
 from toolkit.exceptions import ApiError, AuthError, FatalApiError, RetriableApiError
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from toolkit import __version__
+from toolkit._version import __version__
 from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
 

@@ -45,10 +45,28 @@ from toolkit.store.runs import RunsMixin
 from toolkit.store.schema import MIGRATIONS, migrate, schema_version
 
 __all__ = [
-    "CONFLICT_WINNERS", "DB_FILE", "DIRECTIONS", "FLOWS", "INTEGRATION_STATUSES", "LINK_STATES",
-    "MAX_CONNECTIONS_PER_ACCOUNT", "MIGRATIONS", "OBJECTS", "RUN_STATUSES", "Conflict",
-    "Connection", "Integration", "Link", "Rejection", "Run", "Store", "from_ts", "migrate",
-    "same_account", "schema_version", "to_ts",
+    "CONFLICT_WINNERS",
+    "Conflict",
+    "Connection",
+    "DB_FILE",
+    "DIRECTIONS",
+    "FLOWS",
+    "INTEGRATION_STATUSES",
+    "Integration",
+    "LINK_STATES",
+    "Link",
+    "MAX_CONNECTIONS_PER_ACCOUNT",
+    "MIGRATIONS",
+    "OBJECTS",
+    "RUN_STATUSES",
+    "Rejection",
+    "Run",
+    "Store",
+    "from_ts",
+    "migrate",
+    "same_account",
+    "schema_version",
+    "to_ts",
 ]
 
 
