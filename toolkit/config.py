@@ -77,6 +77,13 @@ class Settings:
         http_timeout: seconds before an HTTP call is abandoned (and retried).
         ca_bundle: a CA bundle to trust (the sandbox's CA); ``None`` uses the system's.
         notify_to: e-mail addresses that receive the quota notifications (Q2, Q3).
+        notify_from: the sender address of those notifications (a sender set up in Brevo);
+            nothing is sent while it is empty.
+        notify_from_name: the sender's display name.
+        notify_transport: ``"brevo"`` (transactional API, ``POST /v3/smtp/email``) or ``"smtp"``.
+        smtp_host, smtp_port, smtp_security, smtp_username: the SMTP relay when
+            ``notify_transport = "smtp"``; ``smtp_security`` is ``"starttls"``, ``"ssl"`` or
+            ``"none"``. The password is a credential (``("smtp", "default", "password")``).
     """
 
     state_dir: Path = field(default_factory=default_state_dir)
@@ -93,12 +100,23 @@ class Settings:
     http_timeout: float = 60
     ca_bundle: Path | None = None
     notify_to: tuple[str, ...] = ()
+    notify_from: str = ""
+    notify_from_name: str = "Salesforce-Brevo toolkit"
+    notify_transport: str = "brevo"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
 
     def __post_init__(self) -> None:
         _check(self.quota_limit > 0, "quota_limit", "must be a positive number of tasks")
         for name in ("quota_warning_share", "mass_delete_share"):
             _check(0 < getattr(self, name) <= 1, name, "must be a share between 0 and 1 (0.05 = 5%)")
         _check(self.brevo_deletion_check_hours >= 0, "brevo_deletion_check_hours", "must be >= 0")
+        _check(self.notify_transport in ("brevo", "smtp"), "notify_transport", 'must be "brevo" or "smtp"')
+        _check(self.smtp_security in ("starttls", "ssl", "none"), "smtp_security",
+               'must be "starttls", "ssl" or "none"')
+        _check(0 < self.smtp_port < 65536, "smtp_port", "must be a TCP port")
         _check(1 <= self.page_size <= 2_000, "page_size", "must be between 1 and 2000")
         for name in ("bulk_threshold", "import_max_bytes", "http_timeout"):
             _check(getattr(self, name) > 0, name, "must be positive")

@@ -41,6 +41,8 @@ from toolkit.store.records import (
     from_ts,
     to_ts,
 )
+from toolkit.store.quota import QuotaStoreMixin
+from toolkit.store.reporting import ReportingMixin
 from toolkit.store.runs import RunsMixin
 from toolkit.store.schema import MIGRATIONS, migrate, schema_version
 
@@ -70,7 +72,8 @@ __all__ = [
 ]
 
 
-class Store(ConnectionsMixin, IntegrationsMixin, LinksMixin, RunsMixin, AuditMixin):
+class Store(ConnectionsMixin, IntegrationsMixin, LinksMixin, RunsMixin, AuditMixin,
+            ReportingMixin, QuotaStoreMixin):
     """The state database. Open it with :meth:`Store.open`; write atomically with :meth:`transaction`.
 
     Methods by table:
@@ -86,6 +89,15 @@ class Store(ConnectionsMixin, IntegrationsMixin, LinksMixin, RunsMixin, AuditMix
     - runs: ``start_run``, ``finish_run``, ``get_run``, ``list_runs``, ``abandon_running_runs``.
     - rejections: ``upsert_rejections``, ``resolve_rejections``, ``open_rejections``,
       ``list_rejections``; conflicts: ``add_conflicts``, ``list_conflicts``.
+    - reporting (read-only, redacted; :mod:`toolkit.audit` wraps them in DataFrames):
+      ``report_rejections``, ``report_runs``, ``report_open_count``.
+    - quota (SPEC Q1-Q3, :mod:`toolkit.quota` holds the policy): ``add_tasks``,
+      ``tasks_used``, ``tasks_by_day``, ``tasks_by_integration``, ``tasks_of_run``,
+      ``reserve_tasks``, ``settle_reservation``, ``reserved_tasks``,
+      ``forget_dead_reservations``, ``get_quota_limit``, ``set_quota_limit``; outbox
+      (:mod:`toolkit.notify`): ``enqueue_notification``, ``claim_notification``,
+      ``settle_notification``, ``get_notification``, ``list_notifications``,
+      ``stale_notifications``.
     """
 
     @property

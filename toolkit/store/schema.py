@@ -141,7 +141,58 @@ _V1 = [
     """CREATE INDEX IF NOT EXISTS conflicts_integration ON conflicts (integration_id, at)""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1]
+# Migration 2: the monthly task quota (SPEC Q1-Q3) and the notification outbox (toolkit.quota,
+# toolkit.notify). The ledger and reservations have no foreign key to integrations: a deleted
+# integration's tasks still count for their month.
+_V2 = [
+    """CREATE TABLE IF NOT EXISTS quota_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    # run_id 0 = tasks counted outside a run.
+    """CREATE TABLE IF NOT EXISTS quota_ledger (
+        month TEXT NOT NULL,
+        day TEXT NOT NULL,
+        integration_id INTEGER NOT NULL,
+        run_id INTEGER NOT NULL DEFAULT 0,
+        tasks BIGINT NOT NULL CHECK (tasks >= 0),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (day, integration_id, run_id)
+    )""",
+    """CREATE INDEX IF NOT EXISTS quota_ledger_month ON quota_ledger (month, integration_id)""",
+    """CREATE INDEX IF NOT EXISTS quota_ledger_run ON quota_ledger (run_id)""",
+    """CREATE TABLE IF NOT EXISTS quota_reservations (
+        run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        integration_id INTEGER NOT NULL,
+        tasks BIGINT NOT NULL CHECK (tasks >= 0),
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        month TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text_body TEXT NOT NULL,
+        html_body TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'unconfirmed', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        attempt_key TEXT,
+        message_id TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        sending_at TEXT,
+        sent_at TEXT,
+        UNIQUE (kind, month)
+    )""",
+    """CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status)""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 
