@@ -73,9 +73,24 @@ class SyncContext:
     def rejections(self, direction: str, found: Iterable[rules.Rejection],
                    data_hashes: dict[str, str] | None = None, *, service: dict[str, tuple[str, str]] | None = None,
                    permanent: bool = False) -> list[Rejection]:
-        """Count rejections and turn them into store rows (written by :meth:`commit`)."""
+        """Count rejections and turn them into store rows (written by :meth:`commit`).
+
+        A3: a record rejected before whose source data has not changed since (same rule, field
+        and ``data_hashes`` entry as an open rejection) is not reported again, only counted as
+        ``still_rejected``: re-reading a cursor's boundary or a full run does not repeat it.
+        """
+        found = list(found)
+        hashes = data_hashes or {}
+        seen: set[tuple[str, str, str, str | None]] = set()
+        if hashes:
+            for record_id, old in self.store.open_rejections(self.iid, direction,
+                                                            {r.record_id for r in found}).items():
+                seen.update((record_id, o.rule, o.field, o.data_hash) for o in old if o.data_hash)
         rows: list[Rejection] = []
         for r in found:
+            if (r.record_id, r.rule, r.field or "", hashes.get(r.record_id)) in seen:
+                self.outcome.add("still_rejected")
+                continue
             code, message = (service or {}).get(r.record_id, (None, None))
             self.outcome.reject(r.rule, {"record_id": r.record_id, "field": r.field, "reason": r.reason})
             rows.append(Rejection(self.iid, direction, r.record_id, r.rule, r.reason, field=r.field, value=r.value,

@@ -118,9 +118,20 @@ def _finish(store: Store, run_id: int, ctx: SyncContext, status: str, message: s
 
 
 def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
-    """SPEC Y8: the integration shows an error naming the Lead whose first name was too long."""
+    """SPEC Y8: the integration shows an error naming the Lead whose first name was too long.
+
+    The status stays as it is (one Lead must not stop the sync); the message goes away once no
+    Y8 rejection is open any more.
+    """
     samples = ctx.outcome.samples.get("rule:Y8") or []
+    current = store.get_integration(name)
     if samples:
         ids = ", ".join(s["record_id"] for s in samples)
-        store.update_integration(name, last_error=f"{ctx.outcome.rejected['Y8']} Lead(s) not updated: first name "
-                                                  f"longer than 40 characters in Brevo (SPEC Y8): {ids}")
+        message: str | None = (f"{ctx.outcome.rejected['Y8']} Lead(s) not updated: first name "
+                               f"longer than 40 characters in Brevo (SPEC Y8): {ids}")
+    elif "(SPEC Y8)" not in (current.last_error or "") or any(
+            r["rule"] == "Y8" for r in store.list_rejections(current.id)):
+        return  # no Y8 message shown, or a Lead still waits for a shorter first name
+    else:
+        message = None
+    store.set_status(name, current.status, last_error=message, stop_reason=current.stop_reason)

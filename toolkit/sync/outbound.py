@@ -62,10 +62,11 @@ def _pages(ctx: SyncContext, cursor: str | None, full: bool) -> tuple[Iterator[l
 
 def _guard_deletions(ctx: SyncContext, cursor: str | None, full: bool, confirm_deletes: bool) -> None:
     """B6 for deletions made in Salesforce: count the linked ones before anything is written."""
-    if cursor is None or full:
+    if ctx.store.count_links(ctx.iid) == 0:
         return
-    soql = (f"SELECT Id FROM {ctx.sobject} WHERE IsDeleted = true "
-            f"AND SystemModstamp >= {_since(cursor)}")
+    soql = f"SELECT Id FROM {ctx.sobject} WHERE IsDeleted = true"
+    if cursor is not None and not full:  # a full run re-reads (and deletes) every deleted record
+        soql += f" AND SystemModstamp >= {_since(cursor)}"
     deleted = [r["Id"] for page in ctx.sf.query_pages(soql, include_deleted=True) for r in page]
     linked = ctx.store.links_by_sf_ids(ctx.iid, deleted)
     planned = sum(1 for link in linked.values() if link.state != "kept")
@@ -143,9 +144,15 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
     sf_id = row["ext_id"]
     values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
     sent = [*row["attributes"], *(["EMAIL"] if "email" in row else [])]
-    if link is None or link.state == "kept":
+    changed = changed_keys(values, link.synced if link else None, sent)
+    if link is None:
         return "create"
-    changed = changed_keys(values, link.synced, sent)
+    if link.state == "kept":  # Y10: deleted in Brevo, kept in Salesforce: back only once it changes there
+        return "create" if changed else None
+    if link.state == "suspended":
+        if brevo_change is not None:  # Y6: Brevo edits made while suspended stay skipped
+            brevo_change.changed.clear()
+        return "update"  # the e-mail is back (Y6 passed): sync again, from Salesforce's record
     if brevo_change is not None:
         overlap = {k for k in changed & brevo_change.changed if brevo_change.values.get(k) != values.get(k)}
         if overlap:
@@ -158,8 +165,9 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
             else:
                 _drop(row, overlap)
                 changed -= overlap
-    if link.state == "suspended":
-        return "update"  # the e-mail is back (Y6 passed): sync again
+        # Fields changed in Brevo only: the import must not overwrite them with Salesforce's older
+        # values; the Brevo -> Salesforce phase writes them there.
+        _drop(row, brevo_change.changed - changed)
     return "update" if changed else None
 
 
