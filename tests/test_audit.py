@@ -186,8 +186,6 @@ def test_a3_permanent_rejection_is_not_retried_until_its_data_changes(env_factor
     assert (row["seen_count"], row["run_id"], row["first_run_id"]) == (2, retried.run_id, refused_run)
 
 
-@pytest.mark.xfail(strict=True, reason="engine change pending: outbound._write does not resolve the Y10 "
-                   "(to_salesforce) rejection of a kept link it writes back to Brevo")
 def test_a3_y10_rejection_is_resolved_once_the_record_is_synced_back(env_factory: Any) -> None:
     env, kept, _ = _refused_delete(env_factory)
     [ok] = env.sandbox.salesforce.update_many("Contact", [{"Id": kept, "FirstName": "Changed"}])

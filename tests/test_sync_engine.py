@@ -91,17 +91,11 @@ def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(en
     rows = [{"LastName": f"Tie {i:05d}", "Email": f"tie{i}@boundary.example"} for i in range(4500)]
     org.create_many("Contact", rows)  # one write: one SystemModstamp for all 4,500
     assert len({r["SystemModstamp"] for r in org.records("Contact")}) == 1
-    budget = {"left": 3000}  # a quota that runs out in the middle of the second page of 2,000
-
-    def reserve(n: int) -> int:
-        granted = min(n, budget["left"])
-        budget["left"] -= granted
-        return granted
-
-    env.tk.reserve = reserve
+    env.tk.quota.set_limit(3000)  # the quota runs out in the middle of the second page of 2,000
     stopped = env.tk.run("contacts")
     assert stopped.status == "stopped" and stopped.tasks == 3000
-    budget["left"] = 10**9
+    assert env.tk.store.get_integration("contacts").stop_reason == "quota"
+    env.tk.quota.set_limit(100_000)
     rest = env.tk.run("contacts")
     assert rest.status == "succeeded"
     in_list = {c["ext_id"] for page in env.tk.brevo().iter_list_contacts(env.tk.integrations()[0].list_id)

@@ -27,7 +27,8 @@ from .mapping_types import Mapping
 from .salesforce import SalesforceClient
 from .store import Integration, Link, Store
 from .sync import RunResult, run_integration
-from .sync.context import Reserve, unlimited
+from .notify import DeliveryReport, notify_pending
+from .quota import Quota
 
 __all__ = ["Toolkit"]
 
@@ -40,14 +41,13 @@ class Toolkit:
     Args:
         settings: where the state lives and how to reach the services (default: from the
             environment, see :meth:`toolkit.config.Settings.from_env`).
-        reserve: the quota hook every run asks before writing (SPEC Q1-Q3).
     """
 
-    def __init__(self, settings: Settings | None = None, *, reserve: Reserve = unlimited) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.store = Store.from_settings(self.settings)
         self.credentials = CredentialStore(self.settings.state_dir)
-        self.reserve = reserve
+        self.quota = Quota(self.store, self.settings)
         self._sf: dict[int, SalesforceClient] = {}
         self._brevo: dict[str, BrevoClient] = {}
 
@@ -147,11 +147,23 @@ class Toolkit:
     # -- runs ------------------------------------------------------------------------------------
     def run(self, name: str, *, dry_run: bool = False, full: bool = False, confirm_deletes: bool = False,
             progress: Callable[[str, int], None] | None = None) -> RunResult:
-        """Run one integration's two-way sync (see :func:`toolkit.sync.run_integration`)."""
+        """Run one integration's two-way sync (see :func:`toolkit.sync.run_integration`).
+
+        Integrations stopped by the quota resume first when the month rolled over or the limit
+        was raised (Q3), and quota e-mails queued by the run are sent after it (Q2).
+        """
+        self.quota.resume()
         integ = self.store.get_integration(name)
-        return run_integration(self.store, self.settings, name, sf=self.salesforce(integ),
-                               brevo=self.brevo(integ.brevo_account), dry_run=dry_run, full=full,
-                               confirm_deletes=confirm_deletes, reserve=self.reserve, progress=progress)
+        brevo = self.brevo(integ.brevo_account)
+        result = run_integration(self.store, self.settings, name, sf=self.salesforce(integ), brevo=brevo,
+                                 dry_run=dry_run, full=full, confirm_deletes=confirm_deletes,
+                                 quota=None if dry_run else self.quota, progress=progress)
+        self.notify()
+        return result
+
+    def notify(self) -> DeliveryReport:
+        """Send the quota e-mails waiting in the outbox (each exactly once, SPEC Q2/Q3)."""
+        return notify_pending(self.store, self.settings, self.credentials, brevo=self._brevo.get("default"))
 
     def plan(self, name: str, *, full: bool = False) -> RunResult:
         """B1: what a run would create, update, delete and reject, without writing anything."""

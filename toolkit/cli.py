@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .cli_quota import add_commands as add_quota_commands
 from .cli_sync import add_commands, run_command
 
 EXIT_OK = 0
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="exit after the tour instead of serving")
     demo.set_defaults(func=_demo)
     add_commands(sub)
+    add_quota_commands(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ from ..config import Settings
 from ..mapping_types import Mapping
 from ..salesforce import SalesforceClient
 from ..store import Conflict, Integration, Link, Rejection, Store
+from ..store.reporting import redact_row
 from .model import Outcome
 
 __all__ = ["Reserve", "SyncContext", "unlimited"]
@@ -44,6 +45,7 @@ class SyncContext:
     run_id: int
     dry_run: bool = False
     reserve: Reserve = unlimited
+    record_tasks: Callable[[int], None] | None = None  # counts written tasks inside the batch's commit
     progress: Callable[[str, int], None] | None = None
     outcome: Outcome = field(default_factory=Outcome)
     stopped: str | None = None  # why the run stopped early ("quota")
@@ -92,20 +94,25 @@ class SyncContext:
                 self.outcome.add("still_rejected")
                 continue
             code, message = (service or {}).get(r.record_id, (None, None))
-            self.outcome.reject(r.rule, {"record_id": r.record_id, "field": r.field, "reason": r.reason})
-            rows.append(Rejection(self.iid, direction, r.record_id, r.rule, r.reason, field=r.field, value=r.value,
-                                  service_code=code, service_message=message,
+            # Secret-like fields are redacted before anything is stored (A1): value, reason, message.
+            safe = redact_row({"field": r.field, "value": r.value, "reason": r.reason, "service_message": message},
+                              [a for a, f in self.mapping.pairs if f in (r.field or "").split(",")])
+            self.outcome.reject(r.rule, {"record_id": r.record_id, "field": r.field, "reason": safe["reason"]})
+            rows.append(Rejection(self.iid, direction, r.record_id, r.rule, safe["reason"], field=r.field,
+                                  value=safe["value"], service_code=code, service_message=safe["service_message"],
                                   data_hash=(data_hashes or {}).get(r.record_id),
                                   permanent=permanent or r.permanent, run_id=self.run_id))
         return rows
 
     def commit(self, *, links: Iterable[Link] = (), unlink: Iterable[str] = (), rejected: Iterable[Rejection] = (),
                resolved: dict[str, list[str]] | None = None, conflicts: Iterable[Conflict] = (),
-               cursors: dict[str, str] | None = None, link_states: dict[str, list[str]] | None = None) -> None:
-        """Write one batch's outcome in ONE transaction: links, rejections, conflicts, cursors.
+               cursors: dict[str, str] | None = None, link_states: dict[str, list[str]] | None = None,
+               tasks: int = 0) -> None:
+        """Write one batch's outcome in ONE transaction: links, rejections, conflicts, cursors, tasks.
 
         A crash before this commit replays the batch on the next run; the writes that were
-        already made are upserts keyed by Salesforce Id, so the replay changes nothing twice.
+        already made are upserts keyed by Salesforce Id, so the replay changes nothing twice,
+        and the batch's ``tasks`` (records written, SPEC Q1) are counted here, once.
         """
         if self.dry_run:
             return
@@ -123,6 +130,8 @@ class SyncContext:
             self.store.add_conflicts(list(conflicts), run_id=self.run_id)
             for name, value in (cursors or {}).items():
                 self.store.set_cursor(self.iid, name, value)
+            if tasks and self.record_tasks is not None:
+                self.record_tasks(tasks)
 
     def sample(self, record: dict[str, Any]) -> dict[str, Any]:
         """A small, safe sample row for dry-run plans: the id and the mapped values."""

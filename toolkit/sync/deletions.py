@@ -82,6 +82,7 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
         return
     results = ctx.sf.delete_records([link.sf_id for link in batch]) if batch else []
     unlink: list[str] = []
+    deleted = 0
     kept: list[str] = []
     refused: list[rules.Rejection] = []
     service: dict[str, tuple[str, str]] = {}
@@ -90,6 +91,7 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
         if result.success or "ENTITY_IS_DELETED" in codes:
             unlink.append(link.sf_id)
             if result.success:
+                deleted += 1
                 ctx.outcome.add("to_salesforce.delete", sample={"Id": link.sf_id, "email": link.email})
             continue
         error = result.errors[0]
@@ -104,4 +106,4 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
             refused.append(rules.Rejection(link.sf_id, f"SF:{error.status_code}", "", None,
                                            f"Salesforce refused the delete: {error.message}"))
     ctx.commit(unlink=unlink, rejected=ctx.rejections("to_salesforce", refused, service=service),
-               link_states={"kept": kept})
+               link_states={"kept": kept}, tasks=deleted)

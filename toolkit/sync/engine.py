@@ -25,7 +25,8 @@ from ..exceptions import (
 from ..mapping_types import Mapping
 from ..salesforce import SalesforceClient
 from ..store import Store
-from .context import Reserve, SyncContext, unlimited
+from ..quota import Quota
+from .context import SyncContext
 from .deletions import sync_brevo_deletions
 from .inbound import read_brevo_changes, sync_to_salesforce
 from .lock import RunLock
@@ -49,7 +50,7 @@ def _check_ready(store: Store, name: str, dry_run: bool) -> None:
 
 def run_integration(store: Store, settings: Settings, name: str, *, sf: SalesforceClient, brevo: BrevoClient,
                     dry_run: bool = False, full: bool = False, confirm_deletes: bool = False,
-                    reserve: Reserve = unlimited,
+                    quota: Quota | None = None,
                     progress: Callable[[str, int], None] | None = None) -> RunResult:
     """Run (or, with ``dry_run``, plan: SPEC B1) one integration's two-way sync.
 
@@ -63,7 +64,8 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
         full: ignore the cursors: compare every record (still writes only differences) and
             check Brevo deletions now.
         confirm_deletes: go ahead with deletions above the B6 share.
-        reserve: quota hook; grants up to ``n`` tasks before each batch (SPEC Q1-Q3).
+        quota: the monthly task quota (SPEC Q1-Q3): tasks are reserved before each batch and
+            counted in the batch's commit; ``None`` writes without a quota.
         progress: called with ``(phase, records)`` as records are handled (e.g. a tqdm bar).
 
     Returns:
@@ -79,7 +81,10 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
         integration = store.get_integration(name)
         run = store.start_run(integration.id, dry_run=dry_run, full=full)
         ctx = SyncContext(store, settings, integration, Mapping.from_json(integration.mapping), sf, brevo,
-                          run.id, dry_run=dry_run, reserve=reserve, progress=progress)
+                          run.id, dry_run=dry_run, progress=progress)
+        if quota is not None:
+            ctx.reserve = quota.reserver(integration.id, run.id)
+            ctx.record_tasks = lambda n: quota.record(integration.id, run.id, n)
         status, message = "succeeded", None
         linked_before = store.count_links(integration.id)
         try:
@@ -101,9 +106,9 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
         except ToolkitError as exc:  # transient (retries exhausted): stays active, the next run retries
             status, message = "failed", str(exc)
         except BaseException as exc:
-            _finish(store, run.id, ctx, "failed", f"interrupted: {type(exc).__name__}")
+            _finish(store, run.id, ctx, "failed", f"interrupted: {type(exc).__name__}", quota)
             raise
-        _finish(store, run.id, ctx, status, message)
+        _finish(store, run.id, ctx, status, message, quota)
         if status == "succeeded" and not dry_run:
             _show_y8(store, name, ctx)
         log.info("run %s of %s: %s, %s tasks", run.id, name, status, ctx.outcome.tasks)
@@ -111,7 +116,10 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
                          ctx.outcome.samples, ctx.outcome.tasks, message)
 
 
-def _finish(store: Store, run_id: int, ctx: SyncContext, status: str, message: str | None) -> None:
+def _finish(store: Store, run_id: int, ctx: SyncContext, status: str, message: str | None,
+            quota: Quota | None) -> None:
+    if quota is not None:
+        quota.release(run_id)  # whatever is left of the run's reservation
     usage = ctx.sf.api_usage
     store.finish_run(run_id, status, counts=ctx.outcome.as_json(), error=message,
                      sf_api_used=usage[0] if usage else None, sf_api_limit=usage[1] if usage else None)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import rules
+from ..rules_base import value_text
 from ..rules_hash import brevo_values, canonical_values, record_hash
 from ..store import Link
 from .context import SyncContext
@@ -115,7 +116,8 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
             error = result.errors[0]
             service[change.sf_id] = (error.status_code, error.message)
             refused.append(rules.Rejection(change.sf_id, f"SF:{error.status_code}",
-                                           ",".join(error.fields), None,
+                                           ",".join(error.fields),
+                                           value_text(update.get(error.fields[0])) if error.fields else None,
                                            f"Salesforce refused the update: {error.message}"))
             continue
         link = links[change.sf_id]
@@ -125,4 +127,5 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
         ctx.outcome.add("to_salesforce.update", sample=update)
     rows = (ctx.rejections("to_salesforce", skipped + rejected, hashes)
             + ctx.rejections("to_salesforce", refused, hashes, service=service))
-    ctx.commit(links=written, rejected=rows, resolved={"to_salesforce": [link.sf_id for link in written]})
+    ctx.commit(links=written, rejected=rows, resolved={"to_salesforce": [link.sf_id for link in written]},
+               tasks=len(written))

@@ -190,6 +190,7 @@ def _write(ctx: SyncContext, work: list[tuple[str, str, dict[str, Any] | None, L
             ctx.brevo.remove_from_list(int(ctx.integration.list_id or 0), deletes)
     links: list[Link] = []
     written: list[str] = []
+    revived: list[str] = []  # kept links (Y10) written back to Brevo: their Y10 rejection is resolved
     refused = []
     for kind, sf_id, row, link in work:
         if row is None:
@@ -205,12 +206,15 @@ def _write(ctx: SyncContext, work: list[tuple[str, str, dict[str, Any] | None, L
         links.append(Link(ctx.iid, sf_id, None if link is None else link.brevo_id, row.get("email"),
                           record_hash(synced), record_hash(synced), "active", synced))
         written.append(sf_id)
+        if link is not None and link.state == "kept":
+            revived.append(sf_id)
         ctx.outcome.add(f"to_brevo.{kind}", sample=ctx.sample(row))
     for sf_id in suspend:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
     rejected = rejected + ctx.rejections("to_brevo", refused, service={k: v for k, v in problems.items()})
-    ctx.commit(links=links, unlink=deletes, rejected=rejected, resolved={"to_brevo": written},
-               conflicts=conflicts, link_states={"suspended": suspend})
+    ctx.commit(links=links, unlink=deletes, rejected=rejected,
+               resolved={"to_brevo": written, "to_salesforce": revived}, conflicts=conflicts,
+               link_states={"suspended": suspend}, tasks=len(written) + len(deletes))
 
 
 def _import(ctx: SyncContext, rows: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
