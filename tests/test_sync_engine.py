@@ -172,8 +172,11 @@ def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None
     assert dry.returncode == 0, dry.stderr
     assert "would write 30 records" in dry.stdout and "to_brevo.create" in dry.stdout
     assert env.tk.store.count_links(env.tk.integrations()[0].id) == 0
-    real = subprocess.run([*cli, "sync", "contacts"], capture_output=True, text=True, env=environ, timeout=120)
+    reports = state.parent / "reports"
+    real = subprocess.run([*cli, "sync", "contacts", "--report-dir", str(reports)], capture_output=True, text=True,
+                          env=environ, timeout=120)
     assert real.returncode == 0 and "wrote 30 records" in real.stdout
+    assert len(list(reports.glob("audit-contacts-run-*.html"))) == 1 and list(reports.glob("*.csv"))
     assert "Salesforce -> Brevo" in real.stderr  # the tqdm progress bar
     listed = subprocess.run([*cli, "integrations", "list"], capture_output=True, text=True, env=environ)
     assert "contacts" in listed.stdout and "active" in listed.stdout

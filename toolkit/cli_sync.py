@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from .exceptions import ConfigError, RunLockedError, ToolkitError
+from .reports import write_run_report
 
 __all__ = ["add_commands", "EXIT_CODES"]
 
@@ -80,6 +82,7 @@ def _sync(args: argparse.Namespace) -> int:
         with _toolkit() as tk:
             result = tk.run(args.name, dry_run=args.dry_run, full=args.full,
                             confirm_deletes=args.confirm_deletes, progress=progress)
+            paths = None if args.report_dir is None else write_run_report(tk.store, result.run_id, args.report_dir)
     except RunLockedError as exc:
         print(f"toolkit sync: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -92,9 +95,27 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"  {action:<24} {n}")
     for rule, n in sorted(result.rejected.items()):
         print(f"  rejected {rule:<15} {n}")
+    if paths is not None:
+        print(f"  audit report: {paths.html}\n                {paths.csv}")
     if result.message:
         print(result.message, file=sys.stderr)
     return EXIT_CODES.get(result.status, 1)
+
+
+def _report(args: argparse.Namespace) -> int:
+    with _toolkit() as tk:
+        run_id = args.run if args.run is not None else _last_run(tk, args.integration)
+        paths = write_run_report(tk.store, run_id, args.dir)
+    print(f"{paths.html}\n{paths.csv}")
+    return 0
+
+
+def _last_run(tk: Any, integration: str | None) -> int:
+    iid = None if integration is None else tk.store.get_integration(integration).id
+    runs = [r for r in tk.store.list_runs(iid, limit=50) if not r.dry_run and r.status != "running"]
+    if not runs:
+        raise ConfigError("no finished run to report on yet")
+    return int(runs[0].id)
 
 
 def add_commands(sub: Any) -> None:
@@ -118,7 +139,13 @@ def add_commands(sub: Any) -> None:
     sync.add_argument("--full", action="store_true", help="compare every record, not only changes since the last run")
     sync.add_argument("--confirm-deletes", action="store_true", help="go ahead with a mass deletion (B6)")
     sync.add_argument("--quiet", action="store_true", help="no progress bars")
+    sync.add_argument("--report-dir", type=Path, help="write the run's audit report (HTML and CSV) here (A2)")
     sync.set_defaults(func=_sync)
+    report = sub.add_parser("report", help="write a run's audit report of rejected records (HTML and CSV)")
+    report.add_argument("--run", type=int, help="the run (default: the latest finished run)")
+    report.add_argument("--integration", help="the latest run of this integration")
+    report.add_argument("--dir", type=Path, default=Path("reports"), help="where to write (default ./reports)")
+    report.set_defaults(func=_report)
 
 
 def run_command(func: Any, args: argparse.Namespace) -> int:
