@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
+from toolkit.sandbox.brevo import BrevoAccount
+from toolkit.sandbox.brevo import make_service as brevo_service
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.http import ServerThread
-from toolkit.sandbox.middleware import FaultInjector, RequestLog, Service
+from toolkit.sandbox.middleware import RequestLog, Service
 from toolkit.sandbox.tls import SandboxTLS, make_tls
+
+# Fixtures that live beside their helpers: the Salesforce sandbox's (sf_env) and the engine's (env_factory).
+pytest_plugins = ["tests.salesforce_support", "tests.sync_support"]
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +59,22 @@ def http(tls: SandboxTLS) -> Iterator[requests.Session]:
     session.close()
 
 
-def new_injector() -> FaultInjector:
-    return FaultInjector()
+@pytest.fixture
+def account(clock: Clock) -> BrevoAccount:
+    """A new sandbox Brevo account (its first folder and list, the default attributes)."""
+    return BrevoAccount(clock)
 
 
-__all__ = ["new_injector", "Path"]
+@pytest.fixture
+def base(account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str],
+         http: requests.Session) -> str:
+    """The Brevo sandbox's root ``https://127.0.0.1:PORT`` (no rate limit); ``http`` carries its api-key."""
+    url = serve(brevo_service(account, log=request_log, rate_limit_per_second=0))
+    http.headers["api-key"] = account.api_key
+    return url
+
+
+@pytest.fixture
+def api(base: str) -> str:
+    """The Brevo sandbox's API base URL, ``https://127.0.0.1:PORT/v3``."""
+    return base + "/v3"

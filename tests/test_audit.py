@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.sync_support import MAPPING, Env, env_factory, setup_integration  # noqa: F401
+from tests.sync_support import MAPPING, Env, setup_integration
 from toolkit import audit
 from toolkit.audit_rules import RULES
 from toolkit.exceptions import ConfigError

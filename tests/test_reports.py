@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from tests.sync_support import Env, env_factory, setup_integration  # noqa: F401
+from tests.sync_support import Env, setup_integration
 from toolkit import audit
 from toolkit.audit_rules import describe_rule
 from toolkit.exceptions import ConfigError

@@ -23,7 +23,10 @@ import pytest
 import requests
 import yaml
 from openapi_core import Config, OpenAPI
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from openapi_core.contrib.requests import (
+    RequestsOpenAPIRequest,
+    RequestsOpenAPIResponse,
+)
 from openapi_core.exceptions import OpenAPIError
 from openapi_schema_validator import OAS30Validator
 

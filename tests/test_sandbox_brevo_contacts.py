@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import requests
 
-from toolkit.sandbox.brevo import BrevoAccount, make_service
+from toolkit.sandbox.brevo import BrevoAccount
 from toolkit.sandbox.clock import Clock
-from toolkit.sandbox.middleware import RequestLog, Service
-
-
-@pytest.fixture
-def account(clock: Clock) -> BrevoAccount:
-    return BrevoAccount(clock)
-
-
-@pytest.fixture
-def api(account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str],
-        http: requests.Session) -> str:
-    """Base URL ``https://127.0.0.1:PORT/v3``; ``http`` carries the account's api-key."""
-    base = serve(make_service(account, log=request_log, rate_limit_per_second=0))
-    http.headers["api-key"] = account.api_key
-    return base + "/v3"
 
 
 def test_create_then_read_back_by_email_id_and_ext_id(api: str, http: requests.Session) -> None:

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
-from toolkit.sandbox.brevo import BrevoAccount, make_service
-from toolkit.sandbox.clock import Clock
-from toolkit.sandbox.middleware import RequestLog, Service
-
-
-@pytest.fixture
-def account(clock: Clock) -> BrevoAccount:
-    return BrevoAccount(clock)
-
-
-@pytest.fixture
-def base(account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str],
-         http: requests.Session) -> str:
-    """Server root ``https://127.0.0.1:PORT`` (the API is under ``/v3``)."""
-    url = serve(make_service(account, log=request_log, rate_limit_per_second=0))
-    http.headers["api-key"] = account.api_key
-    return url
+from toolkit.sandbox.brevo import BrevoAccount
 
 
 def run_import(http: requests.Session, base: str, body: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:

@@ -2,27 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 import requests
-
-from toolkit.sandbox.brevo import BrevoAccount, make_service
-from toolkit.sandbox.clock import Clock
-from toolkit.sandbox.middleware import RequestLog, Service
-
-
-@pytest.fixture
-def account(clock: Clock) -> BrevoAccount:
-    return BrevoAccount(clock)
-
-
-@pytest.fixture
-def api(account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str],
-        http: requests.Session) -> str:
-    base = serve(make_service(account, log=request_log, rate_limit_per_second=0))
-    http.headers["api-key"] = account.api_key
-    return base + "/v3"
 
 
 def test_new_account_has_first_folder_and_list(api: str, http: requests.Session) -> None:

@@ -9,13 +9,7 @@ import requests
 
 from toolkit.sandbox.brevo import BrevoAccount, make_service
 from toolkit.sandbox.brevo.ratelimit import FixedWindowRateLimiter
-from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.middleware import FaultInjector, FaultPlan, RequestLog, Service
-
-
-@pytest.fixture
-def account(clock: Clock) -> BrevoAccount:
-    return BrevoAccount(clock)
 
 
 @pytest.fixture

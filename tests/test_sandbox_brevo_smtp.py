@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 import requests
 
-from toolkit.sandbox.brevo import BrevoAccount, make_service
-from toolkit.sandbox.clock import Clock
-from toolkit.sandbox.middleware import RequestLog, Service
+from toolkit.sandbox.brevo import BrevoAccount
 
 MESSAGE = {"sender": {"name": "Toolkit", "email": "noreply@example.com"},
            "to": [{"email": "ops@example.com", "name": "Ops"}],
            "subject": "Quota at 80%", "htmlContent": "<p>80% of the monthly tasks are used.</p>"}
-
-
-@pytest.fixture
-def account(clock: Clock) -> BrevoAccount:
-    return BrevoAccount(clock)
-
-
-@pytest.fixture
-def base(account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str],
-         http: requests.Session) -> str:
-    url = serve(make_service(account, log=request_log))
-    http.headers["api-key"] = account.api_key
-    return url
 
 
 def test_sent_email_gets_a_message_id_and_is_kept(base: str, http: requests.Session, account: BrevoAccount) -> None:

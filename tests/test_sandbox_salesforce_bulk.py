@@ -6,7 +6,7 @@ import csv
 import io
 import re
 
-from tests.test_sandbox_salesforce_support import API, SfEnv, sf_credentials, sf_env  # noqa: F401
+from tests.salesforce_support import API, SfEnv
 
 JOBS = f"{API}/jobs/query"
 

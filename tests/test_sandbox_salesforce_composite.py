@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.test_sandbox_salesforce_support import (  # noqa: F401
-    API, UNKNOWN_CONTACT_ID, SfEnv, sf_credentials, sf_env)
+from tests.salesforce_support import API, UNKNOWN_CONTACT_ID, SfEnv
 
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                "message": "Record rolled back because not all records were valid and the request was using "

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from tests.test_sandbox_salesforce_support import API, SfEnv, sf_credentials, sf_env  # noqa: F401
+from tests.salesforce_support import API, SfEnv
 
 
 def test_updated_window_lists_changed_ids_and_covers_whole_minutes(sf_env: SfEnv) -> None:

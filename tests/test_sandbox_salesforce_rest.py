@@ -12,7 +12,7 @@ from simple_salesforce.exceptions import (
 
 from toolkit.sandbox.middleware import FaultPlan
 
-from tests.test_sandbox_salesforce_support import API, SfEnv, sf_credentials, sf_env  # noqa: F401
+from tests.salesforce_support import API, SfEnv
 
 
 def test_global_and_object_describe_report_the_schema(sf_env: SfEnv) -> None:

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_sandbox_salesforce_support import (  # noqa: F401
-    API, UNKNOWN_CONTACT_ID, SfEnv, sf_credentials, sf_env)
+from tests.salesforce_support import API, UNKNOWN_CONTACT_ID, SfEnv
 
 
 def _create(env: SfEnv, sobject: str, body: dict[str, Any]) -> tuple[int, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.sync_support import Env, env_factory, setup_integration  # noqa: F401
+from tests.sync_support import Env, setup_integration
 from toolkit.connections import connect_salesforce
 from toolkit.exceptions import ConnectionLimitError, RunLockedError
 from toolkit.salesforce import auth, make_session

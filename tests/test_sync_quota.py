@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sync_support import env_factory, setup_integration  # noqa: F401
+from tests.sync_support import setup_integration
 
 NOTIFY = {"notify_to": ("ops@company.example",), "notify_from": "sync@company.example"}
 

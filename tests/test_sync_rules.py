@@ -14,7 +14,7 @@ from unittest.mock import ANY
 import pytest
 import requests
 
-from tests.sync_support import MAPPING, Env, env_factory, setup_integration  # noqa: F401
+from tests.sync_support import MAPPING, Env, setup_integration
 from toolkit.exceptions import MappingError
 
 NAME = "contacts"

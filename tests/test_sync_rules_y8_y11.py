@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.sync_support import MAPPING, Env, env_factory, setup_integration  # noqa: F401
+from tests.sync_support import MAPPING, Env, setup_integration
 from tests.test_sync_rules import (
     COMPOSITE,
     LEAD_MAPPING,

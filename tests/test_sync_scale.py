@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from tests.sync_support import env_factory, setup_integration  # noqa: F401
+from tests.sync_support import setup_integration
 from toolkit import rules
 from toolkit.brevo.imports import import_bodies
 from toolkit.mapping_types import Mapping
