@@ -188,3 +188,18 @@ def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None
     secrets = [env.sandbox.info["salesforce"]["client_secret"], env.sandbox.info["brevo"]["api_key"]]
     for out in (dry.stdout, dry.stderr, real.stdout, real.stderr, refused.stderr):
         assert not any(s in out for s in secrets)
+
+
+def test_a_mapped_attribute_deleted_in_brevo_stops_the_run_instead_of_blanking_salesforce(env_factory) -> None:  # type: ignore[no-untyped-def]
+    env = env_factory(contacts=10, seed=12)
+    setup_integration(env.tk)
+    env.tk.run("contacts")
+    sf_id = env.sandbox.salesforce.records("Contact")[0]["Id"]
+    first_name = env.sandbox.salesforce.get("Contact", sf_id)["FirstName"]
+    env.tk.brevo().update_contact(sf_id, identifier_type="ext_id", attributes={"LASTNAME": "Changed"})
+    env.tk.brevo()._call("DELETE", "/contacts/attributes/normal/FIRSTNAME")
+    result = env.tk.run("contacts")
+    assert result.status == "failed" and "FIRSTNAME" in (result.message or "")
+    assert env.sandbox.salesforce.get("Contact", sf_id)["FirstName"] == first_name
+    integration = env.tk.store.get_integration("contacts")
+    assert integration.status == "error" and "FIRSTNAME" in (integration.last_error or "")

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import rules
 from ..rules_base import value_text
+from ..exceptions import ConfigError
 from ..rules_hash import brevo_values, canonical_values, record_hash
 from ..store import Link
 from .context import SyncContext
@@ -76,6 +77,8 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
 def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor: str | None) -> None:
     """Write the Brevo changes that survived conflict settlement to Salesforce, 200 a call."""
     pending = [c for c in sorted(changes.values(), key=lambda c: c.contact["modifiedAt"]) if c.changed]
+    if pending:
+        _check_attributes(ctx)
     for start in range(0, len(pending), BATCH):
         _batch(ctx, pending[start:start + BATCH])
         ctx.tick("Brevo -> Salesforce", len(pending[start:start + BATCH]))
@@ -83,6 +86,20 @@ def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor
             return  # the Brevo cursor stays: the rest is read and written again next time
     if next_cursor:
         ctx.commit(cursors={CURSOR: next_cursor})
+
+
+def _check_attributes(ctx: SyncContext) -> None:
+    """Refuse to write Brevo's values when a mapped attribute no longer exists in Brevo.
+
+    Brevo leaves empty attributes out of a contact, so a deleted attribute would read as an
+    emptied value on every changed contact and blank the Salesforce field: stop instead.
+    """
+    existing = {str(a.get("name", "")).upper() for a in ctx.brevo.attributes()}
+    missing = [s.brevo_attribute for s in ctx.mapping.synced()
+               if s.brevo_attribute != "EMAIL" and s.brevo_attribute.upper() not in existing]
+    if missing:
+        raise ConfigError(f"the mapped Brevo attribute(s) {', '.join(missing)} no longer exist in Brevo: "
+                          "nothing was written to Salesforce; fix the mapping or re-create the attribute")
 
 
 def _batch(ctx: SyncContext, batch: list[Change]) -> None:
