@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -192,3 +194,32 @@ def test_the_configured_sender_needs_an_address_and_recipients(store: Store, quo
     _warn(store, quota)
     report = notify_pending(store, settings.replace(notify_from=""), credentials)
     assert report.skipped and store.list_notifications(status="pending")  # waits for a configuration
+
+
+def test_smtp_relay_receives_the_quota_email_once(store: Store, quota: Quota) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received: list[Any] = []
+
+    class Keep(Message):
+        def handle_message(self, message: Any) -> None:
+            received.append(message)
+
+    with socket.socket() as probe:  # a free port on the loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    relay = Controller(Keep(), hostname="127.0.0.1", port=port)
+    relay.start()
+    try:
+        _warn(store, quota)
+        smtp = SmtpSender("127.0.0.1", port,
+                          sender="Toolkit <quota@toolkit.example>", to=["ops@example.com"], security="none",
+                          timeout=5)
+        assert deliver(store, smtp).sent == [1]
+        assert deliver(store, smtp).sent == []  # already sent: never twice
+    finally:
+        relay.stop()
+    [mail] = received
+    assert mail["To"] == "ops@example.com" and mail["X-Toolkit-Outbox"] == "outbox:1"
+    assert "80%" in mail["Subject"]
