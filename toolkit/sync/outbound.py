@@ -91,7 +91,7 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
     pages, bulk = _pages(ctx, cursor, full)
     newest: str | None = None
     for page in pages:
-        stop_at = _page(ctx, page, brevo_changes, bulk=bulk)
+        stop_at = _page(ctx, page, brevo_changes)
         ctx.tick("Salesforce -> Brevo", len(page))
         if not bulk and page:
             ctx.commit(cursors={CURSOR: stop_at or page[-1]["SystemModstamp"]})
@@ -102,8 +102,7 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
         ctx.commit(cursors={CURSOR: newest or EPOCH})
 
 
-def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change], *,
-          bulk: bool) -> str | None:
+def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change]) -> str | None:
     """Plan, write and commit one page; returns the SystemModstamp to resume at if stopped early."""
     links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
     live = [r for r in page if not r.get("IsDeleted")]
