@@ -70,6 +70,10 @@ class Settings:
         salesforce_login_url: default OAuth login URL (production, ``https://test.salesforce.com``,
             a My Domain, or the sandbox); each connection stores its own.
         salesforce_api_version: Salesforce REST API version, e.g. ``"62.0"``.
+        salesforce_client_id: the connected app's consumer key the setup wizard signs in with
+            (not a secret; empty: the wizard asks for it).
+        salesforce_callback_port: the wizard's OAuth redirect listener port on 127.0.0.1 (0 = any
+            free port; a real connected app needs ``http://127.0.0.1:<port>/callback`` registered).
         brevo_api_url: base URL of Brevo's API v3 (or the sandbox's).
         page_size: Salesforce records read per page and per chunk (2,000 is the REST maximum).
         bulk_threshold: initial loads of more records than this use Bulk API 2.0.
@@ -93,6 +97,8 @@ class Settings:
     brevo_deletion_check_hours: float = 24
     salesforce_login_url: str = "https://login.salesforce.com"
     salesforce_api_version: str = "62.0"
+    salesforce_client_id: str = ""
+    salesforce_callback_port: int = 0
     brevo_api_url: str = "https://api.brevo.com/v3"
     page_size: int = 2_000
     bulk_threshold: int = 10_000
@@ -117,6 +123,8 @@ class Settings:
         _check(self.smtp_security in ("starttls", "ssl", "none"), "smtp_security",
                'must be "starttls", "ssl" or "none"')
         _check(0 < self.smtp_port < 65536, "smtp_port", "must be a TCP port")
+        _check(0 <= self.salesforce_callback_port < 65536, "salesforce_callback_port",
+               "must be a TCP port (0 = any free port)")
         _check(1 <= self.page_size <= 2_000, "page_size", "must be between 1 and 2000")
         for name in ("bulk_threshold", "import_max_bytes", "http_timeout"):
             _check(getattr(self, name) > 0, name, "must be positive")

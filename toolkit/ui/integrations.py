@@ -1,0 +1,165 @@
+"""The integrations page (SPEC S8): every integration with its state, and what to do with it.
+
+A table (object, status, Brevo list, last run, tasks this month, open rejections), then one
+integration chosen in a drop-down: activate, deactivate, or run now (a dry run, B1, or a real
+run) with the result shown underneath.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from .common import ACTION_LABELS, Message, guarded, html_table, open_toolkit
+
+__all__ = ["COLUMNS", "IntegrationsPage"]
+
+COLUMNS = (("name", "Integration"), ("object", "Object"), ("status", "Status"), ("list", "Brevo list"),
+           ("last_run", "Last run"), ("tasks_this_month", "Tasks this month"),
+           ("open_rejections", "Open rejections"))
+"""The table's ``(key, header)`` columns, as :meth:`IntegrationsPage.rows` returns them."""
+
+
+class IntegrationsPage(widgets.VBox):
+    """Every integration, with activate / deactivate / run now.
+
+    Args:
+        tk: the toolkit (default: ``Toolkit()`` on ``$TOOLKIT_STATE_DIR``).
+
+    Attributes:
+        selected: the integration the buttons act on (linked to the drop-down).
+        last_result: the :class:`~toolkit.sync.RunResult` of the last "Run now", if any.
+    """
+
+    selected = traitlets.Unicode("", allow_none=True)
+
+    def __init__(self, tk: Any | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("toolkit-integrations-page")
+        self.message = Message()
+        self.last_result: Any = None
+        self.tk = guarded(self.message, lambda: open_toolkit(tk))
+        if self.tk is None:
+            self.children = [self.message]
+            return
+        self.table = widgets.HTML()
+        self.table.add_class("toolkit-integrations-table")
+        self.choice = widgets.Dropdown(description="Integration", options=[])
+        widgets.link((self.choice, "value"), (self, "selected"))
+        self.dry_run = widgets.Checkbox(value=True, indent=False, layout=widgets.Layout(width="auto"),
+                                        description="Dry run: show what would be written, write nothing")
+        self.full = widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="auto"),
+                                     description="Compare every record (full resync)")
+        self.run_button = widgets.Button(description="Run now", button_style="primary", icon="play")
+        self.activate_button = widgets.Button(description="Activate", button_style="success")
+        self.deactivate_button = widgets.Button(description="Deactivate", button_style="warning")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.run_button.on_click(lambda _: self.run_now())
+        self.activate_button.on_click(lambda _: self.set_active(True))
+        self.deactivate_button.on_click(lambda _: self.set_active(False))
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.result = widgets.HTML()
+        self.result.add_class("toolkit-run-result")
+        self.children = [
+            self.table, self.refresh_button,
+            widgets.HTML("<h3 style='margin:14px 0 4px'>Act on one integration</h3>"), self.choice,
+            widgets.HBox([self.activate_button, self.deactivate_button]),
+            widgets.HBox([self.run_button, widgets.VBox([self.dry_run, self.full])]),
+            self.message, self.result]
+        self.refresh()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per integration, keyed as :data:`COLUMNS`."""
+        tk = self.tk
+        tasks = {row["integration_id"]: row["tasks"] for row in tk.quota.usage_by_integration()}
+        names = self._list_names()
+        rows = []
+        for integ in tk.integrations():
+            runs = tk.store.list_runs(integ.id, limit=1)
+            last = runs[0] if runs else None
+            status = integ.status
+            if integ.stop_reason:
+                status += f" ({integ.stop_reason})"
+            if integ.last_error:
+                status += f": {integ.last_error}"
+            listed = "-" if integ.list_id is None else f"#{integ.list_id} {names.get(integ.list_id, '')}".strip()
+            rows.append({
+                "name": integ.name, "object": f"{integ.object}s", "status": status, "list": listed,
+                "last_run": "never" if last is None else
+                f"{last.status}{' (dry run)' if last.dry_run else ''}, {last.started_at:%Y-%m-%d %H:%M} UTC",
+                "tasks_this_month": tasks.get(integ.id, 0),
+                "open_rejections": tk.store.report_open_count(integ.id)})
+        return rows
+
+    def _list_names(self) -> dict[int, str]:
+        try:
+            return {int(lst["id"]): str(lst["name"]) for lst in self.tk.brevo().lists()}
+        except Exception:  # noqa: BLE001 - the table still shows list ids without Brevo
+            return {}
+
+    def refresh(self) -> None:
+        """Reload the table and the drop-down."""
+        rows = guarded(self.message, self.rows)
+        if rows is None:
+            return
+        self.table.value = html_table(rows, COLUMNS, css_class="toolkit-integrations",
+                                      empty="No integration yet: create one with the setup wizard.")
+        current = self.choice.value
+        self.choice.options = [r["name"] for r in rows]
+        if rows:  # keep the choice; else the first integration (a drop-down never shows empty)
+            self.choice.value = current if current in self.choice.options else rows[0]["name"]
+        has = bool(rows)
+        for button in (self.run_button, self.activate_button, self.deactivate_button):
+            button.disabled = not has
+
+    def set_active(self, active: bool) -> None:
+        """Activate or deactivate the selected integration."""
+        name = self.selected
+        if not name:
+            self.message.say("Choose an integration first.", "warn")
+            return
+        integ = guarded(self.message, lambda: self.tk.activate(name) if active else self.tk.deactivate(name))
+        if integ is not None:
+            self.message.say(f"“{name}” is now {integ.status}.", "ok")
+            self.refresh()
+
+    def run_now(self) -> None:
+        """Run the selected integration (a dry run unless the box is unticked) and show the result."""
+        name = self.selected
+        if not name:
+            self.message.say("Choose an integration first.", "warn")
+            return
+        dry = self.dry_run.value
+        self.message.say(f"{'Planning' if dry else 'Running'} “{name}”…", "info")
+        self.result.value = ""
+        self.run_button.disabled = True
+        try:
+            result = guarded(self.message, lambda: self.tk.run(name, dry_run=dry, full=self.full.value))
+        finally:
+            self.run_button.disabled = False
+        if result is None:
+            return
+        self.last_result = result
+        verb = "would write" if result.dry_run else "wrote"
+        level = "ok" if result.status == "succeeded" else "error"
+        text = f"Run {result.run_id} of “{name}” {result.status}: {verb} {result.tasks:,} records."
+        if result.message:
+            text += f"\n{result.message}"
+        self.message.say(text, level)
+        self.result.value = run_result_html(result)
+        self.refresh()
+
+
+def run_result_html(result: Any) -> str:
+    """A run's counts and rejections by rule as two small tables."""
+    counts = [{"what": ACTION_LABELS.get(k, k.replace("_", " ")), "records": v}
+              for k, v in sorted(result.counts.items()) if v]
+    rejected = [{"rule": k, "records": v} for k, v in sorted(result.rejected.items())]
+    title = "What this dry run would do" if result.dry_run else "What this run did"
+    return (f"<h4 style='margin:8px 0 4px'>{html.escape(title)}</h4>"
+            + html_table(counts, (("what", "Records"), ("records", "Count")), empty="No change found.")
+            + "<h4 style='margin:8px 0 4px'>Rejected by rule</h4>"
+            + html_table(rejected, (("rule", "Rule"), ("records", "Records")), empty="No record rejected."))
