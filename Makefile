@@ -6,11 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the test suite needs (installed with apt-get when missing).
-APT_PACKAGES :=
+APT_PACKAGES := chromium
 PYTEST_ARGS ?=
 SERVE ?= 1
 
-.PHONY: test demo venv system-deps clean
+.PHONY: test demo venv system-deps clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ test: $(STAMP) system-deps
 
 demo: $(STAMP)
 	$(BIN)/toolkit demo $(if $(filter 0,$(SERVE)),--no-serve,)
+
+# Benchmarks of issue 6 against the sandbox (not part of `make test`); see bench/RESULTS.md.
+BENCH_ARGS ?=
+
+bench: $(STAMP)
+	$(BIN)/python -m bench --out bench/results-full.json $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick --json --out bench/results-quick.json $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

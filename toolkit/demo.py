@@ -1,13 +1,12 @@
-"""``make demo``: the sandbox with seeded data, a short tour through real clients, then serving.
+"""``make demo``: the sandbox with seeded data, a short tour through real clients, a sync, the apps.
 
-Later issues grow this into the full demo (integration, sync, audit report, Voila apps).
+Then a Contacts and a Leads integration, one real sync of each through ``notebooks/sync.ipynb``
+(papermill), the figures and audit reports, and the Voilà apps served on 127.0.0.1 until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from .sandbox.runner import Sandbox, SandboxConfig
 DEMO_CONTACTS = 2000
 DEMO_LEADS = 500
 DEMO_SEED = 42
+DEMO_RULE_SHARE = 0.1  # records breaking the Y rules, so that rejections show
 DEMO_STATE = ".sandbox/demo-state"  # under the working directory (git-ignored in the repository)
 
 
@@ -57,8 +57,16 @@ def tour(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-def demo_sync(info: dict[str, Any], state_dir: Path) -> list[str]:
-    """Set up a Contacts integration on the sandbox as a scheduled job would, run it twice, report."""
+DEMO_INTEGRATIONS = (("demo-contacts", "Contact", "Salesforce contacts (demo)"),
+                     ("demo-leads", "Lead", "Salesforce leads (demo)"))
+
+
+def demo_setup(info: dict[str, Any], state_dir: Path) -> list[str]:
+    """Connect the sandbox as a scheduled job would; create and activate a Contacts and a Leads integration.
+
+    Also writes the state's ``toolkit.toml`` (URLs, CA bundle, client ID; nothing secret), so
+    that the notebooks and the Voilà apps find the sandbox through ``TOOLKIT_STATE_DIR``.
+    """
     from .api import Toolkit
     from .config import Settings
     from .connections import connect_salesforce, save_brevo_key
@@ -67,7 +75,11 @@ def demo_sync(info: dict[str, Any], state_dir: Path) -> list[str]:
     sf = info["salesforce"]
     settings = Settings(state_dir=state_dir, salesforce_login_url=sf["login_url"],
                         brevo_api_url=info["brevo"]["base_url"], ca_bundle=Path(sf["ca_bundle"]))
+    lines = []
     with Toolkit(settings) as tk:
+        (state_dir / "toolkit.toml").write_text(
+            f'salesforce_login_url = "{sf["login_url"]}"\nbrevo_api_url = "{info["brevo"]["base_url"]}"\n'
+            f'ca_bundle = "{sf["ca_bundle"]}"\nsalesforce_client_id = "{sf["client_id"]}"\n')
         session = make_session(sf["ca_bundle"])
         tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
         session.close()
@@ -75,48 +87,75 @@ def demo_sync(info: dict[str, Any], state_dir: Path) -> list[str]:
                            client_id=sf["client_id"], flow="client_credentials",
                            secrets={"client_secret": sf["client_secret"]})
         save_brevo_key(tk.credentials, info["brevo"]["api_key"])
-        tk.create_integration("demo-contacts", "Contact")
-        tk.use_connection("demo-contacts", "sandbox")
-        tk.accept_opt_in("demo-contacts")
-        mapping = tk.set_mapping("demo-contacts", tk.suggest_mapping("demo-contacts"))
-        list_id = tk.choose_list("demo-contacts", new_list="Salesforce contacts (demo)")
-        tk.activate("demo-contacts")
-        plan = tk.plan("demo-contacts")
-        first = tk.run("demo-contacts")
-        second = tk.run("demo-contacts")
-        lines = [
-            f"Integration demo-contacts: Contacts -> Brevo list #{list_id}, mapping "
-            + ", ".join(f"{a}<-{f}" for a, f in mapping.pairs),
-            f"  dry run (B1): would write {plan.tasks} records",
-            f"  first run:  {first.status}, {first.tasks} records written "
-            + ", ".join(f"{k} {v}" for k, v in sorted(first.counts.items())),
-            "  rejected:   " + (", ".join(f"{rule} {n}" for rule, n in sorted(first.rejected.items())) or "none"),
-            f"  second run: {second.status}, {second.tasks} records written (nothing changed)",
-            f"  state:      {state_dir}",
-        ]
+        for name, obj, list_name in DEMO_INTEGRATIONS:
+            tk.create_integration(name, obj)
+            tk.use_connection(name, "sandbox")
+            tk.accept_opt_in(name)
+            mapping = tk.set_mapping(name, tk.suggest_mapping(name))
+            list_id = tk.choose_list(name, new_list=list_name)
+            tk.activate(name)
+            plan = tk.plan(name)
+            lines += [f"Integration {name}: {obj}s -> Brevo list #{list_id}, mapping "
+                      + ", ".join(f"{a}<-{f}" for a, f in mapping.pairs),
+                      f"  dry run (B1): would write {plan.tasks} records"]
+    return lines
+
+
+def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
+    """The figures of each integration's latest run and its audit report's paths (which must exist)."""
+    from .api import Toolkit
+    from .audit_rules import rule_title
+    from .config import Settings
+    from .exceptions import ToolkitError
+
+    lines = []
+    with Toolkit(Settings.from_env({"TOOLKIT_STATE_DIR": str(state_dir)})) as tk:
+        for name, _obj, _list in DEMO_INTEGRATIONS:
+            run = tk.store.list_runs(tk.store.get_integration(name).id, limit=1)[0]
+            counts = run.counts
+            lines.append(f"{name}: run {run.id} {run.status}, {counts['tasks']} records synced (tasks)")
+            rejected = counts.get("rejected") or {}
+            lines.append("  rejected by rule: " + (", ".join(
+                f"{rule} ({rule_title(rule)}) {n}" for rule, n in sorted(rejected.items())) or "none"))
+            for suffix in ("html", "csv"):
+                path = report_dir / f"audit-{name}-run-{run.id}.{suffix}"
+                if not path.exists():
+                    raise ToolkitError(f"the audit report {path} was not written")
+                lines.append(f"  audit report ({suffix.upper()}): {path.resolve()}")
+        status = tk.quota.status()
+        lines.append(f"Tasks used this month: {status.used:,} of {status.limit:,}")
     return lines
 
 
 def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
-    """Start the sandbox, print how to reach it and a tour; serve until Ctrl-C when ``serve``."""
-    sandbox = Sandbox(SandboxConfig(contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED))
+    """Start the sandbox, set up two integrations, sync them through papermill, report, serve Voilà."""
+    from .demo_serve import run_sync_notebook, serve_voila
+
+    sandbox = Sandbox(SandboxConfig(contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED,
+                                    rule_share=DEMO_RULE_SHARE))
     info = sandbox.start()
     try:
         out(f"Sandbox Salesforce: {info['salesforce']['instance_url']}  (OAuth at /services/oauth2/token)")
         out(f"Sandbox Brevo:      {info['brevo']['base_url']}  (header api-key)")
         out(f"CA bundle to trust: {info['salesforce']['ca_bundle']}")
+        out(f"Salesforce login page user: {info['salesforce']['username']}  (`toolkit sandbox start` prints "
+            "the credentials as JSON)")
         for line in tour(info):
             out(line)
         state = Path(DEMO_STATE)
         shutil.rmtree(state, ignore_errors=True)  # each demo starts from a fresh state
-        for line in demo_sync(info, state):
+        state.mkdir(parents=True)
+        for line in demo_setup(info, state):
             out(line)
+        for name, _obj, _list in DEMO_INTEGRATIONS:
+            executed = run_sync_notebook(state, name, state / "runs", state / "reports")
+            out(f"papermill: notebooks/sync.ipynb -> {executed}")
+        for line in demo_figures(state, state / "reports"):
+            out(line)
+        out(f"State: {state.resolve()}  (export TOOLKIT_STATE_DIR={state.resolve()} to use it)")
         if serve:
-            out("Serving. `toolkit sandbox start` prints the credentials as JSON. Press Ctrl-C to stop.")
-            stop = threading.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
-            stop.wait()
+            out("Voilà apps:")
+            serve_voila(state, out)
     finally:
         sandbox.stop()
     return 0

@@ -1,0 +1,129 @@
+"""The Voilà apps in Debian's Chromium, as a person uses them (issue 5).
+
+One walk through the setup wizard, including the sandbox's Salesforce login page in its own tab
+(the loopback redirect completes the step), a screenshot per step (into ``docs/screenshots/`` with TOOLKIT_UPDATE_SCREENSHOTS=1);
+then the integrations page runs the new integration for real, and the quota dashboard shows it
+and its tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ROOT, Served
+
+# The README's screenshots are refreshed with TOOLKIT_UPDATE_SCREENSHOTS=1; otherwise a run of the
+# suite keeps its screenshots apart, so that `make test` leaves the working tree unchanged.
+SHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("TOOLKIT_UPDATE_SCREENSHOTS")
+         else Path(tempfile.gettempdir()) / "toolkit-browser-screenshots")
+NAME = "browser-newsletter"
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def button(page: Any, name: str) -> Any:
+    return page.get_by_role("button", name=re.compile(rf"^\W*{re.escape(name)}$"))  # icons come first
+
+
+def next_step(page: Any, title: str) -> None:
+    button(page, "Next").click()
+    expect(page.locator(".toolkit-wizard h3")).to_have_text(title)
+
+
+def test_the_wizard_then_the_integrations_page_and_the_dashboard(page: Any, served: Served) -> None:
+    sf = served.sandbox.info["salesforce"]
+    page.goto(served.app("setup_wizard.ipynb"))
+    wizard = page.locator(".toolkit-wizard")
+    expect(wizard).to_be_visible(timeout=60_000)
+    message = page.locator(".toolkit-step .toolkit-message")
+
+    # 1. Name (S1): Next stays disabled until the draft exists.
+    expect(button(page, "Next")).to_be_disabled()
+    page.get_by_label("Integration name").fill(NAME)
+    button(page, "Create integration").click()
+    expect(message).to_contain_text(f"Created the draft integration “{NAME}”")
+    shot(page, "wizard-1-name")
+
+    # 2. Connect (S2): Salesforce's own login page in a new tab, back through the loopback redirect.
+    next_step(page, "Connect Salesforce")
+    expect(page.get_by_label("Login URL")).to_have_value(sf["login_url"])
+    expect(page.get_by_label("Client ID")).to_have_value(sf["client_id"])
+    button(page, "Connect account").click()
+    link = page.get_by_role("link", name="Open the Salesforce login page")
+    expect(link).to_be_visible()
+    shot(page, "wizard-2-connect")
+    with page.context.expect_page() as opened:
+        link.click()
+    login = opened.value
+    login.wait_for_load_state()
+    login.locator("#username").fill(sf["username"])
+    login.locator("#password").fill(sf["password"])
+    login.screenshot(path=str(SHOTS / "wizard-2b-salesforce-login.png"))
+    login.locator("#Login").click()
+    expect(login.locator("body")).to_contain_text("Signed in", timeout=30_000)
+    login.close()
+    expect(message).to_contain_text(f"Connected to Salesforce as {sf['username']}", timeout=30_000)
+    shot(page, "wizard-2c-connected")
+
+    # 3. Opt-in (S4).
+    next_step(page, "Opt-in")
+    expect(button(page, "Next")).to_be_disabled()
+    page.get_by_label(re.compile("opt-in agreement")).check()
+    expect(message).to_contain_text("Opt-in agreement accepted.")
+    shot(page, "wizard-3-opt-in")
+
+    # 4. Mapping (S5/S6): a drop-down per Brevo attribute, EMAIL proposed from Email.
+    button(page, "Next").click()
+    email = page.locator(".toolkit-map-email select")
+    expect(email).to_have_value("Email (Email)")  # ipywidgets keeps the labels as option values
+    expect(button(page, "Next")).to_be_enabled()
+    shot(page, "wizard-4-mapping")
+
+    # 5. List (S7): a new list.
+    button(page, "Next").click()
+    page.get_by_label("New list name").fill("Newsletter (browser)")
+    button(page, "Use this list").click()
+    expect(message).to_contain_text("Newsletter (browser)")
+    shot(page, "wizard-5-list")
+
+    # 6. Save and activate (S8).
+    button(page, "Next").click()
+    button(page, "Save and activate").click()
+    expect(message).to_contain_text("active", timeout=30_000)
+    shot(page, "wizard-6-saved")
+    integ = served.tk.store.get_integration(NAME)
+    assert integ.status == "active" and integ.list_id
+
+    # The integrations page: the new integration, run for real.
+    page.goto(served.app("integrations.ipynb"))
+    table = page.locator(".toolkit-integrations-table")
+    expect(table).to_contain_text(NAME, timeout=60_000)
+    page.get_by_label("Integration").select_option(NAME)
+    page.get_by_label(re.compile("^Dry run")).uncheck()
+    button(page, "Run now").click()
+    result = page.locator(".toolkit-run-result")
+    expect(result).to_contain_text("created in Brevo", timeout=60_000)
+    run = served.tk.store.list_runs(integ.id)[0]
+    assert run.status == "succeeded" and not run.dry_run and run.counts["tasks"] > 0
+    button(page, "Refresh").click()
+    expect(table).to_contain_text("active")
+    shot(page, "integrations")
+
+    # The quota dashboard: this month's tasks and the integration's share, its rejections.
+    page.goto(served.app("quota_dashboard.ipynb"))
+    expect(page.locator(".toolkit-dashboard")).to_be_visible(timeout=60_000)
+    quota = page.locator(".toolkit-quota")
+    expect(quota).to_contain_text(f"{run.counts['tasks']:,}", timeout=60_000)
+    expect(page.locator(".toolkit-dashboard")).to_contain_text(NAME)
+    expect(page.locator("img.toolkit-usage-chart")).to_be_visible()
+    expect(page.locator(".toolkit-rejections")).to_contain_text("Y6")
+    shot(page, "dashboard")
