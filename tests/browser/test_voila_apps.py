@@ -126,4 +126,5 @@ def test_the_wizard_then_the_integrations_page_and_the_dashboard(page: Any, serv
     expect(page.locator(".toolkit-dashboard")).to_contain_text(NAME)
     expect(page.locator("img.toolkit-usage-chart")).to_be_visible()
     expect(page.locator(".toolkit-rejections")).to_contain_text("Y6")
+    page.set_viewport_size({"width": 1280, "height": 2400})  # Voila scrolls inside its page: show it all
     shot(page, "dashboard")
