@@ -42,5 +42,10 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick --json --out bench/results-quick.json $(BENCH_ARGS)
 
+# The reliability suite's large sizes (issue 7): 5% faults at 20,000 and 100,000 contacts.
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m pytest tests/reliability -m soak $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -21,7 +21,8 @@ from toolkit.exceptions import FatalApiError, RetriableApiError
 
 from .base import BrevoApi
 
-__all__ = ["BREVO_MAX_IMPORT_BYTES", "ImportProblem", "ImportsMixin", "import_bodies", "parse_import_report"]
+__all__ = ["BREVO_MAX_IMPORT_BYTES", "ImportProblem", "ImportsMixin", "body_row_counts", "import_bodies",
+           "parse_import_report"]
 
 log = logging.getLogger(__name__)
 BREVO_MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -64,15 +65,36 @@ def import_bodies(rows: Iterable[dict[str, Any]], *, list_ids: list[int], update
     Raises:
         ValueError: ``max_bytes`` above Brevo's 10 MB, no list, or one row bigger than a request.
     """
+    head, tail = _envelope(list_ids, update_existing, empty_attributes, max_bytes)
+    for chunk in _chunks(rows, max_bytes - len(head) - len(tail)):
+        yield head + b",".join(chunk) + tail
+
+
+def body_row_counts(rows: Iterable[dict[str, Any]], *, list_ids: list[int], update_existing: bool = True,
+                    empty_attributes: bool = False, max_bytes: int = DEFAULT_IMPORT_BYTES) -> list[int]:
+    """How many rows each body of :func:`import_bodies` would hold, without building the bodies.
+
+    Lets a caller fill imports across several pages of records: send the rows of the full
+    bodies, keep the last body's rows for the next page.
+    """
+    head, tail = _envelope(list_ids, update_existing, empty_attributes, max_bytes)
+    return [len(chunk) for chunk in _chunks(rows, max_bytes - len(head) - len(tail))]
+
+
+def _envelope(list_ids: list[int], update_existing: bool, empty_attributes: bool,
+              max_bytes: int) -> tuple[bytes, bytes]:
     if max_bytes > BREVO_MAX_IMPORT_BYTES:
         raise ValueError(f"max_bytes must not exceed Brevo's limit of {BREVO_MAX_IMPORT_BYTES} bytes")
     if not list_ids:
         raise ValueError("list_ids must name at least one list")
-    head = b'{"jsonBody":['
     tail = (f'],"listIds":{json.dumps([int(i) for i in list_ids])},'
             f'"updateExistingContacts":{json.dumps(update_existing)},'
             f'"emptyContactsAttributes":{json.dumps(empty_attributes)}}}').encode()
-    budget = max_bytes - len(head) - len(tail)
+    return b'{"jsonBody":[', tail
+
+
+def _chunks(rows: Iterable[dict[str, Any]], budget: int) -> Iterator[list[bytes]]:
+    """The encoded rows, grouped so that each group joined by commas fits in ``budget`` bytes."""
     chunk: list[bytes] = []
     size = 0
     for position, row in enumerate(rows, start=1):
@@ -80,12 +102,12 @@ def import_bodies(rows: Iterable[dict[str, Any]], *, list_ids: list[int], update
         if len(encoded) > budget:
             raise ValueError(f"row {position} alone takes {len(encoded)} bytes, more than max_bytes allows")
         if chunk and size + 1 + len(encoded) > budget:
-            yield head + b",".join(chunk) + tail
+            yield chunk
             chunk, size = [], 0
         size += len(encoded) + (1 if chunk else 0)
         chunk.append(encoded)
     if chunk:
-        yield head + b",".join(chunk) + tail
+        yield chunk
 
 
 def parse_import_report(kind: str, text: str) -> list[ImportProblem]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.exceptions import FatalApiError
+
 from .base import BrevoApi
 
 __all__ = ["ListsMixin"]
@@ -44,12 +46,19 @@ class ListsMixin(BrevoApi):
     def remove_from_list(self, list_id: int, ext_ids: list[str]) -> list[str]:
         """Take contacts out of a list by ext_id, 150 a call; returns the ext_ids Brevo removed.
 
-        The contacts themselves stay in the account (they may belong to other lists).
+        The contacts themselves stay in the account (they may belong to other lists). A batch
+        whose contacts are all gone from the list already (a replay after a crash or a lost
+        answer) is not an error: Brevo answers it with 400 "Contact already removed from list".
         """
         removed: list[str] = []
         for start in range(0, len(ext_ids), LIST_MEMBERSHIP_MAX):
             batch = ext_ids[start:start + LIST_MEMBERSHIP_MAX]
-            answer = self._json("POST", "/contacts/lists/{list_id}/contacts/remove", json={"extIds": batch}, idempotent=True,
-                                path_params={"list_id": int(list_id)})
+            try:
+                answer = self._json("POST", "/contacts/lists/{list_id}/contacts/remove", json={"extIds": batch},
+                                    idempotent=True, path_params={"list_id": int(list_id)})
+            except FatalApiError as exc:
+                if exc.status == 400 and "already removed" in str(exc.args[0]).lower():
+                    continue
+                raise
             removed += [str(x) for x in answer.get("contacts", {}).get("success", [])]
         return removed

@@ -160,8 +160,13 @@ class SalesforceClient:
                                      method="GET", path=endpoint)
 
     def bulk_query_pages(self, soql: str, *, include_deleted: bool = False, max_records: int = 50_000,
-                         poll_seconds: float = 0.5) -> Iterator[list[dict[str, Any]]]:
+                         poll_seconds: float = 0.5,
+                         field_types: dict[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield a Bulk API 2.0 query's results page by page, typed like the REST API's records.
+
+        Args:
+            field_types: lower-cased field name -> describe type of the queried fields, when the
+                caller knows them (a stored mapping does): saves the describe call.
 
         Raises:
             FatalApiError: the job failed or was aborted.
@@ -170,7 +175,8 @@ class SalesforceClient:
         if match is None:
             raise ValueError("the query has no FROM <object>")
         sobject = match.group(1)
-        return bulk_query_pages(self._funnel, sobject, soql, self.field_types(sobject),
+        types = self.field_types(sobject) if field_types is None else field_types
+        return bulk_query_pages(self._funnel, sobject, soql, types,
                                 include_deleted=include_deleted, max_records=max_records,
                                 poll_seconds=poll_seconds, sleep=self._sleep)
 

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"sf-brevo-toolkit/{__version__} python-requests/{requests.__version__}"
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A sign-in is repeated after an answer saying the server did not act on it (429, 5xx) or a
+# broken connection: one 503 from the token endpoint during a session renewal must not fail a
+# run (and mark its integration as being in error).
+TOKEN_ATTEMPTS = 4
+TOKEN_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+TOKEN_BACKOFF = 0.25
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,13 @@ def _refusal(flow: str, response: requests.Response) -> AuthError:
                      code=f"http_{response.status_code}")
 
 
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return min(30.0, max(0.0, float(response.headers.get("Retry-After", ""))))
+    except ValueError:
+        return None
+
+
 def token_request(login_url: str, form: dict[str, str], *, session: requests.Session, flow: str,
                   client_secret: Secret | None = None, refresh_token: Secret | None = None) -> TokenSet:
     """POST ``form`` to ``<login_url>/services/oauth2/token`` and build the :class:`TokenSet`.
@@ -181,12 +195,24 @@ def token_request(login_url: str, form: dict[str, str], *, session: requests.Ses
         AuthError: refused, unreachable, or an answer that is not a token answer.
     """
     url = normalize_login_url(login_url) + "/services/oauth2/token"
-    try:
-        response = session.post(url, data=form, headers={"Accept": "application/json"})
-    except requests.RequestException as exc:
-        # The exception text can quote the request; only its type and the host are reported.
-        raise AuthError(f"could not reach the Salesforce login URL {normalize_login_url(login_url)} for the "
-                        f"{flow} sign-in: {type(exc).__name__}", code="unreachable") from None
+    for attempt in range(1, TOKEN_ATTEMPTS + 1):
+        wait = TOKEN_BACKOFF * 2 ** (attempt - 1)
+        try:
+            response = session.post(url, data=form, headers={"Accept": "application/json"})
+        except requests.RequestException as exc:
+            if attempt < TOKEN_ATTEMPTS:
+                log.warning("Salesforce %s sign-in: no answer (%s); try %d of %d", flow, type(exc).__name__,
+                            attempt + 1, TOKEN_ATTEMPTS)
+                time.sleep(wait)
+                continue
+            # The exception text can quote the request; only its type and the host are reported.
+            raise AuthError(f"could not reach the Salesforce login URL {normalize_login_url(login_url)} for "
+                            f"the {flow} sign-in: {type(exc).__name__}", code="unreachable") from None
+        if response.status_code not in TOKEN_RETRY_STATUSES or attempt == TOKEN_ATTEMPTS:
+            break
+        log.warning("Salesforce %s sign-in: HTTP %s; try %d of %d", flow, response.status_code, attempt + 1,
+                    TOKEN_ATTEMPTS)
+        time.sleep(_retry_after(response) or wait)
     if response.status_code != 200:
         error = _refusal(flow, response)
         log.warning("Salesforce %s sign-in refused: %s", flow, error.code)

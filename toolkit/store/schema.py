@@ -192,7 +192,13 @@ _V2 = [
     """CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status)""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+# Migration 3: counting rejections per integration, rule, direction and state (the dashboard's
+# filters and totals, ``toolkit.audit.rejection_counts``) reads this index alone, not the table.
+_V3 = [
+    """CREATE INDEX IF NOT EXISTS rejections_counts ON rejections (integration_id, rule, direction, resolved_at)""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 

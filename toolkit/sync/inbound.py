@@ -8,12 +8,14 @@ Salesforce's statusCode and message.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import rules
-from ..rules_base import value_text
 from ..exceptions import ConfigError
+from ..rules_base import value_text
 from ..rules_hash import brevo_values, canonical_values, record_hash
 from ..store import Link
 from .context import SyncContext
@@ -66,12 +68,40 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
             changed = changed_keys(values, link.synced, keys)
             if changed:
                 changes[link.sf_id] = Change(link.sf_id, contact, values, changed, link)
+        _skip_rejected(ctx, changes, ids)
     if learnt and not ctx.dry_run:
         ctx.store.set_brevo_ids(ctx.iid, learnt)
     # One second back: a contact modified in the same instant as the newest seen is read again
     # (harmless: it then compares equal) rather than missed.
     next_cursor = (newest - timedelta(seconds=1)).isoformat(timespec="milliseconds") if newest else cursor
     return changes, next_cursor
+
+
+def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str]) -> None:
+    """Drop the changes whose exact Brevo values were rejected before (an open rejection, A3).
+
+    The cursor's one-second overlap (and a full run) reads such a contact again; whether it does
+    must not matter, so it is neither reported again (e.g. as a Y6 skip) nor written.
+    """
+    candidates = [i for i in ids if i in changes]
+    if not candidates:
+        return
+    for sf_id, found in ctx.store.open_rejections(ctx.iid, "to_salesforce", candidates).items():
+        if any(r.data_hash == _data_hash(ctx, changes[sf_id]) for r in found):
+            del changes[sf_id]
+            ctx.outcome.add("still_rejected")
+
+
+def _data_hash(ctx: SyncContext, change: Change) -> str:
+    """What a rejection of a Brevo change is about: the values that differ from the last sync.
+
+    Values the toolkit itself wrote since (another field's update) do not count, so a rejected
+    change is recognised when its contact comes back as the echo of that write (A3).
+    """
+    keys = [spec.brevo_attribute for spec in ctx.mapping.synced()]
+    differing = sorted(changed_keys(change.values, change.link.synced if change.link else None, keys))
+    text = json.dumps([[k, change.values.get(k)] for k in differing], default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor: str | None) -> None:
@@ -104,7 +134,7 @@ def _check_attributes(ctx: SyncContext) -> None:
 
 def _batch(ctx: SyncContext, batch: list[Change]) -> None:
     links = ctx.store.links_by_sf_ids(ctx.iid, [c.sf_id for c in batch])  # fresh: outbound may have moved them
-    hashes = {c.sf_id: record_hash(c.values) for c in batch}
+    hashes = {c.sf_id: _data_hash(ctx, c) for c in batch}
     skipped = [rules.Rejection(c.sf_id, rules.RULE_Y6, "Email", None,
                                "The Salesforce record has no e-mail address any more, so this contact is no "
                                "longer synced in either direction; this Brevo change was not passed on (SPEC Y6).")

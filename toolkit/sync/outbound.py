@@ -8,14 +8,17 @@ boundary timestamp is harmless because an unchanged record compares equal to wha
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from .. import rules
+from ..exceptions import ConfigError
 from ..rules_hash import brevo_values, canonical_values, record_hash
-from ..salesforce import soql_datetime
+from ..salesforce import soql_datetime, soql_name
 from ..store import Conflict, Link
+from .batches import ImportPace, Pipeline, Planned, Sent, Work, await_imports
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
 from .guard import check_mass_delete
@@ -26,7 +29,7 @@ CURSOR = "salesforce"
 EPOCH = "1970-01-01T00:00:00.000+0000"
 BULK_PAGE = 50_000
 BULK_FIRST_POLL = 1.0  # seconds before the first job poll: every poll is an API call
-IMPORT_ROWS_PER_SECOND = 15_000  # a guess of Brevo's import speed, to poll /processes less
+IMPORT_ROWS_PER_SECOND = 12_000  # a cautious guess of Brevo's import speed (lowered as imports show): polls cost calls
 
 
 def _since(cursor: str) -> str:
@@ -35,8 +38,11 @@ def _since(cursor: str) -> str:
 
 
 def _soql(ctx: SyncContext, cursor: str | None, *, ordered: bool) -> str:
-    fields = dict.fromkeys([*ctx.mapping.soql_fields, "SystemModstamp", "IsDeleted"])
-    soql = f"SELECT {', '.join(fields)} FROM {ctx.sobject}"
+    try:  # names come from describe when the mapping is set; a stored one is checked again
+        fields = dict.fromkeys(soql_name(n) for n in [*ctx.mapping.soql_fields, "SystemModstamp", "IsDeleted"])
+        soql = f"SELECT {', '.join(fields)} FROM {soql_name(ctx.sobject)}"
+    except ValueError as exc:
+        raise ConfigError(f"integration {ctx.integration.name!r}: {exc}; set its mapping again") from None
     if cursor:
         soql += f" WHERE SystemModstamp >= {_since(cursor)}"
     return soql + (" ORDER BY SystemModstamp, Id" if ordered else "")
@@ -55,9 +61,16 @@ def _pages(ctx: SyncContext, cursor: str | None, full: bool) -> tuple[Iterator[l
     initial = cursor is None and not linked
     if initial or (full and ctx.sf.count(ctx.sobject) > ctx.settings.bulk_threshold):
         return ctx.sf.bulk_query_pages(_soql(ctx, None, ordered=False), include_deleted=linked,
-                                       max_records=BULK_PAGE, poll_seconds=BULK_FIRST_POLL), True
+                                       max_records=BULK_PAGE, poll_seconds=BULK_FIRST_POLL,
+                                       field_types=_field_types(ctx)), True
     since = None if full else cursor
     return ctx.sf.query_pages(_soql(ctx, since, ordered=True), include_deleted=True), False
+
+
+def _field_types(ctx: SyncContext) -> dict[str, str]:
+    """The queried fields' describe types, from the stored mapping (no describe call per run)."""
+    types = {"id": "id", "systemmodstamp": "datetime", "isdeleted": "boolean"}
+    return types | {f.sf_field.lower(): f.sf_type for f in ctx.mapping.fields}
 
 
 def _guard_deletions(ctx: SyncContext, cursor: str | None, full: bool, confirm_deletes: bool) -> None:
@@ -89,28 +102,38 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
     cursor = ctx.store.get_cursor(ctx.iid, CURSOR)
     _guard_deletions(ctx, cursor, full, confirm_deletes)
     pages, bulk = _pages(ctx, cursor, full)
+    # Each page is planned while Brevo imports the previous one; an initial load packs full imports.
+    pace = ImportPace(IMPORT_ROWS_PER_SECOND)
+    flow = Pipeline(lambda planned: _send(ctx, planned), lambda sent: _finish(ctx, sent, pace), pack=bulk,
+                    list_ids=[int(ctx.integration.list_id or 0)], max_bytes=ctx.settings.import_max_bytes)
     newest: str | None = None
-    for page in pages:
-        stop_at = _page(ctx, page, brevo_changes)
-        ctx.tick("Salesforce -> Brevo", len(page))
-        if not bulk and page:
-            ctx.commit(cursors={CURSOR: stop_at or page[-1]["SystemModstamp"]})
-        newest = max([newest or "", *(r["SystemModstamp"] for r in page)])
-        if ctx.stopped:
-            return
-    if bulk:  # an empty load still ends the initial phase: later runs read increments from the start
-        ctx.commit(cursors={CURSOR: newest or EPOCH})
+    with flow:  # an error ends the run after the batch already sent is confirmed and committed
+        for page in pages:
+            stop_at, planned = _page(ctx, page, brevo_changes)
+            ctx.tick("Salesforce -> Brevo", len(page))
+            if not bulk and page:
+                planned.cursor = stop_at or page[-1]["SystemModstamp"]
+            flow.add(planned)
+            newest = max([newest or "", *(r["SystemModstamp"] for r in page)])
+            if ctx.stopped:
+                flow.close()
+                return
+        # An empty load still ends the initial phase: later runs read increments from the start.
+        flow.close(cursor=(newest or EPOCH) if bulk else None)
 
 
-def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change]) -> str | None:
-    """Plan, write and commit one page; returns the SystemModstamp to resume at if stopped early."""
+def _page(ctx: SyncContext, page: list[dict[str, Any]],
+          brevo_changes: dict[str, Change]) -> tuple[str | None, Planned]:
+    """Plan one page; returns the SystemModstamp to resume at if stopped early, and the plan."""
     links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
     live = [r for r in page if not r.get("IsDeleted")]
     rows, rejected = rules.to_brevo(live, ctx.mapping, object=ctx.sobject)
-    hashes = {r["Id"]: record_hash(r) for r in live}
+    refused_ids = {r.record_id for r in rejected}  # only their data hash is needed (A3)
+    hashes = {r["Id"]: record_hash(r) for r in live if r["Id"] in refused_ids}
     suspend = [r.record_id for r in rejected if r.rule == rules.RULE_Y6 and r.record_id in links
                and links[r.record_id].state == "active"]
-    work: list[tuple[str, str, dict[str, Any] | None, Link | None]] = []  # (kind, sf_id, row, link)
+    held = _held_in_brevo(ctx, [r["Id"] for r in live if r["Id"] in links])
+    work: list[Work] = []  # (kind, sf_id, row, link)
     conflicts: list[Conflict] = []
     by_id = {row["ext_id"]: row for row in rows}
     for record in page:
@@ -122,7 +145,7 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
         row = by_id.get(sf_id)
         if row is None:
             continue  # rejected above
-        kind = _plan_row(ctx, row, link, brevo_changes.get(sf_id), conflicts)
+        kind = _plan_row(ctx, row, link, brevo_changes.get(sf_id), conflicts, held.get(sf_id, set()))
         if kind:
             work.append((kind, sf_id, row, link))
         else:
@@ -133,12 +156,25 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
         first_left = work[granted][1]
         stop_at = next(r["SystemModstamp"] for r in page if r["Id"] == first_left)
         work = work[:granted]
-    _write(ctx, work, conflicts, ctx.rejections("to_brevo", rejected, hashes), suspend)
-    return stop_at
+    return stop_at, Planned(work, conflicts, ctx.rejections("to_brevo", rejected, hashes), suspend)
+
+
+def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
+    """Brevo attributes whose value Salesforce refused (open ``to_salesforce`` rejections but Y6)."""
+    if not sf_ids:
+        return {}
+    attribute = {spec.sf_field: spec.brevo_attribute for spec in ctx.mapping.synced()}
+    held: dict[str, set[str]] = {}
+    for sf_id, found in ctx.store.open_rejections(ctx.iid, "to_salesforce", sf_ids).items():
+        keys = {attribute[f] for r in found if r.rule != rules.RULE_Y6
+                for f in (r.field or "").split(",") if f in attribute}
+        if keys:
+            held[sf_id] = keys
+    return held
 
 
 def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_change: Change | None,
-              conflicts: list[Conflict]) -> str | None:
+              conflicts: list[Conflict], held: set[str]) -> str | None:
     """``create``, ``update`` or ``None`` (unchanged); settles a conflict with a Brevo change."""
     sf_id = row["ext_id"]
     values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
@@ -146,6 +182,11 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
     changed = changed_keys(values, link.synced if link else None, sent)
     if link is None:
         return "create"
+    if brevo_change is not None:
+        # Changed to the same value on both sides (e.g. a write replayed after a crash): the
+        # import below settles them; writing them back to Salesforce too would count twice.
+        brevo_change.changed -= {k for k in changed & brevo_change.changed
+                                 if brevo_change.values.get(k) == values.get(k)}
     if link.state == "kept":  # Y10: deleted in Brevo, kept in Salesforce: back only once it changes there
         return "create" if changed else None
     if link.state == "suspended":
@@ -153,7 +194,7 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
             brevo_change.changed.clear()
         return "update"  # the e-mail is back (Y6 passed): sync again, from Salesforce's record
     if brevo_change is not None:
-        overlap = {k for k in changed & brevo_change.changed if brevo_change.values.get(k) != values.get(k)}
+        overlap = changed & brevo_change.changed  # different values: a conflict
         if overlap:
             winner = ctx.integration.conflict_winner
             conflicts.append(Conflict(ctx.iid, sf_id, winner, {k: values.get(k) for k in overlap},
@@ -167,6 +208,9 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
         # Fields changed in Brevo only: the import must not overwrite them with Salesforce's older
         # values; the Brevo -> Salesforce phase writes them there.
         _drop(row, brevo_change.changed - changed)
+    # A Brevo value Salesforce refused earlier (open rejection, e.g. Y5) is not overwritten as a
+    # side effect of another field's update, whether or not this run re-read the contact.
+    _drop(row, held - changed)
     return "update" if changed else None
 
 
@@ -177,20 +221,32 @@ def _drop(row: dict[str, Any], keys: set[str]) -> None:
         row["attributes"].pop(key, None)
 
 
-def _write(ctx: SyncContext, work: list[tuple[str, str, dict[str, Any] | None, Link | None]],
-           conflicts: list[Conflict], rejected: list[Any], suspend: list[str]) -> None:
-    rows = [row for kind, _, row, _ in work if row is not None]
-    deletes = [sf_id for kind, sf_id, _, _ in work if kind == "delete"]
-    problems: dict[str, tuple[str, str]] = {}
+def _send(ctx: SyncContext, planned: Planned) -> Sent:
+    """Post the batch's import (and take deleted records off the list); nothing is committed yet."""
+    rows = [row for _, _, row, _ in planned.work if row is not None]
+    deletes = [sf_id for kind, sf_id, _, _ in planned.work if kind == "delete"]
+    process_ids: list[int] = []
     if not ctx.dry_run:
         if rows:
-            problems = _import(ctx, rows)
+            process_ids = ctx.brevo.import_contacts(rows, list_ids=[int(ctx.integration.list_id or 0)],
+                                                    update_existing=True, empty_attributes=False,
+                                                    max_bytes=ctx.settings.import_max_bytes)
         if deletes:
             ctx.brevo.remove_from_list(int(ctx.integration.list_id or 0), deletes)
+    return Sent(planned, rows, process_ids, time.monotonic())
+
+
+def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
+    """Wait until Brevo processed the batch's imports, then commit the batch in one transaction."""
+    work, conflicts, rejected, suspend = (sent.planned.work, sent.planned.conflicts, sent.planned.rejected,
+                                          sent.planned.suspend)
+    deletes = [sf_id for kind, sf_id, _, _ in work if kind == "delete"]
+    problems = await_imports(ctx.brevo, sent, pace)
     links: list[Link] = []
     written: list[str] = []
     revived: list[str] = []  # kept links (Y10) written back to Brevo: their Y10 rejection is resolved
     refused = []
+    refused_hashes: dict[str, str] = {}  # what was sent: the same rows refused again are not reported again (A3)
     for kind, sf_id, row, link in work:
         if row is None:
             ctx.outcome.add("to_brevo.delete", sample={"Id": sf_id})
@@ -198,36 +254,22 @@ def _write(ctx: SyncContext, work: list[tuple[str, str, dict[str, Any] | None, L
         if sf_id in problems:
             code, reason = problems[sf_id]
             refused.append(rules.Rejection(sf_id, f"BREVO:{code}", "", None, reason))
+            refused_hashes[sf_id] = record_hash(brevo_values(row, ctx.mapping))
             continue
         values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
         synced = merged(None if link is None or link.state == "kept" else link.synced, values,
                         [*row["attributes"], *(["EMAIL"] if "email" in row else [])])
+        synced_hash = record_hash(synced)
         links.append(Link(ctx.iid, sf_id, None if link is None else link.brevo_id, row.get("email"),
-                          record_hash(synced), record_hash(synced), "active", synced))
+                          synced_hash, synced_hash, "active", synced))
         written.append(sf_id)
         if link is not None and link.state == "kept":
             revived.append(sf_id)
         ctx.outcome.add(f"to_brevo.{kind}", sample=ctx.sample(row))
     for sf_id in suspend:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
-    rejected = rejected + ctx.rejections("to_brevo", refused, service={k: v for k, v in problems.items()})
+    rejected = rejected + ctx.rejections("to_brevo", refused, refused_hashes, service=dict(problems))
     ctx.commit(links=links, unlink=deletes, rejected=rejected,
                resolved={"to_brevo": written, "to_salesforce": revived}, conflicts=conflicts,
-               link_states={"suspended": suspend}, tasks=len(written) + len(deletes))
-
-
-def _import(ctx: SyncContext, rows: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """Import the rows into the integration's list; returns the refused rows by Salesforce Id."""
-    list_id = int(ctx.integration.list_id or 0)
-    emails = {str(r.get("email", "")).lower(): r["ext_id"] for r in rows if r.get("email")}
-    problems: dict[str, tuple[str, str]] = {}
-    for process_id in ctx.brevo.import_contacts(rows, list_ids=[list_id], update_existing=True,
-                                                empty_attributes=False,
-                                                max_bytes=ctx.settings.import_max_bytes):
-        process = ctx.brevo.wait_process(process_id, first_wait=min(30.0, 0.2 + len(rows) / IMPORT_ROWS_PER_SECOND))
-        for problem in ctx.brevo.import_problems(process):
-            sf_id = problem.identifier if problem.identifier_type == "ext_id" else emails.get(problem.identifier.lower())
-            if sf_id:
-                problems[sf_id] = (problem.kind, problem.reason)
-    return problems
-
+               link_states={"suspended": suspend}, tasks=len(written) + len(deletes),
+               cursors={CURSOR: sent.planned.cursor} if sent.planned.cursor else None)

@@ -1,0 +1,125 @@
+"""``python -m bench``: the benchmarks of issue 6 against the sandbox, side by side in one invocation.
+
+    python -m bench                 # make bench: N = 100,000 and 1,000,000
+    python -m bench --quick --json  # make bench-quick: N = 20,000, one JSON line on stdout
+    python -m bench --sizes 2000 --history-rejections 20000 --json   # what the smoke test runs
+
+Each size gets its own sandbox process (generated with the same seed, Brevo rate limit 0);
+on it run, in order: the I/O floor and the toolkit's initial sync (``--reps`` times, side by
+side), the incremental case, the per-record script's sample. Then the dashboard case. The full
+figures go to ``--out`` (JSON); ``--markdown`` prints the tables RESULTS.md shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .case_dashboard import dashboard
+from .case_incremental import incremental_run
+from .case_initial import initial_sync, naive_script
+from .driver import Host
+from .report import machine, markdown, summary_of, verdicts
+
+FULL_SIZES = (100_000, 1_000_000)
+QUICK_SIZE = 20_000
+SETTLE_RUN_MAX = 200_000  # above, the run after the initial load is not run (bench.case_incremental)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"N = {QUICK_SIZE:,} only")
+    parser.add_argument("--sizes", type=int, nargs="+", help="numbers of contacts (overrides --quick)")
+    parser.add_argument("--reps", type=int, default=None, help="floor/toolkit pairs per size (default 2, 1 at 1M)")
+    parser.add_argument("--naive-sample", type=int, default=1000, help="POSTs the per-record script times")
+    parser.add_argument("--naive-query-pages", type=int, default=None,
+                        help="query pages it times (0 = the whole query_all; default 0 up to 200k, else 25)")
+    parser.add_argument("--history-runs", type=int, default=10_000)
+    parser.add_argument("--history-rejections", type=int, default=1_000_000)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["incremental", "naive", "dashboard"])
+    parser.add_argument("--seed", type=int, default=50)
+    parser.add_argument("--profile", type=Path, default=None, help="directory for pyinstrument reports")
+    parser.add_argument("--out", type=Path, default=None, help="write the full results (JSON) there")
+    parser.add_argument("--work", type=Path, default=None, help="keep state and logs there (default: temp)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line (the summary)")
+    parser.add_argument("--markdown", action="store_true", help="print the RESULTS.md tables")
+    return parser
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+def run_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """All the sandbox cases at one size, on one sandbox process."""
+    reps = args.reps if args.reps is not None else (1 if n >= 500_000 else 2)
+    pages = args.naive_query_pages if args.naive_query_pages is not None else (0 if n <= 200_000 else 25)
+    size_dir = work / f"n{n}"
+    size_dir.mkdir(parents=True, exist_ok=True)
+    _log(f"N = {n:,}: generating the sandbox")
+    host = Host(n, seed=args.seed, log_dir=size_dir)
+    found: dict[str, Any] = {"seed_seconds": host.info["bench"]["seed_seconds"]}
+    try:
+        _log(f"N = {n:,}: initial sync, {reps} floor/toolkit pair(s)")
+        profile = args.profile / f"initial-{n}.txt" if args.profile else None
+        found["initial"] = initial_sync(host, n, size_dir, reps=reps, profile=profile)
+        if "incremental" not in args.skip:
+            _log(f"N = {n:,}: incremental run")
+            found["incremental"] = incremental_run(host, found["initial"], settle_run=n <= SETTLE_RUN_MAX)
+        if "naive" not in args.skip:
+            _log(f"N = {n:,}: per-record script, {args.naive_sample} POSTs")
+            found["naive"] = naive_script(host, size_dir, sample=args.naive_sample, query_pages=pages)
+    finally:
+        found["host_rss_mb"] = host.stop()
+    found["initial"].pop("state", None)
+    found["summary"] = summary_of(found)
+    _log(f"N = {n:,}: {json.dumps(found['summary'])}")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sizes = args.sizes or ([QUICK_SIZE] if args.quick else list(FULL_SIZES))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    work = args.work or Path(tempfile.mkdtemp(prefix="toolkit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": machine(), "command": "python -m bench " + " ".join(argv or sys.argv[1:]),
+                               "sizes": {}}
+    started = time.perf_counter()
+    try:
+        for n in sizes:
+            results["sizes"][str(n)] = run_size(n, args, work)
+        if "dashboard" not in args.skip:
+            _log(f"dashboard: writing {args.history_runs:,} runs and {args.history_rejections:,} rejections")
+            results["dashboard"] = dashboard(work, runs=args.history_runs, rejections=args.history_rejections)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    results["seconds"] = time.perf_counter() - started
+    largest = results["sizes"][str(max(sizes))]["summary"]
+    summary = {**largest, "dashboard_seconds": (results.get("dashboard") or {}).get("dashboard_seconds")}
+    results["summary"] = summary
+    results["targets_met"] = verdicts(summary)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    if args.markdown:
+        sys.stdout.write(markdown(results))
+    if args.json:
+        line = {**summary, "targets_met": results["targets_met"], "machine": results["machine"],
+                "sizes": {n: s["summary"] for n, s in results["sizes"].items()}, "seconds": results["seconds"]}
+        sys.stdout.write(json.dumps(line) + "\n")
+    elif not args.markdown:
+        sys.stdout.write(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The toolkit changes the benchmarks (issue 6) led to: the outbound pipeline and its packing,
+import bodies counted without being built, and rejections counted in SQL for the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.history import write_history
+from toolkit import audit
+from toolkit.brevo.imports import body_row_counts, import_bodies
+from toolkit.store import Store
+from toolkit.sync.batches import ImportPace, Pipeline, Planned
+
+
+def _row(n: int, size: int = 80) -> dict[str, Any]:
+    return {"ext_id": f"003{n:012d}AAA", "email": f"c{n}@example.com", "attributes": {"LASTNAME": "x" * size}}
+
+
+def _page(start: int, count: int) -> Planned:
+    return Planned([("create", _row(n)["ext_id"], _row(n), None) for n in range(start, start + count)])
+
+
+class Recorder:
+    """send/finish callbacks that record the order of events."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.sent: list[Planned] = []
+
+    def send(self, planned: Planned) -> int:
+        self.sent.append(planned)
+        self.events.append(("send", len(self.sent)))
+        return len(self.sent)
+
+    def finish(self, handle: int) -> None:
+        self.events.append(("finish", handle))
+
+
+def test_body_row_counts_cut_rows_exactly_as_import_bodies_does() -> None:
+    rows = [_row(n, size=n % 300) for n in range(3000)]
+    bodies = list(import_bodies(rows, list_ids=[7], max_bytes=40_000))
+    counts = body_row_counts(rows, list_ids=[7], max_bytes=40_000)
+    assert len(bodies) == len(counts) > 5
+    assert [len(json.loads(b)["jsonBody"]) for b in bodies] == counts
+
+
+def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> None:
+    recorder = Recorder()
+    flow = Pipeline(recorder.send, recorder.finish, pack=True, list_ids=[7], max_bytes=80_000)
+    for start in range(0, 2000, 300):  # pages of 300 rows (50 kB); a body holds about 480
+        flow.add(_page(start, min(300, 2000 - start)))
+    flow.close(cursor="2026-11-27T10:00:00.000+0000")
+    sent_rows = [row for batch in recorder.sent for _, _, row, _ in batch.work]
+    assert sent_rows == [_row(n) for n in range(2000)]  # every row once, in order
+    whole = body_row_counts(sent_rows, list_ids=[7], max_bytes=80_000)
+    per_batch = [len(body_row_counts([r for _, _, r, _ in b.work], list_ids=[7], max_bytes=80_000))
+                 for b in recorder.sent]
+    assert sum(per_batch) == len(whole) < len(range(0, 2000, 300))  # fewer imports than pages
+    assert recorder.sent[-1].cursor == "2026-11-27T10:00:00.000+0000" and not recorder.sent[0].cursor
+    in_flight = 0
+    for kind, _ in recorder.events:
+        in_flight += 1 if kind == "send" else -1
+        assert 0 <= in_flight <= 1
+    assert in_flight == 0
+
+
+def test_without_packing_a_batch_is_committed_only_after_the_next_page_was_planned() -> None:
+    recorder = Recorder()
+    flow = Pipeline(recorder.send, recorder.finish)
+    flow.add(_page(0, 10))
+    assert recorder.events == [("send", 1)]  # sent, not awaited: the next page is planned meanwhile
+    flow.add(_page(10, 10))
+    assert recorder.events == [("send", 1), ("finish", 1), ("send", 2)]
+    flow.close()
+    assert recorder.events[-1] == ("finish", 2)
+
+
+def test_an_error_while_planning_still_commits_the_batch_already_sent() -> None:
+    recorder = Recorder()
+    with pytest.raises(RuntimeError), Pipeline(recorder.send, recorder.finish) as flow:
+        flow.add(_page(0, 10))
+        raise RuntimeError("the next page could not be read")
+    assert recorder.events == [("send", 1), ("finish", 1)]
+
+
+def test_rejection_counts_match_the_rejections_they_count(tmp_path: Path) -> None:
+    write_history(tmp_path, runs=300, rejections=4000)
+    with Store.open(tmp_path) as store:
+        every = audit.rejections(store)
+        counts = audit.rejection_counts(store)
+        assert list(counts.columns) == list(audit.REJECTION_COUNT_COLUMNS) and counts["count"].sum() == 4000
+        expected = every.groupby(["integration", "rule", "direction", "state"]).size()
+        found = counts.set_index(["integration", "rule", "direction", "state"])["count"]
+        assert found.sort_index().to_dict() == expected.sort_index().to_dict()
+        open_y9 = audit.rejection_counts(store, state="open", rule="Y9", integration="leads")
+        assert open_y9["count"].sum() == len(audit.rejections(store, state="open", rule="Y9", integration="leads"))
+        plan = store.db.execute("EXPLAIN QUERY PLAN SELECT integration_id, rule, direction, COUNT(*), "
+                                "COUNT(resolved_at) FROM rejections GROUP BY integration_id, rule, direction")
+        assert "COVERING INDEX rejections_counts" in str(plan.fetchall())  # the table is not read
+
+
+def test_import_pace_waits_less_the_time_already_spent_and_slows_down_after_an_early_poll() -> None:
+    pace = ImportPace(10_000)
+    assert pace.wait(50_000, elapsed=0.0) == pytest.approx(5.2)
+    assert pace.wait(50_000, elapsed=4.0) == pytest.approx(1.2)
+    assert pace.wait(50_000, elapsed=9.0) == 0.0  # planning the next page took longer: poll at once
+    pace.learn(50_000, done_after=5.25, polled_after=5.2)  # done at the first poll: estimate kept
+    assert pace.rows_per_second == 10_000
+    pace.learn(50_000, done_after=6.2, polled_after=5.2)  # polled again: Brevo was slower
+    assert pace.rows_per_second == pytest.approx(50_000 / 6.0)
+    assert pace.wait(50_000, elapsed=0.0) >= 6.0

@@ -1,0 +1,202 @@
+"""Salesforce -> Brevo writes as a pipeline: the next page is planned while Brevo imports the last.
+
+The outbound phase plans a page (rules, diff against the links: CPU work), sends its writes
+(``POST /contacts/import``), then must wait for Brevo to process the import before it commits
+the batch. :class:`Pipeline` overlaps the two: a batch's import is sent, the next page is read
+and planned while Brevo processes it, and only then is the batch awaited and committed. At most
+one batch is ever in flight (sent, not committed), so a crash still replays at most one batch.
+
+With ``pack`` (the initial load through Bulk API 2.0, whose cursor is committed only at the
+end), planned pages are packed into imports of up to ``max_bytes`` across page boundaries: the
+rows of the full import bodies are sent, the last, partly filled body's rows wait for the next
+page. An initial load then takes ``ceil(bytes / max_bytes)`` imports, the fewest possible,
+instead of rounding up page by page.
+
+Each import's process is polled once it should be done (:class:`ImportPace`): the wait comes
+from an estimate of Brevo's speed, lowered during the run whenever a poll came too early.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..brevo.imports import body_row_counts
+from ..store import Conflict, Link, Rejection
+
+if TYPE_CHECKING:
+    from ..brevo import BrevoClient
+
+__all__ = ["ImportPace", "Pipeline", "Planned", "Sent", "Work", "await_imports"]
+
+log = logging.getLogger(__name__)
+
+Work = tuple[str, str, dict[str, Any] | None, Link | None]
+"""One planned write: (kind ``create``/``update``/``delete``, Salesforce Id, import row, link)."""
+
+
+@dataclass
+class Planned:
+    """A batch's planned writes and what its commit records besides them.
+
+    Attributes:
+        work: the writes, in page order.
+        conflicts, rejected, suspend: recorded in the batch's commit.
+        cursor: the Salesforce cursor to commit with the batch (REST pages), if any.
+    """
+
+    work: list[Work] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    suspend: list[str] = field(default_factory=list)
+    cursor: str | None = None
+
+    def extend(self, other: Planned) -> None:
+        self.work += other.work
+        self.conflicts += other.conflicts
+        self.rejected += other.rejected
+        self.suspend += other.suspend
+        self.cursor = other.cursor or self.cursor
+
+    def split(self, rows: int) -> Planned:
+        """Keep the work up to the ``rows``-th import row (and everything else); return the rest."""
+        seen = 0
+        for index, (_, _, row, _) in enumerate(self.work):
+            if row is not None:
+                if seen == rows:
+                    rest = Planned(self.work[index:])
+                    self.work = self.work[:index]
+                    return rest
+                seen += 1
+        return Planned()
+
+
+@dataclass
+class Sent:
+    """A batch whose writes were sent: its imports' processes await confirmation.
+
+    Attributes:
+        planned: the batch. rows: the rows imported. process_ids: Brevo's import processes.
+        sent_at: ``time.monotonic()`` when the imports were sent.
+    """
+
+    planned: Planned
+    rows: list[dict[str, Any]]
+    process_ids: list[int]
+    sent_at: float
+
+
+def await_imports(brevo: BrevoClient, sent: Sent, pace: ImportPace) -> dict[str, tuple[str, str]]:
+    """Wait for a sent batch's imports; returns the rows Brevo refused, by Salesforce Id.
+
+    Brevo runs a batch's imports one after another: one wait for all its rows (less the time
+    spent planning the next page meanwhile), then one poll each.
+    """
+    emails = {str(r.get("email", "")).lower(): r["ext_id"] for r in sent.rows if r.get("email")}
+    problems: dict[str, tuple[str, str]] = {}
+    for index, process_id in enumerate(sent.process_ids):
+        elapsed = time.monotonic() - sent.sent_at
+        first_wait = pace.wait(len(sent.rows), elapsed) if index == 0 else 0.0
+        process = brevo.wait_process(process_id, first_wait=first_wait)
+        if index == len(sent.process_ids) - 1:
+            pace.learn(len(sent.rows), time.monotonic() - sent.sent_at, elapsed + first_wait)
+        for problem in brevo.import_problems(process):
+            by_ext_id = problem.identifier_type == "ext_id"
+            sf_id = problem.identifier if by_ext_id else emails.get(problem.identifier.lower())
+            if sf_id:
+                problems[sf_id] = (problem.kind, problem.reason)
+    return problems
+
+
+class ImportPace:
+    """How fast Brevo processes this run's imports, so that each is polled once when it is done.
+
+    Every ``GET /processes/{id}`` is a call (Brevo allows that endpoint few per hour). The first
+    wait comes from an estimate of the rows per second; when a poll finds an import unfinished,
+    the estimate drops to what that import showed, so that later imports are not polled early.
+
+    Args:
+        rows_per_second: the starting estimate.
+    """
+
+    def __init__(self, rows_per_second: float) -> None:
+        self.rows_per_second = rows_per_second
+
+    def wait(self, rows: int, elapsed: float) -> float:
+        """Seconds to wait before the first poll of ``rows`` sent ``elapsed`` seconds ago."""
+        return max(0.0, min(30.0, 0.2 + rows / self.rows_per_second) - elapsed)
+
+    def learn(self, rows: int, done_after: float, polled_after: float) -> None:
+        """An import of ``rows`` was seen done ``done_after`` s after it was sent, first polled at ``polled_after``."""
+        if done_after > polled_after + 0.1:  # the first poll was too early: more than one was needed
+            self.rows_per_second = min(self.rows_per_second, rows / max(0.1, done_after - 0.2))
+
+
+class Pipeline:
+    """Send planned batches one at a time, committing each after the next page was planned.
+
+    Args:
+        send: posts a batch's writes and returns a handle for ``finish``.
+        finish: waits for the writes of a handle to be confirmed and commits the batch.
+        pack: pack rows into full imports across pages (see the module docstring).
+        list_ids, max_bytes: the imports' lists and size limit (for packing).
+    """
+
+    def __init__(self, send: Callable[[Planned], Any], finish: Callable[[Any], None], *, pack: bool = False,
+                 list_ids: list[int] | None = None, max_bytes: int = 8_000_000) -> None:
+        self._send = send
+        self._finish = finish
+        self._pack = pack
+        self._list_ids = list_ids or [0]
+        self._max_bytes = max_bytes
+        self._buffer: Planned | None = None
+        self._pending: Any = None
+
+    def add(self, planned: Planned) -> None:
+        """Take one page's plan; sends what is ready (the previous batch is committed first)."""
+        if not self._pack:
+            self._dispatch(planned)
+            return
+        if self._buffer is None:
+            self._buffer = planned
+        else:
+            self._buffer.extend(planned)
+        rows = [row for _, _, row, _ in self._buffer.work if row is not None]
+        counts = body_row_counts(rows, list_ids=self._list_ids, max_bytes=self._max_bytes) if rows else []
+        if len(counts) > 1:  # full bodies to send; the last one waits to be filled by the next page
+            rest = self._buffer.split(sum(counts[:-1]))
+            ready, self._buffer = self._buffer, rest
+            self._dispatch(ready)
+
+    def close(self, cursor: str | None = None) -> None:
+        """Send what is left (with ``cursor`` to commit, if given) and commit the last batch."""
+        last = self._buffer or Planned()
+        self._buffer = None
+        last.cursor = cursor or last.cursor
+        if last.work or last.conflicts or last.rejected or last.suspend or last.cursor:
+            self._dispatch(last)
+        self.flush()
+
+    def flush(self) -> None:
+        """Commit the batch in flight, if any (nothing else is sent)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._finish(pending)
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        """On an error (not an interruption), still confirm and commit the batch in flight."""
+        if kind is not None and issubclass(kind, Exception):
+            try:
+                self.flush()
+            except Exception:  # the first error is the one to report
+                log.warning("the batch in flight could not be committed; the next run replays it", exc_info=True)
+
+    def _dispatch(self, planned: Planned) -> None:
+        self.flush()  # one batch in flight at most: commit the previous before sending this one
+        self._pending = self._send(planned)
