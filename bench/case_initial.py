@@ -59,7 +59,8 @@ def _toolkit(host: Host, state: dict[str, Any], profile: Path | None) -> dict[st
     result = run_child("bench.syncrun", args)
     requests = host.requests(mark)
     result["calls"] = count_calls(requests)
-    result["requests"] = [f"{r['service']} {r['method']} {r['path']}" for r in requests]
+    start = requests[0]["at"] if requests else 0.0
+    result["requests"] = [f"{r['at'] - start:7.2f} {r['service']} {r['method']} {r['path']}" for r in requests]
     return result
 
 

@@ -105,7 +105,7 @@ def _mutate(sandbox: Sandbox, *, share: float, seed: int, list_id: int, sobject:
 def _log(sandbox: Sandbox, since: int) -> dict[str, Any]:
     entries = sandbox.log.entries()
     return {"total": len(entries), "requests": [
-        {"service": e.service, "method": e.method, "path": e.path, "status": e.status, "fault": e.fault}
+        {"service": e.service, "method": e.method, "path": e.path, "status": e.status, "fault": e.fault, "at": e.at}
         for e in entries[since:]]}
 
 

@@ -27,6 +27,8 @@ class Change:
         changed: attributes that differ from the link's ``synced`` values (a conflict settled
             in Salesforce's favour removes attributes from it).
         link: the link as read when the change was found.
+        agreed: attributes Salesforce already holds with the same value (taken out of
+            ``changed``: nothing to write, e.g. a write replayed after a crash).
     """
 
     sf_id: str
@@ -34,6 +36,7 @@ class Change:
     values: dict[str, Any]
     changed: set[str] = field(default_factory=set)
     link: Link | None = None
+    agreed: set[str] = field(default_factory=set)
 
 
 def changed_keys(values: dict[str, Any], synced: dict[str, Any] | None, keys: Iterable[str]) -> set[str]:

@@ -114,8 +114,10 @@ def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor
         ctx.tick("Brevo -> Salesforce", len(pending[start:start + BATCH]))
         if ctx.stopped:
             return  # the Brevo cursor stays: the rest is read and written again next time
-    if next_cursor:
-        ctx.commit(cursors={CURSOR: next_cursor})
+    # Brevo values Salesforce already holds: a rejection of them (an earlier try) is resolved (A3).
+    agreed = [c.sf_id for c in changes.values() if c.agreed and not c.changed]
+    if next_cursor or agreed:
+        ctx.commit(cursors={CURSOR: next_cursor} if next_cursor else None, resolved={"to_salesforce": agreed})
 
 
 def _check_attributes(ctx: SyncContext) -> None:

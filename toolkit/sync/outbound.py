@@ -185,13 +185,15 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
     if brevo_change is not None:
         # Changed to the same value on both sides (e.g. a write replayed after a crash): the
         # import below settles them; writing them back to Salesforce too would count twice.
-        brevo_change.changed -= {k for k in changed & brevo_change.changed
-                                 if brevo_change.values.get(k) == values.get(k)}
+        brevo_change.agreed = {k for k in changed & brevo_change.changed
+                               if brevo_change.values.get(k) == values.get(k)}
+        brevo_change.changed -= brevo_change.agreed
     if link.state == "kept":  # Y10: deleted in Brevo, kept in Salesforce: back only once it changes there
         return "create" if changed else None
     if link.state == "suspended":
         if brevo_change is not None:  # Y6: Brevo edits made while suspended stay skipped
             brevo_change.changed.clear()
+            brevo_change.agreed.clear()
         return "update"  # the e-mail is back (Y6 passed): sync again, from Salesforce's record
     if brevo_change is not None:
         overlap = changed & brevo_change.changed  # different values: a conflict
