@@ -99,6 +99,7 @@ def initial_sync(host: Host, records: int, work: Path, *, reps: int = 1, packed_
     ratios = [r["run_seconds"] / f["seconds"] for f, r in zip(floors, runs, strict=True)]
     return {
         "records": records, "reps": reps, "minimum_calls": minimum, "calls": last["calls"],
+        "calls_per_rep": [sum(r["calls"].values()) for r in runs],
         "calls_ratio": sum(last["calls"].values()) / sum(minimum.values()),
         "import_bytes": whole["bytes"], "rows": whole["rows"],
         "floor_seconds": [f["seconds"] for f in floors], "floor_phases": floors[-1]["phases"],
