@@ -5,6 +5,10 @@ Compared: every Brevo contact (e-mail, attributes, list membership), every Sales
 (Recycle Bin included), the audit's rejections, the links, and the tasks the quota counted.
 Every run starts with expired Salesforce sessions, so the sign-in goes through the faults too.
 
+Besides 5% random faults: every other call faulted (each kind in turn, on both APIs), writes
+whose answers come after the client's timeout (the server acted, the client retries), and a
+token endpoint failing three times during a session renewal.
+
 Sizes: 3,000 contacts and three rounds of edits in ``make test`` (about 100 API calls per
 faulted workload, so two fault seeds); 20,000 and 100,000 contacts in ``make soak``.
 """

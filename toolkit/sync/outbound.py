@@ -145,7 +145,8 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]],
         row = by_id.get(sf_id)
         if row is None:
             continue  # rejected above
-        kind = _plan_row(ctx, row, link, brevo_changes.get(sf_id), conflicts, held.get(sf_id, set()))
+        kind = _plan_row(ctx, row, link, brevo_changes.get(sf_id), conflicts, held.get(sf_id, set()),
+                         sf_modified=record.get("SystemModstamp"))
         if kind:
             work.append((kind, sf_id, row, link))
         else:
@@ -174,7 +175,7 @@ def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
 
 
 def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_change: Change | None,
-              conflicts: list[Conflict], held: set[str]) -> str | None:
+              conflicts: list[Conflict], held: set[str], *, sf_modified: str | None = None) -> str | None:
     """``create``, ``update`` or ``None`` (unchanged); settles a conflict with a Brevo change."""
     sf_id = row["ext_id"]
     values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
@@ -185,9 +186,10 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
     if brevo_change is not None:
         # Changed to the same value on both sides (e.g. a write replayed after a crash): the
         # import below settles them; writing them back to Salesforce too would count twice.
-        brevo_change.agreed = {k for k in changed & brevo_change.changed
-                               if brevo_change.values.get(k) == values.get(k)}
-        brevo_change.changed -= brevo_change.agreed
+        agreed = {k for k in changed & brevo_change.changed if brevo_change.values.get(k) == values.get(k)}
+        brevo_change.changed -= agreed
+        if _earlier(brevo_change.contact.get("modifiedAt"), sf_modified):
+            brevo_change.agreed = agreed  # Brevo's edit already reached Salesforce: resolved as if written now
     if link.state == "kept":  # Y10: deleted in Brevo, kept in Salesforce: back only once it changes there
         return "create" if changed else None
     if link.state == "suspended":
@@ -214,6 +216,14 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_ch
     # side effect of another field's update, whether or not this run re-read the contact.
     _drop(row, held - changed)
     return "update" if changed else None
+
+
+def _earlier(first: str | None, second: str | None) -> bool:
+    """Whether ``first`` is an earlier moment than ``second`` (ISO texts of Brevo and Salesforce)."""
+    try:
+        return bool(first and second and datetime.fromisoformat(first) < datetime.fromisoformat(second))
+    except ValueError:
+        return False
 
 
 def _drop(row: dict[str, Any], keys: set[str]) -> None:
