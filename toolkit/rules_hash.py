@@ -74,6 +74,28 @@ def _normalise(value: Any, kind: str | None, spec: MappedField | None) -> Any:
     return _generic(value)
 
 
+_SPECS: dict[int, tuple[Mapping, tuple[MappedField, ...], dict[str, MappedField]]] = {}
+
+
+def _specs(mapping: Mapping) -> tuple[tuple[MappedField, ...], dict[str, MappedField]]:
+    """The mapping's synced pairs and their index by attribute and field name (upper case).
+
+    Worked out once per mapping object: the engine asks for them for every record.
+    """
+    cached = _SPECS.get(id(mapping))
+    if cached is not None and cached[0] is mapping:
+        return cached[1], cached[2]
+    specs = tuple(mapping.synced())
+    by_name: dict[str, MappedField] = {}
+    for spec in specs:
+        by_name[spec.brevo_attribute.upper()] = spec
+        by_name.setdefault(spec.sf_field.upper(), spec)
+    if len(_SPECS) > 256:
+        _SPECS.clear()
+    _SPECS[id(mapping)] = (mapping, specs, by_name)
+    return specs, by_name
+
+
 def canonical_values(values: dict[str, Any], mapping: Mapping | None = None) -> dict[str, Any]:
     """The normalised values the hash is taken of, keyed by upper-case Brevo attribute name.
 
@@ -82,11 +104,7 @@ def canonical_values(values: dict[str, Any], mapping: Mapping | None = None) -> 
         mapping: when given, each value is normalised by its pair's kind and Salesforce field
             names are translated to their attribute.
     """
-    by_name: dict[str, MappedField] = {}
-    if mapping is not None:
-        for spec in mapping.synced():
-            by_name[spec.brevo_attribute.upper()] = spec
-            by_name.setdefault(spec.sf_field.upper(), spec)
+    by_name = _specs(mapping)[1] if mapping is not None else {}
     out: dict[str, Any] = {}
     for key, value in values.items():
         spec = by_name.get(str(key).upper())
@@ -99,16 +117,20 @@ def canonical_values(values: dict[str, Any], mapping: Mapping | None = None) -> 
 
 def record_hash(values: dict[str, Any], mapping: Mapping | None = None) -> str:
     """sha256 (hex) of the canonical JSON of :func:`canonical_values`."""
-    canonical = json.dumps(canonical_values(values, mapping), sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return canonical_hash(canonical_values(values, mapping))
+
+
+def canonical_hash(canonical: dict[str, Any]) -> str:
+    """sha256 (hex) of values that are canonical already (:func:`canonical_values`' output)."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def brevo_values(item: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
     """The synced attributes of a Brevo row (``to_brevo``) or contact (``GET /contacts``)."""
     attributes = item.get("attributes") or {}
     out: dict[str, Any] = {}
-    for spec in mapping.synced():
+    for spec in _specs(mapping)[0]:
         if spec.brevo_attribute == "EMAIL":
             out["EMAIL"] = item.get("email") or attributes.get("EMAIL")
         else:
@@ -118,4 +140,4 @@ def brevo_values(item: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
 
 def salesforce_values(record: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
     """The synced fields of a Salesforce record or update, keyed by their Brevo attribute."""
-    return {spec.brevo_attribute: record.get(spec.sf_field) for spec in mapping.synced()}
+    return {spec.brevo_attribute: record.get(spec.sf_field) for spec in _specs(mapping)[0]}

@@ -21,8 +21,8 @@ from toolkit.exceptions import FatalApiError, RetriableApiError
 
 from .base import BrevoApi
 
-__all__ = ["BREVO_MAX_IMPORT_BYTES", "ImportProblem", "ImportsMixin", "body_row_counts", "import_bodies",
-           "parse_import_report"]
+__all__ = ["BREVO_MAX_IMPORT_BYTES", "ImportProblem", "ImportsMixin", "body_row_counts", "encode_row",
+           "import_bodies", "parse_import_report"]
 
 log = logging.getLogger(__name__)
 BREVO_MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -58,7 +58,7 @@ class ImportProblem(NamedTuple):
     line: int | None = None
 
 
-def import_bodies(rows: Iterable[dict[str, Any]], *, list_ids: list[int], update_existing: bool = True,
+def import_bodies(rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[int], update_existing: bool = True,
                   empty_attributes: bool = False, max_bytes: int = DEFAULT_IMPORT_BYTES) -> Iterator[bytes]:
     """Encode rows into ``POST /contacts/import`` JSON bodies of at most ``max_bytes`` each.
 
@@ -70,7 +70,7 @@ def import_bodies(rows: Iterable[dict[str, Any]], *, list_ids: list[int], update
         yield head + b",".join(chunk) + tail
 
 
-def body_row_counts(rows: Iterable[dict[str, Any]], *, list_ids: list[int], update_existing: bool = True,
+def body_row_counts(rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[int], update_existing: bool = True,
                     empty_attributes: bool = False, max_bytes: int = DEFAULT_IMPORT_BYTES) -> list[int]:
     """How many rows each body of :func:`import_bodies` would hold, without building the bodies.
 
@@ -93,12 +93,21 @@ def _envelope(list_ids: list[int], update_existing: bool, empty_attributes: bool
     return b'{"jsonBody":[', tail
 
 
-def _chunks(rows: Iterable[dict[str, Any]], budget: int) -> Iterator[list[bytes]]:
+def encode_row(row: dict[str, Any]) -> bytes:
+    """One import row as it goes into a body: compact UTF-8 JSON.
+
+    Every function here also takes rows encoded this way, so that a caller who needs the sizes
+    of its rows (to pack imports) encodes each row once.
+    """
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _chunks(rows: Iterable[dict[str, Any] | bytes], budget: int) -> Iterator[list[bytes]]:
     """The encoded rows, grouped so that each group joined by commas fits in ``budget`` bytes."""
     chunk: list[bytes] = []
     size = 0
     for position, row in enumerate(rows, start=1):
-        encoded = json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        encoded = row if isinstance(row, bytes) else encode_row(row)
         if len(encoded) > budget:
             raise ValueError(f"row {position} alone takes {len(encoded)} bytes, more than max_bytes allows")
         if chunk and size + 1 + len(encoded) > budget:
@@ -120,7 +129,7 @@ def parse_import_report(kind: str, text: str) -> list[ImportProblem]:
 class ImportsMixin(BrevoApi):
     """``/contacts/import`` and ``/processes``."""
 
-    def import_contacts(self, rows: Iterable[dict[str, Any]], *, list_ids: list[int],
+    def import_contacts(self, rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[int],
                         update_existing: bool = True, empty_attributes: bool = False,
                         max_bytes: int = DEFAULT_IMPORT_BYTES) -> list[int]:
         """Upsert contacts into lists with as few imports as fit under ``max_bytes`` each.
@@ -130,7 +139,7 @@ class ImportsMixin(BrevoApi):
         by ext_id, then e-mail, then SMS), so repeating one after a failure changes nothing twice.
 
         Args:
-            rows: the contacts to write.
+            rows: the contacts to write (dicts, or already encoded by :func:`encode_row`).
             list_ids: lists the contacts join.
             update_existing: update contacts that exist (Brevo's ``updateExistingContacts``).
             empty_attributes: let empty values erase stored ones (``emptyContactsAttributes``).

@@ -46,6 +46,10 @@ class Planned:
         work: the writes, in page order.
         conflicts, rejected, suspend: recorded in the batch's commit.
         cursor: the Salesforce cursor to commit with the batch (REST pages), if any.
+        encoded: import rows already encoded (:func:`~toolkit.brevo.imports.encode_row`), by
+            Salesforce Id; worked out while planning, so that packing and sending reuse them.
+        links: what each written row's link will hold (synced values, hash), by Salesforce Id;
+            worked out while planning, so the commit after Brevo's confirmation is quick.
     """
 
     work: list[Work] = field(default_factory=list)
@@ -53,6 +57,8 @@ class Planned:
     rejected: list[Rejection] = field(default_factory=list)
     suspend: list[str] = field(default_factory=list)
     cursor: str | None = None
+    encoded: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
     def extend(self, other: Planned) -> None:
         self.work += other.work
@@ -60,6 +66,8 @@ class Planned:
         self.rejected += other.rejected
         self.suspend += other.suspend
         self.cursor = other.cursor or self.cursor
+        self.encoded.update(other.encoded)
+        self.links.update(other.links)
 
     def split(self, rows: int) -> Planned:
         """Keep the work up to the ``rows``-th import row (and everything else); return the rest."""
@@ -69,9 +77,18 @@ class Planned:
                 if seen == rows:
                     rest = Planned(self.work[index:])
                     self.work = self.work[:index]
+                    for _, sf_id, _, _ in rest.work:  # each half keeps only its own rows' data
+                        if sf_id in self.encoded:
+                            rest.encoded[sf_id] = self.encoded.pop(sf_id)
+                        if sf_id in self.links:
+                            rest.links[sf_id] = self.links.pop(sf_id)
                     return rest
                 seen += 1
         return Planned()
+
+    def import_rows(self) -> list[dict[str, Any] | bytes]:
+        """The rows to import, in order, encoded where planning encoded them."""
+        return [self.encoded.get(sf_id) or row for _, sf_id, row, _ in self.work if row is not None]
 
 
 @dataclass
@@ -164,7 +181,7 @@ class Pipeline:
             self._buffer = planned
         else:
             self._buffer.extend(planned)
-        rows = [row for _, _, row, _ in self._buffer.work if row is not None]
+        rows = self._buffer.import_rows()
         counts = body_row_counts(rows, list_ids=self._list_ids, max_bytes=self._max_bytes) if rows else []
         if len(counts) > 1:  # full bodies to send; the last one waits to be filled by the next page
             rest = self._buffer.split(sum(counts[:-1]))

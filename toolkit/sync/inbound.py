@@ -16,7 +16,7 @@ from typing import Any
 from .. import rules
 from ..exceptions import ConfigError
 from ..rules_base import value_text
-from ..rules_hash import brevo_values, canonical_values, record_hash
+from ..rules_hash import brevo_values, canonical_hash, canonical_values
 from ..store import Link
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
@@ -171,8 +171,9 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
             continue
         link = links[change.sf_id]
         synced = merged(link.synced, change.values, change.changed)
+        synced_hash = canonical_hash(synced)
         written.append(Link(ctx.iid, change.sf_id, int(change.contact["id"]), change.contact.get("email"),
-                            record_hash(synced), record_hash(synced), "active", synced))
+                            synced_hash, synced_hash, "active", synced))
         ctx.outcome.add("to_salesforce.update", sample=update)
     rows = (ctx.rejections("to_salesforce", skipped + rejected, hashes)
             + ctx.rejections("to_salesforce", refused, hashes, service=service))

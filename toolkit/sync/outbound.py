@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from .. import rules
+from ..brevo.imports import encode_row
 from ..exceptions import ConfigError
-from ..rules_hash import brevo_values, canonical_values, record_hash
+from ..rules_hash import brevo_values, canonical_hash, canonical_values, record_hash
 from ..salesforce import soql_datetime, soql_name
 from ..store import Conflict, Link
 from .batches import ImportPace, Pipeline, Planned, Sent, Work, await_imports
@@ -136,6 +137,7 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]],
     work: list[Work] = []  # (kind, sf_id, row, link)
     conflicts: list[Conflict] = []
     by_id = {row["ext_id"]: row for row in rows}
+    values: dict[str, dict[str, Any]] = {}  # canonical values of each row, before fields are held back
     for record in page:
         sf_id, link = record["Id"], links.get(record["Id"])
         if record.get("IsDeleted"):
@@ -145,8 +147,9 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]],
         row = by_id.get(sf_id)
         if row is None:
             continue  # rejected above
-        kind = _plan_row(ctx, row, link, brevo_changes.get(sf_id), conflicts, held.get(sf_id, set()),
-                         sf_modified=record.get("SystemModstamp"))
+        values[sf_id] = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
+        kind = _plan_row(ctx, row, values[sf_id], link, brevo_changes.get(sf_id), conflicts,
+                         held.get(sf_id, set()), sf_modified=record.get("SystemModstamp"))
         if kind:
             work.append((kind, sf_id, row, link))
         else:
@@ -157,7 +160,26 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]],
         first_left = work[granted][1]
         stop_at = next(r["SystemModstamp"] for r in page if r["Id"] == first_left)
         work = work[:granted]
-    return stop_at, Planned(work, conflicts, ctx.rejections("to_brevo", rejected, hashes), suspend)
+    planned = Planned(work, conflicts, ctx.rejections("to_brevo", rejected, hashes), suspend)
+    for _, sf_id, row, link in work:  # worked out now, while Brevo imports the previous batch
+        if row is not None:
+            planned.encoded[sf_id] = encode_row(row)
+            planned.links[sf_id] = _link_values(ctx, row, link, values[sf_id])
+    return stop_at, planned
+
+
+def _link_values(ctx: SyncContext, row: dict[str, Any], link: Link | None,
+                 values: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+    """What the link of a written row holds once Brevo confirmed it: synced values and their hash.
+
+    ``values``: the row's canonical values (worked out here when not given); only the fields
+    still in the row are taken from them.
+    """
+    if values is None:
+        values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
+    synced = merged(None if link is None or link.state == "kept" else link.synced, values,
+                    [*row["attributes"], *(["EMAIL"] if "email" in row else [])])
+    return synced, canonical_hash(synced)
 
 
 def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
@@ -174,11 +196,14 @@ def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
     return held
 
 
-def _plan_row(ctx: SyncContext, row: dict[str, Any], link: Link | None, brevo_change: Change | None,
-              conflicts: list[Conflict], held: set[str], *, sf_modified: str | None = None) -> str | None:
-    """``create``, ``update`` or ``None`` (unchanged); settles a conflict with a Brevo change."""
+def _plan_row(ctx: SyncContext, row: dict[str, Any], values: dict[str, Any], link: Link | None,
+              brevo_change: Change | None, conflicts: list[Conflict], held: set[str], *,
+              sf_modified: str | None = None) -> str | None:
+    """``create``, ``update`` or ``None`` (unchanged); settles a conflict with a Brevo change.
+
+    ``values``: the row's canonical values; fields held back are dropped from ``row``.
+    """
     sf_id = row["ext_id"]
-    values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
     sent = [*row["attributes"], *(["EMAIL"] if "email" in row else [])]
     changed = changed_keys(values, link.synced if link else None, sent)
     if link is None:
@@ -240,7 +265,7 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
     process_ids: list[int] = []
     if not ctx.dry_run:
         if rows:
-            process_ids = ctx.brevo.import_contacts(rows, list_ids=[int(ctx.integration.list_id or 0)],
+            process_ids = ctx.brevo.import_contacts(planned.import_rows(), list_ids=[int(ctx.integration.list_id or 0)],
                                                     update_existing=True, empty_attributes=False,
                                                     max_bytes=ctx.settings.import_max_bytes)
         if deletes:
@@ -268,10 +293,7 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             refused.append(rules.Rejection(sf_id, f"BREVO:{code}", "", None, reason))
             refused_hashes[sf_id] = record_hash(brevo_values(row, ctx.mapping))
             continue
-        values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
-        synced = merged(None if link is None or link.state == "kept" else link.synced, values,
-                        [*row["attributes"], *(["EMAIL"] if "email" in row else [])])
-        synced_hash = record_hash(synced)
+        synced, synced_hash = sent.planned.links.get(sf_id) or _link_values(ctx, row, link)
         links.append(Link(ctx.iid, sf_id, None if link is None else link.brevo_id, row.get("email"),
                           synced_hash, synced_hash, "active", synced))
         written.append(sf_id)

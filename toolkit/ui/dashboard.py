@@ -140,19 +140,25 @@ class QuotaDashboard(widgets.VBox):
     # -- rejections ------------------------------------------------------------------------------
 
     def _filters(self) -> None:
-        every = audit.rejections(self.tk.store, state="all")
-        rules = sorted(set(every["rule"]))
-        names = sorted({i.name for i in self.tk.integrations()} | set(every["integration"].dropna()))
+        counts = audit.rejection_counts(self.tk.store, state="all")
+        rules = sorted(set(counts["rule"]))
+        names = sorted({i.name for i in self.tk.integrations()} | set(counts["integration"].dropna()))
         rule, integration = self.rule, self.integration
         self.rule_filter.options = [("All rules", ALL)] + [(f"{r} — {audit.rule_title(r)}", r) for r in rules]
         self.integration_filter.options = [("All", ALL)] + [(n, n) for n in names]
         self.rule = rule if rule in rules else ALL
         self.integration = integration if integration in names else ALL
 
-    def rejections_frame(self) -> Any:
-        """The rejections matching the filters (a DataFrame, newest sighting first)."""
+    def rejections_frame(self, limit: int | None = None) -> Any:
+        """The rejections matching the filters (a DataFrame, newest sighting first; at most ``limit``)."""
         return audit.rejections(self.tk.store, integration=self.integration or None, rule=self.rule or None,
-                                state=self.state)
+                                state=self.state, limit=limit)
+
+    def rejections_count(self) -> int:
+        """How many rejections match the filters (counted in SQL, nothing loaded)."""
+        counts = audit.rejection_counts(self.tk.store, integration=self.integration or None,
+                                        rule=self.rule or None, state=self.state)
+        return int(counts["count"].sum())
 
     def csv_text(self, frame: Any = None) -> str:
         """The filtered rejections (or ``frame``'s) as CSV, cells neutralised against formula injection."""
@@ -165,22 +171,26 @@ class QuotaDashboard(widgets.VBox):
         return out.getvalue()
 
     def show_rejections(self) -> None:
-        """Redraw the rejections table and its download link for the current filters."""
-        frame = guarded(self.message, self.rejections_frame)
-        if frame is None:
+        """Redraw the rejections table and its download link for the current filters.
+
+        Only the table's rows are read; the total is counted in SQL, and the whole set is read
+        for the download when it is small (else on the button), so a year of history stays fast.
+        """
+        frame = guarded(self.message, lambda: self.rejections_frame(limit=TABLE_ROWS))
+        total = guarded(self.message, self.rejections_count)
+        if frame is None or total is None:
             return
         rows = [{**{k: _plain(v) for k, v in r.items()}, "rule": f"{r['rule']} — {audit.rule_title(r['rule'])}",
                  "direction": DIRECTIONS.get(r["direction"], r["direction"]),
-                 "last_seen": f"{r['last_seen']:%Y-%m-%d %H:%M}"} for r in frame.head(TABLE_ROWS).to_dict("records")]
-        shown = f"{len(frame):,} rejected record(s)" + (f", the first {TABLE_ROWS} shown" if len(frame) > TABLE_ROWS
-                                                       else "")
+                 "last_seen": f"{r['last_seen']:%Y-%m-%d %H:%M}"} for r in frame.to_dict("records")]
+        shown = f"{total:,} rejected record(s)" + (f", the first {TABLE_ROWS} shown" if total > TABLE_ROWS else "")
         self.rejections_html.value = f"<p style='margin:4px 0'>{shown}</p>" + html_table(
             rows, (("integration", "Integration"), ("record_id", "Record"), ("direction", "Direction"),
                    ("field", "Field"), ("value", "Value"), ("rule", "Rule"), ("reason", "Reason"),
                    ("last_seen", "Last seen (UTC)"), ("state", "State")),
             css_class="toolkit-rejections-table", empty="No rejected record matches.")
-        if len(frame) <= CSV_INLINE_ROWS:
-            self._link(frame)
+        if total <= CSV_INLINE_ROWS:
+            self._link(frame if total <= TABLE_ROWS else self.rejections_frame())
         else:
             self.download.value = ""
             self.prepare_csv.layout.display = None
