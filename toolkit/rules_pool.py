@@ -1,0 +1,119 @@
+"""The Salesforce -> Brevo rules over big pages, shared with worker processes.
+
+An initial load reads Bulk API pages of up to 50,000 records, and the rules are the sync's
+largest CPU cost (phone numbers above all: every one is parsed and validated). Python runs
+them on one core; :class:`RulesPool` cuts a big page in pieces, gives all but the first to
+worker processes and works on the first itself, then puts the results back in page order.
+The outcome is exactly that of :func:`toolkit.rules.to_brevo` on the whole page.
+
+Workers come from a fork server started once per process (its preloaded modules make each
+worker start quickly); they get only records and the mapping, never a connection or secret.
+If a worker dies, its piece is done here instead, and the pool is not used again.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from toolkit import rules
+from toolkit.mapping_types import Mapping
+from toolkit.rules_base import BrevoRow, Rejection
+
+__all__ = ["MIN_PARALLEL_RECORDS", "RulesPool", "default_workers"]
+
+log = logging.getLogger(__name__)
+
+MIN_PARALLEL_RECORDS = 5_000
+"""Pages smaller than this are not worth the hand-over (REST pages hold at most 2,000)."""
+
+Result = tuple[list[BrevoRow], list[Rejection]]
+
+
+def default_workers() -> int:
+    """One worker fewer than the cores this process may use (this process takes a share too)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, cores - 1)
+
+
+def _warm() -> None:
+    """Build the country index in a new worker (as the first record would)."""
+    from toolkit.rules_values import country_region
+
+    country_region("DE")
+
+
+def _piece(records: list[dict[str, Any]], mapping: Mapping, obj: str | None) -> Result:
+    return rules.to_brevo(records, mapping, object=obj)
+
+
+class RulesPool:
+    """:func:`toolkit.rules.to_brevo` for big pages, with ``workers`` extra processes.
+
+    Args:
+        workers: worker processes (0: everything in this process).
+        min_records: pages with fewer records are done here alone.
+
+    Use it as a context manager (or call :meth:`close`); workers start on the first big page.
+    """
+
+    def __init__(self, workers: int, *, min_records: int = MIN_PARALLEL_RECORDS) -> None:
+        self.workers = max(0, workers)
+        self.min_records = min_records
+        self._executor: ProcessPoolExecutor | None = None
+
+    def to_brevo(self, records: list[dict[str, Any]], mapping: Mapping, *, object: str | None = None) -> Result:
+        """Same arguments and result as :func:`toolkit.rules.to_brevo` (rows and rejections in page order)."""
+        if self.workers == 0 or len(records) < self.min_records:
+            return rules.to_brevo(records, mapping, object=object)
+        size = -(-len(records) // (self.workers + 1))
+        pieces = [records[i:i + size] for i in range(0, len(records), size)]
+        futures = self._submit(pieces[1:], mapping, object)
+        results = [rules.to_brevo(pieces[0], mapping, object=object)]
+        for piece, future in zip(pieces[1:], futures):
+            results.append(self._result(future, piece, mapping, object))
+        return [row for rows, _ in results for row in rows], [r for _, found in results for r in found]
+
+    def _submit(self, pieces: list[list[dict[str, Any]]], mapping: Mapping, obj: str | None) -> list[Future | None]:
+        try:
+            if self._executor is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["toolkit.rules_pool"])
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm)
+            return [self._executor.submit(_piece, piece, mapping, obj) for piece in pieces]
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            self._give_up(exc)
+            return [None] * len(pieces)
+
+    def _result(self, future: Future | None, piece: list[dict[str, Any]], mapping: Mapping,
+                obj: str | None) -> Result:
+        if future is not None:
+            try:
+                return future.result()
+            except (BrokenProcessPool, OSError) as exc:
+                self._give_up(exc)
+        return rules.to_brevo(piece, mapping, object=obj)
+
+    def _give_up(self, exc: BaseException) -> None:
+        log.warning("rule workers unavailable (%s); the rules run in this process", type(exc).__name__)
+        self.close()
+        self.workers = 0
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> RulesPool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
