@@ -16,14 +16,14 @@ from typing import Any
 from .. import rules
 from ..brevo.imports import encode_row
 from ..exceptions import ConfigError
-from ..rules_hash import brevo_values, canonical_hash, canonical_values, record_hash
-from ..rules_pool import RulesPool, default_workers
+from ..rules_hash import brevo_values, record_hash
 from ..salesforce import soql_datetime, soql_name
 from ..store import Conflict, Link
 from .batches import ImportPace, Pipeline, Planned, Sent, Work, await_imports
 from .context import SyncContext
-from .diff import Change, changed_keys, merged
+from .diff import Change, changed_keys
 from .guard import check_mass_delete
+from .prepare import RulesPool, default_workers, link_values
 
 __all__ = ["sync_to_brevo"]
 
@@ -131,7 +131,7 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
     """Plan one page; returns the SystemModstamp to resume at if stopped early, and the plan."""
     links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
     live = [r for r in page if not r.get("IsDeleted")]
-    rows, rejected = pool.to_brevo(live, ctx.mapping, object=ctx.sobject)
+    rows, rejected, prepared = pool.prepare(live, ctx.mapping, object=ctx.sobject)
     refused_ids = {r.record_id for r in rejected}  # only their data hash is needed (A3)
     hashes = {r["Id"]: record_hash(r) for r in live if r["Id"] in refused_ids}
     suspend = [r.record_id for r in rejected if r.rule == rules.RULE_Y6 and r.record_id in links
@@ -139,19 +139,17 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
     held = _held_in_brevo(ctx, [r["Id"] for r in live if r["Id"] in links])
     work: list[Work] = []  # (kind, sf_id, row, link)
     conflicts: list[Conflict] = []
-    by_id = {row["ext_id"]: row for row in rows}
-    values: dict[str, dict[str, Any]] = {}  # canonical values of each row, before fields are held back
+    by_id = {row["ext_id"]: (row, ready) for row, ready in zip(rows, prepared)}
     for record in page:
         sf_id, link = record["Id"], links.get(record["Id"])
         if record.get("IsDeleted"):
             if link is not None and link.state != "kept":
                 work.append(("delete", sf_id, None, link))
             continue
-        row = by_id.get(sf_id)
-        if row is None:
+        if sf_id not in by_id:
             continue  # rejected above
-        values[sf_id] = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
-        kind = _plan_row(ctx, row, values[sf_id], link, brevo_changes.get(sf_id), conflicts,
+        row, ready = by_id[sf_id]
+        kind = _plan_row(ctx, row, ready.values, link, brevo_changes.get(sf_id), conflicts,
                          held.get(sf_id, set()), sf_modified=record.get("SystemModstamp"))
         if kind:
             work.append((kind, sf_id, row, link))
@@ -165,24 +163,15 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
         work = work[:granted]
     planned = Planned(work, conflicts, ctx.rejections("to_brevo", rejected, hashes), suspend)
     for _, sf_id, row, link in work:  # worked out now, while Brevo imports the previous batch
-        if row is not None:
+        if row is None:
+            continue
+        ready = by_id[sf_id][1]
+        if link is None:  # a new contact: the row is as prepared
+            planned.encoded[sf_id], planned.links[sf_id] = ready.encoded, ready.new_link
+        else:  # fields may have been held back from the row: encoded again
             planned.encoded[sf_id] = encode_row(row)
-            planned.links[sf_id] = _link_values(ctx, row, link, values[sf_id])
+            planned.links[sf_id] = link_values(row, ready.values, None if link.state == "kept" else link.synced)
     return stop_at, planned
-
-
-def _link_values(ctx: SyncContext, row: dict[str, Any], link: Link | None,
-                 values: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
-    """What the link of a written row holds once Brevo confirmed it: synced values and their hash.
-
-    ``values``: the row's canonical values (worked out here when not given); only the fields
-    still in the row are taken from them.
-    """
-    if values is None:
-        values = canonical_values(brevo_values(row, ctx.mapping), ctx.mapping)
-    synced = merged(None if link is None or link.state == "kept" else link.synced, values,
-                    [*row["attributes"], *(["EMAIL"] if "email" in row else [])])
-    return synced, canonical_hash(synced)
 
 
 def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
@@ -296,7 +285,7 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             refused.append(rules.Rejection(sf_id, f"BREVO:{code}", "", None, reason))
             refused_hashes[sf_id] = record_hash(brevo_values(row, ctx.mapping))
             continue
-        synced, synced_hash = sent.planned.links.get(sf_id) or _link_values(ctx, row, link)
+        synced, synced_hash = sent.planned.links[sf_id]
         links.append(Link(ctx.iid, sf_id, None if link is None else link.brevo_id, row.get("email"),
                           synced_hash, synced_hash, "active", synced))
         written.append(sf_id)
