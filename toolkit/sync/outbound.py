@@ -112,6 +112,8 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
     newest: str | None = None
     # An error ends the run after the batch already sent is confirmed and committed.
     with RulesPool(default_workers() if workers < 0 else workers) as pool, flow:
+        if bulk:
+            pool.start()  # while the Bulk API job runs
         for page in pages:
             stop_at, planned = _page(ctx, page, brevo_changes, pool)
             ctx.tick("Salesforce -> Brevo", len(page))

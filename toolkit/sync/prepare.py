@@ -94,7 +94,9 @@ def _warm() -> None:
     country_region("DE")
 
 
-def _piece(records: list[dict[str, Any]], mapping: Mapping, obj: str | None) -> Result:
+def _piece(records: list[dict[str, Any]], mapping: Mapping | None, obj: str | None) -> Result:
+    if mapping is None:  # a start-up call: the worker is ready
+        return [], [], []
     return prepare(records, mapping, object=obj)
 
 
@@ -105,7 +107,8 @@ class RulesPool:
         workers: worker processes (0: everything in this process).
         min_records: pages with fewer records are done here alone.
 
-    Use it as a context manager (or call :meth:`close`); workers start on the first big page.
+    Use it as a context manager (or call :meth:`close`); workers start on the first big page,
+    or earlier with :meth:`start`.
     """
 
     def __init__(self, workers: int, *, min_records: int = MIN_PARALLEL_RECORDS) -> None:
@@ -126,7 +129,13 @@ class RulesPool:
         return ([row for rows, _, _ in results for row in rows], [r for _, found, _ in results for r in found],
                 [p for _, _, done in results for p in done])
 
-    def _submit(self, pieces: list[list[dict[str, Any]]], mapping: Mapping, obj: str | None) -> list[Future | None]:
+    def start(self) -> None:
+        """Start the workers now: they take about a second, which a Bulk API job's wait can hide."""
+        if self.workers and self._executor is None:
+            self._submit([[]] * self.workers, None, None)
+
+    def _submit(self, pieces: list[list[dict[str, Any]]], mapping: Mapping | None,
+                obj: str | None) -> list[Future | None]:
         try:
             if self._executor is None:
                 context = multiprocessing.get_context("forkserver")
