@@ -14,8 +14,9 @@ from toolkit.sandbox.http import ServerThread
 from toolkit.sandbox.middleware import RequestLog, Service
 from toolkit.sandbox.tls import SandboxTLS, make_tls
 
-# Fixtures that live beside their helpers: the Salesforce sandbox's (sf_env) and the engine's (env_factory).
-pytest_plugins = ["tests.salesforce_support", "tests.sync_support"]
+# Fixtures that live beside their helpers: the Salesforce sandbox's (sf_env), the engine's (env_factory)
+# and the quota and notification tests' (moving_clock, settings, store, quota, sandbox, brevo, sender).
+pytest_plugins = ["tests.salesforce_support", "tests.sync_support", "tests.quota_support"]
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -64,6 +65,36 @@ class SfEnv:
             for i in range(n)])
         assert all(r["success"] for r in results)
         return [r["id"] for r in results]
+
+
+class LoginForm(HTMLParser):
+    """The sandbox login page's form, read from its HTML: where it posts and its hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.hidden: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.hidden[a["name"]] = a.get("value", "")
+
+
+def post_login_form(browser: requests.Session, sf: dict[str, Any], authorize_url: str, *,
+                    password: str | None = None) -> requests.Response:
+    """Open the authorize URL and submit the sandbox login form, as a browser would (no redirect followed).
+
+    ``sf`` is the sandbox's ``info["salesforce"]``; ``password`` replaces the sandbox user's own.
+    """
+    page = browser.get(authorize_url, verify=sf["ca_bundle"])
+    assert page.status_code == 200 and "Log In" in page.text, page.text
+    form = LoginForm()
+    form.feed(page.text)
+    return browser.post(sf["login_url"] + form.action, verify=sf["ca_bundle"], allow_redirects=False,
+                        data={**form.hidden, "username": sf["username"], "pw": password or sf["password"]})
 
 
 def get_token(http: requests.Session, url: str, credentials: Credentials) -> str:

@@ -15,8 +15,7 @@ import pytest
 
 from toolkit.api import Toolkit
 from toolkit.config import Settings
-from toolkit.connections import connect_salesforce, save_brevo_key
-from toolkit.salesforce import auth, make_session
+from toolkit.demo import connect_sandbox, sandbox_settings
 from toolkit.sandbox import Sandbox, SandboxConfig
 
 MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName", "SMS": "MobilePhone"}
@@ -42,20 +41,12 @@ class Env:
 
 def make_env(tmp_path: Path, *, contacts: int = 0, leads: int = 0, seed: int = 1, rule_share: float = 0.0,
              **settings: Any) -> tuple[Sandbox, Toolkit]:
+    """A started sandbox and a Toolkit on ``tmp_path/state`` connected to it (connection ``sandbox-org``)."""
     sandbox = Sandbox(SandboxConfig(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share,
                                     brevo_rate_limit=0))
     info = sandbox.start()
-    sf = info["salesforce"]
-    config = Settings(state_dir=tmp_path / "state", salesforce_login_url=sf["login_url"],
-                      brevo_api_url=info["brevo"]["base_url"], ca_bundle=Path(sf["ca_bundle"]), **settings)
-    tk = Toolkit(config)
-    session = make_session(sf["ca_bundle"])
-    tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
-    session.close()
-    connect_salesforce(tk.store, tk.credentials, config, name="sandbox-org", tokens=tokens,
-                       client_id=sf["client_id"], flow="client_credentials",
-                       secrets={"client_secret": sf["client_secret"]})
-    save_brevo_key(tk.credentials, info["brevo"]["api_key"])
+    tk = Toolkit(sandbox_settings(info, tmp_path / "state", **settings))
+    connect_sandbox(tk, info, "sandbox-org")
     return sandbox, tk
 
 

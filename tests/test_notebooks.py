@@ -14,7 +14,6 @@ production: no parameter carries a setting or a secret.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -30,11 +29,11 @@ import requests
 
 from tests.sync_support import make_env, setup_integration
 from toolkit.api import Toolkit
+from toolkit.demo import write_state_config
+from toolkit.demo_serve import NOTEBOOKS, VOILA_APPS, notebook_env
 from toolkit.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
-VOILA_APPS = ("setup_wizard.ipynb", "integrations.ipynb", "quota_dashboard.ipynb")
 SECRET_WORDS = ("secret", "password", "token", "key", "credential")
 
 
@@ -62,13 +61,8 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[State]:
     tmp = tmp_path_factory.mktemp("notebooks")
     sandbox, tk = make_env(tmp, contacts=60, seed=41, rule_share=0.25)
     setup_integration(tk, "newsletter")
-    sf = sandbox.info["salesforce"]
-    (tk.settings.state_dir / "toolkit.toml").write_text(
-        f'salesforce_login_url = "{sf["login_url"]}"\nbrevo_api_url = "{sandbox.info["brevo"]["base_url"]}"\n'
-        f'ca_bundle = "{sf["ca_bundle"]}"\nsalesforce_client_id = "{sf["client_id"]}"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
-    env["TOOLKIT_STATE_DIR"] = str(tk.settings.state_dir)
-    yield State(sandbox, tk, env, tmp)
+    write_state_config(sandbox.info, tk.settings.state_dir)
+    yield State(sandbox, tk, notebook_env(tk.settings.state_dir), tmp)
     tk.close()
     sandbox.stop()
 

@@ -8,18 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.quota_support import (  # noqa: F401 - fixtures
-    MovingClock,
-    active_integration,
-    brevo,
-    moving_clock,
-    quota,
-    sandbox,
-    sender,
-    settings,
-    store,
-    write,
-)
+from tests.quota_support import MovingClock, active_integration, write
 from toolkit.brevo import BrevoClient
 from toolkit.config import Settings
 from toolkit.credentials import CredentialStore

@@ -12,19 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.quota_support import (  # noqa: F401 - fixtures
-    MovingClock,
-    active_integration,
-    brevo,
-    moving_clock,
-    quota,
-    sandbox,
-    sender,
-    settings,
-    statuses,
-    store,
-    write,
-)
+from tests.quota_support import MovingClock, active_integration, statuses, write
 from toolkit.config import Settings
 from toolkit.notify import BrevoSender, deliver
 from toolkit.quota import EXHAUSTED, WARNING, Quota

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from tests.salesforce_support import post_login_form
 from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
 from toolkit.salesforce import (AuthorizationCodeFlow, TokenSet, client_credentials, default_audience, jwt_bearer,
@@ -69,28 +69,9 @@ def assert_token_set(tokens: TokenSet, sandbox: Sandbox, flow: str) -> None:
 
 # -- the login page, filled in by the "browser" ------------------------------------------------
 
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.hidden: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = a.get("action", "")
-        elif tag == "input" and a.get("type") == "hidden":
-            self.hidden[a["name"]] = a.get("value", "")
-
-
 def sign_in_on_login_page(browser: requests.Session, sf: dict[str, Any], authorize_url: str) -> str:
     """Open the authorize URL, submit the login form; returns the redirect's Location."""
-    page = browser.get(authorize_url, verify=sf["ca_bundle"])
-    assert page.status_code == 200, page.text
-    form = _Form()
-    form.feed(page.text)
-    answer = browser.post(sf["login_url"] + form.action, verify=sf["ca_bundle"], allow_redirects=False,
-                          data={**form.hidden, "username": sf["username"], "pw": sf["password"]})
+    answer = post_login_form(browser, sf, authorize_url)
     assert answer.status_code == 302, answer.text
     return answer.headers["Location"]
 

@@ -158,16 +158,6 @@ class Ctx:
         return process_id
 
 
-CASES: list[tuple[str, int, str, Callable[[Ctx], None]]] = []
-
-
-def case(operation: str, status: int) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
-    def register(fn: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
-        CASES.append((operation, status, fn.__name__, fn))
-        return fn
-    return register
-
-
 def _single(method: str, path: str, status: int, **kwargs: Any) -> Callable[[Ctx], None]:
     def run(c: Ctx) -> None:
         c.call(method, path, status, **kwargs)

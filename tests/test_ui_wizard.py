@@ -8,13 +8,13 @@ wizard's loopback listener), exactly what a person's browser does.
 from __future__ import annotations
 
 import time
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
+from tests.salesforce_support import post_login_form
 from tests.sync_support import Env, setup_integration
 from toolkit.connections import connect_salesforce
 from toolkit.salesforce import auth, make_session
@@ -22,32 +22,11 @@ from toolkit.ui import SetupWizard
 from toolkit.ui.step_mapping import NOT_SYNCED
 
 
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.hidden: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = a.get("action", "")
-        elif tag == "input" and a.get("type") == "hidden":
-            self.hidden[a["name"]] = a.get("value", "")
-
-
 def log_in(env: Env, authorize_url: str, *, password: str | None = None) -> requests.Response:
     """Open the login page the wizard links to and submit it, as a browser would (no redirect followed)."""
-    sf = env.sandbox.info["salesforce"]
     browser = requests.Session()
     browser.trust_env = False
-    browser.verify = sf["ca_bundle"]
-    page = browser.get(authorize_url)
-    assert page.status_code == 200 and "Log In" in page.text
-    form = _Form()
-    form.feed(page.text)
-    return browser.post(sf["login_url"] + form.action, allow_redirects=False,
-                        data={**form.hidden, "username": sf["username"], "pw": password or sf["password"]})
+    return post_login_form(browser, env.sandbox.info["salesforce"], authorize_url, password=password)
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from simple_salesforce import Salesforce
 
 from .sandbox.runner import Sandbox, SandboxConfig
+
+if TYPE_CHECKING:
+    from .api import Toolkit
+    from .config import Settings
 
 DEMO_CONTACTS = 2000
 DEMO_LEADS = 500
@@ -61,6 +65,55 @@ DEMO_INTEGRATIONS = (("demo-contacts", "Contact", "Salesforce contacts (demo)"),
                      ("demo-leads", "Lead", "Salesforce leads (demo)"))
 
 
+def sandbox_settings(info: dict[str, Any], state_dir: Path, **overrides: Any) -> Settings:
+    """Settings that reach the sandbox described by ``info`` (``Sandbox.info``), keeping state in ``state_dir``.
+
+    Args:
+        info: the running sandbox's description (URLs, CA bundle, credentials).
+        state_dir: the toolkit's state directory.
+        overrides: further ``Settings`` fields.
+    """
+    from .config import Settings
+
+    sf = info["salesforce"]
+    return Settings(state_dir=state_dir, salesforce_login_url=sf["login_url"],
+                    brevo_api_url=info["brevo"]["base_url"], ca_bundle=Path(sf["ca_bundle"]), **overrides)
+
+
+def write_state_config(info: dict[str, Any], state_dir: Path) -> Path:
+    """Write ``state_dir/toolkit.toml`` naming the sandbox (URLs, CA bundle, client ID; nothing secret).
+
+    The notebooks and the Voilà apps find the sandbox through it and ``TOOLKIT_STATE_DIR``.
+
+    Returns:
+        The file's path.
+    """
+    sf = info["salesforce"]
+    path = state_dir / "toolkit.toml"
+    path.write_text(
+        f'salesforce_login_url = "{sf["login_url"]}"\nbrevo_api_url = "{info["brevo"]["base_url"]}"\n'
+        f'ca_bundle = "{sf["ca_bundle"]}"\nsalesforce_client_id = "{sf["client_id"]}"\n')
+    return path
+
+
+def connect_sandbox(tk: Toolkit, info: dict[str, Any], name: str) -> None:
+    """Connect ``tk`` to the sandbox as a scheduled job would: the org as connection ``name``, and the Brevo key.
+
+    The org is signed in to with the client-credentials flow against the sandbox's login URL.
+    """
+    from .connections import connect_salesforce, save_brevo_key
+    from .salesforce import auth, make_session
+
+    sf = info["salesforce"]
+    session = make_session(sf["ca_bundle"])
+    tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
+    session.close()
+    connect_salesforce(tk.store, tk.credentials, tk.settings, name=name, tokens=tokens,
+                       client_id=sf["client_id"], flow="client_credentials",
+                       secrets={"client_secret": sf["client_secret"]})
+    save_brevo_key(tk.credentials, info["brevo"]["api_key"])
+
+
 def demo_setup(info: dict[str, Any], state_dir: Path) -> list[str]:
     """Connect the sandbox as a scheduled job would; create and activate a Contacts and a Leads integration.
 
@@ -68,25 +121,11 @@ def demo_setup(info: dict[str, Any], state_dir: Path) -> list[str]:
     that the notebooks and the Voilà apps find the sandbox through ``TOOLKIT_STATE_DIR``.
     """
     from .api import Toolkit
-    from .config import Settings
-    from .connections import connect_salesforce, save_brevo_key
-    from .salesforce import auth, make_session
 
-    sf = info["salesforce"]
-    settings = Settings(state_dir=state_dir, salesforce_login_url=sf["login_url"],
-                        brevo_api_url=info["brevo"]["base_url"], ca_bundle=Path(sf["ca_bundle"]))
     lines = []
-    with Toolkit(settings) as tk:
-        (state_dir / "toolkit.toml").write_text(
-            f'salesforce_login_url = "{sf["login_url"]}"\nbrevo_api_url = "{info["brevo"]["base_url"]}"\n'
-            f'ca_bundle = "{sf["ca_bundle"]}"\nsalesforce_client_id = "{sf["client_id"]}"\n')
-        session = make_session(sf["ca_bundle"])
-        tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
-        session.close()
-        connect_salesforce(tk.store, tk.credentials, settings, name="sandbox", tokens=tokens,
-                           client_id=sf["client_id"], flow="client_credentials",
-                           secrets={"client_secret": sf["client_secret"]})
-        save_brevo_key(tk.credentials, info["brevo"]["api_key"])
+    with Toolkit(sandbox_settings(info, state_dir)) as tk:
+        write_state_config(info, state_dir)
+        connect_sandbox(tk, info, "sandbox")
         for name, obj, list_name in DEMO_INTEGRATIONS:
             tk.create_integration(name, obj)
             tk.use_connection(name, "sandbox")

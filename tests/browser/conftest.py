@@ -8,13 +8,8 @@ Every page aborts requests that do not go to 127.0.0.1, so nothing waits on the 
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +19,8 @@ import pytest
 
 from tests.sync_support import make_env
 from toolkit.api import Toolkit
+from toolkit.demo import write_state_config
+from toolkit.demo_serve import running_voila
 from toolkit.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,25 +80,6 @@ class Served:
         return f"{self.url}/voila/render/{notebook}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"voila exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"voila did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
-
-
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A sandbox with contacts (some breaking the rules) and Voilà serving ``notebooks/`` on it."""
@@ -110,29 +88,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         pytest.skip("voila is not installed (pip install -e '.[test]')")
     tmp = tmp_path_factory.mktemp("browser")
     sandbox, tk = make_env(tmp, contacts=40, seed=7, rule_share=0.25)
-    sf = sandbox.info["salesforce"]
-    (tk.settings.state_dir / "toolkit.toml").write_text(
-        f'salesforce_login_url = "{sf["login_url"]}"\nbrevo_api_url = "{sandbox.info["brevo"]["base_url"]}"\n'
-        f'ca_bundle = "{sf["ca_bundle"]}"\nsalesforce_client_id = "{sf["client_id"]}"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
-    env["TOOLKIT_STATE_DIR"] = str(tk.settings.state_dir)
-    port = _free_port()
-    log = (tmp / "voila.log").open("wb")
-    proc = subprocess.Popen(
-        [voila, str(ROOT / "notebooks"), f"--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
-         "--MappingKernelManager.cull_idle_timeout=120", "--MappingKernelManager.cull_interval=30"],
-        env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    write_state_config(sandbox.info, tk.settings.state_dir)
     try:
-        _wait_for_port(port, proc, VOILA_START_TIMEOUT)
-        yield Served(sandbox, tk, f"http://127.0.0.1:{port}")
+        with (tmp / "voila.log").open("wb") as log, running_voila(
+                tk.settings.state_dir, voila=voila, cwd=tmp, log=log, timeout=VOILA_START_TIMEOUT) as server:
+            yield Served(sandbox, tk, server.url)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
         tk.close()
         sandbox.stop()

@@ -8,6 +8,7 @@ from typing import Any
 
 from toolkit.store.base import StoreBase, dumps, loads, one_of
 from toolkit.store.records import CONFLICT_WINNERS, DIRECTIONS, Conflict, Rejection, from_ts, to_ts
+from toolkit.store.reporting import rejection_query
 
 __all__ = ["AuditMixin"]
 
@@ -103,23 +104,9 @@ class AuditMixin(StoreBase):
             (the integration's name).
         """
         one_of(state, _STATES, "state")
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("r.integration_id", integration_id), ("r.run_id", run_id),
-                              ("r.direction", direction)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if state != "all":
-            where.append("r.resolved_at IS NULL" if state == "open" else "r.resolved_at IS NOT NULL")
-        columns = ", ".join(f"r.{c.strip()}" for c in _COLUMNS.split(","))
-        sql = (f"SELECT {columns}, i.name FROM rejections r "
-               "JOIN integrations i ON i.id = r.integration_id")
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY r.last_seen DESC, r.id DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        columns = [*(f"r.{c.strip()}" for c in _COLUMNS.split(",")), "i.name"]
+        sql, params = rejection_query(columns, integration_id=integration_id, run_id=run_id, direction=direction,
+                                      state=state, limit=limit)
         return [{"integration": row[-1], **asdict(_rejection(row[:-1]))}
                 for row in self._rows(sql, params)]
 

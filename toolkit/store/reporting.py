@@ -17,7 +17,8 @@ from typing import Any
 from toolkit.store.base import StoreBase, loads, one_of
 from toolkit.store.records import DIRECTIONS
 
-__all__ = ["REDACTED", "SECRET_WORDS", "ReportingMixin", "is_secret_name", "redact_row", "redact_value"]
+__all__ = ["REDACTED", "SECRET_WORDS", "ReportingMixin", "is_secret_name", "redact_row", "redact_value",
+           "rejection_query"]
 
 REDACTED = "***"
 SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "key", "ssn", "iban",
@@ -92,13 +93,17 @@ def _attributes_by_field(mapping: dict[str, Any]) -> dict[str, list[str]]:
     return found
 
 
-def _rejection_filter(*, integration_id: int | None = None, rules: Iterable[str] = (), direction: str | None = None,
-                      state: str = "all", run_id: int | None = None, resolved_run_id: int | None = None,
-                      since: str | None = None) -> tuple[str, list[Any]]:
-    """The ``WHERE`` clause (with a leading space, or empty) and parameters of a rejections query."""
+def _check_filters(state: str, direction: str | None) -> None:
+    """Raise ``ValueError`` for a ``state`` or ``direction`` filter that is not one of the known values."""
     one_of(state, _STATES, "state")
     if direction is not None:
         one_of(direction, DIRECTIONS, "direction")
+
+
+def _rejection_where(*, integration_id: int | None = None, rules: Iterable[str] = (), direction: str | None = None,
+                     state: str = "all", run_id: int | None = None, resolved_run_id: int | None = None,
+                     since: str | None = None) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (with a leading space, or empty) and parameters of a rejections query."""
     where: list[str] = []
     params: list[Any] = []
     for column, value in (("r.integration_id", integration_id), ("r.direction", direction),
@@ -121,6 +126,27 @@ def _rejection_filter(*, integration_id: int | None = None, rules: Iterable[str]
         for family in (r for r in wanted if r.endswith(":")):
             params += [len(family), family]
     return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def rejection_query(columns: Iterable[str], *, integration_id: int | None = None, rules: Iterable[str] = (),
+                    direction: str | None = None, state: str = "all", run_id: int | None = None,
+                    resolved_run_id: int | None = None, since: str | None = None,
+                    limit: int | None = None) -> tuple[str, list[Any]]:
+    """The ``SELECT`` of ``columns`` from ``rejections r`` joined to ``integrations i``, newest sighting first.
+
+    Takes the filters of :meth:`ReportingMixin.report_rejections` and checks none of them (the
+    callers check ``state`` and ``direction`` as they document).
+
+    Returns:
+        The SQL and its parameters.
+    """
+    where, params = _rejection_where(integration_id=integration_id, rules=rules, direction=direction, state=state,
+                                     run_id=run_id, resolved_run_id=resolved_run_id, since=since)
+    sql = (f"SELECT {', '.join(columns)} FROM rejections r JOIN integrations i ON i.id = r.integration_id"
+           + where + " ORDER BY r.last_seen DESC, r.id DESC")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, params
 
 
 class ReportingMixin(StoreBase):
@@ -149,13 +175,10 @@ class ReportingMixin(StoreBase):
         Returns:
             One dict per rejection, keys as in :data:`toolkit.audit.REJECTION_COLUMNS`.
         """
-        where, params = _rejection_filter(integration_id=integration_id, rules=rules, direction=direction,
-                                          state=state, run_id=run_id, resolved_run_id=resolved_run_id, since=since)
-        sql = (f"SELECT {', '.join(_REJECTION_COLUMNS)} FROM rejections r "
-               "JOIN integrations i ON i.id = r.integration_id" + where)
-        sql += " ORDER BY r.last_seen DESC, r.id DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        _check_filters(state, direction)
+        sql, params = rejection_query(_REJECTION_COLUMNS, integration_id=integration_id, rules=rules,
+                                      direction=direction, state=state, run_id=run_id,
+                                      resolved_run_id=resolved_run_id, since=since, limit=limit)
         attributes = self._mapped_attributes()
         found = []
         for row in self._rows(sql, params):
@@ -175,8 +198,9 @@ class ReportingMixin(StoreBase):
         Takes the filters of :meth:`report_rejections`; returns one dict per group with the keys
         ``integration_id``, ``integration``, ``rule``, ``direction``, ``state`` and ``count``.
         """
-        where, params = _rejection_filter(integration_id=integration_id, rules=rules, direction=direction,
-                                          state=state, since=since)
+        _check_filters(state, direction)
+        where, params = _rejection_where(integration_id=integration_id, rules=rules, direction=direction,
+                                         state=state, since=since)
         # Grouped in the order of the rejections_counts index, which then answers alone.
         sql = ("SELECT r.integration_id, r.rule, r.direction, COUNT(*), COUNT(r.resolved_at) FROM rejections r"
                + where + " GROUP BY r.integration_id, r.rule, r.direction")
