@@ -78,8 +78,6 @@ class Settings:
         page_size: Salesforce records read per page and per chunk (2,000 is the REST maximum).
         bulk_threshold: initial loads of more records than this use Bulk API 2.0.
         import_max_bytes: largest ``/contacts/import`` body sent to Brevo (about 8 MB).
-        rule_workers: worker processes that share the rules of big pages (Bulk API pages of an
-            initial or full load); ``-1`` is one fewer than the cores, ``0`` none.
         http_timeout: seconds before an HTTP call is abandoned (and retried).
         ca_bundle: a CA bundle to trust (the sandbox's CA); ``None`` uses the system's.
         notify_to: e-mail addresses that receive the quota notifications (Q2, Q3).
@@ -105,7 +103,6 @@ class Settings:
     page_size: int = 2_000
     bulk_threshold: int = 10_000
     import_max_bytes: int = 8_000_000
-    rule_workers: int = -1
     http_timeout: float = 60
     ca_bundle: Path | None = None
     notify_to: tuple[str, ...] = ()
@@ -129,7 +126,6 @@ class Settings:
         _check(0 <= self.salesforce_callback_port < 65536, "salesforce_callback_port",
                "must be a TCP port (0 = any free port)")
         _check(1 <= self.page_size <= 2_000, "page_size", "must be between 1 and 2000")
-        _check(self.rule_workers >= -1, "rule_workers", "must be -1 (one fewer than the cores), 0 or more")
         for name in ("bulk_threshold", "import_max_bytes", "http_timeout"):
             _check(getattr(self, name) > 0, name, "must be positive")
         for name in ("salesforce_login_url", "brevo_api_url"):

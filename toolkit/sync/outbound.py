@@ -23,7 +23,7 @@ from .batches import ImportPace, Pipeline, Planned, Sent, Work, await_imports
 from .context import SyncContext
 from .diff import Change, changed_keys
 from .guard import check_mass_delete
-from .prepare import RulesPool, default_workers, link_values
+from .prepare import link_values, prepare
 
 __all__ = ["sync_to_brevo"]
 
@@ -108,14 +108,10 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
     pace = ImportPace(IMPORT_ROWS_PER_SECOND)
     flow = Pipeline(lambda planned: _send(ctx, planned), lambda sent: _finish(ctx, sent, pace), pack=bulk,
                     list_ids=[int(ctx.integration.list_id or 0)], max_bytes=ctx.settings.import_max_bytes)
-    workers = ctx.settings.rule_workers
     newest: str | None = None
-    # An error ends the run after the batch already sent is confirmed and committed.
-    with RulesPool(default_workers() if workers < 0 else workers) as pool, flow:
-        if bulk:
-            pool.start()  # while the Bulk API job runs
+    with flow:  # an error ends the run after the batch already sent is confirmed and committed
         for page in pages:
-            stop_at, planned = _page(ctx, page, brevo_changes, pool)
+            stop_at, planned = _page(ctx, page, brevo_changes)
             ctx.tick("Salesforce -> Brevo", len(page))
             if not bulk and page:
                 planned.cursor = stop_at or page[-1]["SystemModstamp"]
@@ -128,12 +124,12 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
         flow.close(cursor=(newest or EPOCH) if bulk else None)
 
 
-def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change],
-          pool: RulesPool) -> tuple[str | None, Planned]:
+def _page(ctx: SyncContext, page: list[dict[str, Any]],
+          brevo_changes: dict[str, Change]) -> tuple[str | None, Planned]:
     """Plan one page; returns the SystemModstamp to resume at if stopped early, and the plan."""
     links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
     live = [r for r in page if not r.get("IsDeleted")]
-    rows, rejected, prepared = pool.prepare(live, ctx.mapping, object=ctx.sobject)
+    rows, rejected, prepared = prepare(live, ctx.mapping, object=ctx.sobject)
     refused_ids = {r.record_id for r in rejected}  # only their data hash is needed (A3)
     hashes = {r["Id"]: record_hash(r) for r in live if r["Id"] in refused_ids}
     suspend = [r.record_id for r in rejected if r.rule == rules.RULE_Y6 and r.record_id in links
