@@ -69,23 +69,39 @@ def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> Non
     assert in_flight == 0
 
 
-def test_without_packing_a_batch_is_committed_only_after_the_next_page_was_planned() -> None:
+def test_without_packing_whole_pages_gather_into_one_import_each_batch_with_its_last_page_cursor() -> None:
     recorder = Recorder()
-    flow = Pipeline(recorder.send, recorder.finish)
-    flow.add(_page(0, 10))
-    assert recorder.events == [("send", 1)]  # sent, not awaited: the next page is planned meanwhile
-    flow.add(_page(10, 10))
-    assert recorder.events == [("send", 1), ("finish", 1), ("send", 2)]
+    flow = Pipeline(recorder.send, recorder.finish, list_ids=[7], max_bytes=80_000)  # a body holds ~480 rows
+
+    def page(start: int, cursor: str) -> Planned:
+        planned = _page(start, 200)
+        planned.cursor = cursor
+        return planned
+
+    flow.add(page(0, "c1"))
+    flow.add(page(200, "c2"))
+    assert recorder.events == []  # 400 rows still fit in one import: nothing sent yet
+    flow.add(page(400, "c3"))  # 600 would not: the first two pages go, the third waits
+    assert recorder.events == [("send", 1)] and recorder.sent[0].cursor == "c2"
+    flow.add(page(600, "c4"))
+    flow.add(page(800, "c5"))  # the batch in flight is committed before the next is sent
+    assert recorder.events == [("send", 1), ("finish", 1), ("send", 2)] and recorder.sent[1].cursor == "c4"
     flow.close()
-    assert recorder.events[-1] == ("finish", 2)
+    assert recorder.events[-2:] == [("send", 3), ("finish", 3)] and recorder.sent[2].cursor == "c5"
+    sent_rows = [row for batch in recorder.sent for _, _, row, _ in batch.work]
+    assert sent_rows == [_row(n) for n in range(1000)]  # every row once, in order, pages never cut
+    assert [len(batch.work) for batch in recorder.sent] == [400, 400, 200]
+    assert all(len(body_row_counts(batch.import_rows(), list_ids=[7], max_bytes=80_000)) == 1
+               for batch in recorder.sent)
 
 
 def test_an_error_while_planning_still_commits_the_batch_already_sent() -> None:
     recorder = Recorder()
-    with pytest.raises(RuntimeError), Pipeline(recorder.send, recorder.finish) as flow:
-        flow.add(_page(0, 10))
+    with pytest.raises(RuntimeError), Pipeline(recorder.send, recorder.finish, max_bytes=80_000) as flow:
+        flow.add(_page(0, 300))
+        flow.add(_page(300, 300))  # does not fit with the first page: the first is sent
         raise RuntimeError("the next page could not be read")
-    assert recorder.events == [("send", 1), ("finish", 1)]
+    assert recorder.events == [("send", 1), ("finish", 1)]  # the page not sent is read again next time
 
 
 def test_rejection_counts_match_the_rejections_they_count(tmp_path: Path) -> None:

@@ -105,7 +105,8 @@ def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(en
 
 
 def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = env_factory(contacts=0)
+    # Imports of at most 300 kB: each REST page of 2,000 records is a batch of its own.
+    env = env_factory(contacts=0, import_max_bytes=300_000)
     list_id = setup_integration(env.tk)
     env.tk.run("contacts")  # initial load of the empty org; the next run pages through REST
     env.sandbox.salesforce.create_many("Contact", [{"LastName": f"C{i}", "Email": f"c{i}@crash.example"}

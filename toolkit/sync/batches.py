@@ -10,7 +10,10 @@ With ``pack`` (the initial load through Bulk API 2.0, whose cursor is committed 
 end), planned pages are packed into imports of up to ``max_bytes`` across page boundaries: the
 rows of the full import bodies are sent, the last, partly filled body's rows wait for the next
 page. An initial load then takes ``ceil(bytes / max_bytes)`` imports, the fewest possible,
-instead of rounding up page by page.
+instead of rounding up page by page. Without it (REST pages, each with the cursor that follows
+it), whole pages gather into a batch as long as their rows fit in one import: a batch is never
+cut inside a page, so the cursor committed with it is exact, and an incremental run with a few
+thousand changes makes one import instead of one per page.
 
 Each import's process is polled once it should be done (:class:`ImportPace`): the wait comes
 from an estimate of Brevo's speed, lowered during the run whenever a poll came too early.
@@ -175,7 +178,7 @@ class Pipeline:
     def add(self, planned: Planned) -> None:
         """Take one page's plan; sends what is ready (the previous batch is committed first)."""
         if not self._pack:
-            self._dispatch(planned)
+            self._add_page(planned)
             return
         if self._buffer is None:
             self._buffer = planned
@@ -187,6 +190,18 @@ class Pipeline:
             rest = self._buffer.split(sum(counts[:-1]))
             ready, self._buffer = self._buffer, rest
             self._dispatch(ready)
+
+    def _add_page(self, planned: Planned) -> None:
+        """Whole pages (each with its cursor) gather until the next would not fit in one import."""
+        if self._buffer is not None:
+            rows = self._buffer.import_rows() + planned.import_rows()
+            counts = body_row_counts(rows, list_ids=self._list_ids, max_bytes=self._max_bytes) if rows else []
+            if len(counts) <= 1:
+                self._buffer.extend(planned)
+                return
+            ready, self._buffer = self._buffer, None
+            self._dispatch(ready)
+        self._buffer = planned
 
     def close(self, cursor: str | None = None) -> None:
         """Send what is left (with ``cursor`` to commit, if given) and commit the last batch."""

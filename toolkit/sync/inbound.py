@@ -24,6 +24,8 @@ from .diff import Change, changed_keys, merged
 __all__ = ["read_brevo_changes", "sync_to_salesforce"]
 
 CURSOR = "brevo"
+LOOK_BACK = timedelta(milliseconds=1)
+"""How far before the newest ``modifiedAt`` seen the next run reads again."""
 BATCH = 200
 _BREVO_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 
@@ -71,16 +73,17 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
         _skip_rejected(ctx, changes, ids)
     if learnt and not ctx.dry_run:
         ctx.store.set_brevo_ids(ctx.iid, learnt)
-    # One second back: a contact modified in the same instant as the newest seen is read again
-    # (harmless: it then compares equal) rather than missed.
-    next_cursor = (newest - timedelta(seconds=1)).isoformat(timespec="milliseconds") if newest else cursor
+    # Just before the newest seen: a contact modified in the same instant (Brevo's times have
+    # milliseconds; whether modifiedSince is inclusive is not documented) is read again, which is
+    # harmless (it then compares equal), rather than missed.
+    next_cursor = (newest - LOOK_BACK).isoformat(timespec="milliseconds") if newest else cursor
     return changes, next_cursor
 
 
 def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str]) -> None:
     """Drop the changes whose exact Brevo values were rejected before (an open rejection, A3).
 
-    The cursor's one-second overlap (and a full run) reads such a contact again; whether it does
+    The cursor's overlap (and a full run) reads such a contact again; whether it does
     must not matter, so it is neither reported again (e.g. as a Y6 skip) nor written.
     """
     candidates = [i for i in ids if i in changes]
