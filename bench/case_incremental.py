@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +59,16 @@ def _settle_by_cursor(host: Host, state: dict[str, Any]) -> dict[str, Any]:
     """Set the Brevo cursor where the settle run would leave it, without reading the whole list.
 
     The run after an initial load reads every contact the load imported and moves the cursor to
-    the newest ``modifiedAt`` less one second (``toolkit.sync.inbound``); with a million contacts
+    just before the newest ``modifiedAt`` (``toolkit.sync.inbound.LOOK_BACK``); with a million contacts
     the sandbox answers each of its 1,000 pages by scanning every contact, too slow to wait for.
     """
     from toolkit.store import Store
+    from toolkit.sync.inbound import LOOK_BACK
 
     newest = datetime.fromisoformat(host.call("newest_modified", list_id=state["list_id"])["modified_at"])
     with Store.open(Path(state["state_dir"])) as store, store.transaction():
         iid = store.get_integration(INTEGRATION).id
-        store.set_cursor(iid, "brevo", (newest - timedelta(seconds=1)).isoformat(timespec="milliseconds"))
+        store.set_cursor(iid, "brevo", (newest - LOOK_BACK).isoformat(timespec="milliseconds"))
     return {"calls": {"salesforce": 0, "brevo": 0}, "seconds": None, "tasks": 0, "requests_by_path": {},
             "skipped": "not run: the Brevo cursor was set where it would leave it"}
 

@@ -69,6 +69,31 @@ def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> Non
     assert in_flight == 0
 
 
+def test_knowing_the_load_size_packing_cuts_as_many_imports_of_even_size_and_sends_the_first_sooner() -> None:
+    def run(expect: bool) -> tuple[list[int], int]:
+        recorder = Recorder()
+        flow = Pipeline(recorder.send, recorder.finish, pack=True, list_ids=[7], max_bytes=80_000)
+        if expect:
+            flow.expect(1100)
+        first_sent_after = 0
+        for start in range(0, 1100, 100):
+            flow.add(_page(start, 100), 100)
+            if not first_sent_after and recorder.sent:
+                first_sent_after = start + 100
+        flow.close(cursor="2026-11-27T10:00:00.000+0000")
+        rows = [row for batch in recorder.sent for _, _, row, _ in batch.work]
+        assert rows == [_row(n) for n in range(1100)]  # every row once, in order
+        sizes = [len(body) for batch in recorder.sent
+                 for body in import_bodies(batch.import_rows(), list_ids=[7], max_bytes=80_000)]
+        return sizes, first_sent_after
+
+    full, full_first = run(expect=False)
+    even, even_first = run(expect=True)
+    assert len(even) == len(full) == 3  # 181 kB: three imports either way, the fewest possible
+    assert max(full) - min(full) > 50_000 and max(even) - min(even) < 5_000  # 80, 80, 25 kB against 63, 62, 60
+    assert even_first < full_first  # the first import leaves after fewer pages
+
+
 def test_without_packing_whole_pages_gather_into_one_import_each_batch_with_its_last_page_cursor() -> None:
     recorder = Recorder()
     flow = Pipeline(recorder.send, recorder.finish, list_ids=[7], max_bytes=80_000)  # a body holds ~480 rows

@@ -88,7 +88,8 @@ def _leaves(node: dict[str, Any]) -> Iterator[Any]:
 def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mapping[str, str], *,
                      include_deleted: bool = False, max_records: int = 50_000, poll_seconds: float = 0.5,
                      timeout_seconds: float = 3600.0,
-                     sleep: Callable[[float], None] = time.sleep) -> Iterator[list[dict[str, Any]]]:
+                     sleep: Callable[[float], None] = time.sleep,
+                     on_complete: Callable[[dict[str, Any]], None] | None = None) -> Iterator[list[dict[str, Any]]]:
     """Run a Bulk API 2.0 query job and yield its results page by page.
 
     Args:
@@ -101,6 +102,8 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
         poll_seconds: first wait before polling; later waits grow by half each time (at most
             ``max(poll_seconds, 10)`` seconds), since every poll is an API call.
         timeout_seconds: give up (and abort the job) if it is not complete by then.
+        on_complete: called with the completed job's info (``numberRecordsProcessed``: the
+            records the pages will hold) before the first page is read.
 
     Raises:
         FatalApiError: the job failed or was aborted (``code`` ``BULK_JOB_FAILED``/``_ABORTED``).
@@ -134,6 +137,8 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
                                     f"it was aborted", service="salesforce", code="BULK_JOB_TIMEOUT",
                                     method="GET", path=path)
         wait = min(cap, wait * 1.5)
+    if on_complete is not None:
+        on_complete(info)
     locator = ""
     while True:
         page = funnel.call(lambda sf: client(sf).get_query_results(job_id, locator, max_records),

@@ -160,13 +160,16 @@ class SalesforceClient:
                                      method="GET", path=endpoint)
 
     def bulk_query_pages(self, soql: str, *, include_deleted: bool = False, max_records: int = 50_000,
-                         poll_seconds: float = 0.5,
-                         field_types: dict[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
+                         poll_seconds: float = 0.5, field_types: dict[str, str] | None = None,
+                         on_complete: Callable[[dict[str, Any]], None] | None = None
+                         ) -> Iterator[list[dict[str, Any]]]:
         """Yield a Bulk API 2.0 query's results page by page, typed like the REST API's records.
 
         Args:
             field_types: lower-cased field name -> describe type of the queried fields, when the
                 caller knows them (a stored mapping does): saves the describe call.
+            on_complete: called with the completed job's info (its ``numberRecordsProcessed``)
+                before the first page is read.
 
         Raises:
             FatalApiError: the job failed or was aborted.
@@ -178,7 +181,7 @@ class SalesforceClient:
         types = self.field_types(sobject) if field_types is None else field_types
         return bulk_query_pages(self._funnel, sobject, soql, types,
                                 include_deleted=include_deleted, max_records=max_records,
-                                poll_seconds=poll_seconds, sleep=self._sleep)
+                                poll_seconds=poll_seconds, sleep=self._sleep, on_complete=on_complete)
 
     def count(self, sobject: str, where: str | None = None, *, include_deleted: bool = False) -> int:
         """Return ``SELECT COUNT() FROM <sobject> [WHERE <where>]``.
