@@ -143,7 +143,10 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
     while True:
         page = funnel.call(lambda sf: client(sf).get_query_results(job_id, locator, max_records),
                            method="GET", path=f"{path}/results")
-        yield _rows(page["records"], field_types)
         locator = page["locator"]
+        rows = _rows(page["records"], field_types)
+        del page  # the CSV text is not kept while the caller works and the next page downloads
+        yield rows
+        del rows
         if not locator:
             return

@@ -127,6 +127,7 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
                 if ctx.stopped:
                     flow.close()
                     return
+            del whole  # not kept while the next page downloads
         # An empty load still ends the initial phase: later runs read increments from the start.
         flow.close(cursor=(newest or EPOCH) if bulk else None)
 
