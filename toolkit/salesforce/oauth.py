@@ -26,6 +26,8 @@ from toolkit._version import __version__
 from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
 
+from .errors import RETRIABLE_STATUSES, parse_retry_after
+
 __all__ = ["DEFAULT_TIMEOUT", "TokenSet", "make_session", "normalize_login_url", "token_request"]
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # broken connection: one 503 from the token endpoint during a session renewal must not fail a
 # run (and mark its integration as being in error).
 TOKEN_ATTEMPTS = 4
-TOKEN_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TOKEN_BACKOFF = 0.25
+TOKEN_MAX_RETRY_AFTER = 30.0
 
 
 @dataclass(frozen=True)
@@ -172,13 +174,6 @@ def _refusal(flow: str, response: requests.Response) -> AuthError:
                      code=f"http_{response.status_code}")
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return min(30.0, max(0.0, float(response.headers.get("Retry-After", ""))))
-    except ValueError:
-        return None
-
-
 def token_request(login_url: str, form: dict[str, str], *, session: requests.Session, flow: str,
                   client_secret: Secret | None = None, refresh_token: Secret | None = None) -> TokenSet:
     """POST ``form`` to ``<login_url>/services/oauth2/token`` and build the :class:`TokenSet`.
@@ -208,11 +203,12 @@ def token_request(login_url: str, form: dict[str, str], *, session: requests.Ses
             # The exception text can quote the request; only its type and the host are reported.
             raise AuthError(f"could not reach the Salesforce login URL {normalize_login_url(login_url)} for "
                             f"the {flow} sign-in: {type(exc).__name__}", code="unreachable") from None
-        if response.status_code not in TOKEN_RETRY_STATUSES or attempt == TOKEN_ATTEMPTS:
+        if response.status_code not in RETRIABLE_STATUSES or attempt == TOKEN_ATTEMPTS:
             break
         log.warning("Salesforce %s sign-in: HTTP %s; try %d of %d", flow, response.status_code, attempt + 1,
                     TOKEN_ATTEMPTS)
-        time.sleep(_retry_after(response) or wait)
+        hint = parse_retry_after(response.headers.get("Retry-After"))
+        time.sleep(min(hint, TOKEN_MAX_RETRY_AFTER) if hint else wait)
     if response.status_code != 200:
         error = _refusal(flow, response)
         log.warning("Salesforce %s sign-in refused: %s", flow, error.code)
