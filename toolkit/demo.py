@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import requests
 from simple_salesforce import Salesforce
 
 from .sandbox.runner import Sandbox, SandboxConfig
@@ -29,15 +28,13 @@ DEMO_STATE = ".sandbox/demo-state"  # under the working directory (git-ignored i
 
 def tour(info: dict[str, Any]) -> list[str]:
     """Reach both sandbox APIs the way a client does and describe what is there, line by line."""
+    from .salesforce import auth, make_session
+
     sf_info, brevo_info = info["salesforce"], info["brevo"]
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = sf_info["ca_bundle"]
-    token = session.post(f"{sf_info['login_url']}/services/oauth2/token", timeout=30, data={
-        "grant_type": "client_credentials", "client_id": sf_info["client_id"],
-        "client_secret": sf_info["client_secret"]})
-    token.raise_for_status()
-    sf = Salesforce(instance_url=token.json()["instance_url"], session_id=token.json()["access_token"],
+    session = make_session(sf_info["ca_bundle"])
+    tokens = auth.client_credentials(sf_info["login_url"], sf_info["client_id"], sf_info["client_secret"],
+                                     session=session)
+    sf = Salesforce(instance_url=tokens.instance_url, session_id=tokens.access_token.reveal(),
                     session=session, version=sf_info["api_version"])
     contacts = sf.query("SELECT COUNT() FROM Contact")["totalSize"]
     no_email = sf.query("SELECT COUNT() FROM Contact WHERE Email = null")["totalSize"]
