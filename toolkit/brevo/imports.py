@@ -21,7 +21,7 @@ from toolkit.exceptions import FatalApiError, RetriableApiError
 
 from .base import BrevoApi
 
-__all__ = ["BREVO_MAX_IMPORT_BYTES", "ImportProblem", "ImportsMixin", "body_row_counts", "encode_row",
+__all__ = ["BREVO_MAX_IMPORT_BYTES", "ImportProblem", "ImportsMixin", "as_encoded", "body_row_counts", "encode_row",
            "import_bodies", "parse_import_report"]
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,17 @@ def encode_row(row: dict[str, Any]) -> bytes:
     return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def as_encoded(row: dict[str, Any] | bytes) -> bytes:
+    """``row`` as :func:`encode_row` encodes it (a row already encoded is returned as it is)."""
+    return row if isinstance(row, bytes) else encode_row(row)
+
+
 def _chunks(rows: Iterable[dict[str, Any] | bytes], budget: int) -> Iterator[list[bytes]]:
     """The encoded rows, grouped so that each group joined by commas fits in ``budget`` bytes."""
     chunk: list[bytes] = []
     size = 0
     for position, row in enumerate(rows, start=1):
-        encoded = row if isinstance(row, bytes) else encode_row(row)
+        encoded = as_encoded(row)
         if len(encoded) > budget:
             raise ValueError(f"row {position} alone takes {len(encoded)} bytes, more than max_bytes allows")
         if chunk and size + 1 + len(encoded) > budget:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..brevo.imports import body_row_counts, encode_row
+from ..brevo.imports import as_encoded, body_row_counts
 from ..store import Conflict, Link, Rejection
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ class Pipeline:
         if not self._pack:
             self._add_page(planned)
             return
-        sizes = [len(r) if isinstance(r, bytes) else len(encode_row(r)) for r in planned.import_rows()]
+        sizes = [len(as_encoded(r)) for r in planned.import_rows()]
         self._seen += records
         self._seen_bytes += sum(sizes) + len(sizes)
         self._largest_row = max([self._largest_row, *sizes])
@@ -215,7 +215,7 @@ class Pipeline:
         """How big the next import may be: ``max_bytes``, or less to cut what is left evenly."""
         if not self._expected or not self._seen:
             return self._max_bytes
-        left = (sum(len(r) + 1 if isinstance(r, bytes) else len(encode_row(r)) + 1 for r in buffered)
+        left = (sum(len(as_encoded(r)) + 1 for r in buffered)
                 + max(0, self._expected - self._seen) * self._seen_bytes / self._seen)
         imports = max(1, math.ceil(left / (self._max_bytes - 1024)))
         return min(self._max_bytes, int(left / imports) + self._largest_row + 1024)
