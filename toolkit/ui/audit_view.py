@@ -105,10 +105,10 @@ class AuditView:
 
     def chart(self) -> Image:
         """Rejected records by rule, as a bar chart (PNG)."""
-        counts: dict[str, int] = {}
-        for row in self.rejected:
-            counts[row["rule"]] = counts.get(row["rule"], 0) + 1
-        return Image(data=rules_chart({f"{k} {rule_title(k)}": v for k, v in counts.items()}), format="png")
+        counts = self.counts()
+        rejected = counts[counts["rejected"] > 0]
+        return Image(data=rules_chart({f"{rule} {row['title']}": int(row["rejected"])
+                                       for rule, row in rejected.iterrows()}), format="png")
 
     def tables(self, rows_per_rule: int = ROWS_PER_RULE) -> HTML:
         """A table of records per rule (rejected, then resolved), largest group first."""
