@@ -31,8 +31,8 @@ from toolkit.audit_rules import describe_rule, rule_title
 from toolkit.exceptions import ConfigError
 from toolkit.store import Store
 
-__all__ = ["CSV_COLUMNS", "HTML_ROWS_PER_RULE", "ReportPaths", "csv_cell", "render_html", "run_summary",
-           "write_run_report"]
+__all__ = ["CSV_COLUMNS", "HTML_ROWS_PER_RULE", "ReportPaths", "csv_cell", "file_slug", "render_html",
+           "run_summary", "write_run_report"]
 
 CSV_COLUMNS = (
     "in_this_run", "integration", "run_id", "direction", "record_id", "field", "value", "rule", "rule_meaning",
@@ -166,8 +166,10 @@ def _write_csv(path: Path, rejected: list[dict[str, Any]], resolved: list[dict[s
     tmp.replace(path)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()[:60] or "integration"
+def file_slug(text: str, *, fallback: str, limit: int = 60) -> str:
+    """``text`` as a file-name part: ASCII letters and digits joined by ``-``, lower case, at most
+    ``limit`` characters; ``fallback`` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:limit] or fallback
 
 
 def write_run_report(store: Store, run_id: int, directory: Path | str, *,
@@ -192,7 +194,7 @@ def write_run_report(store: Store, run_id: int, directory: Path | str, *,
     resolved = store.report_rejections(resolved_run_id=run_id)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"audit-{_slug(summary['integration'])}-run-{run_id}"
+    stem = f"audit-{file_slug(summary['integration'], fallback='integration')}-run-{run_id}"
     paths = ReportPaths(folder / f"{stem}.csv", folder / f"{stem}.html")
     _write_csv(paths.csv, rejected, resolved)
     html = render_html(summary, rejected, resolved, rows_per_rule=rows_per_rule)

@@ -12,7 +12,6 @@ import base64
 import csv
 import html
 import io
-import re
 from typing import Any
 
 import ipywidgets as widgets
@@ -20,7 +19,7 @@ import pandas as pd
 import traitlets
 
 from toolkit import audit
-from toolkit.reports import csv_cell
+from toolkit.reports import csv_cell, file_slug
 
 from .charts import usage_chart
 from .common import DIRECTIONS, Message, guarded, html_table, open_toolkit
@@ -198,9 +197,10 @@ class QuotaDashboard(widgets.VBox):
     def _link(self, frame: Any) -> None:
         """Put the rows in a download link (a data URL: the file never touches the server's disk)."""
         name = "-".join(p for p in ("rejections", self.integration, self.rule, self.state) if p)
+        file_name = file_slug(name, fallback="rejections", limit=80) + ".csv"
         payload = base64.b64encode(self.csv_text(frame).encode("utf-8-sig")).decode()
         self.prepare_csv.layout.display = "none"
-        self.download.value = (f'<a download="{html.escape(_slug(name))}.csv" href="data:text/csv;base64,{payload}" '
+        self.download.value = (f'<a download="{html.escape(file_name)}" href="data:text/csv;base64,{payload}" '
                                f'class="toolkit-download-link" style="font-weight:bold">Download these {len(frame):,} '
                                f"rows as CSV</a>")
 
@@ -215,10 +215,6 @@ def _plain(value: Any) -> Any:
     if value is None or (not isinstance(value, (str, bytes)) and pd.isna(value)):
         return None
     return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:80] or "rejections"
 
 
 def quota_bar(status: Any, warning_share: float) -> str:
