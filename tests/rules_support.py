@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from toolkit.mapping import Mapping, validate_mapping
+from toolkit.brevo import contact_ext_id
 from toolkit.rules import BrevoRow, Rejection
+from toolkit.rules_base import row_id
 from toolkit.sandbox.brevo import BrevoAccount
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.runner import API_VERSION
@@ -87,10 +89,9 @@ def make(org: SalesforceOrg, obj: str, **fields: Any) -> dict[str, Any]:
 
 def brevo_contact(account: BrevoAccount, row: BrevoRow | None = None, **attributes: Any) -> dict[str, Any]:
     """A contact created in the sandbox account, as ``GET /contacts`` returns it."""
-    row = row or {"ext_id": "0038d0000000001AAA", "email": "anna.weber@example.com", "attributes": {}}
-    account.create_contact(email=row.get("email"), ext_id=row["ext_id"],
-                           attributes={**row["attributes"], **attributes})
-    return next(c for c in account.contacts() if c.get("ext_id") == row["ext_id"])
+    row = row or {"email": "anna.weber@example.com", "attributes": {"EXT_ID": "0038d0000000001AAA"}}
+    account.create_contact(email=row.get("email"), attributes={**row["attributes"], **attributes})
+    return next(c for c in account.contacts() if contact_ext_id(c) == row_id(row))
 
 
 def only(rejections: list[Rejection]) -> Rejection:

@@ -18,11 +18,11 @@ from toolkit.sync.batches import ImportPace, Pipeline, Planned
 
 
 def _row(n: int, size: int = 80) -> dict[str, Any]:
-    return {"ext_id": f"003{n:012d}AAA", "email": f"c{n}@example.com", "attributes": {"LASTNAME": "x" * size}}
+    return {"email": f"c{n}@example.com", "attributes": {"EXT_ID": f"003{n:012d}AAA", "LASTNAME": "x" * size}}
 
 
 def _page(start: int, count: int) -> Planned:
-    return Planned([("create", _row(n)["ext_id"], _row(n), None) for n in range(start, start + count)])
+    return Planned([("create", _row(n)["attributes"]["EXT_ID"], _row(n), None) for n in range(start, start + count)])
 
 
 class Recorder:

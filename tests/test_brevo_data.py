@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from toolkit.brevo import BrevoClient, ImportProblem, import_bodies, parse_brevo_datetime
+from toolkit.brevo import BrevoClient, ImportProblem, contact_ext_id, import_bodies, parse_brevo_datetime
 from toolkit.credentials import Secret
 from toolkit.exceptions import FatalApiError, RetriableApiError
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
@@ -129,11 +129,11 @@ def test_iter_contacts_pages_and_modified_since(sandbox: Sandbox, client: BrevoC
 
     pages = list(client.iter_contacts(page_size=5))
     assert [len(p) for p in pages] == [5, 5, 5, 5, 3]
-    assert [c["ext_id"] for p in pages for c in p] == [f"003C{i}" for i in range(23)]  # oldest first
+    assert [contact_ext_id(c) for p in pages for c in p] == [f"003C{i}" for i in range(23)]  # oldest first
 
     sandbox.log.clear()
     changed = [c for p in client.iter_contacts(modified_since=cursor, page_size=2) for c in p]
-    assert sorted(c["ext_id"] for c in changed) == ["003C17", "003C3", "003C8"]
+    assert sorted(contact_ext_id(c) for c in changed) == ["003C17", "003C3", "003C8"]
     assert all(parse_brevo_datetime(c["modifiedAt"]) > cursor for c in changed)
     queries = [e.query for e in sandbox.log.entries("brevo") if e.path == "/v3/contacts"]
     assert len(queries) == 2 and all("sort=asc" in q and "modifiedSince=" in q and "Z" in q for q in queries)

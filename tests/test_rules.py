@@ -37,8 +37,8 @@ def test_row_is_keyed_by_salesforce_id_with_mapped_attributes(org: SalesforceOrg
                   Birthdate="1990-09-25", Customer_Score__c=42.5, Title="Head of Sales")
     rows, rejections = to_brevo([record], contact_mapping, object="Contact")
     assert rejections == []
-    assert rows == [{"ext_id": record["Id"], "email": "anna.weber@example.com", "attributes": {
-        "FIRSTNAME": "Anna", "LASTNAME": "Weber", "SMS": "+4915123456789", "BIRTHDATE": "1990-09-25",
+    assert rows == [{"email": "anna.weber@example.com", "attributes": {
+        "EXT_ID": record["Id"], "FIRSTNAME": "Anna", "LASTNAME": "Weber", "SMS": "+4915123456789", "BIRTHDATE": "1990-09-25",
         "SCORE": 42.5, "TITLE": "Head of Sales"}}]
 
 

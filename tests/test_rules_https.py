@@ -10,7 +10,9 @@ import pytest
 import requests
 
 from tests.rules_support import LEAD_PAIRS
+from toolkit.brevo import contact_ext_id
 from toolkit.mapping import validate_mapping
+from toolkit.rules_base import row_id
 from toolkit.rules import BrevoRow, brevo_values, record_hash, to_brevo, to_salesforce
 from toolkit.sandbox.datagen import generate
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
@@ -80,14 +82,14 @@ def test_rules_over_https_on_generated_leads(sandbox: Sandbox) -> None:
     assert len(rows) == len(records) - len({i for i, _ in expected})
 
     import_rows(brevo, brevo_url, rows, list_id=2)
-    contacts = {c.get("ext_id"): c for c in list_contacts(brevo, brevo_url, 2)}
+    contacts = {contact_ext_id(c): c for c in list_contacts(brevo, brevo_url, 2)}
     for row in rows:  # what Brevo stored hashes like what was sent
-        assert record_hash(brevo_values(contacts[row["ext_id"]], mapping), mapping) == \
+        assert record_hash(brevo_values(contacts[row_id(row)], mapping), mapping) == \
             record_hash(brevo_values(row, mapping), mapping)
     updates, refused = to_salesforce(list(contacts.values()), mapping, object="Lead")
     assert refused == [] and len(updates) == len(rows)  # Brevo-only contacts (no ext_id) are skipped
 
-    sent = {row["ext_id"] for row in rows}
+    sent = {row_id(row) for row in rows}
     edits = {records[i]["Id"]: (g.brevo_edit, g.breaks[0]) for i, g in enumerate(generated)
              if g.brevo_edit and records[i]["Id"] in sent}
     for ext_id, (edit, _) in edits.items():

@@ -24,8 +24,9 @@ def test_create_then_read_back_by_email_id_and_ext_id(api: str, http: requests.S
     assert by_email.status_code == by_id.status_code == by_ext.status_code == 200
     body = by_ext.json()
     assert body["id"] == contact_id and body["email"] == "ann.lee@example.com"
-    assert body["ext_id"] == "0031x00000AbCdE" and body["listIds"] == [2]
-    assert body["attributes"] == {"FIRSTNAME": "Ann", "LASTNAME": "Lee"}
+    assert body["attributes"]["EXT_ID"] == "0031x00000AbCdE" and body["listIds"] == [2]
+    assert "ext_id" not in body  # returned only as the attribute EXT_ID (brevo-python GetContactInfoResponse)
+    assert body["attributes"] == {"FIRSTNAME": "Ann", "LASTNAME": "Lee", "EXT_ID": "0031x00000AbCdE"}
     assert body["createdAt"].endswith("+00:00") and len(body["createdAt"]) == len("2026-11-27T09:37:04.123+00:00")
     assert by_email.headers["sib-request-id"] != by_id.headers["sib-request-id"]
 
@@ -35,7 +36,7 @@ def test_ext_id_needs_identifier_type(api: str, http: requests.Session) -> None:
     missing = http.get(f"{api}/contacts/SF-1")
     assert missing.status_code == 404
     assert missing.json() == {"code": "document_not_found", "message": "Contact does not exist"}
-    assert http.get(f"{api}/contacts/33612345678").json()["ext_id"] == "SF-1"  # GET accepts the SMS
+    assert http.get(f"{api}/contacts/33612345678").json()["attributes"]["EXT_ID"] == "SF-1"  # GET accepts the SMS
 
 
 def test_create_without_identifier_is_missing_parameter(api: str, http: requests.Session) -> None:
@@ -76,7 +77,7 @@ def test_update_changes_email_via_attributes_and_refuses_a_taken_one(api: str, h
     moved = http.put(f"{api}/contacts/SF-1", params={"identifierType": "ext_id"},
                      json={"attributes": {"EMAIL": "new@example.com"}})
     assert moved.status_code == 204
-    assert http.get(f"{api}/contacts/new@example.com").json()["ext_id"] == "SF-1"
+    assert http.get(f"{api}/contacts/new@example.com").json()["attributes"]["EXT_ID"] == "SF-1"
     assert http.get(f"{api}/contacts/old@example.com").status_code == 404
     clash = http.put(f"{api}/contacts/new@example.com", json={"attributes": {"EMAIL": "other@example.com"}})
     assert clash.status_code == 400

@@ -28,8 +28,9 @@ def run_import(http: requests.Session, base: str, body: dict[str, Any], timeout:
 
 def test_import_of_10000_contacts_completes_quickly_and_reads_back_by_ext_id(
         base: str, http: requests.Session) -> None:
-    rows = [{"email": f"person{i}@example.com", "ext_id": f"003{i:012d}",
-             "attributes": {"FIRSTNAME": f"First{i}", "LASTNAME": f"Last{i}"}} for i in range(10_000)]
+    rows = [{"email": f"person{i}@example.com",
+             "attributes": {"EXT_ID": f"003{i:012d}", "FIRSTNAME": f"First{i}", "LASTNAME": f"Last{i}"}}
+            for i in range(10_000)]
     started = time.monotonic()
     process = run_import(http, base, {"jsonBody": rows, "listIds": [2]})
     assert time.monotonic() - started < 5
@@ -37,7 +38,8 @@ def test_import_of_10000_contacts_completes_quickly_and_reads_back_by_ext_id(
     assert all(url is None for url in process["info"]["import"].values())
     contact = http.get(f"{base}/v3/contacts/003000000009876", params={"identifierType": "ext_id"}).json()
     assert contact["email"] == "person9876@example.com"
-    assert contact["attributes"] == {"FIRSTNAME": "First9876", "LASTNAME": "Last9876"}
+    assert contact["attributes"] == {"FIRSTNAME": "First9876", "LASTNAME": "Last9876", "EXT_ID": "003000000009876"}
+    assert "ext_id" not in contact  # Brevo returns the external id only as the attribute EXT_ID
     assert contact["listIds"] == [2]
     assert http.get(f"{base}/v3/contacts", params={"limit": 1}).json()["count"] == 10_000
 
@@ -47,14 +49,24 @@ def test_csv_file_body_with_semicolons(base: str, http: requests.Session) -> Non
     run_import(http, base, {"fileBody": csv, "listIds": [2]})
     ann = http.get(f"{base}/v3/contacts/SF-1", params={"identifierType": "ext_id"}).json()
     assert ann["email"] == "ann@example.com"
-    assert ann["attributes"] == {"FIRSTNAME": "Ann", "SMS": "4915123456789"}
+    assert ann["attributes"] == {"FIRSTNAME": "Ann", "SMS": "4915123456789", "EXT_ID": "SF-1"}
 
 
 def test_import_matches_by_ext_id_first_so_an_email_change_is_applied(base: str, http: requests.Session) -> None:
-    run_import(http, base, {"jsonBody": [{"email": "old@example.com", "ext_id": "SF-1"}], "listIds": [2]})
-    run_import(http, base, {"jsonBody": [{"email": "new@example.com", "ext_id": "SF-1"}], "listIds": [2]})
+    run_import(http, base, {"jsonBody": [{"email": "old@example.com", "attributes": {"EXT_ID": "SF-1"}}],
+                            "listIds": [2]})
+    run_import(http, base, {"jsonBody": [{"email": "new@example.com", "attributes": {"EXT_ID": "SF-1"}}],
+                            "listIds": [2]})
     contacts = http.get(f"{base}/v3/contacts").json()
     assert contacts["count"] == 1 and contacts["contacts"][0]["email"] == "new@example.com"
+
+
+def test_a_top_level_ext_id_in_an_import_item_is_ignored(base: str, http: requests.Session) -> None:
+    """An import item has only ``email`` and ``attributes`` (brevo-python ImportContactsRequestJsonBodyItem)."""
+    run_import(http, base, {"jsonBody": [{"email": "top@example.com", "ext_id": "SF-TOP"}], "listIds": [2]})
+    contact = http.get(f"{base}/v3/contacts/top@example.com").json()
+    assert "EXT_ID" not in contact["attributes"] and "ext_id" not in contact
+    assert http.get(f"{base}/v3/contacts/SF-TOP", params={"identifierType": "ext_id"}).status_code == 404
 
 
 def test_ext_id_and_email_of_two_different_contacts_are_reported_not_merged(
@@ -62,15 +74,15 @@ def test_ext_id_and_email_of_two_different_contacts_are_reported_not_merged(
     http.post(f"{base}/v3/contacts", json={"email": "a@example.com", "ext_id": "SF-A"})
     http.post(f"{base}/v3/contacts", json={"email": "b@example.com", "ext_id": "SF-B"})
     process = run_import(http, base, {"jsonBody": [
-        {"email": "b@example.com", "ext_id": "SF-A", "attributes": {"FIRSTNAME": "Clash"}},
-        {"email": "a@example.com", "ext_id": "SF-NEW"}], "listIds": [2]})
+        {"email": "b@example.com", "attributes": {"EXT_ID": "SF-A", "FIRSTNAME": "Clash"}},
+        {"email": "a@example.com", "attributes": {"EXT_ID": "SF-NEW"}}], "listIds": [2]})
     report = process["info"]["import"]
     assert report["duplicate_email_id"] and report["duplicate_ext_id"]
     csv_report = http.get(report["duplicate_email_id"])
     assert csv_report.status_code == 200 and "b@example.com" in csv_report.text and "SF-A" in csv_report.text
-    contacts = {c["ext_id"]: c for c in http.get(f"{base}/v3/contacts").json()["contacts"]}
+    contacts = {c["attributes"]["EXT_ID"]: c for c in http.get(f"{base}/v3/contacts").json()["contacts"]}
     assert set(contacts) == {"SF-A", "SF-B"}
-    assert contacts["SF-A"]["email"] == "a@example.com" and contacts["SF-A"]["attributes"] == {}
+    assert contacts["SF-A"]["email"] == "a@example.com" and contacts["SF-A"]["attributes"] == {"EXT_ID": "SF-A"}
 
 
 def test_invalid_rows_are_skipped_and_reported(base: str, http: requests.Session) -> None:

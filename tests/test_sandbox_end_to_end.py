@@ -65,8 +65,9 @@ def test_b7_brevo_import_of_10000_contacts_then_read_back_by_ext_id(sandbox: San
     http.trust_env = False
     http.verify = brevo["ca_bundle"]
     http.headers["api-key"] = brevo["api_key"]
-    rows = [{"email": f"person{i}@import.example", "ext_id": f"003TEST{i:011d}",
-             "attributes": {"FIRSTNAME": f"Ana {i}", "LASTNAME": "Müller-O'Brien"}} for i in range(10_000)]
+    rows = [{"email": f"person{i}@import.example",
+             "attributes": {"EXT_ID": f"003TEST{i:011d}", "FIRSTNAME": f"Ana {i}", "LASTNAME": "Müller-O'Brien"}}
+            for i in range(10_000)]
     r = http.post(f"{brevo['base_url']}/contacts/import", json={"jsonBody": rows, "listIds": [2],
                                                                    "updateExistingContacts": True})
     assert r.status_code == 202

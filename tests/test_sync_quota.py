@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from tests.sync_support import setup_integration
+from toolkit.brevo import contact_ext_id
 
 NOTIFY = {"notify_to": ("ops@company.example",), "notify_from": "sync@company.example"}
 
 
 def _members(env: Any, list_id: int) -> set[str]:
-    return {c["ext_id"] for page in env.tk.brevo().iter_list_contacts(list_id) for c in page}
+    return {contact_ext_id(c) for page in env.tk.brevo().iter_list_contacts(list_id) for c in page}
 
 
 def test_q1_q3_exact_boundary_through_the_engine_then_the_rest_after_raising_the_limit(env_factory: Any) -> None:

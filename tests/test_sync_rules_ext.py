@@ -75,7 +75,7 @@ def test_b1_dry_run_plans_without_writing(env_factory: Any) -> None:
     plan = env.tk.plan(NAME)
     assert plan.ok and plan.dry_run
     assert plan.counts["to_brevo.create"] == 30 and plan.tasks == 30
-    assert len(plan.samples["to_brevo.create"]) == 5 and all(s["ext_id"] for s in plan.samples["to_brevo.create"])
+    assert len(plan.samples["to_brevo.create"]) == 5 and all(s["EXT_ID"] for s in plan.samples["to_brevo.create"])
     assert plan.rejected == {"Y6": 1} and plan.samples["rule:Y6"][0]["record_id"] == no_email["id"]
     assert (sf_writes(env), brevo_writes(env)) == writes
     assert env.tk.links(NAME) == [] and env.tk.rejections(NAME) == []

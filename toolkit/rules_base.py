@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
+from toolkit.brevo.contacts import EXT_ID
 from toolkit.mapping_types import Mapping, MappedField
 
 RULE_Y3 = "Y3"
@@ -37,11 +38,26 @@ SfUpdate = dict[str, Any]
 
 
 class BrevoRow(TypedDict):
-    """One ``/contacts/import`` ``jsonBody`` row, keyed by the Salesforce Id (SPEC B5)."""
+    """One ``/contacts/import`` ``jsonBody`` row, keyed by the Salesforce Id (SPEC B5).
 
-    ext_id: str
+    An import item has only ``email`` and ``attributes`` (brevo-python 5.1.0
+    ``ImportContactsRequestJsonBodyItem``): the Salesforce Id goes in as the attribute
+    ``EXT_ID`` (:func:`row_id` reads it back).
+    """
+
     email: NotRequired[str]
     attributes: dict[str, Any]
+
+
+def row_id(row: BrevoRow | dict[str, Any]) -> str:
+    """The Salesforce Id a row of :func:`toolkit.rules.to_brevo` is keyed by (its ``EXT_ID``)."""
+    return str(row["attributes"][EXT_ID])
+
+
+def written_keys(row: BrevoRow | dict[str, Any]) -> list[str]:
+    """The synced attributes a row writes (``EMAIL`` for its e-mail), without the ``EXT_ID`` key."""
+    keys = [k for k in row["attributes"] if k != EXT_ID]
+    return [*keys, "EMAIL"] if "email" in row else keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from toolkit.rules_base import (
     RULE_VALUE_INVALID,
     RULE_Y6,
     RULE_Y9,
+    EXT_ID,
     BrevoRow,
     Rejection,
     check_object,
@@ -103,7 +104,7 @@ def _record(record: dict[str, Any], specs: list[MappedField], mapping: Mapping, 
     if not record_id:
         raise ValueError("a Salesforce record without Id cannot be synced")
     record_id = str(record_id)
-    row: BrevoRow = {"ext_id": record_id, "attributes": {}}
+    row: BrevoRow = {"attributes": {EXT_ID: record_id}}
     attributes = row["attributes"]
     region: Any = _UNSET
     refused = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.brevo.contacts import contact_ext_id
 from toolkit.mapping_types import (
     BOOLEAN,
     CATEGORY,
@@ -139,14 +140,6 @@ def _check_length(spec: MappedField, value: Any, obj: str) -> None:
                                              f"({len(value)}); Salesforce would refuse it (STRING_TOO_LONG).")
 
 
-def _linked_id(contact: dict[str, Any]) -> str | None:
-    attributes = contact.get("attributes") or {}
-    ext_id = contact.get("ext_id") or attributes.get("EXT_ID")
-    if ext_id is None:
-        return None
-    return str(ext_id).strip() or None
-
-
 def to_salesforce(contacts: list[dict[str, Any]], mapping: Mapping, *,
                   object: str | None = None) -> tuple[list[SfUpdate], list[Rejection]]:
     """Turn Brevo contacts into Salesforce updates of the mapped fields, keeping the SPEC's rules.
@@ -172,7 +165,7 @@ def to_salesforce(contacts: list[dict[str, Any]], mapping: Mapping, *,
     updates: list[SfUpdate] = []
     rejections: list[Rejection] = []
     for contact in contacts:
-        record_id = _linked_id(contact)
+        record_id = contact_ext_id(contact)
         if record_id is None:
             continue
         attributes = contact.get("attributes") or {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.sync_support import Env, make_env, setup_integration
+from toolkit.brevo import contact_ext_id
 from toolkit.sandbox.brevo.contact_ops import update_contact
 from toolkit.sync import RunResult
 
@@ -144,7 +145,7 @@ def snapshot(env: Env, name: str = NAME) -> dict[str, Any]:
     list_names = {lst.id: lst.name for lst in account.list_store.lists.values()}
     brevo: dict[str, Any] = {}
     for contact in account.contacts():
-        key = contact.get("ext_id") or f"email:{contact.get('email')}"
+        key = contact_ext_id(contact) or f"email:{contact.get('email')}"
         assert key not in brevo, f"two Brevo contacts share {key}"
         brevo[key] = (contact.get("email"), dict(sorted(contact["attributes"].items())),
                       sorted(list_names[i] for i in contact.get("listIds", [])))

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from .base import format_brevo_datetime, parse_brevo_datetime
 from .client import BrevoClient, ResponseHook
-from .contacts import IDENTIFIER_TYPES
+from .contacts import EXT_ID, IDENTIFIER_TYPES, contact_ext_id
 from .imports import BREVO_MAX_IMPORT_BYTES, ImportProblem, import_bodies, parse_import_report
 from .retry import BrevoRetry, RateLimitUsage, reset_seconds
 
 __all__ = [
-    "BREVO_MAX_IMPORT_BYTES", "BrevoClient", "BrevoRetry", "IDENTIFIER_TYPES", "ImportProblem",
-    "RateLimitUsage", "ResponseHook", "format_brevo_datetime", "import_bodies", "parse_brevo_datetime",
-    "parse_import_report", "reset_seconds",
+    "BREVO_MAX_IMPORT_BYTES", "EXT_ID", "BrevoClient", "BrevoRetry", "IDENTIFIER_TYPES", "ImportProblem",
+    "RateLimitUsage", "ResponseHook", "contact_ext_id", "format_brevo_datetime", "import_bodies",
+    "parse_brevo_datetime", "parse_import_report", "reset_seconds",
 ]

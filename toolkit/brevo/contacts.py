@@ -10,11 +10,30 @@ from toolkit.exceptions import FatalApiError
 
 from .base import BrevoApi, format_brevo_datetime
 
-__all__ = ["IDENTIFIER_TYPES", "ContactsMixin"]
+__all__ = ["EXT_ID", "IDENTIFIER_TYPES", "ContactsMixin", "contact_ext_id"]
 
 IDENTIFIER_TYPES = ("email_id", "phone_id", "contact_id", "ext_id", "whatsapp_id", "landline_number_id")
 CONTACTS_MAX_PAGE = 1000
 LIST_CONTACTS_MAX_PAGE = 500
+EXT_ID = "EXT_ID"
+"""The contact attribute Brevo keeps the external id in (the toolkit's Salesforce Id, SPEC B5)."""
+
+
+def contact_ext_id(contact: dict[str, Any]) -> str | None:
+    """The external id of a contact as Brevo returns it, or ``None`` when it has none.
+
+    Brevo returns it as the attribute ``EXT_ID`` (``attributes.EXT_ID``): the official SDK's
+    contact models (brevo-python 5.1.0 ``GetContactInfoResponse``, ``GetContactsResponse``
+    items) define no top-level ``ext_id``. A top-level one is still read if a response ever
+    carries it, since the request models (create, update, batch) do use that key.
+    """
+    attributes = contact.get("attributes")
+    value = attributes.get(EXT_ID) if isinstance(attributes, dict) else None
+    if value is None or value == "":
+        value = contact.get("ext_id")
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    return str(value).strip() or None
 
 
 def _identifier_params(identifier_type: str | None) -> dict[str, str]:
@@ -41,8 +60,8 @@ class ContactsMixin(BrevoApi):
             page_size: contacts per call (Brevo allows at most 1000).
 
         Yields:
-            Lists of contacts as Brevo returns them (``id``, ``email``, ``ext_id``,
-            ``modifiedAt``, ``listIds``, ``attributes``...). The caller keeps its own cursor,
+            Lists of contacts as Brevo returns them (``id``, ``email``, ``modifiedAt``,
+            ``listIds``, ``attributes`` with the external id as ``EXT_ID``...). The caller keeps its own cursor,
             e.g. the greatest ``modifiedAt`` it has processed.
         """
         params: dict[str, Any] = {}

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..brevo.imports import as_encoded, body_row_counts
+from ..rules_base import row_id
 from ..store import Conflict, Link, Rejection
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def await_imports(brevo: BrevoClient, sent: Sent, pace: ImportPace) -> dict[str,
     Brevo runs a batch's imports one after another: one wait for all its rows (less the time
     spent planning the next page meanwhile), then one poll each.
     """
-    emails = {str(r.get("email", "")).lower(): r["ext_id"] for r in sent.rows if r.get("email")}
+    emails = {str(r.get("email", "")).lower(): row_id(r) for r in sent.rows if r.get("email")}
     problems: dict[str, tuple[str, str]] = {}
     for index, process_id in enumerate(sent.process_ids):
         elapsed = time.monotonic() - sent.sent_at

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from .. import rules
+from ..brevo import contact_ext_id
 from ..store import Link
 from .context import SyncContext
 from .guard import check_mass_delete
@@ -41,7 +42,7 @@ def _gone(ctx: SyncContext) -> list[Link]:
     member_ids: set[int] = set()
     for page in ctx.brevo.iter_list_contacts(int(ctx.integration.list_id or 0)):
         ctx.tick("Brevo list members", len(page))
-        members.update(str(c["ext_id"]) for c in page if c.get("ext_id"))
+        members.update(i for i in map(contact_ext_id, page) if i)
         member_ids.update(int(c["id"]) for c in page)
     missing = [link for link in ctx.store.iter_links(ctx.iid, state="active")
                if link.sf_id not in members and (link.brevo_id is None or link.brevo_id not in member_ids)]

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import rules
+from ..brevo import contact_ext_id
 from ..exceptions import ConfigError
 from ..rules_base import value_text
 from ..rules_hash import brevo_values, canonical_hash, canonical_values
@@ -53,12 +54,12 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
     learnt: dict[str, int] = {}
     for page in ctx.brevo.iter_contacts(modified_since=since):
         ctx.tick("Brevo changes", len(page))
-        ids = [str(c["ext_id"]) for c in page if c.get("ext_id")]
+        ids = [i for i in map(contact_ext_id, page) if i]
         links = ctx.store.links_by_sf_ids(ctx.iid, ids)
         for contact in page:
             modified = _parse(contact["modifiedAt"])
             newest = modified if newest is None or modified > newest else newest
-            link = links.get(str(contact.get("ext_id") or ""))
+            link = links.get(contact_ext_id(contact) or "")
             if link is None:
                 ctx.outcome.add("brevo_only")
                 continue

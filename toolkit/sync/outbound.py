@@ -16,6 +16,7 @@ from typing import Any
 from .. import rules
 from ..brevo.imports import encode_row
 from ..exceptions import ConfigError
+from ..rules_base import row_id, written_keys
 from ..rules_hash import brevo_values, record_hash
 from ..salesforce import soql_datetime, soql_name
 from ..store import Conflict, Link
@@ -145,7 +146,7 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]],
     held = _held_in_brevo(ctx, [r["Id"] for r in live if r["Id"] in links])
     work: list[Work] = []  # (kind, sf_id, row, link)
     conflicts: list[Conflict] = []
-    by_id = {row["ext_id"]: (row, ready) for row, ready in zip(rows, prepared)}
+    by_id = {row_id(row): (row, ready) for row, ready in zip(rows, prepared)}
     for record in page:
         sf_id, link = record["Id"], links.get(record["Id"])
         if record.get("IsDeleted"):
@@ -201,9 +202,8 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], values: dict[str, Any], lin
 
     ``values``: the row's canonical values; fields held back are dropped from ``row``.
     """
-    sf_id = row["ext_id"]
-    sent = [*row["attributes"], *(["EMAIL"] if "email" in row else [])]
-    changed = changed_keys(values, link.synced if link else None, sent)
+    sf_id = row_id(row)
+    changed = changed_keys(values, link.synced if link else None, written_keys(row))
     if link is None:
         return "create"
     if brevo_change is not None:

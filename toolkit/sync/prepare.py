@@ -13,7 +13,7 @@ from typing import Any
 from .. import rules
 from ..brevo.imports import encode_row
 from ..mapping_types import Mapping
-from ..rules_base import BrevoRow, Rejection
+from ..rules_base import BrevoRow, Rejection, written_keys
 from ..rules_hash import brevo_values, canonical_hash, canonical_values
 from .diff import merged
 
@@ -43,7 +43,7 @@ def link_values(row: BrevoRow, values: dict[str, Any], synced: dict[str, Any] | 
 
     Only the fields still in the row are taken from ``values``; the others keep their synced value.
     """
-    merged_values = merged(synced, values, [*row["attributes"], *(["EMAIL"] if "email" in row else [])])
+    merged_values = merged(synced, values, written_keys(row))
     if merged_values == values:
         merged_values = values  # the same dict: held once while the batch is in flight
     return merged_values, canonical_hash(merged_values)

@@ -65,16 +65,23 @@ class Contact:
         return self.attributes.get("SMS")
 
     def to_json(self) -> dict[str, Any]:
-        """The contact as ``GET /contacts`` returns it."""
+        """The contact as ``GET /contacts`` returns it.
+
+        The external id is the contact attribute ``EXT_ID`` there, never a top-level key: the
+        official SDK's ``GetContactInfoResponse`` (brevo-python 5.1.0; getbrevo/brevo-python v4
+        ``contacts/types/get_contact_info_response.py``) has no ``ext_id`` field, and its
+        ``reference.md`` calls the identifier "ext_id for EXT_ID attribute".
+        """
         body: dict[str, Any] = {}
         if self.email is not None:
             body["email"] = self.email
         body["id"] = self.id
+        attributes = dict(self.attributes)
         if self.ext_id is not None:
-            body["ext_id"] = self.ext_id
+            attributes["EXT_ID"] = self.ext_id
         body.update({"emailBlacklisted": self.email_blacklisted, "smsBlacklisted": self.sms_blacklisted,
                      "createdAt": format_ts(self.created_at), "modifiedAt": format_ts(self.modified_at),
-                     "listIds": sorted(self.list_ids), "attributes": dict(self.attributes)})
+                     "listIds": sorted(self.list_ids), "attributes": attributes})
         return body
 
     def state(self) -> tuple[Any, ...]:

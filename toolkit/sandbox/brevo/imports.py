@@ -101,7 +101,10 @@ def import_row(account: "BrevoAccount", job: ImportJob, row: dict[str, Any],
     raw_attributes = row.get("attributes") if isinstance(row.get("attributes"), dict) else {}
     attributes = {str(k).upper(): v for k, v in raw_attributes.items()}
     email_raw = row.get("email") if not _empty(row.get("email")) else attributes.get("EMAIL")
-    ext_raw = row.get("ext_id") if not _empty(row.get("ext_id")) else attributes.get("EXT_ID")
+    # A jsonBody item has only ``email`` and ``attributes`` (brevo-python 5.1.0
+    # ``ImportContactsRequestJsonBodyItem``): the external id is ``attributes.EXT_ID``, and any
+    # other key of the item (a top-level ``ext_id`` included) is ignored.
+    ext_raw = attributes.get("EXT_ID")
     sms_raw = attributes.get("SMS")
     email = None if _empty(email_raw) else normalize_email(email_raw)
     if email is None and not _empty(email_raw):
