@@ -21,6 +21,8 @@ def test_environment_yml_names_the_same_packages_as_pyproject() -> None:
     wanted |= {_name(r) for r in project["optional-dependencies"]["test"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda |= {_name(line) for line in pip_block if not line.startswith("-")}  # PyPI-only packages
     assert conda == wanted
 
 

@@ -67,7 +67,6 @@ _SALESFORCE: dict[str, tuple[str, str]] = {
 }
 _BREVO: dict[str, tuple[str, str]] = {
     "invalid_emails": ("invalid e-mail", "Brevo does not accept the e-mail address"),
-    "invalid_sms": ("invalid SMS number", "Brevo does not accept the SMS number"),
     "duplicate_contact_id": ("several matches", "the record matches several Brevo contacts"),
     "duplicate_ext_id": ("linked to another record",
                          "the matching Brevo contact is already linked to another Salesforce record"),

@@ -25,7 +25,7 @@ def _sandbox_start(args: argparse.Namespace) -> int:
     config = SandboxConfig(contacts=args.contacts, leads=args.leads, seed=args.seed, state_file=args.state,
                            workdir=args.workdir, faults=faults, brevo_rate_limit=args.brevo_rate_limit,
                            api_daily_limit=args.api_daily_limit, salesforce_port=args.salesforce_port,
-                           brevo_port=args.brevo_port)
+                           brevo_port=args.brevo_port, wire_variants=not args.documented_forms_only)
     sandbox = Sandbox(config)
     info = sandbox.start()
     stop = threading.Event()
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--api-daily-limit", type=int, default=100_000, help="Salesforce daily API allowance")
     start.add_argument("--salesforce-port", type=int, default=0, help="port for Salesforce (default: any free)")
     start.add_argument("--brevo-port", type=int, default=0, help="port for Brevo (default: any free)")
+    start.add_argument("--documented-forms-only", action="store_true",
+                       help="send only the documented wire forms (by default every form the references allow, "
+                            "e.g. timestamps without milliseconds, picked per --seed)")
     start.set_defaults(func=_sandbox_start)
     demo = sub.add_parser("demo", help="the sandbox with seeded data and a short tour (make demo)")
     demo.add_argument("--no-serve", action="store_true", help="exit after the tour instead of serving")

@@ -10,6 +10,7 @@
     ├── ApiError                    an API answered with an error
     │   ├── RetriableApiError       429, 5xx, reset connections, timeouts: worth retrying
     │   └── FatalApiError           anything else: retrying will not help
+    │       └── ProtocolError       an answer of a shape the service's references do not allow
     ├── MappingError                a field mapping that cannot be synced (names field and reason)
     ├── ConnectionLimitError        a 6th connection of one Salesforce account (SPEC S3)
     ├── QuotaExhausted              the monthly task quota is spent (SPEC Q3)
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 __all__ = [
     "ApiDisabledError", "ApiError", "AuthError", "ConfigError", "ConnectionLimitError",
-    "CredentialsError", "FatalApiError", "MappingError", "MassDeleteBlocked", "QuotaExhausted",
+    "CredentialsError", "FatalApiError", "MappingError", "MassDeleteBlocked", "ProtocolError", "QuotaExhausted",
     "RetriableApiError", "RunLockedError", "ToolkitError",
 ]
 
@@ -89,6 +90,17 @@ class RetriableApiError(ApiError):
 
 class FatalApiError(ApiError):
     """A failure that retrying will not fix; the run stops and the integration shows it."""
+
+
+class ProtocolError(FatalApiError):
+    """An answer the toolkit cannot read: a missing field, a wrong type, text where JSON was due.
+
+    The message names the call and what was wrong with the answer, never the data in it (it may
+    hold personal data). ``code`` is ``PROTOCOL_ERROR`` unless a more precise one is given.
+    """
+
+    def __init__(self, message: str, *, service: str, code: str = "PROTOCOL_ERROR", **kwargs: object) -> None:
+        super().__init__(message, service=service, code=code, **kwargs)  # type: ignore[arg-type]
 
 
 class MappingError(ToolkitError):

@@ -17,7 +17,8 @@ class AttributesMixin(BrevoApi):
     def attributes(self) -> list[dict[str, Any]]:
         """Every attribute (``name``, ``category``, ``type``, ``enumeration``...)."""
         answer = self._json("GET", "/contacts/attributes")
-        return list((answer or {}).get("attributes") or [])
+        found = (answer or {}).get("attributes") or []
+        return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
 
     def create_attribute(self, category: str, name: str, type: str | None,
                          enumeration: list[dict[str, Any]] | None = None) -> None:

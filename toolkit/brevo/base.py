@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
-from toolkit.exceptions import FatalApiError
+from toolkit.exceptions import ProtocolError
+from toolkit.timestamps import parse_brevo_datetime
 
 __all__ = ["BrevoApi", "format_brevo_datetime", "parse_brevo_datetime"]
+
+T = TypeVar("T")
 
 
 def format_brevo_datetime(moment: datetime) -> str:
@@ -25,19 +28,6 @@ def format_brevo_datetime(moment: datetime) -> str:
         moment = moment.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_brevo_datetime(text: str) -> datetime:
-    """Parse a timestamp Brevo returns (``modifiedAt``: ``...SSS+00:00`` or ``...SSSZ``) as aware UTC.
-
-    Example:
-        >>> parse_brevo_datetime("2024-05-01T14:30:05.123+02:00").isoformat()
-        '2024-05-01T12:30:05.123000+00:00'
-    """
-    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 class BrevoApi(abc.ABC):
@@ -68,16 +58,34 @@ class BrevoApi(abc.ABC):
         """
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """:meth:`_call` and decode the JSON answer (``None`` for an empty body)."""
+        """:meth:`_call` and decode the JSON answer (``None`` for an empty body).
+
+        Raises:
+            ProtocolError: the answer is not JSON, or (every Brevo answer the toolkit reads is
+                one) not a JSON object.
+        """
         response = self._call(method, path, **kwargs)
         if not response.content:
             return None
+        shown = path if not path.startswith("http") else ""
         try:
-            return response.json()
+            answer = response.json()
         except ValueError:
-            raise FatalApiError(f"the answer is not JSON ({response.headers.get('content-type') or 'no type'})",
+            raise ProtocolError(f"the answer is not JSON ({response.headers.get('content-type') or 'no type'})",
                                 service="brevo", status=response.status_code, method=method.upper(),
-                                path=path if not path.startswith("http") else "") from None
+                                path=shown) from None
+        if not isinstance(answer, dict):
+            raise ProtocolError(f"the answer is a JSON {type(answer).__name__}, not an object",
+                                service="brevo", status=response.status_code, method=method.upper(), path=shown)
+        return answer
+
+    def _field(self, answer: Any, key: str, convert: Callable[[Any], T], *, method: str, path: str) -> T:
+        """``convert(answer[key])``, or a :class:`ProtocolError` naming the call when that fails."""
+        try:
+            return convert(answer[key])
+        except (KeyError, TypeError, ValueError):
+            raise ProtocolError(f"the answer has no usable {key!r}", service="brevo", method=method,
+                                path=path) from None
 
     def _paged(self, path: str, key: str, *, page_size: int, params: Mapping[str, Any] | None = None,
                path_params: Mapping[str, str | int] | None = None,
@@ -93,7 +101,10 @@ class BrevoApi(abc.ABC):
         while True:
             body = self._json("GET", path, path_params=path_params,
                               params={**(params or {}), "limit": page_size, "offset": offset, "sort": "asc"})
-            items = list((body or {}).get(key) or [])
+            items = (body or {}).get(key) or []
+            if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+                raise ProtocolError(f"the answer's {key!r} is not a list of objects", service="brevo",
+                                    method="GET", path=path)
             if items:
                 yield items
             offset += len(items)

@@ -114,7 +114,7 @@ class ContactsMixin(BrevoApi):
                                 "listIds": list_ids, "updateEnabled": update_enabled or None}
         answer = self._json("POST", "/contacts", json={k: v for k, v in body.items() if v is not None},
                             idempotent=update_enabled)  # a repeated create would hit its own duplicate
-        return int(answer["id"]) if answer and "id" in answer else None
+        return self._field(answer, "id", int, method="POST", path="/contacts") if answer and "id" in answer else None
 
     def update_contact(self, identifier: str | int, *, identifier_type: str | None = None,
                        attributes: dict[str, Any] | None = None, ext_id: str | None = None,

@@ -41,4 +41,9 @@ class EmailMixin(BrevoApi):
             body["textContent"] = text
         if tags:
             body["tags"] = list(tags)
-        return str(self._json("POST", "/smtp/email", json=body)["messageId"])
+        answer = self._json("POST", "/smtp/email", json=body) or {}
+        # ``createSmtpEmail``: ``messageId``, or ``messageIds`` for a message sent in versions.
+        ids = answer.get("messageIds")
+        if answer.get("messageId") is None and isinstance(ids, list) and ids:
+            return str(ids[0])
+        return self._field(answer, "messageId", str, method="POST", path="/smtp/email")

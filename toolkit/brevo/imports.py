@@ -29,7 +29,6 @@ BREVO_MAX_IMPORT_BYTES = 10 * 1024 * 1024
 DEFAULT_IMPORT_BYTES = 8_000_000
 _REASONS = {
     "invalid_emails": "invalid e-mail address",
-    "invalid_sms": "invalid SMS number",
     "duplicate_contact_id": "the row matches several contacts",
     "duplicate_ext_id": "the ext_id belongs to another contact",
     "duplicate_email_id": "the e-mail address belongs to another contact",
@@ -157,7 +156,7 @@ class ImportsMixin(BrevoApi):
         for body in import_bodies(rows, list_ids=list_ids, update_existing=update_existing,
                                   empty_attributes=empty_attributes, max_bytes=max_bytes):
             answer = self._json("POST", "/contacts/import", data=body, idempotent=True)
-            process_ids.append(int(answer["processId"]))
+            process_ids.append(self._field(answer, "processId", int, method="POST", path="/contacts/import"))
             log.debug("brevo import of %d bytes -> process %s", len(body), process_ids[-1])
         return process_ids
 
@@ -180,7 +179,7 @@ class ImportsMixin(BrevoApi):
             time.sleep(min(first_wait, timeout))
         while True:
             process: dict[str, Any] = self._json("GET", "/processes/{process_id}",
-                                                 path_params={"process_id": int(process_id)})
+                                                 path_params={"process_id": int(process_id)}) or {}
             status = process.get("status")
             if status == "completed":
                 return process
@@ -202,7 +201,10 @@ class ImportsMixin(BrevoApi):
         Args:
             process: a completed process, as :meth:`wait_process` returns it.
         """
-        reports = ((process.get("info") or {}).get("import") or {})
+        info = process.get("info")
+        reports = info.get("import") if isinstance(info, dict) else None
+        if not isinstance(reports, dict):
+            return []
         problems: list[ImportProblem] = []
         for kind, value in reports.items():
             if not value:

@@ -25,7 +25,7 @@ class ListsMixin(BrevoApi):
     def create_list(self, name: str, folder_id: int) -> int:
         """Create a list in a folder and return its id."""
         answer = self._json("POST", "/contacts/lists", json={"name": name, "folderId": int(folder_id)})
-        return int(answer["id"])
+        return self._field(answer, "id", int, method="POST", path="/contacts/lists")
 
     def folders(self) -> list[dict[str, Any]]:
         """Every folder of the account (``id``, ``name``...), 50 a call."""
@@ -34,7 +34,8 @@ class ListsMixin(BrevoApi):
 
     def create_folder(self, name: str) -> int:
         """Create a folder and return its id."""
-        return int(self._json("POST", "/contacts/folders", json={"name": name})["id"])
+        answer = self._json("POST", "/contacts/folders", json={"name": name})
+        return self._field(answer, "id", int, method="POST", path="/contacts/folders")
 
     def ensure_folder(self, name: str) -> int:
         """The id of the folder called ``name`` (the oldest, if several), created when missing."""
@@ -60,5 +61,7 @@ class ListsMixin(BrevoApi):
                 if exc.status == 400 and "already removed" in str(exc.args[0]).lower():
                     continue
                 raise
-            removed += [str(x) for x in answer.get("contacts", {}).get("success", [])]
+            contacts = (answer or {}).get("contacts")
+            success = contacts.get("success") if isinstance(contacts, dict) else None
+            removed += [str(x) for x in success] if isinstance(success, list) else []
         return removed

@@ -2,9 +2,11 @@
 
 Each request (create, each poll, each results page) goes through the funnel on its own, so a
 transient failure retries that request only: a results page is fetched again with the same
-locator, never the whole job. simple-salesforce's Bulk 2.0 client (``sf.bulk2.<Object>``) makes
-the requests; its all-in-one ``query`` generator is not used because it can neither resume a
-page nor report progress per poll.
+locator, never the whole job. The requests use simple-salesforce's public parts only
+(``Salesforce.restful`` for the JSON calls, its ``session``, ``base_url`` and ``headers`` for
+the CSV pages): its Bulk 2.0 client requires the ``Sforce-NumberOfRecords`` header of every
+results page (``KeyError`` without it) although only ``Sforce-Locator`` is needed to go on, and
+its all-in-one ``query`` generator can neither resume a page nor report progress per poll.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.bulk2 import Operation
+from simple_salesforce.util import exception_handler
 
 from toolkit.exceptions import FatalApiError, RetriableApiError
+from toolkit.timestamps import canonical_salesforce_datetime
 
 from .funnel import Funnel
 
@@ -36,7 +40,8 @@ def typed_value(text: str, field_type: str | None) -> Any:
 
     Empty is ``None`` (the CSV cannot tell empty from null; Salesforce stores empty text as
     null); ``boolean`` becomes bool, ``int`` int, ``double``/``currency``/``percent`` float,
-    ``datetime`` the REST form ``...T09:37:04.000+0000``; anything else stays text.
+    ``datetime`` the REST form ``...T09:37:04.000+0000`` (the CSV's ``...04.000Z`` or, since
+    Bulk API 2.0 calls milliseconds optional, ``...04Z``); anything else stays text.
     """
     if text == "":
         return None
@@ -46,8 +51,8 @@ def typed_value(text: str, field_type: str | None) -> Any:
         return int(float(text)) if "." in text else int(text)
     if field_type in _FLOATS:
         return float(text)
-    if field_type == "datetime" and text.endswith("Z"):
-        return text[:-1] + "+0000"
+    if field_type == "datetime":
+        return canonical_salesforce_datetime(text)
     return text
 
 
@@ -109,21 +114,18 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
         FatalApiError: the job failed or was aborted (``code`` ``BULK_JOB_FAILED``/``_ABORTED``).
         RetriableApiError: the job did not complete within ``timeout_seconds``.
     """
-    operation = Operation.query_all if include_deleted else Operation.query
-
-    def client(sf: Salesforce) -> Any:
-        # simple-salesforce 1.12: SFBulk2Type keeps its request methods on ``_client``.
-        return getattr(sf.bulk2, sobject)._client
-
-    job = funnel.call(lambda sf: client(sf).create_job(operation, soql), method="POST", path="jobs/query")
-    job_id = str(job["id"])
+    operation = "queryAll" if include_deleted else "query"
+    body = {"operation": operation, "query": soql, "contentType": "CSV", "columnDelimiter": "COMMA",
+            "lineEnding": "LF"}
+    job_id = funnel.call(lambda sf: str(_job(sf.restful("jobs/query", method="POST", json=body))["id"]),
+                         method="POST", path="jobs/query")
     path = f"jobs/query/{job_id}"
-    log.info("Bulk API 2.0 %s job %s created for %s", operation.value, job_id, sobject)
+    log.info("Bulk API 2.0 %s job %s created for %s", operation, job_id, sobject)
     deadline = time.monotonic() + timeout_seconds
     wait, cap = poll_seconds, max(poll_seconds, 10.0)
     while True:
         sleep(wait)
-        info = funnel.call(lambda sf: client(sf).get_job(job_id, True), method="GET", path=path)
+        info = funnel.call(lambda sf: _job(sf.restful(path)), method="GET", path=path)
         state = info.get("state")
         if state == "JobComplete":
             break
@@ -132,7 +134,8 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
                                 service="salesforce", code=f"BULK_JOB_{str(state).upper()}",
                                 method="GET", path=path)
         if time.monotonic() >= deadline:
-            funnel.call(lambda sf: client(sf).abort_job(job_id, True), method="PATCH", path=path)
+            funnel.call(lambda sf: sf.restful(path, method="PATCH", json={"state": "Aborted"}), method="PATCH",
+                        path=path)
             raise RetriableApiError(f"the Bulk API job was still {state} after {timeout_seconds:g} s; "
                                     f"it was aborted", service="salesforce", code="BULK_JOB_TIMEOUT",
                                     method="GET", path=path)
@@ -141,12 +144,38 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
         on_complete(info)
     locator = ""
     while True:
-        page = funnel.call(lambda sf: client(sf).get_query_results(job_id, locator, max_records),
-                           method="GET", path=f"{path}/results")
-        locator = page["locator"]
-        rows = _rows(page["records"], field_types)
-        del page  # the CSV text is not kept while the caller works and the next page downloads
+        text, locator = funnel.call(lambda sf: _results_page(sf, f"{path}/results", locator, max_records),
+                                    method="GET", path=f"{path}/results")
+        rows = _rows(text, field_types)
+        del text  # the CSV text is not kept while the caller works and the next page downloads
         yield rows
         del rows
         if not locator:
             return
+
+
+def _job(answer: Any) -> dict[str, Any]:
+    """A job's JSON checked for its ``id`` (a ``TypeError`` the funnel reports as a protocol error)."""
+    if not isinstance(answer, dict) or not answer.get("id"):
+        raise TypeError("a Bulk API 2.0 job answer is an object with an id")
+    return answer
+
+
+def _results_page(sf: Salesforce, path: str, locator: str, max_records: int) -> tuple[str, str]:
+    """One CSV results page and the locator of the next (``""`` after the last).
+
+    ``Sforce-Locator`` is required to go on (its absence reads as "no more pages" only when the
+    page says so with the string ``null``); ``Sforce-NumberOfRecords``, which the API documents
+    too, is not needed and may be missing.
+    """
+    params: dict[str, Any] = {"maxRecords": max_records}
+    if locator:
+        params["locator"] = locator
+    response: requests.Response = sf.session.request(
+        "GET", sf.base_url + path, params=params, headers={**sf.headers, "Accept": "text/csv"})
+    if response.status_code >= 300:
+        exception_handler(response, name=path)
+    if "Sforce-Locator" not in response.headers:
+        raise KeyError("Sforce-Locator")
+    following = response.headers["Sforce-Locator"]
+    return response.text, "" if following in ("", "null") else following

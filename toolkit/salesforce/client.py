@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import requests
 
-from toolkit.exceptions import FatalApiError
+from toolkit.exceptions import ProtocolError
 
 from .bulk import bulk_query_pages
 from .funnel import DEFAULT_API_VERSION, Funnel, RetryPolicy
@@ -61,11 +61,53 @@ class SaveResult:
     errors: list[RecordError] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, item: dict[str, Any], fallback_id: str | None = None) -> SaveResult:
-        """Build from Salesforce's ``{"id", "success", "errors": [...]}``."""
-        errors = [RecordError(str(e.get("statusCode") or e.get("errorCode") or ""), str(e.get("message") or ""),
-                              list(e.get("fields") or [])) for e in item.get("errors") or []]
-        return cls(id=item.get("id") or fallback_id, success=bool(item.get("success")), errors=errors)
+    def from_json(cls, item: Any, fallback_id: str | None = None) -> SaveResult:
+        """Build from Salesforce's ``{"id", "success", "errors": [...]}``, whatever shape it came in.
+
+        Salesforce documents each error as ``{"statusCode", "message", "fields"}`` (``errorCode``
+        in some answers); an error given as plain text, a result that is not an object, or a
+        failure without any error still becomes a failed result carrying the service's text,
+        so that it is recorded as a rejection of that record, never a crash.
+        """
+        if not isinstance(item, dict):
+            return cls(id=fallback_id, success=False, errors=[_record_error(item)])
+        raw_errors = item.get("errors")
+        entries = raw_errors if isinstance(raw_errors, list) else ([raw_errors] if raw_errors else [])
+        errors = [_record_error(e) for e in entries]
+        success = item.get("success") is True
+        if not success and not errors:
+            errors = [RecordError("UNKNOWN_ERROR", "Salesforce reported a failure without a reason", [])]
+        rid = item.get("id")
+        return cls(id=str(rid) if isinstance(rid, str) and rid else fallback_id, success=success, errors=errors)
+
+
+def _record_error(entry: Any) -> RecordError:
+    """One error entry of a collections result: an object as documented, or any other shape as text."""
+    if isinstance(entry, dict):
+        fields = entry.get("fields")
+        return RecordError(str(entry.get("statusCode") or entry.get("errorCode") or "UNKNOWN_ERROR"),
+                           str(entry.get("message") or ""),
+                           [str(f) for f in fields] if isinstance(fields, list) else ([str(fields)] if fields else []))
+    return RecordError("UNKNOWN_ERROR", str(entry)[:400], [])
+
+
+def _query_page(answer: Any) -> dict[str, Any]:
+    """A query answer checked for the shape the REST API documents (a ``TypeError`` if not).
+
+    Raised inside the funnel, it becomes a :class:`~toolkit.exceptions.ProtocolError` naming the call.
+    """
+    if not isinstance(answer, dict) or not isinstance(answer.get("records", []), list) \
+            or not all(isinstance(r, dict) for r in answer.get("records", [])):
+        raise TypeError("a query page is an object whose records are objects")
+    return answer
+
+
+def _describe(answer: Any) -> dict[str, Any]:
+    """A describe answer checked for its ``fields`` list of named objects (a ``TypeError`` if not)."""
+    fields = answer.get("fields") if isinstance(answer, dict) else None
+    if not isinstance(fields, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields):
+        raise TypeError("a describe answer has a list of named fields")
+    return answer  # type: ignore[no-any-return]
 
 
 def _strip_attributes(record: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +174,7 @@ class SalesforceClient:
         """Return ``sobjects/<sobject>/describe`` (fetched once per client)."""
         name = soql_name(sobject)
         if name not in self._describes:
-            self._describes[name] = self._funnel.call(lambda sf: getattr(sf, name).describe(),
+            self._describes[name] = self._funnel.call(lambda sf: _describe(getattr(sf, name).describe()),
                                                       method="GET", path=f"sobjects/{name}/describe")
         return self._describes[name]
 
@@ -149,14 +191,14 @@ class SalesforceClient:
             include_deleted: use ``queryAll`` (records in the Recycle Bin, ``IsDeleted = true``).
         """
         endpoint = "queryAll" if include_deleted else "query"
-        page = self._funnel.call(lambda sf: sf.query(soql, include_deleted=include_deleted),
+        page = self._funnel.call(lambda sf: _query_page(sf.query(soql, include_deleted=include_deleted)),
                                  method="GET", path=endpoint)
         while True:
             yield [_strip_attributes(r) for r in page.get("records", [])]
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return
-            page = self._funnel.call(lambda sf: sf.query_more(next_url, identifier_is_url=True),
+            page = self._funnel.call(lambda sf: _query_page(sf.query_more(next_url, identifier_is_url=True)),
                                      method="GET", path=endpoint)
 
     def bulk_query_pages(self, soql: str, *, include_deleted: bool = False, max_records: int = 50_000,
@@ -190,9 +232,8 @@ class SalesforceClient:
             where: the condition, built with the :mod:`~toolkit.salesforce.soql` helpers.
         """
         soql = f"SELECT COUNT() FROM {soql_name(sobject)}" + (f" WHERE {where}" if where else "")
-        result = self._funnel.call(lambda sf: sf.query(soql, include_deleted=include_deleted),
-                                   method="GET", path="queryAll" if include_deleted else "query")
-        return int(result["totalSize"])
+        return self._funnel.call(lambda sf: int(sf.query(soql, include_deleted=include_deleted)["totalSize"]),
+                                 method="GET", path="queryAll" if include_deleted else "query")
 
     def limits(self) -> dict[str, Any]:
         """Return the org's limits (``DailyApiRequests``, ``DailyBulkV2QueryJobs``...)."""
@@ -252,7 +293,7 @@ class SalesforceClient:
     @staticmethod
     def _results(answer: Any, ids: Sequence[str | None]) -> list[SaveResult]:
         if not isinstance(answer, list) or len(answer) != len(ids):
-            raise FatalApiError(f"expected {len(ids)} results from composite/sobjects, got "
+            raise ProtocolError(f"expected {len(ids)} results from composite/sobjects, got "
                                 f"{len(answer) if isinstance(answer, list) else type(answer).__name__}",
                                 service="salesforce", code="INVALID_RESPONSE", path="composite/sobjects")
         return [SaveResult.from_json(item, rid) for item, rid in zip(answer, ids)]

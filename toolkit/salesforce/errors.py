@@ -9,6 +9,8 @@ What came back                                              Raised
 429, 500, 502, 503, 504; reset connections; timeouts        ``RetriableApiError`` (retried first)
 TLS certificate not trusted                                 ``FatalApiError(code="TLS_VERIFY_FAILED")``
 any other status (400, 404, 409...)                         ``FatalApiError`` with ``errorCode``
+an answer the library cannot read (no JSON, a missing       ``ProtocolError`` naming the call
+header or key: ValueError, KeyError, TypeError...)
 ==========================================================  ==========================================
 """
 
@@ -21,11 +23,15 @@ from typing import Any
 import requests
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
-from toolkit.exceptions import ApiDisabledError, AuthError, FatalApiError, RetriableApiError, ToolkitError
+from toolkit.exceptions import ApiDisabledError, AuthError, FatalApiError, ProtocolError, RetriableApiError, ToolkitError
 
-__all__ = ["RETRIABLE_STATUSES", "error_detail", "parse_retry_after", "translate"]
+__all__ = ["MALFORMED_ANSWER", "RETRIABLE_STATUSES", "error_detail", "parse_retry_after", "translate"]
 
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: What simple-salesforce (or the toolkit's own reading) raises on an answer of an unexpected
+#: shape: no JSON, a header it requires missing (``Sforce-NumberOfRecords``: ``KeyError``),
+#: a list where an object was due...
+MALFORMED_ANSWER = (ValueError, KeyError, IndexError, TypeError, AttributeError)
 SERVICE = "salesforce"
 _MAX_MESSAGE = 400
 
@@ -100,6 +106,9 @@ def translate(exc: BaseException, *, method: str, path: str,
     if isinstance(exc, requests.RequestException):
         return FatalApiError(f"the request could not be made ({type(exc).__name__})", code="REQUEST_ERROR",
                              **where)
-    if isinstance(exc, ValueError):
-        return FatalApiError("the answer is not the JSON Salesforce sends", code="INVALID_RESPONSE", **where)
+    if isinstance(exc, MALFORMED_ANSWER):
+        # Only the kind of failure is kept: the library's text may quote the answer (personal data).
+        what = "is not the JSON Salesforce sends" if isinstance(exc, ValueError) else \
+            f"is not of the shape Salesforce documents ({type(exc).__name__})"
+        return ProtocolError(f"the answer {what}", code="INVALID_RESPONSE", **where)
     raise TypeError(f"cannot translate {type(exc).__name__}") from exc

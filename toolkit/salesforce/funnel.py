@@ -28,7 +28,7 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 
 from toolkit.exceptions import RetriableApiError
 
-from .errors import parse_retry_after, translate
+from .errors import MALFORMED_ANSWER, parse_retry_after, translate
 from .oauth import TokenSet
 
 __all__ = ["DEFAULT_API_VERSION", "Funnel", "RetryPolicy"]
@@ -166,7 +166,7 @@ class Funnel:
                 self._renew(sf)
                 renewed, attempt = True, attempt - 1  # the replay is not a retry
                 continue
-            except (SalesforceError, SalesforceOperationError, requests.RequestException, ValueError) as exc:
+            except (SalesforceError, SalesforceOperationError, requests.RequestException, *MALFORMED_ANSWER) as exc:
                 error = translate(exc, method=method, path=path, retry_after=self._local.retry_after)
                 if not isinstance(error, RetriableApiError) or attempt >= self.retry.attempts \
                         or not (idempotent or error.status in _NOT_PROCESSED):

@@ -19,6 +19,7 @@ from .middleware import FaultInjector, FaultPlan, RequestLog
 from .salesforce import SalesforceOrg
 from .salesforce.oauth import Credentials, OAuthServer
 from .tls import make_tls
+from .variants import WireVariants
 
 API_VERSION = "62.0"
 SEED_CHUNK = 10_000
@@ -39,6 +40,9 @@ class SandboxConfig:
         brevo_rate_limit: Brevo contacts endpoints' requests per second (0 = unlimited).
         api_daily_limit: Salesforce daily API request allowance.
         salesforce_port, brevo_port: ports to bind on 127.0.0.1 (0 = any free port).
+        wire_variants: send each form the services' references allow (timestamps with and
+            without milliseconds, optional headers missing...), picked per ``seed``
+            (:mod:`toolkit.sandbox.variants`); ``False`` sends only the documented forms.
     """
 
     contacts: int = 0
@@ -52,6 +56,7 @@ class SandboxConfig:
     api_daily_limit: int = 100_000
     salesforce_port: int = 0
     brevo_port: int = 0
+    wire_variants: bool = True
     host: str = field(default="127.0.0.1", init=False)
 
 
@@ -72,6 +77,8 @@ class Sandbox:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._servers: list[ServerThread] = []
         self.salesforce, self.brevo = self._load_or_generate()
+        variants = WireVariants(self.config.seed if self.config.wire_variants else None)
+        self.salesforce.variants = self.brevo.variants = variants
         self.credentials = Credentials.generate()
         self.oauth = OAuthServer(self.credentials, self.clock, org_id=self.salesforce.org_id,
                                  user_id=self.salesforce.user_id)

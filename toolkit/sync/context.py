@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import rules
@@ -16,9 +17,12 @@ from ..store import Conflict, Integration, Link, Rejection, Store
 from ..store.reporting import redact_row
 from .model import Outcome
 
-__all__ = ["Reserve", "SyncContext", "unlimited"]
+__all__ = ["RESTART_LOOK_BACK", "Reserve", "SyncContext", "unlimited"]
 
 log = logging.getLogger(__name__)
+
+RESTART_LOOK_BACK = timedelta(minutes=10)
+"""How far before the last good run's start a cursor that cannot be read is replaced by (clock skew)."""
 
 Reserve = Callable[[int], int]
 """Quota hook: asked for ``n`` tasks, grants how many may be written now (SPEC Q1-Q3)."""
@@ -62,6 +66,38 @@ class SyncContext:
         """Report progress (records handled) to the progress callback, if any."""
         if self.progress is not None and n:
             self.progress(phase, n)
+
+    def cursor_moment(self, name: str, parse: Callable[[str], datetime]) -> datetime | None:
+        """A stored cursor as a moment (``None`` when never set).
+
+        A cursor that cannot be read (written by an older version, or edited by hand) must not
+        make every run fail: it is reported (a warning, and ``cursor_replaced`` in the run's
+        counts) and replaced by a safe one, the start of the last run that succeeded minus
+        :data:`RESTART_LOOK_BACK` (that run read every change made before it started), or
+        ``None`` (read from the beginning) when none did. Re-reading is harmless: unchanged
+        records compare equal to what was synced. The next commit stores a readable cursor.
+        """
+        text = self.store.get_cursor(self.iid, name)
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            safe = self.last_good_start()
+            restart = safe - RESTART_LOOK_BACK if safe is not None else None
+            shown = restart.isoformat(timespec="milliseconds") if restart else "the beginning"
+            log.warning("integration %s: the stored %s cursor cannot be read (%s); reading again from %s",
+                        self.integration.name, name, exc, shown)
+            self.outcome.add("cursor_replaced", sample={"cursor": name, "restart_from": shown})
+            return restart
+
+    def last_good_start(self) -> datetime | None:
+        """When the last succeeded (not dry) run of this integration started, if any did."""
+        for run in self.store.list_runs(self.iid, limit=200):
+            if run.id != self.run_id and run.status == "succeeded" and not run.dry_run:
+                started = run.started_at
+                return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
+        return None
 
     def grant(self, wanted: int) -> int:
         """Tasks that may be written now; a short grant stops the run after this batch (Q3)."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import rules
-from ..brevo import contact_ext_id
+from ..brevo import contact_ext_id, format_brevo_datetime, parse_brevo_datetime
 from ..exceptions import ConfigError
 from ..rules_base import value_text
 from ..rules_hash import brevo_values, canonical_hash, canonical_values
@@ -22,17 +23,28 @@ from ..store import Link
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
 
-__all__ = ["read_brevo_changes", "sync_to_salesforce"]
+__all__ = ["modified_at", "read_brevo_changes", "sync_to_salesforce"]
+
+log = logging.getLogger(__name__)
 
 CURSOR = "brevo"
 LOOK_BACK = timedelta(milliseconds=1)
 """How far before the newest ``modifiedAt`` seen the next run reads again."""
 BATCH = 200
-_BREVO_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text.replace("Z", "+00:00"), _BREVO_TIME)
+def modified_at(contact: dict[str, Any]) -> datetime | None:
+    """A contact's ``modifiedAt`` (with or without milliseconds, any offset), ``None`` when unreadable.
+
+    A contact whose time cannot be read is still compared and synced; it only cannot move the
+    cursor, so the next run reads it again.
+    """
+    try:
+        return parse_brevo_datetime(contact.get("modifiedAt"))
+    except ValueError:
+        log.warning("a Brevo contact (id %s) has no readable modifiedAt", contact.get("id"))
+        return None
 
 
 def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[str, Change], str | None]:
@@ -42,11 +54,10 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
     counted. On the first run there is nothing linked yet: nothing is read and the cursor
     starts now.
     """
-    cursor = None if full else ctx.store.get_cursor(ctx.iid, CURSOR)
-    if cursor is None and ctx.store.count_links(ctx.iid) == 0:
+    since = None if full else ctx.cursor_moment(CURSOR, parse_brevo_datetime)
+    if since is None and ctx.store.count_links(ctx.iid) == 0:
         start = datetime.now(timezone.utc) - timedelta(minutes=5)
-        return {}, start.isoformat(timespec="milliseconds")
-    since = _parse(cursor) if cursor else None
+        return {}, format_brevo_datetime(start)
     keys = [spec.brevo_attribute for spec in ctx.mapping.synced()]
     list_id = ctx.integration.list_id
     changes: dict[str, Change] = {}
@@ -57,8 +68,9 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
         ids = [i for i in map(contact_ext_id, page) if i]
         links = ctx.store.links_by_sf_ids(ctx.iid, ids)
         for contact in page:
-            modified = _parse(contact["modifiedAt"])
-            newest = modified if newest is None or modified > newest else newest
+            modified = modified_at(contact)
+            if modified is not None and (newest is None or modified > newest):
+                newest = modified
             link = links.get(contact_ext_id(contact) or "")
             if link is None:
                 ctx.outcome.add("brevo_only")
@@ -77,8 +89,8 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
     # Just before the newest seen: a contact modified in the same instant (Brevo's times have
     # milliseconds; whether modifiedSince is inclusive is not documented) is read again, which is
     # harmless (it then compares equal), rather than missed.
-    next_cursor = (newest - LOOK_BACK).isoformat(timespec="milliseconds") if newest else cursor
-    return changes, next_cursor
+    restart = newest - LOOK_BACK if newest else since
+    return changes, format_brevo_datetime(restart) if restart else None
 
 
 def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str]) -> None:
@@ -110,7 +122,7 @@ def _data_hash(ctx: SyncContext, change: Change) -> str:
 
 def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor: str | None) -> None:
     """Write the Brevo changes that survived conflict settlement to Salesforce, 200 a call."""
-    pending = [c for c in sorted(changes.values(), key=lambda c: c.contact["modifiedAt"]) if c.changed]
+    pending = [c for c in sorted(changes.values(), key=lambda c: modified_at(c.contact) or _NEVER) if c.changed]
     if pending:
         _check_attributes(ctx)
     for start in range(0, len(pending), BATCH):

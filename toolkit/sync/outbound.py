@@ -19,6 +19,7 @@ from ..exceptions import ConfigError
 from ..rules_base import row_id, written_keys
 from ..rules_hash import brevo_values, record_hash
 from ..salesforce import soql_datetime, soql_name
+from ..timestamps import canonical_salesforce_datetime, parse_brevo_datetime, parse_salesforce_datetime
 from ..store import Conflict, Link
 from .batches import ImportPace, Pipeline, Planned, Sent, Work, await_imports
 from .context import SyncContext
@@ -36,23 +37,18 @@ BULK_FIRST_POLL = 1.0  # seconds before the first job poll: every poll is an API
 IMPORT_ROWS_PER_SECOND = 12_000  # a cautious guess of Brevo's import speed (lowered as imports show): polls cost calls
 
 
-def _since(cursor: str) -> str:
-    """The SOQL literal of a stored cursor (Salesforce's ``2026-11-27T09:37:04.000+0000``)."""
-    return soql_datetime(datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%S.%f%z"))
-
-
-def _soql(ctx: SyncContext, cursor: str | None, *, ordered: bool) -> str:
+def _soql(ctx: SyncContext, cursor: datetime | None, *, ordered: bool) -> str:
     try:  # names come from describe when the mapping is set; a stored one is checked again
         fields = dict.fromkeys(soql_name(n) for n in [*ctx.mapping.soql_fields, "SystemModstamp", "IsDeleted"])
         soql = f"SELECT {', '.join(fields)} FROM {soql_name(ctx.sobject)}"
     except ValueError as exc:
         raise ConfigError(f"integration {ctx.integration.name!r}: {exc}; set its mapping again") from None
     if cursor:
-        soql += f" WHERE SystemModstamp >= {_since(cursor)}"
+        soql += f" WHERE SystemModstamp >= {soql_datetime(cursor)}"
     return soql + (" ORDER BY SystemModstamp, Id" if ordered else "")
 
 
-def _pages(ctx: SyncContext, cursor: str | None, full: bool,
+def _pages(ctx: SyncContext, cursor: datetime | None, full: bool,
            on_total: Callable[[int], None]) -> tuple[Iterator[list[dict[str, Any]]], bool]:
     """The pages to read and whether they come from Bulk API 2.0 (unordered).
 
@@ -81,13 +77,13 @@ def _field_types(ctx: SyncContext) -> dict[str, str]:
     return types | {f.sf_field.lower(): f.sf_type for f in ctx.mapping.fields}
 
 
-def _guard_deletions(ctx: SyncContext, cursor: str | None, full: bool, confirm_deletes: bool) -> None:
+def _guard_deletions(ctx: SyncContext, cursor: datetime | None, full: bool, confirm_deletes: bool) -> None:
     """B6 for deletions made in Salesforce: count the linked ones before anything is written."""
     if ctx.store.count_links(ctx.iid) == 0:
         return
     soql = f"SELECT Id FROM {ctx.sobject} WHERE IsDeleted = true"
     if cursor is not None and not full:  # a full run re-reads (and deletes) every deleted record
-        soql += f" AND SystemModstamp >= {_since(cursor)}"
+        soql += f" AND SystemModstamp >= {soql_datetime(cursor)}"
     deleted = [r["Id"] for page in ctx.sf.query_pages(soql, include_deleted=True) for r in page]
     linked = ctx.store.links_by_sf_ids(ctx.iid, deleted)
     planned = sum(1 for link in linked.values() if link.state != "kept")
@@ -107,7 +103,7 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
     Raises:
         toolkit.exceptions.MassDeleteBlocked: B6, before anything is deleted.
     """
-    cursor = ctx.store.get_cursor(ctx.iid, CURSOR)
+    cursor = ctx.cursor_moment(CURSOR, parse_salesforce_datetime)
     _guard_deletions(ctx, cursor, full, confirm_deletes)
     pages, bulk = _pages(ctx, cursor, full, lambda records: flow.expect(records))
     # Each page is planned while Brevo imports the previous one; an initial load packs full imports.
@@ -124,7 +120,7 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
                 if not bulk and page:
                     planned.cursor = stop_at or page[-1]["SystemModstamp"]
                 flow.add(planned, len(page))
-                newest = max([newest or "", *(r["SystemModstamp"] for r in page)])
+                newest = max([newest or "", *(r["SystemModstamp"] for r in page)])  # one form: see _page
                 if ctx.stopped:
                     flow.close()
                     return
@@ -136,11 +132,14 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
 def _page(ctx: SyncContext, page: list[dict[str, Any]],
           brevo_changes: dict[str, Change]) -> tuple[str | None, Planned]:
     """Plan one page; returns the SystemModstamp to resume at if stopped early, and the plan."""
+    for record in page:  # one form, so that texts compare like moments (cursor, max, stop_at)
+        record["SystemModstamp"] = canonical_salesforce_datetime(record["SystemModstamp"])
     links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
     live = [r for r in page if not r.get("IsDeleted")]
     rows, rejected, prepared = prepare(live, ctx.mapping, object=ctx.sobject)
     refused_ids = {r.record_id for r in rejected}  # only their data hash is needed (A3)
-    hashes = {r["Id"]: record_hash(r) for r in live if r["Id"] in refused_ids}
+    fields = ctx.mapping.soql_fields  # the data a rejection is about: not SystemModstamp, whose form varies
+    hashes = {r["Id"]: record_hash({f: r.get(f) for f in fields}) for r in live if r["Id"] in refused_ids}
     suspend = [r.record_id for r in rejected if r.rule == rules.RULE_Y6 and r.record_id in links
                and links[r.record_id].state == "active"]
     held = _held_in_brevo(ctx, [r["Id"] for r in live if r["Id"] in links])
@@ -241,10 +240,10 @@ def _plan_row(ctx: SyncContext, row: dict[str, Any], values: dict[str, Any], lin
     return "update" if changed else None
 
 
-def _earlier(first: str | None, second: str | None) -> bool:
-    """Whether ``first`` is an earlier moment than ``second`` (ISO texts of Brevo and Salesforce)."""
+def _earlier(brevo_time: str | None, salesforce_time: str | None) -> bool:
+    """Whether a Brevo ``modifiedAt`` is an earlier moment than a Salesforce ``SystemModstamp``."""
     try:
-        return bool(first and second and datetime.fromisoformat(first) < datetime.fromisoformat(second))
+        return parse_brevo_datetime(brevo_time) < parse_salesforce_datetime(salesforce_time)
     except ValueError:
         return False
 

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from ..clock import Clock
+from ..variants import WireVariants
 from .attributes import AttributeRegistry
 from .contact_ops import create_contact as _create_contact
 from .contacts import ContactStore
@@ -46,6 +47,7 @@ class BrevoAccount:
         self.processes = ProcessManager(self)
         self.emails: list[dict[str, Any]] = []
         self.rate_limiter = FixedWindowRateLimiter(10.0)
+        self.variants = WireVariants(None)  # the documented forms; the runner picks per seed
 
     def __repr__(self) -> str:  # never show the key
         return f"<BrevoAccount contacts={len(self.contact_store.all())} lists={len(self.list_store.lists)}>"
@@ -77,7 +79,7 @@ class BrevoAccount:
     def contacts(self) -> list[dict[str, Any]]:
         """Every contact as ``GET /contacts`` returns it, oldest first."""
         with self.lock:
-            return [c.to_json() for c in self.contact_store.all()]
+            return [c.to_json(self.variants) for c in self.contact_store.all()]
 
     def sent_emails(self) -> list[dict[str, Any]]:
         """What ``POST /smtp/email`` accepted, in order (copies)."""

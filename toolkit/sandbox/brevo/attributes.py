@@ -48,7 +48,8 @@ class Attribute:
             # category attributes as "text" with an enumeration.
             body["type"] = "text" if self.type == "category" else self.type
         if self.enumeration is not None:
-            body["enumeration"] = [dict(e) for e in self.enumeration]
+            # valueStr: required in brevo-python 5.1.0 (GetAttributesResponseAttributesItemEnumerationItem).
+            body["enumeration"] = [{**e, "valueStr": str(e["value"])} for e in self.enumeration]
         if self.options is not None:
             body["multiCategoryOptions"] = list(self.options)
         if self.value is not None:

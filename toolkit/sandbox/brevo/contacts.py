@@ -11,8 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from ..clock import Clock
+from ..variants import WireVariants
 from .errors import invalid
-from .formats import format_ts, is_digits, normalize_email, normalize_phone
+from .formats import TIMESTAMP_FORMS, format_ts, is_digits, normalize_email, normalize_phone
+
+_NO_VARIANTS = WireVariants(None)
 
 
 class _Unset:
@@ -64,8 +67,8 @@ class Contact:
         """The SMS number (digits with country code), kept in the ``SMS`` attribute."""
         return self.attributes.get("SMS")
 
-    def to_json(self) -> dict[str, Any]:
-        """The contact as ``GET /contacts`` returns it.
+    def to_json(self, variants: WireVariants | None = None) -> dict[str, Any]:
+        """The contact as ``GET /contacts`` returns it (timestamps in the form ``variants`` picks).
 
         The external id is the contact attribute ``EXT_ID`` there, never a top-level key: the
         official SDK's ``GetContactInfoResponse`` (brevo-python 5.1.0; getbrevo/brevo-python v4
@@ -79,8 +82,11 @@ class Contact:
         attributes = dict(self.attributes)
         if self.ext_id is not None:
             attributes["EXT_ID"] = self.ext_id
+        form = (variants or _NO_VARIANTS).pick("brevo.timestamp", self.id, TIMESTAMP_FORMS)
+        # whatsappBlacklisted: required in brevo-python 5.1.0 GetContactDetails / GetContactInfoResponse.
         body.update({"emailBlacklisted": self.email_blacklisted, "smsBlacklisted": self.sms_blacklisted,
-                     "createdAt": format_ts(self.created_at), "modifiedAt": format_ts(self.modified_at),
+                     "whatsappBlacklisted": False,
+                     "createdAt": format_ts(self.created_at, form), "modifiedAt": format_ts(self.modified_at, form),
                      "listIds": sorted(self.list_ids), "attributes": attributes})
         return body
 

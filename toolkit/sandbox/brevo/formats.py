@@ -19,10 +19,23 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _DIGITS = re.compile(r"^[0-9]+$")
 
 
-def format_ts(moment: datetime) -> str:
-    """UTC timestamp with milliseconds and offset, as Brevo writes ``createdAt``/``modifiedAt``."""
+#: The forms of Brevo's UTC timestamps: the documented ``...SSSZ``-like one with an offset, the
+#: documented ``YYYY-MM-DDTHH:mm:ss.SSSZ``, and the definition's own examples without
+#: milliseconds (``2017-05-01T17:05:03Z``). See :mod:`toolkit.sandbox.variants`.
+TIMESTAMP_FORMS = ("milliseconds+offset", "milliseconds+Z", "seconds+Z")
+
+
+def format_ts(moment: datetime, form: str = TIMESTAMP_FORMS[0]) -> str:
+    """UTC timestamp as Brevo writes ``createdAt``/``modifiedAt``, in one of :data:`TIMESTAMP_FORMS`.
+
+    The form without milliseconds cuts them (never rounds up), as a coarser clock would.
+    """
     moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+    seconds = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if form == "seconds+Z":
+        return seconds + "Z"
+    millis = f".{moment.microsecond // 1000:03d}"
+    return seconds + millis + ("Z" if form == "milliseconds+Z" else "+00:00")
 
 
 def parse_datetime_param(name: str, value: str) -> datetime:

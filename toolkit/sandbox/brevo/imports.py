@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from .account import BrevoAccount
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: The problem reports of ``info.import`` (brevo-python v4 ``GetProcessResponseInfoImport``).
 REPORT_KINDS = ("invalid_emails", "duplicate_contact_id", "duplicate_ext_id", "duplicate_email_id",
-                "duplicate_phone_id", "duplicate_whatsapp_id", "duplicate_landline_number_id",
-                "invalid_sms")
+                "duplicate_phone_id", "duplicate_whatsapp_id", "duplicate_landline_number_id")
 _IDENTIFIERS = ("EMAIL", "EXT_ID", "SMS")
 
 
@@ -110,11 +110,12 @@ def import_row(account: "BrevoAccount", job: ImportJob, row: dict[str, Any],
     if email is None and not _empty(email_raw):
         return "invalid_emails", "Invalid email address"
     sms = None if _empty(sms_raw) else normalize_phone(sms_raw)
-    if sms is None and not _empty(sms_raw):
-        return "invalid_sms", "SMS number without a valid country code"
+    # An SMS number without a valid country code is a value that does not fit its attribute:
+    # "Values that don't match the attribute type ... will be ignored" (createContact); the SDK's
+    # import report kinds have none for it, so the row is imported without it.
     ext_id = None if _empty(ext_raw) or isinstance(ext_raw, (dict, list)) else str(ext_raw).strip()
     if not (email or sms or ext_id):
-        return "invalid_emails", "No email, SMS or ext_id"
+        return "invalid_emails", "No valid email, SMS or ext_id"
 
     store = account.contact_store
     by_ext, by_email, by_sms = store.by_ext_id(ext_id), store.by_email(email), store.by_sms(sms)
@@ -136,7 +137,7 @@ def import_row(account: "BrevoAccount", job: ImportJob, row: dict[str, Any],
         for name, value in (("email", email), ("ext_id", ext_id), ("sms", sms)):
             if value:
                 setattr(patch, name, value)
-        if (target is not None and job.empty_attributes and "SMS" in attributes and sms is None
+        if (target is not None and job.empty_attributes and "SMS" in attributes and _empty(sms_raw)
                 and (target.email or email or target.ext_id or ext_id)):
             patch.sms = None
     if target is None:

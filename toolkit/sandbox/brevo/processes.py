@@ -13,13 +13,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .formats import format_ts
+from ..variants import WireVariants
+from .formats import TIMESTAMP_FORMS, format_ts
 from .imports import REPORT_KINDS, ImportJob, import_row
 
 if TYPE_CHECKING:
     from .account import BrevoAccount
 
 log = logging.getLogger(__name__)
+_NO_VARIANTS = WireVariants(None)
 CHUNK_ROWS = 500  # rows imported per hold of the account lock, so API calls interleave
 REPORT_PATH = "_sandbox/brevo/import-report"
 
@@ -36,12 +38,25 @@ class Process:
     job: ImportJob | None = None
     report: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def to_json(self, base_url: str) -> dict[str, Any]:
-        """The process as ``GET /processes/{id}`` returns it; ``base_url`` ends with ``/``."""
-        body: dict[str, Any] = {"id": self.id, "status": self.status, "name": self.name,
-                                "created_at": format_ts(self.created_at)}
-        if self.completed_at is not None:
-            body["completed_at"] = format_ts(self.completed_at)
+    def to_json(self, base_url: str, variants: WireVariants | None = None) -> dict[str, Any]:
+        """The process as ``GET /processes/{id}`` returns it; ``base_url`` ends with ``/``.
+
+        Fields of brevo-python 5.1.0 ``GetProcessResponse`` (id, name, status, info); the
+        running status is ``in_process`` (definition) or ``processing`` (SDK v4's
+        ``GetProcessResponseStatus``), and ``created_at``/``completed_at`` (SDK v4 4.0.10, gone
+        in 5.1.0) come or not, as ``variants`` picks per process. ``info.import`` lists a URL for
+        each kind of problem the import had (the SDK's kinds), ``null`` for the others.
+        """
+        pick = (variants or _NO_VARIANTS).pick
+        status = self.status
+        if status == "in_process":
+            status = pick("brevo.process.status", self.id, ("in_process", "processing"))
+        body: dict[str, Any] = {"id": self.id, "status": status, "name": self.name}
+        if pick("brevo.process.times", self.id, (True, False)):
+            form = pick("brevo.timestamp", f"process{self.id}", TIMESTAMP_FORMS)
+            body["created_at"] = format_ts(self.created_at, form)
+            if self.completed_at is not None:
+                body["completed_at"] = format_ts(self.completed_at, form)
         if self.name == "IMPORTUSER" and self.status == "completed":
             body["info"] = {"import": {
                 kind: f"{base_url}{REPORT_PATH}?processId={self.id}&kind={kind}" if self.report.get(kind) else None

@@ -82,7 +82,7 @@ def _get_contacts(account: "BrevoAccount", request: Request) -> Response:
         predicates.append(lambda c: bool(c.list_ids & list_ids))
     with account.lock:
         matching = [c for c in account.contact_store.all() if all(p(c) for p in predicates)]
-        body = {"contacts": [c.to_json() for c in page(matching, offset, limit, descending)], "count": len(matching)}
+        body = {"contacts": [c.to_json(account.variants) for c in page(matching, offset, limit, descending)], "count": len(matching)}
     return json_response(body)
 
 
@@ -96,7 +96,7 @@ def _get_contact(account: "BrevoAccount", request: Request, identifier: str) -> 
         contact = account.contact_store.find(identifier, request.args.get("identifierType"))
         if contact is None:
             raise not_found(CONTACT_NOT_FOUND)
-        body = contact.to_json()
+        body = contact.to_json(account.variants)
     body["statistics"] = {}  # the sandbox sends no campaigns
     return json_response(body)
 

@@ -153,7 +153,7 @@ def _get_list_contacts(account: "BrevoAccount", request: Request, list_id: str) 
     with account.lock:
         lst = account.list_store.get_list(_list_id(list_id))
         members = [c for c in account.contact_store.members(lst.id) if all(p(c) for p in predicates)]
-        return json_response({"contacts": [c.to_json() for c in page(members, offset, limit, descending)],
+        return json_response({"contacts": [c.to_json(account.variants) for c in page(members, offset, limit, descending)],
                               "count": len(members)})
 
 

@@ -58,7 +58,7 @@ def _get_processes(account: "BrevoAccount", request: Request) -> Response:
     limit, offset, descending = int_arg(request, "limit", 10, 50), int_arg(request, "offset", 0), sort_arg(request)
     processes = account.processes.all()
     with account.lock:
-        body = {"processes": [p.to_json(request.host_url) for p in page(processes, offset, limit, descending)],
+        body = {"processes": [p.to_json(request.host_url, account.variants) for p in page(processes, offset, limit, descending)],
                 "count": len(processes)}
     return json_response(body)
 
@@ -68,7 +68,7 @@ def _get_process(account: "BrevoAccount", request: Request, process_id: str) -> 
     if process is None:
         raise not_found("Process ID not found")
     with account.lock:
-        return json_response(process.to_json(request.host_url))
+        return json_response(process.to_json(request.host_url, account.variants))
 
 
 def _post_email(account: "BrevoAccount", request: Request) -> Response:

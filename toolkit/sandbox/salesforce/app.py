@@ -87,7 +87,7 @@ def control_routes(org: SalesforceOrg, oauth: OAuthServer) -> dict[tuple[str, st
 
     def summary(_request: Request) -> Response:
         counts = {}
-        for name in org.schema.objects:
+        for name in org.data_objects:  # User and Organization are settings, not data
             rows = org.snapshot(name, include_deleted=True)
             deleted = sum(1 for r in rows if r["IsDeleted"])
             counts[name] = {"live": len(rows) - deleted, "deleted": deleted}

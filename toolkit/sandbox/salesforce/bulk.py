@@ -37,13 +37,13 @@ COMPLETE_AFTER_SECONDS = 1.0
 DAY_SECONDS = 24 * 3600
 
 
-def _csv_value(value: Any, kind: str) -> str:
+def _csv_value(value: Any, kind: str, milliseconds: bool = True) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if kind == "datetime":
-        return to_bulk_datetime(value)
+        return to_bulk_datetime(value, milliseconds=milliseconds)
     return str(value)
 
 
@@ -132,11 +132,13 @@ class BulkJobs:
         kinds = [obj.field(name).type for name in compiled.fields]  # type: ignore[union-attr]
         rows = compiled.run(self.org.snapshot(obj.name, include_deleted=operation == "queryAll"))
         now = self.org.clock.now()
+        variants = self.org.variants
         job = BulkJob(
             id=self._sequence.next(), operation=operation, sobject=obj.name, version=ctx.version,
             created_date=format_datetime(now), column_delimiter=delimiter, line_ending=line_ending,
             header=list(compiled.fields),
-            rows=[[_csv_value(row[f], k) for f, k in zip(compiled.fields, kinds)] for row in rows])
+            rows=[[_csv_value(row[f], k, variants.pick("salesforce.bulk.datetime", row.get("Id"), (True, False)))
+                   for f, k in zip(compiled.fields, kinds)] for row in rows])
         with self._lock:
             self._jobs[job.id] = job
             self._created.append(now.timestamp())
@@ -237,6 +239,7 @@ def job_results(ctx: "Ctx", job_id: str) -> Response:
     next_offset = offset + len(page)
     response = Response(found.csv_page(offset, count), status=200, mimetype="text/csv")
     response.charset = "utf-8"
-    response.headers["Sforce-NumberOfRecords"] = str(len(page))
+    if not ctx.org.variants.chance("salesforce.bulk.records-header", f"{found.id}:{offset}", 0.3):
+        response.headers["Sforce-NumberOfRecords"] = str(len(page))  # documented, yet only the locator is needed
     response.headers["Sforce-Locator"] = _locator(next_offset) if next_offset < len(found.rows) else "null"
     return response

@@ -13,6 +13,11 @@ LOGIN_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com"
 MAX_ASSERTION_LIFETIME = timedelta(minutes=3)
 # Salesforce wants exp at most 3 minutes ahead; allow for a client clock running a little fast.
 CLOCK_SKEW = timedelta(seconds=30)
+# @salesforce/core, under `sf org login jwt`, signs `exp: Date.now() + 300` — JavaScript
+# milliseconds, not RFC 7519 seconds (forcedotcom/sfdx-core, src/org/authInfo.ts,
+# AuthInfo.tryJwtAuth) — and real orgs accept those assertions. An exp at or above 10^11 is
+# therefore read as milliseconds: in seconds it would be the year 5138, in milliseconds 1973.
+MILLISECONDS_FROM = 10**11
 
 
 class OAuthError(Exception):
@@ -31,12 +36,15 @@ class OAuthError(Exception):
         self.status = status
 
 
-def _numeric_date(value: Any) -> datetime | None:
+def _numeric_date(value: Any) -> tuple[datetime, bool] | None:
+    """``exp`` as a datetime, and whether it was given in milliseconds; None if not a number."""
     # simple-salesforce sends exp as a string of digits; Salesforce accepts it.
     if isinstance(value, bool):
         return None
     try:
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        number = float(value)
+        in_ms = number >= MILLISECONDS_FROM
+        return datetime.fromtimestamp(number / 1000 if in_ms else number, tz=timezone.utc), in_ms
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
@@ -49,8 +57,9 @@ def verify_assertion(assertion: str, credentials: Credentials, *, own_url: str,
         assertion: the compact JWT from the ``assertion`` form field.
         credentials: the connected app (consumer key and uploaded certificate).
         own_url: the sandbox's login URL, accepted as ``aud`` next to login/test.salesforce.com.
-        client_now: the client's idea of now; ``exp`` must lie after it. Clients sign with the
-            wall clock, which knows nothing of the sandbox clock being advanced.
+        client_now: the client's idea of now; ``exp`` (seconds, or milliseconds as
+            @salesforce/core signs it) must lie after it. Clients sign with the wall clock,
+            which knows nothing of the sandbox clock being advanced.
         server_now: sandbox time; ``exp`` may lie at most 3 minutes after it.
 
     Raises:
@@ -76,10 +85,13 @@ def verify_assertion(assertion: str, credentials: Credentials, *, own_url: str,
     accepted = {*LOGIN_AUDIENCES, own_url.rstrip("/")}
     if not any(isinstance(a, str) and a.rstrip("/") in accepted for a in audiences):
         raise OAuthError("invalid_grant", "audience is invalid")
-    exp = _numeric_date(claims.get("exp"))
-    if exp is None or exp > server_now + MAX_ASSERTION_LIFETIME + CLOCK_SKEW:
+    parsed = _numeric_date(claims.get("exp"))
+    if parsed is None or parsed[0] > server_now + MAX_ASSERTION_LIFETIME + CLOCK_SKEW:
         raise OAuthError("invalid_grant", "invalid assertion")
-    if exp <= client_now:
+    exp, in_ms = parsed
+    # A milliseconds exp from @salesforce/core lies only 300 ms ahead: it may have passed by the
+    # time the assertion arrives, so it gets the clock-skew allowance; one further back is expired.
+    if exp <= (client_now - CLOCK_SKEW if in_ms else client_now):
         raise OAuthError("invalid_grant", "expired authorization code")
     subject = claims.get("sub")
     if not isinstance(subject, str) or subject.lower() != credentials.username.lower():

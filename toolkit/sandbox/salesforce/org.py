@@ -15,10 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..clock import Clock
+from ..variants import WireVariants
 from . import ids
 from .allowance import ApiAllowance
 from .errors import RecordError
 from .formulas import TIME_DEPENDENT, with_read_time_fields
+from .oauth_credentials import SANDBOX_USERNAME
+from .org_standard import CompanyInfo, standard_records
 from .org_writes import WriteBatch
 from .schema import ObjectDef, Schema, default_schema
 from .values import format_datetime
@@ -41,28 +44,38 @@ def _python_values(record: dict[str, Any]) -> dict[str, Any]:
 class SalesforceOrg:
     """One Salesforce org: Contact, Lead and Case records plus org-level settings.
 
+    The read-only standard objects User and Organization are served too; their records are
+    built from these attributes (see :mod:`org_standard`) and every write to them is refused.
+
     Attributes:
-        org_id: the org's Id (``00D...``).
-        user_id: the integration user's Id (``005...``), owner and author of API writes.
+        org_id: the org's Id (``00D...``), also the Id of its one Organization record.
+        user_id: the integration user's Id (``005...``), owner and author of API writes, the
+            user OAuth tokens are issued for.
+        username: the integration user's username (``User.Username``, the OAuth login).
         users: every valid User Id (OwnerId must be one of them).
+        company: what the Organization record reports (name, country, locale, edition...).
         api_enabled: False makes every REST call answer 403 API_DISABLED_FOR_ORG.
         allowance: the rolling 24-hour API request count.
         schema: the org's objects and fields.
     """
 
     def __init__(self, clock: Clock, *, api_daily_limit: int = 100_000, org_id: str | None = None,
-                 user_id: str | None = None, seed: int | None = None, schema: Schema | None = None) -> None:
+                 user_id: str | None = None, seed: int | None = None, schema: Schema | None = None,
+                 username: str = SANDBOX_USERNAME, country: str = "Germany", default_locale: str = "de_DE") -> None:
         rng = random.Random(seed)
         self.clock = clock
         self.schema = schema or default_schema()
         self.org_id = org_id or ids.random_id("00D", rng)
         self.user_id = user_id or ids.random_id("005", rng)
+        self.username = username
         self.users = [self.user_id]
+        self.company = CompanyInfo(country=country, default_locale=default_locale)
         self.api_enabled = True
+        self.variants = WireVariants(None)  # the documented forms; the runner picks per seed
         self.allowance = ApiAllowance(clock, api_daily_limit)
         self.created_date = format_datetime(clock.now())
         self._lock = threading.RLock()
-        self._store: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema.objects}
+        self._store: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.data_objects}
         self._deleted: dict[str, str] = {}  # id -> deletedDate, in deletion order
         self._purged_until: str | None = None
         self._next_sequence = 1
@@ -83,6 +96,11 @@ class SalesforceOrg:
         return obj
 
     @property
+    def data_objects(self) -> list[str]:
+        """Names of the objects that hold data (all but the read-only User and Organization)."""
+        return [name for name, obj in self.schema.objects.items() if not obj.read_only]
+
+    @property
     def api_usage(self) -> tuple[int, int]:
         """``(used, limit)`` of the rolling 24-hour API allowance."""
         return self.allowance.used(), self.allowance.limit
@@ -92,7 +110,10 @@ class SalesforceOrg:
         obj = self.schema.by_prefix(record_id[:3])
         if obj is None:
             return None
-        record = self._store[obj.name].get(record_id)
+        if obj.read_only:
+            record = next((r for r in standard_records(self, obj.name) if r["Id"] == record_id), None)
+        else:
+            record = self._store[obj.name].get(record_id)
         return (obj, record) if record is not None else None
 
     def find(self, record_id: str) -> tuple[ObjectDef, dict[str, Any]] | None:
@@ -110,8 +131,8 @@ class SalesforceOrg:
             return None
         with self._lock:
             self._purge()
-            record = self._store[obj.name].get(record_id)
-            return None if record is None else with_read_time_fields(obj.name, record, self.clock.now())
+            found = self.lookup(record_id)
+            return None if found is None else with_read_time_fields(obj.name, found[1], self.clock.now())
 
     def records(self, sobject: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         """Copies of an object's records in creation order (deleted ones only if asked)."""
@@ -120,6 +141,8 @@ class SalesforceOrg:
     def snapshot(self, sobject: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         """The stored records as they are now, for the query engine (do not modify them)."""
         obj = self.object(sobject)
+        if obj.read_only:
+            return standard_records(self, obj.name)
         with self._lock:
             self._purge()
             rows = list(self._store[obj.name].values())
@@ -245,6 +268,7 @@ class SalesforceOrg:
         with self._lock:
             return {
                 "format": 1, "org_id": self.org_id, "user_id": self.user_id, "users": list(self.users),
+                "username": self.username, "company": self.company.to_dict(),
                 "api_enabled": self.api_enabled, "allowance": self.allowance.to_dict(),
                 "created_date": self.created_date, "next_sequence": self._next_sequence,
                 "next_case_number": self._next_case_number, "purged_until": self._purged_until,
@@ -255,8 +279,10 @@ class SalesforceOrg:
     @classmethod
     def from_dict(cls, data: dict[str, Any], clock: Clock) -> "SalesforceOrg":
         """Rebuild an org saved with :meth:`to_dict`."""
-        org = cls(clock, org_id=data["org_id"], user_id=data["user_id"])
+        org = cls(clock, org_id=data["org_id"], user_id=data["user_id"],
+                  username=data.get("username", SANDBOX_USERNAME))
         org.users = list(data.get("users", [org.user_id]))
+        org.company = CompanyInfo.from_dict(data.get("company", {}))
         org.api_enabled = bool(data.get("api_enabled", True))
         org.allowance.load(data.get("allowance", {}))
         org.created_date = data.get("created_date", org.created_date)

@@ -14,7 +14,8 @@ from .errors import ROLLED_BACK, RecordError, save_result
 from .formulas import apply_stored, display_name
 from .schema import FieldDef, ObjectDef
 from .validation import (
-    check_required, check_values, check_writable, id_on_insert_error, malformed_id_error)
+    check_required, check_values, check_writable, delete_refused_error, id_on_insert_error, malformed_id_error,
+    read_only_entity_error)
 from .values import deserialize
 
 if TYPE_CHECKING:
@@ -84,12 +85,21 @@ class WriteBatch:
     def prepare(self, mode: str, obj: ObjectDef, body: dict[str, Any], raw: str | None) -> Prepared:
         """Deserialize (request-level errors raise ApiError) and check one record."""
         body, raw_id, has_id = _pop_id(body)
+        if obj.read_only:  # refused before any field is looked at, as for a missing object permission
+            return self._refuse(mode, obj, raw_id)
         values = deserialize(obj, body, raw)
         if mode == "create":
             return self._prepare_create(obj, values, has_id and raw_id is not None)
         if mode != "update":
             raise ValueError(f"unknown write mode {mode!r}")
         return self._prepare_update(obj, values, raw_id)
+
+    @staticmethod
+    def _refuse(mode: str, obj: ObjectDef, raw_id: Any) -> Prepared:
+        if mode not in ("create", "update"):
+            raise ValueError(f"unknown write mode {mode!r}")
+        record_id = ids.normalize(raw_id) if mode == "update" and ids.is_id(raw_id) else None
+        return Prepared(obj, record_id, error=read_only_entity_error(obj, mode), creating=mode == "create")
 
     def _prepare_create(self, obj: ObjectDef, values: dict[str, Any], has_id: bool) -> Prepared:
         error = id_on_insert_error() if has_id else check_writable(obj, values, creating=True)
@@ -190,6 +200,8 @@ class WriteBatch:
         if current is None:
             return Prepared(placeholder, record_id, error=INVALID_CROSS_REFERENCE)
         obj, existing = current
+        if obj.read_only:
+            return Prepared(obj, record_id, error=delete_refused_error())
         if existing["IsDeleted"]:
             return Prepared(obj, record_id, error=ENTITY_IS_DELETED)
         if obj.name == "Contact":

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import bulk, rest_composite, rest_query, rest_replication, rest_sobjects
+from . import bulk, rest_composite, rest_directory, rest_query, rest_replication, rest_sobjects
 from .errors import ApiError, error_response, not_found
 from .rest_query import CursorStore
 
@@ -67,7 +67,7 @@ Handler = Callable[..., Response]
 
 _V = "/services/data/v<version:version>"
 _ROUTES: list[tuple[str, str, tuple[str, ...], Handler]] = [
-    (_V, "resources", ("GET",), rest_sobjects.resources),
+    (_V, "resources", ("GET",), rest_directory.resources),
     (f"{_V}/limits", "limits", ("GET",), rest_replication.limits),
     (f"{_V}/query", "query", ("GET",), rest_query.query),
     (f"{_V}/query/<locator>", "query_more", ("GET",), rest_query.query_more),
@@ -79,8 +79,10 @@ _ROUTES: list[tuple[str, str, tuple[str, ...], Handler]] = [
     (f"{_V}/sobjects/<sobject>/updated", "updated", ("GET",), rest_replication.updated),
     (f"{_V}/sobjects/<sobject>/deleted", "deleted", ("GET",), rest_replication.deleted),
     (f"{_V}/sobjects/<sobject>/<record_id>", "record", ("GET", "PATCH", "DELETE"), rest_sobjects.record),
+    (f"{_V}/composite", "composite", ("GET",), rest_directory.composite),
     (f"{_V}/composite/sobjects", "collections", ("POST", "PATCH", "DELETE"), rest_composite.collections),
     (f"{_V}/composite/sobjects/<sobject>", "collections_get", ("GET", "POST"), rest_composite.retrieve),
+    (f"{_V}/jobs", "jobs_index", ("GET",), rest_directory.jobs),
     (f"{_V}/jobs/query", "jobs", ("GET", "POST"), bulk.jobs_root),
     (f"{_V}/jobs/query/<job_id>", "job", ("GET", "PATCH", "DELETE"), bulk.job),
     (f"{_V}/jobs/query/<job_id>/results", "job_results", ("GET",), bulk.job_results),

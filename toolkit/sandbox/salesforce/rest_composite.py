@@ -93,7 +93,7 @@ def retrieve(ctx: "Ctx", sobject: str) -> Response:
         found = None
         if ids.is_id(str(raw_id).strip(), obj.key_prefix):
             found = ctx.org.find(ids.normalize(str(raw_id).strip()))
-        if found is None or found[1]["IsDeleted"]:
+        if found is None or found[1].get("IsDeleted"):  # User and Organization have no IsDeleted
             out.append(None)
             continue
         view = with_read_time_fields(obj.name, found[1], now)

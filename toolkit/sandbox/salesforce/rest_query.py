@@ -22,6 +22,7 @@ from ..clock import Clock
 from ..http import json_response
 from . import ids
 from .errors import ApiError
+from .rest_query_columns import column_metadata
 from .soql import CompiledQuery, SoqlError, compile_query, parse, unknown_sobject_error
 from .soql_ast import FieldRef
 
@@ -151,6 +152,9 @@ def _query(ctx: "Ctx", include_deleted: bool) -> Response:
     soql = ctx.request.args.get("q")
     if not soql:
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    if ctx.request.args.get("columns", "").lower() == "true":  # `sf data query`'s column labels
+        compiled, _ = compile_soql(ctx.org, soql)
+        return json_response(column_metadata(ctx.org.object(compiled.sobject), compiled))
     compiled, result = run_query(ctx.org, soql, ctx.version, include_deleted)
     if compiled.is_count:
         return json_response({"totalSize": result, "done": True, "records": []})
@@ -158,7 +162,8 @@ def _query(ctx: "Ctx", include_deleted: bool) -> Response:
 
 
 def query(ctx: "Ctx") -> Response:
-    """``GET query/?q=`` (records in the Recycle Bin are left out)."""
+    """``GET query/?q=`` (records in the Recycle Bin are left out); ``&columns=true`` answers the
+    query's column metadata instead (see :mod:`rest_query_columns`)."""
     return _query(ctx, include_deleted=False)
 
 

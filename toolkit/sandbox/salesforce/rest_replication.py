@@ -79,7 +79,7 @@ def _limit(maximum: int, remaining: int) -> dict[str, int]:
 def limits(ctx: "Ctx") -> Response:
     """``GET limits/``: the org's allocations and what remains of them."""
     used, daily = ctx.org.api_usage
-    records = sum(len(ctx.org.snapshot(name, include_deleted=True)) for name in ctx.org.schema.objects)
+    records = sum(len(ctx.org.snapshot(name, include_deleted=True)) for name in ctx.org.data_objects)
     data_max = 10240
     jobs_used, storage_mb = ctx.api.jobs.usage()
     return json_response({

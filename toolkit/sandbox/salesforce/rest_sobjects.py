@@ -1,4 +1,4 @@
-"""Versions, resources, describe and single-record CRUD (``sobjects/X/`` and ``sobjects/X/{id}``)."""
+"""Versions, describe and single-record CRUD (``sobjects/X/`` and ``sobjects/X/{id}``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from .errors import ApiError
 from .formulas import with_read_time_fields
 from .rest_query import record_json
 from .schema import ObjectDef
+from .validation import INSUFFICIENT_ACCESS
 
 if TYPE_CHECKING:
     from .rest import Ctx
 
 _RELEASES = ("Winter", "Spring", "Summer")
-# Single-record errors that Salesforce answers with 404 rather than 400.
+# Single-record errors that Salesforce answers with 404 or 403 rather than 400.
 _NOT_FOUND_CODES = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND"})
+_REFUSED_CODES = frozenset({INSUFFICIENT_ACCESS})
 
 
 def release_label(version: str) -> str:
@@ -31,16 +33,6 @@ def versions(request: Request, supported: tuple[str, ...]) -> Response:
     """``GET /services/data/``: every API version the instance serves (no session needed)."""
     return json_response([{"label": release_label(v), "url": f"/services/data/v{v}", "version": v}
                           for v in supported])
-
-
-def resources(ctx: "Ctx") -> Response:
-    """``GET /services/data/vNN.N/``: the resources of this version."""
-    base = f"/services/data/v{ctx.version}"
-    names = ("sobjects", "query", "queryAll", "limits", "composite", "search", "tooling", "recent",
-             "analytics", "chatter", "connect", "tabs", "theme", "actions", "process", "quickActions")
-    body = {name: f"{base}/{name}" for name in names}
-    body["identity"] = ctx.api.oauth.identity_url(ctx.request)
-    return json_response(dict(sorted(body.items())))
 
 
 def object_or_404(ctx: "Ctx", sobject: str) -> ObjectDef:
@@ -80,7 +72,8 @@ def errors_response(result: dict[str, Any]) -> Response:
     """A failed SaveResult as a single-record REST error list (``errorCode`` instead of ``statusCode``)."""
     errors = [{"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
               for e in result["errors"]]
-    status = 404 if errors and errors[0]["errorCode"] in _NOT_FOUND_CODES else 400
+    code = errors[0]["errorCode"] if errors else ""
+    status = 404 if code in _NOT_FOUND_CODES else 403 if code in _REFUSED_CODES else 400
     return json_response(errors, status)
 
 
@@ -115,7 +108,7 @@ def _existing(ctx: "Ctx", obj: ObjectDef, record_id: str) -> tuple[str, dict[str
     found = ctx.org.find(normalized)
     if found is None:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-    if found[1]["IsDeleted"]:
+    if found[1].get("IsDeleted"):  # User and Organization have no IsDeleted
         raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
     return normalized, found[1]
 

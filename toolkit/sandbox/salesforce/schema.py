@@ -146,7 +146,13 @@ class ChildRelationship:
 
 @dataclass(frozen=True)
 class ObjectDef:
-    """An sObject: its describe properties and fields (in describe order)."""
+    """An sObject: its describe properties and fields (in describe order).
+
+    ``read_only`` objects (User, Organization) hold no stored data: their records are built
+    from the org's settings, describe reports them neither createable, updateable nor
+    deletable, and every write is refused. ``describe_flags`` overrides other object-level
+    describe properties (e.g. ``searchable``) where a standard object differs from the rest.
+    """
 
     name: str
     label: str
@@ -155,6 +161,8 @@ class ObjectDef:
     fields: tuple[FieldDef, ...]
     custom: bool = False
     child_relationships: tuple[ChildRelationship, ...] = ()
+    read_only: bool = False
+    describe_flags: tuple[tuple[str, bool], ...] = ()
     _by_lower: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -176,15 +184,16 @@ class ObjectDef:
     def basic_info(self, version: str) -> dict[str, Any]:
         """The object's entry in the global describe and in ``sobjects/X/``."""
         base = f"/services/data/v{version}/sobjects/{self.name}"
-        return {
+        writable = not self.read_only
+        info: dict[str, Any] = {
             "activateable": False, "associateEntityType": None, "associateParentEntity": None,
-            "createable": True, "custom": self.custom, "customSetting": False,
-            "deepCloneable": False, "deletable": True, "deprecatedAndHidden": False,
+            "createable": writable, "custom": self.custom, "customSetting": False,
+            "deepCloneable": False, "deletable": writable, "deprecatedAndHidden": False,
             "feedEnabled": True, "hasSubtypes": False, "isInterface": False, "isSubtype": False,
             "keyPrefix": self.key_prefix, "label": self.label, "labelPlural": self.label_plural,
-            "layoutable": True, "mergeable": self.name != "Case", "mruEnabled": True,
+            "layoutable": True, "mergeable": writable and self.name != "Case", "mruEnabled": True,
             "name": self.name, "queryable": True, "replicateable": True, "retrieveable": True,
-            "searchable": True, "triggerable": True, "undeletable": True, "updateable": True,
+            "searchable": True, "triggerable": True, "undeletable": writable, "updateable": writable,
             "urls": {
                 "compactLayouts": f"{base}/describe/compactLayouts",
                 "rowTemplate": f"{base}/{{ID}}",
@@ -197,6 +206,8 @@ class ObjectDef:
                 "sobject": base,
             },
         }
+        info.update(self.describe_flags)
+        return info
 
     def describe(self, version: str) -> dict[str, Any]:
         """The full ``sobjects/X/describe/`` payload."""
@@ -258,7 +269,10 @@ class Schema:
 
 
 def default_schema() -> Schema:
-    """The sandbox org's schema: Contact, Lead and Case with their custom fields."""
+    """The sandbox org's schema: Contact, Lead and Case with their custom fields, plus the
+    read-only standard objects every org has (User, Organization), in global-describe
+    (alphabetical) order."""
     from .schema_objects import build_objects
+    from .schema_standard import standard_objects
 
-    return Schema(build_objects())
+    return Schema(sorted([*build_objects(), *standard_objects()], key=lambda o: o.name))

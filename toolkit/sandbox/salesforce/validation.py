@@ -32,6 +32,34 @@ def read_only_error(names: list[str]) -> RecordError:
         names)
 
 
+# Writes to an object the API user may read but not write (User, Organization here), as a real
+# org refuses them to a user without the object permission:
+# - create/update: 400 CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY "entity type cannot be inserted: <label>" /
+#   "entity type cannot be updated: <label>" (the code means "user does not have object level write
+#   permissions on the given object": Adobe's Salesforce diagnostics cheat sheet,
+#   https://experienceleague.adobe.com/en/docs/marketo/using/product-docs/marketo-sales-connect/crm/salesforce-integration/salesforce-diagnostics ;
+#   the "entity type cannot be inserted: <object label>" form is also what forcedotcom/salesforcedx-vscode's
+#   Apex Debugger tests expect for an object the user may not create; the PATCH wording was observed in
+#   public QA evidence of a real org [3rd, no address]);
+# - delete: INSUFFICIENT_ACCESS_OR_READONLY "insufficient access rights on object id" (observed as the answer
+#   to a DELETE without delete access [3rd, no address]); REST answers it 403, "The request has been refused.
+#   Verify that the logged-in user has appropriate permissions"
+#   (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
+READ_ONLY_ENTITY = "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+INSUFFICIENT_ACCESS = "INSUFFICIENT_ACCESS_OR_READONLY"
+
+
+def read_only_entity_error(obj: ObjectDef, mode: str) -> RecordError:
+    """The refusal of a create (``mode="create"``) or update of a read-only object's record."""
+    verb = "inserted" if mode == "create" else "updated"
+    return RecordError(READ_ONLY_ENTITY, f"entity type cannot be {verb}: {obj.label}")
+
+
+def delete_refused_error() -> RecordError:
+    """The refusal of a delete of a read-only object's record."""
+    return RecordError(INSUFFICIENT_ACCESS, "insufficient access rights on object id")
+
+
 def id_on_insert_error() -> RecordError:
     """What Salesforce answers when a record to create carries an Id."""
     return RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])

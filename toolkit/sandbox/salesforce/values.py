@@ -51,9 +51,14 @@ def parse_datetime(text: str) -> datetime:
     return (base.replace(microsecond=micro) - offset).replace(tzinfo=timezone.utc)
 
 
-def to_bulk_datetime(stored: str) -> str:
-    """Bulk API CSV form of a stored datetime: ``2026-11-27T09:37:04.000Z``."""
-    return stored[:-5] + "Z" if stored.endswith("+0000") else stored
+def to_bulk_datetime(stored: str, *, milliseconds: bool = True) -> str:
+    """Bulk API CSV form of a stored datetime: ``2026-11-27T09:37:04.000Z``, or ``...04Z``.
+
+    Bulk API 2.0 calls the milliseconds optional; the form without them cuts them.
+    """
+    if not stored.endswith("+0000"):
+        return stored
+    return stored[:-5] + "Z" if milliseconds else stored[:19] + "Z"
 
 
 def valid_date(text: str) -> bool:
