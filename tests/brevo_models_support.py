@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
+from brevo.account.types import GetAccountResponse
 from brevo.contacts.types import (
     CreateContactResponse,
     CreateFolderResponse,
@@ -46,6 +47,7 @@ from brevo.contacts.types import (
 from brevo.core.pydantic_utilities import parse_obj_as
 from brevo.core.serialization import get_field_to_alias_mapping
 from brevo.process.types import GetProcessResponse
+from brevo.senders.types import GetSendersResponse
 from brevo.transactional_emails.types import SendTransacEmailResponse
 from brevo.types import GetContacts, PostContactInfo
 
@@ -121,6 +123,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("DELETE", "/contacts/{identifier}", None, "contacts.delete_contact"),
     Endpoint("GET", "/processes/{process_id}", GetProcessResponse, "process.get_process"),
     Endpoint("POST", "/smtp/email", SendTransacEmailResponse, "transactional_emails.send_transac_email"),
+    Endpoint("GET", "/account", GetAccountResponse, "account.get_account"),
+    Endpoint("GET", "/senders", GetSendersResponse, "senders.get_senders"),
 )
 BY_KEY = {e.key: e for e in ENDPOINTS}
 

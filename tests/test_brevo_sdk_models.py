@@ -47,7 +47,10 @@ from tests.brevo_models_support import (
 from tests.sync_support import setup_integration
 from toolkit.brevo import BrevoClient
 from toolkit.brevo.base import BrevoApi
+from toolkit.config import Settings
 from toolkit.credentials import Secret
+from toolkit.notify_addresses import resolve_addresses
+from toolkit.sandbox.brevo.profile import SenderRecord
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
 
 BREVO_PACKAGE = Path(__file__).resolve().parents[1] / "toolkit" / "brevo"
@@ -267,6 +270,19 @@ def _send_email(calls: Calls) -> None:
                             html="<p>80%</p>", text="80%", tags=["quota"])
 
 
+def _get_account(calls: Calls) -> None:
+    assert calls.client.account()["email"] == calls.sandbox.brevo.profile.email
+
+
+def _get_senders(calls: Calls) -> None:
+    account = calls.sandbox.brevo
+    account.senders += [SenderRecord(2, "Newsletter", "news@mycompany.example", active=False),
+                        SenderRecord(3, "Marketing", "marketing@mycompany.example",
+                                     ips=[{"ip": "123.98.68.7", "domain": "mycompany.example", "weight": 100}])]
+    assert [s["id"] for s in calls.client.senders()] == [1, 2, 3]
+    assert [s["id"] for s in calls.client.senders(domain="mycompany.example")] == [2, 3]
+
+
 # (test id, endpoint checked, what drives the calls)
 CASES: list[tuple[str, tuple[str, str], Callable[[Calls], None]]] = [
     ("get_contacts_with_modified_since_matches_GetContacts", ("GET", "/contacts"), _get_contacts_modified_since),
@@ -294,6 +310,8 @@ CASES: list[tuple[str, tuple[str, str], Callable[[Calls], None]]] = [
     ("get_attributes_matches_GetAttributesResponse", ("GET", "/contacts/attributes"), _get_attributes),
     ("create_attribute_201_has_no_body", ("POST", "/contacts/attributes/{category}/{name}"), _create_attribute),
     ("send_email_matches_SendTransacEmailResponse", ("POST", "/smtp/email"), _send_email),
+    ("get_account_matches_GetAccountResponse", ("GET", "/account"), _get_account),
+    ("get_senders_matches_GetSendersResponse", ("GET", "/senders"), _get_senders),
 ]
 
 
@@ -433,4 +451,16 @@ def test_a_two_way_sync_reads_only_fields_the_sdk_models_declare(env_factory: An
             elif (why := undeclared_read(endpoint.model, path)) is not None:
                 undeclared.append(f"{endpoint.label}: the toolkit reads {'.'.join(path).replace('.[]', '[]')} "
                                   f"({why})")
+    assert not undeclared, "\n".join(undeclared)
+
+
+def test_the_quota_email_defaults_read_only_fields_the_sdk_models_declare(calls: Calls, recorder: ReadRecorder,
+                                                                         tmp_path: Path) -> None:
+    """Where the quota e-mails go by default (the account's e-mail, an active sender): declared reads only."""
+    found = resolve_addresses(Settings(state_dir=tmp_path), calls.client, list_senders=True)
+    assert found.to == (calls.sandbox.brevo.profile.email,) and found.senders
+    assert {("GET", "/account"), ("GET", "/senders")} <= set(recorder.answers)
+    undeclared = [f"{' '.join(key)}: {'.'.join(path)} ({why})" for key, paths in recorder.reads.items()
+                  for path in paths if (why := undeclared_read(BY_KEY[key].model, path)) is not None]
+    assert recorder.reads[("GET", "/account")] and recorder.reads[("GET", "/senders")]
     assert not undeclared, "\n".join(undeclared)

@@ -107,8 +107,11 @@ def test_sms_national_number_uses_default_region_else_is_rejected(org: Salesforc
     assert rows[0]["attributes"]["SMS"] == "+4915123456789"
     rows, rejections = to_brevo([record], contact_mapping)
     rejection = only(rejections)
-    assert rows == [] and (rejection.rule, rejection.field) == ("PHONE_INVALID", "MobilePhone")
+    assert (rejection.rule, rejection.field) == ("PHONE_INVALID", "MobilePhone")
     assert "country code" in rejection.reason and "0151" not in rejection.reason
+    # Field-level: the number is left out, the rest of the contact still syncs (issue 12).
+    [row] = rows
+    assert "SMS" not in row["attributes"] and row["email"] == record["Email"]
 
 
 def test_sms_invalid_number_is_rejected(org: SalesforceOrg, contact_mapping: Mapping) -> None:

@@ -31,6 +31,7 @@ from openapi_core.exceptions import OpenAPIError
 from openapi_schema_validator import OAS30Validator
 
 from toolkit.sandbox.brevo import BrevoAccount, make_service, url_map
+from toolkit.sandbox.brevo.profile import SenderRecord
 from toolkit.sandbox.brevo.ratelimit import FixedWindowRateLimiter
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.http import ServerThread
@@ -43,6 +44,7 @@ UNREACHABLE = {
     ("createContact", "425"): "'Too Early' is not modelled by the sandbox",
     ("updateContact", "425"): "'Too Early' is not modelled by the sandbox",
     ("deleteContact", "405"): "the sandbox has no registered-email contacts",
+    ("getSenders", "400"): "the definition does not say which request Brevo refuses (both filters are free text)",
 }
 
 
@@ -228,6 +230,10 @@ SINGLE_CALLS += [
     ("sendTransacEmail", 202, "POST", "/v3/smtp/email", {"json": {**EMAIL, "scheduledAt": "2026-12-01T08:00:00Z"}}),
     ("sendTransacEmail", 400, "POST", "/v3/smtp/email", {"json": {k: v for k, v in EMAIL.items() if k != "subject"}}),
 ]
+SINGLE_CALLS += [
+    ("getAccount", 200, "GET", "/v3/account", {}),
+    ("getSenders", 200, "GET", "/v3/senders", {}),
+]
 CASES: list[tuple[str, int, str, Callable[[Ctx], None]]] = [
     (op, status, "single", _single(method, path, status, **kwargs))
     for op, status, method, path, kwargs in SINGLE_CALLS]
@@ -390,6 +396,18 @@ def remove_members(c: Ctx) -> None:
     c.contact("r2@example.com", listIds=[2])
     c.call("POST", "/v3/contacts/lists/2/contacts/remove", 201, json={"ids": [contact_id]})
     c.call("POST", "/v3/contacts/lists/2/contacts/remove", 201, json={"all": True})
+
+
+@case("getSenders", 200)
+def senders_filtered(c: Ctx) -> None:
+    c.account.senders += [
+        SenderRecord(2, "Newsletter", "news@mycompany.example", active=False),
+        SenderRecord(3, "Marketing", "marketing@mycompany.example",
+                     ips=[{"ip": "123.98.68.7", "domain": "mycompany.example", "weight": 100}])]
+    found = c.call("GET", "/v3/senders", 200, params={"domain": "mycompany.example"}).json()["senders"]
+    assert [s["id"] for s in found] == [2, 3]
+    found = c.call("GET", "/v3/senders", 200, params={"ip": "123.98.68.7"}).json()["senders"]
+    assert [s["id"] for s in found] == [3]
 
 
 # --- the tests --------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The sandbox data generator: deterministic, valid for Salesforce, and exercising every SPEC rule."""
+"""The sandbox data generator: deterministic, valid for Salesforce, exercising every SPEC rule, and
+shaped like a real org's data (traits at a few percent each, reproducible per seed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -18,14 +20,18 @@ from email_validator import validate_email
 from toolkit.sandbox.datagen import (
     BREVO_DATE_ATTRIBUTE,
     COUNTRY_REGIONS,
+    NO_COUNTRY_REGION,
     REFERENCE_DATE,
     RULES,
+    TRAITS,
     GeneratedData,
     GeneratedRecord,
+    count_traits,
     generate,
     iter_contacts,
     iter_leads,
 )
+from toolkit.sandbox.datagen_names import NON_LATIN_RE
 from toolkit.sandbox.datagen_people import fold
 
 CONTACT_LENGTHS = {
@@ -50,6 +56,9 @@ LEAD_PICKLISTS = {
     "Preferred_Language__c": {"German", "French", "English", "Italian", "Spanish"},
 }
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+LINKING = {"duplicate_email", "lead_and_contact", "converted_lead"}
+# Traits the generator gives records of their own (the others it only links or finds).
+MADE = {"national_phone_no_country", "country_iso_code", "empty_optional_fields", "long_name", "non_latin"}
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +104,15 @@ def test_other_seed_gives_other_records() -> None:
 
 
 def test_iterators_stream_the_records_generate_makes() -> None:
-    data = generate(contacts=120, leads=60, seed=3)
-    streamed = list(iter_contacts(120, seed=3))
-    assert [r.fields for r in streamed] == [r.fields for r in data.contacts]
+    data = generate(contacts=400, leads=300, seed=3)
+    streamed = list(iter_contacts(400, seed=3))
     assert [tuple(b for b in r.breaks if b != "Y10") for r in data.contacts] == [r.breaks for r in streamed]
-    assert [r.fields for r in iter_leads(60, seed=3)] == [r.fields for r in data.leads]
+    for kind, made, stream in (("contacts", data.contacts, streamed), ("leads", data.leads, list(iter_leads(300, seed=3)))):
+        pairs = list(zip(made, stream, strict=True))
+        differ = [m for m, s in pairs if m.fields != s.fields]
+        # generate only rewrites the records it links (a duplicate, a Lead of a Contact's person)
+        assert differ and all(set(m.traits) & {"duplicate_email", "lead_and_contact"} for m in differ), kind
+        assert all(set(m.traits) - LINKING == set(s.traits) for m, s in pairs if m.fields == s.fields)
     # a shorter stream is a prefix of a longer one
     assert [r.fields for r in itertools.islice(iter_leads(60, seed=3), 10)] == \
         [r.fields for r in iter_leads(10, seed=3)]
@@ -121,10 +134,15 @@ def test_invalid_arguments_are_refused() -> None:
         list(iter_leads(5, rule_share=1.5))
 
 
-def test_emails_unique_across_contacts_leads_and_brevo_only(data: GeneratedData) -> None:
+def test_emails_unique_but_for_linked_people(data: GeneratedData) -> None:
     emails = [r.fields["Email"] for r in _records(data) if r.fields["Email"]]
     emails += [c["email"] for c in data.brevo_only]
-    assert len(emails) == len(set(emails)) > 1900
+    assert len(set(emails)) > 1800
+    shared = {e for e, n in Counter(emails).items() if n > 1}
+    for record in _records(data):
+        if record.fields["Email"] in shared:  # only two Contacts, or a Lead and a Contact, share one
+            assert set(record.traits) & {"duplicate_email", "lead_and_contact"}, record
+    assert all(n == 2 for n in Counter(emails).values() if n > 1)
     # also when contacts and leads are streamed separately
     apart = [r.fields["Email"] for r in (*iter_contacts(500, seed=9), *iter_leads(500, seed=9))]
     apart = [e for e in apart if e]
@@ -141,6 +159,8 @@ def test_emails_are_valid_and_derived_from_folded_names(data: GeneratedData) -> 
         assert validate_email(email, check_deliverability=False).normalized == email
         local, domain = email.split("@")
         domains.add(domain)
+        if set(record.traits) & {"non_latin", "duplicate_email", "empty_optional_fields"}:
+            continue  # a Latin spelling / maybe the other person's address / FirstName left out later
         first, last = fold(record.fields["FirstName"] or ""), fold(record.fields["LastName"])
         assert (last and last[:8] in local) or (first and first[:8] in local) or local.startswith("contact")
         if "'" in record.fields["LastName"] and last[:8] in local:
@@ -240,7 +260,8 @@ def test_clean_phones_are_valid_numbers_of_their_country(data: GeneratedData) ->
         country = record.fields.get("MailingCountry", record.fields.get("Country"))
         for phone in _phones(record):
             assert 6 <= _digits(phone) <= 16, phone
-            number = phonenumbers.parse(phone, COUNTRY_REGIONS.get(country))
+            # no country: the org's default region (Germany), as an integration reads them
+            number = phonenumbers.parse(phone, COUNTRY_REGIONS[country] if country else NO_COUNTRY_REGION)
             assert phonenumbers.is_valid_number(number), (phone, country)
             checked += 1
     assert checked > 1500
@@ -307,6 +328,186 @@ def test_names_carry_accents_apostrophes_particles_and_markup(data: GeneratedDat
     assert re.search(r"[<>;=]", joined)
     assert max(len(r.fields["LastName"]) for r in _records(data)) > 40
     assert any(r.fields["FirstName"] is None for r in _records(data))
+
+
+# -- a real org's data: traits ------------------------------------------------------------------
+
+# (trait, records it is counted among, share range at the default settings). National numbers
+# written at home are most of a real (German-speaking) org's phones, so that trait is common;
+# every other one is a few percent.
+TRAIT_SHARES = [
+    ("national_phone_with_country", "all", (0.25, 0.65)),
+    ("national_phone_no_country", "all", (0.015, 0.05)),
+    ("country_iso_code", "all", (0.01, 0.05)),
+    ("empty_optional_fields", "all", (0.01, 0.05)),
+    ("long_name", "all", (0.01, 0.05)),
+    ("non_latin", "all", (0.01, 0.05)),
+    ("duplicate_email", "contacts", (0.008, 0.06)),
+    ("lead_and_contact", "leads", (0.02, 0.07)),
+    ("converted_lead", "leads", (0.02, 0.07)),
+]
+
+
+def _population(data: GeneratedData, which: str) -> list[GeneratedRecord]:
+    return {"all": _records(data), "contacts": data.contacts, "leads": data.leads}[which]
+
+
+def _country(record: GeneratedRecord) -> str | None:
+    return record.fields.get("MailingCountry", record.fields.get("Country"))
+
+
+def _with(data: GeneratedData, trait: str) -> list[GeneratedRecord]:
+    return [r for r in _records(data) if trait in r.traits]
+
+
+def test_trait_table_covers_every_trait() -> None:
+    assert [t for t, _, _ in TRAIT_SHARES] == list(TRAITS)
+
+
+@pytest.mark.parametrize(("trait", "which", "shares"), TRAIT_SHARES)
+def test_each_trait_at_its_rate_reproducibly_per_seed(data: GeneratedData, trait: str, which: str,
+                                                      shares: tuple[float, float]) -> None:
+    for generated in (data, generate(contacts=1000, leads=1000, seed=43)):
+        population = _population(generated, which)
+        share = sum(trait in r.traits for r in population) / len(population)
+        assert shares[0] <= share <= shares[1], (trait, share)
+    again = generate(contacts=1000, leads=1000, seed=42)
+    assert [r.traits for r in _records(again)] == [r.traits for r in _records(data)]
+    other = generate(contacts=1000, leads=1000, seed=43)
+    assert [trait in r.traits for r in _records(other)] != [trait in r.traits for r in _records(data)]
+
+
+def test_traits_are_counted_for_a_demo(data: GeneratedData) -> None:
+    counts = data.trait_counts()
+    assert list(counts) == ["Contact", "Lead"] and all(list(c) == list(TRAITS) for c in counts.values())
+    assert counts["Contact"] == count_traits(data.contacts) and counts["Lead"]["converted_lead"] == len(data.conversions)
+    assert counts["Contact"]["converted_lead"] == 0 and counts["Lead"]["duplicate_email"] == 0
+
+
+def test_tidy_data_is_the_same_seed_without_the_made_traits(data: GeneratedData) -> None:
+    tidy = generate(contacts=1000, leads=1000, seed=42, messy=False)
+    found = {t for r in _records(tidy) for t in r.traits}  # what tidy data holds by chance
+    assert not tidy.conversions and found <= {"national_phone_with_country", "long_name", "empty_optional_fields"}
+    changed = [m for m, t in zip(_records(data), _records(tidy), strict=True) if m.fields != t.fields]
+    assert 0.05 <= len(changed) / 2000 <= 0.25
+    assert all(set(m.traits) & (MADE | LINKING) for m in changed)
+    assert all(m.breaks == t.breaks for m, t in zip(_records(data), _records(tidy), strict=True))
+
+
+def test_traits_only_touch_records_breaking_no_rule(data: GeneratedData) -> None:
+    tidy = generate(contacts=1000, leads=1000, seed=42, messy=False)
+    for made, plain in zip(_records(data), _records(tidy), strict=True):
+        if set(made.breaks) - {"Y10"}:
+            assert made.fields == plain.fields
+
+
+def test_national_phones_with_a_country_name_or_iso_code(data: GeneratedData) -> None:
+    records = _with(data, "national_phone_with_country")
+    by_form = Counter("code" if "country_iso_code" in r.traits else "name" for r in records)
+    assert by_form["code"] > 5 and by_form["name"] > 100
+    regions = set()
+    for record in records:
+        region = COUNTRY_REGIONS[_country(record)]
+        national = [p for p in _phones(record) if not p.startswith(("+", "00"))]
+        assert national
+        for phone in national:
+            number = phonenumbers.parse(phone, region)
+            assert phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region
+        regions.add(region)
+    assert {"DE", "FR"} <= regions
+    assert any(re.fullmatch(r"0\d \d\d \d\d \d\d \d\d", p) for r in records for p in _phones(r))  # 06 12 34 56 78
+
+
+def test_national_phones_without_country_are_german(data: GeneratedData) -> None:
+    records = _with(data, "national_phone_no_country")
+    for record in records:
+        assert _country(record) is None and set(record.breaks) <= {"Y10"}
+        phones = _phones(record)
+        assert phones and all(not p.startswith(("+", "00")) for p in phones)
+        for phone in phones:
+            number = phonenumbers.parse(phone, NO_COUNTRY_REGION)
+            assert phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == "DE"
+            with pytest.raises(phonenumbers.NumberParseException):
+                phonenumbers.parse(phone, None)  # nothing on the record says which country
+    assert any(re.fullmatch(r"01[5-7]\d{1,2} \d{7,8}", r.fields["MobilePhone"] or "") for r in records)  # 0151 ...
+
+
+def test_country_iso_codes(data: GeneratedData) -> None:
+    codes = {_country(r) for r in _with(data, "country_iso_code")}
+    assert codes <= set(COUNTRY_REGIONS) and all(len(c) == 2 and c.isupper() for c in codes)  # type: ignore[arg-type]
+    assert len(codes) >= 5
+
+
+def test_empty_optional_fields(data: GeneratedData) -> None:
+    records = _with(data, "empty_optional_fields")
+    for record in records:
+        assert all(record.fields[f] is None for f in ("FirstName", "Title", "Phone", "MobilePhone"))
+        assert record.fields["LastName"]
+    assert all(r.fields["Email"] for r in records if not r.breaks)
+
+
+def test_long_names_near_the_field_limits(data: GeneratedData) -> None:
+    records = _with(data, "long_name")
+    firsts = [len(r.fields["FirstName"] or "") for r in records]
+    lasts = [len(r.fields["LastName"]) for r in records]
+    assert max(firsts) >= 38 and max(lasts) >= 72
+    assert all(f <= 40 and n <= 80 for f, n in zip(firsts, lasts))
+    assert all(f >= 30 or n >= 60 for f, n in zip(firsts, lasts))
+
+
+def test_non_latin_names_in_four_scripts_with_ascii_addresses(data: GeneratedData) -> None:
+    records = _with(data, "non_latin")
+    names = " ".join(f"{r.fields['FirstName'] or ''} {r.fields['LastName']}" for r in records)
+    for script, pattern in (("Cyrillic", "[\u0400-\u04ff]"), ("Greek", "[\u0370-\u03ff]"),
+                            ("CJK", "[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]"), ("Arabic", "[\u0600-\u06ff]")):
+        assert re.search(pattern, names), script
+    for record in records:
+        assert NON_LATIN_RE.search(f"{record.fields['FirstName']} {record.fields['LastName']}")
+        email = record.fields["Email"]
+        assert email.isascii() and validate_email(email, check_deliverability=False).normalized == email
+        assert not email.startswith("contact")  # made from the Latin spelling, not a placeholder
+    joined = " ".join(f"{r.fields['FirstName'] or ''} {r.fields['LastName']}" for r in _records(data))
+    assert all(ch in joined for ch in "éüñç")  # and the accents of the locales' own names
+
+
+def test_duplicate_emails_are_pairs_of_contacts_one_older(data: GeneratedData) -> None:
+    records = [r for r in data.contacts if "duplicate_email" in r.traits]
+    pairs: dict[str, list[GeneratedRecord]] = {}
+    for record in records:
+        pairs.setdefault(record.fields["Email"], []).append(record)
+    assert len(pairs) * 2 == len(records) and all(len(p) == 2 for p in pairs.values())
+    same_person = 0
+    for older, newer in pairs.values():
+        assert older.created_days_ago is not None and newer.created_days_ago is not None
+        assert older.created_days_ago >= 365 > 180 >= newer.created_days_ago
+        same_person += older.fields["LastName"] == newer.fields["LastName"]
+    assert 0 < same_person <= len(pairs)
+    assert all(r.created_days_ago is None for r in _records(data) if "duplicate_email" not in r.traits)
+
+
+def test_people_who_are_lead_and_contact(data: GeneratedData) -> None:
+    contacts = {r.fields["Email"]: r for r in data.contacts if "lead_and_contact" in r.traits}
+    leads = [r for r in data.leads if "lead_and_contact" in r.traits]
+    assert len(leads) == len(contacts)
+    for lead in leads:
+        contact = contacts[lead.fields["Email"]]
+        assert [lead.fields[f] for f in ("Salutation", "FirstName", "LastName")] == \
+            [contact.fields[f] for f in ("Salutation", "FirstName", "LastName")]
+    open_leads = [r for r in leads if "converted_lead" not in r.traits]
+    assert open_leads and len(open_leads) < len(leads)  # most stay open Leads, some are converted
+
+
+def test_converted_leads_into_new_or_existing_contacts(data: GeneratedData) -> None:
+    assert {i for i, _ in data.conversions} == {i for i, r in enumerate(data.leads) if "converted_lead" in r.traits}
+    into_existing = [(i, c) for i, c in data.conversions if c is not None]
+    assert into_existing and len(into_existing) < len(data.conversions)
+    for lead_index, contact_index in into_existing:
+        lead, contact = data.leads[lead_index], data.contacts[contact_index]
+        assert lead.fields["Email"] == contact.fields["Email"] and "lead_and_contact" in lead.traits
+    for lead_index, contact_index in data.conversions:
+        assert not data.leads[lead_index].breaks
+        if contact_index is None:
+            assert "lead_and_contact" not in data.leads[lead_index].traits
 
 
 def test_speed_of_50000_contacts_is_reported(record_property: Any, request: pytest.FixtureRequest,

@@ -104,28 +104,50 @@ def test_from_settings_creates_the_state_dir(tmp_path: Path) -> None:
         assert store.path == settings.db_path and settings.db_path.exists()
 
 
-def test_s3_sixth_connection_of_one_account_is_refused(store: Store) -> None:
-    for n in range(5):
-        _connect(store, f"conn {n}", org_id="00D000000000001AAA" if n % 2 else None)
-    assert store.count_for_account(username="ANA@example.com") == 5
+def test_s3_sixth_integration_on_one_account_is_refused_whatever_the_connection(store: Store) -> None:
+    shared = _connect(store, "shared", org_id="00D000000000001AAA", user_id="005000000000001AAA")
+    for n, obj in enumerate(("Contact", "Lead", "Contact", "Lead")):  # Contacts and Leads count together
+        store.create_integration(f"i{n}", obj, connection_id=shared)
+    again = _connect(store, "again", org_id="00D000000000001", user_id="005000000000001",  # 15-char Ids
+                     username="renamed@example.com")  # a second connection of the same user of the org
+    store.create_integration("i4", "Lead", connection_id=again)
+    assert store.count_for_account(username="x", org_id="00D000000000001AAA", user_id="005000000000001AAA") == 5
+    assert store.account_users("again") == ["i0", "i1", "i2", "i3", "i4"]
+    sixth = store.create_integration("sixth", "Contact")
     with pytest.raises(ConnectionLimitError) as refused:
-        _connect(store, "sixth", username="Ana@Example.com")
-    assert "already connected 5 times (the maximum is 5): remove a connection before adding another" \
-        in str(refused.value)
-    assert len(store.list_connections()) == 5
-    _connect(store, "other user", username="bob@example.com")  # another account is fine
-    store.delete_connection("conn 0")
-    _connect(store, "sixth")  # room again after a removal
-
-
-def test_s3_account_identity_uses_org_id_when_known(store: Store) -> None:
-    for n in range(5):
-        _connect(store, f"prod {n}", org_id="00D000000000001AAA",
-                 login_url="https://acme.my.salesforce.com")
-    # Same org id (15-character form) through another login URL: the same account.
+        store.update_integration("sixth", connection_id=shared)
+    message = str(refused.value)
+    assert "already used by 5 integrations ('i0', 'i1', 'i2', 'i3', 'i4')" in message
+    assert "at most 5 integrations in total, Contacts and Leads together (S3)" in message
     with pytest.raises(ConnectionLimitError):
-        _connect(store, "again", org_id="00D000000000001", login_url="https://login.salesforce.com")
-    _connect(store, "sandbox org", org_id="00D000000000002AAA")  # same username, other org
+        store.create_integration("seventh", "Lead", connection_id=again)
+    with pytest.raises(ConnectionLimitError):
+        store.check_connection_use("shared", "sixth")  # what the wizard asks before any sign-in
+    assert store.get_integration("sixth").connection_id is None
+    assert [i.name for i in store.list_integrations()] == ["i0", "i1", "i2", "i3", "i4", "sixth"]
+    store.update_integration("i4", connection_id=shared)  # moving a user between its connections adds nothing
+    other = _connect(store, "other user", org_id="00D000000000001AAA", user_id="005000000000002AAA")
+    store.update_integration("sixth", connection_id=other)  # another user of the same org is another account
+    store.set_status("i0", "error")  # every status counts ...
+    with pytest.raises(ConnectionLimitError):
+        store.create_integration("eighth", "Lead", connection_id=shared)
+    store.delete_integration("i0")  # ... until the integration is deleted
+    store.create_integration("eighth", "Lead", connection_id=shared)
+    assert sixth.id and len(store.list_connections()) == 3  # connection rows are no uses
+
+
+def test_s3_account_identity_without_ids_falls_back_to_username_and_org_or_login_url(store: Store) -> None:
+    for n in range(5):
+        store.create_integration(f"prod {n}", "Contact", connection_id=_connect(
+            store, f"prod {n}", org_id="00D000000000001AAA", login_url="https://acme.my.salesforce.com"))
+    # Same username and org id (15-character form) through another login URL: the same account.
+    with pytest.raises(ConnectionLimitError):
+        store.create_integration("again", "Lead", connection_id=_connect(
+            store, "again", username="ANA@example.com", org_id="00D000000000001",
+            login_url="https://login.salesforce.com"))
+    store.create_integration("sandbox org", "Lead", connection_id=_connect(
+        store, "sandbox org", org_id="00D000000000002AAA"))  # same username, other org
+    store.create_integration("bob", "Lead", connection_id=_connect(store, "bob", username="bob@example.com"))
 
 
 def test_connection_in_use_cannot_be_deleted(store: Store, integration: int) -> None:

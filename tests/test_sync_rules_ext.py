@@ -52,17 +52,25 @@ def test_y2_and_b5_bulk_email_change_is_passed_on(env_factory: Any) -> None:
     assert env.tk.run(NAME).tasks == 0
 
 
-@pytest.mark.xfail(strict=True, reason="a swap of e-mails between two contacts in one import is refused by "
-                   "Brevo (duplicate_email_id) for both rows, on every run: the engine has no two-step write")
 def test_b5_email_swap_in_one_bulk_write_is_passed_on(env_factory: Any) -> None:
     env, _ = started(env_factory)
-    a, b = linked_ids(env)[:2]
-    email_a, email_b = sf_record(env, a)["Email"].lower(), sf_record(env, b)["Email"].lower()
-    env.sandbox.salesforce.update_many("Contact", [{"Id": a, "Email": email_b}, {"Id": b, "Email": email_a}])
+    a, b, c, d, e = linked_ids(env)[:5]
+    email = {i: sf_record(env, i)["Email"].lower() for i in (a, b, c, d, e)}
+    # a and b exchange addresses (a cycle); c takes d's while d moves to a new one (a chain), in one write.
+    env.sandbox.salesforce.update_many("Contact", [
+        {"Id": a, "Email": email[b]}, {"Id": b, "Email": email[a]},
+        {"Id": c, "Email": email[d]}, {"Id": d, "Email": "d.new@example.org"}])
+    puts = env.brevo_calls("PUT")
     result = env.tk.run(NAME)
-    assert result.ok and not result.rejected
-    assert (env.brevo_contact(a) or {}).get("email") == email_b
-    assert (env.brevo_contact(b) or {}).get("email") == email_a
+    assert result.ok and not result.rejected and result.counts["to_brevo.update"] == 4 and result.tasks == 4
+    assert env.brevo_calls("PUT") == puts + 1  # one contact of the cycle lets its address go first
+    assert (env.brevo_contact(a) or {}).get("email") == email[b]
+    assert (env.brevo_contact(b) or {}).get("email") == email[a]
+    assert (env.brevo_contact(c) or {}).get("email") == email[d]
+    assert (env.brevo_contact(d) or {}).get("email") == "d.new@example.org"
+    assert (env.brevo_contact(e) or {}).get("email") == email[e]
+    assert not any("swap.example.com" in str(contact.get("email")) for contact in env.sandbox.brevo.contacts())
+    assert env.tk.run(NAME).tasks == 0  # and nothing comes back
 
 
 # -- B1 ----------------------------------------------------------------------------------------------
@@ -143,23 +151,31 @@ def test_b4_booleans_and_picklists_sync_when_enabled(env_factory: Any) -> None:
 
 # -- B6 ----------------------------------------------------------------------------------------------
 
-def test_b6_mass_delete_guard_stops_before_deleting(env_factory: Any) -> None:
+def test_b6_mass_delete_guard_holds_only_the_deletions_until_confirmed(env_factory: Any) -> None:
     env, list_id = started(env_factory, contacts=40)
+    env.tk.store.update_integration(NAME, mass_delete_min=2)  # 3 of 40: above 5% and above 2 records
     in_brevo, in_sf = no_case(env, 6)[:3], no_case(env, 6)[3:]
+    other = next(i for i in linked_ids(env) if i not in in_brevo + in_sf)
     for sf_id in in_brevo:
         assert env.tk.brevo().delete_contact(sf_id, "ext_id")
+    sf_update(env, other, FirstName="Still-Written")
     deletes = env.sf_calls("DELETE", COMPOSITE)
     blocked = env.tk.run(NAME, full=True)
-    assert blocked.status == "blocked" and blocked.tasks == 0
+    assert blocked.status == "blocked" and blocked.tasks == 1 and blocked.counts["to_brevo.update"] == 1
+    assert env.brevo_contact(other)["attributes"]["FIRSTNAME"] == "Still-Written"  # type: ignore[index]
     assert blocked.message is not None and "3 of 40" in blocked.message and "Brevo" in blocked.message
     assert "--confirm-deletes" in blocked.message and blocked.counts["blocked_deletes"] == 3
     assert env.sf_calls("DELETE", COMPOSITE) == deletes and len(env.tk.links(NAME)) == 40
     assert not any(sf_record(env, i)["IsDeleted"] for i in in_brevo)
+    states = {link.sf_id: link.state for link in env.tk.links(NAME)}
+    assert {states[i] for i in in_brevo} == {"held_brevo_delete"}
     assert env.tk.store.get_integration(NAME).status == "active"  # blocked, not broken
-    confirmed = env.tk.run(NAME, full=True, confirm_deletes=True)
+    again = env.tk.run(NAME)  # still waiting, and said so
+    assert again.status == "blocked" and "3 deletions wait" in (again.message or "") and again.tasks == 0
+    confirmed = env.tk.run(NAME, confirm_deletes=True)
     assert confirmed.ok and confirmed.counts["to_salesforce.delete"] == 3
     assert all(sf_record(env, i)["IsDeleted"] for i in in_brevo) and len(env.tk.links(NAME)) == 37
-    # Deletions made in Salesforce: guarded on incremental and on full runs alike.
+    # Deletions made in Salesforce: held on incremental and on full runs alike.
     assert all(r["success"] for r in env.sandbox.salesforce.delete_many(in_sf))
     for full in (False, True):
         stopped = env.tk.run(NAME, full=full)
@@ -167,11 +183,20 @@ def test_b6_mass_delete_guard_stops_before_deleting(env_factory: Any) -> None:
         assert stopped.message is not None and "3 of 37" in stopped.message and "Salesforce" in stopped.message
         assert all(list_id in env.brevo_contact(i)["listIds"] for i in in_sf)  # type: ignore[index]
         assert len(env.tk.links(NAME)) == 37
+    assert {link.state for link in env.tk.links(NAME) if link.sf_id in in_sf} == {"held_delete"}
     removed = env.tk.run(NAME, confirm_deletes=True)
     assert removed.ok and removed.counts["to_brevo.delete"] == 3
     assert all(list_id not in env.brevo_contact(i)["listIds"] for i in in_sf)  # type: ignore[index]
     assert len(env.tk.links(NAME)) == 34
     assert not open_rejections(env, "Y10")
+
+
+def test_b6_one_deletion_on_a_small_list_goes_through(env_factory: Any) -> None:
+    env, _ = started(env_factory, contacts=15)
+    [gone] = no_case(env, 1)
+    assert all(r["success"] for r in env.sandbox.salesforce.delete_many([gone]))
+    result = env.tk.run(NAME)  # 1 of 15 is above 5%, but not above 25 records: no confirmation needed
+    assert result.ok and result.counts["to_brevo.delete"] == 1 and "blocked_deletes" not in result.counts
 
 
 # -- conflicts ---------------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ import requests
 
 from tests.salesforce_support import post_login_form
 from tests.sync_support import Env, setup_integration
-from toolkit.connections import connect_salesforce
-from toolkit.salesforce import auth, make_session
 from toolkit.ui import SetupWizard
 from toolkit.ui.step_mapping import NOT_SYNCED
 
@@ -161,23 +159,34 @@ def test_s2_api_disabled_for_org_is_said_on_the_step(env_factory) -> None:  # ty
     assert step.state == "success" and not wizard.next_button.disabled
 
 
-def test_s3_a_sixth_connection_of_one_account_is_refused_on_the_step(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_s3_a_sixth_use_of_one_account_is_refused_on_the_step(env_factory) -> None:  # type: ignore[no-untyped-def]
     env = env_factory()
-    sf = env.sandbox.info["salesforce"]
-    session = make_session(sf["ca_bundle"])
-    for n in range(2, 6):
-        tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
-        connect_salesforce(env.tk.store, env.tk.credentials, env.settings, name=f"org-{n}", tokens=tokens,
-                           client_id=sf["client_id"], flow="client_credentials",
-                           secrets={"client_secret": sf["client_secret"]})
-    session.close()
+    for n in range(5):  # five integrations on the sandbox's one account, Contacts and Leads
+        env.tk.create_integration(f"use-{n}", ("Contact", "Lead")[n % 2])
+        env.tk.use_connection(f"use-{n}", "sandbox-org")
     wizard = named(env)
     step = wizard.connect_step
-    assert len(step.existing.options) == 5
+    sign_ins = env.sandbox.log.count("salesforce", "POST", "/services/oauth2/token")
+    step.existing.value = "sandbox-org"  # reusing the stored connection: refused before any sign-in
+    step.use_existing.click()
+    assert step.state == "fail" and "already used by 5 integrations" in step.message.text
+    assert "'use-0', 'use-1', 'use-2', 'use-3', 'use-4'" in step.message.text and "(S3)" in step.message.text
+    assert env.sandbox.log.count("salesforce", "POST", "/services/oauth2/token") == sign_ins
+
+    step.connect.click()  # a fresh sign-in through the login page: refused once the account is known
+    step.complete(log_in(env, step.authorize_url).headers["Location"])
+    assert step.state == "fail" and "already used by 5 integrations" in step.message.text
+    assert wizard.next_button.disabled and env.tk.store.get_integration("newsletter").connection_id is None
+    assert [c.name for c in env.tk.store.list_connections()] == ["sandbox-org"]  # nothing kept
+    assert env.tk.credentials.find("salesforce", "newsletter-salesforce", "refresh_token") is None
+    assert env.sandbox.log.count("salesforce", "POST", "/services/oauth2/revoke") == 1  # its tokens revoked
+    oauth = env.sandbox.oauth.store.counts()
+    assert oauth["refresh_tokens"] == 0  # the sign-in's refresh token (and its access token) are gone
+
+    env.tk.store.delete_integration("use-0")  # room again: the same sign-in now connects
     step.connect.click()
     step.complete(log_in(env, step.authorize_url).headers["Location"])
-    assert step.state == "fail" and "already connected 5 times" in step.message.text
-    assert len(env.tk.store.list_connections()) == 5
+    assert step.state == "success" and not wizard.next_button.disabled
 
 
 def test_s5_s6_b4_mapping_offers_compatible_fields_and_says_why_a_choice_is_invalid(env_factory) -> None:  # type: ignore[no-untyped-def]

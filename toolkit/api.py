@@ -27,6 +27,7 @@ from .mapping_types import Mapping
 from .salesforce import SalesforceClient
 from .store import Integration, Link, Store
 from .sync import RunResult, run_integration
+from .sync.region import org_region
 from .notify import DeliveryReport, notify_pending
 from .quota import Quota
 
@@ -106,18 +107,29 @@ class Toolkit:
                                booleans_and_picklists=booleans_and_picklists)
 
     def set_mapping(self, name: str, pairs: list[tuple[str, str]] | dict[str, str], *,
-                    booleans_and_picklists: bool = False) -> Mapping:
+                    booleans_and_picklists: bool = False, default_region: str | None = None) -> Mapping:
         """S5/S6/Y4/Y11/B4: validate the mapping against both sides' metadata and keep it.
+
+        Args:
+            default_region: ISO region (``"DE"``) in which national phone numbers of records
+                naming no country are read; by default the org's country (Salesforce's
+                ``Organization``), looked up once.
 
         Raises:
             MappingError: naming the field and the reason.
         """
         integ = self.store.get_integration(name)
-        mapping = validate_mapping(pairs, self.salesforce(integ).describe(integ.object),
+        sf = self.salesforce(integ)
+        mapping = validate_mapping(pairs, sf.describe(integ.object),
                                    self.brevo_attributes(name), booleans_and_picklists=booleans_and_picklists)
+        region = default_region or integ.default_region or org_region(sf)
         self.store.update_integration(name, mapping=mapping.to_json(),
-                                      sync_booleans_picklists=booleans_and_picklists)
+                                      sync_booleans_picklists=booleans_and_picklists, default_region=region)
         return mapping
+
+    def org_region(self, name: str) -> str | None:
+        """The phone region of the integration's org (its ``Organization`` country), if it can be read."""
+        return org_region(self.salesforce(self.store.get_integration(name)))
 
     def choose_list(self, name: str, *, list_id: int | None = None, new_list: str | None = None,
                     folder: str = DEFAULT_FOLDER) -> int:

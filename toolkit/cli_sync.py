@@ -1,8 +1,9 @@
 """``toolkit integrations ...`` and ``toolkit sync NAME``: the engine from the command line.
 
 Exit codes of ``toolkit sync``: 0 succeeded, 1 failed, 2 usage or configuration error,
-3 blocked by the mass-delete guard (B6), 4 stopped by the monthly quota (Q3), 5 another run of
-the integration is in progress.
+3 blocked by the mass-delete guard (B6), 4 stopped by the monthly quota (Q3: the run stopped at
+the limit, or the integration is stopped and the quota has not reset nor been raised yet; the
+message says when it resumes), 5 another run of the integration is in progress.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .exceptions import ConfigError, RunLockedError, ToolkitError
+from .exceptions import ConfigError, QuotaExhausted, RunLockedError, ToolkitError
 from .reports import write_run_report
 
 __all__ = ["add_commands", "EXIT_CODES"]
@@ -86,6 +87,9 @@ def _sync(args: argparse.Namespace) -> int:
     except RunLockedError as exc:
         print(f"toolkit sync: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except QuotaExhausted as exc:  # Q3: stopped by the quota, and not resumed (no tasks left this month)
+        print(f"toolkit sync: {exc}", file=sys.stderr)
+        return EXIT_CODES["stopped"]
     finally:
         for bar in bars.values():
             bar.close()

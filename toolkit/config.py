@@ -4,7 +4,8 @@ Where the settings come from, in the order they win (last wins):
 
 1. the defaults below;
 2. ``toolkit.toml`` in the state directory (flat ``key = value`` pairs named after the fields,
-   read with :mod:`tomllib`);
+   read with :mod:`tomllib`; :func:`save_settings` writes keys into it, e.g. the wizard's choice
+   of the quota e-mails' recipient and sender);
 3. environment variables ``TOOLKIT_<FIELD>`` (``TOOLKIT_QUOTA_LIMIT=250000``);
 4. keyword arguments to :meth:`Settings.from_env`.
 
@@ -20,7 +21,10 @@ credentials file or its environment variables instead.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -29,7 +33,7 @@ from typing import Any
 
 from toolkit.exceptions import ConfigError
 
-__all__ = ["APP_NAME", "CONFIG_FILE", "ENV_PREFIX", "Settings", "default_state_dir"]
+__all__ = ["APP_NAME", "CONFIG_FILE", "ENV_PREFIX", "Settings", "default_state_dir", "save_settings"]
 
 APP_NAME = "sf-brevo-toolkit"
 CONFIG_FILE = "toolkit.toml"
@@ -63,8 +67,10 @@ class Settings:
         state_dir: directory holding ``state.db``, ``credentials.json`` and ``toolkit.toml``.
         quota_limit: tasks (records written, either direction) allowed per calendar month (Q1).
         quota_warning_share: share of ``quota_limit`` at which the one warning e-mail goes (Q2).
-        mass_delete_share: a run that would delete more than this share of an integration's
-            links stops and asks for confirmation (B6); an integration may override it.
+        mass_delete_share: deletions above this share of an integration's links (and above
+            ``mass_delete_min``) wait for a confirmation (B6); an integration may override it.
+        mass_delete_min: ... and above this many records (25): one deletion on a small list
+            never waits; an integration may override it.
         brevo_deletion_check_hours: how often the (costly, N/500 calls) diff of a Brevo list's
             members against the links runs to find contacts deleted in Brevo (Y10).
         salesforce_login_url: default OAuth login URL (production, ``https://test.salesforce.com``,
@@ -94,6 +100,7 @@ class Settings:
     quota_limit: int = 100_000
     quota_warning_share: float = 0.8
     mass_delete_share: float = 0.05
+    mass_delete_min: int = 25
     brevo_deletion_check_hours: float = 24
     salesforce_login_url: str = "https://login.salesforce.com"
     salesforce_api_version: str = "62.0"
@@ -119,6 +126,7 @@ class Settings:
         for name in ("quota_warning_share", "mass_delete_share"):
             _check(0 < getattr(self, name) <= 1, name, "must be a share between 0 and 1 (0.05 = 5%)")
         _check(self.brevo_deletion_check_hours >= 0, "brevo_deletion_check_hours", "must be >= 0")
+        _check(self.mass_delete_min >= 0, "mass_delete_min", "must be 0 or more records")
         _check(self.notify_transport in ("brevo", "smtp"), "notify_transport", 'must be "brevo" or "smtp"')
         _check(self.smtp_security in ("starttls", "ssl", "none"), "smtp_security",
                'must be "starttls", "ssl" or "none"')
@@ -226,3 +234,90 @@ def _coerce(key: str, raw: Any, source: str) -> Any:
         raise ConfigError(
             f"setting {key!r} in {source} must be of type {kind}, got {raw!r}") from None
     return raw  # pragma: no cover - every field type is handled above
+
+
+def save_settings(state_dir: Path, **values: Any) -> Path:
+    """Write settings into ``state_dir/toolkit.toml``; a value ``None`` removes its key (the default applies).
+
+    Other keys, comments and blank lines stay as they were: each key written replaces its own
+    ``key = value`` line, or is added at the end. The file is replaced in one step and read back.
+    Environment variables ``TOOLKIT_<FIELD>`` still win over what is written here.
+
+    Args:
+        state_dir: the state directory (created when missing).
+        **values: settings by field name, in any form :meth:`Settings.from_env` accepts.
+
+    Returns:
+        The file's path.
+
+    Raises:
+        ConfigError: an unknown or secret-like key, a value of the wrong type, or a file that
+            cannot be read (it is not overwritten) or written.
+    """
+    path = state_dir / CONFIG_FILE
+    current = _read_toml(path) if path.is_file() else {}
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    wanted: dict[str, Any] = dict(current)
+    for key, raw in values.items():
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            raise ConfigError(f"{key!r} looks like a secret; secrets never go to {CONFIG_FILE}")
+        line_of = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        at = [i for i, line in enumerate(lines) if line_of.match(line)]
+        if raw is None:
+            if key not in _TYPES or key == "state_dir":
+                _coerce(key, raw, "argument")  # says which settings exist
+            wanted.pop(key, None)
+            lines = [line for i, line in enumerate(lines) if i not in at]
+            continue
+        value = _coerce(key, raw, "argument")
+        wanted[key] = _plain(value)
+        line = f"{key} = {_toml_value(value)}"
+        if at:
+            lines[at[0]] = line
+            lines = [text for i, text in enumerate(lines) if i not in at[1:]]
+        else:
+            lines.append(line)
+    text = "\n".join(lines) + "\n"
+    try:
+        ok = tomllib.loads(text) == wanted
+    except tomllib.TOMLDecodeError:
+        ok = False
+    if not ok:  # a value spread over several lines: write every key anew (comments are lost)
+        text = "".join(f"{key} = {_toml_value(value)}\n" for key, value in wanted.items())
+    _replace_file(path, text)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value as :mod:`tomllib` reads it back (tuples as lists, paths as text)."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _toml_value(value: Any) -> str:
+    """One TOML value: a basic string, a number, a boolean or an array of them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # JSON string escapes are TOML's basic string escapes
+
+
+def _replace_file(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None

@@ -1,5 +1,10 @@
 """Connecting accounts (SPEC S2, S3) and opening API clients from what is stored.
 
+S3 (one Salesforce account used by at most 5 integrations) is kept by the store whenever an
+integration is given a connection (:func:`toolkit.store.connections.check_account_use`); a new
+sign-in for an integration is recorded and put to use in one transaction, and its tokens are
+revoked when it is refused.
+
 A connection row in the store says who signed in where and by which OAuth flow; its secrets
 (client secret, refresh token, JWT private key) live only in the credential store, under
 ``("salesforce", <connection name>, <field>)``. A Brevo account's key lives under
@@ -20,7 +25,8 @@ from .exceptions import AuthError, ConfigError
 from .salesforce import SalesforceClient, TokenSet, auth, make_session
 from .store import Connection, Store
 
-__all__ = ["connect_salesforce", "identity_username", "open_brevo", "open_salesforce", "save_brevo_key"]
+__all__ = ["connect_salesforce", "identity_username", "open_brevo", "open_salesforce", "revoke_sign_in",
+           "save_brevo_key"]
 
 log = logging.getLogger(__name__)
 
@@ -51,42 +57,93 @@ def identity_username(tokens: TokenSet, settings: Settings) -> str:
 
 def connect_salesforce(store: Store, credentials: CredentialStore, settings: Settings, *, name: str,
                        tokens: TokenSet, client_id: str, flow: str, login_url: str | None = None,
-                       secrets: dict[str, str | Secret] | None = None) -> Connection:
+                       secrets: dict[str, str | Secret] | None = None,
+                       integration: str | None = None) -> Connection:
     """Record a signed-in Salesforce account and keep its secrets in the credential store.
 
     The caller has already signed in (``tokens`` from :mod:`toolkit.salesforce.auth`, e.g. an
     :class:`~toolkit.salesforce.AuthorizationCodeFlow` for a person). This checks that the
     org's API answers (S2: ``API_DISABLED_FOR_ORG`` raises
-    :class:`~toolkit.exceptions.ApiDisabledError`), then stores the connection; a 6th
-    connection of the same account raises :class:`~toolkit.exceptions.ConnectionLimitError` (S3).
+    :class:`~toolkit.exceptions.ApiDisabledError`), then stores the connection and, when
+    ``integration`` is named, makes that integration use it, in one transaction: an account
+    that 5 other integrations use already is refused with
+    :class:`~toolkit.exceptions.ConnectionLimitError` (S3) and nothing is kept.
+
+    Whenever the sign-in is not kept (refused by S3, a disabled API, a taken name...), its tokens
+    are revoked at Salesforce (``POST /services/oauth2/revoke``): a refused sign-in leaves no
+    live token behind.
 
     Args:
         secrets: what later runs need to sign in again without a person: for
             ``authorization_code`` the refresh token (taken from ``tokens`` when omitted), for
             ``client_credentials`` the client secret, for ``jwt_bearer`` the private key PEM.
+        integration: the integration to connect (the wizard's); ``None`` only records the
+            connection (a connection that no integration uses is no use of the account, S3).
     """
     login_url = login_url or settings.salesforce_login_url
-    wanted = dict(secrets or {})
-    if flow == "authorization_code" and "refresh_token" not in wanted:
-        if tokens.refresh_token is None:
-            raise AuthError("the sign-in returned no refresh token: allow the 'refresh_token' scope")
-        wanted["refresh_token"] = tokens.refresh_token
-    missing = [f for f in _SECRET_FIELDS[flow][:1] if f not in wanted]
-    if missing:
-        raise ConfigError(f"connecting with {flow} needs: {', '.join(missing)}")
-    client = _client(tokens, settings, reauthenticate=lambda: tokens)
     try:
-        client.limits()  # the first API call: a disabled API or a bad token shows here (S2)
-    finally:
-        client.close()
-    username = identity_username(tokens, settings)
-    connection = store.add_connection(name, login_url=login_url, username=username, client_id=client_id,
-                                      flow=flow, instance_url=tokens.instance_url, org_id=tokens.org_id,
-                                      user_id=tokens.user_id)
-    for field, value in wanted.items():
-        credentials.set("salesforce", name, field, value)
+        wanted = dict(secrets or {})
+        if flow == "authorization_code" and "refresh_token" not in wanted:
+            if tokens.refresh_token is None:
+                raise AuthError("the sign-in returned no refresh token: allow the 'refresh_token' scope")
+            wanted["refresh_token"] = tokens.refresh_token
+        missing = [f for f in _SECRET_FIELDS[flow][:1] if f not in wanted]
+        if missing:
+            raise ConfigError(f"connecting with {flow} needs: {', '.join(missing)}")
+        if integration is not None:
+            store.get_integration(integration)  # a wrong name is said before any API call
+        client = _client(tokens, settings, reauthenticate=lambda: tokens)
+        try:
+            client.limits()  # the first API call: a disabled API or a bad token shows here (S2)
+        finally:
+            client.close()
+        username = identity_username(tokens, settings)
+        with store.transaction():  # the connection, its use (S3) and its secrets, or none of them
+            connection = store.add_connection(name, login_url=login_url, username=username, client_id=client_id,
+                                              flow=flow, instance_url=tokens.instance_url, org_id=tokens.org_id,
+                                              user_id=tokens.user_id)
+            if integration is not None:
+                store.update_integration(integration, connection_id=connection.id)
+            for field, value in wanted.items():
+                credentials.set("salesforce", name, field, value)
+    except Exception:
+        if not store.db.in_transaction:
+            _forget_secrets(credentials, name, store)
+        revoke_sign_in(tokens, login_url, settings)
+        raise
     log.info("connected Salesforce account %s as %r (%s)", username, name, flow)
     return connection
+
+
+def revoke_sign_in(tokens: TokenSet, login_url: str, settings: Settings) -> bool:
+    """Revoke the tokens of a sign-in that is not kept (see :func:`toolkit.salesforce.auth.revoke`).
+
+    Returns:
+        Whether Salesforce confirmed it; a failure is logged (without the token), never raised.
+    """
+    session = make_session(_ca(settings), timeout=settings.http_timeout)
+    try:
+        revoked = auth.revoke(login_url, tokens, session=session)
+    except AuthError as exc:  # e.g. a login URL that is not one
+        log.warning("the tokens of a refused Salesforce sign-in could not be revoked: %s", exc)
+        return False
+    finally:
+        session.close()
+    if revoked:
+        log.info("revoked the tokens of a Salesforce sign-in that was not kept")
+    else:
+        log.warning("the tokens of a refused Salesforce sign-in could not be revoked; they expire by themselves")
+    return revoked
+
+
+def _forget_secrets(credentials: CredentialStore, name: str, store: Store) -> None:
+    """Drop secrets written for a connection whose row was not committed (nothing half-saved)."""
+    if any(c.name == name for c in store.list_connections()):
+        return  # an existing connection of that name keeps its own secrets
+    try:
+        credentials.delete("salesforce", name)
+    except ConfigError:
+        log.warning("could not remove the secrets of the connection %r that was not recorded", name)
 
 
 def _client(tokens: TokenSet, settings: Settings, *, reauthenticate: Callable[[], TokenSet]) -> SalesforceClient:

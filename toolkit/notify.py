@@ -18,6 +18,9 @@ month and a quota alarm that arrives twice erodes trust in every later one; the 
 message stays visible in ``toolkit quota show`` and :meth:`toolkit.quota.Quota.notifications`.
 Brevo's own log (``GET /smtp/statistics/events?tags=``) lags behind the send and is not in the
 sandbox, so it is not used as a ``sent_log`` by default.
+
+Where the messages go needs no setup: without ``notify_to``/``notify_from`` they go to the Brevo
+account's e-mail from one of its active senders (:mod:`toolkit.notify_addresses`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from typing import Any, Protocol
 from .brevo import BrevoClient
 from .config import Settings
 from .credentials import CredentialStore, Secret
-from .exceptions import AuthError, ConfigError, FatalApiError, RetriableApiError, ToolkitError
+from .exceptions import AuthError, ConfigError, CredentialsError, FatalApiError, RetriableApiError, ToolkitError
+from .notify_addresses import NO_ADDRESSES, resolve_addresses
 from .store import Store
 from .store.outbox import OutboxMessage
 
@@ -171,13 +175,18 @@ def sender_from_settings(settings: Settings, credentials: CredentialStore,
                          brevo: BrevoClient | None = None) -> Sender:
     """The configured sender (``notify_transport``), from ``notify_from`` to ``notify_to``.
 
+    With Brevo's transactional API, what the settings leave open comes from the Brevo account
+    (see :mod:`toolkit.notify_addresses`): its e-mail as the recipient, one of its active
+    senders as the sender. SMTP needs both settings.
+
     Raises:
-        ConfigError: no sender address or no recipient is configured, or no SMTP host.
+        ConfigError: no sender or recipient can be found (nor a Brevo key to ask), or no SMTP host.
+        ApiError, AuthError: the Brevo account could not be asked.
     """
-    if not settings.notify_from or not settings.notify_to:
-        raise ConfigError("quota notifications need the settings notify_from (a sender set up in "
-                          "Brevo) and notify_to (the recipients)")
     if settings.notify_transport == "smtp":
+        if not settings.notify_from or not settings.notify_to:
+            raise ConfigError("quota notifications over SMTP need the settings notify_from (the sender) and "
+                              "notify_to (the recipients)")
         if not settings.smtp_host:
             raise ConfigError("notify_transport is smtp but smtp_host is not set")
         return SmtpSender(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
@@ -188,9 +197,15 @@ def sender_from_settings(settings: Settings, credentials: CredentialStore,
     if brevo is None:
         from .connections import open_brevo
 
-        brevo = open_brevo(credentials, settings)
-    return BrevoSender(brevo, sender={"email": settings.notify_from, "name": settings.notify_from_name},
-                       to=settings.notify_to)
+        try:
+            brevo = open_brevo(credentials, settings)
+        except CredentialsError:
+            if not settings.notify_from or not settings.notify_to:
+                raise ConfigError(NO_ADDRESSES) from None
+            raise
+    addresses = resolve_addresses(settings, brevo)
+    return BrevoSender(brevo, sender={"email": addresses.sender, "name": settings.notify_from_name},
+                       to=addresses.to)
 
 
 def sent_log_from(emails: Callable[[], Iterable[Mapping[str, Any]]]) -> SentLog:
@@ -253,12 +268,16 @@ def deliver(store: Store, sender: Sender, *, sent_log: SentLog | None = None,
 
 def notify_pending(store: Store, settings: Settings, credentials: CredentialStore, *,
                    brevo: BrevoClient | None = None, sent_log: SentLog | None = None) -> DeliveryReport:
-    """:func:`deliver` with the configured sender; never raises for a missing configuration."""
+    """:func:`deliver` with the configured sender (see :func:`sender_from_settings`).
+
+    Never raises for a missing configuration nor for a Brevo account that cannot be asked for
+    the default addresses: the messages then wait in the outbox (``skipped`` says why).
+    """
     if not store.list_notifications(status="pending") and not store.list_notifications(status="sending"):
         return DeliveryReport()
     try:
         sender = sender_from_settings(settings, credentials, brevo)
-    except ConfigError as exc:
+    except ToolkitError as exc:  # not configured, or Brevo could not say where to: the outbox waits
         log.warning("quota notifications wait: %s", exc)
         return DeliveryReport(skipped=str(exc))
     return deliver(store, sender, sent_log=sent_log)

@@ -28,13 +28,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .config import Settings
-from .exceptions import ConfigError
+from .exceptions import ConfigError, QuotaExhausted
 from .notify import Email, enqueue
 from .store import Store
 from .store.quota import day_of, month_of
 
 __all__ = ["EXHAUSTED", "RESERVATION_TTL", "STOP_REASON", "WARNING", "Quota", "QuotaStatus",
-           "month_bounds", "quota_email"]
+           "check_not_stopped", "month_bounds", "quota_email", "stopped_message"]
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,46 @@ def _rate(used: int, by_day: dict[str, int], now: datetime, start: datetime) -> 
     return max(used / elapsed, recent / window)
 
 
+def _raise_hint(used: int, limit: int) -> str:
+    """A ``set-limit`` command that leaves room: half as much again, and more than this month's use."""
+    return f"toolkit quota set-limit {max(limit * 3 // 2, used + 1)}"
+
+
+def stopped_message(store: Store, name: str, *, default_limit: int | None = None) -> str:
+    """Why an integration the quota stopped does not run, and when it resumes by itself (Q3).
+
+    Args:
+        store: the state database (its clock decides the month).
+        name: the integration.
+        default_limit: the ``quota_limit`` setting, when no limit is stored (for the hint's figure).
+    """
+    now = store.quota_now()
+    month = month_of(now)
+    _, resets_at = month_bounds(month)
+    used = store.tasks_used(month)
+    stored = store.get_quota_limit()
+    limit = stored if stored is not None else default_limit if default_limit is not None else used
+    return (f"integration {name!r} is stopped: this month's task quota is used up ({used:,} of {limit:,} tasks). "
+            f"It resumes by itself when the quota resets at the start of next month, "
+            f"{resets_at:%Y-%m-%d %H:%M} UTC, or as soon as the limit is raised ({_raise_hint(used, limit)}); "
+            "nothing is lost in the meantime")
+
+
+def check_not_stopped(store: Store, name: str, *, default_limit: int | None = None) -> None:
+    """Raise :class:`~toolkit.exceptions.QuotaExhausted` for an integration the quota stopped (Q3).
+
+    Call it after :meth:`Quota.resume`, which makes such integrations active again as soon as
+    tasks are left.
+
+    Raises:
+        QuotaExhausted: the integration's status is ``stopped`` for the reason ``quota``; the
+            message says when it resumes (see :func:`stopped_message`).
+    """
+    integration = store.get_integration(name)
+    if integration.status == "stopped" and integration.stop_reason == STOP_REASON:
+        raise QuotaExhausted(stopped_message(store, integration.name, default_limit=default_limit))
+
+
 def quota_email(kind: str, status: QuotaStatus, integrations: list[str]) -> Email:
     """The Q2 warning or the Q3 stop notice: plain words, figures with separators, HTML escaped.
 
@@ -271,7 +311,7 @@ def quota_email(kind: str, status: QuotaStatus, integrations: list[str]) -> Emai
     """
     month = datetime.strptime(status.month, "%Y-%m").strftime("%B %Y")
     resets = f"{status.resets_at.day} {status.resets_at:%B %Y}"
-    raise_hint = f"toolkit quota set-limit {max(status.limit * 3 // 2, status.used + 1)}"
+    raise_hint = _raise_hint(status.used, status.limit)
     keep = (f"Nothing is lost: records not yet written stay pending and are written automatically "
             f"when the quota resets on {resets} (UTC), or as soon as the limit is raised "
             f"(for example: {raise_hint}).")

@@ -62,7 +62,8 @@ def _convert(spec: MappedField, value: Any, obj: str, region: str | None) -> Any
             where = (f"a valid phone number for region {region}" if region else
                      "a phone number with a country code, and the record names no country the toolkit knows")
             raise _Refused(RULE_PHONE_INVALID, f"{field_words(obj, spec)} is not {where}; Brevo needs "
-                                               f"{spec.brevo_attribute} numbers with their country code.")
+                                               f"{spec.brevo_attribute} numbers with their country code, so "
+                                               "this number is left out and the rest of the record is synced.")
         return e164
     if kind == DATE:
         day = utc_day(value)
@@ -138,7 +139,9 @@ def _record(record: dict[str, Any], specs: list[MappedField], mapping: Mapping, 
             attributes[spec.brevo_attribute] = _convert(spec, value, obj, None if region is _UNSET else region)
         except _Refused as refusal:
             rejections.append(Rejection(record_id, refusal.rule, spec.sf_field, value_text(value), refusal.reason))
-            refused = True
+            # A phone that cannot be made valid is left out of the row (Brevo keeps what it has, as
+            # for Y7); the rest of the record still syncs. Any other refused value holds the record.
+            refused = refused or refusal.rule != RULE_PHONE_INVALID
     return None if refused else row
 
 
@@ -150,8 +153,10 @@ def to_brevo(records: list[dict[str, Any]], mapping: Mapping, *, object: str | N
     out of the row, so Brevo keeps its value), Y9 (Leads: a phone with fewer than 6 or more
     than 16 digits is rejected), Y11/B4 (boolean and picklist fields only with B4). Also:
     invalid e-mail syntax, SMS numbers that do not parse (E.164 via the record's country, else
-    ``default_region``), picklist values that are no option of the Brevo category.
-    Text is trimmed, dates sent as ``YYYY-MM-DD``, other empty values as ``""``.
+    ``default_region``: a field-level rejection, the number is left out and the row still goes),
+    picklist values that are no option of the Brevo category.
+    Text is trimmed, dates sent as ``YYYY-MM-DD``, other empty values as ``""`` (the import
+    clears them: ``emptyContactsAttributes``).
 
     Args:
         records: Salesforce records as the REST API returns them (``Id`` and the fields of

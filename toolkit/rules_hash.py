@@ -141,3 +141,13 @@ def brevo_values(item: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
 def salesforce_values(record: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
     """The synced fields of a Salesforce record or update, keyed by their Brevo attribute."""
     return {spec.brevo_attribute: record.get(spec.sf_field) for spec in _specs(mapping)[0]}
+
+
+def source_hash(record: dict[str, Any], mapping: Mapping) -> str:
+    """What a rejection of a Salesforce record is about: its mapped and country fields, hashed.
+
+    The one "data changed" test of the engine (A3): a rejected record is tried again when this
+    changes. System fields (``SystemModstamp``, whose form varies between the REST and Bulk APIs)
+    and fields the mapping does not read do not count.
+    """
+    return record_hash({name: record.get(name) for name in mapping.soql_fields})

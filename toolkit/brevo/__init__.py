@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from .account import pick_sender
 from .base import format_brevo_datetime, parse_brevo_datetime
 from .client import BrevoClient, ResponseHook
 from .contacts import EXT_ID, IDENTIFIER_TYPES, contact_ext_id
@@ -18,5 +19,5 @@ from .retry import BrevoRetry, RateLimitUsage, reset_seconds
 __all__ = [
     "BREVO_MAX_IMPORT_BYTES", "BrevoClient", "BrevoRetry", "EXT_ID", "IDENTIFIER_TYPES", "ImportProblem",
     "RateLimitUsage", "ResponseHook", "contact_ext_id", "format_brevo_datetime", "import_bodies",
-    "parse_brevo_datetime", "parse_import_report", "reset_seconds",
+    "parse_brevo_datetime", "parse_import_report", "pick_sender", "reset_seconds",
 ]

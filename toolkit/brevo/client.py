@@ -24,6 +24,7 @@ from toolkit._version import __version__
 from toolkit.credentials import Secret
 from toolkit.exceptions import ApiError, AuthError, FatalApiError, RetriableApiError
 
+from .account import AccountMixin
 from .attributes import AttributesMixin
 from .contacts import ContactsMixin
 from .email import EmailMixin
@@ -38,8 +39,8 @@ SERVICE = "brevo"
 ResponseHook = Callable[[requests.Response], None]
 
 
-class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, EmailMixin):
-    """Brevo API v3 over ``requests``: contacts, imports, lists, attributes, transactional e-mail.
+class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, EmailMixin, AccountMixin):
+    """Brevo API v3 over ``requests``: contacts, imports, lists, attributes, transactional e-mail, account.
 
     Args:
         base_url: the API root, ending in ``/v3`` (``https://api.brevo.com/v3`` or the sandbox's).

@@ -9,6 +9,7 @@ Which flow for what:
 * :func:`jwt_bearer`: a certificate uploaded to the connected app; no secret travels.
 * :func:`refresh`: a new access token from a refresh token.
 * :func:`password`: discouraged (Salesforce is retiring it); kept for completeness.
+* :func:`revoke`: end a token set obtained here (its refresh token, else its access token).
 
 Example:
     >>> session = make_session(ca_bundle=None)                         # doctest: +SKIP
@@ -30,10 +31,10 @@ from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
 
 from .auth_code import AuthorizationCodeFlow
-from .oauth import TokenSet, make_session, normalize_login_url, token_request
+from .oauth import TokenSet, make_session, normalize_login_url, revoke_token, token_request
 
 __all__ = ["AuthorizationCodeFlow", "TokenSet", "client_credentials", "default_audience", "jwt_bearer",
-           "make_session", "password", "refresh"]
+           "make_session", "password", "refresh", "revoke"]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PRODUCTION_AUDIENCE = "https://login.salesforce.com"
@@ -165,3 +166,18 @@ def password(login_url: str, client_id: str, client_secret: str | Secret, userna
     return token_request(login_url, {"grant_type": "password", "client_id": client_id,
                                      "client_secret": secret.reveal(), "username": username, "password": pw},
                          session=session, flow="password", client_secret=secret)
+
+
+def revoke(login_url: str, tokens: TokenSet, *, session: requests.Session) -> bool:
+    """Revoke a sign-in's tokens at ``<login_url>/services/oauth2/revoke`` (e.g. a sign-in then refused).
+
+    The refresh token goes first: Salesforce revokes it with every access token issued from it.
+    The access token is revoked on its own when there is no refresh token or that failed.
+
+    Returns:
+        ``True`` when Salesforce confirmed it (the access token no longer works: 401
+        ``INVALID_SESSION_ID``).
+    """
+    if tokens.refresh_token is not None and revoke_token(login_url, tokens.refresh_token, session=session):
+        return True
+    return revoke_token(login_url, tokens.access_token, session=session)

@@ -28,7 +28,7 @@ from toolkit.exceptions import AuthError
 
 from .errors import RETRIABLE_STATUSES, parse_retry_after
 
-__all__ = ["DEFAULT_TIMEOUT", "TokenSet", "make_session", "normalize_login_url", "token_request"]
+__all__ = ["DEFAULT_TIMEOUT", "TokenSet", "make_session", "normalize_login_url", "revoke_token", "token_request"]
 
 log = logging.getLogger(__name__)
 
@@ -232,3 +232,27 @@ def token_request(login_url: str, form: dict[str, str], *, session: requests.Ses
         instance_url=str(body["instance_url"]).rstrip("/"),
         id_url=id_url, org_id=org_id, user_id=user_id,
         issued_at=_issued_at(body.get("issued_at")), flow=flow, scope=str(body.get("scope") or ""))
+
+
+def revoke_token(login_url: str, token: Secret, *, session: requests.Session) -> bool:
+    """Revoke an access or refresh token: ``POST <login_url>/services/oauth2/revoke`` (``token=...``).
+
+    Salesforce answers 200 when it revoked the token (a refresh token takes every access token
+    issued from it along) and 400 with ``invalid_token`` or ``unsupported_token_type`` otherwise,
+    e.g. for a token already revoked. The token appears in no message or log line.
+
+    Returns:
+        ``True`` when Salesforce confirmed the revocation, ``False`` when it refused or could not
+        be reached (the caller has nothing better to do than to say so).
+    """
+    url = normalize_login_url(login_url) + "/services/oauth2/revoke"
+    try:
+        response = session.post(url, data={"token": token.reveal()}, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        log.warning("Salesforce token revocation: no answer (%s)", type(exc).__name__)
+        return False
+    if response.status_code == 200:
+        return True
+    error = _refusal("revoke", response)
+    log.warning("Salesforce refused to revoke a token: %s", error.code)
+    return False

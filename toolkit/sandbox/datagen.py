@@ -15,6 +15,16 @@ the SPEC's rules, tagged in ``GeneratedRecord.breaks``:
 - Y10: every contact that has a Case (about 8% of contacts, independent of ``rule_share``).
   Only ``generate`` makes Cases, so only its contacts carry Y10.
 
+By default (``messy=True``) the data is shaped like a real org's, at a few percent each among
+the records that break no rule, tagged in ``GeneratedRecord.traits`` (:mod:`datagen_traits`
+lists them): national phone numbers with a country (named or as ISO code) and German ones
+without any country, records without FirstName, Title and phones, names near the field limits
+and in non-Latin scripts; and, made by ``generate`` only (:mod:`datagen_links`), Contacts
+sharing an e-mail (one created years earlier: ``GeneratedRecord.created_days_ago``), people who
+are both a Lead and a Contact, and Leads that ``seed_data`` converts (``GeneratedData.conversions``).
+The traits draw from random streams of their own, so ``messy=False`` gives exactly the tidy
+records of the same seed, and every record without a trait of its own is the same either way.
+
 Typical use::
 
     data = generate(contacts=1000, leads=250, seed=7)
@@ -30,18 +40,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+from .datagen_links import link_records
 from .datagen_people import EmailMaker, make_person
 from .datagen_phones import OWNERS, PhoneMaker
 from .datagen_pools import COUNTRY_REGIONS, LOCALES, locale_pools
 from .datagen_records import BREVO_DATE_ATTRIBUTE, REFERENCE_DATE, RecordMaker
+from .datagen_traits import NO_COUNTRY_REGION, TRAITS, count_traits
 
 __all__ = [
     "BREVO_DATE_ATTRIBUTE",
     "COUNTRY_REGIONS",
+    "NO_COUNTRY_REGION",
     "REFERENCE_DATE",
     "RULES",
+    "TRAITS",
     "GeneratedData",
     "GeneratedRecord",
+    "count_traits",
     "generate",
     "iter_contacts",
     "iter_leads",
@@ -74,11 +89,16 @@ class GeneratedRecord:
         fields: Salesforce field name -> value, ready to create (None = field left empty).
         breaks: ids of the SPEC rules this record is made to exercise (usually empty).
         brevo_edit: for Y3/Y5/Y8, the Brevo attributes to set on the synced contact, else None.
+        traits: the traits of a real org's data the record has, in ``TRAITS`` order.
+        created_days_ago: load it with a CreatedDate this many days in the past (the older of
+            two duplicates), or None to let the org stamp it when loaded.
     """
 
     fields: dict[str, Any]
     breaks: tuple[str, ...]
     brevo_edit: dict[str, Any] | None = None
+    traits: tuple[str, ...] = ()
+    created_days_ago: int | None = None
 
 
 @dataclass
@@ -92,6 +112,8 @@ class GeneratedData:
         brevo_only: contacts that exist only in Brevo (SPEC Y1): ``{"email", "attributes"}``.
         brevo_edits: Brevo-side edits that break Y3/Y5/Y8: ``{"contact_index" or "lead_index":
             i, "attributes": {...}, "breaks": (rule,)}``.
+        conversions: Leads to convert once loaded: (index into ``leads``, index into
+            ``contacts`` of the Contact to convert into, or None for a new Contact).
     """
 
     contacts: list[GeneratedRecord]
@@ -99,6 +121,11 @@ class GeneratedData:
     cases: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     brevo_only: list[dict[str, Any]] = field(default_factory=list)
     brevo_edits: list[dict[str, Any]] = field(default_factory=list)
+    conversions: list[tuple[int, int | None]] = field(default_factory=list)
+
+    def trait_counts(self) -> dict[str, dict[str, int]]:
+        """How many Contacts and Leads carry each trait: ``{"Contact": {trait: n}, "Lead": {...}}``."""
+        return {"Contact": count_traits(self.contacts), "Lead": count_traits(self.leads)}
 
 
 def _check(n: int, rule_share: float) -> None:
@@ -108,17 +135,20 @@ def _check(n: int, rule_share: float) -> None:
         raise ValueError("rule_share must be between 0 and 1")
 
 
-def _iter(kind: str, n: int, seed: int, rule_share: float, today: date | None) -> Iterator[GeneratedRecord]:
+def _iter(kind: str, n: int, seed: int, rule_share: float, today: date | None,
+          messy: bool) -> Iterator[GeneratedRecord]:
     _check(n, rule_share)
-    maker = RecordMaker(kind, random.Random(f"{seed}:{kind}"), rule_share, today or REFERENCE_DATE)
+    traits_rng = random.Random(f"{seed}:{kind}:traits") if messy else None
+    maker = RecordMaker(kind, random.Random(f"{seed}:{kind}"), rule_share, today or REFERENCE_DATE, traits_rng)
     for _ in range(n):
-        fields, breaks, edit = maker.make()
-        yield GeneratedRecord(fields, breaks, edit)
+        fields, breaks, edit, traits = maker.make()
+        yield GeneratedRecord(fields, breaks, edit, traits)
 
 
-def iter_contacts(n: int, *, seed: int = 0, rule_share: float = 0.05,
-                  today: date | None = None) -> Iterator[GeneratedRecord]:
-    """Stream ``n`` Contacts (the same ones ``generate`` makes for the seed, without Cases / Y10).
+def iter_contacts(n: int, *, seed: int = 0, rule_share: float = 0.05, today: date | None = None,
+                  messy: bool = True) -> Iterator[GeneratedRecord]:
+    """Stream ``n`` Contacts (the ones ``generate`` makes for the seed before it links records:
+    no Cases / Y10, no duplicate e-mails, no Leads of the same people).
 
     Args:
         n: how many Contacts.
@@ -126,21 +156,24 @@ def iter_contacts(n: int, *, seed: int = 0, rule_share: float = 0.05,
         rule_share: share of records made to break one rule (Y3, Y5, Y6, Y7).
         today: reference date for ages (default ``REFERENCE_DATE``, so output never depends on
             the day it runs).
+        messy: give a few percent of the records a real org's traits of their own (see the
+            module doc); False gives the tidy records.
 
     Returns:
         An iterator of ``GeneratedRecord``; it needs memory for the e-mails seen so far only.
     """
-    return _iter("Contact", n, seed, rule_share, today)
+    return _iter("Contact", n, seed, rule_share, today, messy)
 
 
-def iter_leads(n: int, *, seed: int = 0, rule_share: float = 0.05,
-               today: date | None = None) -> Iterator[GeneratedRecord]:
+def iter_leads(n: int, *, seed: int = 0, rule_share: float = 0.05, today: date | None = None,
+               messy: bool = True) -> Iterator[GeneratedRecord]:
     """Stream ``n`` Leads; like ``iter_contacts``, with rules Y3, Y5, Y6, Y7, Y8 and Y9.
 
     Lead e-mails use company domains and contacts' consumer domains, and phone numbers come
-    from disjoint ranges, so contacts and leads never share an e-mail even when streamed apart.
+    from disjoint ranges, so streamed contacts and leads never share an e-mail (only
+    ``generate`` makes Leads of people who are Contacts too).
     """
-    return _iter("Lead", n, seed, rule_share, today)
+    return _iter("Lead", n, seed, rule_share, today, messy)
 
 
 def _case_fields(rng: random.Random) -> dict[str, Any]:
@@ -192,7 +225,7 @@ def _add_brevo_only(data: GeneratedData, count: int, rng: random.Random) -> None
 
 
 def generate(*, contacts: int, leads: int, seed: int = 0, rule_share: float = 0.05,
-             brevo_only: int | None = None, today: date | None = None) -> GeneratedData:
+             brevo_only: int | None = None, today: date | None = None, messy: bool = True) -> GeneratedData:
     """Generate a whole sandbox data set.
 
     Args:
@@ -203,14 +236,18 @@ def generate(*, contacts: int, leads: int, seed: int = 0, rule_share: float = 0.
         brevo_only: how many contacts exist only in Brevo; default 2% of all records (at
             least one when any record is made).
         today: reference date for ages (default ``REFERENCE_DATE``).
+        messy: shape the data like a real org's (traits, see the module doc); False gives the
+            tidy data of the same seed.
 
     Returns:
-        The records, Cases, Brevo-only contacts and Brevo-side edits.
+        The records, Cases, Brevo-only contacts, Brevo-side edits and Leads to convert.
     """
     data = GeneratedData(
-        contacts=list(iter_contacts(contacts, seed=seed, rule_share=rule_share, today=today)),
-        leads=list(iter_leads(leads, seed=seed, rule_share=rule_share, today=today)),
+        contacts=list(iter_contacts(contacts, seed=seed, rule_share=rule_share, today=today, messy=messy)),
+        leads=list(iter_leads(leads, seed=seed, rule_share=rule_share, today=today, messy=messy)),
     )
+    if messy:
+        link_records(data, random.Random(f"{seed}:links"))
     if brevo_only is None:
         brevo_only = max(1, round(BREVO_ONLY_SHARE * (contacts + leads))) if contacts + leads else 0
     _check(brevo_only, rule_share)

@@ -117,6 +117,11 @@ class EmailMaker:
         pattern = rng.choices(patterns, weights)[0]
         return pattern.format(f=f, l=l, f0=f[0], n=rng.randint(1, 99))
 
+    @property
+    def taken(self) -> set[str]:
+        """The addresses made (or reserved) so far, to share with another maker."""
+        return self._used
+
     def make(self, first: str | None, last: str, domain: str | None = None) -> str:
         """A new address for the person; ``domain=None`` picks a consumer domain."""
         rng = self._rng

@@ -135,13 +135,14 @@ class PhoneMaker:
     Args:
         rng: the generator's random source.
         owner: 0 contacts, 1 leads, 2 Brevo-only contacts (disjoint number ranges).
+        used: numbers (E.164) already drawn, shared with another maker of the same run.
     """
 
-    def __init__(self, rng: random.Random, owner: int) -> None:
+    def __init__(self, rng: random.Random, owner: int, used: set[str] | None = None) -> None:
         self._rng = rng
         self._owner = owner
         self._bases = phone_bases()
-        self._used: set[str] = set()
+        self._used: set[str] = used if used is not None else set()
         self._styles = tuple(STYLE_WEIGHTS)
         self._weights = tuple(STYLE_WEIGHTS.values())
 
@@ -171,6 +172,21 @@ class PhoneMaker:
             if style not in base.styles:
                 style = "e164"  # E.164 never has more than 15 digits
         return with_tail(base.styles[style], tail)
+
+    def national(self, region: str, kind: str) -> str:
+        """A valid number of ``region`` written as its people write it at home, without the country code.
+
+        Mostly the national format ("0151 23456789", "06 12 34 56 78"), sometimes its digit
+        groups joined by hyphens or run together.
+        """
+        base, tail = self._pick(region, kind)
+        style = self._rng.choices(("national", "hyphen", "compact"), (70, 15, 15))[0]
+        return with_tail(base.styles.get(style, base.styles["national"]), tail)
+
+    @property
+    def used(self) -> set[str]:
+        """The numbers (E.164) drawn so far, to share with another maker."""
+        return self._used
 
     def sms(self, region: str) -> str:
         """A mobile number in E.164, as Brevo's SMS attribute wants it."""

@@ -57,8 +57,10 @@ LOCALES: Final[tuple[LocaleSpec, ...]] = (
     LocaleSpec("en_IE", "en_IE", "IE", "Ireland", "English", 2),
 )
 
-#: Country value (as generated) -> phone region, for consumers that parse national numbers.
-COUNTRY_REGIONS: Final[dict[str, str]] = {spec.country: spec.region for spec in LOCALES}
+#: Country value (as generated: a name, or an ISO code) -> phone region, for consumers that
+#: parse national numbers.
+COUNTRY_REGIONS: Final[dict[str, str]] = {
+    **{spec.country: spec.region for spec in LOCALES}, **{spec.region: spec.region for spec in LOCALES}}
 
 # Awkward but legitimate names, mixed in at a small rate. FirstName <= 40, LastName <= 80.
 TRICKY_FEMALE_FIRST_NAMES: Final = (

@@ -1,4 +1,5 @@
-"""Field builders for generated Contacts and Leads, including the rule a record is made to break."""
+"""Field builders for generated Contacts and Leads, including the rule a record is made to break
+and the traits of a real org's data it carries (:mod:`datagen_traits`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Final
 from .datagen_people import EmailMaker, Person, company_domain, make_person
 from .datagen_phones import FIXED, MOBILE, PhoneMaker, bad_phone
 from .datagen_pools import LOCALES, LocalePools, locale_pools
+from .datagen_traits import NO_COUNTRY_REGION, TraitMaker, record_traits
 
 #: Default "today" for ages. Ages are drawn as 19..89 years, so they stay 18..90 for a year either side.
 REFERENCE_DATE: Final = date(2026, 1, 1)
@@ -56,9 +58,13 @@ class RecordMaker:
         rng: the random source (determines the whole output).
         rule_share: share of records made to break one of the rules that apply to ``kind``.
         today: reference date for ages.
+        traits_rng: the random source of the traits records get of their own, or None for none
+            (the tidy data). It never touches ``rng``, so the records without a trait of their
+            own are the same either way.
     """
 
-    def __init__(self, kind: str, rng: random.Random, rule_share: float, today: date) -> None:
+    def __init__(self, kind: str, rng: random.Random, rule_share: float, today: date,
+                 traits_rng: random.Random | None = None) -> None:
         self.kind = kind
         self._rng = rng
         self._rule_share = rule_share
@@ -66,10 +72,20 @@ class RecordMaker:
         self._pools = locale_pools()
         self._weights = tuple(spec.weight for spec in LOCALES)
         self._emails = EmailMaker(rng)
-        self._phones = PhoneMaker(rng, owner=0 if kind == "Contact" else 1)
+        self._phones = PhoneMaker(rng, owner=self._phones_owner)
+        self._traits: TraitMaker | None = None
+        if traits_rng is not None:
+            german = next(p for p in self._pools if p.spec.region == NO_COUNTRY_REGION)
+            self._traits = TraitMaker(kind, traits_rng, EmailMaker(traits_rng, self._emails.taken),
+                                      PhoneMaker(traits_rng, owner=self._phones_owner, used=self._phones.used),
+                                      german)
 
-    def make(self) -> tuple[dict[str, Any], tuple[str, ...], dict[str, Any] | None]:
-        """One record: (Salesforce fields, rules it breaks, Brevo attribute edit or None)."""
+    @property
+    def _phones_owner(self) -> int:
+        return 0 if self.kind == "Contact" else 1
+
+    def make(self) -> tuple[dict[str, Any], tuple[str, ...], dict[str, Any] | None, tuple[str, ...]]:
+        """One record: (Salesforce fields, rules it breaks, Brevo attribute edit or None, traits)."""
         rng = self._rng
         rule = rng.choice(SALESFORCE_RULES[self.kind]) if rng.random() < self._rule_share else None
         pools = rng.choices(self._pools, self._weights)[0]
@@ -81,7 +97,10 @@ class RecordMaker:
         country = fields.get("MailingCountry", fields.get("Country"))
         fields.update(self._phone_fields(pools, rule, international=country is None))
         edit = self._brevo_edit(rule, fields, pools)
-        return fields, ((rule,) if rule else ()), edit
+        breaks = (rule,) if rule else ()
+        if self._traits is not None and rule is None:
+            self._traits.apply(fields, pools, person)
+        return fields, breaks, edit, record_traits(self.kind, fields, breaks)
 
     def _name_fields(self, person: Person) -> dict[str, Any]:
         return {"Salutation": person.salutation, "FirstName": person.first_name, "LastName": person.last_name}

@@ -6,17 +6,18 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import brevo, salesforce
 from .brevo import BrevoAccount
 from .clock import Clock
-from .datagen import generate
+from .datagen import GeneratedRecord, generate
 from .http import ServerThread
 from .middleware import FaultInjector, FaultPlan, RequestLog
 from .salesforce import SalesforceOrg
+from .salesforce.conversion import LeadConvert
 from .salesforce.oauth import Credentials, OAuthServer
 from .tls import make_tls
 from .variants import WireVariants
@@ -173,23 +174,49 @@ class Sandbox:
         self.stop()
 
 
+def _created(record: GeneratedRecord, now: datetime) -> dict[str, Any]:
+    """The record's fields, with a CreatedDate in the past when the generator asks for one."""
+    if record.created_days_ago is None:
+        return record.fields
+    return {**record.fields, "CreatedDate": now - timedelta(days=record.created_days_ago)}
+
+
+def _create(org: SalesforceOrg, sobject: str, records: list[GeneratedRecord]) -> list[str | None]:
+    """Create ``records`` in chunks; their Ids (None where the org refused one), in order."""
+    now = org.clock.now()
+    created: list[str | None] = []
+    for start in range(0, len(records), SEED_CHUNK):
+        chunk = [_created(r, now) for r in records[start:start + SEED_CHUNK]]
+        # Older records carry their CreatedDate, as a data load with "Set Audit Fields upon
+        # Record Creation" keeps it (salesforce/org_writes.py AUDIT_FIELDS_ON_CREATE).
+        created += [res.get("id") if res["success"] else None
+                    for res in org.create_many(sobject, chunk, set_audit_fields=True)]
+    return created
+
+
 def seed_data(org: SalesforceOrg, account: BrevoAccount, *, contacts: int, leads: int, seed: int,
-              rule_share: float = 0.05) -> None:
-    """Load generated Contacts (with their Cases), Leads and Brevo-only contacts."""
+              rule_share: float = 0.05, messy: bool = True) -> None:
+    """Load generated Contacts (with their Cases), Leads and Brevo-only contacts, then convert Leads.
+
+    With ``messy`` (the default) the data is shaped like a real org's (:mod:`datagen`): the
+    older of two Contacts sharing an e-mail is loaded with a CreatedDate years back, and after
+    loading, the Leads in ``GeneratedData.conversions`` are converted, into the Contact of the
+    same person or into a new Contact (which adds Contacts to the org).
+    """
     if not contacts and not leads:
         return
-    data = generate(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share)
-    contact_ids: list[str] = []
-    for start in range(0, len(data.contacts), SEED_CHUNK):
-        chunk = [r.fields for r in data.contacts[start:start + SEED_CHUNK]]
-        contact_ids += [res["id"] for res in org.create_many("Contact", chunk)]
-    for start in range(0, len(data.leads), SEED_CHUNK):
-        org.create_many("Lead", [r.fields for r in data.leads[start:start + SEED_CHUNK]])
+    data = generate(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share, messy=messy)
+    contact_ids = _create(org, "Contact", data.contacts)
+    lead_ids = _create(org, "Lead", data.leads)
     cases = [{**fields, "ContactId": contact_ids[i]} for i, fields in data.cases if contact_ids[i]]
     if cases:
         org.create_many("Case", cases)
+    conversions = [LeadConvert(lead_ids[lead], None if contact is None else contact_ids[contact])
+                   for lead, contact in data.conversions
+                   if lead_ids[lead] and (contact is None or contact_ids[contact])]
+    if conversions:
+        org.convert_leads(conversions)
     default_list = min(account.list_store.lists, default=None)  # a new account's "Your first list"
     for contact in data.brevo_only:
         account.create_contact(email=contact.get("email"), attributes=contact.get("attributes"),
                                list_ids=[default_list] if default_list else None)
-

@@ -64,18 +64,37 @@ class AuditMixin(StoreBase):
         return self._write_many(_UPSERT, rows())
 
     def resolve_rejections(self, integration_id: int, direction: str, record_ids: Iterable[str], *,
-                           run_id: int | None = None) -> int:
+                           run_id: int | None = None, keep_rules: Iterable[str] = (),
+                           only_rules: Iterable[str] | None = None) -> int:
         """Mark the open rejections of these records resolved (they were written at last, A3).
+
+        Args:
+            keep_rules: rules whose rejections stay open (they are not about the data written).
+            only_rules: resolve only the rejections of these rules.
 
         Returns:
             How many rejections were resolved.
         """
         one_of(direction, DIRECTIONS, "direction")
         now = self._now()
-        return self._write_many(
-            "UPDATE rejections SET resolved_at = ?, resolved_run_id = ? WHERE integration_id = ? "
-            "AND direction = ? AND record_id = ? AND resolved_at IS NULL",
-            ((now, run_id, integration_id, direction, rid) for rid in dict.fromkeys(record_ids)))
+        keep, only = list(keep_rules), None if only_rules is None else list(only_rules)
+        sql = ("UPDATE rejections SET resolved_at = ?, resolved_run_id = ? WHERE integration_id = ? "
+               "AND direction = ? AND record_id = ? AND resolved_at IS NULL")
+        if keep:
+            sql += f" AND rule NOT IN ({', '.join('?' * len(keep))})"
+        if only is not None:
+            sql += f" AND rule IN ({', '.join('?' * len(only))})" if only else " AND 1 = 0"
+        return self._write_many(sql, ((now, run_id, integration_id, direction, rid, *keep, *(only or ()))
+                                      for rid in dict.fromkeys(record_ids)))
+
+    def open_rejections_by_rule(self, integration_id: int, direction: str, rules: Iterable[str]) -> list[Rejection]:
+        """The open rejections of these rules (e.g. D1, to look again once the e-mail is free)."""
+        wanted = list(rules)
+        if not wanted:
+            return []
+        sql = (f"SELECT {_COLUMNS} FROM rejections WHERE integration_id = ? AND direction = ? "
+               f"AND resolved_at IS NULL AND rule IN ({', '.join('?' * len(wanted))})")
+        return [_rejection(row) for row in self._rows(sql, (integration_id, direction, *wanted))]
 
     def open_rejections(self, integration_id: int, direction: str,
                         record_ids: Iterable[str]) -> dict[str, list[Rejection]]:

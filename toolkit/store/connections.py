@@ -1,17 +1,34 @@
-"""Salesforce connections, and the S3 rule: one account is connected at most 5 times."""
+"""Salesforce connections, and the S3 rule: one account is used by at most 5 integrations.
+
+A Salesforce *account* is one user of one org (org id + user id, the identity of every token
+answer). SPEC S3 allows one account to be connected at most 5 times in total across Contacts and
+Leads integrations: what counts is the integrations whose connection belongs to that account,
+whatever their status (draft, active, stopped, error; a deleted integration is gone and frees its
+place), not the connection rows. Several integrations may share one stored connection, and one
+account may have several connections (e.g. a new sign-in replacing a revoked one): a connection
+that no integration uses is not a use.
+
+:func:`check_account_use` refuses the 6th use before anything is written; the store calls it in
+the transaction that sets an integration's ``connection_id``, so that two processes cannot both
+take the last place.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from toolkit.exceptions import ConfigError, ConnectionLimitError
 from toolkit.store.base import StoreBase, one_of
 from toolkit.store.records import FLOWS, Connection, from_ts
 
-__all__ = ["MAX_CONNECTIONS_PER_ACCOUNT", "ConnectionsMixin", "same_account"]
+__all__ = ["MAX_CONNECTIONS_PER_ACCOUNT", "Account", "ConnectionsMixin", "check_account_use",
+           "integrations_of_account", "same_account"]
 
 MAX_CONNECTIONS_PER_ACCOUNT = 5
+"""Integrations (Contacts and Leads together) that may use one Salesforce account (SPEC S3)."""
+
 _COLUMNS = ("id, name, login_url, instance_url, org_id, user_id, username, client_id, flow, "
             "created_at, updated_at")
 _UPDATABLE = ("login_url", "instance_url", "org_id", "user_id", "username", "client_id", "flow")
@@ -21,21 +38,91 @@ def _url(url: str | None) -> str:
     return (url or "").strip().rstrip("/").lower()
 
 
-def same_account(a_username: str, a_org_id: str | None, a_login_url: str | None,
-                 b_username: str, b_org_id: str | None, b_login_url: str | None) -> bool:
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Who a connection signs in as: a user of an org (ids may be unknown for old rows).
+
+    Attributes:
+        username: the Salesforce username. org_id, user_id: the org's and the user's Ids.
+        login_url: the login URL the connection signs in at.
+    """
+
+    username: str
+    org_id: str | None = None
+    user_id: str | None = None
+    login_url: str | None = None
+
+    @classmethod
+    def of(cls, connection: Connection) -> Account:
+        """The account a stored connection signs in as."""
+        return cls(connection.username, connection.org_id, connection.user_id, connection.login_url)
+
+    def __str__(self) -> str:
+        ids = ", ".join(f"{what} {value}" for what, value in (("org", self.org_id), ("user", self.user_id))
+                        if value)
+        return f"{self.username!r}" + (f" ({ids})" if ids else "")
+
+
+def _id15(value: str) -> str:
+    """A Salesforce Id's case-sensitive 15-character form (the 18-character form adds a suffix)."""
+    return value[:15]
+
+
+def same_account(a: Account, b: Account) -> bool:
     """Whether two connections sign in the same Salesforce account (SPEC S3).
 
-    Usernames compare case-insensitively (Salesforce usernames are). When both org ids are
-    known they decide (compared on their 15-character case-sensitive form); otherwise the login
-    URLs do, when both are known; with neither, the username alone decides.
+    When both org ids and both user ids are known they decide (on their 15-character form), so
+    a renamed user is still the same account. Otherwise the usernames must match
+    (case-insensitively, as Salesforce usernames do) and then the org ids decide when both are
+    known, else the login URLs when both are known; with neither, the username alone decides.
     """
-    if a_username.strip().lower() != b_username.strip().lower():
+    if a.org_id and b.org_id and a.user_id and b.user_id:
+        return _id15(a.org_id) == _id15(b.org_id) and _id15(a.user_id) == _id15(b.user_id)
+    if a.username.strip().lower() != b.username.strip().lower():
         return False
-    if a_org_id and b_org_id:
-        return a_org_id[:15] == b_org_id[:15]
-    if a_login_url and b_login_url:
-        return _url(a_login_url) == _url(b_login_url)
+    if a.org_id and b.org_id:
+        return _id15(a.org_id) == _id15(b.org_id)
+    if a.login_url and b.login_url:
+        return _url(a.login_url) == _url(b.login_url)
     return True
+
+
+def integrations_of_account(store: StoreBase, account: Account, *, besides: int | None = None) -> list[str]:
+    """The names of the integrations using ``account`` through any connection (``besides`` left out)."""
+    rows = store._rows(  # one row per integration that has a connection: a few dozen at most
+        "SELECT i.id, i.name, c.username, c.org_id, c.user_id, c.login_url FROM integrations i "
+        "JOIN connections c ON c.id = i.connection_id ORDER BY i.name")
+    return [name for id_, name, *who in rows if id_ != besides and same_account(account, Account(*who))]
+
+
+def check_account_use(store: StoreBase, connection_id: int, integration_id: int | None) -> None:
+    """Refuse an integration's use of a connection whose account 5 other integrations use (S3).
+
+    Call it in the transaction that sets the integration's ``connection_id``.
+
+    Args:
+        store: the state database.
+        connection_id: the connection the integration is to use.
+        integration_id: the integration (``None`` for one being created). Its own current use
+            is not counted: moving it to another connection of the same account adds nothing.
+
+    Raises:
+        ConnectionLimitError: the account is used by 5 other integrations; the message names
+            the limit and them.
+        ConfigError: there is no such connection.
+    """
+    rows = store._rows("SELECT username, org_id, user_id, login_url FROM connections WHERE id = ?",
+                       (connection_id,))
+    if not rows:
+        raise ConfigError(f"there is no Salesforce connection with id {connection_id}")
+    account = Account(*rows[0])
+    users = integrations_of_account(store, account, besides=integration_id)
+    if len(users) >= MAX_CONNECTIONS_PER_ACCOUNT:
+        raise ConnectionLimitError(
+            f"the Salesforce account {account} is already used by {len(users)} integrations "
+            f"({', '.join(map(repr, users))}); one account can be connected to at most "
+            f"{MAX_CONNECTIONS_PER_ACCOUNT} integrations in total, Contacts and Leads together (S3): "
+            "delete one of them or connect them to another Salesforce user first")
 
 
 def _connection(row: tuple[Any, ...]) -> Connection:
@@ -53,19 +140,15 @@ class ConnectionsMixin(StoreBase):
                        user_id: str | None = None) -> Connection:
         """Record a signed-in Salesforce account (its secrets go to the credential store).
 
+        A connection is not yet a use of the account (S3 counts integrations): see
+        :func:`check_account_use`, which ``create_integration``/``update_integration`` apply.
+
         Raises:
-            ConnectionLimitError: the account is already connected 5 times (SPEC S3).
             ConfigError: a connection with this name exists.
             ValueError: ``flow`` is not one of :data:`~toolkit.store.records.FLOWS`.
         """
         one_of(flow, FLOWS, "flow")
-        with self.transaction():  # BEGIN IMMEDIATE: the count and the insert cannot interleave
-            count = self.count_for_account(username=username, org_id=org_id, login_url=login_url)
-            if count >= MAX_CONNECTIONS_PER_ACCOUNT:
-                raise ConnectionLimitError(
-                    f"the Salesforce account {username!r} is already connected {count} times "
-                    f"(the maximum is {MAX_CONNECTIONS_PER_ACCOUNT}): remove a connection before "
-                    "adding another")
+        with self.transaction():
             now = self._now()
             try:
                 cursor = self.db.execute(
@@ -131,8 +214,31 @@ class ConnectionsMixin(StoreBase):
                     f"{', '.join(map(repr, users))}: delete them or connect them elsewhere first")
             self.db.execute("DELETE FROM connections WHERE id = ?", (connection.id,))
 
-    def count_for_account(self, *, username: str, org_id: str | None = None,
+    def count_for_account(self, *, username: str, org_id: str | None = None, user_id: str | None = None,
                           login_url: str | None = None) -> int:
-        """Count the connections of one Salesforce account (see :func:`same_account`)."""
-        rows = self._rows("SELECT username, org_id, login_url FROM connections")  # a few rows
-        return sum(same_account(username, org_id, login_url, *row) for row in rows)
+        """How many integrations use one Salesforce account (S3; see :func:`same_account`)."""
+        return len(integrations_of_account(self, Account(username, org_id, user_id, login_url)))
+
+    def account_users(self, connection: str | int, *, besides: str | int | None = None) -> list[str]:
+        """The names of the integrations using the account of ``connection`` through any connection.
+
+        Args:
+            connection: a connection's name or id.
+            besides: an integration (name or id) to leave out.
+        """
+        skip = None if besides is None else self._integration_id(besides)
+        return integrations_of_account(self, Account.of(self.get_connection(connection)), besides=skip)
+
+    def check_connection_use(self, connection: str | int, integration: str | int | None = None) -> None:
+        """Raise :class:`ConnectionLimitError` if ``integration`` may not use ``connection`` (S3).
+
+        Nothing is signed in and nothing is written: the wizard calls it before reusing a
+        stored connection, so that a 6th use is refused before any sign-in.
+        """
+        skip = None if integration is None else self._integration_id(integration)
+        check_account_use(self, self.get_connection(connection).id, skip)
+
+    def _integration_id(self, name_or_id: str | int) -> int | None:
+        column = "id" if isinstance(name_or_id, int) else "name"
+        rows = self._rows(f"SELECT id FROM integrations WHERE {column} = ?", (name_or_id,))
+        return int(rows[0][0]) if rows else None

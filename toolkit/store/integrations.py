@@ -7,23 +7,24 @@ from typing import Any
 
 from toolkit.exceptions import ConfigError
 from toolkit.store.base import StoreBase, dumps, loads, one_of
+from toolkit.store.connections import check_account_use
 from toolkit.store.records import CONFLICT_WINNERS, INTEGRATION_STATUSES, OBJECTS, Integration, from_ts
 
 __all__ = ["IntegrationsMixin"]
 
 _COLUMNS = ("id, name, object, connection_id, brevo_account, opt_in, mapping, list_id, status, "
             "last_error, stop_reason, conflict_winner, sync_booleans_picklists, mass_delete_share, "
-            "created_at, updated_at")
+            "created_at, updated_at, default_region, mass_delete_min")
 _SETTABLE = ("name", "object", "connection_id", "brevo_account", "opt_in", "mapping", "list_id",
-             "conflict_winner", "sync_booleans_picklists", "mass_delete_share")
+             "conflict_winner", "sync_booleans_picklists", "mass_delete_share", "default_region", "mass_delete_min")
 
 
 def _integration(row: tuple[Any, ...]) -> Integration:
     (id_, name, obj, connection_id, brevo_account, opt_in, mapping, list_id, status, last_error,
-     stop_reason, winner, b4, share, created, updated) = row
+     stop_reason, winner, b4, share, created, updated, region, delete_min) = row
     return Integration(id_, name, obj, connection_id, brevo_account, bool(opt_in), loads(mapping),
                        list_id, status, last_error, stop_reason, winner, bool(b4), share,
-                       from_ts(created), from_ts(updated))
+                       from_ts(created), from_ts(updated), region, delete_min)
 
 
 def _column_value(key: str, value: Any) -> Any:
@@ -40,6 +41,12 @@ def _column_value(key: str, value: Any) -> Any:
         return dumps(value)
     if key == "mass_delete_share" and value is not None and not 0 < value <= 1:
         raise ValueError("mass_delete_share must be a share between 0 and 1 (0.05 = 5%)")
+    if key == "mass_delete_min" and value is not None and (not isinstance(value, int) or value < 0):
+        raise ValueError("mass_delete_min must be a whole number of records, 0 or more")
+    if key == "default_region" and value is not None:
+        if not (isinstance(value, str) and len(value) == 2 and value.isalpha()):
+            raise ValueError("default_region must be an ISO 3166 region code such as DE")
+        return value.upper()
     return value
 
 
@@ -58,6 +65,8 @@ class IntegrationsMixin(StoreBase):
 
         Raises:
             ConfigError: the name is taken or the connection does not exist.
+            ConnectionLimitError: the connection's Salesforce account is used by 5 integrations
+                already (SPEC S3).
             ValueError: an unknown field or a value outside its allowed set.
         """
         if not name or not name.strip():
@@ -67,6 +76,8 @@ class IntegrationsMixin(StoreBase):
         columns = ", ".join((*values, "created_at", "updated_at"))
         marks = ", ".join("?" * (len(values) + 2))
         with self.transaction():
+            if values.get("connection_id") is not None:  # S3, under the write lock
+                check_account_use(self, values["connection_id"], None)
             try:
                 cursor = self.db.execute(f"INSERT INTO integrations ({columns}) VALUES ({marks})",
                                          (*values.values(), now, now))
@@ -99,17 +110,22 @@ class IntegrationsMixin(StoreBase):
         Raises:
             ValueError: an unknown field or a value outside its allowed set.
             ConfigError: no such integration, a taken name, or an unknown connection.
+            ConnectionLimitError: the connection's Salesforce account is used by 5 other
+                integrations already (SPEC S3).
         """
         current = self.get_integration(name_or_id)
         values = self._validated(fields)
         if not values:
             return current
         sets = ", ".join(f"{key} = ?" for key in values)
-        try:
-            self._write(f"UPDATE integrations SET {sets}, updated_at = ? WHERE id = ?",
-                        (*values.values(), self._now(), current.id))
-        except sqlite3.IntegrityError as exc:
-            raise self._integrity(exc, values.get("name", current.name)) from None
+        with self.transaction():  # BEGIN IMMEDIATE: the S3 count and the change cannot interleave
+            if values.get("connection_id") is not None:
+                check_account_use(self, values["connection_id"], current.id)
+            try:
+                self._write(f"UPDATE integrations SET {sets}, updated_at = ? WHERE id = ?",
+                            (*values.values(), self._now(), current.id))
+            except sqlite3.IntegrityError as exc:
+                raise self._integrity(exc, values.get("name", current.name)) from None
         return self.get_integration(current.id)
 
     def set_mapping(self, name_or_id: str | int, mapping: dict[str, Any]) -> Integration:

@@ -15,20 +15,20 @@ from toolkit.store.records import LINK_STATES, Link, from_ts, to_ts
 
 __all__ = ["LinksMixin"]
 
-_COLUMNS = "integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at"
+_COLUMNS = "integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at, detail"
 _UPSERT = (
-    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (integration_id, sf_id) DO UPDATE SET "
     # An unknown Brevo id (imports do not return ids) never erases a known one.
     "brevo_id = COALESCE(excluded.brevo_id, links.brevo_id), email = excluded.email, "
     "sf_hash = excluded.sf_hash, brevo_hash = excluded.brevo_hash, state = excluded.state, "
-    "synced = excluded.synced, synced_at = excluded.synced_at")
+    "synced = excluded.synced, synced_at = excluded.synced_at, detail = excluded.detail")
 
 
 def _link(row: tuple[Any, ...]) -> Link:
-    integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at = row
+    integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at, detail = row
     return Link(integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state,
-                None if synced is None else json.loads(synced), from_ts(synced_at))
+                None if synced is None else json.loads(synced), from_ts(synced_at), detail)
 
 
 class LinksMixin(StoreBase):
@@ -49,7 +49,7 @@ class LinksMixin(StoreBase):
                 yield (link.integration_id, link.sf_id, link.brevo_id, link.email, link.sf_hash,
                        link.brevo_hash, link.state,
                        None if link.synced is None else json.dumps(link.synced, sort_keys=True, ensure_ascii=False),
-                       now if link.synced_at is None else to_ts(link.synced_at))
+                       now if link.synced_at is None else to_ts(link.synced_at), link.detail)
 
         return self._write_many(_UPSERT, rows())
 
@@ -59,12 +59,36 @@ class LinksMixin(StoreBase):
             "UPDATE links SET brevo_id = ? WHERE integration_id = ? AND sf_id = ?",
             ((brevo_id, integration_id, sf_id) for sf_id, brevo_id in brevo_ids.items()))
 
-    def set_link_state(self, integration_id: int, sf_ids: Iterable[str], state: str) -> int:
-        """Suspend (Y6), keep (Y10) or re-activate links; returns how many rows changed."""
+    def set_link_state(self, integration_id: int, sf_ids: Iterable[str], state: str,
+                       detail: str | None = None) -> int:
+        """Suspend (Y6), keep (Y10), supersede, hold or re-activate links; returns how many rows changed.
+
+        Args:
+            detail: what the state refers to (a superseded Lead: the Contact's Id); cleared when ``None``.
+        """
         one_of(state, LINK_STATES, "link state")
         return self._write_many(
-            "UPDATE links SET state = ? WHERE integration_id = ? AND sf_id = ?",
-            ((state, integration_id, sf_id) for sf_id in sf_ids))
+            "UPDATE links SET state = ?, detail = ? WHERE integration_id = ? AND sf_id = ?",
+            ((state, detail, integration_id, sf_id) for sf_id in sf_ids))
+
+    def links_by_emails(self, emails: Iterable[str], *, integration_ids: Iterable[int] | None = None
+                        ) -> dict[str, list[Link]]:
+        """Links whose e-mail is one of ``emails`` (any case), by lower-cased e-mail.
+
+        Args:
+            integration_ids: only these integrations' links (all when ``None``): duplicates are
+                looked for within one integration (D1) and across the integrations of one Brevo
+                account (a Lead and a Contact of one person, D2).
+        """
+        wanted = {e.strip().lower() for e in emails if e and e.strip()}
+        sql = f"SELECT {_COLUMNS} FROM links WHERE lower(email) IN ({{marks}})"
+        found: dict[str, list[Link]] = {}
+        allowed = None if integration_ids is None else set(integration_ids)
+        for row in self._in_chunks(sql, (), wanted):
+            link = _link(row)
+            if allowed is None or link.integration_id in allowed:
+                found.setdefault(str(link.email).lower(), []).append(link)
+        return found
 
     def links_by_sf_ids(self, integration_id: int, sf_ids: Iterable[str]) -> dict[str, Link]:
         """Return the links of these Salesforce Ids (missing ones are absent from the dict)."""

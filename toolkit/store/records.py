@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, overload
 
 __all__ = [
@@ -21,7 +22,19 @@ FLOWS = ("authorization_code", "client_credentials", "jwt_bearer", "password")
 OBJECTS = ("Contact", "Lead")
 INTEGRATION_STATUSES = ("draft", "active", "stopped", "error")
 CONFLICT_WINNERS = ("salesforce", "brevo")
-LINK_STATES = ("active", "suspended", "kept")
+class LinkState(StrEnum):
+    """Where a link stands; a plain ``str`` too, so stored text compares equal to it."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # Y6: the Salesforce e-mail was removed
+    KEPT = "kept"  # Y10: deleted in Brevo, Salesforce refused to delete the record
+    SUPERSEDED = "superseded"  # D2/L1: the Brevo contact belongs to a Contact now (``detail``: its Id)
+    LEFT_LIST = "left_list"  # B9: taken off the integration's list in Brevo, still in the account
+    HELD_DELETE = "held_delete"  # B6: deleted in Salesforce, the removal from Brevo waits for a confirmation
+    HELD_BREVO_DELETE = "held_brevo_delete"  # B6: deleted in Brevo, the Salesforce delete waits
+
+
+LINK_STATES = tuple(s.value for s in LinkState)
 RUN_STATUSES = ("running", "succeeded", "failed", "stopped", "blocked")
 DIRECTIONS = ("to_brevo", "to_salesforce")
 
@@ -92,6 +105,9 @@ class Integration:
         conflict_winner: which side wins when both changed since the last sync.
         sync_booleans_picklists: extension B4 switched on.
         mass_delete_share: B6 threshold for this integration; ``None`` uses the setting.
+        default_region: ISO region (``"DE"``) for phone numbers written without a country code
+            on records that name no country; ``None`` until set (the org's country by default).
+        mass_delete_min: B6 fires only above this many deletions too; ``None`` uses the setting.
     """
 
     id: int
@@ -110,6 +126,8 @@ class Integration:
     mass_delete_share: float | None
     created_at: datetime
     updated_at: datetime
+    default_region: str | None = None
+    mass_delete_min: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +140,15 @@ class Link:
         sf_hash, brevo_hash: hash of the mapped values last synced from/to each side; a change
             shows as a different hash and a toolkit-written change comes back with the same one
             (echo suppression).
-        state: ``"active"``; ``"suspended"`` once the Salesforce e-mail was removed (Y6);
-            ``"kept"`` when the contact was deleted in Brevo but Salesforce refused to delete
-            the record (Y10), so that the refusal is reported once, not retried forever.
+        state: a :class:`LinkState`: ``"active"``; ``"suspended"`` once the Salesforce e-mail
+            was removed (Y6); ``"kept"`` when the contact was deleted in Brevo but Salesforce
+            refused to delete the record (Y10), so that the refusal is reported once, not retried
+            forever; ``"superseded"``, ``"left_list"``, ``"held_delete"``, ``"held_brevo_delete"``
+            (see :class:`LinkState`).
         synced: the mapped values both sides held after the last sync, canonical and keyed
             by Brevo attribute (the engine diffs field by field against them).
         synced_at: when the link was last written; the store sets it when left ``None``.
+        detail: what the state refers to (a superseded Lead: the Contact's Id).
     """
 
     integration_id: int
@@ -139,6 +160,7 @@ class Link:
     state: str = "active"
     synced: dict[str, Any] | None = None
     synced_at: datetime | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

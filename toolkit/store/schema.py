@@ -198,7 +198,37 @@ _V3 = [
     """CREATE INDEX IF NOT EXISTS rejections_counts ON rejections (integration_id, rule, direction, resolved_at)""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+# Migration 4 (issue 12): more link states (superseded by a Contact or a conversion, left the
+# Brevo list, deletions held by the B6 guard) with a free ``detail`` (e.g. the Id that took the
+# contact over), links found by e-mail across integrations (duplicates, a Lead and a Contact of
+# one person), and per integration the phone region for national numbers and B6's count floor.
+# SQLite cannot change a CHECK: the links table is built anew and its rows copied.
+_V4 = [
+    """CREATE TABLE links_v4 (
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        sf_id TEXT NOT NULL,
+        brevo_id BIGINT,
+        email TEXT,
+        sf_hash TEXT,
+        brevo_hash TEXT,
+        state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'suspended', 'kept', 'superseded',
+            'left_list', 'held_delete', 'held_brevo_delete')),
+        synced TEXT,
+        synced_at TEXT NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (integration_id, sf_id)
+    )""",
+    """INSERT INTO links_v4 (integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at)
+       SELECT integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at FROM links""",
+    """DROP TABLE links""",
+    """ALTER TABLE links_v4 RENAME TO links""",
+    """CREATE INDEX IF NOT EXISTS links_brevo ON links (integration_id, brevo_id)""",
+    """CREATE INDEX IF NOT EXISTS links_email ON links (lower(email))""",
+    """ALTER TABLE integrations ADD COLUMN default_region TEXT""",
+    """ALTER TABLE integrations ADD COLUMN mass_delete_min INTEGER CHECK (mass_delete_min IS NULL OR mass_delete_min >= 0)""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 

@@ -32,17 +32,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..brevo.imports import as_encoded, body_row_counts
 from ..rules_base import row_id
-from ..store import Conflict, Link, Rejection
+from ..store import Conflict, Rejection
+from .plan import Write
 
 if TYPE_CHECKING:
     from ..brevo import BrevoClient
 
-__all__ = ["ImportPace", "Pipeline", "Planned", "Sent", "Work", "await_imports"]
+__all__ = ["ImportPace", "Pipeline", "Planned", "Sent", "await_imports"]
 
 log = logging.getLogger(__name__)
 
-Work = tuple[str, str, dict[str, Any] | None, Link | None]
-"""One planned write: (kind ``create``/``update``/``delete``, Salesforce Id, import row, link)."""
 
 
 @dataclass
@@ -59,10 +58,11 @@ class Planned:
             worked out while planning, so the commit after Brevo's confirmation is quick.
     """
 
-    work: list[Work] = field(default_factory=list)
+    work: list[Write] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     suspend: list[str] = field(default_factory=list)
+    states: dict[str, dict[str, str | None]] = field(default_factory=dict)
     cursor: str | None = None
     encoded: dict[str, bytes] = field(default_factory=dict)
     links: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
@@ -72,6 +72,8 @@ class Planned:
         self.conflicts += other.conflicts
         self.rejected += other.rejected
         self.suspend += other.suspend
+        for state, ids in other.states.items():
+            self.states.setdefault(state, {}).update(ids)
         self.cursor = other.cursor or self.cursor
         self.encoded.update(other.encoded)
         self.links.update(other.links)
@@ -79,12 +81,12 @@ class Planned:
     def split(self, rows: int) -> Planned:
         """Keep the work up to the ``rows``-th import row (and everything else); return the rest."""
         seen = 0
-        for index, (_, _, row, _) in enumerate(self.work):
-            if row is not None:
+        for index, write in enumerate(self.work):
+            if write.row is not None:
                 if seen == rows:
                     rest = Planned(self.work[index:])
                     self.work = self.work[:index]
-                    for _, sf_id, _, _ in rest.work:  # each half keeps only its own rows' data
+                    for sf_id in (w.sf_id for w in rest.work):  # each half keeps only its own rows' data
                         if sf_id in self.encoded:
                             rest.encoded[sf_id] = self.encoded.pop(sf_id)
                         if sf_id in self.links:
@@ -95,7 +97,7 @@ class Planned:
 
     def import_rows(self) -> list[dict[str, Any] | bytes]:
         """The rows to import, in order, encoded where planning encoded them."""
-        return [self.encoded.get(sf_id) or row for _, sf_id, row, _ in self.work if row is not None]
+        return [self.encoded.get(w.sf_id) or w.row for w in self.work if w.row is not None]
 
 
 @dataclass
@@ -105,12 +107,14 @@ class Sent:
     Attributes:
         planned: the batch. rows: the rows imported. process_ids: Brevo's import processes.
         sent_at: ``time.monotonic()`` when the imports were sent.
+        problems: refusals known already (direct updates), by Salesforce Id: ``(code, reason)``.
     """
 
     planned: Planned
     rows: list[dict[str, Any]]
     process_ids: list[int]
     sent_at: float
+    problems: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def await_imports(brevo: BrevoClient, sent: Sent, pace: ImportPace) -> dict[str, tuple[str, str]]:
@@ -238,7 +242,7 @@ class Pipeline:
         last = self._buffer or Planned()
         self._buffer = None
         last.cursor = cursor or last.cursor
-        if last.work or last.conflicts or last.rejected or last.suspend or last.cursor:
+        if last.work or last.conflicts or last.rejected or last.suspend or last.states or last.cursor:
             self._dispatch(last)
         self.flush()
 

@@ -16,8 +16,9 @@ from ..salesforce import SalesforceClient
 from ..store import Conflict, Integration, Link, Rejection, Store
 from ..store.reporting import redact_row
 from .model import Outcome
+from .plan import RULE_LEFT_LIST, PlanSettings
 
-__all__ = ["RESTART_LOOK_BACK", "Reserve", "SyncContext", "unlimited"]
+__all__ = ["RESTART_LOOK_BACK", "BrevoMembers", "Reserve", "SyncContext", "unlimited"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,19 @@ Reserve = Callable[[int], int]
 def unlimited(n: int) -> int:
     """A quota that grants every task."""
     return n
+
+
+@dataclass(frozen=True)
+class BrevoMembers:
+    """The integration list's members, read once in a run (see :mod:`.presence`).
+
+    Attributes:
+        ext_ids: their EXT_IDs. ids: their Brevo contact ids. pages: the calls the read took.
+    """
+
+    ext_ids: set[str]
+    ids: set[int]
+    pages: int
 
 
 @dataclass
@@ -53,6 +67,11 @@ class SyncContext:
     progress: Callable[[str, int], None] | None = None
     outcome: Outcome = field(default_factory=Outcome)
     stopped: str | None = None  # why the run stopped early ("quota")
+    held: list[str] = field(default_factory=list)  # B6: why deletions wait for a confirmation
+    members: BrevoMembers | None = None  # the list's members, once read in this run
+    seen_in_brevo: dict[str, dict[str, Any]] = field(default_factory=dict)  # contacts read, by EXT_ID
+    gone_in_brevo: dict[str, Link] = field(default_factory=dict)  # linked contacts found deleted in Brevo
+    left_list: list[str] = field(default_factory=list)  # linked contacts found taken off the list (B9)
 
     @property
     def iid(self) -> int:
@@ -61,6 +80,20 @@ class SyncContext:
     @property
     def sobject(self) -> str:
         return self.integration.object
+
+    def plan_settings(self) -> PlanSettings:
+        """What :func:`~toolkit.sync.plan.plan_page` needs of the integration."""
+        return PlanSettings(self.mapping, self.sobject, self.integration.conflict_winner,
+                            self.integration.default_region)
+
+    def hold(self, planned: int, side: str, share: float, minimum: int, linked: int) -> None:
+        """Record that ``planned`` deletions wait for a confirmation (B6); the run says so."""
+        self.outcome.add("blocked_deletes", planned)
+        self.held.append(
+            f"{planned} of {linked} linked contacts were deleted in {side}: more than {share:.0%} and more than "
+            f"{minimum}, so these deletions wait (everything else was synced). Check them, then confirm: "
+            f"`toolkit sync {self.integration.name} --confirm-deletes` or the Confirm button of the "
+            "integrations page.")
 
     def tick(self, phase: str, n: int) -> None:
         """Report progress (records handled) to the progress callback, if any."""
@@ -142,13 +175,22 @@ class SyncContext:
 
     def commit(self, *, links: Iterable[Link] = (), unlink: Iterable[str] = (), rejected: Iterable[Rejection] = (),
                resolved: dict[str, list[str]] | None = None, conflicts: Iterable[Conflict] = (),
-               cursors: dict[str, str] | None = None, link_states: dict[str, list[str]] | None = None,
-               tasks: int = 0) -> None:
+               cursors: dict[str, str] | None = None,
+               link_states: dict[str, list[str] | dict[str, str | None]] | None = None,
+               other_link_states: Iterable[tuple[int, str, str, str | None]] = (), tasks: int = 0) -> None:
         """Write one batch's outcome in ONE transaction: links, rejections, conflicts, cursors, tasks.
 
         A crash before this commit replays the batch on the next run; the writes that were
         already made are upserts keyed by Salesforce Id, so the replay changes nothing twice,
         and the batch's ``tasks`` (records written, SPEC Q1) are counted here, once.
+
+        Args:
+            link_states: state -> Salesforce Ids, or Ids -> detail (e.g. the Contact that took over).
+            other_link_states: ``(integration id, Salesforce Id, state, detail)`` of other
+                integrations' links (a Lead's, superseded by this integration's Contact).
+            resolved: direction -> records written at last: their open rejections are resolved
+                (before this batch's own rejections are recorded, so a field-level one stays open;
+                a removal from the list, B9, stays open until the contact is back on it).
         """
         if self.dry_run:
             return
@@ -158,11 +200,16 @@ class SyncContext:
             if unlink:
                 self.store.delete_links(self.iid, unlink)
             for state, ids in (link_states or {}).items():
-                self.store.set_link_state(self.iid, ids, state)
-            self.store.upsert_rejections(list(rejected), run_id=self.run_id)
+                details = ids if isinstance(ids, dict) else dict.fromkeys(ids)
+                for detail in set(details.values()):
+                    self.store.set_link_state(self.iid, [i for i, d in details.items() if d == detail], state, detail)
+            for integration_id, sf_id, state, detail in other_link_states:
+                self.store.set_link_state(integration_id, [sf_id], state, detail)
             for direction, ids in (resolved or {}).items():
                 if ids:
-                    self.store.resolve_rejections(self.iid, direction, ids, run_id=self.run_id)
+                    self.store.resolve_rejections(self.iid, direction, ids, run_id=self.run_id,
+                                                  keep_rules=(RULE_LEFT_LIST,))
+            self.store.upsert_rejections(list(rejected), run_id=self.run_id)
             self.store.add_conflicts(list(conflicts), run_id=self.run_id)
             for name, value in (cursors or {}).items():
                 self.store.set_cursor(self.iid, name, value)

@@ -1,11 +1,17 @@
 """Contacts deleted in Brevo become Salesforce deletes (SPEC Y10), guarded by B6.
 
 Brevo reports no deletions through ``modifiedSince``: they are found by diffing the list's
-members (500 a call) against the links, so this runs on its own cadence
-(``Settings.brevo_deletion_check_hours``, or every ``--full`` run). A member missing from the
-list is deleted in Salesforce only when Brevo no longer knows the contact at all; one that was
-merely taken off the list is left alone. A Contact with a Case cannot be deleted
-(``DELETE_FAILED``): that is reported once as Y10 and its link is kept aside, not retried.
+members (500 a call) against the links. A member missing from the list is deleted in Salesforce
+only when Brevo no longer knows the contact at all; one that was merely taken off the list is
+marked ``left_list`` (B9). A Contact with a Case cannot be deleted (``DELETE_FAILED``): that is
+reported once as Y10 and its link is kept aside, not retried.
+
+When it runs: contacts found deleted while this run checked its updates (:mod:`.presence`) are
+handled in this run, whatever else; the full diff runs when this run read the members anyway,
+on ``--full``, and otherwise on a cadence set by its measured cost: its calls spread over the
+hours at :data:`CHECK_CALLS_PER_HOUR` (1% of Brevo's 36,000 contacts calls an hour), never more
+than ``Settings.brevo_deletion_check_hours`` apart. A list of 10,000 is checked every run,
+one of 1,000,000 (2,000 calls) about every 5.6 hours.
 """
 
 from __future__ import annotations
@@ -13,40 +19,53 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from .. import rules
-from ..brevo import contact_ext_id
-from ..store import Link
+from ..store import Link, LinkState, Rejection
 from .context import SyncContext
-from .guard import check_mass_delete
+from .guard import deletions_held
+from .presence import LIST_PAGE, left_list_rejection, list_members
 
-__all__ = ["sync_brevo_deletions"]
+__all__ = ["CHECK_CALLS_PER_HOUR", "sync_brevo_deletions"]
 
 CURSOR = "brevo_deletions_checked_at"
+PAGES = "brevo_deletions_pages"  # what the last diff cost, in calls
+CHECK_CALLS_PER_HOUR = 360
 BATCH = 200
 
 
 def _due(ctx: SyncContext, full: bool, linked_before: int) -> bool:
     if linked_before == 0:
         return False  # nothing was linked when the run began: nothing can have been deleted
-    if full:
-        return True
+    if full or ctx.members is not None:
+        return True  # asked for, or the members were read in this run already (no extra call)
     checked = ctx.store.get_cursor(ctx.iid, CURSOR)
     if checked is None:
         return True
-    age = datetime.now(timezone.utc) - datetime.fromisoformat(checked)
-    return age >= timedelta(hours=ctx.settings.brevo_deletion_check_hours)
+    try:
+        age = datetime.now(timezone.utc) - datetime.fromisoformat(checked)
+    except ValueError:
+        return True
+    pages = int(ctx.store.get_cursor(ctx.iid, PAGES) or -(-linked_before // LIST_PAGE))
+    every = min(ctx.settings.brevo_deletion_check_hours, pages / CHECK_CALLS_PER_HOUR)
+    return age >= timedelta(hours=every)
 
 
-def _gone(ctx: SyncContext) -> list[Link]:
-    """Active links whose Brevo contact no longer exists."""
-    members: set[str] = set()
-    member_ids: set[int] = set()
-    for page in ctx.brevo.iter_list_contacts(int(ctx.integration.list_id or 0)):
-        ctx.tick("Brevo list members", len(page))
-        members.update(i for i in map(contact_ext_id, page) if i)
-        member_ids.update(int(c["id"]) for c in page)
-    missing = [link for link in ctx.store.iter_links(ctx.iid, state="active")
-               if link.sf_id not in members and (link.brevo_id is None or link.brevo_id not in member_ids)]
-    return [link for link in missing if ctx.brevo.get_contact(link.sf_id, identifier_type="ext_id") is None]
+def _gone(ctx: SyncContext) -> tuple[list[Link], list[str]]:
+    """Links whose Brevo contact no longer exists, and active links whose contact left the list."""
+    members = list_members(ctx)
+    candidates = [link for link in ctx.store.iter_links(ctx.iid)
+                  if link.state in (LinkState.ACTIVE, LinkState.LEFT_LIST) and link.sf_id not in ctx.gone_in_brevo
+                  and (link.state == LinkState.LEFT_LIST or (link.sf_id not in members.ext_ids and (
+                      link.brevo_id is None or link.brevo_id not in members.ids)))]
+    gone: list[Link] = []
+    left: list[str] = []
+    list_id = int(ctx.integration.list_id or 0)
+    for link in candidates:
+        contact = ctx.brevo.get_contact(link.sf_id, identifier_type="ext_id")
+        if contact is None:
+            gone.append(link)
+        elif link.state == LinkState.ACTIVE and list_id not in (contact.get("listIds") or []):
+            left.append(link.sf_id)
+    return gone, left
 
 
 def sync_brevo_deletions(ctx: SyncContext, *, linked_before: int, full: bool = False,
@@ -56,24 +75,52 @@ def sync_brevo_deletions(ctx: SyncContext, *, linked_before: int, full: bool = F
     Args:
         linked_before: links the integration had when the run began (an initial load has none,
             and its first check waits for the cadence).
+        confirm_deletes: go ahead above the B6 guard, and carry out deletions held earlier.
 
-    Raises:
-        toolkit.exceptions.MassDeleteBlocked: more than the allowed share would be deleted (B6);
-            nothing is deleted.
+    Deletions above the B6 guard wait (``held_brevo_delete``); the run says so.
     """
-    if not _due(ctx, full, linked_before):
+    found = list(ctx.gone_in_brevo.values())
+    checked = _due(ctx, full, linked_before)
+    if not checked and not found and not confirm_deletes:
         if linked_before == 0:
             ctx.commit(cursors={CURSOR: datetime.now(timezone.utc).isoformat()})
         return
-    gone = _gone(ctx)
-    check_mass_delete(ctx, len(gone), side="Brevo", confirm=confirm_deletes)
+    left: list[str] = []
+    if checked:
+        more, left = _gone(ctx)
+        found += more
+    held = ctx.store.all_links(ctx.iid, state=LinkState.HELD_BREVO_DELETE)
+    rejected = _left(ctx, left)
+    if deletions_held(ctx, len(found) + len(held), side="Brevo", confirm=confirm_deletes):
+        for link in found:
+            ctx.outcome.add("held_delete", sample={"Id": link.sf_id})
+        ctx.commit(link_states={LinkState.HELD_BREVO_DELETE: [link.sf_id for link in found],
+                                LinkState.LEFT_LIST: left}, rejected=rejected, cursors=_checked(ctx, checked))
+        return
+    gone = found + held
+    if left:
+        ctx.commit(link_states={LinkState.LEFT_LIST: left}, rejected=rejected)
     for start in range(0, len(gone), BATCH):
         batch = gone[start:start + BATCH]
         batch = batch[:ctx.grant(len(batch))]
         _delete(ctx, batch)
         if ctx.stopped:
             return
-    ctx.commit(cursors={CURSOR: datetime.now(timezone.utc).isoformat()})
+    ctx.commit(cursors=_checked(ctx, checked))
+
+
+def _checked(ctx: SyncContext, checked: bool) -> dict[str, str] | None:
+    if not checked:
+        return None
+    pages = ctx.members.pages if ctx.members is not None else 1
+    return {CURSOR: datetime.now(timezone.utc).isoformat(), PAGES: str(pages)}
+
+
+def _left(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]:
+    """The audit's entries for contacts found taken off the list (B9)."""
+    for sf_id in sf_ids:
+        ctx.outcome.add("left_list", sample={"Id": sf_id})
+    return ctx.rejections("to_brevo", [left_list_rejection(ctx, sf_id) for sf_id in sf_ids])
 
 
 def _delete(ctx: SyncContext, batch: list[Link]) -> None:

@@ -24,7 +24,7 @@ from ..exceptions import (
 )
 from ..mapping_types import Mapping
 from ..salesforce import SalesforceClient
-from ..store import Store
+from ..store import LinkState, Store
 from ..quota import Quota
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
@@ -43,6 +43,9 @@ def _check_ready(store: Store, name: str, dry_run: bool) -> None:
     if integration.list_id is None or not integration.mapping:
         raise ConfigError(f"integration {name!r} has no Brevo list or no mapping yet: finish its setup")
     if integration.status != "active" and not dry_run:
+        from ..quota import check_not_stopped  # Q3: stopped by the quota -> QuotaExhausted saying when it resumes
+
+        check_not_stopped(store, name)
         why = f" ({integration.stop_reason})" if integration.stop_reason else ""
         raise ConfigError(f"integration {name!r} is {integration.status}{why}: activate it first, "
                           f"or use a dry run to see what it would do")
@@ -97,6 +100,8 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
             if ctx.stopped:
                 status = "stopped"
                 message = "the monthly task quota is used up: the rest is written after it resets or is raised"
+            elif ctx.held or _held_links(store, integration.id):  # B6: all was written but held deletions
+                status, message = "blocked", " ".join(ctx.held) or _held_message(store, integration.id, name)
         except MassDeleteBlocked as exc:
             status, message = "blocked", str(exc)
         except (AuthError, FatalApiError, ConfigError) as exc:
@@ -143,3 +148,16 @@ def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
     else:
         message = None
     store.set_status(name, current.status, last_error=message, stop_reason=current.stop_reason)
+
+
+
+def _held_links(store: Store, integration_id: int) -> int:
+    """Deletions an earlier run held (B6) that still wait for a confirmation."""
+    return (store.count_links(integration_id, state=LinkState.HELD_DELETE)
+            + store.count_links(integration_id, state=LinkState.HELD_BREVO_DELETE))
+
+
+def _held_message(store: Store, integration_id: int, name: str) -> str:
+    return (f"{_held_links(store, integration_id)} deletions wait for a confirmation (B6); everything else was "
+            f"synced. Check them, then confirm: `toolkit sync {name} --confirm-deletes` or the Confirm button "
+            "of the integrations page.")

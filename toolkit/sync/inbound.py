@@ -19,9 +19,14 @@ from ..brevo import contact_ext_id, format_brevo_datetime, parse_brevo_datetime
 from ..exceptions import ConfigError
 from ..rules_base import value_text
 from ..rules_hash import brevo_values, canonical_hash, canonical_values
-from ..store import Link
+from ..store import Link, LinkState
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
+from .plan import RULE_LEFT_LIST
+from .presence import left_list_rejection
+
+SYNCED = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST, LinkState.SUSPENDED})
+"""Link states whose contact's Brevo changes are read (a suspended one's only to report them, Y6)."""
 
 __all__ = ["modified_at", "read_brevo_changes", "sync_to_salesforce"]
 
@@ -63,6 +68,8 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
     changes: dict[str, Change] = {}
     newest: datetime | None = None
     learnt: dict[str, int] = {}
+    left: list[str] = []  # taken off the list in Brevo (B9): marked, their updates still flow
+    back: list[str] = []  # put back on it
     for page in ctx.brevo.iter_contacts(modified_since=since):
         ctx.tick("Brevo changes", len(page))
         ids = [i for i in map(contact_ext_id, page) if i]
@@ -75,8 +82,14 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
             if link is None:
                 ctx.outcome.add("brevo_only")
                 continue
-            if list_id not in (contact.get("listIds") or []):
-                continue  # left the integration's list: no longer synced
+            ctx.seen_in_brevo[link.sf_id] = contact
+            on_list = list_id in (contact.get("listIds") or [])
+            if link.state == LinkState.ACTIVE and not on_list:
+                left.append(link.sf_id)
+            elif link.state == LinkState.LEFT_LIST and on_list:
+                back.append(link.sf_id)
+            elif link.state not in SYNCED:
+                continue  # superseded, kept (Y10), held: nothing flows back from Brevo
             if link.brevo_id is None:
                 learnt[link.sf_id] = int(contact["id"])
             values = canonical_values(brevo_values(contact, ctx.mapping), ctx.mapping)
@@ -86,11 +99,25 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
         _skip_rejected(ctx, changes, ids)
     if learnt and not ctx.dry_run:
         ctx.store.set_brevo_ids(ctx.iid, learnt)
+    if left or back:
+        _list_moves(ctx, left, back)
     # Just before the newest seen: a contact modified in the same instant (Brevo's times have
     # milliseconds; whether modifiedSince is inclusive is not documented) is read again, which is
     # harmless (it then compares equal), rather than missed.
     restart = newest - LOOK_BACK if newest else since
     return changes, format_brevo_datetime(restart) if restart else None
+
+
+def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:
+    """Contacts taken off the integration's list in Brevo, or put back on it (B9), recorded."""
+    for sf_id in left:
+        ctx.outcome.add("left_list", sample={"Id": sf_id})
+    for sf_id in back:
+        ctx.outcome.add("back_on_list", sample={"Id": sf_id})
+    ctx.commit(link_states={LinkState.LEFT_LIST: left, LinkState.ACTIVE: back},
+               rejected=ctx.rejections("to_brevo", [left_list_rejection(ctx, sf_id) for sf_id in left]))
+    if back and not ctx.dry_run:
+        ctx.store.resolve_rejections(ctx.iid, "to_brevo", back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,))
 
 
 def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str]) -> None:
@@ -157,7 +184,8 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
                                "The Salesforce record has no e-mail address any more, so this contact is no "
                                "longer synced in either direction; this Brevo change was not passed on (SPEC Y6).")
                for c in batch if links.get(c.sf_id) is not None and links[c.sf_id].state == "suspended"]
-    active = [c for c in batch if links.get(c.sf_id) is not None and links[c.sf_id].state == "active"]
+    active = [c for c in batch if links.get(c.sf_id) is not None
+              and links[c.sf_id].state in (LinkState.ACTIVE, LinkState.LEFT_LIST)]
     updates, rejected = rules.to_salesforce([c.contact for c in active], ctx.mapping, object=ctx.sobject)
     field_of = {spec.brevo_attribute: spec.sf_field for spec in ctx.mapping.synced()}
     by_id = {c.sf_id: c for c in active}
@@ -189,7 +217,7 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
         synced = merged(link.synced, change.values, change.changed)
         synced_hash = canonical_hash(synced)
         written.append(Link(ctx.iid, change.sf_id, int(change.contact["id"]), change.contact.get("email"),
-                            synced_hash, synced_hash, "active", synced))
+                            synced_hash, synced_hash, link.state, synced))
         ctx.outcome.add("to_salesforce.update", sample=update)
     rows = (ctx.rejections("to_salesforce", skipped + rejected, hashes)
             + ctx.rejections("to_salesforce", refused, hashes, service=service))

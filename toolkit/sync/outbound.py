@@ -15,19 +15,20 @@ from typing import Any
 
 from .. import rules
 from ..brevo.imports import encode_row
-from ..exceptions import ConfigError
-from ..rules_base import row_id, written_keys
+from ..exceptions import ConfigError, FatalApiError
 from ..rules_hash import brevo_values, record_hash
-from ..salesforce import soql_datetime, soql_name
-from ..timestamps import canonical_salesforce_datetime, parse_brevo_datetime, parse_salesforce_datetime
-from ..store import Conflict, Link
-from .batches import ImportPace, Pipeline, Planned, Sent, Work, await_imports
+from ..salesforce import soql_datetime, soql_in, soql_name
+from ..store import Conflict, Link, LinkState
+from ..timestamps import canonical_salesforce_datetime, parse_salesforce_datetime
+from .batches import ImportPace, Pipeline, Planned, Sent, await_imports
 from .context import SyncContext
-from .diff import Change, changed_keys
-from .guard import check_mass_delete
-from .prepare import link_values, prepare
+from .diff import Change
+from .guard import deletions_held
+from .plan import HOLDING, RULE_D1, Owners, PagePlan, Write, WriteKind, order_email_moves, plan_page
+from .prepare import link_values
+from .presence import ensure_present, left_list_rejection
 
-__all__ = ["sync_to_brevo"]
+__all__ = ["PARKED_DOMAIN", "sync_to_brevo"]
 
 CURSOR = "salesforce"
 EPOCH = "1970-01-01T00:00:00.000+0000"
@@ -35,17 +36,28 @@ BULK_PAGE = 50_000
 PLAN_CHUNK = 10_000  # records of a Bulk page planned at a time
 BULK_FIRST_POLL = 1.0  # seconds before the first job poll: every poll is an API call
 IMPORT_ROWS_PER_SECOND = 12_000  # a cautious guess of Brevo's import speed (lowered as imports show): polls cost calls
+PARKED_DOMAIN = "swap.example.com"
+"""Where a contact's e-mail is parked for the moment of an exchange of addresses (B5): a
+placeholder under the reserved ``example.com`` (RFC 2606), unique per Salesforce Id."""
+RECHECKED = (RULE_D1, "BREVO:duplicate_email_id")
+"""Rejections about an e-mail another record holds: tried again once that record lets it go."""
 
 
 def _soql(ctx: SyncContext, cursor: datetime | None, *, ordered: bool) -> str:
     try:  # names come from describe when the mapping is set; a stored one is checked again
-        fields = dict.fromkeys(soql_name(n) for n in [*ctx.mapping.soql_fields, "SystemModstamp", "IsDeleted"])
+        fields = dict.fromkeys(soql_name(n) for n in [*ctx.mapping.soql_fields, *_system_fields(ctx)])
         soql = f"SELECT {', '.join(fields)} FROM {soql_name(ctx.sobject)}"
     except ValueError as exc:
         raise ConfigError(f"integration {ctx.integration.name!r}: {exc}; set its mapping again") from None
     if cursor:
         soql += f" WHERE SystemModstamp >= {soql_datetime(cursor)}"
     return soql + (" ORDER BY SystemModstamp, Id" if ordered else "")
+
+
+def _system_fields(ctx: SyncContext) -> list[str]:
+    """What planning reads besides the mapping: the cursor, deletions, age (D1), conversion (L1)."""
+    lead = ["IsConverted", "ConvertedContactId"] if ctx.sobject == "Lead" else []
+    return ["SystemModstamp", "IsDeleted", "CreatedDate", *lead]
 
 
 def _pages(ctx: SyncContext, cursor: datetime | None, full: bool,
@@ -73,21 +85,26 @@ def _pages(ctx: SyncContext, cursor: datetime | None, full: bool,
 
 def _field_types(ctx: SyncContext) -> dict[str, str]:
     """The queried fields' describe types, from the stored mapping (no describe call per run)."""
-    types = {"id": "id", "systemmodstamp": "datetime", "isdeleted": "boolean"}
+    types = {"id": "id", "systemmodstamp": "datetime", "isdeleted": "boolean", "createddate": "datetime",
+             "isconverted": "boolean", "convertedcontactid": "reference"}
     return types | {f.sf_field.lower(): f.sf_type for f in ctx.mapping.fields}
 
 
-def _guard_deletions(ctx: SyncContext, cursor: datetime | None, full: bool, confirm_deletes: bool) -> None:
-    """B6 for deletions made in Salesforce: count the linked ones before anything is written."""
+def _hold_deletions(ctx: SyncContext, cursor: datetime | None, full: bool, confirm_deletes: bool) -> bool:
+    """B6 for deletions made in Salesforce: count the linked ones before anything is written.
+
+    Returns whether they wait for a confirmation (creates and updates go ahead either way).
+    """
     if ctx.store.count_links(ctx.iid) == 0:
-        return
+        return False
     soql = f"SELECT Id FROM {ctx.sobject} WHERE IsDeleted = true"
     if cursor is not None and not full:  # a full run re-reads (and deletes) every deleted record
         soql += f" AND SystemModstamp >= {soql_datetime(cursor)}"
     deleted = [r["Id"] for page in ctx.sf.query_pages(soql, include_deleted=True) for r in page]
     linked = ctx.store.links_by_sf_ids(ctx.iid, deleted)
-    planned = sum(1 for link in linked.values() if link.state != "kept")
-    check_mass_delete(ctx, planned, side="Salesforce", confirm=confirm_deletes)
+    planned = sum(1 for link in linked.values() if link.state in HOLDING and link.state != LinkState.HELD_DELETE)
+    planned += ctx.store.count_links(ctx.iid, state=LinkState.HELD_DELETE)
+    return deletions_held(ctx, planned, side="Salesforce", confirm=confirm_deletes)
 
 
 def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: bool = False,
@@ -98,13 +115,11 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
         brevo_changes: Brevo-side changes of linked contacts read earlier in this run; a record
             changed on both sides is a conflict, settled here by the integration's winner.
         full: ignore the cursor and compare every record (the diff still writes only changes).
-        confirm_deletes: go ahead although more than the allowed share would be deleted (B6).
-
-    Raises:
-        toolkit.exceptions.MassDeleteBlocked: B6, before anything is deleted.
+        confirm_deletes: go ahead although more than the allowed share would be deleted (B6),
+            and carry out the deletions an earlier run held.
     """
     cursor = ctx.cursor_moment(CURSOR, parse_salesforce_datetime)
-    _guard_deletions(ctx, cursor, full, confirm_deletes)
+    hold = _hold_deletions(ctx, cursor, full, confirm_deletes)
     pages, bulk = _pages(ctx, cursor, full, lambda records: flow.expect(records))
     # Each page is planned while Brevo imports the previous one; an initial load packs full imports.
     pace = ImportPace(IMPORT_ROWS_PER_SECOND)
@@ -115,7 +130,7 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
         for whole in pages:
             # A Bulk page (50,000 records) is planned in parts: the first import leaves sooner.
             for page in (whole[i:i + PLAN_CHUNK] for i in range(0, len(whole), PLAN_CHUNK)) if bulk else [whole]:
-                stop_at, planned = _page(ctx, page, brevo_changes)
+                stop_at, planned = _page(ctx, page, brevo_changes, hold)
                 ctx.tick("Salesforce -> Brevo", len(page))
                 if not bulk and page:
                     planned.cursor = stop_at or page[-1]["SystemModstamp"]
@@ -127,57 +142,136 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
             del whole  # not kept while the next page downloads
         # An empty load still ends the initial phase: later runs read increments from the start.
         flow.close(cursor=(newest or EPOCH) if bulk else None)
+        for page in _rechecks(ctx):  # records waiting for an e-mail another record held (D1, B5)
+            _, planned = _page(ctx, page, brevo_changes, hold)
+            flow.add(planned, len(page))
+            if ctx.stopped:
+                break
+        flow.close()
+    if confirm_deletes and not ctx.stopped:
+        _release_held(ctx)
 
 
-def _page(ctx: SyncContext, page: list[dict[str, Any]],
-          brevo_changes: dict[str, Change]) -> tuple[str | None, Planned]:
+def _rechecks(ctx: SyncContext) -> Iterator[list[dict[str, Any]]]:
+    """Records rejected because another record held their e-mail, once that one let it go.
+
+    Their own data did not change, so the cursor does not bring them back: the e-mails of the
+    open D1 and ``duplicate_email_id`` rejections are looked up among the links, and the records
+    whose e-mail nobody else holds any more are read again by Id (a query only when some are).
+    """
+    waiting = ctx.store.open_rejections_by_rule(ctx.iid, "to_brevo", RECHECKED)
+    if not waiting:
+        return
+    holders = ctx.store.links_by_emails([r.value or "" for r in waiting], integration_ids=[ctx.iid])
+    free = sorted({r.record_id for r in waiting if r.value and not any(
+        h.sf_id != r.record_id and h.state in HOLDING for h in holders.get(r.value.lower(), []))})
+    for start in range(0, len(free), 200):
+        soql = (_soql(ctx, None, ordered=False) + f" WHERE Id IN {soql_in(free[start:start + 200])}")
+        for page in ctx.sf.query_pages(soql, include_deleted=True):
+            yield page
+
+
+def _release_held(ctx: SyncContext) -> None:
+    """Carry out the Salesforce deletions an earlier run held (B6), now that they are confirmed."""
+    held = ctx.store.all_links(ctx.iid, state=LinkState.HELD_DELETE)
+    for start in range(0, len(held), 150):
+        batch = held[start:start + 150]
+        batch = batch[:ctx.grant(len(batch))]
+        if not batch:
+            return
+        ids = [link.sf_id for link in batch]
+        if not ctx.dry_run:
+            ctx.brevo.remove_from_list(int(ctx.integration.list_id or 0), ids)
+        for sf_id in ids:
+            ctx.outcome.add("to_brevo.delete", sample={"Id": sf_id})
+        ctx.commit(unlink=ids, tasks=len(ids))
+
+
+def _owners(ctx: SyncContext, page: list[dict[str, Any]]) -> Owners:
+    """Who holds the page's e-mails: this integration's links, and across the Brevo account (D2, L1)."""
+    email_field = next((s.sf_field for s in ctx.mapping.synced() if s.brevo_attribute == "EMAIL"), None)
+    if email_field is None:
+        return Owners()
+    emails = [str(r.get(email_field) or "").strip().lower() for r in page if not r.get("IsDeleted")]
+    emails = [e for e in emails if e]
+    if not emails:
+        return Owners()
+    others = {i.id: i.object for i in ctx.store.list_integrations()
+              if i.id != ctx.iid and i.brevo_account == ctx.integration.brevo_account}
+    found = ctx.store.links_by_emails(emails, integration_ids=[ctx.iid, *others])
+    same: dict[str, list[Link]] = {}
+    contacts: dict[str, list[Link]] = {}
+    leads: dict[str, list[Link]] = {}
+    for email, links in found.items():
+        for link in links:
+            if link.integration_id == ctx.iid:
+                if link.state in HOLDING:
+                    same.setdefault(email, []).append(link)
+            elif link.state == LinkState.ACTIVE:
+                target = contacts if others[link.integration_id] == "Contact" else leads
+                target.setdefault(email, []).append(link)
+    return Owners(same=same, contacts=contacts if ctx.sobject == "Lead" else {},
+                  leads=leads if ctx.sobject == "Contact" else {})
+
+
+def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change],
+          hold_deletes: bool) -> tuple[str | None, Planned]:
     """Plan one page; returns the SystemModstamp to resume at if stopped early, and the plan."""
     for record in page:  # one form, so that texts compare like moments (cursor, max, stop_at)
         record["SystemModstamp"] = canonical_salesforce_datetime(record["SystemModstamp"])
     links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
-    live = [r for r in page if not r.get("IsDeleted")]
-    rows, rejected, prepared = prepare(live, ctx.mapping, object=ctx.sobject)
-    refused_ids = {r.record_id for r in rejected}  # only their data hash is needed (A3)
-    fields = ctx.mapping.soql_fields  # the data a rejection is about: not SystemModstamp, whose form varies
-    hashes = {r["Id"]: record_hash({f: r.get(f) for f in fields}) for r in live if r["Id"] in refused_ids}
-    suspend = [r.record_id for r in rejected if r.rule == rules.RULE_Y6 and r.record_id in links
-               and links[r.record_id].state == "active"]
-    held = _held_in_brevo(ctx, [r["Id"] for r in live if r["Id"] in links])
-    work: list[Work] = []  # (kind, sf_id, row, link)
-    conflicts: list[Conflict] = []
-    by_id = {row_id(row): (row, ready) for row, ready in zip(rows, prepared)}
-    for record in page:
-        sf_id, link = record["Id"], links.get(record["Id"])
-        if record.get("IsDeleted"):
-            if link is not None and link.state != "kept":
-                work.append(("delete", sf_id, None, link))
-            continue
-        if sf_id not in by_id:
-            continue  # rejected above
-        row, ready = by_id[sf_id]
-        kind = _plan_row(ctx, row, ready.values, link, brevo_changes.get(sf_id), conflicts,
-                         held.get(sf_id, set()), sf_modified=record.get("SystemModstamp"))
-        if kind:
-            work.append((kind, sf_id, row, link))
-        else:
-            ctx.outcome.add("unchanged")
-    granted = ctx.grant(len(work))
+    held = _held_in_brevo(ctx, [r["Id"] for r in page if r["Id"] in links and not r.get("IsDeleted")])
+    plan = plan_page(page, links, brevo_changes, ctx.plan_settings(), owners=_owners(ctx, page), held=held)
+    _settle(ctx, plan, brevo_changes)
+    writes = plan.writes
+    if hold_deletes:  # B6: the deletions wait for a confirmation; everything else goes ahead
+        for write in writes:
+            if write.kind == WriteKind.DELETE:
+                plan.set_state(LinkState.HELD_DELETE, write.sf_id)
+                ctx.outcome.add("held_delete", sample={"Id": write.sf_id})
+        writes = [w for w in writes if w.kind != WriteKind.DELETE]
+    writes = ensure_present(ctx, writes)  # never re-create a contact deleted in Brevo (Y10), nor re-list it
+    granted = ctx.grant(len(writes))
     stop_at = None
-    if granted < len(work):
-        first_left = work[granted][1]
+    if granted < len(writes):
+        first_left = writes[granted].sf_id
         stop_at = next(r["SystemModstamp"] for r in page if r["Id"] == first_left)
-        work = work[:granted]
-    planned = Planned(work, conflicts, ctx.rejections("to_brevo", rejected, hashes), suspend)
-    for _, sf_id, row, link in work:  # worked out now, while Brevo imports the previous batch
-        if row is None:
+        writes = writes[:granted]
+    rejected = ctx.rejections("to_brevo", plan.rejections, plan.data_hashes)
+    planned = Planned(writes, _conflicts(ctx, plan), rejected, plan.suspend, states=plan.states)
+    for write in writes:  # worked out now, while Brevo imports the previous batch
+        if write.row is None:
             continue
-        ready = by_id[sf_id][1]
-        if link is None:  # a new contact: the row is as prepared
-            planned.encoded[sf_id], planned.links[sf_id] = ready.encoded, ready.new_link
-        else:  # fields may have been held back from the row: encoded again
-            planned.encoded[sf_id] = encode_row(row)
-            planned.links[sf_id] = link_values(row, ready.values, None if link.state == "kept" else link.synced)
+        base = None if write.link is None or write.link.state == LinkState.KEPT else write.link.synced
+        planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
+        planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
     return stop_at, planned
+
+
+def _settle(ctx: SyncContext, plan: PagePlan, brevo_changes: dict[str, Change]) -> None:
+    """Apply what the plan settled of the Brevo changes, and count what it decided without a write."""
+    for sf_id, settlement in plan.settled.items():
+        change = brevo_changes.get(sf_id)
+        if change is None:
+            continue
+        if settlement.ignore:
+            change.changed.clear()
+            change.agreed.clear()
+            continue
+        change.changed -= settlement.drop
+        if settlement.agreed:
+            change.agreed = set(settlement.agreed)
+    for note, count in plan.notes.items():
+        ctx.outcome.add(note, count)
+
+
+def _conflicts(ctx: SyncContext, plan: PagePlan) -> list[Conflict]:
+    found = []
+    for note in plan.conflicts:
+        found.append(Conflict(ctx.iid, note.sf_id, note.winner, note.salesforce, note.brevo, run_id=ctx.run_id))
+        ctx.outcome.add("conflicts", sample={"Id": note.sf_id, "fields": sorted(note.salesforce),
+                                             "winner": note.winner})
+    return found
 
 
 def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
@@ -194,113 +288,110 @@ def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
     return held
 
 
-def _plan_row(ctx: SyncContext, row: dict[str, Any], values: dict[str, Any], link: Link | None,
-              brevo_change: Change | None, conflicts: list[Conflict], held: set[str], *,
-              sf_modified: str | None = None) -> str | None:
-    """``create``, ``update`` or ``None`` (unchanged); settles a conflict with a Brevo change.
-
-    ``values``: the row's canonical values; fields held back are dropped from ``row``.
-    """
-    sf_id = row_id(row)
-    changed = changed_keys(values, link.synced if link else None, written_keys(row))
-    if link is None:
-        return "create"
-    if brevo_change is not None:
-        # Changed to the same value on both sides (e.g. a write replayed after a crash): the
-        # import below settles them; writing them back to Salesforce too would count twice.
-        agreed = {k for k in changed & brevo_change.changed if brevo_change.values.get(k) == values.get(k)}
-        brevo_change.changed -= agreed
-        if _earlier(brevo_change.contact.get("modifiedAt"), sf_modified):
-            brevo_change.agreed = agreed  # Brevo's edit already reached Salesforce: resolved as if written now
-    if link.state == "kept":  # Y10: deleted in Brevo, kept in Salesforce: back only once it changes there
-        return "create" if changed else None
-    if link.state == "suspended":
-        if brevo_change is not None:  # Y6: Brevo edits made while suspended stay skipped
-            brevo_change.changed.clear()
-            brevo_change.agreed.clear()
-        return "update"  # the e-mail is back (Y6 passed): sync again, from Salesforce's record
-    if brevo_change is not None:
-        overlap = changed & brevo_change.changed  # different values: a conflict
-        if overlap:
-            winner = ctx.integration.conflict_winner
-            conflicts.append(Conflict(ctx.iid, sf_id, winner, {k: values.get(k) for k in overlap},
-                                      {k: brevo_change.values.get(k) for k in overlap}, run_id=ctx.run_id))
-            ctx.outcome.add("conflicts", sample={"Id": sf_id, "fields": sorted(overlap), "winner": winner})
-            if winner == "salesforce":
-                brevo_change.changed -= overlap
-            else:
-                _drop(row, overlap)
-                changed -= overlap
-        # Fields changed in Brevo only: the import must not overwrite them with Salesforce's older
-        # values; the Brevo -> Salesforce phase writes them there.
-        _drop(row, brevo_change.changed - changed)
-    # A Brevo value Salesforce refused earlier (open rejection, e.g. Y5) is not overwritten as a
-    # side effect of another field's update, whether or not this run re-read the contact.
-    _drop(row, held - changed)
-    return "update" if changed else None
-
-
-def _earlier(brevo_time: str | None, salesforce_time: str | None) -> bool:
-    """Whether a Brevo ``modifiedAt`` is an earlier moment than a Salesforce ``SystemModstamp``."""
-    try:
-        return parse_brevo_datetime(brevo_time) < parse_salesforce_datetime(salesforce_time)
-    except ValueError:
-        return False
-
-
-def _drop(row: dict[str, Any], keys: set[str]) -> None:
-    for key in keys:
-        if key == "EMAIL":
-            row.pop("email", None)
-        row["attributes"].pop(key, None)
-
-
 def _send(ctx: SyncContext, planned: Planned) -> Sent:
-    """Post the batch's import (and take deleted records off the list); nothing is committed yet."""
-    rows = [row for _, _, row, _ in planned.work if row is not None]
-    deletes = [sf_id for kind, sf_id, _, _ in planned.work if kind == "delete"]
+    """Post the batch's writes; nothing is committed yet.
+
+    Handovers first (the Lead's Brevo contact gets the Contact's Id as EXT_ID, D2/L1), then the
+    contacts that must let an e-mail go for an exchange of addresses (B5), then one import of
+    the rows in an order Brevo can take, direct updates of the contacts taken off the list in
+    Brevo (an import would put them back), and the removal of deleted records from the list.
+    """
+    writes, parked = order_email_moves([w for w in planned.work if w.row is not None])
+    planned.work = writes + [w for w in planned.work if w.row is None]
+    direct = [w for w in writes if w.link is not None and w.link.state == LinkState.LEFT_LIST]
+    imported = [w for w in writes if w not in direct]
+    deletes = [w.sf_id for w in planned.work if w.kind == WriteKind.DELETE]
+    problems: dict[str, tuple[str, str]] = {}
     process_ids: list[int] = []
     if not ctx.dry_run:
-        if rows:
-            process_ids = ctx.brevo.import_contacts(planned.import_rows(), list_ids=[int(ctx.integration.list_id or 0)],
-                                                    update_existing=True, empty_attributes=False,
+        for write in writes:
+            if write.kind == WriteKind.HANDOVER and write.takes_over is not None:
+                _take_over(ctx, write)
+        for write in parked:
+            ctx.brevo.update_contact(write.sf_id, identifier_type="ext_id",
+                                     attributes={"EMAIL": f"{write.sf_id.lower()}@{PARKED_DOMAIN}"})
+        if imported:
+            rows = [planned.encoded.get(w.sf_id) or w.row for w in imported]
+            process_ids = ctx.brevo.import_contacts(rows, list_ids=[int(ctx.integration.list_id or 0)],
+                                                    update_existing=True, empty_attributes=True,
                                                     max_bytes=ctx.settings.import_max_bytes)
+        for write in direct:
+            problems.update(_update_directly(ctx, write))
         if deletes:
             ctx.brevo.remove_from_list(int(ctx.integration.list_id or 0), deletes)
-    return Sent(planned, rows, process_ids, time.monotonic())
+    sent = Sent(planned, [w.row for w in imported if w.row is not None], process_ids, time.monotonic())
+    sent.problems.update(problems)
+    return sent
+
+
+def _take_over(ctx: SyncContext, write: Write) -> None:
+    """Give the Lead's Brevo contact the Contact's Id as its EXT_ID (``PUT /contacts/{ext_id}``).
+
+    A replay after a crash finds the Lead's EXT_ID gone (404): the contact was handed over already.
+    """
+    lead = write.takes_over
+    assert lead is not None
+    try:
+        ctx.brevo.update_contact(lead.sf_id, identifier_type="ext_id", ext_id=write.sf_id)
+    except FatalApiError as exc:
+        if exc.status != 404:
+            raise
+
+
+def _update_directly(ctx: SyncContext, write: Write) -> dict[str, tuple[str, str]]:
+    """Update a contact taken off the list in Brevo without putting it back (no list in the request)."""
+    row = write.row or {"attributes": {}}
+    attributes = {k: (None if v == "" else v) for k, v in row["attributes"].items() if k != "EXT_ID"}
+    if row.get("email"):
+        attributes["EMAIL"] = row["email"]
+    try:
+        ctx.brevo.update_contact(write.sf_id, identifier_type="ext_id",
+                                 attributes={k: ("" if v is None else v) for k, v in attributes.items()})
+    except FatalApiError as exc:
+        return {write.sf_id: (exc.code or f"http_{exc.status}", str(exc.args[0]))}
+    return {}
 
 
 def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
     """Wait until Brevo processed the batch's imports, then commit the batch in one transaction."""
-    work, conflicts, rejected, suspend = (sent.planned.work, sent.planned.conflicts, sent.planned.rejected,
-                                          sent.planned.suspend)
-    deletes = [sf_id for kind, sf_id, _, _ in work if kind == "delete"]
-    problems = await_imports(ctx.brevo, sent, pace)
+    planned = sent.planned
+    problems = await_imports(ctx.brevo, sent, pace) | sent.problems
+    deletes = [w.sf_id for w in planned.work if w.kind == WriteKind.DELETE]
     links: list[Link] = []
     written: list[str] = []
     revived: list[str] = []  # kept links (Y10) written back to Brevo: their Y10 rejection is resolved
+    others: list[tuple[int, str, str, str | None]] = []  # Lead links of other integrations handed over
     refused = []
     refused_hashes: dict[str, str] = {}  # what was sent: the same rows refused again are not reported again (A3)
-    for kind, sf_id, row, link in work:
+    for write in planned.work:
+        sf_id, row, link = write.sf_id, write.row, write.link
         if row is None:
             ctx.outcome.add("to_brevo.delete", sample={"Id": sf_id})
             continue
         if sf_id in problems:
             code, reason = problems[sf_id]
-            refused.append(rules.Rejection(sf_id, f"BREVO:{code}", "", None, reason))
+            value = row.get("email") if code == "duplicate_email_id" else None  # rechecked once it is free
+            refused.append(rules.Rejection(sf_id, f"BREVO:{code}", "Email" if value else "", value, reason))
             refused_hashes[sf_id] = record_hash(brevo_values(row, ctx.mapping))
             continue
-        synced, synced_hash = sent.planned.links[sf_id]
-        links.append(Link(ctx.iid, sf_id, None if link is None else link.brevo_id, row.get("email"),
-                          synced_hash, synced_hash, "active", synced))
+        synced, synced_hash = planned.links[sf_id]
+        state = link.state if link is not None and link.state == LinkState.LEFT_LIST else LinkState.ACTIVE
+        brevo_id = link.brevo_id if link is not None else (write.takes_over.brevo_id if write.takes_over else None)
+        links.append(Link(ctx.iid, sf_id, brevo_id, row.get("email"), synced_hash, synced_hash, state, synced))
         written.append(sf_id)
-        if link is not None and link.state == "kept":
+        if link is not None and link.state == LinkState.KEPT:
             revived.append(sf_id)
-        ctx.outcome.add(f"to_brevo.{kind}", sample=ctx.sample(row))
-    for sf_id in suspend:
+        if write.takes_over is not None:
+            others.append((write.takes_over.integration_id, write.takes_over.sf_id, LinkState.SUPERSEDED, sf_id))
+        ctx.outcome.add(f"to_brevo.{write.kind}", sample=ctx.sample(row))
+        if write.cleared:
+            ctx.outcome.add("cleared", len(write.cleared))
+    for sf_id in planned.suspend:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
-    rejected = rejected + ctx.rejections("to_brevo", refused, refused_hashes, service=dict(problems))
+    left = [left_list_rejection(ctx, w.sf_id) for w in planned.work if w.sf_id in ctx.left_list]
+    rejected = planned.rejected + ctx.rejections("to_brevo", refused + left, refused_hashes, service=dict(problems))
     ctx.commit(links=links, unlink=deletes, rejected=rejected,
-               resolved={"to_brevo": written, "to_salesforce": revived}, conflicts=conflicts,
-               link_states={"suspended": suspend}, tasks=len(written) + len(deletes),
-               cursors={CURSOR: sent.planned.cursor} if sent.planned.cursor else None)
+               resolved={"to_brevo": written, "to_salesforce": revived}, conflicts=planned.conflicts,
+               link_states={LinkState.SUSPENDED: planned.suspend, **planned.states}, other_link_states=others,
+               tasks=len(written) + len(deletes),
+               cursors={CURSOR: planned.cursor} if planned.cursor else None)

@@ -49,9 +49,10 @@ def link_values(row: BrevoRow, values: dict[str, Any], synced: dict[str, Any] | 
     return merged_values, canonical_hash(merged_values)
 
 
-def prepare(records: list[dict[str, Any]], mapping: Mapping, *, object: str | None = None) -> Result:
+def prepare(records: list[dict[str, Any]], mapping: Mapping, *, object: str | None = None,
+            default_region: str | None = None) -> Result:
     """:func:`toolkit.rules.to_brevo`, plus one :class:`Prepared` per row (same order)."""
-    rows, rejected = rules.to_brevo(records, mapping, object=object)
+    rows, rejected = rules.to_brevo(records, mapping, object=object, default_region=default_region)
     prepared = []
     for row in rows:
         values = canonical_values(brevo_values(row, mapping), mapping)

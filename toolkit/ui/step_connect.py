@@ -6,7 +6,9 @@ opens Salesforce's login page in a new tab. The step completes by itself when th
 redirect reaches the listener; where it cannot (a remote notebook), the person pastes the
 redirect URL. The account is then recorded with :func:`toolkit.connections.connect_salesforce`,
 which checks that the org's API answers: ``API_DISABLED_FOR_ORG``, a refused sign-in and a 6th
-connection of one account (S3) are said plainly on the step, which stays open.
+integration using one account (S3) are said plainly on the step, which stays open; a sign-in
+refused that way has its tokens revoked. Reusing a stored connection checks S3 before signing
+in at all.
 
 The client secret never appears here: when the connected app needs one, it is read from the
 credential store (``("salesforce", <connection name>, "client_secret")`` or its environment
@@ -128,6 +130,8 @@ class ConnectStep(WizardStep):
             return
 
         def use() -> Any:
+            # S3 first: a 6th use of the account is refused before any sign-in.
+            self.tk.store.check_connection_use(name, self.integration)
             client = open_salesforce(self.tk.store, self.tk.credentials, self.tk.settings, name)
             try:
                 client.limits()  # a disabled API or a revoked grant shows here, before anything is kept
@@ -232,8 +236,7 @@ class ConnectStep(WizardStep):
             with Store.from_settings(self.tk.settings) as store:
                 conn = connect_salesforce(store, self.tk.credentials, self.tk.settings, name=sign_in.name,
                                           tokens=tokens, client_id=sign_in.client_id, flow="authorization_code",
-                                          login_url=sign_in.flow.login_url)
-                store.update_integration(self.integration, connection_id=conn.id)
+                                          login_url=sign_in.flow.login_url, integration=self.integration)
                 connections = store.list_connections()
         except Exception as exc:  # shown on the step in words
             if not isinstance(exc, (ToolkitError, ValueError)):

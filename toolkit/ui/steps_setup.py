@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import traitlets
 
 from .common import READY, SUCCESS
+from .notify_box import NotifyBox
 from .wizard import WizardStep
 
 __all__ = ["ListStep", "NameStep", "OptInStep", "SaveStep"]
@@ -165,7 +166,13 @@ class ListStep(WizardStep):
 
 
 class SaveStep(WizardStep):
-    """S8: a summary, then "Save and activate" or "Save without activating" (a draft)."""
+    """S8: a summary, where the quota e-mails go (Q2, Q3), then "Save and activate" or "Save without
+    activating" (a draft).
+
+    Attributes:
+        notify: the quota e-mails' recipients and sender (see :class:`~toolkit.ui.notify_box.NotifyBox`);
+            a change is stored when the integration is saved.
+    """
 
     title = "Save"
 
@@ -178,11 +185,13 @@ class SaveStep(WizardStep):
         self.draft = widgets.Button(description="Save without activating", layout=widgets.Layout(width="auto"))
         self.activate.on_click(lambda _: self.save(activate=True))
         self.draft.on_click(lambda _: self.save(activate=False))
-        self.children = [self.summary, widgets.HBox([self.activate, self.draft]), self.message]
+        self.notify = NotifyBox(tk)
+        self.children = [self.summary, self.notify, widgets.HBox([self.activate, self.draft]), self.message]
 
     def enter(self) -> None:
-        """Show what was chosen."""
+        """Show what was chosen, and where the quota e-mails will go."""
         self.attempt(self._summarise)
+        self.notify.load()
         super().enter()
 
     def _summarise(self) -> None:
@@ -209,8 +218,14 @@ class SaveStep(WizardStep):
             names = {}
         return f"#{integ.list_id} {names.get(integ.list_id, '')}".strip()
 
+    def _keep_addresses(self) -> bool:
+        self.notify.keep()
+        return True
+
     def save(self, *, activate: bool) -> None:
-        """Activate the integration, or leave it a draft."""
+        """Keep changed quota e-mail addresses, then activate the integration or leave it a draft."""
+        if self.attempt(self._keep_addresses) is None:
+            return
         integ = self.attempt(lambda: self.tk.activate(self.integration) if activate
                              else self.tk.deactivate(self.integration))
         if integ is None:

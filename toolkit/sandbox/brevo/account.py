@@ -1,4 +1,4 @@
-"""One Brevo account: its API key, contacts, lists, attributes, processes and sent e-mails."""
+"""One Brevo account: its API key, owner and senders, contacts, lists, attributes, processes and sent e-mails."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .contact_ops import create_contact as _create_contact
 from .contacts import ContactStore
 from .lists import ListStore
 from .processes import ProcessManager
+from .profile import AccountProfile, SenderRecord, default_senders
 from .ratelimit import FixedWindowRateLimiter
 
 _ALNUM = string.ascii_letters + string.digits
@@ -35,11 +36,17 @@ class BrevoAccount:
         api_key: the key the ``api-key`` header must carry.
         clock: the sandbox clock (``createdAt``/``modifiedAt`` of contacts).
         rate_limiter: the contacts endpoints' per-second limit (``make_app`` configures it).
+        profile: the owner, company and plan ``GET /account`` shows (``profile.email`` is the
+            account's e-mail).
+        senders: the senders ``GET /senders`` lists; a new account has one active sender.
     """
 
-    def __init__(self, clock: Clock, *, api_key: str | None = None) -> None:
+    def __init__(self, clock: Clock, *, api_key: str | None = None, profile: AccountProfile | None = None,
+                 senders: list[SenderRecord] | None = None) -> None:
         self.clock = clock
         self.api_key = api_key or new_api_key()
+        self.profile = profile or AccountProfile()
+        self.senders: list[SenderRecord] = list(senders) if senders is not None else default_senders(self.profile)
         self.lock = threading.RLock()
         self.contact_store = ContactStore(clock)
         self.list_store = ListStore(clock)
@@ -93,14 +100,17 @@ class BrevoAccount:
     def to_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild the account (JSON-serialisable; includes the API key)."""
         with self.lock:
-            return {"api_key": self.api_key, "contacts": self.contact_store.to_dict(),
+            return {"api_key": self.api_key, "profile": self.profile.to_dict(),
+                    "senders": [s.to_json() for s in self.senders], "contacts": self.contact_store.to_dict(),
                     "lists": self.list_store.to_dict(), "attributes": self.attributes.to_dict(), "processes": self.processes.to_dict(),
                     "emails": copy.deepcopy(self.emails)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], clock: Clock) -> "BrevoAccount":
         """Rebuild an account written by ``to_dict``; unfinished imports run again."""
-        account = cls(clock, api_key=data["api_key"])
+        profile = AccountProfile.from_dict(data["profile"]) if "profile" in data else None
+        senders = [SenderRecord(**s) for s in data["senders"]] if "senders" in data else None
+        account = cls(clock, api_key=data["api_key"], profile=profile, senders=senders)
         account.list_store = ListStore.from_dict(data["lists"], clock)
         account.attributes = AttributeRegistry.from_dict(data["attributes"])
         account.contact_store.load(data["contacts"])

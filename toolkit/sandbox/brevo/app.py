@@ -17,6 +17,7 @@ from .account import BrevoAccount
 from .control import control_routes
 from .errors import REQUEST_ID_HEADER, BrevoError, fault_body, new_request_id
 from .ratelimit import RATE_LIMITED_PREFIX
+from .routes_account import ROUTES as ACCOUNT_ROUTES
 from .routes_contacts import ROUTES as CONTACT_ROUTES
 from .routes_lists import ROUTES as LIST_ROUTES
 from .routes_misc import ROUTES as MISC_ROUTES
@@ -24,7 +25,7 @@ from .routes_misc import ROUTES as MISC_ROUTES
 log = logging.getLogger(__name__)
 Handler = Callable[..., Response]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-ROUTES: list[tuple[str, str, str, Handler]] = [*CONTACT_ROUTES, *LIST_ROUTES, *MISC_ROUTES]
+ROUTES: list[tuple[str, str, str, Handler]] = [*CONTACT_ROUTES, *LIST_ROUTES, *MISC_ROUTES, *ACCOUNT_ROUTES]
 
 
 def url_map() -> Map:

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..http import json_response
 from ..middleware import ControlHandler, FaultInjector, RequestLog, Service
+from .conversion import DEFAULT_CONVERTED_STATUS, LeadConvert
 from .errors import error_response, not_found
 from .oauth import OAuthServer
 from .org import SalesforceOrg
@@ -69,7 +70,11 @@ def control_routes(org: SalesforceOrg, oauth: OAuthServer) -> dict[tuple[str, st
 
     ``POST /_sandbox/salesforce/api-enabled`` ``{"enabled": false}``;
     ``GET|POST /_sandbox/salesforce/api-usage`` ``{"used": N, "limit": M}``;
-    ``GET /_sandbox/salesforce/summary`` (record counts); plus the OAuth server's routes.
+    ``GET /_sandbox/salesforce/summary`` (record counts);
+    ``POST /_sandbox/salesforce/convert-lead`` ``{"leadId": ..., "contactId": null,
+    "convertedStatus": "Closed - Converted", "overwriteLeadSource": false}`` converts a Lead the
+    way Salesforce's ``convertLead()`` leaves the records (:mod:`conversion`) and answers its
+    LeadConvertResult (200, or 400 when ``success`` is false); plus the OAuth server's routes.
     """
 
     def api_enabled(request: Request) -> Response:
@@ -94,8 +99,19 @@ def control_routes(org: SalesforceOrg, oauth: OAuthServer) -> dict[tuple[str, st
         return json_response({"org_id": org.org_id, "user_id": org.user_id, "api_enabled": org.api_enabled,
                               "records": counts})
 
+    def convert_lead(request: Request) -> Response:
+        data = request.get_json(force=True, silent=True)
+        if not isinstance(data, dict) or not isinstance(data.get("leadId"), str):
+            return error_response(400, "INVALID_ARGUMENT", "leadId is required")
+        contact_id = data.get("contactId")
+        [result] = org.convert_leads([LeadConvert(
+            data["leadId"], contact_id if isinstance(contact_id, str) and contact_id else None,
+            str(data.get("convertedStatus") or DEFAULT_CONVERTED_STATUS), bool(data.get("overwriteLeadSource")))])
+        return json_response(result, 200 if result["success"] else 400)
+
     return {
         ("POST", "/_sandbox/salesforce/api-enabled"): api_enabled,
+        ("POST", "/_sandbox/salesforce/convert-lead"): convert_lead,
         ("GET", "/_sandbox/salesforce/api-usage"): get_usage,
         ("POST", "/_sandbox/salesforce/api-usage"): set_usage,
         ("GET", "/_sandbox/salesforce/summary"): summary,

@@ -18,6 +18,7 @@ from ..clock import Clock
 from ..variants import WireVariants
 from . import ids
 from .allowance import ApiAllowance
+from .conversion import DEFAULT_CONVERTED_STATUS, ConversionError, LeadConvert, convert_leads
 from .errors import RecordError
 from .formulas import TIME_DEPENDENT, with_read_time_fields
 from .oauth_credentials import SANDBOX_USERNAME
@@ -156,7 +157,7 @@ class SalesforceOrg:
     # -- writes ---------------------------------------------------------------------------------
 
     def save(self, mode: str, items: list[tuple[str, dict[str, Any]]], *, all_or_none: bool = False,
-             raw: str | None = None) -> list[dict[str, Any]]:
+             raw: str | None = None, set_audit_fields: bool = False) -> list[dict[str, Any]]:
         """Create (``mode="create"``) or update (``"update"``) records, possibly of several objects.
 
         Args:
@@ -164,6 +165,10 @@ class SalesforceOrg:
             items: ``(sobject, JSON body)`` pairs, in request order.
             all_or_none: if any record fails, write nothing and roll the others back.
             raw: the raw request body, for JSON_PARSER_ERROR positions.
+            set_audit_fields: let creates set CreatedDate, CreatedById, LastModifiedDate and
+                LastModifiedById, as a user with Salesforce's "Set Audit Fields upon Record
+                Creation" permission may (:data:`org_writes.AUDIT_FIELDS_ON_CREATE`); the REST
+                API never does.
 
         Returns:
             SaveResult dicts in request order. All records written share one timestamp.
@@ -173,19 +178,59 @@ class SalesforceOrg:
         """
         with self._lock:
             self._purge()
-            batch = WriteBatch(self, format_datetime(self.clock.now()))
+            batch = WriteBatch(self, format_datetime(self.clock.now()), set_audit_fields=set_audit_fields)
             prepared = [batch.prepare(mode, self.object(s), body, raw) for s, body in items]
             return batch.commit(prepared, all_or_none)
 
-    def create_many(self, sobject: str, records: list[dict[str, Any]], *,
-                    all_or_none: bool = False) -> list[dict[str, Any]]:
-        """Create records of one object (same validation as the REST API); one shared timestamp."""
-        return self.save("create", [(sobject, _python_values(r)) for r in records], all_or_none=all_or_none)
+    def create_many(self, sobject: str, records: list[dict[str, Any]], *, all_or_none: bool = False,
+                    set_audit_fields: bool = False) -> list[dict[str, Any]]:
+        """Create records of one object (same validation as the REST API); one shared timestamp.
+
+        ``set_audit_fields=True`` lets the records carry CreatedDate (and the other settable audit
+        fields, see :meth:`save`), e.g. to load records that are years old.
+        """
+        return self.save("create", [(sobject, _python_values(r)) for r in records], all_or_none=all_or_none,
+                         set_audit_fields=set_audit_fields)
 
     def update_many(self, sobject: str, records: list[dict[str, Any]], *,
                     all_or_none: bool = False) -> list[dict[str, Any]]:
         """Update records of one object; each dict carries its ``Id``."""
         return self.save("update", [(sobject, _python_values(r)) for r in records], all_or_none=all_or_none)
+
+    def convert_leads(self, requests: Iterable[LeadConvert]) -> list[dict[str, Any]]:
+        """Convert Leads into new or existing Contacts (see :mod:`conversion`); one shared timestamp.
+
+        Returns:
+            LeadConvertResult dicts (``leadId, contactId, accountId, opportunityId, success,
+            errors``) in request order; a failed conversion writes nothing.
+        """
+        with self._lock:
+            self._purge()
+            return convert_leads(self, list(requests), format_datetime(self.clock.now()))
+
+    def convert_lead(self, lead_id: str, contact_id: str | None = None, *,
+                     converted_status: str = DEFAULT_CONVERTED_STATUS, overwrite_lead_source: bool = False) -> str:
+        """Convert one Lead, as Salesforce's ``convertLead()`` without an Opportunity.
+
+        Args:
+            lead_id: the Lead.
+            contact_id: an existing Contact to convert into (only its empty fields are filled),
+                or None to create a Contact from the Lead.
+            converted_status: the Lead's Status afterwards (a converted status).
+            overwrite_lead_source: replace the existing Contact's LeadSource with the Lead's.
+
+        Returns:
+            The Id of the Contact the Lead became.
+
+        Raises:
+            ConversionError: Salesforce's refusal (``CANNOT_UPDATE_CONVERTED_LEAD`` for a Lead
+                converted before, ``ENTITY_IS_DELETED``, ``INVALID_CROSS_REFERENCE_KEY``...).
+        """
+        [result] = self.convert_leads([LeadConvert(lead_id, contact_id, converted_status, overwrite_lead_source)])
+        if not result["success"]:
+            error = result["errors"][0]
+            raise ConversionError(RecordError(error["statusCode"], error["message"], list(error["fields"])))
+        return str(result["contactId"])
 
     def delete_many(self, record_ids: Iterable[str], *, all_or_none: bool = False) -> list[dict[str, Any]]:
         """Move records to the Recycle Bin; DeleteResult dicts in order."""
@@ -291,10 +336,11 @@ class SalesforceOrg:
         org._purged_until = data.get("purged_until")
         for name, rows in data["records"].items():
             obj = org.object(name)
+            missing = {f.name: f.default_value for f in obj.fields}  # fields added since the state was saved
             for row in rows:
-                org._put(obj, dict(row))
+                org._put(obj, {**missing, **row})
         org._deleted = dict(data.get("deleted", {}))
         return org
 
 
-__all__ = ["SalesforceOrg", "RecordError", "RECYCLE_BIN_DAYS"]
+__all__ = ["SalesforceOrg", "RecordError", "RECYCLE_BIN_DAYS", "ConversionError", "LeadConvert"]

@@ -14,8 +14,8 @@ from .errors import ROLLED_BACK, RecordError, save_result
 from .formulas import apply_stored, display_name
 from .schema import FieldDef, ObjectDef
 from .validation import (
-    check_required, check_values, check_writable, delete_refused_error, id_on_insert_error, malformed_id_error,
-    read_only_entity_error)
+    check_required, check_values, check_writable, converted_lead_error, delete_refused_error, id_on_insert_error,
+    malformed_id_error, read_only_entity_error)
 from .values import deserialize
 
 if TYPE_CHECKING:
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
 ENTITY_IS_DELETED = RecordError("ENTITY_IS_DELETED", "entity is deleted")
 INVALID_CROSS_REFERENCE = RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+
+# "If you import data into Salesforce and need to set the value for an audit field, such as CreatedDate,
+# contact Salesforce [...] you can set audit fields on [...] Case, Contact [...] Lead [...]. The only audit
+# field you can't set a value for is systemModstamp" (System Fields, Salesforce SOAP API Developer Guide,
+# https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/system_fields.htm): the "Set Audit Fields
+# upon Record Creation" permission. The sandbox's API user does not have it; only the Python API (seeding
+# data shaped like a real org's, with old records) passes ``set_audit_fields=True``.
+AUDIT_FIELDS_ON_CREATE = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
 
 
 @dataclass
@@ -51,9 +59,10 @@ def _pop_id(body: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
 class WriteBatch:
     """Checks and writes the records of one call, sharing the timestamp ``stamp``."""
 
-    def __init__(self, org: "SalesforceOrg", stamp: str) -> None:
+    def __init__(self, org: "SalesforceOrg", stamp: str, *, set_audit_fields: bool = False) -> None:
         self.org = org
         self.stamp = stamp
+        self.set_audit_fields = set_audit_fields
         self.staged: dict[str, dict[str, Any]] = {}
 
     def _current(self, record_id: str) -> tuple[ObjectDef, dict[str, Any]] | None:
@@ -102,6 +111,12 @@ class WriteBatch:
         return Prepared(obj, record_id, error=read_only_entity_error(obj, mode), creating=mode == "create")
 
     def _prepare_create(self, obj: ObjectDef, values: dict[str, Any], has_id: bool) -> Prepared:
+        audit: dict[str, Any] = {}
+        if self.set_audit_fields:
+            audit = {name: values.pop(name) for name in AUDIT_FIELDS_ON_CREATE if values.get(name) is not None}
+            audit, error = check_values(obj, audit, self._reference)
+            if error is not None:
+                return Prepared(obj, None, error=error, creating=True)
         error = id_on_insert_error() if has_id else check_writable(obj, values, creating=True)
         if error is not None:
             return Prepared(obj, None, error=error, creating=True)
@@ -123,6 +138,7 @@ class WriteBatch:
         for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
             record[name] = self.stamp
         record["CreatedById"] = record["LastModifiedById"] = self.org.user_id
+        record.update(audit)
         apply_stored(obj.name, record)
         return Prepared(obj, None, record=record, creating=True)
 
@@ -139,6 +155,8 @@ class WriteBatch:
         existing = current[1]
         if existing["IsDeleted"]:
             return Prepared(obj, record_id, error=ENTITY_IS_DELETED)
+        if existing.get("IsConverted"):  # a converted Lead is read-only (validation.CANNOT_UPDATE_CONVERTED_LEAD)
+            return Prepared(obj, record_id, error=converted_lead_error())
         error = check_writable(obj, values, creating=False)
         if error is None:
             values, error = check_values(obj, values, self._reference)

@@ -122,6 +122,31 @@ def contact() -> ObjectDef:
                      child_relationships=(ChildRelationship("Case", "ContactId", "Cases", restricted_delete=True),))
 
 
+def _conversion_fields() -> list[FieldDef]:
+    """What lead conversion sets on a Lead (:mod:`conversion`); the API user writes none of them.
+
+    Names, types and properties from the Lead object reference
+    (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_lead.htm)
+    and the Lead field reference
+    (https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-lead.html):
+    IsConverted boolean (Create, Defaulted on create, not Update); ConvertedAccountId and
+    ConvertedContactId reference(18) and ConvertedDate date (Filter, Group, Nillable, Sort: read-only).
+    ``ConvertedDate`` "doesn't include the time" (Change Events for Lead Conversion,
+    https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_standard_objects_lead_conversion.htm).
+    The sandbox has no Account object: ConvertedAccountId holds the Id of the Account a conversion
+    would have made, which no query can follow.
+    """
+    return [
+        FieldDef("IsConverted", "Converted", "boolean", nillable=False, updateable=False,
+                 defaulted_on_create=True, default_value=False),
+        _ref("ConvertedAccountId", "Converted Account ID", "Account", "ConvertedAccount",
+             createable=False, updateable=False),
+        _ref("ConvertedContactId", "Converted Contact ID", "Contact", "ConvertedContact",
+             createable=False, updateable=False),
+        FieldDef("ConvertedDate", "Converted Date", "date", createable=False, updateable=False),
+    ]
+
+
 def lead() -> ObjectDef:
     """Lead (key prefix 00Q)."""
     fields = [
@@ -139,8 +164,7 @@ def lead() -> ObjectDef:
         _text("City", "City", 40, compound_field_name="Address"),
         _text("Country", "Country", 80, compound_field_name="Address"),
         _bool("HasOptedOutOfEmail", "Email Opt Out"),
-        FieldDef("IsConverted", "Converted", "boolean", nillable=False, updateable=False,
-                 defaulted_on_create=True, default_value=False),
+        *_conversion_fields(),
         _text("Description", "Description", 32000, "textarea"),
         _owner(),
         *_audit_fields(),

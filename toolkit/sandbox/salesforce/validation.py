@@ -60,6 +60,21 @@ def delete_refused_error() -> RecordError:
     return RecordError(INSUFFICIENT_ACCESS, "insufficient access rights on object id")
 
 
+# A converted Lead is read-only: "CANNOT_UPDATE_CONVERTED_LEAD ... you are trying to modify or update a lead
+# that has been converted, or trying to reference the lead ID after it has been converted; once a lead is
+# converted, only the convertedAccountId or convertedContactId fields can be referenced" (Salesforce Help
+# 000384333, https://help.salesforce.com/s/articleView?id=000384333&type=1). The message text, with no
+# fields, is what clients log from the REST API: simple-salesforce issue #341
+# (https://github.com/simple-salesforce/simple-salesforce/issues/341, errorCode CANNOT_UPDATE_CONVERTED_LEAD
+# from ``sf.Lead.update``), gravityplus/Gravity-Forms-Salesforce#342 ("cannot reference converted lead").
+CANNOT_UPDATE_CONVERTED_LEAD = "CANNOT_UPDATE_CONVERTED_LEAD"
+
+
+def converted_lead_error() -> RecordError:
+    """The refusal of an update (or a second conversion) of a converted Lead."""
+    return RecordError(CANNOT_UPDATE_CONVERTED_LEAD, "cannot reference converted lead")
+
+
 def id_on_insert_error() -> RecordError:
     """What Salesforce answers when a record to create carries an Id."""
     return RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])
