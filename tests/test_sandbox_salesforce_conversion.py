@@ -10,7 +10,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from simple_salesforce import Salesforce
@@ -29,6 +29,11 @@ LEAD = {"Salutation": "Dr.", "FirstName": "Ada", "LastName": "Lovelace", "Compan
         "Title": "Head of Research", "Email": "ada.lovelace@analytical.example", "Phone": "030 1234567",
         "MobilePhone": "0151 23456789", "City": "Berlin", "Country": "Germany", "LeadSource": "Web",
         "HasOptedOutOfEmail": True, "Description": "Met at the fair", "Budget__c": 5000}
+
+
+def _parse(text: str) -> datetime:
+    """A datetime as the REST API prints it (``2026-11-27T09:37:04.000+0000``)."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
 def _lead(env: SfEnv, **fields: object) -> str:
@@ -70,12 +75,13 @@ def test_converted_lead_is_readable_with_its_conversion_fields(sf_env: SfEnv) ->
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(lead["ConvertedDate"]))  # a date, no time
     # the conversion moves SystemModstamp (an incremental reader sees it), not LastModifiedDate
     assert str(lead["SystemModstamp"]) > str(lead["LastModifiedDate"]) == str(open_lead["LastModifiedDate"])
-    rows = sf_env.sf.query_all(f"SELECT Id FROM Lead WHERE SystemModstamp > {open_lead['SystemModstamp']}"
-                               .replace("+0000", "Z"))["records"]
+    cursor = _parse(str(open_lead["SystemModstamp"])) + timedelta(minutes=1)  # after the Lead was created
+    rows = sf_env.sf.query_all(f"SELECT Id FROM Lead WHERE SystemModstamp > {cursor:%Y-%m-%dT%H:%M:%SZ}")["records"]
     assert [r["Id"] for r in rows] == [lead_id]
     assert sf_env.sf.query("SELECT Id FROM Lead WHERE IsConverted = false")["totalSize"] == 0
-    updated = sf_env.sf.Lead.updated(sf_env.clock.now() - timedelta(minutes=2), sf_env.clock.now() + timedelta(minutes=2))
-    assert updated["ids"] == [lead_id]
+    sf_env.clock.advance(timedelta(minutes=2))
+    updated = sf_env.sf.Lead.updated(sf_env.clock.now() - timedelta(minutes=5), sf_env.clock.now())
+    assert updated["ids"] == [lead_id]  # Get Updated (SystemModstamp) lists the conversion, not the creation
 
 
 def test_conversion_creates_the_contact_from_the_lead(sf_env: SfEnv) -> None:
@@ -239,5 +245,5 @@ def test_seeded_duplicate_emails_have_one_older_contact(seeded: tuple[Sandbox, S
     assert duplicated
     counts = Counter(c["Email"] for c in contacts)
     for email in duplicated:
-        pair = sorted(c["CreatedDate"] for c in contacts if c["Email"] == email)
-        assert counts[email] == 2 and pair[0][:4] < pair[1][:4]  # created years apart
+        older, newer = sorted(_parse(c["CreatedDate"]) for c in contacts if c["Email"] == email)
+        assert counts[email] == 2 and newer - older >= timedelta(days=185)

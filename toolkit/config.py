@@ -86,9 +86,11 @@ class Settings:
         import_max_bytes: largest ``/contacts/import`` body sent to Brevo (about 8 MB).
         http_timeout: seconds before an HTTP call is abandoned (and retried).
         ca_bundle: a CA bundle to trust (the sandbox's CA); ``None`` uses the system's.
-        notify_to: e-mail addresses that receive the quota notifications (Q2, Q3).
+        notify_to: e-mail addresses that receive the quota notifications (Q2, Q3); empty: the
+            Brevo account's e-mail (``GET /v3/account``).
         notify_from: the sender address of those notifications (a sender set up in Brevo);
-            nothing is sent while it is empty.
+            empty: an active sender of the Brevo account (``GET /v3/senders``). SMTP needs both
+            (see :mod:`toolkit.notify_addresses`).
         notify_from_name: the sender's display name.
         notify_transport: ``"brevo"`` (transactional API, ``POST /v3/smtp/email``) or ``"smtp"``.
         smtp_host, smtp_port, smtp_security, smtp_username: the SMTP relay when

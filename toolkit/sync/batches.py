@@ -50,7 +50,8 @@ class Planned:
 
     Attributes:
         work: the writes, in page order.
-        conflicts, rejected, suspend: recorded in the batch's commit.
+        conflicts, rejected, suspend, states: recorded in the batch's commit (states: link state ->
+            {Salesforce Id: detail}); records: links of records never written (a superseded Lead).
         cursor: the Salesforce cursor to commit with the batch (REST pages), if any.
         encoded: import rows already encoded (:func:`~toolkit.brevo.imports.encode_row`), by
             Salesforce Id; worked out while planning, so that packing and sending reuse them.
@@ -63,6 +64,7 @@ class Planned:
     rejected: list[Rejection] = field(default_factory=list)
     suspend: list[str] = field(default_factory=list)
     states: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    records: list[Link] = field(default_factory=list)
     cursor: str | None = None
     encoded: dict[str, bytes] = field(default_factory=dict)
     links: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
@@ -74,6 +76,7 @@ class Planned:
         self.suspend += other.suspend
         for state, ids in other.states.items():
             self.states.setdefault(state, {}).update(ids)
+        self.records += other.records
         self.cursor = other.cursor or self.cursor
         self.encoded.update(other.encoded)
         self.links.update(other.links)
@@ -242,7 +245,7 @@ class Pipeline:
         last = self._buffer or Planned()
         self._buffer = None
         last.cursor = cursor or last.cursor
-        if last.work or last.conflicts or last.rejected or last.suspend or last.states or last.cursor:
+        if last.work or last.conflicts or last.rejected or last.suspend or last.states or last.records or last.cursor:
             self._dispatch(last)
         self.flush()
 

@@ -207,9 +207,10 @@ def _owners(ctx: SyncContext, page: list[dict[str, Any]]) -> Owners:
             if link.integration_id == ctx.iid:
                 if link.state in HOLDING:
                     same.setdefault(email, []).append(link)
-            elif link.state == LinkState.ACTIVE:
-                target = contacts if others[link.integration_id] == "Contact" else leads
-                target.setdefault(email, []).append(link)
+            elif others[link.integration_id] == "Contact" and link.state == LinkState.ACTIVE:
+                contacts.setdefault(email, []).append(link)
+            elif others[link.integration_id] == "Lead" and link.state in (LinkState.ACTIVE, LinkState.SUPERSEDED):
+                leads.setdefault(email, []).append(link)
     return Owners(same=same, contacts=contacts if ctx.sobject == "Lead" else {},
                   leads=leads if ctx.sobject == "Contact" else {})
 
@@ -238,7 +239,8 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
         stop_at = next(r["SystemModstamp"] for r in page if r["Id"] == first_left)
         writes = writes[:granted]
     rejected = ctx.rejections("to_brevo", plan.rejections, plan.data_hashes)
-    planned = Planned(writes, _conflicts(ctx, plan), rejected, plan.suspend, states=plan.states)
+    planned = Planned(writes, _conflicts(ctx, plan), rejected, plan.suspend, states=plan.states,
+                      records=_unlinked_states(ctx, plan, links, page))
     for write in writes:  # worked out now, while Brevo imports the previous batch
         if write.row is None:
             continue
@@ -246,6 +248,16 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
         planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
         planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
     return stop_at, planned
+
+
+def _unlinked_states(ctx: SyncContext, plan: PagePlan, links: dict[str, Link],
+                     page: list[dict[str, Any]]) -> list[Link]:
+    """Links to record for records that get a state without ever having been written (a superseded Lead)."""
+    email_field = next((s.sf_field for s in ctx.mapping.synced() if s.brevo_attribute == "EMAIL"), "Email")
+    by_id = {r["Id"]: r for r in page}
+    return [Link(ctx.iid, sf_id, None, by_id.get(sf_id, {}).get(email_field), None, None, state, None, detail=detail)
+            for state, ids in plan.states.items() if state == LinkState.SUPERSEDED
+            for sf_id, detail in ids.items() if sf_id not in links]
 
 
 def _settle(ctx: SyncContext, plan: PagePlan, brevo_changes: dict[str, Change]) -> None:
@@ -390,7 +402,7 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
     left = [left_list_rejection(ctx, w.sf_id) for w in planned.work if w.sf_id in ctx.left_list]
     rejected = planned.rejected + ctx.rejections("to_brevo", refused + left, refused_hashes, service=dict(problems))
-    ctx.commit(links=links, unlink=deletes, rejected=rejected,
+    ctx.commit(links=planned.records + links, unlink=deletes, rejected=rejected,
                resolved={"to_brevo": written, "to_salesforce": revived}, conflicts=planned.conflicts,
                link_states={LinkState.SUSPENDED: planned.suspend, **planned.states}, other_link_states=others,
                tasks=len(written) + len(deletes),

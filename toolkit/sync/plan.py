@@ -133,8 +133,9 @@ class Owners:
         same: links of this integration (states in :data:`HOLDING`).
         contacts: active links of Contact integrations on the same Brevo account (D2), when
             this integration syncs Leads.
-        leads: active links of Lead integrations on the same Brevo account (D2, L1), when this
-            integration syncs Contacts.
+        leads: links of Lead integrations on the same Brevo account (D2, L1), when this
+            integration syncs Contacts: active ones, and superseded ones (a converted Lead's,
+            whose contact its Contact takes over).
     """
 
     same: MappingOf[str, list[Link]] = field(default_factory=dict)
@@ -232,7 +233,8 @@ def plan_page(records: list[dict[str, Any]], links: MappingOf[str, Link], brevo_
             plan.rejections.append(_duplicate(sf_id, keeper, row.get("email")))
             plan.data_hashes[sf_id] = source_hash(by_record[sf_id], mapping)
             continue
-        lead = _first(owners.leads.get(email)) if settings.sobject == "Contact" and email and link is None else None
+        lead = _lead_of(sf_id, owners.leads.get(email)) if settings.sobject == "Contact" and email and link is None \
+            else None
         if link is not None and link.state == LinkState.HELD_DELETE:  # restored from the Recycle Bin
             plan.set_state(LinkState.ACTIVE, sf_id)
         write = _change(row, item.values, link, brevo_changes.get(sf_id), settings, plan,
@@ -249,6 +251,13 @@ def plan_page(records: list[dict[str, Any]], links: MappingOf[str, Link], brevo_
 
 def _first(links: list[Link] | None) -> Link | None:
     return links[0] if links else None
+
+
+def _lead_of(contact_id: str, leads: list[Link] | None) -> Link | None:
+    """The Lead link whose Brevo contact a new Contact takes over: one converted into it, else an active one."""
+    found = leads or []
+    converted = [link for link in found if link.state == LinkState.SUPERSEDED and link.detail == contact_id]
+    return _first(converted) or _first([link for link in found if link.state == LinkState.ACTIVE])
 
 
 def _duplicate(sf_id: str, keeper: str, email: Any) -> Rejection:
