@@ -25,7 +25,7 @@ from .exceptions import ConfigError
 from .mapping import suggest_mapping, validate_mapping
 from .mapping_types import Mapping
 from .salesforce import SalesforceClient
-from .store import Integration, Link, Store
+from .store import Integration, Link, LinkState, Store
 from .sync import RunResult, run_integration
 from .sync.region import org_region
 from .notify import DeliveryReport, notify_pending
@@ -184,6 +184,20 @@ class Toolkit:
     def links(self, name: str) -> list[Link]:
         """The integration's links (Salesforce Id <-> Brevo contact)."""
         return self.store.all_links(self.store.get_integration(name).id)
+
+    def held_deletions(self, name: str) -> list[Link]:
+        """Deletions the B6 guard holds until someone confirms them (:meth:`confirm_deletions`).
+
+        ``state`` says which: ``held_delete`` (deleted in Salesforce: to be taken off the Brevo
+        list) or ``held_brevo_delete`` (deleted in Brevo: to be deleted in Salesforce).
+        """
+        iid = self.store.get_integration(name).id
+        return [*self.store.all_links(iid, state=LinkState.HELD_DELETE),
+                *self.store.all_links(iid, state=LinkState.HELD_BREVO_DELETE)]
+
+    def confirm_deletions(self, name: str) -> RunResult:
+        """Carry out the held deletions (B6), in a run that also syncs everything else."""
+        return self.run(name, confirm_deletes=True)
 
     def rejections(self, name: str | None = None, *, state: str = "open") -> list[dict[str, Any]]:
         """Rejected records with rule, reason and field (A1), as dicts ready for a DataFrame."""

@@ -1,9 +1,10 @@
 """The bad records of the bad-input test: what each side holds, and what must come of it.
 
 ``expect`` is either ``"synced"`` (with ``want``: the values the other side must then hold) or
-a rule id: the record is rejected with that rule and a reason, and nothing of it is written.
+a rule id: the record is rejected with that rule and a reason, and nothing of it is written;
+``PHONE_INVALID`` is field-level: the contact is synced without the number.
 ``"phone"`` accepts either outcome for numbers whose validity is a judgement of libphonenumber:
-synced as a valid E.164 number, or rejected as PHONE_INVALID; never anything in between.
+synced as a valid E.164 number, or left out with PHONE_INVALID; never anything in between.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def salesforce_kinds() -> list[Kind]:
         Kind("phone_vanity_letters", {"MobilePhone": "+1-800-FLOWER{n}"}, "phone"),
         Kind("phone_extension", {"MobilePhone": "+44 20 7946 095{n} ext. 12"}, "phone"),
         Kind("duplicate_mobile", {"MobilePhone": "+49 151 2345678{n}"}, "BREVO:duplicate_ext_id"),
-        Kind("duplicate_email", {"Email": "{tag}.1@bad.example"}, "BREVO:duplicate_ext_id"),
-        Kind("phone_no_country", {"MobilePhone": "030 1234567"}, "PHONE_INVALID"),
+        Kind("duplicate_email", {"Email": "{tag}.1@bad.example"}, "D1"),  # another record holds it (D1)
+        Kind("phone_no_country", {"MobilePhone": "030 123456{n}"}, "synced", {"SMS": "4930123456{n}"}),  # the org's region
         Kind("phone_formula", {"MobilePhone": "=HYPERLINK(\"http://x.example\")"}, "PHONE_INVALID"),
         Kind("whitespace_first_name", {"FirstName": "   "}, "synced", {"FIRSTNAME": None}),
         Kind("padded_last_name", {"LastName": "  Padded  "}, "synced", {"LASTNAME": "Padded"}),
