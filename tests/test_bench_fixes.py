@@ -15,6 +15,7 @@ from toolkit import audit
 from toolkit.brevo.imports import body_row_counts, import_bodies
 from toolkit.store import Store
 from toolkit.sync.batches import ImportPace, Pipeline, Planned
+from toolkit.sync.plan import Write, WriteKind
 
 
 def _row(n: int, size: int = 80) -> dict[str, Any]:
@@ -22,7 +23,8 @@ def _row(n: int, size: int = 80) -> dict[str, Any]:
 
 
 def _page(start: int, count: int) -> Planned:
-    return Planned([("create", _row(n)["attributes"]["EXT_ID"], _row(n), None) for n in range(start, start + count)])
+    return Planned([Write(WriteKind.CREATE, _row(n)["attributes"]["EXT_ID"], _row(n))  # type: ignore[arg-type]
+                    for n in range(start, start + count)])
 
 
 class Recorder:
@@ -55,10 +57,10 @@ def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> Non
     for start in range(0, 2000, 300):  # pages of 300 rows (50 kB); a body holds about 480
         flow.add(_page(start, min(300, 2000 - start)))
     flow.close(cursor="2026-11-27T10:00:00.000+0000")
-    sent_rows = [row for batch in recorder.sent for _, _, row, _ in batch.work]
+    sent_rows = [w.row for batch in recorder.sent for w in batch.work]
     assert sent_rows == [_row(n) for n in range(2000)]  # every row once, in order
     whole = body_row_counts(sent_rows, list_ids=[7], max_bytes=80_000)
-    per_batch = [len(body_row_counts([r for _, _, r, _ in b.work], list_ids=[7], max_bytes=80_000))
+    per_batch = [len(body_row_counts([w.row for w in b.work], list_ids=[7], max_bytes=80_000))
                  for b in recorder.sent]
     assert sum(per_batch) == len(whole) < len(range(0, 2000, 300))  # fewer imports than pages
     assert recorder.sent[-1].cursor == "2026-11-27T10:00:00.000+0000" and not recorder.sent[0].cursor
@@ -81,7 +83,7 @@ def test_knowing_the_load_size_packing_cuts_as_many_imports_of_even_size_and_sen
             if not first_sent_after and recorder.sent:
                 first_sent_after = start + 100
         flow.close(cursor="2026-11-27T10:00:00.000+0000")
-        rows = [row for batch in recorder.sent for _, _, row, _ in batch.work]
+        rows = [w.row for batch in recorder.sent for w in batch.work]
         assert rows == [_row(n) for n in range(1100)]  # every row once, in order
         sizes = [len(body) for batch in recorder.sent
                  for body in import_bodies(batch.import_rows(), list_ids=[7], max_bytes=80_000)]
@@ -113,7 +115,7 @@ def test_without_packing_whole_pages_gather_into_one_import_each_batch_with_its_
     assert recorder.events == [("send", 1), ("finish", 1), ("send", 2)] and recorder.sent[1].cursor == "c4"
     flow.close()
     assert recorder.events[-2:] == [("send", 3), ("finish", 3)] and recorder.sent[2].cursor == "c5"
-    sent_rows = [row for batch in recorder.sent for _, _, row, _ in batch.work]
+    sent_rows = [w.row for batch in recorder.sent for w in batch.work]
     assert sent_rows == [_row(n) for n in range(1000)]  # every row once, in order, pages never cut
     assert [len(batch.work) for batch in recorder.sent] == [400, 400, 200]
     assert all(len(body_row_counts(batch.import_rows(), list_ids=[7], max_bytes=80_000)) == 1

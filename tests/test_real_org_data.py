@@ -104,9 +104,11 @@ def test_d1_two_contacts_with_one_email_the_older_keeps_the_brevo_contact(env_fa
     first = _contact(env, Email="twice@example.org", FirstName="First")
     env.sandbox.clock.advance(timedelta(minutes=1))  # created later: the younger of the two
     second = _contact(env, Email="Twice@Example.org", FirstName="Second")
+    env.sandbox.clock.advance(timedelta(minutes=1))
+    _contact(env, Email="later@example.org")  # the cursor's boundary: the second is not read again by it
     setup_integration(env.tk)
     result = env.tk.run("contacts")
-    assert result.ok and result.counts["to_brevo.create"] == 1 and result.rejected == {"D1": 1}
+    assert result.ok and result.counts["to_brevo.create"] == 2 and result.rejected == {"D1": 1}
     [only] = _by_email(env, "twice@example.org")
     assert contact_ext_id(only) == first and only["attributes"]["FIRSTNAME"] == "First"
     [rejection] = env.tk.rejections("contacts")
@@ -114,8 +116,10 @@ def test_d1_two_contacts_with_one_email_the_older_keeps_the_brevo_contact(env_fa
     assert env.tk.run("contacts").tasks == 0  # not reported again while nothing changed
     _update(env, first, Email="first.moved@example.org")  # the holder lets the address go ...
     moved = env.tk.run("contacts")
-    assert moved.ok and moved.counts["to_brevo.update"] == 1 and moved.counts["to_brevo.create"] == 1
-    assert contact_ext_id(_by_email(env, "twice@example.org")[0]) == second  # ... and the other gets it
+    assert moved.ok and moved.counts["to_brevo.update"] == 1
+    retried = env.tk.run("contacts")  # ... and the next run gives it to the other, in its one import
+    assert retried.ok and retried.counts["to_brevo.create"] == 1
+    assert contact_ext_id(_by_email(env, "twice@example.org")[0]) == second
     assert not env.tk.rejections("contacts")
 
 

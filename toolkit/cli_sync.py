@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,13 @@ def _toolkit() -> Any:
     return Toolkit()
 
 
+HELD_STATES = ("held_delete", "held_brevo_delete")
+"""Link states of deletions held by the mass-delete guard (B6): deleted in Salesforce, in Brevo."""
+
+HELD_IDS_SHOWN = 10
+"""Salesforce Ids of held deletions that ``toolkit integrations show`` lists."""
+
+
 def _list(_args: argparse.Namespace) -> int:
     with _toolkit() as tk:
         rows = []
@@ -36,10 +44,11 @@ def _list(_args: argparse.Namespace) -> int:
             runs = tk.store.list_runs(integ.id, limit=1)
             last = runs[0] if runs else None
             open_rejections = len(tk.store.list_rejections(integ.id, state="open"))
+            held = sum(tk.store.count_links(integ.id, state=state) for state in HELD_STATES)
             rows.append((integ.name, integ.object, integ.status, str(integ.list_id or "-"),
                          f"{last.status} {last.started_at:%Y-%m-%d %H:%M}" if last else "never",
-                         str(open_rejections)))
-    header = ("NAME", "OBJECT", "STATUS", "LIST", "LAST RUN", "OPEN REJECTIONS")
+                         str(open_rejections), str(held)))
+    header = ("NAME", "OBJECT", "STATUS", "LIST", "LAST RUN", "OPEN REJECTIONS", "HELD DELETIONS")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
@@ -47,15 +56,35 @@ def _list(_args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    """One integration as JSON: settings, mapping, links per state, held deletions, cursors, last run.
+
+    ``mass_delete_share`` and ``mass_delete_min`` are the thresholds the B6 guard applies (the
+    integration's own, else the settings'); ``held_deletions`` counts the deletions it holds
+    per link state, with the first Salesforce Ids and the command that confirms them.
+    """
+    from .store import LINK_STATES
+
     with _toolkit() as tk:
         integ = tk.store.get_integration(args.name)
         runs = tk.store.list_runs(integ.id, limit=1)
+        by_state = {state: tk.store.count_links(integ.id, state=state) for state in LINK_STATES}
+        held = tk.held_deletions(integ.name)
         info = {"name": integ.name, "object": integ.object, "status": integ.status,
                 "last_error": integ.last_error, "stop_reason": integ.stop_reason, "list_id": integ.list_id,
                 "opt_in": integ.opt_in, "conflict_winner": integ.conflict_winner,
                 "booleans_and_picklists": integ.sync_booleans_picklists,
+                "default_region": integ.default_region,
+                "mass_delete_share": integ.mass_delete_share or tk.settings.mass_delete_share,
+                "mass_delete_min": (tk.settings.mass_delete_min if integ.mass_delete_min is None
+                                    else integ.mass_delete_min),
                 "mapping": dict(integ.mapping.get("pairs", [])) if integ.mapping else {},
-                "links": tk.store.count_links(integ.id), "cursors": tk.store.cursors(integ.id),
+                "links": sum(by_state.values()), "links_by_state": {k: n for k, n in by_state.items() if n},
+                "held_deletions": {
+                    "total": len(held),
+                    "by_state": {state: by_state[state] for state in HELD_STATES if by_state[state]},
+                    "sf_ids": [link.sf_id for link in held[:HELD_IDS_SHOWN]],
+                    "confirm": f"toolkit sync {shlex.quote(integ.name)} --confirm-deletes" if held else None},
+                "cursors": tk.store.cursors(integ.id),
                 "last_run": None if not runs else {"id": runs[0].id, "status": runs[0].status,
                                                    "counts": runs[0].counts, "error": runs[0].error}}
     print(json.dumps(info, indent=2, default=str, ensure_ascii=False))

@@ -2,6 +2,11 @@
 
 Then a Contacts and a Leads integration, one real sync of each through ``notebooks/sync.ipynb``
 (papermill), the figures and audit reports, and the Voilà apps served on 127.0.0.1 until Ctrl-C.
+
+The figures say what the runs did with the data's real-org traits (:func:`messy_figures`):
+values cleared, duplicate e-mails rejected (D1), Leads superseded by or converted into Contacts,
+Brevo contacts handed over, phones made international or left out (``PHONE_INVALID``), deletions
+held; and how many records of each trait the sandbox generated (:func:`sandbox_traits`).
 """
 
 from __future__ import annotations
@@ -137,6 +142,99 @@ def demo_setup(info: dict[str, Any], state_dir: Path) -> list[str]:
     return lines
 
 
+def sandbox_traits(*, contacts: int, leads: int, seed: int, rule_share: float) -> list[str]:
+    """How many generated records carry each trait of a real org's data (Contacts / Leads).
+
+    The generator is deterministic: the same arguments give the records the sandbox loaded.
+    Empty when the generator tags no traits.
+    """
+    from .sandbox.datagen import generate
+
+    data = generate(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share)
+    trait_counts = getattr(data, "trait_counts", None)
+    if trait_counts is None:
+        return []
+    counts = trait_counts()
+    traits = list(dict.fromkeys([*counts.get("Contact", {}), *counts.get("Lead", {})]))
+    width = max((len(t) for t in traits), default=0) + 2
+    return ["Sandbox data shaped like a real org's: records per trait (Contacts / Leads)",
+            *(f"  {trait.replace('_', ' '):<{width}} {counts.get('Contact', {}).get(trait, 0):>5} / "
+              f"{counts.get('Lead', {}).get(trait, 0):<5}".rstrip() for trait in traits)]
+
+
+def phones_made_international(tk: Toolkit, name: str) -> tuple[int, int]:
+    """Phone values Salesforce holds in national form that Brevo got in international form (+49...).
+
+    Compares each linked record's phone fields in Salesforce with what was synced (the links'
+    ``synced`` values).
+
+    Returns:
+        ``(made international, of which read in the integration's region)``: the second counts
+        the values of records naming no country (read in ``default_region``).
+    """
+    from .mapping_types import SMS, Mapping
+
+    integ = tk.store.get_integration(name)
+    mapping = Mapping.from_json(integ.mapping)
+    phones = [(f.brevo_attribute, f.sf_field) for f in mapping.synced() if f.kind == SMS]
+    if not phones:
+        return 0, 0
+    synced = {link.sf_id: link.synced or {} for link in tk.store.iter_links(integ.id)}
+    fields = ", ".join(dict.fromkeys(["Id", *(f for _, f in phones), *mapping.country_fields]))
+    made = in_region = 0
+    for page in tk.salesforce(integ).query_pages(f"SELECT {fields} FROM {integ.object}"):
+        for record in page:
+            sent = synced.get(record["Id"], {})
+            for attribute, field in phones:
+                raw, value = record.get(field), sent.get(attribute)
+                national = isinstance(raw, str) and raw.strip() != "" and not raw.strip().startswith(("+", "00"))
+                if national and isinstance(value, str) and value.startswith("+"):
+                    made += 1
+                    in_region += not any(record.get(c) for c in mapping.country_fields)
+    return made, in_region
+
+
+def messy_figures(tk: Toolkit, names: list[str]) -> list[str]:
+    """What each integration's latest real run did with the messy data, one figure per line.
+
+    Taken from the runs' counts and rejections (and, for the phones, from what was synced):
+    values cleared, D1 duplicates, superseded / converted Leads, handovers, phones made
+    international against ``PHONE_INVALID`` (field-level: the rest of the record synced), and
+    the deletions the mass-delete guard holds (B6).
+    """
+    columns: list[dict[str, Any]] = []
+    regions = []
+    for name in names:
+        integ = tk.store.get_integration(name)
+        runs = [r for r in tk.store.list_runs(integ.id, limit=50) if not r.dry_run]
+        counts = runs[0].counts if runs else {}
+        actions, rejected = counts.get("counts") or {}, counts.get("rejected") or {}
+        made, in_region = phones_made_international(tk, name)
+        regions.append(integ.default_region or "none")
+        columns.append({
+            "cleared": actions.get("cleared", 0), "d1": rejected.get("D1", 0),
+            "superseded": actions.get("superseded", 0), "converted": actions.get("converted", 0),
+            "handover": actions.get("to_brevo.handover", 0), "international": made, "in_region": in_region,
+            "invalid": rejected.get("PHONE_INVALID", 0), "held": len(tk.held_deletions(name))})
+    region = "/".join(dict.fromkeys(regions))
+    labels = (("cleared", "attribute values cleared in Brevo (emptied in Salesforce)"),
+              ("d1", "duplicate e-mails rejected (D1: one record per e-mail synced)"),
+              ("superseded", "Leads superseded: the person is a Contact (D2)"),
+              ("converted", "converted Leads: their Contact is synced (L1)"),
+              ("handover", "Brevo contacts handed over from a Lead to its Contact"),
+              ("international", "phones made international (+country code)"),
+              ("in_region", f"  of which read in the phone region {region} (no country)"),
+              ("invalid", "phones left out, unreadable (PHONE_INVALID; record synced)"),
+              ("held", "deletions held by the mass-delete guard (B6)"))
+    width = max(len(label) for _, label in labels) + 2
+    cells = [max(len(n), 6) for n in names]
+    lines = ["What the runs did with the messy data:".ljust(width + 2)
+             + "  ".join(n.rjust(w) for n, w in zip(names, cells))]
+    for key, label in labels:
+        lines.append(f"  {label:<{width}}" + "  ".join(f"{col[key]:>{w},}" for col, w in zip(columns, cells)))
+    return lines
+
+
 def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
     """The figures of each integration's latest run and its audit report's paths (which must exist)."""
     from .api import Toolkit
@@ -158,6 +256,7 @@ def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
                 if not path.exists():
                     raise ToolkitError(f"the audit report {path} was not written")
                 lines.append(f"  audit report ({suffix.upper()}): {path.resolve()}")
+        lines += messy_figures(tk, [name for name, _obj, _list in DEMO_INTEGRATIONS])
         status = tk.quota.status()
         lines.append(f"Tasks used this month: {status.used:,} of {status.limit:,}")
     return lines
@@ -177,6 +276,9 @@ def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
         out(f"Salesforce login page user: {info['salesforce']['username']}  (`toolkit sandbox start` prints "
             "the credentials as JSON)")
         for line in tour(info):
+            out(line)
+        for line in sandbox_traits(contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED,
+                                   rule_share=DEMO_RULE_SHARE):
             out(line)
         state = Path(DEMO_STATE)
         shutil.rmtree(state, ignore_errors=True)  # each demo starts from a fresh state

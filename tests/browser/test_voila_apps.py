@@ -3,7 +3,8 @@
 One walk through the setup wizard, including the sandbox's Salesforce login page in its own tab
 (the loopback redirect completes the step), a screenshot per step (into ``docs/screenshots/`` with TOOLKIT_UPDATE_SCREENSHOTS=1);
 then the integrations page runs the new integration for real, and the quota dashboard shows it
-and its tasks.
+and its tasks. Last, deletions held by the mass-delete guard (B6) show on the integrations page
+with their Confirm button, which carries them out.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ROOT, Served
+from tests.sync_support import setup_integration
 
 # The README's screenshots are refreshed with TOOLKIT_UPDATE_SCREENSHOTS=1; otherwise a run of the
 # suite keeps its screenshots apart, so that `make test` leaves the working tree unchanged.
@@ -128,3 +130,26 @@ def test_the_wizard_then_the_integrations_page_and_the_dashboard(page: Any, serv
     expect(page.locator(".toolkit-rejections")).to_contain_text("Y6")
     page.set_viewport_size({"width": 1280, "height": 2400})  # Voila scrolls inside its page: show it all
     shot(page, "dashboard")
+
+
+def test_the_integrations_page_shows_held_deletions_with_a_confirm_button(page: Any, served: Served) -> None:
+    tk, name = served.tk, "browser-held"
+    setup_integration(tk, name)
+    assert tk.run(name).status == "succeeded"
+    tk.store.update_integration(name, mass_delete_min=2)  # B6: 3 deletions of ~40 links wait
+    with_case = {c["ContactId"] for c in served.sandbox.salesforce.records("Case")}
+    gone = [link.sf_id for link in tk.links(name) if link.sf_id not in with_case][:3]
+    assert all(r["success"] for r in served.sandbox.salesforce.delete_many(gone))
+    assert tk.run(name).status == "blocked" and len(tk.held_deletions(name)) == 3
+
+    page.goto(served.app("integrations.ipynb"))
+    held = page.locator(".toolkit-held-deletions")
+    expect(held).to_contain_text(f"{name}: 3 deleted in Salesforce", timeout=60_000)
+    expect(page.locator(".toolkit-integrations-table")).to_contain_text("3 (deleted in Salesforce)")
+    confirm = button(page, "Confirm 3 deletions")
+    expect(confirm).to_be_visible()
+    shot(page, "integrations-held-deletions")
+    confirm.click()
+    expect(held).to_contain_text("3 record(s) taken off the Brevo list", timeout=60_000)
+    assert tk.held_deletions(name) == []
+    assert tk.store.list_runs(tk.store.get_integration(name).id)[0].status == "succeeded"

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from .datagen_names import LONG_FIRST_NAME, LONG_LAST_NAME, has_non_latin, long_first_name, long_last_name
-from .datagen_names import non_latin_name
+from .datagen_names import (
+    LONG_FIRST_NAME, LONG_LAST_NAME, has_non_latin, long_first_name, long_last_name, non_latin_name)
 from .datagen_people import EmailMaker, Person
 from .datagen_phones import FIXED, MOBILE, PhoneMaker
 from .datagen_pools import LOCALES, LocalePools
@@ -121,6 +122,12 @@ class TraitMaker:
         self._emails = emails
         self._phones = phones
         self._german = german
+        self._makers: dict[str, Callable[[dict[str, Any], LocalePools, Person], None]] = {
+            NATIONAL_PHONE_NO_COUNTRY: self._national_phone_no_country,
+            EMPTY_OPTIONAL_FIELDS: self._empty_optional_fields,
+            LONG_NAME: self._long_name,
+            NON_LATIN: self._non_latin,
+        }
 
     def apply(self, fields: dict[str, Any], pools: LocalePools, person: Person) -> None:
         """Maybe change ``fields`` (of a record breaking no rule) to carry one trait."""
@@ -128,7 +135,7 @@ class TraitMaker:
         roll, iso_roll = rng.random(), rng.random()
         for trait, share in OWN_TRAIT_SHARES.items():
             if roll < share:
-                getattr(self, "_" + trait)(fields, pools, person)
+                self._makers[trait](fields, pools, person)
                 break
             roll -= share
         country = fields.get(_COUNTRY_FIELD[self.kind])
@@ -143,12 +150,10 @@ class TraitMaker:
             has_street = fields["MailingCity"] is not None and rng.random() < 0.8
             fields["MailingStreet"] = rng.choice(german.streets) if has_street else None
             fields["MailingPostalCode"] = rng.choice(german.postcodes) if has_street else None
-        phone, mobile = fields.get("Phone"), fields.get("MobilePhone")
-        if phone is None and mobile is None:
-            mobile = "new"
-        if phone is not None:
+        had_phone = fields.get("Phone") is not None
+        if had_phone:
             fields["Phone"] = self._phones.national(NO_COUNTRY_REGION, FIXED if rng.random() < 0.6 else MOBILE)
-        if mobile is not None:
+        if fields.get("MobilePhone") is not None or not had_phone:  # at least one national number
             fields["MobilePhone"] = self._phones.national(NO_COUNTRY_REGION, MOBILE)
 
     def _empty_optional_fields(self, fields: dict[str, Any], pools: LocalePools, person: Person) -> None:

@@ -39,7 +39,7 @@ IMPORT_ROWS_PER_SECOND = 12_000  # a cautious guess of Brevo's import speed (low
 PARKED_DOMAIN = "swap.example.com"
 """Where a contact's e-mail is parked for the moment of an exchange of addresses (B5): a
 placeholder under the reserved ``example.com`` (RFC 2606), unique per Salesforce Id."""
-RECHECKED = (RULE_D1, "BREVO:duplicate_email_id")
+RECHECKED = (RULE_D1,)
 """Rejections about an e-mail another record holds: tried again once that record lets it go."""
 
 
@@ -127,6 +127,11 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
                     list_ids=[int(ctx.integration.list_id or 0)], max_bytes=ctx.settings.import_max_bytes)
     newest: str | None = None
     with flow:  # an error ends the run after the batch already sent is confirmed and committed
+        # First the records waiting for an e-mail another record held until an earlier run (D1):
+        # their rows join the import of this run's changes (no cursor of their own).
+        for page in ([] if bulk else _rechecks(ctx)):
+            _, planned = _page(ctx, page, brevo_changes, hold)
+            flow.add(planned, len(page))
         for whole in pages:
             # A Bulk page (50,000 records) is planned in parts: the first import leaves sooner.
             for page in (whole[i:i + PLAN_CHUNK] for i in range(0, len(whole), PLAN_CHUNK)) if bulk else [whole]:
@@ -142,12 +147,6 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
             del whole  # not kept while the next page downloads
         # An empty load still ends the initial phase: later runs read increments from the start.
         flow.close(cursor=(newest or EPOCH) if bulk else None)
-        for page in _rechecks(ctx):  # records waiting for an e-mail another record held (D1, B5)
-            _, planned = _page(ctx, page, brevo_changes, hold)
-            flow.add(planned, len(page))
-            if ctx.stopped:
-                break
-        flow.close()
     if confirm_deletes and not ctx.stopped:
         _release_held(ctx)
 
@@ -156,8 +155,8 @@ def _rechecks(ctx: SyncContext) -> Iterator[list[dict[str, Any]]]:
     """Records rejected because another record held their e-mail, once that one let it go.
 
     Their own data did not change, so the cursor does not bring them back: the e-mails of the
-    open D1 and ``duplicate_email_id`` rejections are looked up among the links, and the records
-    whose e-mail nobody else holds any more are read again by Id (a query only when some are).
+    open D1 rejections are looked up among the links, and the records whose e-mail no other
+    record holds any more (since an earlier run) are read again by Id (a query only when some are).
     """
     waiting = ctx.store.open_rejections_by_rule(ctx.iid, "to_brevo", RECHECKED)
     if not waiting:

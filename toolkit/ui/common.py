@@ -39,6 +39,15 @@ ACTION_LABELS = {
     "conflicts": "changed on both sides (settled)", "brevo_only": "only in Brevo (never created in Salesforce, Y1)",
     "still_rejected": "still rejected (unchanged since)", "suspended": "no longer synced: e-mail removed (Y6)",
     "blocked_deletes": "deletions held back by the mass-delete guard (B6)",
+    "held_delete": "deletions newly held, waiting for a confirmation (B6)",
+    "to_brevo.handover": "Brevo contact handed over from a Lead to its Contact",
+    "cleared": "attribute values cleared in Brevo (emptied in Salesforce)",
+    "left_list": "taken off the list in Brevo (not put back, B9)",
+    "back_on_list": "put back on the list in Brevo",
+    "deleted_in_brevo": "found deleted in Brevo",
+    "converted": "converted Leads (their Contact is synced instead)",
+    "superseded": "Leads whose person is a Contact (the Contact is synced)",
+    "cursor_replaced": "unreadable cursor replaced (read again from a safe point)",
 }
 """Plain words for the engine's counters (:attr:`toolkit.sync.RunResult.counts`)."""
 

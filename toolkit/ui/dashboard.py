@@ -1,6 +1,6 @@
-"""The quota dashboard: tasks against the limit (Q1-Q3), forecast (B2), Salesforce API usage
-(B3), recent runs, and the rejected records (A1) filterable by rule and integration, with a CSV
-download.
+"""The quota dashboard: tasks against the limit (Q1-Q3), forecast (B2), deletions held by the
+mass-delete guard with a Confirm button each (B6), Salesforce API usage (B3), recent runs, and
+the rejected records (A1) filterable by rule and integration, with a CSV download.
 
 Everything comes from :class:`toolkit.quota.Quota` and :mod:`toolkit.audit`; this module only
 lays it out.
@@ -23,6 +23,7 @@ from toolkit.reports import csv_cell, file_slug
 
 from .charts import usage_chart
 from .common import DIRECTIONS, Message, guarded, html_table, open_toolkit
+from .held import HeldDeletions
 
 __all__ = ["CSV_COLUMNS", "CSV_INLINE_ROWS", "QuotaDashboard", "TABLE_ROWS"]
 
@@ -46,7 +47,7 @@ def _section(title: str) -> widgets.HTML:
 
 
 class QuotaDashboard(widgets.VBox):
-    """This month's tasks, forecast, API usage, recent runs and the rejections table.
+    """This month's tasks, forecast, held deletions, API usage, recent runs and the rejections table.
 
     Args:
         tk: the toolkit (default: ``Toolkit()`` on ``$TOOLKIT_STATE_DIR``).
@@ -55,6 +56,8 @@ class QuotaDashboard(widgets.VBox):
         rule, integration, state: the rejections table's filters (linked to its drop-downs;
             ``""`` means all).
         status: the :class:`~toolkit.quota.QuotaStatus` shown.
+        held: the integrations with deletions held by the mass-delete guard (B6), each with its
+            "Confirm N deletions" button (``held.buttons[name]``).
     """
 
     rule = traitlets.Unicode(ALL)
@@ -77,6 +80,7 @@ class QuotaDashboard(widgets.VBox):
         self.forecast_html = widgets.HTML()
         self.forecast_html.add_class("toolkit-forecast")
         self.breakdown = widgets.HTML()
+        self.held = HeldDeletions(self.tk, on_confirmed=lambda _name, _result: self.refresh())
         self.api_html = widgets.HTML()
         self.api_html.add_class("toolkit-api-usage")
         self.runs_html = widgets.HTML()
@@ -100,7 +104,8 @@ class QuotaDashboard(widgets.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.children = [
             widgets.HTML("<h2 style='margin:4px 0'>Monthly tasks</h2>"), self.quota_html, self.chart,
-            self.forecast_html, _section("Tasks per integration this month"), self.breakdown,
+            self.forecast_html, _section("Deletions waiting for a confirmation (B6)"), self.held,
+            _section("Tasks per integration this month"), self.breakdown,
             _section("Salesforce API usage (last 24 hours)"), self.api_html, _section("Recent runs"), self.runs_html,
             _section("Rejected records"), widgets.HBox([self.rule_filter, self.integration_filter]),
             self.state_filter, self.prepare_csv, self.download, self.rejections_html, self.refresh_button, self.message]
@@ -121,6 +126,7 @@ class QuotaDashboard(widgets.VBox):
         self.chart.value = usage_chart(quota.usage_by_day(), limit=status.limit, warning_share=warn,
                                        forecast=status.forecast, month_end=status.resets_at)
         self.forecast_html.value = forecast_html(status, warn)
+        self.held.refresh()
         self.breakdown.value = html_table(
             [{**r, "share": f"{r['share']:.0%}"} for r in quota.usage_by_integration()],
             (("integration", "Integration"), ("tasks", "Tasks"), ("share", "Share")),

@@ -1,8 +1,10 @@
 """The integrations page (SPEC S8): every integration with its state, and what to do with it.
 
-A table (object, status, Brevo list, last run, tasks this month, open rejections), then one
-integration chosen in a drop-down: activate, deactivate, or run now (a dry run, B1, or a real
-run) with the result shown underneath.
+A table (object, status, Brevo list, last run, tasks this month, open rejections, deletions held
+by the mass-delete guard), the held deletions with a "Confirm N deletions" button per
+integration (B6, :class:`~toolkit.ui.held.HeldDeletions`), then one integration chosen in a
+drop-down: activate, deactivate, or run now (a dry run, B1, or a real run) with the result shown
+underneath.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import ipywidgets as widgets
 import traitlets
 
 from .common import ACTION_LABELS, Message, guarded, html_table, open_toolkit
+from .held import HELD_STATES, HeldDeletions, held_counts
 
 __all__ = ["COLUMNS", "IntegrationsPage"]
 
 COLUMNS = (("name", "Integration"), ("object", "Object"), ("status", "Status"), ("list", "Brevo list"),
            ("last_run", "Last run"), ("tasks_this_month", "Tasks this month"),
-           ("open_rejections", "Open rejections"))
+           ("open_rejections", "Open rejections"), ("held_deletions", "Held deletions"))
 """The table's ``(key, header)`` columns, as :meth:`IntegrationsPage.rows` returns them."""
 
 
@@ -31,7 +34,9 @@ class IntegrationsPage(widgets.VBox):
 
     Attributes:
         selected: the integration the buttons act on (linked to the drop-down).
-        last_result: the :class:`~toolkit.sync.RunResult` of the last "Run now", if any.
+        last_result: the :class:`~toolkit.sync.RunResult` of the last "Run now" or confirmation, if any.
+        held: the deletions held by the mass-delete guard (B6), each integration's with its
+            "Confirm N deletions" button (``held.buttons[name]``).
     """
 
     selected = traitlets.Unicode("", allow_none=True)
@@ -63,8 +68,10 @@ class IntegrationsPage(widgets.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.result = widgets.HTML()
         self.result.add_class("toolkit-run-result")
+        self.held = HeldDeletions(self.tk, on_confirmed=self._confirmed, hide_when_empty=True)
+        self.held_title = widgets.HTML("<h3 style='margin:14px 0 4px'>Deletions waiting for a confirmation</h3>")
         self.children = [
-            self.table, self.refresh_button,
+            self.table, self.refresh_button, self.held_title, self.held,
             widgets.HTML("<h3 style='margin:14px 0 4px'>Act on one integration</h3>"), self.choice,
             widgets.HBox([self.activate_button, self.deactivate_button]),
             widgets.HBox([self.run_button, widgets.VBox([self.dry_run, self.full])]),
@@ -91,7 +98,8 @@ class IntegrationsPage(widgets.VBox):
                 "last_run": "never" if last is None else
                 f"{last.status}{' (dry run)' if last.dry_run else ''}, {last.started_at:%Y-%m-%d %H:%M} UTC",
                 "tasks_this_month": tasks.get(integ.id, 0),
-                "open_rejections": tk.store.report_open_count(integ.id)})
+                "open_rejections": tk.store.report_open_count(integ.id),
+                "held_deletions": held_cell(held_counts(tk, integ))})
         return rows
 
     def _list_names(self) -> dict[int, str]:
@@ -114,6 +122,14 @@ class IntegrationsPage(widgets.VBox):
         has = bool(rows)
         for button in (self.run_button, self.activate_button, self.deactivate_button):
             button.disabled = not has
+        self.held.refresh()
+        self.held_title.layout.display = self.held.layout.display
+
+    def _confirmed(self, _name: str, result: Any) -> None:
+        """After a Confirm button's run: show what it did and reload the page."""
+        self.last_result = result
+        self.result.value = run_result_html(result)
+        self.refresh()
 
     def set_active(self, active: bool) -> None:
         """Activate or deactivate the selected integration."""
@@ -144,13 +160,21 @@ class IntegrationsPage(widgets.VBox):
             return
         self.last_result = result
         verb = "would write" if result.dry_run else "wrote"
-        level = "ok" if result.status == "succeeded" else "error"
+        level = {"succeeded": "ok", "blocked": "warn"}.get(result.status, "error")
         text = f"Run {result.run_id} of “{name}” {result.status}: {verb} {result.tasks:,} records."
         if result.message:
             text += f"\n{result.message}"
         self.message.say(text, level)
         self.result.value = run_result_html(result)
         self.refresh()
+
+
+def held_cell(counts: dict[str, int]) -> str:
+    """The table's "Held deletions" cell: ``"3 (deleted in Salesforce)"``, or ``""`` when none."""
+    total = sum(counts.values())
+    if not total:
+        return ""
+    return f"{total:,} ({', '.join(HELD_STATES[state][0] for state in counts)})"
 
 
 def run_result_html(result: Any) -> str:

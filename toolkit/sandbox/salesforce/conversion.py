@@ -152,7 +152,8 @@ class _Converter:
             error = self._merge_into(contact, lead, request.overwrite_lead_source)
         if error is not None or contact_id is None:
             return _result(lead_id, error=error)
-        account_id = self._account_of(contact_id) or self.org._take_ids(ACCOUNT_PREFIX, 1)[0]
+        account_id = (self._account_of(contact_id) if contact is not None else None) or \
+            self.org._take_ids(ACCOUNT_PREFIX, 1)[0]
         if self._accounts is not None:
             self._accounts[contact_id] = account_id
         self.org._put(self.org.object("Lead"), {

@@ -1,0 +1,174 @@
+"""Deletions held by the mass-delete guard (SPEC B6), each integration's with a Confirm button.
+
+A run that would delete more than the integration's share and count of its links holds the
+deletions (creates and updates still go through): the links wait in state ``held_delete``
+(deleted in Salesforce, not yet taken off the Brevo list) or ``held_brevo_delete`` (deleted in
+Brevo, not yet deleted in Salesforce). :class:`HeldDeletions` lists them, with a few examples to
+check, and its "Confirm N deletions" button carries them out through
+:meth:`toolkit.api.Toolkit.confirm_deletions`. The integrations page and the quota dashboard
+both show it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from itertools import islice
+from typing import Any
+
+import ipywidgets as widgets
+
+from .common import Message, guarded
+
+__all__ = ["EXAMPLES", "HELD_STATES", "HeldDeletions", "confirm_label", "confirmation_text", "held_counts",
+           "held_examples", "held_words"]
+
+HELD_STATES = {
+    "held_delete": ("deleted in Salesforce", "to be taken off the Brevo list"),
+    "held_brevo_delete": ("deleted in Brevo", "to be deleted in Salesforce"),
+}
+"""Link state of a held deletion -> (where the record was deleted, what waits)."""
+
+EXAMPLES = 5
+"""Held records named per integration, so that someone can check them before confirming."""
+
+
+def held_counts(tk: Any, integration: Any) -> dict[str, int]:
+    """Held deletions of one :class:`~toolkit.store.Integration` per link state (states with none left out)."""
+    counts = {state: tk.store.count_links(integration.id, state=state) for state in HELD_STATES}
+    return {state: n for state, n in counts.items() if n}
+
+
+def held_examples(tk: Any, integration: Any, limit: int = EXAMPLES) -> list[Any]:
+    """The first ``limit`` held links (by Salesforce Id, Salesforce-side deletions first)."""
+    found: list[Any] = []
+    for state in HELD_STATES:
+        found += islice(tk.store.iter_links(integration.id, state=state, batch=limit), limit - len(found))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def held_words(counts: dict[str, int]) -> str:
+    """``{"held_delete": 3}`` as ``"3 deleted in Salesforce (to be taken off the Brevo list)"``."""
+    return "; ".join(f"{n:,} {HELD_STATES[state][0]} ({HELD_STATES[state][1]})"
+                     for state, n in counts.items() if n) or "none"
+
+
+def confirm_label(total: int) -> str:
+    """The Confirm button's text: ``"Confirm 3 deletions"``."""
+    return f"Confirm {total:,} deletion{'' if total == 1 else 's'}"
+
+
+class HeldDeletions(widgets.VBox):
+    """Every integration with held deletions: how many, on which side, examples, and a Confirm button.
+
+    Args:
+        tk: the toolkit.
+        message: where the outcome of a confirmation (or an error) is said; by default a line of
+            the box's own, under its rows.
+        on_confirmed: called with the integration's name and the :class:`~toolkit.sync.RunResult`
+            after a confirmation ran; it reloads what the page shows, this box included (without
+            it, the box reloads itself).
+        hide_when_empty: show nothing at all while no deletion is held and nothing is to be said
+            (else a line saying that none is held).
+
+    Attributes:
+        held: integration name -> held deletions per link state, as last loaded.
+        buttons: integration name -> its "Confirm N deletions" button.
+        last_result: the :class:`~toolkit.sync.RunResult` of the last confirmation, if any.
+    """
+
+    def __init__(self, tk: Any, message: Message | None = None, *,
+                 on_confirmed: Callable[[str, Any], None] | None = None, hide_when_empty: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("toolkit-held-deletions")
+        self.tk = tk
+        self.own_message = message is None
+        self.message = Message() if message is None else message
+        self.on_confirmed = on_confirmed
+        self.hide_when_empty = hide_when_empty
+        self.held: dict[str, dict[str, int]] = {}
+        self.buttons: dict[str, widgets.Button] = {}
+        self.last_result: Any = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the held deletions and redraw one row per integration."""
+        held = guarded(self.message, self._rows)
+        if held is None:
+            return
+        quiet = not held and not (self.own_message and self.message.text)
+        self.layout.display = "none" if self.hide_when_empty and quiet else None
+
+    def _rows(self) -> dict[str, dict[str, int]]:
+        found = [(integ, held_counts(self.tk, integ)) for integ in self.tk.integrations()]
+        self.held = {integ.name: counts for integ, counts in found if counts}
+        self.buttons = {}
+        rows: list[widgets.Widget] = []
+        for integ, counts in found:
+            if not counts:
+                continue
+            name = integ.name
+            total = sum(counts.values())
+            examples = held_examples(self.tk, integ)
+            shown = ", ".join(html.escape(f"{link.email} ({link.sf_id})" if link.email else link.sf_id)
+                              for link in examples)
+            more = f" and {total - len(examples):,} more" if total > len(examples) else ""
+            text = widgets.HTML(
+                f'<div class="toolkit-held-row" style="margin:2px 0"><b>{html.escape(name)}</b>: '
+                f"{html.escape(held_words(counts))}.<br><span style='color:#555;font-size:12px'>"
+                f"Check them first: {shown}{more}.</span></div>",
+                layout=widgets.Layout(width="auto", flex="1 1 auto"))
+            button = widgets.Button(description=confirm_label(total), button_style="danger", icon="trash",
+                                    tooltip=f"Carry out the {total} held deletions of “{name}” (a run that also "
+                                            "syncs everything else)",
+                                    layout=widgets.Layout(width="auto", min_width="13em"))
+            button.add_class("toolkit-confirm-deletions")
+            button.on_click(lambda _, name=name: self.confirm(name))
+            self.buttons[name] = button
+            rows.append(widgets.HBox([button, text], layout=widgets.Layout(align_items="center")))
+        intro = ("The mass-delete guard (B6) holds these deletions: more records were deleted on one side than "
+                 "the integration allows without a confirmation. Everything else was synced.")
+        head = widgets.HTML(f"<p style='margin:4px 0'>{html.escape(intro)}</p>" if self.held else
+                            "<p class='toolkit-empty' style='color:#555;margin:4px 0'>"
+                            "No deletion is waiting for a confirmation.</p>")
+        self.children = [head, *rows, *([self.message] if self.own_message else [])]
+        return self.held
+
+    def confirm(self, name: str) -> Any:
+        """Carry out ``name``'s held deletions (:meth:`~toolkit.api.Toolkit.confirm_deletions`), then reload.
+
+        Returns:
+            The confirming run's :class:`~toolkit.sync.RunResult`, or ``None`` when it could not run
+            (the message says why).
+        """
+        button = self.buttons.get(name)
+        if button is not None:
+            button.disabled = True
+        self.message.say(f"Confirming the held deletions of “{name}”…", "info")
+        try:
+            result = guarded(self.message, lambda: self.tk.confirm_deletions(name))
+        finally:
+            if button is not None:
+                button.disabled = False
+        if result is not None:
+            self.last_result = result
+            self.message.say(confirmation_text(name, result), "ok" if result.status == "succeeded" else "warn")
+        if result is not None and self.on_confirmed is not None:
+            self.on_confirmed(name, result)  # the page reloads what it shows, this box included
+        else:
+            self.refresh()
+        return result
+
+
+def confirmation_text(name: str, result: Any) -> str:
+    """What a confirming run did, in words."""
+    removed = result.counts.get("to_brevo.delete", 0)
+    deleted = result.counts.get("to_salesforce.delete", 0)
+    text = (f"Run {result.run_id} of “{name}” {result.status}: {removed:,} record(s) taken off the Brevo list, "
+            f"{deleted:,} deleted in Salesforce; {result.tasks:,} records written in all.")
+    if result.message:
+        text += f"\n{result.message}"
+    return text
