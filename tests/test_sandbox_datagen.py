@@ -107,7 +107,8 @@ def test_iterators_stream_the_records_generate_makes() -> None:
     data = generate(contacts=400, leads=300, seed=3)
     streamed = list(iter_contacts(400, seed=3))
     assert [tuple(b for b in r.breaks if b != "Y10") for r in data.contacts] == [r.breaks for r in streamed]
-    for kind, made, stream in (("contacts", data.contacts, streamed), ("leads", data.leads, list(iter_leads(300, seed=3)))):
+    leads = list(iter_leads(300, seed=3))
+    for kind, made, stream in (("contacts", data.contacts, streamed), ("leads", data.leads, leads)):
         pairs = list(zip(made, stream, strict=True))
         differ = [m for m, s in pairs if m.fields != s.fields]
         # generate only rewrites the records it links (a duplicate, a Lead of a Contact's person)
@@ -380,7 +381,8 @@ def test_each_trait_at_its_rate_reproducibly_per_seed(data: GeneratedData, trait
 def test_traits_are_counted_for_a_demo(data: GeneratedData) -> None:
     counts = data.trait_counts()
     assert list(counts) == ["Contact", "Lead"] and all(list(c) == list(TRAITS) for c in counts.values())
-    assert counts["Contact"] == count_traits(data.contacts) and counts["Lead"]["converted_lead"] == len(data.conversions)
+    assert counts["Contact"] == count_traits(data.contacts)
+    assert counts["Lead"]["converted_lead"] == len(data.conversions)
     assert counts["Contact"]["converted_lead"] == 0 and counts["Lead"]["duplicate_email"] == 0
 
 

@@ -97,7 +97,7 @@ def _kill_trials(tmp_path: Path, contacts: int, figures: Any) -> None:
             assert state["tasks"] == expected["tasks"], f"trial {trial}: tasks counted"
             # At most once (Q2): a kill between sending and recording leaves it "unconfirmed", never sent twice.
             unconfirmed = any(status == "unconfirmed" for _, status in state["outbox"])
-            assert state["emails"] == expected["emails"] or (unconfirmed and not state["emails"]), trial
+            assert state["emails"] == expected["emails"] or (unconfirmed and not state["emails"]), (trial, state["outbox"])
             records = len(state["snapshot"]["salesforce"]) + len(state["snapshot"]["brevo"])
     assert killed_running >= TRIALS * 3 // 4, "most kills must land while the run is still working"
     figures(f"kill trials (SIGKILL, {contacts:,} contacts)",

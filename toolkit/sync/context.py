@@ -72,6 +72,9 @@ class SyncContext:
     seen_in_brevo: dict[str, dict[str, Any]] = field(default_factory=dict)  # contacts read, by EXT_ID
     gone_in_brevo: dict[str, Link] = field(default_factory=dict)  # linked contacts found deleted in Brevo
     left_list: list[str] = field(default_factory=list)  # linked contacts found taken off the list (B9)
+    off_list: set[str] = field(default_factory=set)  # seen off the list in Brevo's changes: B9 unless deleted
+    deleted_in_salesforce: set[str] = field(default_factory=set)  # records this run saw deleted in Salesforce
+    claimed: dict[str, str] = field(default_factory=dict)  # e-mail -> Id of rows sent, not yet committed (D1)
 
     @property
     def iid(self) -> int:

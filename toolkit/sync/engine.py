@@ -28,7 +28,7 @@ from ..store import LinkState, Store
 from ..quota import Quota
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
-from .inbound import read_brevo_changes, sync_to_salesforce
+from .inbound import read_brevo_changes, record_left_list, sync_to_salesforce
 from .lock import RunLock
 from .model import RunResult
 from .outbound import sync_to_brevo
@@ -93,6 +93,7 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
         try:
             changes, brevo_cursor = read_brevo_changes(ctx, full=full)
             sync_to_brevo(ctx, changes, full=full, confirm_deletes=confirm_deletes)
+            record_left_list(ctx)
             if not ctx.stopped:
                 sync_to_salesforce(ctx, changes, brevo_cursor)
             if not ctx.stopped:

@@ -22,13 +22,13 @@ from ..rules_hash import brevo_values, canonical_hash, canonical_values
 from ..store import Link, LinkState
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
-from .plan import RULE_LEFT_LIST
+from .plan import PARKED_DOMAIN, RULE_LEFT_LIST
 from .presence import left_list_rejection
 
 SYNCED = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST, LinkState.SUSPENDED})
 """Link states whose contact's Brevo changes are read (a suspended one's only to report them, Y6)."""
 
-__all__ = ["modified_at", "read_brevo_changes", "sync_to_salesforce"]
+__all__ = ["modified_at", "read_brevo_changes", "record_left_list", "sync_to_salesforce"]
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +94,32 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
                 learnt[link.sf_id] = int(contact["id"])
             values = canonical_values(brevo_values(contact, ctx.mapping), ctx.mapping)
             changed = changed_keys(values, link.synced, keys)
+            if str(values.get("EMAIL") or "").endswith("@" + PARKED_DOMAIN):
+                changed.discard("EMAIL")  # parked for an exchange of addresses a crash interrupted (B5)
             if changed:
                 changes[link.sf_id] = Change(link.sf_id, contact, values, changed, link)
         _skip_rejected(ctx, changes, ids)
     if learnt and not ctx.dry_run:
         ctx.store.set_brevo_ids(ctx.iid, learnt)
-    if left or back:
-        _list_moves(ctx, left, back)
+    ctx.off_list.update(left)  # decided after Salesforce's changes: the toolkit itself may have taken them off
+    if back:
+        _list_moves(ctx, [], back)
     # Just before the newest seen: a contact modified in the same instant (Brevo's times have
     # milliseconds; whether modifiedSince is inclusive is not documented) is read again, which is
     # harmless (it then compares equal), rather than missed.
     restart = newest - LOOK_BACK if newest else since
     return changes, format_brevo_datetime(restart) if restart else None
+
+
+def record_left_list(ctx: SyncContext) -> None:
+    """Mark the contacts seen off the list in Brevo as having left it (B9), once Salesforce's side is read.
+
+    A contact the toolkit itself took off the list (its record deleted in Salesforce, in this run
+    or in one that died before its commit) is not one: the outbound phase has dealt with those.
+    """
+    left = sorted(ctx.off_list - ctx.deleted_in_salesforce - set(ctx.left_list))
+    if left and not ctx.stopped:
+        _list_moves(ctx, left, [])
 
 
 def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:

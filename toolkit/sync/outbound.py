@@ -24,11 +24,11 @@ from .batches import ImportPace, Pipeline, Planned, Sent, await_imports
 from .context import SyncContext
 from .diff import Change
 from .guard import deletions_held
-from .plan import HOLDING, RULE_D1, Owners, PagePlan, Write, WriteKind, order_email_moves, plan_page
+from .plan import HOLDING, PARKED_DOMAIN, RULE_D1, Owners, PagePlan, Write, WriteKind, order_email_moves, plan_page
 from .prepare import link_values
 from .presence import ensure_present, left_list_rejection
 
-__all__ = ["PARKED_DOMAIN", "sync_to_brevo"]
+__all__ = ["sync_to_brevo"]
 
 CURSOR = "salesforce"
 EPOCH = "1970-01-01T00:00:00.000+0000"
@@ -36,9 +36,6 @@ BULK_PAGE = 50_000
 PLAN_CHUNK = 10_000  # records of a Bulk page planned at a time
 BULK_FIRST_POLL = 1.0  # seconds before the first job poll: every poll is an API call
 IMPORT_ROWS_PER_SECOND = 12_000  # a cautious guess of Brevo's import speed (lowered as imports show): polls cost calls
-PARKED_DOMAIN = "swap.example.com"
-"""Where a contact's e-mail is parked for the moment of an exchange of addresses (B5): a
-placeholder under the reserved ``example.com`` (RFC 2606), unique per Salesforce Id."""
 RECHECKED = (RULE_D1,)
 """Rejections about an e-mail another record holds: tried again once that record lets it go."""
 
@@ -199,6 +196,10 @@ def _owners(ctx: SyncContext, page: list[dict[str, Any]]) -> Owners:
               if i.id != ctx.iid and i.brevo_account == ctx.integration.brevo_account}
     found = ctx.store.links_by_emails(emails, integration_ids=[ctx.iid, *others])
     same: dict[str, list[Link]] = {}
+    for email in emails:  # rows of earlier pages of this run not committed yet hold their e-mail too
+        claimer = ctx.claimed.get(email)
+        if claimer is not None:
+            same.setdefault(email, []).append(Link(ctx.iid, claimer, None, email, state=LinkState.ACTIVE))
     contacts: dict[str, list[Link]] = {}
     leads: dict[str, list[Link]] = {}
     for email, links in found.items():
@@ -224,6 +225,7 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
     plan = plan_page(page, links, brevo_changes, ctx.plan_settings(), owners=_owners(ctx, page), held=held)
     _settle(ctx, plan, brevo_changes)
     writes = plan.writes
+    ctx.deleted_in_salesforce.update(r["Id"] for r in page if r.get("IsDeleted"))
     if hold_deletes:  # B6: the deletions wait for a confirmation; everything else goes ahead
         for write in writes:
             if write.kind == WriteKind.DELETE:
@@ -237,6 +239,9 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
         first_left = writes[granted].sf_id
         stop_at = next(r["SystemModstamp"] for r in page if r["Id"] == first_left)
         writes = writes[:granted]
+    for write in writes:
+        if write.row is not None and write.row.get("email"):
+            ctx.claimed[str(write.row["email"]).lower()] = write.sf_id
     rejected = ctx.rejections("to_brevo", plan.rejections, plan.data_hashes)
     planned = Planned(writes, _conflicts(ctx, plan), rejected, plan.suspend, states=plan.states,
                       records=_unlinked_states(ctx, plan, links, page))
@@ -401,6 +406,10 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
     left = [left_list_rejection(ctx, w.sf_id) for w in planned.work if w.sf_id in ctx.left_list]
     rejected = planned.rejected + ctx.rejections("to_brevo", refused + left, refused_hashes, service=dict(problems))
+    for write in planned.work if not ctx.dry_run else ():  # committed now: the links say who holds what
+        email = str((write.row or {}).get("email") or "").lower()
+        if email and ctx.claimed.get(email) == write.sf_id:
+            del ctx.claimed[email]
     ctx.commit(links=planned.records + links, unlink=deletes, rejected=rejected,
                resolved={"to_brevo": written, "to_salesforce": revived}, conflicts=planned.conflicts,
                link_states={LinkState.SUSPENDED: planned.suspend, **planned.states}, other_link_states=others,

@@ -36,12 +36,15 @@ from ..rules_hash import canonical_values, brevo_values, source_hash
 from ..store.records import Link, LinkState
 from .diff import Change, changed_keys
 
-__all__ = ["RULE_D1", "RULE_LEFT_LIST", "ConflictNote", "Owners", "PagePlan", "PlanSettings", "Settlement", "Write", "WriteKind",
+__all__ = ["PARKED_DOMAIN", "RULE_D1", "RULE_LEFT_LIST", "ConflictNote", "Owners", "PagePlan", "PlanSettings", "Settlement", "Write", "WriteKind",
            "order_email_moves", "plan_page"]
 
 RULE_D1 = "D1"
 RULE_LEFT_LIST = "B9"
 """A contact taken off the integration's list in Brevo: not put back; its updates still flow."""
+PARKED_DOMAIN = "swap.example.com"
+"""Where a contact's e-mail is parked for the moment of an exchange of addresses (B5): a
+placeholder under the reserved ``example.com`` (RFC 2606), unique per Salesforce Id."""
 #: Link states whose Brevo contact exists and carries the link's e-mail.
 HOLDING = frozenset({LinkState.ACTIVE, LinkState.SUSPENDED, LinkState.LEFT_LIST, LinkState.HELD_DELETE})
 #: Link states a deletion in Salesforce has nothing (more) to do for.
