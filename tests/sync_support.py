@@ -50,6 +50,11 @@ def make_env(tmp_path: Path, *, contacts: int = 0, leads: int = 0, seed: int = 1
     return sandbox, tk
 
 
+def distinct_emails(env: Env, obj: str = "Contact") -> int:
+    """What a first sync of generated data writes: one record per e-mail (D1), none without one (Y6)."""
+    return len({str(r["Email"]).strip().lower() for r in env.sandbox.salesforce.records(obj) if r.get("Email")})
+
+
 def setup_integration(tk: Toolkit, name: str = "contacts", obj: str = "Contact", *,
                       mapping: dict[str, str] | None = None, **kwargs: Any) -> int:
     tk.create_integration(name, obj)

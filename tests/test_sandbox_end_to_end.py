@@ -19,7 +19,9 @@ from toolkit.sandbox.salesforce.oauth_client import salesforce_session
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(SandboxConfig(contacts=5000, leads=100, seed=11, brevo_rate_limit=0))
+    # The documented wire forms only: simple-salesforce's bulk2 requires Sforce-NumberOfRecords on
+    # every results page (a KeyError without it; the toolkit does not need it: test_wire_shapes).
+    sb = Sandbox(SandboxConfig(contacts=5000, leads=100, seed=11, brevo_rate_limit=0, wire_variants=False))
     sb.start()
     yield sb
     sb.stop()
@@ -37,7 +39,8 @@ def test_b7_simple_salesforce_client_credentials_describe_paged_query_composite_
     start = len(sandbox.log.entries("salesforce"))
     records = list(sf.query_all_iter("SELECT Id, LastName, SystemModstamp FROM Contact ORDER BY Id"))
     pages = [e for e in sandbox.log.entries("salesforce")[start:] if "/query" in e.path]
-    assert len(records) == 5000 and len({r["Id"] for r in records}) == 5000
+    total = len(sandbox.salesforce.records("Contact"))  # 5,000 and the Contacts some Leads were converted into
+    assert 5000 <= total < 5100 and len(records) == total and len({r["Id"] for r in records}) == total
     assert len(pages) == 3 and all(e.status == 200 for e in pages)
     assert records[0]["attributes"]["type"] == "Contact"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", records[0]["SystemModstamp"])
@@ -55,7 +58,7 @@ def test_b7_simple_salesforce_client_credentials_describe_paged_query_composite_
 
     pages_csv = list(sf.bulk2.Contact.query("SELECT Id, Email FROM Contact", max_records=2000, wait=0.1))
     rows = [row for page in pages_csv for row in csv.DictReader(io.StringIO(page))]
-    assert len(pages_csv) == 3 and len(rows) == 5000
+    assert len(pages_csv) == 3 and len(rows) == total
     assert sf.api_usage["api-usage"].used > 0
 
 

@@ -202,7 +202,7 @@ def test_y5_empty_last_name_not_pushed_to_salesforce(env_factory: Any) -> None:
 
 def test_y6_contact_without_email_is_no_longer_synced_either_way(env_factory: Any) -> None:
     env, list_id = started(env_factory)
-    sf_id = linked_ids(env)[0]
+    sf_id = next(i for i in linked_ids(env) if sf_record(env, i)["FirstName"])  # one with a first name
     email = sf_record(env, sf_id)["Email"]
     first = sf_record(env, sf_id)["FirstName"]
     sf_update(env, sf_id, Email=None)
