@@ -40,8 +40,14 @@ RULES: dict[str, tuple[str, str]] = {
             "switched on."),
     "B4": ("Picklist value unknown in Brevo", "With booleans and picklists switched on, a picklist value that "
            "is not an option of the Brevo category attribute is not passed on."),
+    "B9": ("Taken off the list in Brevo", "A contact taken off the integration's list in Brevo is not put "
+           "back; its attribute changes are still kept in sync both ways."),
+    "D1": ("Duplicate e-mail", "Brevo allows one contact per e-mail address: of two Salesforce records with "
+           "one address, the oldest linked one keeps the Brevo contact; the other waits until either changes."),
     "EMAIL_INVALID": ("Invalid e-mail", "The e-mail address is not a valid address, so it cannot be synced."),
-    "PHONE_INVALID": ("Invalid phone", "The phone number cannot be read as a valid number for the other side."),
+    "PHONE_INVALID": ("Invalid phone", "The phone number cannot be made a valid international number (not "
+                      "even with the record's country or the integration's phone region): it is left out, the "
+                      "rest of the record is synced."),
     "VALUE_INVALID": ("Value of the wrong type", "A value does not fit the type of the field on the other side "
                       "(for example text where a number or a date is expected)."),
 }
