@@ -205,6 +205,14 @@ def test_d2_a_new_contact_takes_over_the_contact_of_a_lead_of_the_same_person() 
     assert write.row["attributes"]["EXT_ID"] == A and write.row["attributes"]["TITLE"] == "Buyer"  # Contact mapping
 
 
+def test_d2_a_superseded_lead_whose_contact_let_the_address_go_gets_a_contact_of_its_own() -> None:
+    superseded = Link(1, L1_, None, SHARED, None, None, "superseded", None, detail=A)
+    result = plan([lead(L1_, Email=SHARED)], [superseded], obj="Lead")  # no Contact holds the address now
+    [write] = result.writes
+    assert write.kind == WriteKind.CREATE and write.link == superseded  # a contact of its own, never a
+    # check of a Brevo contact it never had (which would read as "deleted in Brevo", Y10)
+
+
 def test_l1_a_converted_lead_is_superseded_by_its_contact_and_nothing_is_deleted() -> None:
     converted = lead(L1_, IsConverted=True, ConvertedContactId=A)
     result = plan([converted], [link(lead(L1_), mapping=LEAD)], obj="Lead")

@@ -24,7 +24,7 @@ from .batches import ImportPace, Pipeline, Planned, Sent, await_imports
 from .context import SyncContext
 from .diff import Change
 from .guard import deletions_held
-from .plan import HOLDING, PARKED_DOMAIN, RULE_D1, Owners, PagePlan, Write, WriteKind, order_email_moves, plan_page
+from .plan import FRESH, HOLDING, PARKED_DOMAIN, RULE_D1, Owners, PagePlan, Write, WriteKind, order_email_moves, plan_page
 from .prepare import link_values
 from .presence import ensure_present, left_list_rejection
 
@@ -248,7 +248,7 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
     for write in writes:  # worked out now, while Brevo imports the previous batch
         if write.row is None:
             continue
-        base = None if write.link is None or write.link.state == LinkState.KEPT else write.link.synced
+        base = None if write.link is None or write.link.state in FRESH else write.link.synced
         planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
         planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
     return stop_at, planned
@@ -392,7 +392,8 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             continue
         synced, synced_hash = planned.links[sf_id]
         state = link.state if link is not None and link.state == LinkState.LEFT_LIST else LinkState.ACTIVE
-        brevo_id = link.brevo_id if link is not None else (write.takes_over.brevo_id if write.takes_over else None)
+        brevo_id = link.brevo_id if link is not None and link.state not in FRESH else (
+            write.takes_over.brevo_id if write.takes_over else None)
         links.append(Link(ctx.iid, sf_id, brevo_id, row.get("email"), synced_hash, synced_hash, state, synced))
         written.append(sf_id)
         if link is not None and link.state == LinkState.KEPT:

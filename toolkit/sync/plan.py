@@ -32,9 +32,11 @@ from typing import Any
 
 from ..mapping_types import Mapping
 from ..rules_base import RULE_Y6, BrevoRow, Rejection, row_id, written_keys
-from ..rules_hash import canonical_values, brevo_values, source_hash
+from ..rules_hash import source_hash
 from ..store.records import Link, LinkState
+from ..timestamps import parse_brevo_datetime, parse_salesforce_datetime
 from .diff import Change, changed_keys
+from .prepare import prepare
 
 __all__ = ["PARKED_DOMAIN", "RULE_D1", "RULE_LEFT_LIST", "ConflictNote", "Owners", "PagePlan", "PlanSettings", "Settlement", "Write", "WriteKind",
            "order_email_moves", "plan_page"]
@@ -49,6 +51,9 @@ placeholder under the reserved ``example.com`` (RFC 2606), unique per Salesforce
 HOLDING = frozenset({LinkState.ACTIVE, LinkState.SUSPENDED, LinkState.LEFT_LIST, LinkState.HELD_DELETE})
 #: Link states a deletion in Salesforce has nothing (more) to do for.
 _NOTHING_TO_DELETE = frozenset({LinkState.KEPT, LinkState.SUPERSEDED, LinkState.HELD_BREVO_DELETE})
+#: Link states without a Brevo contact of the record's own: a write creates one. Kept (Y10): deleted
+#: in Brevo; superseded (D2): a Contact of the same person held it, and no longer does.
+FRESH = frozenset({LinkState.KEPT, LinkState.SUPERSEDED})
 
 
 class WriteKind(StrEnum):
@@ -193,15 +198,12 @@ def plan_page(records: list[dict[str, Any]], links: MappingOf[str, Link], brevo_
     Returns:
         The plan; the engine applies the quota to ``writes`` (in order) and commits the rest.
     """
-    from . import prepare as _prepare  # the rules and their per-row values (pure)
-
     owners = owners or Owners()
     held = held or {}
     plan = PagePlan()
     mapping = settings.mapping
     live = [r for r in records if not r.get("IsDeleted") and not r.get("IsConverted")]
-    rows, rejected, prepared = _prepare.prepare(live, mapping, object=settings.sobject,
-                                                default_region=settings.default_region)
+    rows, rejected, prepared = prepare(live, mapping, object=settings.sobject, default_region=settings.default_region)
     by_record = {r["Id"]: r for r in live}
     refused = {r.record_id for r in rejected}
     plan.rejections += rejected
@@ -330,7 +332,7 @@ def _change(row: BrevoRow, values: dict[str, Any], link: Link | None, brevo_chan
         brevo_changed -= same
         if _earlier(brevo_change.contact.get("modifiedAt"), sf_modified):
             agreed = same  # Brevo's edit already reached Salesforce: resolved as if written now
-    if link.state == LinkState.KEPT:  # Y10: deleted in Brevo, kept in Salesforce: back only once it changes
+    if link.state in FRESH:  # no Brevo contact of its own: written anew once it changes (Y10), or at once (D2)
         _settle(plan, sf_id, drop, agreed)
         return Write(WriteKind.CREATE, sf_id, _without_empty(row), link, values) if changed else None
     if link.state == LinkState.SUSPENDED:
@@ -391,17 +393,10 @@ def _drop(row: BrevoRow | dict[str, Any], keys: set[str]) -> None:
 
 def _earlier(brevo_time: str | None, salesforce_time: str | None) -> bool:
     """Whether a Brevo ``modifiedAt`` is an earlier moment than a Salesforce ``SystemModstamp``."""
-    from ..timestamps import parse_brevo_datetime, parse_salesforce_datetime
-
     try:
         return parse_brevo_datetime(brevo_time) < parse_salesforce_datetime(salesforce_time)
     except ValueError:
         return False
-
-
-def brevo_row_values(row: BrevoRow, mapping: Mapping) -> dict[str, Any]:
-    """The canonical values of an import row (what a link holds once the row is written)."""
-    return canonical_values(brevo_values(row, mapping), mapping)
 
 
 def order_email_moves(writes: list[Write]) -> tuple[list[Write], list[Write]]:
