@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["TimestampError", "canonical_salesforce_datetime", "format_salesforce_datetime", "parse_brevo_datetime",
-           "parse_salesforce_datetime", "parse_timestamp"]
+__all__ = ["TimestampError", "canonical_salesforce_datetime", "format_milliseconds", "format_salesforce_datetime",
+           "parse_brevo_datetime", "parse_salesforce_datetime", "parse_timestamp"]
 
 _TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?")
 
@@ -82,6 +82,14 @@ def parse_salesforce_datetime(text: object) -> datetime:
     return parse_timestamp(text, service="salesforce")
 
 
+def format_milliseconds(moment: datetime, zone: str) -> str:
+    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SS.mmm`` followed by ``zone`` (a naive one is UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}{zone}"
+
+
 def format_salesforce_datetime(moment: datetime) -> str:
     """The REST API's form, ``2026-11-27T09:37:04.000+0000`` (a naive ``datetime`` is UTC).
 
@@ -89,10 +97,7 @@ def format_salesforce_datetime(moment: datetime) -> str:
         >>> format_salesforce_datetime(datetime(2026, 11, 27, 9, 37, 4, 5000, tzinfo=timezone.utc))
         '2026-11-27T09:37:04.005+0000'
     """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    return format_milliseconds(moment, "+0000")
 
 
 def canonical_salesforce_datetime(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import requests
 
 from toolkit.exceptions import ProtocolError
-from toolkit.timestamps import parse_brevo_datetime
+from toolkit.timestamps import format_milliseconds, parse_brevo_datetime
 
 __all__ = ["BrevoApi", "format_brevo_datetime", "parse_brevo_datetime"]
 
@@ -24,10 +24,7 @@ def format_brevo_datetime(moment: datetime) -> str:
         >>> format_brevo_datetime(datetime(2024, 5, 1, 12, 30, 5, 123456, tzinfo=timezone.utc))
         '2024-05-01T12:30:05.123Z'
     """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return format_milliseconds(moment, "Z")
 
 
 class BrevoApi(abc.ABC):
