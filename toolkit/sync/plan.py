@@ -316,10 +316,10 @@ def _change(row: BrevoRow, values: dict[str, Any], link: Link | None, brevo_chan
     back are left out of the written row (a copy: ``row`` is not changed).
     """
     sf_id = row_id(row)
-    changed = changed_keys(values, link.synced if link else None, written_keys(row))
     if link is None:
         plain = _without_empty(row)
         return Write(WriteKind.CREATE, sf_id, plain, None, values, encoded=encoded if plain is row else None)
+    changed = changed_keys(values, link.synced, written_keys(row))
     row = {**row, "attributes": dict(row["attributes"])}  # type: ignore[assignment]  # fields may be left out
     drop: set[str] = set()
     agreed: set[str] = set()
@@ -374,7 +374,7 @@ def _without_empty(row: BrevoRow) -> BrevoRow:
     Nor do they to a contact Brevo already has with that e-mail (one of Brevo's own, Y1): it
     is linked without losing values Salesforce does not have. ``row`` itself when none is empty.
     """
-    if all(v != "" for v in row["attributes"].values()):
+    if "" not in row["attributes"].values():
         return row
     return {**row, "attributes": {k: v for k, v in row["attributes"].items() if v != ""}}  # type: ignore[return-value]
 
