@@ -172,6 +172,11 @@ class Mapping:
                 yield field
 
     @property
+    def email_field(self) -> str | None:
+        """The Salesforce field mapped to Brevo's ``EMAIL``, if any."""
+        return next((f.sf_field for f in self.synced() if f.brevo_attribute == "EMAIL"), None)
+
+    @property
     def soql_fields(self) -> tuple[str, ...]:
         """The Salesforce fields a sync reads: Id, the mapped fields, the country fields."""
         names = ["Id", *(f.sf_field for f in self.synced()), *self.country_fields]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Any
 
 from .. import rules
@@ -46,6 +47,10 @@ class BrevoMembers:
     ids: set[int]
     pages: int
 
+    def has(self, link: Link) -> bool:
+        """Whether the link's contact is a member (by EXT_ID, or by its Brevo id when known)."""
+        return link.sf_id in self.ext_ids or (link.brevo_id is not None and link.brevo_id in self.ids)
+
 
 @dataclass
 class SyncContext:
@@ -83,6 +88,12 @@ class SyncContext:
     @property
     def sobject(self) -> str:
         return self.integration.object
+
+    @cached_property
+    def account_integrations(self) -> dict[int, str]:
+        """The other integrations on this Brevo account, id -> object (D2, L1); read once per run."""
+        return {i.id: i.object for i in self.store.list_integrations()
+                if i.id != self.iid and i.brevo_account == self.integration.brevo_account}
 
     def plan_settings(self) -> PlanSettings:
         """What :func:`~toolkit.sync.plan.plan_page` needs of the integration."""

@@ -19,10 +19,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from .. import rules
-from ..store import Link, LinkState, Rejection
+from ..store import Link, LinkState
 from .context import SyncContext
 from .guard import deletions_held
-from .presence import LIST_PAGE, left_list_rejection, list_members
+from .presence import LIST_PAGE, left_list_rejections, list_members, look_up
 
 __all__ = ["CHECK_CALLS_PER_HOUR", "sync_brevo_deletions"]
 
@@ -53,18 +53,11 @@ def _gone(ctx: SyncContext) -> tuple[list[Link], list[str]]:
     """Links whose Brevo contact no longer exists, and active links whose contact left the list."""
     members = list_members(ctx)
     candidates = [link for link in ctx.store.iter_links(ctx.iid)
-                  if link.state in (LinkState.ACTIVE, LinkState.LEFT_LIST) and link.sf_id not in ctx.gone_in_brevo
-                  and (link.state == LinkState.LEFT_LIST or (link.sf_id not in members.ext_ids and (
-                      link.brevo_id is None or link.brevo_id not in members.ids)))]
-    gone: list[Link] = []
-    left: list[str] = []
-    list_id = int(ctx.integration.list_id or 0)
-    for link in candidates:
-        contact = ctx.brevo.get_contact(link.sf_id, identifier_type="ext_id")
-        if contact is None:
-            gone.append(link)
-        elif link.state == LinkState.ACTIVE and list_id not in (contact.get("listIds") or []):
-            left.append(link.sf_id)
+                  if link.sf_id not in ctx.gone_in_brevo and (link.state == LinkState.LEFT_LIST or (
+                      link.state == LinkState.ACTIVE and not members.has(link)))]
+    found = look_up(ctx, [link.sf_id for link in candidates])
+    gone = [link for link in candidates if found[link.sf_id] is None]
+    left = [link.sf_id for link in candidates if link.state == LinkState.ACTIVE and found[link.sf_id] is False]
     return gone, left
 
 
@@ -90,7 +83,7 @@ def sync_brevo_deletions(ctx: SyncContext, *, linked_before: int, full: bool = F
         more, left = _gone(ctx)
         found += more
     held = ctx.store.all_links(ctx.iid, state=LinkState.HELD_BREVO_DELETE)
-    rejected = _left(ctx, left)
+    rejected = left_list_rejections(ctx, left)
     if deletions_held(ctx, len(found) + len(held), side="Brevo", confirm=confirm_deletes):
         for link in found:
             ctx.outcome.add("held_delete", sample={"Id": link.sf_id})
@@ -114,13 +107,6 @@ def _checked(ctx: SyncContext, checked: bool) -> dict[str, str] | None:
         return None
     pages = ctx.members.pages if ctx.members is not None else 1
     return {CURSOR: datetime.now(timezone.utc).isoformat(), PAGES: str(pages)}
-
-
-def _left(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]:
-    """The audit's entries for contacts found taken off the list (B9)."""
-    for sf_id in sf_ids:
-        ctx.outcome.add("left_list", sample={"Id": sf_id})
-    return ctx.rejections("to_brevo", [left_list_rejection(ctx, sf_id) for sf_id in sf_ids])
 
 
 def _delete(ctx: SyncContext, batch: list[Link]) -> None:

@@ -23,7 +23,7 @@ from ..store import Link, LinkState
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
 from .plan import PARKED_DOMAIN, RULE_LEFT_LIST
-from .presence import left_list_rejection
+from .presence import left_list_rejections
 
 SYNCED = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST, LinkState.SUSPENDED})
 """Link states whose contact's Brevo changes are read (a suspended one's only to report them, Y6)."""
@@ -124,12 +124,10 @@ def record_left_list(ctx: SyncContext) -> None:
 
 def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:
     """Contacts taken off the integration's list in Brevo, or put back on it (B9), recorded."""
-    for sf_id in left:
-        ctx.outcome.add("left_list", sample={"Id": sf_id})
     for sf_id in back:
         ctx.outcome.add("back_on_list", sample={"Id": sf_id})
     ctx.commit(link_states={LinkState.LEFT_LIST: left, LinkState.ACTIVE: back},
-               rejected=ctx.rejections("to_brevo", [left_list_rejection(ctx, sf_id) for sf_id in left]))
+               rejected=left_list_rejections(ctx, left))
     if back and not ctx.dry_run:
         ctx.store.resolve_rejections(ctx.iid, "to_brevo", back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,))
 

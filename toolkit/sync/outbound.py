@@ -26,7 +26,7 @@ from .diff import Change
 from .guard import deletions_held
 from .plan import FRESH, HOLDING, PARKED_DOMAIN, RULE_D1, Owners, PagePlan, Write, WriteKind, order_email_moves, plan_page
 from .prepare import link_values
-from .presence import ensure_present, left_list_rejection
+from .presence import ensure_present, left_list_rejections
 
 __all__ = ["sync_to_brevo"]
 
@@ -186,15 +186,14 @@ def _release_held(ctx: SyncContext) -> None:
 
 def _owners(ctx: SyncContext, page: list[dict[str, Any]]) -> Owners:
     """Who holds the page's e-mails: this integration's links, and across the Brevo account (D2, L1)."""
-    email_field = next((s.sf_field for s in ctx.mapping.synced() if s.brevo_attribute == "EMAIL"), None)
+    email_field = ctx.mapping.email_field
     if email_field is None:
         return Owners()
     emails = [str(r.get(email_field) or "").strip().lower() for r in page if not r.get("IsDeleted")]
     emails = [e for e in emails if e]
     if not emails:
         return Owners()
-    others = {i.id: i.object for i in ctx.store.list_integrations()
-              if i.id != ctx.iid and i.brevo_account == ctx.integration.brevo_account}
+    others = ctx.account_integrations
     found = ctx.store.links_by_emails(emails, integration_ids=[ctx.iid, *others])
     same: dict[str, list[Link]] = {}
     for email in emails:  # rows of earlier pages of this run not committed yet hold their e-mail too
@@ -258,7 +257,7 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
 def _unlinked_states(ctx: SyncContext, plan: PagePlan, links: dict[str, Link],
                      page: list[dict[str, Any]]) -> list[Link]:
     """Links to record for records that get a state without ever having been written (a superseded Lead)."""
-    email_field = next((s.sf_field for s in ctx.mapping.synced() if s.brevo_attribute == "EMAIL"), "Email")
+    email_field = ctx.mapping.email_field or "Email"
     by_id = {r["Id"]: r for r in page}
     return [Link(ctx.iid, sf_id, None, by_id.get(sf_id, {}).get(email_field), None, None, state, None, detail=detail)
             for state, ids in plan.states.items() if state == LinkState.SUPERSEDED
@@ -406,8 +405,8 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             ctx.outcome.add("cleared", len(write.cleared))
     for sf_id in planned.suspend:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
-    left = [left_list_rejection(ctx, w.sf_id) for w in planned.work if w.sf_id in ctx.left_list]
-    rejected = planned.rejected + ctx.rejections("to_brevo", refused + left, refused_hashes, service=dict(problems))
+    left = left_list_rejections(ctx, [w.sf_id for w in planned.work if w.sf_id in ctx.left_list])
+    rejected = planned.rejected + left + ctx.rejections("to_brevo", refused, refused_hashes, service=dict(problems))
     for write in planned.work if not ctx.dry_run else ():  # committed now: the links say who holds what
         email = str((write.row or {}).get("email") or "").lower()
         if email and ctx.claimed.get(email) == write.sf_id:

@@ -23,11 +23,11 @@ from typing import Any
 
 from .. import rules
 from ..brevo import contact_ext_id
-from ..store import Link, LinkState
+from ..store import Link, LinkState, Rejection
 from .context import BrevoMembers, SyncContext
 from .plan import RULE_LEFT_LIST, Write, WriteKind
 
-__all__ = ["LIST_PAGE", "ensure_present", "left_list_rejection", "list_members"]
+__all__ = ["LIST_PAGE", "ensure_present", "left_list_rejections", "list_members", "look_up"]
 
 LIST_PAGE = 500  # members per call of GET /contacts/lists/{id}/contacts
 
@@ -51,6 +51,16 @@ def _in_list(contact: dict[str, Any], list_id: int) -> bool:
     return list_id in (contact.get("listIds") or [])
 
 
+def look_up(ctx: SyncContext, sf_ids: list[str]) -> dict[str, bool | None]:
+    """One ``GET /contacts/{ext_id}`` each: on the list (``True``), off it (``False``), deleted (``None``)."""
+    list_id = int(ctx.integration.list_id or 0)
+    found: dict[str, bool | None] = {}
+    for sf_id in sf_ids:
+        contact = ctx.brevo.get_contact(sf_id, identifier_type="ext_id")
+        found[sf_id] = None if contact is None else _in_list(contact, list_id)
+    return found
+
+
 def ensure_present(ctx: SyncContext, writes: list[Write]) -> list[Write]:
     """``writes`` without the updates of contacts deleted in Brevo; removals from the list marked.
 
@@ -72,19 +82,11 @@ def ensure_present(ctx: SyncContext, writes: list[Write]) -> list[Write]:
     pages = math.ceil(max(1, ctx.store.count_links(ctx.iid)) / LIST_PAGE)
     if unknown and (ctx.members is not None or len(unknown) > pages):
         members = list_members(ctx)
-        for write in unknown:
-            link = write.link
-            assert link is not None
-            if write.sf_id in members.ext_ids or (link.brevo_id is not None and link.brevo_id in members.ids):
-                known[write.sf_id] = True
+        known.update((w.sf_id, True) for w in unknown if w.link is not None and members.has(w.link))
         unknown = [w for w in unknown if w.sf_id not in known]
-    gone: set[str] = set()
-    for write in unknown:  # few: looked up one by one
-        contact = ctx.brevo.get_contact(write.sf_id, identifier_type="ext_id")
-        if contact is None:
-            gone.add(write.sf_id)
-        else:
-            known[write.sf_id] = _in_list(contact, list_id)
+    looked_up = look_up(ctx, [w.sf_id for w in unknown])  # few: one by one
+    gone = {sf_id for sf_id, on_list in looked_up.items() if on_list is None}
+    known.update((sf_id, on_list) for sf_id, on_list in looked_up.items() if on_list is not None)
     out: list[Write] = []
     for write in writes:
         if write.sf_id in gone:
@@ -103,13 +105,14 @@ def _left_list(ctx: SyncContext, write: Write) -> Write:
     link = write.link
     assert link is not None
     ctx.left_list.append(write.sf_id)
-    ctx.outcome.add("left_list", sample={"Id": write.sf_id})
     marked: Link = dataclasses.replace(link, state=LinkState.LEFT_LIST)
     return dataclasses.replace(write, link=marked)
 
 
-def left_list_rejection(ctx: SyncContext, sf_id: str) -> rules.Rejection:
-    """The audit's entry for a contact taken off the integration's list in Brevo (B9)."""
-    return rules.Rejection(sf_id, RULE_LEFT_LIST, "listIds", str(ctx.integration.list_id), (
+def left_list_rejections(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]:
+    """The audit's entries (and the run's counts) for contacts taken off the list in Brevo (B9)."""
+    for sf_id in sf_ids:
+        ctx.outcome.add("left_list", sample={"Id": sf_id})
+    return ctx.rejections("to_brevo", [rules.Rejection(sf_id, RULE_LEFT_LIST, "listIds", str(ctx.integration.list_id), (
         f"The contact was taken off Brevo list {ctx.integration.list_id} in Brevo: it is not put back; its "
-        "attributes are still kept in sync (B9)."), permanent=True)
+        "attributes are still kept in sync (B9)."), permanent=True) for sf_id in sf_ids])
