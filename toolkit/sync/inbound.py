@@ -126,10 +126,13 @@ def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:
     """Contacts taken off the integration's list in Brevo, or put back on it (B9), recorded."""
     for sf_id in back:
         ctx.outcome.add("back_on_list", sample={"Id": sf_id})
-    ctx.commit(link_states={LinkState.LEFT_LIST: left, LinkState.ACTIVE: back},
-               rejected=left_list_rejections(ctx, left))
-    if back and not ctx.dry_run:
-        ctx.store.resolve_rejections(ctx.iid, "to_brevo", back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,))
+    rejected = left_list_rejections(ctx, left)
+    if ctx.dry_run:
+        return
+    with ctx.store.transaction():  # the states and the B9 entries they settle, together
+        ctx.commit(link_states={LinkState.LEFT_LIST: left, LinkState.ACTIVE: back}, rejected=rejected)
+        if back:
+            ctx.store.resolve_rejections(ctx.iid, "to_brevo", back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,))
 
 
 def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str]) -> None:

@@ -343,7 +343,9 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
 def _take_over(ctx: SyncContext, write: Write) -> None:
     """Give the Lead's Brevo contact the Contact's Id as its EXT_ID (``PUT /contacts/{ext_id}``).
 
-    A replay after a crash finds the Lead's EXT_ID gone (404): the contact was handed over already.
+    ``updateContact`` takes a top-level ``ext_id`` (definition ``updateContact``; brevo-python
+    ``UpdateContactRequest``) and answers 404 ``document_not_found`` for an unknown identifier:
+    a replay after a crash finds the Lead's EXT_ID gone, the contact was handed over already.
     """
     lead = write.takes_over
     assert lead is not None
