@@ -21,7 +21,7 @@ IMPORT_MAX_BYTES = 8_000_000  # Brevo advises imports of about 8 MB (10 MB at mo
 
 def _soql(mapping: dict[str, Any]) -> str:
     """The toolkit's initial-load SOQL for a stored mapping (see ``toolkit.sync.outbound._soql``)."""
-    from toolkit.mapping_types import Mapping
+    from toolkit.mapping.types import Mapping
 
     fields = dict.fromkeys([*Mapping.from_json(mapping).soql_fields, "SystemModstamp", "IsDeleted"])
     return f"SELECT {', '.join(fields)} FROM Contact"

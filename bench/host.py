@@ -59,7 +59,7 @@ def _floor_bodies(sandbox: Sandbox, *, mapping: dict[str, Any], sobject: str, li
     """
     from toolkit import rules
     from toolkit.brevo.imports import import_bodies
-    from toolkit.mapping_types import Mapping
+    from toolkit.mapping.types import Mapping
 
     parsed = Mapping.from_json(mapping)
     records = sandbox.salesforce.records(sobject)

@@ -16,7 +16,7 @@ from toolkit.sandbox.tls import SandboxTLS, make_tls
 
 # Fixtures that live beside their helpers: the Salesforce sandbox's (sf_env), the engine's (env_factory)
 # and the quota and notification tests' (moving_clock, settings, store, quota, sandbox, brevo, sender).
-pytest_plugins = ["tests.salesforce_support", "tests.sync_support", "tests.quota_support"]
+pytest_plugins = ["tests.support.salesforce", "tests.support.sync", "tests.support.quota"]
 
 
 @pytest.fixture(scope="session")

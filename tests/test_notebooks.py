@@ -27,10 +27,10 @@ import papermill
 import pytest
 import requests
 
-from tests.sync_support import make_env, setup_integration
+from tests.support.sync import make_env, setup_integration
 from toolkit.api import Toolkit
-from toolkit.demo import write_state_config
-from toolkit.demo_serve import NOTEBOOKS, VOILA_APPS, notebook_env
+from toolkit.cli.demo import write_state_config
+from toolkit.cli.voila import NOTEBOOKS, VOILA_APPS, notebook_env
 from toolkit.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]

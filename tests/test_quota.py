@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.quota_support import MovingClock, active_integration, statuses, write
+from tests.support.quota import MovingClock, active_integration, statuses, write
 from toolkit.config import Settings
 from toolkit.notify import BrevoSender, deliver
 from toolkit.quota import EXHAUSTED, WARNING, Quota

@@ -30,7 +30,7 @@ from .exceptions import (
     RunLockedError,
     ToolkitError,
 )
-from .mapping import mappable_fields, suggest_mapping, validate_mapping
+from toolkit.mapping import mappable_fields, suggest_mapping, validate_mapping
 from .sync import RunResult
 
 from ._version import __version__

@@ -22,13 +22,13 @@ from .config import Settings
 from .connections import open_brevo, open_salesforce
 from .credentials import CredentialStore
 from .exceptions import ConfigError
-from .mapping import suggest_mapping, validate_mapping
-from .mapping_types import Mapping
+from toolkit.mapping import suggest_mapping, validate_mapping
+from toolkit.mapping.types import Mapping
 from .salesforce import SalesforceClient
 from .store import Integration, Link, LinkState, Store
 from .sync import RunResult, run_integration
 from .sync.region import org_region
-from .notify import DeliveryReport, notify_pending
+from toolkit.notify import DeliveryReport, notify_pending
 from .quota import Quota
 
 __all__ = ["Toolkit"]

@@ -90,7 +90,7 @@ class Settings:
             Brevo account's e-mail (``GET /v3/account``).
         notify_from: the sender address of those notifications (a sender set up in Brevo);
             empty: an active sender of the Brevo account (``GET /v3/senders``). SMTP needs both
-            (see :mod:`toolkit.notify_addresses`).
+            (see :mod:`toolkit.notify.addresses`).
         notify_from_name: the sender's display name.
         notify_transport: ``"brevo"`` (transactional API, ``POST /v3/smtp/email``) or ``"smtp"``.
         smtp_host, smtp_port, smtp_security, smtp_username: the SMTP relay when

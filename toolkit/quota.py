@@ -29,7 +29,7 @@ from typing import Any
 
 from .config import Settings
 from .exceptions import ConfigError, QuotaExhausted
-from .notify import Email, enqueue
+from toolkit.notify import Email, enqueue
 from .store import Store
 from .store.quota import day_of, month_of
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.sync_support import make_env
+from tests.support.browser import Served
+from tests.support.sync import make_env
 from toolkit.api import Toolkit
-from toolkit.demo import write_state_config
-from toolkit.demo_serve import running_voila
+from toolkit.cli.demo import write_state_config
+from toolkit.cli.voila import running_voila
 from toolkit.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/lib/chromium/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

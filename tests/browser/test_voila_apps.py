@@ -17,8 +17,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, Served
-from tests.sync_support import setup_integration
+from tests.support.browser import ROOT, Served
+from tests.support.sync import setup_integration
 
 # The README's screenshots are refreshed with TOOLKIT_UPDATE_SCREENSHOTS=1; otherwise a run of the
 # suite keeps its screenshots apart, so that `make test` leaves the working tree unchanged.

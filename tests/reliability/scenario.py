@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.sync_support import Env, make_env, setup_integration
+from tests.support.sync import Env, make_env, setup_integration
 from toolkit.brevo import contact_ext_id
 from toolkit.sandbox.brevo.contact_ops import update_contact
 from toolkit.sync import RunResult

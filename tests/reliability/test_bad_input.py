@@ -25,9 +25,9 @@ from tests.reliability.bad_input import (
     salesforce_kinds,
 )
 from tests.reliability.scenario import NAME, VOLATILE
-from tests.sync_support import MAPPING, Env, setup_integration
+from tests.support.sync import MAPPING, Env, setup_integration
 from toolkit.exceptions import MappingError
-from toolkit.reports import write_run_report
+from toolkit.audit.reports import write_run_report
 from toolkit.sandbox.brevo.contact_ops import update_contact
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.reliability.scenario import NAME, cli_environment, mutate, snapshot, tasks_used, workload_env
-from tests.sync_support import Env
+from tests.support.sync import Env
 
 LOOPBACK_V4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 LOOPBACK_V6 = "00000000000000000000000001000000"  # ::1
@@ -112,7 +112,7 @@ def test_the_sandbox_listens_on_127_0_0_1_only(env_factory: Any) -> None:
 
 def test_the_voila_apps_listen_on_127_0_0_1_only(tmp_path: Path) -> None:
     pytest.importorskip("voila")
-    script = ("import sys; from pathlib import Path; from toolkit.demo_serve import serve_voila; "
+    script = ("import sys; from pathlib import Path; from toolkit.cli.voila import serve_voila; "
               "serve_voila(Path(sys.argv[1]), lambda line: print(line, flush=True))")
     child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})

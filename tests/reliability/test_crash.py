@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.scenario import NAME, cli_environment, diff, mutate, snapshot, tasks_used, workload_env
-from tests.sync_support import Env
+from tests.support.sync import Env
 
 TRIALS = 20
 SEED = 21
@@ -120,7 +120,7 @@ def test_soak_20_kills_at_10000_contacts(tmp_path: Path, figures: Any) -> None:
 def test_a_replayed_removal_from_the_list_is_not_an_error(env_factory: Any) -> None:
     """A crash between taking contacts off the Brevo list and recording it replays the removal:
     Brevo then answers 400 "Contact already removed from list"; that must not fail the run."""
-    from tests.sync_support import setup_integration
+    from tests.support.sync import setup_integration
 
     env = env_factory(contacts=5, seed=3)
     list_id = setup_integration(env.tk)

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.scenario import diff, run_rounds, snapshot, tasks_used, workload_env
-from tests.sync_support import Env, setup_integration
+from tests.support.sync import Env, setup_integration
 from toolkit.sandbox.middleware import FAULT_KINDS, FaultPlan
 
 SERVICES = ("salesforce", "brevo")

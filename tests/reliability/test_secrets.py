@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.sync_support import Env, setup_integration
+from tests.support.sync import Env, setup_integration
 from toolkit import audit
 from toolkit.api import Toolkit
 from toolkit.connections import connect_salesforce, save_brevo_key
 from toolkit.exceptions import ToolkitError
-from toolkit.reports import write_run_report
+from toolkit.audit.reports import write_run_report
 from toolkit.salesforce import auth, make_session
 from toolkit.sandbox.salesforce.oauth_store import TokenStore
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.reliability.bad_input import INJECTIONS
 from tests.reliability.scenario import NAME
-from tests.sync_support import MAPPING, Env, setup_integration
+from tests.support.sync import MAPPING, Env, setup_integration
 from toolkit.salesforce import soql_quote
 from toolkit.sandbox.brevo.contact_ops import update_contact
 from toolkit.sandbox.salesforce import bulk, rest_query

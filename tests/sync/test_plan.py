@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.rules_support import CONTACT_PAIRS, LEAD_PAIRS, add_attributes, attributes_of, describe
+from tests.support.rules import CONTACT_PAIRS, LEAD_PAIRS, add_attributes, attributes_of, describe
 from toolkit.mapping import Mapping, validate_mapping
-from toolkit.rules_hash import brevo_values, canonical_values
+from toolkit.rules.hashing import brevo_values, canonical_values
 from toolkit.sandbox.brevo import BrevoAccount
 from toolkit.sandbox.clock import Clock
 from toolkit.store import Link, LinkState

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..brevo.imports import as_encoded, body_row_counts
-from ..rules_base import row_id
+from toolkit.rules.base import row_id
 from ..store import Conflict, Rejection
 from .plan import Write
 

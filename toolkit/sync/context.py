@@ -12,7 +12,7 @@ from typing import Any
 from .. import rules
 from ..brevo import BrevoClient
 from ..config import Settings
-from ..mapping_types import Mapping
+from toolkit.mapping.types import Mapping
 from ..salesforce import SalesforceClient
 from ..store import Conflict, Integration, Link, Rejection, Store
 from ..store.reporting import redact_row

@@ -1,6 +1,6 @@
 """Field-level comparison against what both sides held after the last sync (the link's ``synced``).
 
-Values are canonical (see :func:`toolkit.rules_hash.canonical_values`) and keyed by Brevo
+Values are canonical (see :func:`toolkit.rules.hashing.canonical_values`) and keyed by Brevo
 attribute, so a value that went one way compares equal when it comes back the other way: the
 toolkit's own writes never return as changes (echo suppression).
 """

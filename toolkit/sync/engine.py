@@ -22,7 +22,7 @@ from ..exceptions import (
     MassDeleteBlocked,
     ToolkitError,
 )
-from ..mapping_types import Mapping
+from toolkit.mapping.types import Mapping
 from ..salesforce import SalesforceClient
 from ..store import LinkState, Store
 from ..quota import Quota

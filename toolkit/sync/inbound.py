@@ -17,8 +17,8 @@ from typing import Any
 from .. import rules
 from ..brevo import contact_ext_id, format_brevo_datetime, parse_brevo_datetime
 from ..exceptions import ConfigError
-from ..rules_base import value_text
-from ..rules_hash import brevo_values, canonical_hash, canonical_values
+from toolkit.rules.base import value_text
+from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
 from ..store import Link, LinkState
 from .context import SyncContext
 from .diff import Change, changed_keys, merged

@@ -16,7 +16,7 @@ from typing import Any
 from .. import rules
 from ..brevo.imports import encode_row
 from ..exceptions import ConfigError, FatalApiError
-from ..rules_hash import brevo_values, record_hash
+from toolkit.rules.hashing import brevo_values, record_hash
 from ..salesforce import soql_datetime, soql_in, soql_name
 from ..store import Conflict, Link, LinkState
 from ..timestamps import canonical_salesforce_datetime, parse_salesforce_datetime

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..mapping_types import Mapping
-from ..rules_base import RULE_Y6, BrevoRow, Rejection, row_id, written_keys
-from ..rules_hash import source_hash
+from toolkit.mapping.types import Mapping
+from toolkit.rules.base import RULE_Y6, BrevoRow, Rejection, row_id, written_keys
+from toolkit.rules.hashing import source_hash
 from ..store.records import Link, LinkState
 from ..timestamps import parse_brevo_datetime, parse_salesforce_datetime
 from .diff import Change, changed_keys
@@ -158,7 +158,7 @@ class PagePlan:
     Attributes:
         writes: in page order.
         rejections: every rejected record (a record may have several, e.g. a field-level phone).
-        data_hashes: Salesforce Id -> :func:`~toolkit.rules_hash.source_hash` of each rejected record.
+        data_hashes: Salesforce Id -> :func:`~toolkit.rules.hashing.source_hash` of each rejected record.
         suspend: active links whose record lost its e-mail (Y6).
         states: link state -> {Salesforce Id: detail} to record (e.g. superseded by a Contact).
         conflicts: fields changed on both sides, and who won.

@@ -12,9 +12,9 @@ from typing import Any
 
 from .. import rules
 from ..brevo.imports import encode_row
-from ..mapping_types import Mapping
-from ..rules_base import BrevoRow, Rejection, written_keys
-from ..rules_hash import brevo_values, canonical_hash, canonical_values
+from toolkit.mapping.types import Mapping
+from toolkit.rules.base import BrevoRow, Rejection, written_keys
+from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
 from .diff import merged
 
 __all__ = ["Prepared", "link_values", "prepare"]
@@ -25,7 +25,7 @@ class Prepared:
     """What the engine needs of one row besides the row itself.
 
     Attributes:
-        values: the row's canonical values (:func:`~toolkit.rules_hash.canonical_values`).
+        values: the row's canonical values (:func:`~toolkit.rules.hashing.canonical_values`).
         encoded: the row as an import body holds it (:func:`~toolkit.brevo.imports.encode_row`).
         new_link: synced values and their hash for a link made by writing the row as it is.
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from ..exceptions import ApiError
-from ..rules_values import country_region
+from toolkit.rules.values import country_region
 from ..salesforce import SalesforceClient
 
 __all__ = ["locale_region", "org_region"]

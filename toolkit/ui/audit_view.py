@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Image
 
-from toolkit.audit_rules import describe_rule, rule_title
+from toolkit.audit.meanings import describe_rule, rule_title
 from toolkit.exceptions import ConfigError
-from toolkit.reports import run_summary
+from toolkit.audit.reports import run_summary
 
 from .charts import rules_chart
 from .common import DIRECTIONS, html_table, open_toolkit
@@ -36,7 +36,7 @@ class AuditView:
     """One run's audit: a heading, counts by rule, a chart, and a table per rule (SPEC A1-A3).
 
     Args:
-        summary: :func:`toolkit.reports.run_summary` of the run.
+        summary: :func:`toolkit.audit.reports.run_summary` of the run.
         rejected: the rejections the run recorded (store reporting rows, values redacted).
         resolved: the rejections the run resolved (A3).
     """

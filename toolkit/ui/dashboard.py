@@ -19,7 +19,7 @@ import pandas as pd
 import traitlets
 
 from toolkit import audit
-from toolkit.reports import csv_cell, file_slug
+from toolkit.audit.reports import csv_cell, file_slug
 
 from .charts import usage_chart
 from .common import DIRECTIONS, Message, guarded, html_table, open_toolkit

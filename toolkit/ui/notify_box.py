@@ -1,7 +1,7 @@
 """Where the quota e-mails go, on the wizard's save step (SPEC Q2, Q3): shown, and changeable.
 
 Without any setting the e-mails go to the Brevo account's e-mail from one of its active senders
-(:mod:`toolkit.notify_addresses`). The box shows those two addresses; a person may change them,
+(:mod:`toolkit.notify.addresses`). The box shows those two addresses; a person may change them,
 and a change is stored in ``toolkit.toml`` (``notify_to``, ``notify_from``) when the integration
 is saved. An address fixed by an environment variable is shown but cannot be changed here.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from toolkit.exceptions import ConfigError
-from toolkit.notify_addresses import FROM_BREVO, fixed_by_environment, resolve_addresses, save_addresses
+from toolkit.notify.addresses import FROM_BREVO, fixed_by_environment, resolve_addresses, save_addresses
 
 from .common import friendly_error
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.audit_rules import rule_title
+from toolkit.audit.meanings import rule_title
 from toolkit.exceptions import ConfigError, ToolkitError
-from toolkit.reports import ReportPaths, run_summary, write_run_report
+from toolkit.audit.reports import ReportPaths, run_summary, write_run_report
 
 from .common import ACTION_LABELS, html_table, open_toolkit
 
@@ -35,7 +35,7 @@ class SyncOutcome:
 
     Attributes:
         result: the engine's :class:`~toolkit.sync.RunResult`.
-        summary: :func:`toolkit.reports.run_summary` of the run.
+        summary: :func:`toolkit.audit.reports.run_summary` of the run.
         report: where the audit report (HTML, CSV) was written; ``None`` for a dry run, which
             records no rejection.
     """

@@ -26,7 +26,7 @@ import traitlets
 
 from toolkit.exceptions import MappingError
 from toolkit.mapping import mappable_fields, suggest_mapping, validate_mapping
-from toolkit.mapping_types import attribute_list, brevo_kind
+from toolkit.mapping.types import attribute_list, brevo_kind
 
 from .common import INIT, READY, friendly_error
 from .wizard import WizardStep

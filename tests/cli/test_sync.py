@@ -1,0 +1,53 @@
+"""``toolkit sync NAME`` on an integration the quota stopped (SPEC Q3): exit code 4 and when it resumes.
+
+The command runs as a user runs it (``python -m toolkit`` in a subprocess, the state named by
+``TOOLKIT_STATE_DIR``) against the sandbox over HTTPS.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.support.sync import setup_integration
+from toolkit.quota import month_bounds
+from toolkit.store.quota import month_of
+
+CLI = [sys.executable, "-m", "toolkit"]
+
+
+def test_q3_sync_of_an_integration_stopped_by_the_quota_exits_4_and_says_when_it_resumes(env_factory: Any) -> None:
+    env = env_factory(contacts=25, seed=6)
+    setup_integration(env.tk)
+    env.tk.quota.set_limit(10)  # 10 tasks left, 25 records to write
+    first = env.tk.run("contacts")
+    assert first.status == "stopped" and first.tasks == 10
+    integ = env.tk.store.get_integration("contacts")
+    assert (integ.status, integ.stop_reason) == ("stopped", "quota")
+    state = env.settings.state_dir
+    (state / "toolkit.toml").write_text(f'salesforce_login_url = "{env.settings.salesforce_login_url}"\n'
+                                        f'brevo_api_url = "{env.settings.brevo_api_url}"\n'
+                                        f'ca_bundle = "{env.settings.ca_bundle}"\n')
+    environ = {**os.environ, "TOOLKIT_STATE_DIR": str(state)}
+
+    def toolkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], capture_output=True, text=True, env=environ, timeout=120)
+
+    stopped = toolkit("sync", "contacts", "--quiet")
+    assert stopped.returncode == 4, stopped.stderr  # stopped by the quota, not "activate it first" (2)
+    _, resets = month_bounds(month_of(datetime.now(UTC)))
+    assert "is stopped: this month's task quota is used up (10 of 10 tasks)" in stopped.stderr
+    assert f"start of next month, {resets:%Y-%m-%d} 00:00 UTC" in stopped.stderr
+    assert "toolkit quota set-limit 15" in stopped.stderr and "activate it first" not in stopped.stderr
+    assert len(env.tk.store.list_runs(integ.id)) == 1  # no run was started
+
+    dry = toolkit("sync", "contacts", "--dry-run", "--quiet")  # B1 still shows what is pending
+    assert dry.returncode == 0 and "would write 15 records" in dry.stdout
+
+    raised = toolkit("quota", "set-limit", "100")
+    assert raised.returncode == 0 and "Resumed: contacts" in raised.stdout
+    rest = toolkit("sync", "contacts", "--quiet")
+    assert rest.returncode == 0 and "wrote 15 records" in rest.stdout

@@ -1,0 +1,130 @@
+"""The integrations page and the quota dashboard, headless, against real runs on the sandbox."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import re
+
+import pytest
+
+import toolkit.ui
+from tests.support.sync import Env, setup_integration
+from toolkit.ui import IntegrationsPage, QuotaDashboard, dashboard
+
+LEAD_MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName", "SMS": "MobilePhone"}
+
+
+@pytest.fixture
+def synced(env_factory) -> Env:  # type: ignore[no-untyped-def]
+    """Contacts and Leads integrations, each run once (with records that break the rules)."""
+    env = env_factory(contacts=40, leads=40, seed=31, rule_share=0.3)
+    setup_integration(env.tk, "contacts")
+    setup_integration(env.tk, "leads", "Lead", mapping=LEAD_MAPPING)
+    for name in ("contacts", "leads"):
+        assert env.tk.run(name).status == "succeeded"
+    return env
+
+
+def test_s8_integrations_page_shows_each_integration_and_runs_one(synced: Env) -> None:
+    tk = synced.tk
+    tk.create_integration("<b>draft</b>", "Lead")
+    page = IntegrationsPage(tk)
+    rows = {r["name"]: r for r in page.rows()}
+    contacts, draft = rows["contacts"], rows["<b>draft</b>"]
+    list_id = tk.store.get_integration("contacts").list_id
+    assert contacts["object"] == "Contacts" and contacts["status"] == "active"
+    assert contacts["list"] == f"#{list_id} Salesforce Contacts"
+    assert contacts["last_run"].startswith("succeeded, ")
+    assert contacts["tasks_this_month"] == tk.store.list_runs(tk.store.get_integration("contacts").id)[0].counts["tasks"]
+    assert contacts["open_rejections"] == len(tk.rejections("contacts")) > 0
+    assert (draft["status"], draft["list"], draft["last_run"], draft["tasks_this_month"]) == ("draft", "-", "never", 0)
+    assert "&lt;b&gt;draft&lt;/b&gt;" in page.table.value and "<b>draft</b>" not in page.table.value
+    assert set(page.choice.options) == set(rows) and page.selected == page.choice.options[0]  # never empty
+
+    linked = tk.links("contacts")[0].sf_id
+    synced.sandbox.salesforce.update_many("Contact", [{"Id": linked, "FirstName": "Zoë"}])
+    page.choice.value = "contacts"
+    assert page.selected == "contacts" and page.dry_run.value  # a dry run unless unticked (B1)
+    page.run_button.click()
+    assert page.message.level == "ok" and "would write 1 records" in page.message.text
+    assert "updated in Brevo" in page.result.value and "What this dry run would do" in page.result.value
+    assert synced.brevo_contact(linked)["attributes"]["FIRSTNAME"] != "Zoë"
+    page.dry_run.value = False
+    page.run_button.click()
+    assert "succeeded: wrote 1 records" in page.message.text
+    assert synced.brevo_contact(linked)["attributes"]["FIRSTNAME"] == "Zoë"
+    assert {r["name"]: r for r in page.rows()}["contacts"]["tasks_this_month"] == contacts["tasks_this_month"] + 1
+
+    page.deactivate_button.click()
+    assert tk.store.get_integration("contacts").status == "draft" and "now draft" in page.message.text
+    page.run_button.click()  # a real run of a draft is refused in words, not with a traceback
+    assert page.message.level == "error" and "activate it first" in page.message.text
+    page.activate_button.click()
+    assert tk.store.get_integration("contacts").status == "active"
+    assert "contacts" in page.table.value and ">active<" in page.table.value
+
+
+def test_q1_b2_b3_dashboard_shows_usage_forecast_api_and_filters_rejections(synced: Env,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    tk = synced.tk
+    used = tk.quota.status().used
+    tk.quota.set_limit(used * 100 // 85)  # 85% used: past the 80% mark
+    board = QuotaDashboard(tk)
+    assert board.status.used == used and board.status.state == "warning"
+    assert f"<b>{used:,}</b> of <b>{used * 100 // 85:,}</b> tasks used" in board.quota_html.value
+    assert ">warning<" in board.quota_html.value and "80%" in board.quota_html.value
+    assert board.chart.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Forecast for the month's end" in board.forecast_html.value
+    assert "contacts" in board.breakdown.value and "leads" in board.breakdown.value
+    assert re.search(r"\d[\d,]* of 100,000", board.api_html.value)  # B3: the sandbox's daily allowance
+    assert all(f">{r.id}<" in board.runs_html.value for r in tk.store.list_runs())
+
+    everything = board.rejections_frame()
+    assert set(everything["integration"]) == {"contacts", "leads"}
+    rules = [value for _, value in board.rule_filter.options if value]
+    assert sorted(rules) == sorted(set(everything["rule"]))
+    board.integration_filter.value = "leads"
+    assert board.integration == "leads" and set(board.rejections_frame()["integration"]) == {"leads"}
+    rule = board.rejections_frame()["rule"].iloc[0]
+    board.rule_filter.value = rule
+    frame = board.rejections_frame()
+    assert len(frame) > 0 and set(frame["rule"]) == {rule} and set(frame["integration"]) == {"leads"}
+    assert f"{len(frame):,} rejected record(s)" in board.rejections_html.value
+    link = re.search(r'download="([^"]+)" href="data:text/csv;base64,([^"]+)"', board.download.value)
+    assert link and link.group(1) == f"rejections-leads-{rule.lower()}-open.csv"
+    csv_text = base64.b64decode(link.group(2)).decode("utf-8-sig")
+    assert csv_text == board.csv_text() and len(csv_text.splitlines()) == len(frame) + 1
+    assert csv_text.splitlines()[0].startswith("integration,run_id,direction,record_id")
+    monkeypatch.setattr(dashboard, "CSV_INLINE_ROWS", 1)  # a big selection: the link is made on request
+    board.rule_filter.value = ""
+    assert board.download.value == "" and board.prepare_csv.layout.display is None
+    board.prepare_csv.click()
+    assert "Download these" in board.download.value and board.prepare_csv.layout.display == "none"
+    board.state_filter.value = "resolved"
+    assert "No rejected record matches." in board.rejections_html.value
+
+    tk.quota.set_limit(used)  # Q3: the limit reached; the page says the integrations stopped
+    board.refresh_button.click()
+    assert board.status.state == "exhausted" and "integrations stopped" in board.quota_html.value
+    assert "every integration is stopped" in board.forecast_html.value
+    assert {i.status for i in tk.integrations()} == {"stopped"}
+
+
+def test_pages_on_an_empty_state_say_so(env_factory) -> None:  # type: ignore[no-untyped-def]
+    env = env_factory()
+    page = IntegrationsPage(env.tk)
+    assert "No integration yet" in page.table.value and page.run_button.disabled
+    page.run_now()
+    assert "Choose an integration first" in page.message.text
+    board = QuotaDashboard(env.tk)
+    assert board.status.used == 0 and "No task used this month yet" in board.breakdown.value
+    assert "No run yet" in board.runs_html.value and "No Salesforce API reading yet" in board.api_html.value
+    assert "0 rejected record(s)" in board.rejections_html.value and board.message.text == ""
+
+
+def test_ui_exports_are_sorted_and_documented() -> None:
+    assert toolkit.ui.__all__ == sorted(toolkit.ui.__all__)
+    for name in toolkit.ui.__all__:
+        item = getattr(toolkit.ui, name)
+        assert not inspect.isclass(item) or inspect.getdoc(item), name

@@ -1,0 +1,204 @@
+"""Per-run audit reports (SPEC A2, A3): CSV for analysts, HTML for stakeholders.
+
+Both list the rejections a run recorded and, separately, those it resolved (A3). Values of
+secret-like fields are redacted by the store's reporting queries before they get here.
+
+- CSV: UTF-8 with a byte-order mark (Excel opens it as UTF-8), one row per rejection; a cell
+  that starts with ``= + - @``, a tab or a carriage return gets a leading apostrophe, so a
+  spreadsheet never runs it as a formula (CSV injection).
+- HTML: one self-contained page (inline CSS, no script, no external asset) rendered by jinja2
+  with autoescaping: a ``<script>`` in a first name shows as text.
+
+Example:
+    >>> paths = write_run_report(tk.store, run_id=42, directory="reports")  # doctest: +SKIP
+    >>> paths.html                                                          # doctest: +SKIP
+    PosixPath('reports/audit-newsletter-run-42.html')
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from toolkit.audit.meanings import describe_rule, rule_title
+from toolkit.exceptions import ConfigError
+from toolkit.store import Store
+
+__all__ = ["CSV_COLUMNS", "HTML_ROWS_PER_RULE", "ReportPaths", "csv_cell", "file_slug", "render_html",
+           "run_summary", "write_run_report"]
+
+CSV_COLUMNS = (
+    "in_this_run", "integration", "run_id", "direction", "record_id", "field", "value", "rule", "rule_meaning",
+    "reason", "service_code", "service_message", "permanent", "seen_count", "first_seen", "last_seen",
+    "resolved_at", "resolved_run_id")
+"""The CSV's header; ``in_this_run`` is ``rejected`` or ``resolved``."""
+
+HTML_ROWS_PER_RULE = 500
+"""Records shown per rule in the HTML (the CSV has them all)."""
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_DIRECTIONS = {"to_brevo": "Salesforce → Brevo", "to_salesforce": "Brevo → Salesforce"}
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where :func:`write_run_report` wrote a run's reports."""
+
+    csv: Path
+    html: Path
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell, neutralised against formula injection (leading apostrophe)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, datetime):
+        text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _when(text: str | None) -> str:
+    """Stored UTC text as ``2026-01-31 09:15 UTC``."""
+    if not text:
+        return ""
+    return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _run(store: Store, run_id: int) -> dict[str, Any]:
+    found = store.report_runs(run_id=run_id)
+    if not found:
+        raise ConfigError(f"no run {run_id}")
+    return found[0]
+
+
+def run_summary(store: Store, run_id: int) -> dict[str, Any]:
+    """What one run did, for a report's head or a notebook.
+
+    Args:
+        store: the state database.
+        run_id: the run.
+
+    Returns:
+        A dict with ``run_id``, ``integration``, ``object``, ``status``, ``dry_run``, ``full``,
+        ``started_at``, ``finished_at`` (stored UTC text), ``error``, ``tasks`` (records written,
+        SPEC Q1), ``counts`` (action -> records), ``rejected`` and ``rejected_by_rule`` (recorded
+        in this run), ``resolved`` and ``resolved_by_rule`` (A3), ``still_open`` (open rejections
+        this run did not see, as of now), ``sf_api_used`` and ``sf_api_limit`` (B3).
+
+    Raises:
+        ConfigError: no such run.
+    """
+    run = _run(store, run_id)
+    rejected = Counter(r["rule"] for r in store.report_rejections(run_id=run_id))
+    resolved = Counter(r["rule"] for r in store.report_rejections(resolved_run_id=run_id))
+    stored = run["counts"] or {}
+    return {
+        "run_id": run_id, "integration": run["integration"], "object": run["object"], "status": run["status"],
+        "dry_run": run["dry_run"], "full": run["full"], "started_at": run["started_at"],
+        "finished_at": run["finished_at"], "error": run["error"], "tasks": int(stored.get("tasks", 0)),
+        "counts": dict(stored.get("counts") or {}),
+        "rejected": sum(rejected.values()), "rejected_by_rule": dict(sorted(rejected.items())),
+        "resolved": sum(resolved.values()), "resolved_by_rule": dict(sorted(resolved.items())),
+        "still_open": store.report_open_count(run["integration_id"], before_run=run_id),
+        "sf_api_used": run["sf_api_used"], "sf_api_limit": run["sf_api_limit"],
+    }
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("toolkit.audit", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = _when
+    env.filters["direction"] = lambda d: _DIRECTIONS.get(d, d)
+    return env
+
+
+def _groups(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_rule.setdefault(row["rule"], []).append(row)
+    ordered = sorted(by_rule.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [{"rule": rule, "title": rule_title(rule), "meaning": describe_rule(rule), "count": len(items),
+             "rows": sorted(items, key=lambda r: (r["record_id"], r["field"]))[:limit],
+             "hidden": max(0, len(items) - limit)} for rule, items in ordered]
+
+
+def render_html(summary: dict[str, Any], rejected: list[dict[str, Any]], resolved: list[dict[str, Any]], *,
+                rows_per_rule: int = HTML_ROWS_PER_RULE, generated_at: datetime | None = None) -> str:
+    """The stakeholders' page: summary, rejections grouped by rule with counts, then resolved ones.
+
+    Args:
+        summary: :func:`run_summary`'s dict.
+        rejected: the rejections the run recorded (store reporting rows).
+        resolved: the rejections the run resolved.
+        rows_per_rule: records listed per rule; the rest are counted (the CSV lists them all).
+        generated_at: the time printed in the footer (now by default).
+
+    Returns:
+        The HTML document; every value is escaped.
+    """
+    moment = generated_at or datetime.now(UTC)
+    template = _environment().get_template("audit_report.html.j2")
+    return template.render(s=summary, groups=_groups(rejected, rows_per_rule),
+                           resolved=_groups(resolved, rows_per_rule),
+                           generated=moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def _write_csv(path: Path, rejected: list[dict[str, Any]], resolved: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(CSV_COLUMNS)
+        for label, rows in (("rejected", rejected), ("resolved", resolved)):
+            for row in sorted(rows, key=lambda r: (r["rule"], r["record_id"], r["field"])):
+                values = {**row, "in_this_run": label, "rule_meaning": describe_rule(row["rule"])}
+                writer.writerow([csv_cell(values.get(column)) for column in CSV_COLUMNS])
+    tmp.replace(path)
+
+
+def file_slug(text: str, *, fallback: str, limit: int = 60) -> str:
+    """``text`` as a file-name part: ASCII letters and digits joined by ``-``, lower case, at most
+    ``limit`` characters; ``fallback`` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:limit] or fallback
+
+
+def write_run_report(store: Store, run_id: int, directory: Path | str, *,
+                     rows_per_rule: int = HTML_ROWS_PER_RULE) -> ReportPaths:
+    """Write a run's audit report as CSV and HTML (SPEC A2, A3).
+
+    Args:
+        store: the state database.
+        run_id: the run to report on.
+        directory: where to write (created if missing); files are named
+            ``audit-<integration>-run-<id>.csv`` and ``.html`` and replaced if they exist.
+        rows_per_rule: records listed per rule in the HTML.
+
+    Returns:
+        The two paths.
+
+    Raises:
+        ConfigError: no such run.
+    """
+    summary = run_summary(store, run_id)
+    rejected = store.report_rejections(run_id=run_id)
+    resolved = store.report_rejections(resolved_run_id=run_id)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"audit-{file_slug(summary['integration'], fallback='integration')}-run-{run_id}"
+    paths = ReportPaths(folder / f"{stem}.csv", folder / f"{stem}.html")
+    _write_csv(paths.csv, rejected, resolved)
+    html = render_html(summary, rejected, resolved, rows_per_rule=rows_per_rule)
+    tmp = paths.html.with_name(paths.html.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(paths.html)
+    return paths
