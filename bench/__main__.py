@@ -36,10 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"N = {QUICK_SIZE:,} only")
     parser.add_argument("--sizes", type=int, nargs="+", help="numbers of contacts (overrides --quick)")
-    parser.add_argument("--reps", type=int, default=None, help="floor/toolkit pairs per size (default 2, 1 at 1M)")
+    parser.add_argument(
+        "--reps", type=int, default=None, help="floor/toolkit pairs per size (default 2, 1 at 1M)"
+    )
     parser.add_argument("--naive-sample", type=int, default=1000, help="POSTs the per-record script times")
-    parser.add_argument("--naive-query-pages", type=int, default=None,
-                        help="query pages it times (0 = the whole query_all; default 0 up to 200k, else 25)")
+    parser.add_argument(
+        "--naive-query-pages",
+        type=int,
+        default=None,
+        help="query pages it times (0 = the whole query_all; default 0 up to 200k, else 25)",
+    )
     parser.add_argument("--history-runs", type=int, default=10_000)
     parser.add_argument("--history-rejections", type=int, default=1_000_000)
     parser.add_argument("--skip", nargs="*", default=[], choices=["incremental", "naive", "dashboard"])
@@ -91,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         args.profile.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="toolkit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": machine(), "command": "python -m bench " + " ".join(argv or sys.argv[1:]),
-                               "sizes": {}}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "command": "python -m bench " + " ".join(argv or sys.argv[1:]),
+        "sizes": {},
+    }
     started = time.perf_counter()
     try:
         for n in sizes:
@@ -113,8 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         sys.stdout.write(markdown(results))
     if args.json:
-        line = {**summary, "targets_met": results["targets_met"], "machine": results["machine"],
-                "sizes": {n: s["summary"] for n, s in results["sizes"].items()}, "seconds": results["seconds"]}
+        line = {
+            **summary,
+            "targets_met": results["targets_met"],
+            "machine": results["machine"],
+            "sizes": {n: s["summary"] for n, s in results["sizes"].items()},
+            "seconds": results["seconds"],
+        }
         sys.stdout.write(json.dumps(line) + "\n")
     elif not args.markdown:
         sys.stdout.write(markdown(results))

@@ -40,14 +40,21 @@ def _calls(store: Any, quota: Any, audit: Any) -> dict[str, dict[str, Callable[[
         "audit.api_usage": lambda: audit.api_usage(store),
         "audit.runs(limit=10)": lambda: audit.runs(store, limit=10),
     }
-    sets = {"before": {**common,
-                         "audit.rejections(state='all')": lambda: audit.rejections(store, state="all"),
-                         "audit.rejections(state='open')": lambda: audit.rejections(store, state="open")}}
-    sets["dashboard"] = {**common,
-                         "audit.rejection_counts()": lambda: audit.rejection_counts(store, state="all"),
-                         f"audit.rejections(state='open', limit={TABLE_ROWS})":
-                             lambda: audit.rejections(store, state="open", limit=TABLE_ROWS),
-                         "audit.rejection_counts(state='open')": lambda: audit.rejection_counts(store, state="open")}
+    sets = {
+        "before": {
+            **common,
+            "audit.rejections(state='all')": lambda: audit.rejections(store, state="all"),
+            "audit.rejections(state='open')": lambda: audit.rejections(store, state="open"),
+        }
+    }
+    sets["dashboard"] = {
+        **common,
+        "audit.rejection_counts()": lambda: audit.rejection_counts(store, state="all"),
+        f"audit.rejections(state='open', limit={TABLE_ROWS})": lambda: audit.rejections(
+            store, state="open", limit=TABLE_ROWS
+        ),
+        "audit.rejection_counts(state='open')": lambda: audit.rejection_counts(store, state="open"),
+    }
     return sets
 
 

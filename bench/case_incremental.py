@@ -30,8 +30,10 @@ def incremental_minimum(sf_changed: int, brevo_changed: int) -> dict[str, int]:
     Brevo changes. Brevo: ``GET /contacts?modifiedSince`` pages of 1,000, one import of the
     Salesforce changes (far below 8 MB) and its poll.
     """
-    return {"salesforce": max(1, math.ceil(sf_changed / QUERY_PAGE)) + math.ceil(brevo_changed / PATCH_BATCH),
-            "brevo": max(1, math.ceil(brevo_changed / BREVO_PAGE)) + (2 if sf_changed else 0)}
+    return {
+        "salesforce": max(1, math.ceil(sf_changed / QUERY_PAGE)) + math.ceil(brevo_changed / PATCH_BATCH),
+        "brevo": max(1, math.ceil(brevo_changed / BREVO_PAGE)) + (2 if sf_changed else 0),
+    }
 
 
 def _run(host: Host, state_dir: str) -> dict[str, Any]:
@@ -69,12 +71,18 @@ def _settle_by_cursor(host: Host, state: dict[str, Any]) -> dict[str, Any]:
     with Store.open(Path(state["state_dir"])) as store, store.transaction():
         iid = store.get_integration(INTEGRATION).id
         store.set_cursor(iid, "brevo", (newest - LOOK_BACK).isoformat(timespec="milliseconds"))
-    return {"calls": {"salesforce": 0, "brevo": 0}, "seconds": None, "tasks": 0, "requests_by_path": {},
-            "skipped": "not run: the Brevo cursor was set where it would leave it"}
+    return {
+        "calls": {"salesforce": 0, "brevo": 0},
+        "seconds": None,
+        "tasks": 0,
+        "requests_by_path": {},
+        "skipped": "not run: the Brevo cursor was set where it would leave it",
+    }
 
 
-def incremental_run(host: Host, initial: dict[str, Any], *, share: float = 0.01, seed: int = 7,
-                    settle_run: bool = True) -> dict[str, Any]:
+def incremental_run(
+    host: Host, initial: dict[str, Any], *, share: float = 0.01, seed: int = 7, settle_run: bool = True
+) -> dict[str, Any]:
     """Settle after the initial load, change ``share`` on each side, run and compare with the full run.
 
     Args:
@@ -94,11 +102,24 @@ def incremental_run(host: Host, initial: dict[str, Any], *, share: float = 0.01,
     full_seconds = statistics.median(initial["toolkit_seconds"])
     calls = sum(run["calls"].values())
     return {
-        "share": share, "changed": changed, "calls": run["calls"], "minimum_calls": minimum,
-        "calls_vs_minimum": calls / sum(minimum.values()), "seconds": run["run_seconds"],
-        "counts": run["counts"], "tasks": run["tasks"], "requests_by_path": run["requests_by_path"],
-        "full_run_calls": full_calls, "full_run_seconds": full_seconds,
-        "incremental_calls_share": calls / full_calls, "incremental_time_share": run["run_seconds"] / full_seconds,
-        "settle": {"calls": settle["calls"], "seconds": settle.get("run_seconds"), "tasks": settle["tasks"],
-                   "requests_by_path": settle["requests_by_path"], "skipped": settle.get("skipped")},
+        "share": share,
+        "changed": changed,
+        "calls": run["calls"],
+        "minimum_calls": minimum,
+        "calls_vs_minimum": calls / sum(minimum.values()),
+        "seconds": run["run_seconds"],
+        "counts": run["counts"],
+        "tasks": run["tasks"],
+        "requests_by_path": run["requests_by_path"],
+        "full_run_calls": full_calls,
+        "full_run_seconds": full_seconds,
+        "incremental_calls_share": calls / full_calls,
+        "incremental_time_share": run["run_seconds"] / full_seconds,
+        "settle": {
+            "calls": settle["calls"],
+            "seconds": settle.get("run_seconds"),
+            "tasks": settle["tasks"],
+            "requests_by_path": settle["requests_by_path"],
+            "skipped": settle.get("skipped"),
+        },
     }

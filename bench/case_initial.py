@@ -40,10 +40,23 @@ def minimum_calls(records: int, imports: int) -> dict[str, int]:
 def _floor(host: Host, state: dict[str, Any], work: Path, *, packed: bool) -> dict[str, Any]:
     list_id = host.call("create_list", name=f"floor {work.name}")["list_id"]
     bodies = work / "floor-bodies.bin"
-    cut = host.call("floor_bodies", mapping=state["mapping"], sobject="Contact", list_id=list_id, path=str(bodies),
-                    page=BULK_PAGE, max_bytes=IMPORT_MAX_BYTES, per_page=not packed)
-    spec = {"salesforce": host.info["salesforce"], "brevo": host.info["brevo"], "soql": _soql(state["mapping"]),
-            "bodies": str(bodies), "page": BULK_PAGE}
+    cut = host.call(
+        "floor_bodies",
+        mapping=state["mapping"],
+        sobject="Contact",
+        list_id=list_id,
+        path=str(bodies),
+        page=BULK_PAGE,
+        max_bytes=IMPORT_MAX_BYTES,
+        per_page=not packed,
+    )
+    spec = {
+        "salesforce": host.info["salesforce"],
+        "brevo": host.info["brevo"],
+        "soql": _soql(state["mapping"]),
+        "bodies": str(bodies),
+        "page": BULK_PAGE,
+    }
     mark = host.mark()
     result = run_child("bench.floor", [], stdin=spec)
     result["logged_calls"] = count_calls(host.requests(mark))
@@ -60,12 +73,21 @@ def _toolkit(host: Host, state: dict[str, Any], profile: Path | None) -> dict[st
     requests = host.requests(mark)
     result["calls"] = count_calls(requests)
     start = requests[0]["at"] if requests else 0.0
-    result["requests"] = [f"{r['at'] - start:7.2f} {r['service']} {r['method']} {r['path']}" for r in requests]
+    result["requests"] = [
+        f"{r['at'] - start:7.2f} {r['service']} {r['method']} {r['path']}" for r in requests
+    ]
     return result
 
 
-def initial_sync(host: Host, records: int, work: Path, *, reps: int = 1, packed_floor: bool = True,
-                 profile: Path | None = None) -> dict[str, Any]:
+def initial_sync(
+    host: Host,
+    records: int,
+    work: Path,
+    *,
+    reps: int = 1,
+    packed_floor: bool = True,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     """Run the floor and the toolkit ``reps`` times each, side by side; the last toolkit state stays.
 
     Args:
@@ -91,22 +113,40 @@ def initial_sync(host: Host, records: int, work: Path, *, reps: int = 1, packed_
             raise RuntimeError(f"the toolkit's run did not succeed: {runs[-1].get('message')}")
         if rep < reps - 1:
             host.call("reset_brevo")
-    whole = host.call("floor_bodies", mapping=state["mapping"], sobject="Contact", list_id=1,
-                      path=str(work / "minimum.bin"), page=BULK_PAGE, max_bytes=IMPORT_MAX_BYTES, per_page=False)
+    whole = host.call(
+        "floor_bodies",
+        mapping=state["mapping"],
+        sobject="Contact",
+        list_id=1,
+        path=str(work / "minimum.bin"),
+        page=BULK_PAGE,
+        max_bytes=IMPORT_MAX_BYTES,
+        per_page=False,
+    )
     (work / "minimum.bin").unlink()
     minimum = minimum_calls(records, int(whole["imports"]))
     last = runs[-1]
     ratios = [r["run_seconds"] / f["seconds"] for f, r in zip(floors, runs, strict=True)]
     return {
-        "records": records, "reps": reps, "minimum_calls": minimum, "calls": last["calls"],
+        "records": records,
+        "reps": reps,
+        "minimum_calls": minimum,
+        "calls": last["calls"],
         "calls_per_rep": [sum(r["calls"].values()) for r in runs],
         "calls_ratio": sum(last["calls"].values()) / sum(minimum.values()),
-        "import_bytes": whole["bytes"], "rows": whole["rows"],
-        "floor_seconds": [f["seconds"] for f in floors], "floor_phases": floors[-1]["phases"],
-        "floor_calls": floors[-1]["calls"], "toolkit_seconds": [r["run_seconds"] for r in runs],
-        "floor_ratios": ratios, "floor_ratio": statistics.median(ratios),
-        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "toolkit_requests": last["requests"],
-        "counts": last["counts"], "rejected": last["rejected"], "state": state,
+        "import_bytes": whole["bytes"],
+        "rows": whole["rows"],
+        "floor_seconds": [f["seconds"] for f in floors],
+        "floor_phases": floors[-1]["phases"],
+        "floor_calls": floors[-1]["calls"],
+        "toolkit_seconds": [r["run_seconds"] for r in runs],
+        "floor_ratios": ratios,
+        "floor_ratio": statistics.median(ratios),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "toolkit_requests": last["requests"],
+        "counts": last["counts"],
+        "rejected": last["rejected"],
+        "state": state,
     }
 
 
@@ -115,8 +155,13 @@ def naive_script(host: Host, work: Path, *, sample: int, query_pages: int) -> di
     host.call("reset_brevo")
     host.call("rate_limit", per_second=0)
     list_id = host.call("create_list", name=f"naive {work.name}")["list_id"]
-    spec = {"salesforce": host.info["salesforce"], "brevo": host.info["brevo"], "list_id": list_id,
-            "sample": sample, "query_pages": query_pages}
+    spec = {
+        "salesforce": host.info["salesforce"],
+        "brevo": host.info["brevo"],
+        "list_id": list_id,
+        "sample": sample,
+        "query_pages": query_pages,
+    }
     result = run_child("bench.naive", [], stdin=spec)
     result["brevo_rate_limit"] = 0
     result["seconds_at_10_per_second"] = result["query_seconds"] + result["posts_total"] / 10

@@ -36,9 +36,14 @@ class Host:
 
     def __init__(self, contacts: int, *, seed: int, log_dir: Path) -> None:
         self._stderr = (log_dir / f"host-{contacts}.log").open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.host", "--contacts", str(contacts),
-                                      "--seed", str(seed)], cwd=ROOT, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.host", "--contacts", str(contacts), "--seed", str(seed)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if not line:
             raise BenchError(f"the sandbox host did not start (see {self._stderr.name})")
@@ -94,22 +99,38 @@ def make_toolkit_state(host: Host, state_dir: Path, *, name: str = INTEGRATION) 
 
     sf = host.info["salesforce"]
     state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / "toolkit.toml").write_text(textwrap.dedent(f"""
-        salesforce_login_url = "{sf['login_url']}"
-        brevo_api_url = "{host.info['brevo']['base_url']}"
-        ca_bundle = "{sf['ca_bundle']}"
-    """), encoding="utf-8")
-    settings = Settings(state_dir=state_dir, salesforce_login_url=sf["login_url"],
-                        brevo_api_url=host.info["brevo"]["base_url"], ca_bundle=Path(sf["ca_bundle"]))
+    (state_dir / "toolkit.toml").write_text(
+        textwrap.dedent(f"""
+        salesforce_login_url = "{sf["login_url"]}"
+        brevo_api_url = "{host.info["brevo"]["base_url"]}"
+        ca_bundle = "{sf["ca_bundle"]}"
+    """),
+        encoding="utf-8",
+    )
+    settings = Settings(
+        state_dir=state_dir,
+        salesforce_login_url=sf["login_url"],
+        brevo_api_url=host.info["brevo"]["base_url"],
+        ca_bundle=Path(sf["ca_bundle"]),
+    )
     with Toolkit(settings) as tk:
         session = make_session(sf["ca_bundle"])
         try:
-            tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
+            tokens = auth.client_credentials(
+                sf["login_url"], sf["client_id"], sf["client_secret"], session=session
+            )
         finally:
             session.close()
-        connect_salesforce(tk.store, tk.credentials, settings, name="bench-org", tokens=tokens,
-                           client_id=sf["client_id"], flow="client_credentials",
-                           secrets={"client_secret": sf["client_secret"]})
+        connect_salesforce(
+            tk.store,
+            tk.credentials,
+            settings,
+            name="bench-org",
+            tokens=tokens,
+            client_id=sf["client_id"],
+            flow="client_credentials",
+            secrets={"client_secret": sf["client_secret"]},
+        )
         save_brevo_key(tk.credentials, host.info["brevo"]["api_key"])
         tk.create_integration(name, "Contact")
         tk.use_connection(name, "bench-org")
@@ -122,16 +143,28 @@ def make_toolkit_state(host: Host, state_dir: Path, *, name: str = INTEGRATION) 
     return {"list_id": list_id, "mapping": mapping, "state_dir": str(state_dir)}
 
 
-def run_child(module: str, args: list[str], *, stdin: dict[str, Any] | None = None,
-              env: dict[str, str] | None = None, timeout: float = 7200) -> dict[str, Any]:
+def run_child(
+    module: str,
+    args: list[str],
+    *,
+    stdin: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 7200,
+) -> dict[str, Any]:
     """Run ``python -m module args`` and return the JSON of its last stdout line.
 
     Raises:
         BenchError: the child failed or printed no JSON.
     """
-    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-                          input=json.dumps(stdin) if stdin is not None else None, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=json.dumps(stdin) if stdin is not None else None,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = "\n".join(done.stderr.splitlines()[-15:])

@@ -36,8 +36,8 @@ def read_bodies(path: Path) -> list[tuple[int, bytes]]:
     found: list[tuple[int, bytes]] = []
     at = 0
     while at < len(data):
-        page, size = int(data[at:at + 6]), int(data[at + 6:at + 16])
-        found.append((page, data[at + 16:at + 16 + size]))
+        page, size = int(data[at : at + 6]), int(data[at + 6 : at + 16])
+        found.append((page, data[at + 16 : at + 16 + size]))
         at += 16 + size
     return found
 
@@ -52,9 +52,15 @@ def _session(ca_bundle: str) -> requests.Session:
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     sf, brevo = spec["salesforce"], spec["brevo"]
     session = _session(sf["ca_bundle"])
-    token = session.post(f"{sf['login_url']}/services/oauth2/token", timeout=60, data={
-        "grant_type": "client_credentials", "client_id": sf["client_id"],
-        "client_secret": sf["client_secret"]})
+    token = session.post(
+        f"{sf['login_url']}/services/oauth2/token",
+        timeout=60,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": sf["client_id"],
+            "client_secret": sf["client_secret"],
+        },
+    )
     token.raise_for_status()
     auth = token.json()
     base = f"{auth['instance_url']}/services/data/v{sf['api_version']}/jobs/query"
@@ -72,8 +78,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     def brevo_call(method: str, path: str, **kwargs: Any) -> requests.Response:
         calls["brevo"] += 1
-        answer = session.request(method, f"{brevo['base_url']}{path}", headers=brevo_headers, timeout=600,
-                                 **kwargs)
+        answer = session.request(
+            method, f"{brevo['base_url']}{path}", headers=brevo_headers, timeout=600, **kwargs
+        )
         answer.raise_for_status()
         return answer
 
@@ -90,8 +97,17 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             phases["import_waits"] += time.perf_counter() - posted
 
     started = time.perf_counter()
-    job = sf_call("POST", base, json={"operation": "query", "query": spec["soql"], "contentType": "CSV",
-                                      "columnDelimiter": "COMMA", "lineEnding": "LF"}).json()
+    job = sf_call(
+        "POST",
+        base,
+        json={
+            "operation": "query",
+            "query": spec["soql"],
+            "contentType": "CSV",
+            "columnDelimiter": "COMMA",
+            "lineEnding": "LF",
+        },
+    ).json()
     time.sleep(float(spec.get("job_seconds", JOB_SECONDS)))
     while sf_call("GET", f"{base}/{job['id']}").json()["state"] != "JobComplete":
         time.sleep(poll)
@@ -111,8 +127,15 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     import_page([body for index, body in bodies if index >= page])  # bodies cut over the whole load
     seconds = time.perf_counter() - started
     session.close()
-    return {"seconds": seconds, "phases": phases, "calls": calls, "pages": page, "imports": len(bodies),
-            "import_bytes": sum(len(b) for _, b in bodies), "csv_bytes": fetched}
+    return {
+        "seconds": seconds,
+        "phases": phases,
+        "calls": calls,
+        "pages": page,
+        "imports": len(bodies),
+        "import_bytes": sum(len(b) for _, b in bodies),
+        "csv_bytes": fetched,
+    }
 
 
 def main() -> int:

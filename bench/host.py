@@ -48,8 +48,17 @@ def _reset_brevo(sandbox: Sandbox, seeded: set[int]) -> dict[str, Any]:
     return {"removed": len(extra)}
 
 
-def _floor_bodies(sandbox: Sandbox, *, mapping: dict[str, Any], sobject: str, list_id: int, path: str,
-                  page: int = BULK_PAGE, max_bytes: int = 8_000_000, per_page: bool = True) -> dict[str, Any]:
+def _floor_bodies(
+    sandbox: Sandbox,
+    *,
+    mapping: dict[str, Any],
+    sobject: str,
+    list_id: int,
+    path: str,
+    page: int = BULK_PAGE,
+    max_bytes: int = 8_000_000,
+    per_page: bool = True,
+) -> dict[str, Any]:
     """Write the ``POST /contacts/import`` bodies of an initial load to ``path``.
 
     The rows are the toolkit's own (``rules.to_brevo`` over the records in Bulk API order), cut
@@ -63,7 +72,7 @@ def _floor_bodies(sandbox: Sandbox, *, mapping: dict[str, Any], sobject: str, li
 
     parsed = Mapping.from_json(mapping)
     records = sandbox.salesforce.records(sobject)
-    chunks = [records[i:i + page] for i in range(0, len(records), page)] if per_page else [records]
+    chunks = [records[i : i + page] for i in range(0, len(records), page)] if per_page else [records]
     count = size = rows_total = 0
     with Path(path).open("wb") as fh:
         for index, chunk in enumerate(chunks):
@@ -76,7 +85,9 @@ def _floor_bodies(sandbox: Sandbox, *, mapping: dict[str, Any], sobject: str, li
     return {"imports": count, "bytes": size, "rows": rows_total, "records": len(records)}
 
 
-def _mutate(sandbox: Sandbox, *, share: float, seed: int, list_id: int, sobject: str = "Contact") -> dict[str, Any]:
+def _mutate(
+    sandbox: Sandbox, *, share: float, seed: int, list_id: int, sobject: str = "Contact"
+) -> dict[str, Any]:
     """Change ``share`` of the linked records in Salesforce and another ``share`` in Brevo.
 
     Salesforce: the first name of randomly chosen records gets a suffix (their SystemModstamp
@@ -91,10 +102,13 @@ def _mutate(sandbox: Sandbox, *, share: float, seed: int, list_id: int, sobject:
     chosen = rng.sample(members, min(len(members), 2 * count))
     sf_side, brevo_side = chosen[:count], chosen[count:]
     by_id = {r["Id"]: r for r in org.records(sobject)}
-    updates = [{"Id": c.ext_id, "FirstName": f"{(by_id[c.ext_id].get('FirstName') or 'A')[:30]} Bench"}
-               for c in sf_side if c.ext_id in by_id]
+    updates = [
+        {"Id": c.ext_id, "FirstName": f"{(by_id[c.ext_id].get('FirstName') or 'A')[:30]} Bench"}
+        for c in sf_side
+        if c.ext_id in by_id
+    ]
     for start in range(0, len(updates), 10_000):
-        org.update_many(sobject, updates[start:start + 10_000])
+        org.update_many(sobject, updates[start : start + 10_000])
     with account.lock:
         for contact in brevo_side:
             last = str(contact.attributes.get("LASTNAME") or "B")
@@ -104,9 +118,20 @@ def _mutate(sandbox: Sandbox, *, share: float, seed: int, list_id: int, sobject:
 
 def _log(sandbox: Sandbox, since: int) -> dict[str, Any]:
     entries = sandbox.log.entries()
-    return {"total": len(entries), "requests": [
-        {"service": e.service, "method": e.method, "path": e.path, "status": e.status, "fault": e.fault, "at": e.at}
-        for e in entries[since:]]}
+    return {
+        "total": len(entries),
+        "requests": [
+            {
+                "service": e.service,
+                "method": e.method,
+                "path": e.path,
+                "status": e.status,
+                "fault": e.fault,
+                "at": e.at,
+            }
+            for e in entries[since:]
+        ],
+    }
 
 
 def _rss_mb() -> float:
@@ -129,14 +154,20 @@ def serve(sandbox: Sandbox, lines: Any, out: Any) -> None:
             if op == "reset_brevo":
                 answer = _reset_brevo(sandbox, seeded)
             elif op == "create_list":
-                answer = {"list_id": sandbox.brevo.create_list(command["name"], min(sandbox.brevo.list_store.folders))}
+                answer = {
+                    "list_id": sandbox.brevo.create_list(
+                        command["name"], min(sandbox.brevo.list_store.folders)
+                    )
+                }
             elif op == "floor_bodies":
                 answer = _floor_bodies(sandbox, **command)
             elif op == "mutate":
                 answer = _mutate(sandbox, **command)
             elif op == "newest_modified":
                 with sandbox.brevo.lock:
-                    newest = max(c.modified_at for c in sandbox.brevo.contact_store.members(command["list_id"]))
+                    newest = max(
+                        c.modified_at for c in sandbox.brevo.contact_store.members(command["list_id"])
+                    )
                 answer = {"modified_at": newest.isoformat(timespec="milliseconds")}
             elif op == "rate_limit":
                 sandbox.brevo.rate_limiter.configure(command["per_second"])
@@ -163,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rule-share", type=float, default=0.0)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    sandbox = Sandbox(SandboxConfig(contacts=args.contacts, seed=args.seed, rule_share=args.rule_share,
-                                    brevo_rate_limit=0))
+    sandbox = Sandbox(
+        SandboxConfig(contacts=args.contacts, seed=args.seed, rule_share=args.rule_share, brevo_rate_limit=0)
+    )
     seeded = time.perf_counter() - started
     info = sandbox.start()
     info["bench"] = {"seed_seconds": seeded, "rss_mb": _rss_mb()}

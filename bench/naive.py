@@ -30,8 +30,13 @@ def _contact(record: dict[str, Any], list_id: int) -> dict[str, Any]:
     attributes = {"FIRSTNAME": record.get("FirstName"), "LASTNAME": record.get("LastName")}
     if record.get("MobilePhone"):
         attributes["SMS"] = record["MobilePhone"]
-    return {"email": record["Email"], "ext_id": record["Id"], "attributes": attributes,
-            "listIds": [list_id], "updateEnabled": True}
+    return {
+        "email": record["Email"],
+        "ext_id": record["Id"],
+        "attributes": attributes,
+        "listIds": [list_id],
+        "updateEnabled": True,
+    }
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -39,11 +44,21 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     session = requests.Session()
     session.trust_env = False
     session.verify = sf_info["ca_bundle"]
-    token = session.post(f"{sf_info['login_url']}/services/oauth2/token", timeout=60, data={
-        "grant_type": "client_credentials", "client_id": sf_info["client_id"],
-        "client_secret": sf_info["client_secret"]}).json()
-    sf = Salesforce(instance_url=token["instance_url"], session_id=token["access_token"], session=session,
-                    version=sf_info["api_version"])
+    token = session.post(
+        f"{sf_info['login_url']}/services/oauth2/token",
+        timeout=60,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": sf_info["client_id"],
+            "client_secret": sf_info["client_secret"],
+        },
+    ).json()
+    sf = Salesforce(
+        instance_url=token["instance_url"],
+        session_id=token["access_token"],
+        session=session,
+        version=sf_info["api_version"],
+    )
     soql = f"SELECT {', '.join(FIELDS)} FROM Contact"
     pages = int(spec.get("query_pages", 0))
 
@@ -63,23 +78,36 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     with_email = [r for r in records if r.get("Email")]
     share_with_email = len(with_email) / len(records) if records else 0.0
-    sample = with_email[:int(spec["sample"])]
+    sample = with_email[: int(spec["sample"])]
     headers = {"api-key": brevo["api_key"]}
     statuses: dict[str, int] = {}
     began = time.perf_counter()
     for record in sample:
-        status = session.post(f"{brevo['base_url']}/contacts", json=_contact(record, int(spec["list_id"])),
-                              headers=headers, timeout=60).status_code
+        status = session.post(
+            f"{brevo['base_url']}/contacts",
+            json=_contact(record, int(spec["list_id"])),
+            headers=headers,
+            timeout=60,
+        ).status_code
         statuses[str(status)] = statuses.get(str(status), 0) + 1
     post_seconds = time.perf_counter() - began
     session.close()
     per_contact = post_seconds / len(sample) if sample else 0.0
     posts_total = per_contact * total * share_with_email
-    return {"query_seconds_measured": query_seconds, "query_records_read": len(records),
-            "query_pages_read": read_pages, "query_seconds": query_total, "total_records": total,
-            "sample": len(sample), "post_seconds_measured": post_seconds, "seconds_per_post": per_contact,
-            "posts_total": round(total * share_with_email), "post_seconds": posts_total,
-            "seconds": query_total + posts_total, "statuses": statuses}
+    return {
+        "query_seconds_measured": query_seconds,
+        "query_records_read": len(records),
+        "query_pages_read": read_pages,
+        "query_seconds": query_total,
+        "total_records": total,
+        "sample": len(sample),
+        "post_seconds_measured": post_seconds,
+        "seconds_per_post": per_contact,
+        "posts_total": round(total * share_with_email),
+        "post_seconds": posts_total,
+        "seconds": query_total + posts_total,
+        "statuses": statuses,
+    }
 
 
 def main() -> int:

@@ -46,13 +46,25 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - began
         if profiler is not None:
             profiler.stop()
-            args.profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False),
-                                    encoding="utf-8")
+            args.profile.write_text(
+                profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8"
+            )
         tk.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    print(json.dumps({"status": result.status, "tasks": result.tasks, "counts": result.counts,
-                      "rejected": result.rejected, "message": result.message, "run_seconds": seconds,
-                      "open_seconds": opened, "peak_rss_mb": peak_kb / 1024}))
+    print(
+        json.dumps(
+            {
+                "status": result.status,
+                "tasks": result.tasks,
+                "counts": result.counts,
+                "rejected": result.rejected,
+                "message": result.message,
+                "run_seconds": seconds,
+                "open_seconds": opened,
+                "peak_rss_mb": peak_kb / 1024,
+            }
+        )
+    )
     return 0 if result.status == "succeeded" else 1
 
 

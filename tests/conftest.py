@@ -16,7 +16,11 @@ from toolkit.sandbox.tls import SandboxTLS, make_tls
 
 # Fixtures that live beside their helpers: the Salesforce sandbox's (sf_env), the engine's (env_factory)
 # and the quota and notification tests' (moving_clock, settings, store, quota, sandbox, brevo, sender).
-pytest_plugins = ["tests.support.salesforce", "tests.support.sync", "tests.support.quota"]
+pytest_plugins = [
+    "tests.support.salesforce",
+    "tests.support.sync",
+    "tests.support.quota",
+]
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +71,9 @@ def account(clock: Clock) -> BrevoAccount:
 
 
 @pytest.fixture
-def base(account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str],
-         http: requests.Session) -> str:
+def base(
+    account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str], http: requests.Session
+) -> str:
     """The Brevo sandbox's root ``https://127.0.0.1:PORT`` (no rate limit); ``http`` carries its api-key."""
     url = serve(brevo_service(account, log=request_log, rate_limit_per_second=0))
     http.headers["api-key"] = account.api_key

@@ -15,17 +15,46 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = ("calls_ratio", "floor_ratio", "naive_speedup", "peak_rss_mb", "incremental_calls_share",
-        "incremental_time_share", "dashboard_seconds")
+KEYS = (
+    "calls_ratio",
+    "floor_ratio",
+    "naive_speedup",
+    "peak_rss_mb",
+    "incremental_calls_share",
+    "incremental_time_share",
+    "dashboard_seconds",
+)
 
 
 @pytest.mark.slow
 def test_bench_quick_json_reports_ratios_against_the_sandbox(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", "--sizes", "2000", "--reps", "1",
-         "--naive-sample", "20", "--history-runs", "200", "--history-rejections", "3000",
-         "--work", str(tmp_path / "work"), "--out", str(tmp_path / "results.json")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--json",
+            "--sizes",
+            "2000",
+            "--reps",
+            "1",
+            "--naive-sample",
+            "20",
+            "--history-runs",
+            "200",
+            "--history-rejections",
+            "3000",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(tmp_path / "results.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1, done.stdout  # one JSON line, nothing else on stdout

@@ -35,9 +35,12 @@ def _sign_in(env: Env) -> TokenSet:
 def _api(env: Env, tokens: TokenSet) -> requests.Response:
     """One REST call with the sign-in's access token."""
     sf = env.sandbox.info["salesforce"]
-    return requests.get(f"{tokens.instance_url}/services/data/v{env.settings.salesforce_api_version}/limits",
-                        headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
-                        verify=sf["ca_bundle"], timeout=10)
+    return requests.get(
+        f"{tokens.instance_url}/services/data/v{env.settings.salesforce_api_version}/limits",
+        headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
+        verify=sf["ca_bundle"],
+        timeout=10,
+    )
 
 
 def _five_users(env: Env) -> list[str]:
@@ -49,7 +52,8 @@ def _five_users(env: Env) -> list[str]:
 
 
 def test_s3_five_integrations_on_one_account_run_and_a_sixth_reuse_is_refused_before_any_sign_in(
-        env_factory: Any) -> None:
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=6, leads=6, seed=3)
     for n in range(5):  # Contacts and Leads, all through the one stored connection
         setup_integration(env.tk, f"use-{n}", ("Contact", "Lead")[n % 2])
@@ -81,9 +85,17 @@ def test_s3_a_sixth_use_through_a_fresh_sign_in_is_refused_and_its_token_revoked
     assert _api(env, tokens).status_code == 200
     sf = env.sandbox.info["salesforce"]
     with pytest.raises(ConnectionLimitError, match=r"already used by 5 integrations"):
-        connect_salesforce(env.tk.store, env.tk.credentials, env.settings, name="sixth-org", tokens=tokens,
-                           client_id=sf["client_id"], flow="client_credentials",
-                           secrets={"client_secret": sf["client_secret"]}, integration="sixth")
+        connect_salesforce(
+            env.tk.store,
+            env.tk.credentials,
+            env.settings,
+            name="sixth-org",
+            tokens=tokens,
+            client_id=sf["client_id"],
+            flow="client_credentials",
+            secrets={"client_secret": sf["client_secret"]},
+            integration="sixth",
+        )
     assert env.sandbox.log.count("salesforce", "POST", REVOKE) == 1
     gone = _api(env, tokens)
     assert gone.status_code == 401 and gone.json() == INVALID_SESSION_BODY  # the token no longer works
@@ -93,9 +105,16 @@ def test_s3_a_sixth_use_through_a_fresh_sign_in_is_refused_and_its_token_revoked
 
     # A new connection of the same account that no integration uses is no use (e.g. replacing a
     # stale one): it is kept, and an integration of the five may move to it.
-    spare = connect_salesforce(env.tk.store, env.tk.credentials, env.settings, name="spare", tokens=_sign_in(env),
-                               client_id=sf["client_id"], flow="client_credentials",
-                               secrets={"client_secret": sf["client_secret"]})
+    spare = connect_salesforce(
+        env.tk.store,
+        env.tk.credentials,
+        env.settings,
+        name="spare",
+        tokens=_sign_in(env),
+        client_id=sf["client_id"],
+        flow="client_credentials",
+        secrets={"client_secret": sf["client_secret"]},
+    )
     env.tk.use_connection(users[0], "spare")
     assert env.tk.store.get_integration(users[0]).connection_id == spare.id
     assert env.tk.store.account_users("spare") == users  # still five uses of the one account
@@ -109,9 +128,16 @@ def test_s3_a_sign_in_refused_for_another_reason_is_revoked_too(env_factory: Any
     tokens = _sign_in(env)
     sf = env.sandbox.info["salesforce"]
     with pytest.raises(ConfigError, match="already exists"):  # the connection name is taken
-        connect_salesforce(env.tk.store, env.tk.credentials, env.settings, name="sandbox-org", tokens=tokens,
-                           client_id=sf["client_id"], flow="client_credentials",
-                           secrets={"client_secret": sf["client_secret"]})
+        connect_salesforce(
+            env.tk.store,
+            env.tk.credentials,
+            env.settings,
+            name="sandbox-org",
+            tokens=tokens,
+            client_id=sf["client_id"],
+            flow="client_credentials",
+            secrets={"client_secret": sf["client_secret"]},
+        )
     assert _api(env, tokens).status_code == 401
     assert env.tk.credentials.find("salesforce", "sandbox-org", "client_secret") is not None  # the old one's
     env.tk.create_integration("contacts", "Contact")

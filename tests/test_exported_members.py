@@ -7,7 +7,14 @@ import inspect
 
 import pytest
 
-PACKAGES = ["toolkit", "toolkit.sync", "toolkit.salesforce", "toolkit.brevo", "toolkit.store", "toolkit.sandbox"]
+PACKAGES = [
+    "toolkit",
+    "toolkit.sync",
+    "toolkit.salesforce",
+    "toolkit.brevo",
+    "toolkit.store",
+    "toolkit.sandbox",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

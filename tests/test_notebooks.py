@@ -52,8 +52,12 @@ class State:
 
     def set_api(self, enabled: bool) -> None:
         sf = self.sandbox.info["salesforce"]
-        requests.post(f"{sf['login_url']}/_sandbox/salesforce/api-enabled", json={"enabled": enabled},
-                      verify=sf["ca_bundle"], timeout=10).raise_for_status()
+        requests.post(
+            f"{sf['login_url']}/_sandbox/salesforce/api-enabled",
+            json={"enabled": enabled},
+            verify=sf["ca_bundle"],
+            timeout=10,
+        ).raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +71,23 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[State]:
     sandbox.stop()
 
 
-def papermill_cli(state: State, notebook: str, output: Path, **parameters: Any) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "papermill", str(NOTEBOOKS / notebook), str(output), "-k", "python3",
-            "--cwd", str(state.tmp)]
+def papermill_cli(
+    state: State, notebook: str, output: Path, **parameters: Any
+) -> subprocess.CompletedProcess[str]:
+    args = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(NOTEBOOKS / notebook),
+        str(output),
+        "-k",
+        "python3",
+        "--cwd",
+        str(state.tmp),
+    ]
     for name, value in parameters.items():
         args += ["-p", name, str(value)]
-    return subprocess.run(args, env=state.env, capture_output=True, text=True, timeout=180,
-                          check=False)
+    return subprocess.run(args, env=state.env, capture_output=True, text=True, timeout=180, check=False)
 
 
 def cell(nb: Any, source: str) -> Any:
@@ -101,25 +115,45 @@ def test_notebooks_are_thin_and_declare_safe_parameters() -> None:
         assert len(tagged) == (0 if path.name in VOILA_APPS else 1), path.name
     sync = papermill.inspect_notebook(str(NOTEBOOKS / "sync.ipynb"))
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in sync.items()} == {
-        "integration": ("str", '""'), "dry_run": ("bool", "True"), "full_resync": ("bool", "False"),
-        "report_dir": ("str", '"reports"')}
+        "integration": ("str", '""'),
+        "dry_run": ("bool", "True"),
+        "full_resync": ("bool", "False"),
+        "report_dir": ("str", '"reports"'),
+    }
     audit = papermill.inspect_notebook(str(NOTEBOOKS / "audit_report.ipynb"))
     assert set(audit) == {"run_id", "integration"}
     assert not [n for n in [*sync, *audit] if any(word in n.lower() for word in SECRET_WORDS)]
 
 
 def test_voila_apps_run_under_nbval_against_the_sandbox(state: State) -> None:
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                           "--nbval-current-env", *(str(NOTEBOOKS / n) for n in VOILA_APPS)],
-                          env=state.env, capture_output=True, text=True, timeout=180, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            *(str(NOTEBOOKS / n) for n in VOILA_APPS),
+        ],
+        env=state.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "6 passed" in done.stdout  # two code cells per app
 
 
 def test_a2_sync_notebook_runs_with_papermill_and_writes_the_audit_report(state: State) -> None:
     out = state.tmp / "sync-out.ipynb"
-    done = papermill_cli(state, "sync.ipynb", out, integration="newsletter", dry_run=False,
-                         report_dir=state.tmp / "reports")
+    done = papermill_cli(
+        state, "sync.ipynb", out, integration="newsletter", dry_run=False, report_dir=state.tmp / "reports"
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     nb = nbformat.read(out, as_version=4)
     run = state.tk.store.list_runs(state.tk.store.get_integration("newsletter").id)[0]
@@ -137,13 +171,21 @@ def test_a2_sync_notebook_runs_with_papermill_and_writes_the_audit_report(state:
     assert nb.metadata["papermill"]["parameters"]["integration"] == "newsletter"
 
 
-def test_a2_audit_report_notebook_exports_to_html_without_code(state: State, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a2_audit_report_notebook_exports_to_html_without_code(
+    state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from toolkit.ui.audit_view import export_html
 
     monkeypatch.setenv("TOOLKIT_STATE_DIR", state.env["TOOLKIT_STATE_DIR"])  # the kernel inherits it
     out = state.tmp / "audit-out.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / "audit_report.ipynb"), str(out), kernel_name="python3",
-                               parameters={"integration": "newsletter"}, cwd=str(state.tmp), progress_bar=False)
+    papermill.execute_notebook(
+        str(NOTEBOOKS / "audit_report.ipynb"),
+        str(out),
+        kernel_name="python3",
+        parameters={"integration": "newsletter"},
+        cwd=str(state.tmp),
+        progress_bar=False,
+    )
     body = export_html(out).read_text()
     assert out.with_suffix(".html").exists() and not re.search(r"Out\[\d+\]", body)  # no prompts
     run = next(r for r in state.tk.store.list_runs() if not r.dry_run)
@@ -159,8 +201,14 @@ def test_a_failed_sync_exits_non_zero_and_keeps_its_output_notebook(state: State
     out = state.tmp / "failed-out.ipynb"
     state.set_api(False)  # the org's API answers API_DISABLED_FOR_ORG: the run fails
     try:
-        done = papermill_cli(state, "sync.ipynb", out, integration="newsletter", dry_run=False,
-                             report_dir=state.tmp / "reports")
+        done = papermill_cli(
+            state,
+            "sync.ipynb",
+            out,
+            integration="newsletter",
+            dry_run=False,
+            report_dir=state.tmp / "reports",
+        )
     finally:
         state.set_api(True)
     assert done.returncode != 0 and "PapermillExecutionError" in done.stderr

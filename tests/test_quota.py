@@ -29,7 +29,8 @@ def test_q1_each_written_record_is_one_task(store: Store, quota: Quota) -> None:
     assert quota.status().used == 6
     assert store.tasks_of_run(run.id) == 6
     assert quota.usage_by_integration() == [
-        {"integration_id": iid, "integration": "contacts", "tasks": 6, "share": 1.0}]
+        {"integration_id": iid, "integration": "contacts", "tasks": 6, "share": 1.0}
+    ]
     today = [row for row in quota.usage_by_day() if row["tasks"]]
     assert today == [{"day": date(2024, 5, 20), "tasks": 6, "cumulative": 6}]
 
@@ -70,8 +71,9 @@ def test_q1_exact_boundary_10_left_25_pending(store: Store, quota: Quota) -> Non
     assert [n["kind"] for n in quota.notifications()] == [WARNING, EXHAUSTED]
 
 
-def test_q3_integrations_stop_at_100_percent_and_second_email(store: Store, quota: Quota, sandbox: Sandbox,
-                                                              sender: BrevoSender) -> None:
+def test_q3_integrations_stop_at_100_percent_and_second_email(
+    store: Store, quota: Quota, sandbox: Sandbox, sender: BrevoSender
+) -> None:
     iid = active_integration(store, "<b>news</b>letter")
     active_integration(store, "leads")
     active_integration(store, "draft-one", status="draft")
@@ -84,8 +86,11 @@ def test_q3_integrations_stop_at_100_percent_and_second_email(store: Store, quot
     assert statuses(store)["leads"] == ("active", None)  # 99 of 100: still running
     with store.transaction():
         quota.record(iid, run.id, 1)
-    assert statuses(store) == {"<b>news</b>letter": ("stopped", "quota"), "draft-one": ("draft", None),
-                               "leads": ("stopped", "quota")}
+    assert statuses(store) == {
+        "<b>news</b>letter": ("stopped", "quota"),
+        "draft-one": ("draft", None),
+        "leads": ("stopped", "quota"),
+    }
     assert deliver(store, sender).sent == [2]
     mails = sandbox.brevo.sent_emails()
     assert len(mails) == 2
@@ -100,8 +105,9 @@ def test_q3_integrations_stop_at_100_percent_and_second_email(store: Store, quot
     assert deliver(store, sender).sent == [] and len(sandbox.brevo.sent_emails()) == 2
 
 
-def test_q3_month_rollover_resumes_without_manual_step(store: Store, quota: Quota,
-                                                       moving_clock: MovingClock) -> None:
+def test_q3_month_rollover_resumes_without_manual_step(
+    store: Store, quota: Quota, moving_clock: MovingClock
+) -> None:
     iid = active_integration(store, "contacts")
     run = store.start_run(iid)
     assert write(quota, iid, run.id, 125) == 100
@@ -119,8 +125,9 @@ def test_q3_month_rollover_resumes_without_manual_step(store: Store, quota: Quot
     assert quota.resume() == [] and statuses(store)["paused"] == ("stopped", "maintenance")
 
 
-def test_lowering_the_limit_below_usage_stops_and_default_restores_the_setting(store: Store,
-                                                                             quota: Quota) -> None:
+def test_lowering_the_limit_below_usage_stops_and_default_restores_the_setting(
+    store: Store, quota: Quota
+) -> None:
     iid = active_integration(store, "contacts")
     write(quota, iid, store.start_run(iid).id, 60)
     assert quota.set_limit(50).state == "exhausted" and statuses(store)["contacts"] == ("stopped", "quota")
@@ -129,7 +136,9 @@ def test_lowering_the_limit_below_usage_stops_and_default_restores_the_setting(s
         quota.set_limit(0)
 
 
-def test_reservations_of_a_dead_run_do_not_leak(store: Store, quota: Quota, moving_clock: MovingClock) -> None:
+def test_reservations_of_a_dead_run_do_not_leak(
+    store: Store, quota: Quota, moving_clock: MovingClock
+) -> None:
     a, b = active_integration(store, "contacts"), active_integration(store, "leads")
     crashed, busy = store.start_run(a), store.start_run(b)
     assert quota.reserve(a, crashed.id, 60) == 60
@@ -139,8 +148,9 @@ def test_reservations_of_a_dead_run_do_not_leak(store: Store, quota: Quota, movi
     assert quota.reserve(a, rerun.id, 70) == 60  # its 60 came back, not more
     assert quota.reserve(a, rerun.id, 10) == 0  # everything is held
 
-    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                            text=True, check=True)
+    exited = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     store.db.execute("UPDATE quota_reservations SET pid = ? WHERE run_id = ?", (int(exited.stdout), busy.id))
     assert quota.status().reserved == 60  # busy's process is gone (same host), though its run says running
     assert quota.reserve(a, rerun.id, 30) == 30
@@ -151,7 +161,9 @@ def test_reservations_of_a_dead_run_do_not_leak(store: Store, quota: Quota, movi
     assert quota.status().reserved == 0
 
 
-def _hammer(db_path: str, limit: int, name: str, results: dict[str, int], start: threading.Barrier | None) -> None:
+def _hammer(
+    db_path: str, limit: int, name: str, results: dict[str, int], start: threading.Barrier | None
+) -> None:
     store = Store.open(db_path)
     try:
         quota = Quota(store, Settings(state_dir=Path(db_path).parent, quota_limit=limit))
@@ -188,8 +200,13 @@ def test_concurrent_reservations_never_exceed_the_limit(tmp_path: Path) -> None:
         assert all(results[name] > 0 for name in names)
 
 
-def _process(db_path: str, limit: int, name: str, queue: multiprocessing.Queue,  # type: ignore[type-arg]
-             start: threading.Barrier) -> None:
+def _process(
+    db_path: str,
+    limit: int,
+    name: str,
+    queue: multiprocessing.Queue,  # type: ignore[type-arg]
+    start: threading.Barrier,
+) -> None:
     results: dict[str, int] = {}
     _hammer(db_path, limit, name, results, start)
     queue.put(results[name])
@@ -225,7 +242,8 @@ def _daily(store: Store, quota: Quota, clock: MovingClock, per_day: list[int]) -
 
 
 def test_b2_forecast_warns_before_80_percent_when_the_pace_would_cross_it(
-        tmp_path: Path, moving_clock: MovingClock) -> None:
+    tmp_path: Path, moving_clock: MovingClock
+) -> None:
     with Store.open(tmp_path, clock=moving_clock) as store:
         quota = Quota(store, Settings(state_dir=tmp_path, quota_limit=100_000))
         _daily(store, quota, moving_clock, [3_000] * 9)  # May 1-9, now May 10 00:00
@@ -239,7 +257,8 @@ def test_b2_forecast_warns_before_80_percent_when_the_pace_would_cross_it(
 
 
 def test_b2_forecast_follows_the_recent_pace_and_names_the_day_the_limit_is_reached(
-        tmp_path: Path, moving_clock: MovingClock) -> None:
+    tmp_path: Path, moving_clock: MovingClock
+) -> None:
     with Store.open(tmp_path, clock=moving_clock) as store:
         quota = Quota(store, Settings(state_dir=tmp_path, quota_limit=100_000))
         _daily(store, quota, moving_clock, [100] * 6 + [5_000] * 6)  # a big list joined on May 7
@@ -256,4 +275,3 @@ def test_b2_forecast_is_ok_at_a_calm_pace(tmp_path: Path, moving_clock: MovingCl
         _daily(store, quota, moving_clock, [1_000] * 9)
         status = quota.status()
         assert (status.forecast, status.state, status.exhausted_on) == (31_000, "ok", None)
-

@@ -11,7 +11,9 @@ DAG_FILE = Path(__file__).resolve().parents[1] / "scheduling" / "airflow_dag.py"
 
 
 def test_the_airflow_dag_runs_sync_ipynb_with_papermill() -> None:
-    pytest.importorskip("airflow.providers.papermill", reason="Apache Airflow's papermill provider is not installed")
+    pytest.importorskip(
+        "airflow.providers.papermill", reason="Apache Airflow's papermill provider is not installed"
+    )
     spec = importlib.util.spec_from_file_location("airflow_dag", DAG_FILE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -11,6 +11,9 @@ Example:
 
 from __future__ import annotations
 
+from toolkit.mapping import mappable_fields, suggest_mapping, validate_mapping
+
+from ._version import __version__
 from .api import Toolkit
 from .config import Settings
 from .credentials import CredentialStore, Secret
@@ -30,10 +33,7 @@ from .exceptions import (
     RunLockedError,
     ToolkitError,
 )
-from toolkit.mapping import mappable_fields, suggest_mapping, validate_mapping
 from .sync import RunResult
-
-from ._version import __version__
 
 __all__ = [
     "ApiDisabledError",

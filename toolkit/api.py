@@ -17,19 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from toolkit.mapping import suggest_mapping, validate_mapping
+from toolkit.mapping.types import Mapping
+from toolkit.notify import DeliveryReport, notify_pending
+
 from .brevo import BrevoClient
 from .config import Settings
 from .connections import open_brevo, open_salesforce
 from .credentials import CredentialStore
 from .exceptions import ConfigError
-from toolkit.mapping import suggest_mapping, validate_mapping
-from toolkit.mapping.types import Mapping
+from .quota import Quota
 from .salesforce import SalesforceClient
 from .store import Integration, Link, LinkState, Store
 from .sync import RunResult, run_integration
 from .sync.region import org_region
-from toolkit.notify import DeliveryReport, notify_pending
-from .quota import Quota
 
 __all__ = ["Toolkit"]
 
@@ -55,12 +56,15 @@ class Toolkit:
     # -- clients -------------------------------------------------------------------------------
     def salesforce(self, integration: str | Integration) -> SalesforceClient:
         """The signed-in Salesforce client of an integration's connection (cached)."""
-        integ = integration if isinstance(integration, Integration) else self.store.get_integration(integration)
+        integ = (
+            integration if isinstance(integration, Integration) else self.store.get_integration(integration)
+        )
         if integ.connection_id is None:
             raise ConfigError(f"integration {integ.name!r} has no Salesforce connection yet (S2)")
         if integ.connection_id not in self._sf:
-            self._sf[integ.connection_id] = open_salesforce(self.store, self.credentials, self.settings,
-                                                            integ.connection_id)
+            self._sf[integ.connection_id] = open_salesforce(
+                self.store, self.credentials, self.settings, integ.connection_id
+            )
         return self._sf[integ.connection_id]
 
     def brevo(self, account: str = "default") -> BrevoClient:
@@ -77,7 +81,7 @@ class Toolkit:
         self._brevo.clear()
         self.store.close()
 
-    def __enter__(self) -> "Toolkit":
+    def __enter__(self) -> Toolkit:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -103,11 +107,20 @@ class Toolkit:
     def suggest_mapping(self, name: str, *, booleans_and_picklists: bool = False) -> list[tuple[str, str]]:
         """S5: the pairs the wizard proposes (EMAIL <- Email, FIRSTNAME <- FirstName, ...)."""
         integ = self.store.get_integration(name)
-        return suggest_mapping(self.salesforce(integ).describe(integ.object), self.brevo_attributes(name),
-                               booleans_and_picklists=booleans_and_picklists)
+        return suggest_mapping(
+            self.salesforce(integ).describe(integ.object),
+            self.brevo_attributes(name),
+            booleans_and_picklists=booleans_and_picklists,
+        )
 
-    def set_mapping(self, name: str, pairs: list[tuple[str, str]] | dict[str, str], *,
-                    booleans_and_picklists: bool = False, default_region: str | None = None) -> Mapping:
+    def set_mapping(
+        self,
+        name: str,
+        pairs: list[tuple[str, str]] | dict[str, str],
+        *,
+        booleans_and_picklists: bool = False,
+        default_region: str | None = None,
+    ) -> Mapping:
         """S5/S6/Y4/Y11/B4: validate the mapping against both sides' metadata and keep it.
 
         Args:
@@ -120,19 +133,33 @@ class Toolkit:
         """
         integ = self.store.get_integration(name)
         sf = self.salesforce(integ)
-        mapping = validate_mapping(pairs, sf.describe(integ.object),
-                                   self.brevo_attributes(name), booleans_and_picklists=booleans_and_picklists)
+        mapping = validate_mapping(
+            pairs,
+            sf.describe(integ.object),
+            self.brevo_attributes(name),
+            booleans_and_picklists=booleans_and_picklists,
+        )
         region = default_region or integ.default_region or org_region(sf)
-        self.store.update_integration(name, mapping=mapping.to_json(),
-                                      sync_booleans_picklists=booleans_and_picklists, default_region=region)
+        self.store.update_integration(
+            name,
+            mapping=mapping.to_json(),
+            sync_booleans_picklists=booleans_and_picklists,
+            default_region=region,
+        )
         return mapping
 
     def org_region(self, name: str) -> str | None:
         """The phone region of the integration's org (its ``Organization`` country), if it can be read."""
         return org_region(self.salesforce(self.store.get_integration(name)))
 
-    def choose_list(self, name: str, *, list_id: int | None = None, new_list: str | None = None,
-                    folder: str = DEFAULT_FOLDER) -> int:
+    def choose_list(
+        self,
+        name: str,
+        *,
+        list_id: int | None = None,
+        new_list: str | None = None,
+        folder: str = DEFAULT_FOLDER,
+    ) -> int:
         """S7: an existing Brevo list, or a new one created in ``folder``; returns its id."""
         if (list_id is None) == (new_list is None):
             raise ConfigError("choose either an existing list (list_id) or a new list's name (new_list)")
@@ -157,8 +184,15 @@ class Toolkit:
         return self.store.list_integrations()
 
     # -- runs ------------------------------------------------------------------------------------
-    def run(self, name: str, *, dry_run: bool = False, full: bool = False, confirm_deletes: bool = False,
-            progress: Callable[[str, int], None] | None = None) -> RunResult:
+    def run(
+        self,
+        name: str,
+        *,
+        dry_run: bool = False,
+        full: bool = False,
+        confirm_deletes: bool = False,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> RunResult:
         """Run one integration's two-way sync (see :func:`toolkit.sync.run_integration`).
 
         Integrations stopped by the quota resume first when the month rolled over or the limit
@@ -167,9 +201,18 @@ class Toolkit:
         self.quota.resume()
         integ = self.store.get_integration(name)
         brevo = self.brevo(integ.brevo_account)
-        result = run_integration(self.store, self.settings, name, sf=self.salesforce(integ), brevo=brevo,
-                                 dry_run=dry_run, full=full, confirm_deletes=confirm_deletes,
-                                 quota=None if dry_run else self.quota, progress=progress)
+        result = run_integration(
+            self.store,
+            self.settings,
+            name,
+            sf=self.salesforce(integ),
+            brevo=brevo,
+            dry_run=dry_run,
+            full=full,
+            confirm_deletes=confirm_deletes,
+            quota=None if dry_run else self.quota,
+            progress=progress,
+        )
         self.notify()
         return result
 
@@ -192,8 +235,10 @@ class Toolkit:
         list) or ``held_brevo_delete`` (deleted in Brevo: to be deleted in Salesforce).
         """
         iid = self.store.get_integration(name).id
-        return [*self.store.all_links(iid, state=LinkState.HELD_DELETE),
-                *self.store.all_links(iid, state=LinkState.HELD_BREVO_DELETE)]
+        return [
+            *self.store.all_links(iid, state=LinkState.HELD_DELETE),
+            *self.store.all_links(iid, state=LinkState.HELD_BREVO_DELETE),
+        ]
 
     def confirm_deletions(self, name: str) -> RunResult:
         """Carry out the held deletions (B6), in a run that also syncs everything else."""

@@ -130,17 +130,22 @@ class Settings:
         _check(self.brevo_deletion_check_hours >= 0, "brevo_deletion_check_hours", "must be >= 0")
         _check(self.mass_delete_min >= 0, "mass_delete_min", "must be 0 or more records")
         _check(self.notify_transport in ("brevo", "smtp"), "notify_transport", 'must be "brevo" or "smtp"')
-        _check(self.smtp_security in ("starttls", "ssl", "none"), "smtp_security",
-               'must be "starttls", "ssl" or "none"')
+        _check(
+            self.smtp_security in ("starttls", "ssl", "none"),
+            "smtp_security",
+            'must be "starttls", "ssl" or "none"',
+        )
         _check(0 < self.smtp_port < 65536, "smtp_port", "must be a TCP port")
-        _check(0 <= self.salesforce_callback_port < 65536, "salesforce_callback_port",
-               "must be a TCP port (0 = any free port)")
+        _check(
+            0 <= self.salesforce_callback_port < 65536,
+            "salesforce_callback_port",
+            "must be a TCP port (0 = any free port)",
+        )
         _check(1 <= self.page_size <= 2_000, "page_size", "must be between 1 and 2000")
         for name in ("bulk_threshold", "import_max_bytes", "http_timeout"):
             _check(getattr(self, name) > 0, name, "must be positive")
         for name in ("salesforce_login_url", "brevo_api_url"):
-            _check(getattr(self, name).startswith(("https://", "http://")), name,
-                   "must be an http(s) URL")
+            _check(getattr(self, name).startswith(("https://", "http://")), name, "must be an http(s) URL")
 
     @property
     def db_path(self) -> Path:
@@ -201,7 +206,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         if any(word in key.lower() for word in _SECRET_WORDS):
             raise ConfigError(
                 f"{path}: {key!r} looks like a secret; secrets belong in credentials.json (mode "
-                "0600) or TOOLKIT_* environment variables, never in toolkit.toml")
+                "0600) or TOOLKIT_* environment variables, never in toolkit.toml"
+            )
     return data
 
 
@@ -233,8 +239,7 @@ def _coerce(key: str, raw: Any, source: str) -> Any:
             items = raw.split(",") if isinstance(raw, str) else list(raw)
             return tuple(str(item).strip() for item in items if str(item).strip())
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"setting {key!r} in {source} must be of type {kind}, got {raw!r}") from None
+        raise ConfigError(f"setting {key!r} in {source} must be of type {kind}, got {raw!r}") from None
     return raw  # pragma: no cover - every field type is handled above
 
 

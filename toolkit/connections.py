@@ -25,8 +25,14 @@ from .exceptions import AuthError, ConfigError
 from .salesforce import SalesforceClient, TokenSet, auth, make_session
 from .store import Connection, Store
 
-__all__ = ["connect_salesforce", "identity_username", "open_brevo", "open_salesforce", "revoke_sign_in",
-           "save_brevo_key"]
+__all__ = [
+    "connect_salesforce",
+    "identity_username",
+    "open_brevo",
+    "open_salesforce",
+    "revoke_sign_in",
+    "save_brevo_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +52,9 @@ def identity_username(tokens: TokenSet, settings: Settings) -> str:
     """The signed-in user's username, read from the token's identity URL."""
     session = make_session(_ca(settings), timeout=settings.http_timeout)
     try:
-        response = session.get(tokens.id_url,
-                               headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"})
+        response = session.get(
+            tokens.id_url, headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"}
+        )
     finally:
         session.close()
     if response.status_code != 200:
@@ -55,10 +62,19 @@ def identity_username(tokens: TokenSet, settings: Settings) -> str:
     return str(response.json()["username"])
 
 
-def connect_salesforce(store: Store, credentials: CredentialStore, settings: Settings, *, name: str,
-                       tokens: TokenSet, client_id: str, flow: str, login_url: str | None = None,
-                       secrets: dict[str, str | Secret] | None = None,
-                       integration: str | None = None) -> Connection:
+def connect_salesforce(
+    store: Store,
+    credentials: CredentialStore,
+    settings: Settings,
+    *,
+    name: str,
+    tokens: TokenSet,
+    client_id: str,
+    flow: str,
+    login_url: str | None = None,
+    secrets: dict[str, str | Secret] | None = None,
+    integration: str | None = None,
+) -> Connection:
     """Record a signed-in Salesforce account and keep its secrets in the credential store.
 
     The caller has already signed in (``tokens`` from :mod:`toolkit.salesforce.auth`, e.g. an
@@ -99,9 +115,16 @@ def connect_salesforce(store: Store, credentials: CredentialStore, settings: Set
             client.close()
         username = identity_username(tokens, settings)
         with store.transaction():  # the connection, its use (S3) and its secrets, or none of them
-            connection = store.add_connection(name, login_url=login_url, username=username, client_id=client_id,
-                                              flow=flow, instance_url=tokens.instance_url, org_id=tokens.org_id,
-                                              user_id=tokens.user_id)
+            connection = store.add_connection(
+                name,
+                login_url=login_url,
+                username=username,
+                client_id=client_id,
+                flow=flow,
+                instance_url=tokens.instance_url,
+                org_id=tokens.org_id,
+                user_id=tokens.user_id,
+            )
             if integration is not None:
                 store.update_integration(integration, connection_id=connection.id)
             for field, value in wanted.items():
@@ -132,7 +155,9 @@ def revoke_sign_in(tokens: TokenSet, login_url: str, settings: Settings) -> bool
     if revoked:
         log.info("revoked the tokens of a Salesforce sign-in that was not kept")
     else:
-        log.warning("the tokens of a refused Salesforce sign-in could not be revoked; they expire by themselves")
+        log.warning(
+            "the tokens of a refused Salesforce sign-in could not be revoked; they expire by themselves"
+        )
     return revoked
 
 
@@ -146,7 +171,9 @@ def _forget_secrets(credentials: CredentialStore, name: str, store: Store) -> No
         log.warning("could not remove the secrets of the connection %r that was not recorded", name)
 
 
-def _client(tokens: TokenSet, settings: Settings, *, reauthenticate: Callable[[], TokenSet]) -> SalesforceClient:
+def _client(
+    tokens: TokenSet, settings: Settings, *, reauthenticate: Callable[[], TokenSet]
+) -> SalesforceClient:
     session = make_session(_ca(settings), timeout=settings.http_timeout)
     return SalesforceClient(tokens, reauthenticate, session=session, version=settings.salesforce_api_version)
 
@@ -157,22 +184,40 @@ def _sign_in(connection: Connection, credentials: CredentialStore, settings: Set
     try:
         if connection.flow == "authorization_code":
             client_secret = credentials.find("salesforce", connection.name, "client_secret")
-            return auth.refresh(connection.login_url, connection.client_id, secret("refresh_token"),
-                                session=session, client_secret=client_secret)
+            return auth.refresh(
+                connection.login_url,
+                connection.client_id,
+                secret("refresh_token"),
+                session=session,
+                client_secret=client_secret,
+            )
         if connection.flow == "client_credentials":
-            return auth.client_credentials(connection.login_url, connection.client_id, secret("client_secret"),
-                                           session=session)
+            return auth.client_credentials(
+                connection.login_url, connection.client_id, secret("client_secret"), session=session
+            )
         if connection.flow == "jwt_bearer":
-            return auth.jwt_bearer(connection.login_url, connection.client_id, connection.username,
-                                   secret("private_key"), session=session)
-        return auth.password(connection.login_url, connection.client_id, secret("client_secret"),
-                             connection.username, secret("password"), session=session)
+            return auth.jwt_bearer(
+                connection.login_url,
+                connection.client_id,
+                connection.username,
+                secret("private_key"),
+                session=session,
+            )
+        return auth.password(
+            connection.login_url,
+            connection.client_id,
+            secret("client_secret"),
+            connection.username,
+            secret("password"),
+            session=session,
+        )
     finally:
         session.close()
 
 
-def open_salesforce(store: Store, credentials: CredentialStore, settings: Settings,
-                    connection: str | int) -> SalesforceClient:
+def open_salesforce(
+    store: Store, credentials: CredentialStore, settings: Settings, connection: str | int
+) -> SalesforceClient:
     """A signed-in client for a stored connection; it signs in again by itself when a session expires."""
     conn = store.get_connection(connection)
     tokens = _sign_in(conn, credentials, settings)
@@ -184,10 +229,20 @@ def save_brevo_key(credentials: CredentialStore, api_key: str | Secret, *, accou
     credentials.set("brevo", account, "api_key", api_key)
 
 
-def open_brevo(credentials: CredentialStore, settings: Settings, *, account: str = "default",
-               base_url: str | None = None, ca_bundle: Path | str | None = None) -> BrevoClient:
+def open_brevo(
+    credentials: CredentialStore,
+    settings: Settings,
+    *,
+    account: str = "default",
+    base_url: str | None = None,
+    ca_bundle: Path | str | None = None,
+) -> BrevoClient:
     """A Brevo client for a named account (key from the credential store or the environment)."""
     key = credentials.get("brevo", account, "api_key")
     bundle = ca_bundle if ca_bundle is not None else settings.ca_bundle
-    return BrevoClient(base_url or settings.brevo_api_url, key, ca_bundle=str(bundle) if bundle else None,
-                       timeout=settings.http_timeout)
+    return BrevoClient(
+        base_url or settings.brevo_api_url,
+        key,
+        ca_bundle=str(bundle) if bundle else None,
+        timeout=settings.http_timeout,
+    )

@@ -128,7 +128,8 @@ class CredentialStore:
             raise CredentialsError(
                 f"missing {kind} credential {field!r} for {name!r}: set the environment variable "
                 f"{env_var_name(kind, name, field)} or store it in {self.path} "
-                f"(CredentialStore.set({kind!r}, {name!r}, {field!r}, ...))")
+                f"(CredentialStore.set({kind!r}, {name!r}, {field!r}, ...))"
+            )
         return found
 
     def find(self, kind: str, name: str, field: str) -> Secret | None:
@@ -148,8 +149,7 @@ class CredentialStore:
         """Store a secret in the file (atomically, mode 0600)."""
         raw = value.reveal() if isinstance(value, Secret) else value
         if not isinstance(raw, str) or not raw:
-            raise CredentialsError(
-                f"refusing to store an empty {kind} credential {field!r} for {name!r}")
+            raise CredentialsError(f"refusing to store an empty {kind} credential {field!r} for {name!r}")
         for part, label in ((kind, "kind"), (name, "name"), (field, "field")):
             if not isinstance(part, str) or not part.strip():
                 raise CredentialsError(f"credential {label} must be a non-empty string")
@@ -190,7 +190,8 @@ class CredentialStore:
             if os.name == "posix" and mode & 0o077:
                 raise CredentialsError(
                     f"{self.path} may be read by other users (mode {stat.S_IMODE(mode):04o}); "
-                    f"refusing to use it: run `chmod 600 {self.path}`")
+                    f"refusing to use it: run `chmod 600 {self.path}`"
+                )
             raw = handle.read()
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -199,8 +200,7 @@ class CredentialStore:
             where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
             raise CredentialsError(f"{self.path} is not valid JSON{where}") from None
         if not _well_formed(data):
-            raise CredentialsError(
-                f"{self.path} must hold {{kind: {{name: {{field: string}}}}}} objects")
+            raise CredentialsError(f"{self.path} must hold {{kind: {{name: {{field: string}}}}}} objects")
         return data  # type: ignore[no-any-return]  # shape checked by _well_formed
 
     def _write(self, data: dict[str, Any]) -> None:

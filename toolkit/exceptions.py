@@ -23,9 +23,20 @@ Messages never contain secrets or personal data beyond a record id.
 from __future__ import annotations
 
 __all__ = [
-    "ApiDisabledError", "ApiError", "AuthError", "ConfigError", "ConnectionLimitError",
-    "CredentialsError", "FatalApiError", "MappingError", "MassDeleteBlocked", "ProtocolError", "QuotaExhausted",
-    "RetriableApiError", "RunLockedError", "ToolkitError",
+    "ApiDisabledError",
+    "ApiError",
+    "AuthError",
+    "ConfigError",
+    "ConnectionLimitError",
+    "CredentialsError",
+    "FatalApiError",
+    "MappingError",
+    "MassDeleteBlocked",
+    "ProtocolError",
+    "QuotaExhausted",
+    "RetriableApiError",
+    "RunLockedError",
+    "ToolkitError",
 ]
 
 
@@ -64,8 +75,16 @@ class ApiError(ToolkitError):
         method, path: the request, without query string or host.
     """
 
-    def __init__(self, message: str, *, service: str, status: int = 0, code: str | None = None,
-                 method: str = "", path: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        status: int = 0,
+        code: str | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
         super().__init__(message)
         self.service = service
         self.status = status

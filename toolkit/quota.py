@@ -27,14 +27,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from toolkit.notify import Email, enqueue
+
 from .config import Settings
 from .exceptions import ConfigError, QuotaExhausted
-from toolkit.notify import Email, enqueue
 from .store import Store
 from .store.quota import day_of, month_of
 
-__all__ = ["EXHAUSTED", "RESERVATION_TTL", "STOP_REASON", "WARNING", "Quota", "QuotaStatus",
-           "check_not_stopped", "month_bounds", "quota_email", "stopped_message"]
+__all__ = [
+    "EXHAUSTED",
+    "RESERVATION_TTL",
+    "STOP_REASON",
+    "WARNING",
+    "Quota",
+    "QuotaStatus",
+    "check_not_stopped",
+    "month_bounds",
+    "quota_email",
+    "stopped_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +98,9 @@ class Quota:
         reservation_ttl: how long a reservation counts without being renewed or settled.
     """
 
-    def __init__(self, store: Store, settings: Settings, *,
-                 reservation_ttl: timedelta = RESERVATION_TTL) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, *, reservation_ttl: timedelta = RESERVATION_TTL
+    ) -> None:
         self.store = store
         self.settings = settings
         self.reservation_ttl = reservation_ttl
@@ -109,8 +121,9 @@ class Quota:
         """
         if n <= 0:
             return 0
-        granted = self.store.reserve_tasks(integration_id, run_id, n, default_limit=self.settings.quota_limit,
-                                           ttl=self.reservation_ttl)
+        granted = self.store.reserve_tasks(
+            integration_id, run_id, n, default_limit=self.settings.quota_limit, ttl=self.reservation_ttl
+        )
         if granted < n:
             log.info("quota: run %s asked for %d tasks, granted %d", run_id, n, granted)
         return granted
@@ -188,10 +201,22 @@ class Quota:
             exhausted_on = (now + (limit - used) / rate * _DAY).date()
         share, forecast_share = used / limit, forecast / limit
         warn = self.settings.quota_warning_share
-        state = ("exhausted" if used >= limit else
-                 "warning" if share >= warn or forecast_share >= warn else "ok")
-        return QuotaStatus(month, used, limit, share, self.store.reserved_tasks(), state, forecast,
-                           forecast_share, max(0, limit - used), end, exhausted_on)
+        state = (
+            "exhausted" if used >= limit else "warning" if share >= warn or forecast_share >= warn else "ok"
+        )
+        return QuotaStatus(
+            month,
+            used,
+            limit,
+            share,
+            self.store.reserved_tasks(),
+            state,
+            forecast,
+            forecast_share,
+            max(0, limit - used),
+            end,
+            exhausted_on,
+        )
 
     def usage_by_day(self, month: str | None = None) -> list[dict[str, Any]]:
         """Tasks per UTC day, every day up to today (or the month's end), with a running total."""
@@ -213,14 +238,31 @@ class Quota:
         month = month or month_of(self.store.quota_now())
         rows = self.store.tasks_by_integration(month)
         total = sum(n for _, _, n in rows) or 1
-        return [{"integration_id": iid, "integration": name or f"(deleted #{iid})", "tasks": n,
-                 "share": n / total} for iid, name, n in rows]
+        return [
+            {
+                "integration_id": iid,
+                "integration": name or f"(deleted #{iid})",
+                "tasks": n,
+                "share": n / total,
+            }
+            for iid, name, n in rows
+        ]
 
     def notifications(self, month: str | None = None) -> list[dict[str, Any]]:
         """The quota e-mails (all months, or one) with their delivery state."""
-        return [{"id": m.id, "kind": m.kind, "month": m.month, "status": m.status,
-                 "attempts": m.attempts, "created_at": m.created_at, "sent_at": m.sent_at,
-                 "error": m.error} for m in self.store.list_notifications(month=month)]
+        return [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "month": m.month,
+                "status": m.status,
+                "attempts": m.attempts,
+                "created_at": m.created_at,
+                "sent_at": m.sent_at,
+                "error": m.error,
+            }
+            for m in self.store.list_notifications(month=month)
+        ]
 
     # -- thresholds -----------------------------------------------------------------------------
 
@@ -279,10 +321,12 @@ def stopped_message(store: Store, name: str, *, default_limit: int | None = None
     used = store.tasks_used(month)
     stored = store.get_quota_limit()
     limit = stored if stored is not None else default_limit if default_limit is not None else used
-    return (f"integration {name!r} is stopped: this month's task quota is used up ({used:,} of {limit:,} tasks). "
-            f"It resumes by itself when the quota resets at the start of next month, "
-            f"{resets_at:%Y-%m-%d %H:%M} UTC, or as soon as the limit is raised ({_raise_hint(used, limit)}); "
-            "nothing is lost in the meantime")
+    return (
+        f"integration {name!r} is stopped: this month's task quota is used up ({used:,} of {limit:,} tasks). "
+        f"It resumes by itself when the quota resets at the start of next month, "
+        f"{resets_at:%Y-%m-%d %H:%M} UTC, or as soon as the limit is raised ({_raise_hint(used, limit)}); "
+        "nothing is lost in the meantime"
+    )
 
 
 def check_not_stopped(store: Store, name: str, *, default_limit: int | None = None) -> None:
@@ -312,28 +356,46 @@ def quota_email(kind: str, status: QuotaStatus, integrations: list[str]) -> Emai
     month = datetime.strptime(status.month, "%Y-%m").strftime("%B %Y")
     resets = f"{status.resets_at.day} {status.resets_at:%B %Y}"
     raise_hint = _raise_hint(status.used, status.limit)
-    keep = (f"Nothing is lost: records not yet written stay pending and are written automatically "
-            f"when the quota resets on {resets} (UTC), or as soon as the limit is raised "
-            f"(for example: {raise_hint}).")
+    keep = (
+        f"Nothing is lost: records not yet written stay pending and are written automatically "
+        f"when the quota resets on {resets} (UTC), or as soon as the limit is raised "
+        f"(for example: {raise_hint})."
+    )
     sign = "-- the Salesforce-Brevo toolkit"
     if kind == WARNING:
         percent = int(status.share * 100)
-        pace = (f"At the current pace they will use about {status.forecast:,} tasks "
-                f"({int(status.forecast_share * 100)}%) by the end of the month.")
-        return Email.from_paragraphs(f"Salesforce-Brevo sync: {percent}% of this month's tasks used", [
-            "Hello,",
-            (f"Your integrations used {percent}% ({status.used:,} of {status.limit:,}) of this month's "
-             f"tasks ({month}). Each record created, updated or deleted, in either direction, is one task."),
-            pace if status.forecast else "",
-            f"Most tasks so far: {', '.join(integrations)}." if integrations else "",
-            (f"When all {status.limit:,} tasks are used, every integration stops before writing a task "
-             f"over the limit. {keep}"),
-            sign])
+        pace = (
+            f"At the current pace they will use about {status.forecast:,} tasks "
+            f"({int(status.forecast_share * 100)}%) by the end of the month."
+        )
+        return Email.from_paragraphs(
+            f"Salesforce-Brevo sync: {percent}% of this month's tasks used",
+            [
+                "Hello,",
+                (
+                    f"Your integrations used {percent}% ({status.used:,} of {status.limit:,}) of this month's "
+                    f"tasks ({month}). Each record created, updated or deleted, in either direction, is one task."
+                ),
+                pace if status.forecast else "",
+                f"Most tasks so far: {', '.join(integrations)}." if integrations else "",
+                (
+                    f"When all {status.limit:,} tasks are used, every integration stops before writing a task "
+                    f"over the limit. {keep}"
+                ),
+                sign,
+            ],
+        )
     subject = f"Salesforce-Brevo sync stopped: all {status.limit:,} tasks of {month} are used"
-    return Email.from_paragraphs(subject, [
-        "Hello,",
-        (f"Your integrations used all {status.limit:,} tasks of this month's quota ({month}), so the sync "
-         "has stopped before writing a task over the limit."),
-        f"Stopped: {', '.join(integrations)}." if integrations else "",
-        keep,
-        sign])
+    return Email.from_paragraphs(
+        subject,
+        [
+            "Hello,",
+            (
+                f"Your integrations used all {status.limit:,} tasks of this month's quota ({month}), so the sync "
+                "has stopped before writing a task over the limit."
+            ),
+            f"Stopped: {', '.join(integrations)}." if integrations else "",
+            keep,
+            sign,
+        ],
+    )

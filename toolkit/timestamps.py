@@ -20,12 +20,21 @@ canonical form per service (:func:`format_salesforce_datetime`, Brevo's
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["TimestampError", "canonical_salesforce_datetime", "format_milliseconds", "format_salesforce_datetime",
-           "parse_brevo_datetime", "parse_salesforce_datetime", "parse_timestamp"]
+__all__ = [
+    "TimestampError",
+    "canonical_salesforce_datetime",
+    "format_milliseconds",
+    "format_salesforce_datetime",
+    "parse_brevo_datetime",
+    "parse_salesforce_datetime",
+    "parse_timestamp",
+]
 
-_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?")
+_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
 
 
 class TimestampError(ValueError):
@@ -48,11 +57,21 @@ def parse_timestamp(text: object, *, service: str) -> datetime:
     """
     match = _TIMESTAMP.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise TimestampError(f"not a {service} timestamp (expected YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|+HHMM])")
+        raise TimestampError(
+            f"not a {service} timestamp (expected YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|+HHMM])"
+        )
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                          int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=UTC,
+        )
     except ValueError:
         raise TimestampError(f"not a valid {service} date-time (a field is out of range)") from None
     if zone and zone not in ("Z", "z"):
@@ -85,8 +104,8 @@ def parse_salesforce_datetime(text: object) -> datetime:
 def format_milliseconds(moment: datetime, zone: str) -> str:
     """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SS.mmm`` followed by ``zone`` (a naive one is UTC)."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}{zone}"
 
 

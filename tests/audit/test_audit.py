@@ -20,7 +20,15 @@ from toolkit import audit
 from toolkit.audit.meanings import RULES
 from toolkit.exceptions import ConfigError
 from toolkit.rules.base import (
-    RULE_B4, RULE_EMAIL_INVALID, RULE_PHONE_INVALID, RULE_VALUE_INVALID, RULE_Y3, RULE_Y5, RULE_Y6, RULE_Y8, RULE_Y9,
+    RULE_B4,
+    RULE_EMAIL_INVALID,
+    RULE_PHONE_INVALID,
+    RULE_VALUE_INVALID,
+    RULE_Y3,
+    RULE_Y5,
+    RULE_Y6,
+    RULE_Y8,
+    RULE_Y9,
 )
 from toolkit.sandbox.datagen import generate
 from toolkit.store import Rejection, Store
@@ -28,8 +36,21 @@ from toolkit.store import Rejection, Store
 CONTACTS, LEADS, SEED, SHARE = 120, 120, 23, 0.25
 LEAD_MAPPING = {**MAPPING, "LANDLINE": "Phone", "BIRTHDATE": "Birthdate__c"}
 CONTACT_MAPPING = {**MAPPING, "BIRTHDATE": "Birthdate"}
-A1 = ("integration", "run_id", "direction", "record_id", "field", "value", "rule", "reason", "service_code",
-      "service_message", "first_seen", "last_seen", "resolved_at")
+A1 = (
+    "integration",
+    "run_id",
+    "direction",
+    "record_id",
+    "field",
+    "value",
+    "rule",
+    "reason",
+    "service_code",
+    "service_message",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+)
 
 
 def _recreate_as_text(env: Env, attribute: str) -> None:
@@ -47,12 +68,16 @@ def _recreate_as_text(env: Env, attribute: str) -> None:
     env.tk.brevo().create_attribute("normal", attribute, "text")
 
 
-def _generated(env: Env) -> tuple[dict[tuple[str, str], set[str]], list[tuple[str, str, str, dict[str, Any]]]]:
+def _generated(
+    env: Env,
+) -> tuple[dict[tuple[str, str], set[str]], list[tuple[str, str, str, dict[str, Any]]]]:
     """What the generator made: (integration, rule) -> Salesforce Ids breaking it, from the
     Salesforce data; and the Brevo edits that break Y3/Y5/Y8 as (integration, rule, Id, attributes)."""
     data = generate(contacts=CONTACTS, leads=LEADS, seed=SEED, rule_share=SHARE)
-    ids = {"contacts": [r["Id"] for r in env.sandbox.salesforce.records("Contact")],
-           "leads": [r["Id"] for r in env.sandbox.salesforce.records("Lead")]}
+    ids = {
+        "contacts": [r["Id"] for r in env.sandbox.salesforce.records("Contact")],
+        "leads": [r["Id"] for r in env.sandbox.salesforce.records("Lead")],
+    }
     expected: dict[tuple[str, str], set[str]] = {}
     for name, records in (("contacts", data.contacts), ("leads", data.leads)):
         # created in generation order; Leads converted into new Contacts add those after them
@@ -60,9 +85,12 @@ def _generated(env: Env) -> tuple[dict[tuple[str, str], set[str]], list[tuple[st
         for index, record in enumerate(records):
             for rule in record.breaks:
                 expected.setdefault((name, rule), set()).add(ids[name][index])
-    edits = [("contacts", e["breaks"][0], ids["contacts"][e["contact_index"]], e["attributes"])
-             if "contact_index" in e else ("leads", e["breaks"][0], ids["leads"][e["lead_index"]], e["attributes"])
-             for e in data.brevo_edits]
+    edits = [
+        ("contacts", e["breaks"][0], ids["contacts"][e["contact_index"]], e["attributes"])
+        if "contact_index" in e
+        else ("leads", e["breaks"][0], ids["leads"][e["lead_index"]], e["attributes"])
+        for e in data.brevo_edits
+    ]
     return expected, edits
 
 
@@ -79,7 +107,9 @@ def test_a1_each_rule_rejection_is_recorded_with_rule_and_reason(env_factory: An
     linked = {name: {link.sf_id for link in env.tk.links(name)} for name in ("contacts", "leads")}
     # Salesforce refuses an update: the record was deleted and purged from the Recycle Bin
     # (16 days later), which no incremental read reports.
-    clean = sorted(linked["contacts"] - set().union(*(v for (n, _), v in expected.items() if n == "contacts")))
+    clean = sorted(
+        linked["contacts"] - set().union(*(v for (n, _), v in expected.items() if n == "contacts"))
+    )
     gone = clean[0]
     assert env.sandbox.salesforce.delete_many([gone])[0]["success"]
     env.sandbox.clock.advance(timedelta(days=16))
@@ -103,14 +133,16 @@ def test_a1_each_rule_rejection_is_recorded_with_rule_and_reason(env_factory: An
     assert all(r.ok for r in second.values()), {n: r.message for n, r in second.items()}
 
     df = audit.rejections(env.tk.store)
-    assert list(df.columns[:len(A1)]) == list(A1)
+    assert list(df.columns[: len(A1)]) == list(A1)
     assert df["reason"].str.len().min() > 20 and df["first_seen"].notna().all()
 
     def ids_of(name: str, rule: str) -> set[str]:
         return set(audit.rejections(env.tk.store, integration=name, rule=rule)["record_id"])
 
     for name in ("contacts", "leads"):
-        assert expected[(name, "Y6")] and ids_of(name, RULE_Y6) == expected[(name, "Y6")]  # initial load: no e-mail
+        assert (
+            expected[(name, "Y6")] and ids_of(name, RULE_Y6) == expected[(name, "Y6")]
+        )  # initial load: no e-mail
         for rule in (RULE_Y3, RULE_Y5):
             assert edited[(name, rule)] and ids_of(name, rule) == edited[(name, rule)]
     assert expected[("leads", "Y9")] and ids_of("leads", RULE_Y9) == expected[("leads", "Y9")]
@@ -122,14 +154,25 @@ def test_a1_each_rule_rejection_is_recorded_with_rule_and_reason(env_factory: An
     runs = {name: (first[name].run_id, second[name].run_id) for name in first}
     for row in df.to_dict("records"):
         assert row["run_id"] in runs[row["integration"]]
-        assert row["direction"] == ("to_brevo" if row["rule"] in ("Y6", "Y9", "D1", "PHONE_INVALID")
-                                    or row["rule"].startswith("BREVO:") else "to_salesforce"), row
+        assert row["direction"] == (
+            "to_brevo"
+            if row["rule"] in ("Y6", "Y9", "D1", "PHONE_INVALID") or row["rule"].startswith("BREVO:")
+            else "to_salesforce"
+        ), row
         assert row["state"] == "open" and pd.isna(row["resolved_at"])
     y10 = audit.rejections(env.tk.store, rule="Y10").iloc[0]
-    assert (y10["service_code"], y10["permanent"], y10["run_id"]) == ("DELETE_FAILED", True, second["contacts"].run_id)
+    assert (y10["service_code"], y10["permanent"], y10["run_id"]) == (
+        "DELETE_FAILED",
+        True,
+        second["contacts"].run_id,
+    )
     assert y10["service_message"] and "Case" in y10["reason"]
     sf = audit.rejections(env.tk.store, rule="SF:").iloc[0]
-    assert sf["rule"] == f"SF:{sf['service_code']}" and sf["service_message"] and sf["direction"] == "to_salesforce"
+    assert (
+        sf["rule"] == f"SF:{sf['service_code']}"
+        and sf["service_message"]
+        and sf["direction"] == "to_salesforce"
+    )
     refused = audit.rejections(env.tk.store, rule="BREVO:").iloc[0]
     assert refused["rule"] == "BREVO:duplicate_ext_id" and refused["service_code"] == "duplicate_ext_id"
     assert refused["service_message"]
@@ -170,7 +213,12 @@ def test_a3_permanent_rejection_is_not_retried_until_its_data_changes(env_factor
         assert again.ok and not again.rejected and again.tasks == 0
     assert env.sf_calls("DELETE") == deletes  # not retried
     [row] = audit.rejections(env.tk.store, rule="Y10").to_dict("records")
-    assert (row["record_id"], row["permanent"], row["seen_count"], row["run_id"]) == (kept, True, 1, refused_run)
+    assert (row["record_id"], row["permanent"], row["seen_count"], row["run_id"]) == (
+        kept,
+        True,
+        1,
+        refused_run,
+    )
     assert row["state"] == "open"
     # The data changes in Salesforce: the record is written to Brevo again...
     [ok] = env.sandbox.salesforce.update_many("Contact", [{"Id": kept, "FirstName": "Changed"}])
@@ -232,27 +280,52 @@ def test_b3_api_usage_kept_per_run(env_factory: Any) -> None:
 
 # -- the queries on a hand-made state database (no service involved) ---------------------------------
 
+
 def _store(tmp_path: Any) -> tuple[Store, dict[str, int]]:
     store = Store.open(tmp_path / "state.db")
-    return store, {name: store.create_integration(name, obj).id for name, obj in (("contacts", "Contact"),
-                                                                                   ("leads", "Lead"))}
+    return store, {
+        name: store.create_integration(name, obj).id
+        for name, obj in (("contacts", "Contact"), ("leads", "Lead"))
+    }
 
 
 def _reject(store: Store, iid: int, run: int, *rows: tuple[str, str, str, str, str | None]) -> None:
-    store.upsert_rejections([Rejection(iid, direction, record, rule, f"Refused by {rule} for a plain reason.",
-                                       field=field, value=value) for direction, record, rule, field, value in rows],
-                            run_id=run)
+    store.upsert_rejections(
+        [
+            Rejection(
+                iid,
+                direction,
+                record,
+                rule,
+                f"Refused by {rule} for a plain reason.",
+                field=field,
+                value=value,
+            )
+            for direction, record, rule, field, value in rows
+        ],
+        run_id=run,
+    )
 
 
 def test_rejections_filter_by_integration_rule_direction_state_and_run(tmp_path: Any) -> None:
     store, ids = _store(tmp_path)
     one = store.start_run(ids["contacts"]).id
-    _reject(store, ids["contacts"], one, ("to_brevo", "003A", "Y6", "Email", None),
-            ("to_salesforce", "003B", "SF:STRING_TOO_LONG", "LastName", "x" * 90),
-            ("to_brevo", "003C", "BREVO:invalid_emails", "", None))
+    _reject(
+        store,
+        ids["contacts"],
+        one,
+        ("to_brevo", "003A", "Y6", "Email", None),
+        ("to_salesforce", "003B", "SF:STRING_TOO_LONG", "LastName", "x" * 90),
+        ("to_brevo", "003C", "BREVO:invalid_emails", "", None),
+    )
     two = store.start_run(ids["leads"]).id
-    _reject(store, ids["leads"], two, ("to_salesforce", "00QA", "Y5", "LastName", None),
-            ("to_salesforce", "00QB", "Y8", "FirstName", "A" * 41))
+    _reject(
+        store,
+        ids["leads"],
+        two,
+        ("to_salesforce", "00QA", "Y5", "LastName", None),
+        ("to_salesforce", "00QB", "Y8", "FirstName", "A" * 41),
+    )
     three = store.start_run(ids["leads"]).id
     assert store.resolve_rejections(ids["leads"], "to_salesforce", ["00QA"], run_id=three) == 1
 
@@ -283,8 +356,18 @@ def test_rejections_filter_by_integration_rule_direction_state_and_run(tmp_path:
 
 
 def test_every_rule_id_has_a_plain_description() -> None:
-    for rule in (RULE_Y3, RULE_Y5, RULE_Y6, RULE_Y8, RULE_Y9, "Y10", RULE_B4, RULE_EMAIL_INVALID, RULE_PHONE_INVALID,
-                 RULE_VALUE_INVALID):
+    for rule in (
+        RULE_Y3,
+        RULE_Y5,
+        RULE_Y6,
+        RULE_Y8,
+        RULE_Y9,
+        "Y10",
+        RULE_B4,
+        RULE_EMAIL_INVALID,
+        RULE_PHONE_INVALID,
+        RULE_VALUE_INVALID,
+    ):
         assert rule in RULES and audit.describe_rule(rule) == RULES[rule][1]
         assert audit.rule_title(rule) != rule
     assert set(audit.rule_descriptions()) >= {f"Y{n}" for n in range(1, 12)}

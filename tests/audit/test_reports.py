@@ -20,8 +20,8 @@ from markupsafe import escape
 from tests.support.sync import Env, setup_integration
 from toolkit import audit
 from toolkit.audit.meanings import describe_rule
-from toolkit.exceptions import ConfigError
 from toolkit.audit.reports import CSV_COLUMNS, csv_cell, render_html, run_summary, write_run_report
+from toolkit.exceptions import ConfigError
 from toolkit.store import Rejection, Store
 from toolkit.store.reporting import REDACTED, is_secret_name
 
@@ -58,10 +58,14 @@ def test_a2_report_csv_and_html_escape_markup(env_factory: Any, tmp_path: Path) 
     named = sorted(link.sf_id for link in env.tk.links("leads"))[0]
     env.tk.brevo().update_contact(named, identifier_type="ext_id", attributes={"FIRSTNAME": SCRIPT_NAME})
     base = {"Company": "Formula GmbH", "LastName": "Formel", "Country": "Germany"}
-    created = env.sandbox.salesforce.create_many("Lead", [
-        {**base, "Email": "formula@example.org", "MobilePhone": FORMULA},
-        {**base, "Email": "plus@example.org", "MobilePhone": "+1 2"},
-        {**base, "Email": "minus@example.org", "MobilePhone": "-12"}])
+    created = env.sandbox.salesforce.create_many(
+        "Lead",
+        [
+            {**base, "Email": "formula@example.org", "MobilePhone": FORMULA},
+            {**base, "Email": "plus@example.org", "MobilePhone": "+1 2"},
+            {**base, "Email": "minus@example.org", "MobilePhone": "-12"},
+        ],
+    )
     assert all(r["success"] for r in created), created
     result = env.tk.run("leads")
     assert result.ok and result.rejected == {"Y8": 1, "Y9": 3}
@@ -94,8 +98,16 @@ def test_a2_report_csv_and_html_escape_markup(env_factory: Any, tmp_path: Path) 
     assert '<td class="num">3</td>' in page and '<td class="num">1</td>' in page
     assert "No earlier rejection was resolved in this run." in page
     summary = run_summary(env.tk.store, result.run_id)
-    assert (summary["rejected"], summary["rejected_by_rule"], summary["resolved"]) == (4, {"Y8": 1, "Y9": 3}, 0)
-    assert (summary["integration"], summary["status"], summary["tasks"]) == ("leads", "succeeded", result.tasks)
+    assert (summary["rejected"], summary["rejected_by_rule"], summary["resolved"]) == (
+        4,
+        {"Y8": 1, "Y9": 3},
+        0,
+    )
+    assert (summary["integration"], summary["status"], summary["tasks"]) == (
+        "leads",
+        "succeeded",
+        result.tasks,
+    )
     assert summary["sf_api_used"] and summary["sf_api_limit"]
 
 
@@ -116,16 +128,24 @@ def test_a3_fixed_record_is_written_next_run_and_shown_resolved(env_factory: Any
 
     [row] = audit.rejections(env.tk.store, rule="Y5").to_dict("records")
     assert (row["record_id"], row["state"], row["run_id"], row["resolved_run_id"]) == (
-        sf_id, "resolved", rejected.run_id, fixed.run_id)
+        sf_id,
+        "resolved",
+        rejected.run_id,
+        fixed.run_id,
+    )
     assert row["first_seen"] <= row["last_seen"] <= row["resolved_at"]
 
     before = write_run_report(env.tk.store, rejected.run_id, tmp_path)
     after = write_run_report(env.tk.store, fixed.run_id, tmp_path)
     assert [(r["in_this_run"], r["record_id"], r["rule"]) for r in _csv_rows(before.csv)] == [
-        ("rejected", sf_id, "Y5")]
+        ("rejected", sf_id, "Y5")
+    ]
     [resolved] = _csv_rows(after.csv)
     assert (resolved["in_this_run"], resolved["record_id"], resolved["resolved_run_id"]) == (
-        "resolved", sf_id, str(fixed.run_id))
+        "resolved",
+        sf_id,
+        str(fixed.run_id),
+    )
     assert resolved["resolved_at"]
     page = after.html.read_text(encoding="utf-8")
     head, _, tail = page.partition("<h2>Resolved in this run</h2>")
@@ -138,6 +158,7 @@ def test_a3_fixed_record_is_written_next_run_and_shown_resolved(env_factory: Any
 
 
 # -- without a sandbox ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_csv_cell_neutralises_every_formula_start(start: str) -> None:
@@ -152,11 +173,21 @@ def _hand_made(tmp_path: Path) -> tuple[Store, int]:
     store = Store.open(tmp_path / "state.db")
     iid = store.create_integration("news & <letters>", "Contact").id
     run = store.start_run(iid).id
-    store.upsert_rejections([Rejection(iid, "to_salesforce", f"003{n}", "Y5", "Last name is empty in Brevo.",
-                                       field="LastName") for n in range(3)]
-                            + [Rejection(iid, "to_brevo", "003X", "Y6", "No e-mail.", field="Email")], run_id=run)
-    store.finish_run(run, "succeeded", counts={"counts": {"to_brevo.create": 5}, "rejected": {"Y5": 3, "Y6": 1},
-                                               "tasks": 5}, sf_api_used=1234, sf_api_limit=15000)
+    store.upsert_rejections(
+        [
+            Rejection(iid, "to_salesforce", f"003{n}", "Y5", "Last name is empty in Brevo.", field="LastName")
+            for n in range(3)
+        ]
+        + [Rejection(iid, "to_brevo", "003X", "Y6", "No e-mail.", field="Email")],
+        run_id=run,
+    )
+    store.finish_run(
+        run,
+        "succeeded",
+        counts={"counts": {"to_brevo.create": 5}, "rejected": {"Y5": 3, "Y6": 1}, "tasks": 5},
+        sf_api_used=1234,
+        sf_api_limit=15000,
+    )
     return store, run
 
 
@@ -168,7 +199,7 @@ def test_html_groups_by_rule_with_counts_and_caps_the_records_listed(tmp_path: P
     page = render_html(summary, store.report_rejections(run_id=run), [], rows_per_rule=2)
     assert "news &amp; &lt;letters&gt;" in page and "<letters>" not in page
     assert "… and 1 more: see the CSV report." in page
-    assert page.count("<td class=\"mono\">003") == 3  # two of Y5, the one of Y6
+    assert page.count('<td class="mono">003') == 3  # two of Y5, the one of Y6
     assert "1,234" in page and "15,000" in page
     paths = write_run_report(store, run, tmp_path / "r")
     assert paths.html.name == f"audit-news-letters-run-{run}.html"
@@ -180,9 +211,13 @@ def test_summary_counts_what_is_still_open_from_earlier_runs(tmp_path: Path) -> 
     store, first = _hand_made(tmp_path)
     iid = store.get_run(first).integration_id
     second = store.start_run(iid).id
-    store.upsert_rejections([Rejection(iid, "to_brevo", "003N", "Y9", "Phone has 3 digits.", field="Phone",
-                                       value="112"),
-                             Rejection(iid, "to_brevo", "003X", "Y6", "No e-mail.", field="Email")], run_id=second)
+    store.upsert_rejections(
+        [
+            Rejection(iid, "to_brevo", "003N", "Y9", "Phone has 3 digits.", field="Phone", value="112"),
+            Rejection(iid, "to_brevo", "003X", "Y6", "No e-mail.", field="Email"),
+        ],
+        run_id=second,
+    )
     store.resolve_rejections(iid, "to_salesforce", ["0030"], run_id=second)
     later = run_summary(store, second)
     assert (later["rejected_by_rule"], later["resolved_by_rule"]) == ({"Y6": 1, "Y9": 1}, {"Y5": 1})
@@ -209,24 +244,60 @@ def test_the_template_ships_as_package_data() -> None:
 
 
 def test_secret_like_fields_are_redacted(tmp_path: Path) -> None:
-    for name in ("Password__c", "API_TOKEN", "client-secret", "SSN__c", "Bank_IBAN__c", "Email,Api_Key__c",
-                 "Social_Security_Number__c", "credit.card.number"):
+    for name in (
+        "Password__c",
+        "API_TOKEN",
+        "client-secret",
+        "SSN__c",
+        "Bank_IBAN__c",
+        "Email,Api_Key__c",
+        "Social_Security_Number__c",
+        "credit.card.number",
+    ):
         assert is_secret_name(name), name
     for plain in ("FirstName", "Email", "MobilePhone", "Birthdate", "", None):
         assert not is_secret_name(plain), plain
     store = Store.open(tmp_path / "state.db")
     iid = store.create_integration("contacts", "Contact").id
-    store.update_integration("contacts", mapping={"pairs": [["EMAIL", "Email"], ["API_TOKEN", "Description"]]})
+    store.update_integration(
+        "contacts", mapping={"pairs": [["EMAIL", "Email"], ["API_TOKEN", "Description"]]}
+    )
     run = store.start_run(iid).id
-    store.upsert_rejections([
-        Rejection(iid, "to_salesforce", "003A", "SF:STRING_TOO_LONG", "Too long: hunter2-secret.",
-                  field="Password__c", value="hunter2-secret", service_code="STRING_TOO_LONG",
-                  service_message="value hunter2-secret too long"),
-        # Description is a harmless name, but the Brevo attribute mapped to it is API_TOKEN.
-        Rejection(iid, "to_salesforce", "003B", "VALUE_INVALID", "Not text.", field="Description",
-                  value="tok-987654"),
-        Rejection(iid, "to_brevo", "003C", "EMAIL_INVALID", "Not an address.", field="Email",
-                  value="not-an-address")], run_id=run)
+    store.upsert_rejections(
+        [
+            Rejection(
+                iid,
+                "to_salesforce",
+                "003A",
+                "SF:STRING_TOO_LONG",
+                "Too long: hunter2-secret.",
+                field="Password__c",
+                value="hunter2-secret",
+                service_code="STRING_TOO_LONG",
+                service_message="value hunter2-secret too long",
+            ),
+            # Description is a harmless name, but the Brevo attribute mapped to it is API_TOKEN.
+            Rejection(
+                iid,
+                "to_salesforce",
+                "003B",
+                "VALUE_INVALID",
+                "Not text.",
+                field="Description",
+                value="tok-987654",
+            ),
+            Rejection(
+                iid,
+                "to_brevo",
+                "003C",
+                "EMAIL_INVALID",
+                "Not an address.",
+                field="Email",
+                value="not-an-address",
+            ),
+        ],
+        run_id=run,
+    )
     df = audit.rejections(store).set_index("record_id")
     assert df.loc["003A", "value"] == REDACTED == df.loc["003B", "value"]
     assert "hunter2" not in df.loc["003A", "reason"] + df.loc["003A", "service_message"]

@@ -104,7 +104,12 @@ def test_exhausted_retries_raise_retriable_error_with_context(make_sandbox: Make
     with pytest.raises(RetriableApiError) as caught:
         client.get_contact("someone@example.com")
     error = caught.value
-    assert (error.service, error.status, error.code, error.method) == ("brevo", 503, "service_unavailable", "GET")
+    assert (error.service, error.status, error.code, error.method) == (
+        "brevo",
+        503,
+        "service_unavailable",
+        "GET",
+    )
     assert error.path == "/v3/contacts/{identifier}"  # the template: no e-mail in errors or logs
     assert "someone@example.com" not in str(error)
     assert sandbox.log.count("brevo", "GET", "/v3/contacts/") == 3  # first attempt + 2 retries
@@ -128,8 +133,12 @@ def test_exhausted_connection_resets_raise_retriable_error(make_sandbox: MakeSan
 def test_send_email_is_not_repeated_after_a_503_but_is_after_a_429(make_sandbox: MakeSandbox) -> None:
     sandbox, brevo = make_sandbox()
     client = client_for(brevo)
-    message = {"sender": {"email": "sync@example.com", "name": "Sync"}, "to": [{"email": "ops@example.com"}],
-               "subject": "Quota at 80%", "text": "80% of this month's tasks are used."}
+    message = {
+        "sender": {"email": "sync@example.com", "name": "Sync"},
+        "to": [{"email": "ops@example.com"}],
+        "subject": "Quota at 80%",
+        "text": "80% of this month's tasks are used.",
+    }
     sandbox.faults["brevo"].set_plan(FaultPlan(script=["503"]))
     with pytest.raises(RetriableApiError):
         client.send_email(**message)
@@ -149,13 +158,19 @@ def test_duplicate_contact_is_a_fatal_error_with_brevo_code(make_sandbox: MakeSa
     with pytest.raises(FatalApiError) as caught:
         client.create_contact(email="dup@example.com")
     error = caught.value
-    assert (error.status, error.code, error.method, error.path) == (400, "duplicate_parameter", "POST", "/v3/contacts")
+    assert (error.status, error.code, error.method, error.path) == (
+        400,
+        "duplicate_parameter",
+        "POST",
+        "/v3/contacts",
+    )
     assert "already associated" in str(error)
     assert sandbox.log.count("brevo", "POST", "/v3/contacts") == 2  # a 400 is not retried
 
 
-def test_wrong_key_raises_auth_error_that_never_shows_the_key(make_sandbox: MakeSandbox,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_key_raises_auth_error_that_never_shows_the_key(
+    make_sandbox: MakeSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     sandbox, brevo = make_sandbox()
     wrong = "xkeysib-" + "f" * 64 + "-WRONGWRONGWRONG1"
     client = BrevoClient(brevo["base_url"], Secret(wrong), ca_bundle=brevo["ca_bundle"])

@@ -29,18 +29,22 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def client(sandbox: Sandbox) -> Iterator[BrevoClient]:
     brevo = sandbox.info["brevo"]
-    with BrevoClient(brevo["base_url"], Secret(brevo["api_key"]), ca_bundle=brevo["ca_bundle"],
-                     backoff_factor=0.01) as client:
+    with BrevoClient(
+        brevo["base_url"], Secret(brevo["api_key"]), ca_bundle=brevo["ca_bundle"], backoff_factor=0.01
+    ) as client:
         yield client
 
 
 def person(i: int) -> dict[str, Any]:
-    return {"email": f"person{i}@example.com",
-            "attributes": {"EXT_ID": f"003{i:012d}", "FIRSTNAME": f"Zoë{i}", "LASTNAME": f"Last{i}"}}
+    return {
+        "email": f"person{i}@example.com",
+        "attributes": {"EXT_ID": f"003{i:012d}", "FIRSTNAME": f"Zoë{i}", "LASTNAME": f"Last{i}"},
+    }
 
 
 def test_import_of_10000_rows_is_split_under_max_bytes_and_reads_back_by_ext_id(
-        sandbox: Sandbox, client: BrevoClient) -> None:
+    sandbox: Sandbox, client: BrevoClient
+) -> None:
     max_bytes = 100_000
     sent: list[bytes] = []
 
@@ -51,18 +55,25 @@ def test_import_of_10000_rows_is_split_under_max_bytes_and_reads_back_by_ext_id(
 
     client.hooks.append(keep_import_bodies)
     list_id = client.create_list("Salesforce Contacts", client.ensure_folder("Salesforce"))
-    process_ids = client.import_contacts((person(i) for i in range(10_000)), list_ids=[list_id],
-                                         max_bytes=max_bytes)
+    process_ids = client.import_contacts(
+        (person(i) for i in range(10_000)), list_ids=[list_id], max_bytes=max_bytes
+    )
 
-    row_bytes = [len(json.dumps(person(i), ensure_ascii=False, separators=(",", ":")).encode()) for i in range(10_000)]
+    row_bytes = [
+        len(json.dumps(person(i), ensure_ascii=False, separators=(",", ":")).encode()) for i in range(10_000)
+    ]
     assert len(process_ids) >= 8 and len(set(process_ids)) == len(process_ids)
     assert sandbox.log.count("brevo", "POST", IMPORT_PATH) == len(process_ids) == len(sent)
     assert all(len(body) <= max_bytes for body in sent)
     assert all(len(body) > max_bytes - 2 * max(row_bytes) for body in sent[:-1])  # no half-empty chunks
     bodies = [json.loads(body) for body in sent]
     assert [row for body in bodies for row in body["jsonBody"]] == [person(i) for i in range(10_000)]
-    assert all(b["listIds"] == [list_id] and b["updateExistingContacts"] is True
-               and b["emptyContactsAttributes"] is False for b in bodies)
+    assert all(
+        b["listIds"] == [list_id]
+        and b["updateExistingContacts"] is True
+        and b["emptyContactsAttributes"] is False
+        for b in bodies
+    )
 
     processes = [client.wait_process(pid) for pid in process_ids]
     assert all(p["status"] == "completed" for p in processes)
@@ -95,20 +106,29 @@ def test_import_bodies_respect_the_byte_limit_exactly() -> None:
 
 def test_import_problems_name_each_skipped_row(sandbox: Sandbox, client: BrevoClient) -> None:
     sandbox.brevo.create_contact(email="taken@example.com", ext_id="003TAKEN")
-    rows = [{"email": "fine@example.com", "attributes": {"EXT_ID": "003FINE"}},
-            {"email": "not-an-email", "attributes": {"EXT_ID": "003BADMAIL"}},
-            {"email": "taken@example.com", "attributes": {"EXT_ID": "003OTHER"}}]
+    rows = [
+        {"email": "fine@example.com", "attributes": {"EXT_ID": "003FINE"}},
+        {"email": "not-an-email", "attributes": {"EXT_ID": "003BADMAIL"}},
+        {"email": "taken@example.com", "attributes": {"EXT_ID": "003OTHER"}},
+    ]
     [pid] = client.import_contacts(rows, list_ids=[2])
     problems = client.import_problems(client.wait_process(pid))
     assert sorted(problems) == [
         ImportProblem("003BADMAIL", "Invalid email address", "invalid_emails", "ext_id", 2),
-        ImportProblem("003OTHER", "The contact matched by email or SMS has another ext_id", "duplicate_ext_id",
-                      "ext_id", 3)]
+        ImportProblem(
+            "003OTHER",
+            "The contact matched by email or SMS has another ext_id",
+            "duplicate_ext_id",
+            "ext_id",
+            3,
+        ),
+    ]
     assert client.get_contact("003FINE", "ext_id") is not None
 
 
 def test_wait_process_times_out_while_queued_then_returns_the_completed_process(
-        sandbox: Sandbox, client: BrevoClient) -> None:
+    sandbox: Sandbox, client: BrevoClient
+) -> None:
     sandbox.brevo.processes.pause()
     [pid] = client.import_contacts([person(1)], list_ids=[2])
     with pytest.raises(RetriableApiError, match="still queued"):
@@ -141,7 +161,9 @@ def test_iter_contacts_pages_and_modified_since(sandbox: Sandbox, client: BrevoC
 
 
 def test_single_contact_reads_updates_and_deletes(sandbox: Sandbox, client: BrevoClient) -> None:
-    contact_id = client.create_contact(email="a+b@example.com", ext_id="003AB", attributes={"FIRSTNAME": "Ann"})
+    contact_id = client.create_contact(
+        email="a+b@example.com", ext_id="003AB", attributes={"FIRSTNAME": "Ann"}
+    )
     assert client.get_contact("a+b@example.com")["id"] == contact_id  # type: ignore[index]
     client.update_contact("003AB", identifier_type="ext_id", attributes={"EMAIL": "new@example.com"})
     assert client.get_contact("003AB", "ext_id")["email"] == "new@example.com"  # type: ignore[index]
@@ -155,7 +177,9 @@ def test_single_contact_reads_updates_and_deletes(sandbox: Sandbox, client: Brev
         client.get_contact("x", identifier_type="salesforce_id")
 
 
-def test_lists_folders_page_by_50_and_ensure_folder_is_idempotent(sandbox: Sandbox, client: BrevoClient) -> None:
+def test_lists_folders_page_by_50_and_ensure_folder_is_idempotent(
+    sandbox: Sandbox, client: BrevoClient
+) -> None:
     folder_id = client.ensure_folder("Salesforce")
     assert client.ensure_folder("Salesforce") == folder_id
     assert sandbox.log.count("brevo", "POST", "/v3/contacts/folders") == 1
@@ -172,8 +196,12 @@ def test_attributes_are_listed_and_created(client: BrevoClient) -> None:
     names = {a["name"] for a in client.attributes()}
     assert {"EMAIL", "FIRSTNAME", "LASTNAME", "SMS"} <= names
     client.create_attribute("normal", "BIRTHDATE", "date")
-    client.create_attribute("category", "TIER", "category",
-                            enumeration=[{"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}])
+    client.create_attribute(
+        "category",
+        "TIER",
+        "category",
+        enumeration=[{"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}],
+    )
     by_name = {a["name"]: a for a in client.attributes()}
     assert by_name["BIRTHDATE"]["type"] == "date"
     assert [e["label"] for e in by_name["TIER"]["enumeration"]] == ["Gold", "Silver"]
@@ -183,14 +211,25 @@ def test_attributes_are_listed_and_created(client: BrevoClient) -> None:
 
 
 def test_send_email_is_visible_in_the_sandbox(sandbox: Sandbox, client: BrevoClient) -> None:
-    message_id = client.send_email(sender={"email": "sync@example.com", "name": "Toolkit"},
-                                   to=[{"email": "owner@example.com", "name": "Owner"}],
-                                   subject="Integration stopped", html="<p>Quota reached</p>",
-                                   text="Quota reached", tags=["quota"])
-    [sent] = requests.get(sandbox.info["sandbox"]["brevo_control"] + "brevo/emails",
-                          verify=sandbox.info["brevo"]["ca_bundle"], timeout=10).json()["emails"]
+    message_id = client.send_email(
+        sender={"email": "sync@example.com", "name": "Toolkit"},
+        to=[{"email": "owner@example.com", "name": "Owner"}],
+        subject="Integration stopped",
+        html="<p>Quota reached</p>",
+        text="Quota reached",
+        tags=["quota"],
+    )
+    [sent] = requests.get(
+        sandbox.info["sandbox"]["brevo_control"] + "brevo/emails",
+        verify=sandbox.info["brevo"]["ca_bundle"],
+        timeout=10,
+    ).json()["emails"]
     assert sent["messageId"] == message_id
     assert (sent["subject"], sent["htmlContent"], sent["textContent"], sent["tags"]) == (
-        "Integration stopped", "<p>Quota reached</p>", "Quota reached", ["quota"])
+        "Integration stopped",
+        "<p>Quota reached</p>",
+        "Quota reached",
+        ["quota"],
+    )
     with pytest.raises(ValueError):
         client.send_email(sender={"email": "sync@example.com"}, to=[{"email": "o@example.com"}], subject="x")

@@ -58,6 +58,7 @@ BREVO_PACKAGE = Path(__file__).resolve().parents[2] / "toolkit" / "brevo"
 
 # -- the sandbox, the toolkit's client, and what it received ----------------------------------------
 
+
 @dataclass
 class Calls:
     """A sandbox, the toolkit's Brevo client on it, and every final response that client got."""
@@ -74,7 +75,9 @@ class Calls:
     def endpoint(self, response: requests.Response) -> Endpoint | None:
         path = urlsplit(response.url).path
         base = urlsplit(self.client.base_url).path
-        return endpoint_of(response.request.method or "", path[len(base):] if path.startswith(base) else path)
+        return endpoint_of(
+            response.request.method or "", path[len(base) :] if path.startswith(base) else path
+        )
 
     def answers(self, endpoint: Endpoint) -> list[requests.Response]:
         """The successful answers of one endpoint, in order."""
@@ -87,8 +90,13 @@ def calls() -> Iterator[Calls]:
     sandbox.start()
     brevo = sandbox.info["brevo"]
     found: list[requests.Response] = []
-    client = BrevoClient(brevo["base_url"], Secret(brevo["api_key"]), ca_bundle=brevo["ca_bundle"],
-                         backoff_factor=0.01, hooks=[found.append])
+    client = BrevoClient(
+        brevo["base_url"],
+        Secret(brevo["api_key"]),
+        ca_bundle=brevo["ca_bundle"],
+        backoff_factor=0.01,
+        hooks=[found.append],
+    )
     try:
         yield Calls(sandbox, client, found)
     finally:
@@ -101,22 +109,39 @@ def seed(calls: Calls) -> None:
     client, account = calls.client, calls.sandbox.brevo
     folder_id = client.ensure_folder("Salesforce")
     list_id = client.create_list("Salesforce Contacts", folder_id)
-    client.create_attribute("category", "TIER", "category",
-                            enumeration=[{"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}])
+    client.create_attribute(
+        "category",
+        "TIER",
+        "category",
+        enumeration=[{"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}],
+    )
     client.create_attribute("normal", "BIRTHDATE", "date")
     for i in range(6):
-        account.create_contact(email=f"c{i}@example.com", ext_id=f"003C{i:04d}", list_ids=[list_id],
-                               attributes={"FIRSTNAME": f"Zoë{i}", "LASTNAME": f"Ó Last{i}", "TIER": 1 + i % 2,
-                                           "BIRTHDATE": "1990-01-31"})
+        account.create_contact(
+            email=f"c{i}@example.com",
+            ext_id=f"003C{i:04d}",
+            list_ids=[list_id],
+            attributes={
+                "FIRSTNAME": f"Zoë{i}",
+                "LASTNAME": f"Ó Last{i}",
+                "TIER": 1 + i % 2,
+                "BIRTHDATE": "1990-01-31",
+            },
+        )
     account.create_contact(email="brevo-only@example.com", list_ids=[list_id])  # no external id
     account.create_contact(attributes={"SMS": "+4915123456789", "EXT_ID": "003SMSONLY"}, list_ids=[list_id])
-    client._call("PUT", "/contacts/{identifier}", path_params={"identifier": "c1@example.com"},
-                 json={"emailBlacklisted": True, "smsBlacklisted": True})
+    client._call(
+        "PUT",
+        "/contacts/{identifier}",
+        path_params={"identifier": "c1@example.com"},
+        json={"emailBlacklisted": True, "smsBlacklisted": True},
+    )
     calls.seeded.update(folder_id=folder_id, list_id=list_id)
     calls.responses.clear()
 
 
 # -- half 1: every answer of every call, against its SDK model ----------------------------------------
+
 
 def _get_contacts_modified_since(calls: Calls) -> None:
     seed(calls)
@@ -146,19 +171,27 @@ def _get_contact_by_ext_id(calls: Calls) -> None:
 
 def _create_contact(calls: Calls) -> None:
     seed(calls)
-    assert calls.client.create_contact(email="new@example.com", ext_id="003NEW", attributes={"FIRSTNAME": "N"},
-                                       list_ids=[calls.list_id]) is not None
+    assert (
+        calls.client.create_contact(
+            email="new@example.com", ext_id="003NEW", attributes={"FIRSTNAME": "N"}, list_ids=[calls.list_id]
+        )
+        is not None
+    )
 
 
 def _create_contact_updating_one(calls: Calls) -> None:
     seed(calls)
-    calls.client.create_contact(email="c2@example.com", attributes={"FIRSTNAME": "Again"}, update_enabled=True)
+    calls.client.create_contact(
+        email="c2@example.com", attributes={"FIRSTNAME": "Again"}, update_enabled=True
+    )
     assert [r.status_code for r in calls.responses] == [204]
 
 
 def _update_contact(calls: Calls) -> None:
     seed(calls)
-    calls.client.update_contact("003C0002", identifier_type="ext_id", attributes={"EMAIL": "moved@example.com"})
+    calls.client.update_contact(
+        "003C0002", identifier_type="ext_id", attributes={"EMAIL": "moved@example.com"}
+    )
 
 
 def _delete_contact(calls: Calls) -> None:
@@ -168,8 +201,10 @@ def _delete_contact(calls: Calls) -> None:
 
 def _import_contacts(calls: Calls) -> None:
     seed(calls)
-    rows = [{"email": f"i{i}@example.com", "attributes": {"EXT_ID": f"003I{i:04d}", "FIRSTNAME": "Imp"}}
-            for i in range(3)]
+    rows = [
+        {"email": f"i{i}@example.com", "attributes": {"EXT_ID": f"003I{i:04d}", "FIRSTNAME": "Imp"}}
+        for i in range(3)
+    ]
     [process_id] = calls.client.import_contacts(rows, list_ids=[calls.list_id])
     assert [r.status_code for r in calls.responses] == [202]
     calls.client.wait_process(process_id)
@@ -209,9 +244,11 @@ def _process_in_process(calls: Calls) -> None:
 
 def _process_completed_with_import_report(calls: Calls) -> None:
     seed(calls)
-    rows = [{"email": "fine@example.com", "attributes": {"EXT_ID": "003FINE"}},
-            {"email": "not-an-email", "attributes": {"EXT_ID": "003BADMAIL"}},
-            {"email": "c3@example.com", "attributes": {"EXT_ID": "003OTHER"}}]  # c3 has another ext_id
+    rows = [
+        {"email": "fine@example.com", "attributes": {"EXT_ID": "003FINE"}},
+        {"email": "not-an-email", "attributes": {"EXT_ID": "003BADMAIL"}},
+        {"email": "c3@example.com", "attributes": {"EXT_ID": "003OTHER"}},
+    ]  # c3 has another ext_id
     [process_id] = calls.client.import_contacts(rows, list_ids=[calls.list_id])
     process = calls.client.wait_process(process_id)
     reports = process["info"]["import"]
@@ -250,7 +287,9 @@ def _create_folder(calls: Calls) -> None:
 def _remove_from_list(calls: Calls) -> None:
     seed(calls)
     assert calls.client.remove_from_list(calls.list_id, ["003C0000", "003C0005", "003NOBODY"]) == [
-        "003C0000", "003C0005"]
+        "003C0000",
+        "003C0005",
+    ]
 
 
 def _get_attributes(calls: Calls) -> None:
@@ -265,9 +304,14 @@ def _create_attribute(calls: Calls) -> None:
 
 
 def _send_email(calls: Calls) -> None:
-    calls.client.send_email(sender={"email": "sync@example.com", "name": "Toolkit"},
-                            to=[{"email": "owner@example.com", "name": "Owner"}], subject="Quota at 80%",
-                            html="<p>80%</p>", text="80%", tags=["quota"])
+    calls.client.send_email(
+        sender={"email": "sync@example.com", "name": "Toolkit"},
+        to=[{"email": "owner@example.com", "name": "Owner"}],
+        subject="Quota at 80%",
+        html="<p>80%</p>",
+        text="80%",
+        tags=["quota"],
+    )
 
 
 def _get_account(calls: Calls) -> None:
@@ -276,39 +320,72 @@ def _get_account(calls: Calls) -> None:
 
 def _get_senders(calls: Calls) -> None:
     account = calls.sandbox.brevo
-    account.senders += [SenderRecord(2, "Newsletter", "news@mycompany.example", active=False),
-                        SenderRecord(3, "Marketing", "marketing@mycompany.example",
-                                     ips=[{"ip": "123.98.68.7", "domain": "mycompany.example", "weight": 100}])]
+    account.senders += [
+        SenderRecord(2, "Newsletter", "news@mycompany.example", active=False),
+        SenderRecord(
+            3,
+            "Marketing",
+            "marketing@mycompany.example",
+            ips=[{"ip": "123.98.68.7", "domain": "mycompany.example", "weight": 100}],
+        ),
+    ]
     assert [s["id"] for s in calls.client.senders()] == [1, 2, 3]
     assert [s["id"] for s in calls.client.senders(domain="mycompany.example")] == [2, 3]
 
 
 # (test id, endpoint checked, what drives the calls)
 CASES: list[tuple[str, tuple[str, str], Callable[[Calls], None]]] = [
-    ("get_contacts_with_modified_since_matches_GetContacts", ("GET", "/contacts"), _get_contacts_modified_since),
-    ("get_contacts_of_a_list_matches_GetContacts", ("GET", "/contacts/lists/{list_id}/contacts"),
-     _get_list_contacts),
-    ("get_contact_by_ext_id_matches_GetContactInfoResponse", ("GET", "/contacts/{identifier}"),
-     _get_contact_by_ext_id),
+    (
+        "get_contacts_with_modified_since_matches_GetContacts",
+        ("GET", "/contacts"),
+        _get_contacts_modified_since,
+    ),
+    (
+        "get_contacts_of_a_list_matches_GetContacts",
+        ("GET", "/contacts/lists/{list_id}/contacts"),
+        _get_list_contacts,
+    ),
+    (
+        "get_contact_by_ext_id_matches_GetContactInfoResponse",
+        ("GET", "/contacts/{identifier}"),
+        _get_contact_by_ext_id,
+    ),
     ("create_contact_201_matches_CreateContactResponse", ("POST", "/contacts"), _create_contact),
-    ("create_contact_with_update_enabled_204_has_no_body", ("POST", "/contacts"), _create_contact_updating_one),
+    (
+        "create_contact_with_update_enabled_204_has_no_body",
+        ("POST", "/contacts"),
+        _create_contact_updating_one,
+    ),
     ("update_contact_204_has_no_body", ("PUT", "/contacts/{identifier}"), _update_contact),
     ("delete_contact_204_has_no_body", ("DELETE", "/contacts/{identifier}"), _delete_contact),
     ("import_contacts_202_matches_ImportContactsResponse", ("POST", "/contacts/import"), _import_contacts),
     ("get_process_queued_matches_GetProcessResponse", ("GET", "/processes/{process_id}"), _process_queued),
-    ("get_process_in_process_matches_GetProcessResponse", ("GET", "/processes/{process_id}"),
-     _process_in_process),
-    ("get_process_completed_with_info_import_matches_GetProcessResponse", ("GET", "/processes/{process_id}"),
-     _process_completed_with_import_report),
+    (
+        "get_process_in_process_matches_GetProcessResponse",
+        ("GET", "/processes/{process_id}"),
+        _process_in_process,
+    ),
+    (
+        "get_process_completed_with_info_import_matches_GetProcessResponse",
+        ("GET", "/processes/{process_id}"),
+        _process_completed_with_import_report,
+    ),
     ("get_lists_matches_GetListsResponse", ("GET", "/contacts/lists"), _get_lists),
     ("create_list_matches_CreateListResponse", ("POST", "/contacts/lists"), _create_list),
     ("get_one_list_matches_GetListResponse", ("GET", "/contacts/lists/{list_id}"), _get_list),
     ("get_folders_matches_GetFoldersResponse", ("GET", "/contacts/folders"), _get_folders),
     ("create_folder_matches_CreateFolderResponse", ("POST", "/contacts/folders"), _create_folder),
-    ("remove_from_list_matches_PostContactInfo", ("POST", "/contacts/lists/{list_id}/contacts/remove"),
-     _remove_from_list),
+    (
+        "remove_from_list_matches_PostContactInfo",
+        ("POST", "/contacts/lists/{list_id}/contacts/remove"),
+        _remove_from_list,
+    ),
     ("get_attributes_matches_GetAttributesResponse", ("GET", "/contacts/attributes"), _get_attributes),
-    ("create_attribute_201_has_no_body", ("POST", "/contacts/attributes/{category}/{name}"), _create_attribute),
+    (
+        "create_attribute_201_has_no_body",
+        ("POST", "/contacts/attributes/{category}/{name}"),
+        _create_attribute,
+    ),
     ("send_email_matches_SendTransacEmailResponse", ("POST", "/smtp/email"), _send_email),
     ("get_account_matches_GetAccountResponse", ("GET", "/account"), _get_account),
     ("get_senders_matches_GetSendersResponse", ("GET", "/senders"), _get_senders),
@@ -316,8 +393,9 @@ CASES: list[tuple[str, tuple[str, str], Callable[[Calls], None]]] = [
 
 
 @pytest.mark.parametrize(("key", "drive"), [pytest.param(k, d, id=name) for name, k, d in CASES])
-def test_sandbox_answer_matches_the_official_sdk_model(calls: Calls, key: tuple[str, str],
-                                                       drive: Callable[[Calls], None]) -> None:
+def test_sandbox_answer_matches_the_official_sdk_model(
+    calls: Calls, key: tuple[str, str], drive: Callable[[Calls], None]
+) -> None:
     endpoint = BY_KEY[key]
     drive(calls)
     answers = calls.answers(endpoint)
@@ -325,11 +403,15 @@ def test_sandbox_answer_matches_the_official_sdk_model(calls: Calls, key: tuple[
     problems: list[str] = []
     for response in answers:
         where = f"{response.status_code} {urlsplit(response.url).path}"
-        problems += [f"{where}: invalid for {_model_name(endpoint)}: {p}"
-                     for p in validation_errors(endpoint.model, response.content, optional=endpoint.optional)]
+        problems += [
+            f"{where}: invalid for {_model_name(endpoint)}: {p}"
+            for p in validation_errors(endpoint.model, response.content, optional=endpoint.optional)
+        ]
         if endpoint.model is not None and response.content:
-            problems += [f"{where}: {p} is not declared by {_model_name(endpoint)}"
-                         for p in undeclared_keys(endpoint.model, response.json())]
+            problems += [
+                f"{where}: {p} is not declared by {_model_name(endpoint)}"
+                for p in undeclared_keys(endpoint.model, response.json())
+            ]
     assert not _unique(problems), "\n".join(_unique(problems))
 
 
@@ -355,10 +437,18 @@ def test_every_call_in_the_client_has_an_sdk_model_in_the_table() -> None:
 
 def test_the_key_check_fails_where_sdk_validation_lets_an_invented_field_through() -> None:
     """Why the test checks keys itself: the SDK models allow extras and accept Python field names."""
-    contact = {"id": 1, "email": "a@example.com", "emailBlacklisted": False, "smsBlacklisted": False,
-               "whatsappBlacklisted": False, "createdAt": "2026-01-01T00:00:00.000+00:00",
-               "modifiedAt": "2026-01-01T00:00:00.000+00:00", "listIds": [3],
-               "attributes": {"EXT_ID": "003A", "FIRSTNAME": "Ann"}, "statistics": {}}
+    contact = {
+        "id": 1,
+        "email": "a@example.com",
+        "emailBlacklisted": False,
+        "smsBlacklisted": False,
+        "whatsappBlacklisted": False,
+        "createdAt": "2026-01-01T00:00:00.000+00:00",
+        "modifiedAt": "2026-01-01T00:00:00.000+00:00",
+        "listIds": [3],
+        "attributes": {"EXT_ID": "003A", "FIRSTNAME": "Ann"},
+        "statistics": {},
+    }
     assert undeclared_keys(GetContactInfoResponse, contact) == []
     invented = {**contact, "ext_id": "003A"}
     parse_obj_as(GetContactInfoResponse, invented)  # the SDK takes it ...
@@ -372,7 +462,8 @@ def test_the_key_check_fails_where_sdk_validation_lets_an_invented_field_through
     process = {"id": 1, "name": "IMPORTUSER", "status": "done", "info": {"import": {"invalid_sms": None}}}
     assert undeclared_keys(GetProcessResponse, process) == [
         "status = 'done' (not one of ['cancelled', 'completed', 'failed', 'in_process', 'processing', 'queued'])",
-        "info.import.invalid_sms"]
+        "info.import.invalid_sms",
+    ]
     assert undeclared_read(GetContactInfoResponse, ("attributes", "EXT_ID")) is None  # free-form map
     assert undeclared_read(GetContactInfoResponse, ("listUnsubscribedd",)) is not None
     # a top-level ext_id is never sent, though the toolkit may read it as a fallback (TOLERATED_READS)
@@ -408,7 +499,9 @@ def not_recorded(recorder: ReadRecorder) -> Iterator[None]:
         recorder.enabled = True
 
 
-def test_a_two_way_sync_reads_only_fields_the_sdk_models_declare(env_factory: Any, recorder: ReadRecorder) -> None:
+def test_a_two_way_sync_reads_only_fields_the_sdk_models_declare(
+    env_factory: Any, recorder: ReadRecorder
+) -> None:
     env = env_factory(contacts=60, seed=11, rule_share=0.0, **NOTIFY)
     list_id = setup_integration(env.tk)  # folders, a new folder and list, attributes (mapping)
     first = env.tk.run("contacts")  # initial load: import, process polls, then the 80% e-mail
@@ -433,14 +526,24 @@ def test_a_two_way_sync_reads_only_fields_the_sdk_models_declare(env_factory: An
     third = env.tk.run("contacts")  # incremental: modifiedSince
     assert third.status == "succeeded" and third.counts.get("to_salesforce.update") == 1
     assert len(env.sandbox.brevo.sent_emails()) == 1  # the quota warning went through POST /smtp/email
-    assert env.tk.choose_list("contacts", list_id=list_id) == list_id  # S7, an existing list: GET /contacts/lists
+    assert (
+        env.tk.choose_list("contacts", list_id=list_id) == list_id
+    )  # S7, an existing list: GET /contacts/lists
 
-    expected = {("GET", "/contacts/folders"), ("POST", "/contacts/folders"), ("POST", "/contacts/lists"),
-                ("GET", "/contacts/lists"),
-                ("GET", "/contacts/attributes"), ("POST", "/contacts/import"), ("GET", "/processes/{process_id}"),
-                ("GET", "/contacts"), ("GET", "/contacts/lists/{list_id}/contacts"),
-                ("GET", "/contacts/{identifier}"), ("POST", "/contacts/lists/{list_id}/contacts/remove"),
-                ("POST", "/smtp/email")}
+    expected = {
+        ("GET", "/contacts/folders"),
+        ("POST", "/contacts/folders"),
+        ("POST", "/contacts/lists"),
+        ("GET", "/contacts/lists"),
+        ("GET", "/contacts/attributes"),
+        ("POST", "/contacts/import"),
+        ("GET", "/processes/{process_id}"),
+        ("GET", "/contacts"),
+        ("GET", "/contacts/lists/{list_id}/contacts"),
+        ("GET", "/contacts/{identifier}"),
+        ("POST", "/contacts/lists/{list_id}/contacts/remove"),
+        ("POST", "/smtp/email"),
+    }
     assert expected <= set(recorder.answers), sorted(expected - set(recorder.answers))
     undeclared = []
     for key, paths in sorted(recorder.reads.items()):
@@ -449,18 +552,24 @@ def test_a_two_way_sync_reads_only_fields_the_sdk_models_declare(env_factory: An
             if endpoint is None or endpoint.model is None:
                 undeclared.append(f"{' '.join(key)}: reads {'.'.join(path)} (no SDK model for this call)")
             elif (why := undeclared_read(endpoint.model, path)) is not None:
-                undeclared.append(f"{endpoint.label}: the toolkit reads {'.'.join(path).replace('.[]', '[]')} "
-                                  f"({why})")
+                undeclared.append(
+                    f"{endpoint.label}: the toolkit reads {'.'.join(path).replace('.[]', '[]')} ({why})"
+                )
     assert not undeclared, "\n".join(undeclared)
 
 
-def test_the_quota_email_defaults_read_only_fields_the_sdk_models_declare(calls: Calls, recorder: ReadRecorder,
-                                                                         tmp_path: Path) -> None:
+def test_the_quota_email_defaults_read_only_fields_the_sdk_models_declare(
+    calls: Calls, recorder: ReadRecorder, tmp_path: Path
+) -> None:
     """Where the quota e-mails go by default (the account's e-mail, an active sender): declared reads only."""
     found = resolve_addresses(Settings(state_dir=tmp_path), calls.client, list_senders=True)
     assert found.to == (calls.sandbox.brevo.profile.email,) and found.senders
     assert {("GET", "/account"), ("GET", "/senders")} <= set(recorder.answers)
-    undeclared = [f"{' '.join(key)}: {'.'.join(path)} ({why})" for key, paths in recorder.reads.items()
-                  for path in paths if (why := undeclared_read(BY_KEY[key].model, path)) is not None]
+    undeclared = [
+        f"{' '.join(key)}: {'.'.join(path)} ({why})"
+        for key, paths in recorder.reads.items()
+        for path in paths
+        if (why := undeclared_read(BY_KEY[key].model, path)) is not None
+    ]
     assert recorder.reads[("GET", "/account")] and recorder.reads[("GET", "/senders")]
     assert not undeclared, "\n".join(undeclared)

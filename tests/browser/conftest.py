@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,27 @@ import pytest
 
 from tests.support.browser import Served
 from tests.support.sync import make_env
-from toolkit.api import Toolkit
 from toolkit.cli.demo import write_state_config
 from toolkit.cli.voila import running_voila
-from toolkit.sandbox import Sandbox
 
 CHROMIUM = "/usr/lib/chromium/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VOILA_START_TIMEOUT = 60.0
 
 pytest.importorskip("playwright", reason="the browser suite needs playwright (pip install -e '.[test]')")
 if not Path(CHROMIUM).exists():  # `make test` installs it with apt-get
-    pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(
+        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)", allow_module_level=True
+    )
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +62,7 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 @pytest.fixture
 def page(page: Any) -> Any:
     """A page that aborts every request not going to 127.0.0.1 (Voilà's lab template asks a CDN)."""
+
     def only_loopback(route: Any) -> None:
         url = route.request.url
         if url.startswith(("http://127.0.0.1", "https://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
@@ -67,19 +75,6 @@ def page(page: Any) -> Any:
     return page
 
 
-@dataclass
-class Served:
-    """The sandbox, the toolkit on the served state, and Voilà's base URL."""
-
-    sandbox: Sandbox
-    tk: Toolkit
-    url: str
-
-    def app(self, notebook: str) -> str:
-        """The URL of one Voilà app (``notebooks/<notebook>``)."""
-        return f"{self.url}/voila/render/{notebook}"
-
-
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A sandbox with contacts (some breaking the rules) and Voilà serving ``notebooks/`` on it."""
@@ -90,8 +85,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     sandbox, tk = make_env(tmp, contacts=40, seed=7, rule_share=0.25)
     write_state_config(sandbox.info, tk.settings.state_dir)
     try:
-        with (tmp / "voila.log").open("wb") as log, running_voila(
-                tk.settings.state_dir, voila=voila, cwd=tmp, log=log, timeout=VOILA_START_TIMEOUT) as server:
+        with (
+            (tmp / "voila.log").open("wb") as log,
+            running_voila(
+                tk.settings.state_dir, voila=voila, cwd=tmp, log=log, timeout=VOILA_START_TIMEOUT
+            ) as server,
+        ):
             yield Served(sandbox, tk, server.url)
     finally:
         tk.close()

@@ -22,8 +22,11 @@ from tests.support.sync import setup_integration
 
 # The README's screenshots are refreshed with TOOLKIT_UPDATE_SCREENSHOTS=1; otherwise a run of the
 # suite keeps its screenshots apart, so that `make test` leaves the working tree unchanged.
-SHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("TOOLKIT_UPDATE_SCREENSHOTS")
-         else Path(tempfile.gettempdir()) / "toolkit-browser-screenshots")
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("TOOLKIT_UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "toolkit-browser-screenshots"
+)
 NAME = "browser-newsletter"
 
 

@@ -13,11 +13,19 @@ import requests
 
 
 def test_demo_without_serving_syncs_through_papermill_and_prints_the_figures(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "toolkit", "demo", "--no-serve"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "toolkit", "demo", "--no-serve"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    contacts, no_email = map(int, re.search(r"Salesforce: (\d+) contacts \((\d+) without e-mail", out).groups())
+    contacts, no_email = map(
+        int, re.search(r"Salesforce: (\d+) contacts \((\d+) without e-mail", out).groups()
+    )
     assert contacts >= 2000  # converted Leads without a Contact of their own add Contacts
     synced = int(re.search(r"demo-contacts: run \d+ succeeded, (\d+) records synced", out).group(1))
     duplicates = int(re.search(r"rejected by rule: D1 \(.*?\) (\d+), Y6 \(No e-mail\) (\d+)\n", out).group(1))
@@ -40,9 +48,15 @@ def test_demo_without_serving_syncs_through_papermill_and_prints_the_figures(tmp
 
 def check_messy_data_lines(out: str, duplicates: int) -> None:
     """The sandbox's traits, and what the runs did with them, are printed and agree with each other."""
-    traits = {name: (int(c), int(lead)) for name, c, lead in
-              re.findall(r"^  ([a-z ]+?)\s+(\d+) / (\d+)$", out.split("records per trait (Contacts / Leads)")[1], re.M)}
-    assert {"national phone no country", "duplicate email", "lead and contact", "converted lead"} <= set(traits)
+    traits = {
+        name: (int(c), int(lead))
+        for name, c, lead in re.findall(
+            r"^  ([a-z ]+?)\s+(\d+) / (\d+)$", out.split("records per trait (Contacts / Leads)")[1], re.M
+        )
+    }
+    assert {"national phone no country", "duplicate email", "lead and contact", "converted lead"} <= set(
+        traits
+    )
     assert traits["national phone no country"][0] > 0 and traits["converted lead"][1] > 0
     block = out.split("What the runs did with the messy data:")[1].split("Tasks used this month")[0]
     assert re.match(r"\s+demo-contacts\s+demo-leads\n", block)
@@ -65,9 +79,14 @@ def check_messy_data_lines(out: str, duplicates: int) -> None:
 
 
 def test_demo_serves_the_voila_apps_until_ctrl_c(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "demo"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolkit", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert proc.stdout is not None
         urls = []
@@ -75,8 +94,11 @@ def test_demo_serves_the_voila_apps_until_ctrl_c(tmp_path: Path) -> None:
             urls += re.findall(r"http://127\.0\.0\.1:\d+/voila/render/\S+\.ipynb", line)
             if line.startswith("Serving the apps"):
                 break
-        assert [u.rsplit("/", 1)[1] for u in urls] == ["setup_wizard.ipynb", "integrations.ipynb",
-                                                       "quota_dashboard.ipynb"]
+        assert [u.rsplit("/", 1)[1] for u in urls] == [
+            "setup_wizard.ipynb",
+            "integrations.ipynb",
+            "quota_dashboard.ipynb",
+        ]
         page = requests.get(urls[2], timeout=60)  # Voilà runs the notebook before answering
         assert page.status_code == 200 and "Monthly tasks" in page.text  # the notebook ran
         assert "from toolkit.ui import" not in page.text  # no code shown

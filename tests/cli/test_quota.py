@@ -15,8 +15,9 @@ from toolkit.quota import Quota
 from toolkit.store import Store
 
 
-def test_cli_quota_show_and_set_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_quota_show_and_set_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     parser = argparse.ArgumentParser(prog="toolkit")
     add_commands(parser.add_subparsers(dest="command", required=True))
 
@@ -29,7 +30,9 @@ def test_cli_quota_show_and_set_limit(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TOOLKIT_QUOTA_LIMIT", "1000")
     with Store.open(tmp_path) as store:
         iid = active_integration(store, "contacts")
-        write(Quota(store, Settings(state_dir=tmp_path, quota_limit=1000)), iid, store.start_run(iid).id, 1200)
+        write(
+            Quota(store, Settings(state_dir=tmp_path, quota_limit=1000)), iid, store.start_run(iid).id, 1200
+        )
     code, out = cli("quota", "show")
     assert code == 0
     assert "1,000 of 1,000 tasks used (100.0%), 0 left; state exhausted" in out

@@ -19,7 +19,9 @@ from toolkit.store.quota import month_of
 CLI = [sys.executable, "-m", "toolkit"]
 
 
-def test_q3_sync_of_an_integration_stopped_by_the_quota_exits_4_and_says_when_it_resumes(env_factory: Any) -> None:
+def test_q3_sync_of_an_integration_stopped_by_the_quota_exits_4_and_says_when_it_resumes(
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=25, seed=6)
     setup_integration(env.tk)
     env.tk.quota.set_limit(10)  # 10 tasks left, 25 records to write
@@ -28,9 +30,11 @@ def test_q3_sync_of_an_integration_stopped_by_the_quota_exits_4_and_says_when_it
     integ = env.tk.store.get_integration("contacts")
     assert (integ.status, integ.stop_reason) == ("stopped", "quota")
     state = env.settings.state_dir
-    (state / "toolkit.toml").write_text(f'salesforce_login_url = "{env.settings.salesforce_login_url}"\n'
-                                        f'brevo_api_url = "{env.settings.brevo_api_url}"\n'
-                                        f'ca_bundle = "{env.settings.ca_bundle}"\n')
+    (state / "toolkit.toml").write_text(
+        f'salesforce_login_url = "{env.settings.salesforce_login_url}"\n'
+        f'brevo_api_url = "{env.settings.brevo_api_url}"\n'
+        f'ca_bundle = "{env.settings.ca_bundle}"\n'
+    )
     environ = {**os.environ, "TOOLKIT_STATE_DIR": str(state)}
 
     def toolkit(*args: str) -> subprocess.CompletedProcess[str]:

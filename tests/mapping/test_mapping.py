@@ -38,10 +38,21 @@ def account() -> BrevoAccount:
     acc.attributes.create("normal", "SCORE", {"type": "float"})
     acc.attributes.create("normal", "COMPANY", {"type": "text"})
     acc.attributes.create("normal", "OPTED_OUT", {"type": "boolean"})
-    acc.attributes.create("category", "LOYALTY_TIER", {"enumeration": [
-        {"value": i, "label": label} for i, label in enumerate(("Bronze", "Silver", "Gold", "Platinum"), 1)]})
-    acc.attributes.create("normal", "INTERESTS", {"type": "multiple-choice", "multiCategoryOptions": [
-        "Running", "Cycling", "Yoga", "Travel", "Food"]})
+    acc.attributes.create(
+        "category",
+        "LOYALTY_TIER",
+        {
+            "enumeration": [
+                {"value": i, "label": label}
+                for i, label in enumerate(("Bronze", "Silver", "Gold", "Platinum"), 1)
+            ]
+        },
+    )
+    acc.attributes.create(
+        "normal",
+        "INTERESTS",
+        {"type": "multiple-choice", "multiCategoryOptions": ["Running", "Cycling", "Yoga", "Travel", "Food"]},
+    )
     acc.attributes.create("calculated", "FULL_NAME", {"value": "FIRSTNAME + LASTNAME"})
     return acc
 
@@ -55,7 +66,9 @@ def offered(obj: str, **kwargs: bool) -> dict[str, tuple[str, ...]]:
     return {f.name: f.brevo_types for f in mappable_fields(describe(obj), **kwargs)}
 
 
-def refusal(pairs: list[tuple[str, str]], obj: str, attributes: dict[str, Any], **kwargs: bool) -> MappingError:
+def refusal(
+    pairs: list[tuple[str, str]], obj: str, attributes: dict[str, Any], **kwargs: bool
+) -> MappingError:
     with pytest.raises(MappingError) as caught:
         validate_mapping(pairs, describe(obj), attributes, **kwargs)
     return caught.value
@@ -63,23 +76,42 @@ def refusal(pairs: list[tuple[str, str]], obj: str, attributes: dict[str, Any], 
 
 # -- S6 / B4: what the wizard offers ------------------------------------------------------------
 
+
 def test_s6_formula_fields_are_never_offered() -> None:
     assert "Full_Name__c" not in offered("Contact", booleans_and_picklists=True)
     assert "Days_Since_Created__c" not in offered("Lead", booleans_and_picklists=True)
 
 
 def test_s6_read_only_and_system_fields_are_never_offered() -> None:
-    contact, lead = offered("Contact", booleans_and_picklists=True), offered("Lead", booleans_and_picklists=True)
-    for name in ("Id", "Name", "SystemModstamp", "CreatedDate", "LastModifiedDate", "IsDeleted", "OwnerId",
-                 "MasterRecordId"):
+    contact, lead = (
+        offered("Contact", booleans_and_picklists=True),
+        offered("Lead", booleans_and_picklists=True),
+    )
+    for name in (
+        "Id",
+        "Name",
+        "SystemModstamp",
+        "CreatedDate",
+        "LastModifiedDate",
+        "IsDeleted",
+        "OwnerId",
+        "MasterRecordId",
+    ):
         assert name not in contact and name not in lead
     assert "IsConverted" not in lead  # a boolean Salesforce does not let the API user update
 
 
 def test_s6_booleans_and_picklists_are_not_offered_without_b4() -> None:
     contact = offered("Contact")
-    for name in ("HasOptedOutOfEmail", "DoNotCall", "LeadSource", "Loyalty_Tier__c", "Interests__c",
-                 "Salutation", "Newsletter_Opt_In__c"):
+    for name in (
+        "HasOptedOutOfEmail",
+        "DoNotCall",
+        "LeadSource",
+        "Loyalty_Tier__c",
+        "Interests__c",
+        "Salutation",
+        "Newsletter_Opt_In__c",
+    ):
         assert name not in contact
 
 
@@ -108,6 +140,7 @@ def test_mappable_field_carries_label_and_type() -> None:
 
 # -- validate_mapping: every refusal names the field and the reason ------------------------------
 
+
 def test_y4_formula_field_cannot_be_mapped(attributes: dict[str, Any]) -> None:
     error = refusal([*BASIC, ("COMPANY", "Full_Name__c")], "Contact", attributes, booleans_and_picklists=True)
     assert error.field == "Full_Name__c"
@@ -127,8 +160,12 @@ def test_y11_picklist_field_refused_without_b4(attributes: dict[str, Any]) -> No
 
 
 def test_b4_boolean_picklist_and_multipicklist_accepted_with_b4(attributes: dict[str, Any]) -> None:
-    pairs = [*BASIC, ("OPTED_OUT", "HasOptedOutOfEmail"), ("LOYALTY_TIER", "Loyalty_Tier__c"),
-             ("INTERESTS", "Interests__c")]
+    pairs = [
+        *BASIC,
+        ("OPTED_OUT", "HasOptedOutOfEmail"),
+        ("LOYALTY_TIER", "Loyalty_Tier__c"),
+        ("INTERESTS", "Interests__c"),
+    ]
     mapping = validate_mapping(pairs, describe("Contact"), attributes, booleans_and_picklists=True)
     kinds = {f.brevo_attribute: f.kind for f in mapping.fields}
     assert kinds["OPTED_OUT"] == "boolean" and kinds["LOYALTY_TIER"] == "category"
@@ -142,12 +179,15 @@ def test_unknown_salesforce_field_refused(attributes: dict[str, Any]) -> None:
     assert error.field == "Nickname__c" and "Contact has no field" in error.reason
 
 
-@pytest.mark.parametrize(("attribute", "field"), [
-    ("BIRTHDATE", "Title"),           # text -> date attribute
-    ("FIRSTNAME", "Birthdate"),       # date -> text attribute
-    ("SCORE", "Email"),               # email -> float attribute
-    ("COMPANY", "Customer_Score__c"), # number -> text attribute
-])
+@pytest.mark.parametrize(
+    ("attribute", "field"),
+    [
+        ("BIRTHDATE", "Title"),  # text -> date attribute
+        ("FIRSTNAME", "Birthdate"),  # date -> text attribute
+        ("SCORE", "Email"),  # email -> float attribute
+        ("COMPANY", "Customer_Score__c"),  # number -> text attribute
+    ],
+)
 def test_incompatible_type_pair_refused(attributes: dict[str, Any], attribute: str, field: str) -> None:
     pairs = [p for p in BASIC if p[0] != attribute] + [(attribute, field)]
     error = refusal(pairs, "Contact", attributes)
@@ -184,10 +224,17 @@ def test_read_only_field_refused(attributes: dict[str, Any]) -> None:
     assert error.field == "IsConverted" and "read-only" in error.reason
 
 
-@pytest.mark.parametrize(("attribute", "words"), [
-    ("EXT_ID", "Salesforce Id"), ("FULL_NAME", "computes"), ("ORDER_PRICE", "transactional"),
-])
-def test_reserved_and_computed_attributes_refused(attributes: dict[str, Any], attribute: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("attribute", "words"),
+    [
+        ("EXT_ID", "Salesforce Id"),
+        ("FULL_NAME", "computes"),
+        ("ORDER_PRICE", "transactional"),
+    ],
+)
+def test_reserved_and_computed_attributes_refused(
+    attributes: dict[str, Any], attribute: str, words: str
+) -> None:
     error = refusal([*BASIC, (attribute, "Title")], "Contact", attributes)
     assert error.field == attribute and words in error.reason
 
@@ -199,12 +246,16 @@ def test_s5_mapping_without_email_or_sms_refused(attributes: dict[str, Any]) -> 
 
 
 def test_s5_sms_alone_is_enough(attributes: dict[str, Any]) -> None:
-    mapping = validate_mapping([("SMS", "MobilePhone"), ("LASTNAME", "LastName")], describe("Lead"), attributes)
+    mapping = validate_mapping(
+        [("SMS", "MobilePhone"), ("LASTNAME", "LastName")], describe("Lead"), attributes
+    )
     assert mapping.pairs == (("SMS", "MobilePhone"), ("LASTNAME", "LastName"))
 
 
 def test_s5_email_alone_is_enough_and_whatsapp_does_not_count(attributes: dict[str, Any]) -> None:
-    assert validate_mapping([("EMAIL", "Email")], describe("Contact"), attributes).pairs == (("EMAIL", "Email"),)
+    assert validate_mapping([("EMAIL", "Email")], describe("Contact"), attributes).pairs == (
+        ("EMAIL", "Email"),
+    )
     error = refusal([("WHATSAPP", "MobilePhone")], "Contact", attributes)
     assert "S5" in error.reason
 
@@ -224,8 +275,14 @@ def test_mapping_reads_id_mapped_fields_and_country(attributes: dict[str, Any]) 
 
 # -- storage ----------------------------------------------------------------------------------
 
+
 def test_mapping_json_round_trip(attributes: dict[str, Any]) -> None:
-    pairs = [*BASIC, ("LOYALTY_TIER", "Loyalty_Tier__c"), ("INTERESTS", "Interests__c"), ("BIRTHDATE", "Birthdate")]
+    pairs = [
+        *BASIC,
+        ("LOYALTY_TIER", "Loyalty_Tier__c"),
+        ("INTERESTS", "Interests__c"),
+        ("BIRTHDATE", "Birthdate"),
+    ]
     mapping = validate_mapping(pairs, describe("Contact"), attributes, booleans_and_picklists=True)
     stored = json.loads(json.dumps(mapping.to_json()))
     assert Mapping.from_json(stored) == mapping
@@ -239,18 +296,29 @@ def test_mapping_needs_its_metadata() -> None:
 
 
 def test_switching_b4_off_stops_syncing_booleans(attributes: dict[str, Any]) -> None:
-    mapping = validate_mapping([*BASIC, ("OPTED_OUT", "HasOptedOutOfEmail")], describe("Contact"), attributes,
-                               booleans_and_picklists=True)
+    mapping = validate_mapping(
+        [*BASIC, ("OPTED_OUT", "HasOptedOutOfEmail")],
+        describe("Contact"),
+        attributes,
+        booleans_and_picklists=True,
+    )
     off = dataclasses.replace(mapping, booleans_and_picklists=False)
     assert "HasOptedOutOfEmail" in mapping.soql_fields and "HasOptedOutOfEmail" not in off.soql_fields
 
 
 # -- the wizard's suggestion ----------------------------------------------------------------------
 
+
 def test_suggest_mapping_for_contacts(attributes: dict[str, Any]) -> None:
     suggested = suggest_mapping(describe("Contact"), attributes)
-    assert suggested == [("EMAIL", "Email"), ("FIRSTNAME", "FirstName"), ("LASTNAME", "LastName"),
-                         ("SMS", "MobilePhone"), ("LANDLINE_NUMBER", "Phone"), ("BIRTHDATE", "Birthdate")]
+    assert suggested == [
+        ("EMAIL", "Email"),
+        ("FIRSTNAME", "FirstName"),
+        ("LASTNAME", "LastName"),
+        ("SMS", "MobilePhone"),
+        ("LANDLINE_NUMBER", "Phone"),
+        ("BIRTHDATE", "Birthdate"),
+    ]
     validate_mapping(suggested, describe("Contact"), attributes)
 
 

@@ -26,8 +26,10 @@ OWNER = "owner@brevo-sandbox.example.com"
 
 def _senders(env: Env) -> None:
     """An inactive sender with the lowest id, then the active one the e-mails must come from."""
-    env.sandbox.brevo.senders = [SenderRecord(1, "Old", "old@brevo-sandbox.example.com", active=False),
-                                 SenderRecord(7, "Sync", "sync@brevo-sandbox.example.com")]
+    env.sandbox.brevo.senders = [
+        SenderRecord(1, "Old", "old@brevo-sandbox.example.com", active=False),
+        SenderRecord(7, "Sync", "sync@brevo-sandbox.example.com"),
+    ]
 
 
 def _quota_mails(env: Env) -> list[dict[str, Any]]:
@@ -35,7 +37,8 @@ def _quota_mails(env: Env) -> list[dict[str, Any]]:
 
 
 def test_q2_without_notify_settings_the_80_percent_email_goes_to_the_brevo_account_from_its_sender(
-        env_factory: Any) -> None:
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=9, seed=4, quota_limit=10)  # 9 of 10 tasks: 90%, the warning only
     _senders(env)
     assert env.settings.notify_to == () and env.settings.notify_from == ""
@@ -45,7 +48,10 @@ def test_q2_without_notify_settings_the_80_percent_email_goes_to_the_brevo_accou
     [mail] = _quota_mails(env)
     assert mail["subject"] == "Salesforce-Brevo sync: 90% of this month's tasks used"
     assert mail["to"] == [{"email": OWNER}]
-    assert mail["sender"] == {"email": "sync@brevo-sandbox.example.com", "name": env.settings.notify_from_name}
+    assert mail["sender"] == {
+        "email": "sync@brevo-sandbox.example.com",
+        "name": env.settings.notify_from_name,
+    }
     assert env.tk.quota.notifications()[0]["status"] == "sent"
     assert env.brevo_calls("GET", "/v3/account") == 1 and env.brevo_calls("GET", "/v3/senders") == 1
 
@@ -67,7 +73,9 @@ def test_q2_configured_settings_still_win_over_the_brevo_account(env_factory: An
     assert mail["sender"]["email"] == "sync@brevo-sandbox.example.com"
 
 
-def test_q2_an_account_without_an_active_sender_keeps_the_email_waiting_and_says_why(env_factory: Any) -> None:
+def test_q2_an_account_without_an_active_sender_keeps_the_email_waiting_and_says_why(
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=9, seed=4, quota_limit=10)
     env.sandbox.brevo.senders = [SenderRecord(1, "Old", "old@brevo-sandbox.example.com", active=False)]
     setup_integration(env.tk)
@@ -83,8 +91,9 @@ def test_q2_an_account_without_an_active_sender_keeps_the_email_waiting_and_says
 def test_chosen_addresses_are_stored_in_toolkit_toml_and_the_environment_still_wins(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path)
     (tmp_path / CONFIG_FILE).write_text("# kept\nquota_limit = 5000\n")
-    saved = save_addresses(settings, to=["Boss@Company.example", "ops@company.example"],
-                           sender="quota@company.example")
+    saved = save_addresses(
+        settings, to=["Boss@Company.example", "ops@company.example"], sender="quota@company.example"
+    )
     assert saved.notify_to == ("Boss@company.example", "ops@company.example")
     assert Settings.from_env({}, state_dir=tmp_path).notify_to == saved.notify_to
     text = (tmp_path / CONFIG_FILE).read_text()
@@ -116,14 +125,19 @@ def _wizard_to_save_step(env: Env, name: str) -> SetupWizard:
     return wizard
 
 
-def test_q2_the_save_step_shows_recipient_and_sender_and_a_changed_recipient_is_used(env_factory: Any) -> None:
+def test_q2_the_save_step_shows_recipient_and_sender_and_a_changed_recipient_is_used(
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=9, seed=4, quota_limit=10)
     _senders(env)
     save = _wizard_to_save_step(env, "newsletter").save_step
     box = save.notify
     assert box.to.value == OWNER and box.sender.value == "sync@brevo-sandbox.example.com"
     assert box.sender.options == ("sync@brevo-sandbox.example.com",)  # the active senders to choose from
-    assert "Recipients: from the Brevo account" in box.note.value and "Sender: from the Brevo account" in box.note.value
+    assert (
+        "Recipients: from the Brevo account" in box.note.value
+        and "Sender: from the Brevo account" in box.note.value
+    )
 
     box.sender.value = "someone@elsewhere.example"  # not a sender Brevo would send from
     save.activate.click()
@@ -140,7 +154,9 @@ def test_q2_the_save_step_shows_recipient_and_sender_and_a_changed_recipient_is_
     assert env.tk.store.get_integration("newsletter").status == "active"
     assert env.tk.settings.notify_to == ("boss@company.example",) and env.tk.settings.notify_from == ""
     stored = Settings.from_env({}, state_dir=env.settings.state_dir)
-    assert stored.notify_to == ("boss@company.example",) and stored.notify_from == ""  # the sender still follows Brevo
+    assert (
+        stored.notify_to == ("boss@company.example",) and stored.notify_from == ""
+    )  # the sender still follows Brevo
 
     assert env.tk.run("newsletter").status == "succeeded"
     [mail] = _quota_mails(env)
@@ -148,8 +164,9 @@ def test_q2_the_save_step_shows_recipient_and_sender_and_a_changed_recipient_is_
     assert mail["sender"]["email"] == "sync@brevo-sandbox.example.com"
 
 
-def test_the_save_step_says_when_the_environment_fixes_an_address(env_factory: Any,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_save_step_says_when_the_environment_fixes_an_address(
+    env_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = env_factory(notify_to=("ops@company.example",))
     monkeypatch.setenv("TOOLKIT_NOTIFY_TO", "ops@company.example")
     save = _wizard_to_save_step(env, "leads").save_step

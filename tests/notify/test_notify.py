@@ -47,8 +47,9 @@ def _warn(store: Store, quota: Quota) -> None:
     write(quota, iid, store.start_run(iid).id, 80)
 
 
-def test_q2_one_email_at_80_percent_once_per_month(store: Store, settings: Settings, sandbox: Sandbox,
-                                                   sender: BrevoSender, moving_clock: MovingClock) -> None:
+def test_q2_one_email_at_80_percent_once_per_month(
+    store: Store, settings: Settings, sandbox: Sandbox, sender: BrevoSender, moving_clock: MovingClock
+) -> None:
     quota = Quota(store, settings.replace(quota_limit=100_000))
     iid = active_integration(store, "contacts")
     run = store.start_run(iid)
@@ -62,8 +63,10 @@ def test_q2_one_email_at_80_percent_once_per_month(store: Store, settings: Setti
     assert len(mails) == 1
     mail = mails[0]
     assert mail["subject"] == "Salesforce-Brevo sync: 80% of this month's tasks used"
-    assert ("Your integrations used 80% (80,000 of 100,000) of this month's tasks (May 2024)."
-            in mail["textContent"])
+    assert (
+        "Your integrations used 80% (80,000 of 100,000) of this month's tasks (May 2024)."
+        in mail["textContent"]
+    )
     assert "Most tasks so far: contacts (80,000)." in mail["textContent"]
     assert mail["sender"] == {"email": "quota@toolkit.example", "name": "Toolkit"}
     assert {"outbox:1", WARNING, "sf-brevo-toolkit"} <= set(mail["tags"])
@@ -76,9 +79,9 @@ def test_q2_one_email_at_80_percent_once_per_month(store: Store, settings: Setti
     assert [m["subject"] for m in sandbox.brevo.sent_emails()].count(mail["subject"]) == 2
 
 
-def test_q3_crash_between_send_and_commit_sends_no_second_email(store: Store, quota: Quota, sandbox: Sandbox,
-                                                                sender: BrevoSender,
-                                                                moving_clock: MovingClock) -> None:
+def test_q3_crash_between_send_and_commit_sends_no_second_email(
+    store: Store, quota: Quota, sandbox: Sandbox, sender: BrevoSender, moving_clock: MovingClock
+) -> None:
     _warn(store, quota)
     with pytest.raises(KeyboardInterrupt):
         deliver(store, CrashAfterSend(sender))
@@ -94,8 +97,9 @@ def test_q3_crash_between_send_and_commit_sends_no_second_email(store: Store, qu
     assert deliver(store, sender) == DeliveryReport() and len(sandbox.brevo.sent_emails()) == 1
 
 
-def test_a_crashed_send_is_confirmed_from_the_sent_log(store: Store, quota: Quota, sandbox: Sandbox,
-                                                       sender: BrevoSender, moving_clock: MovingClock) -> None:
+def test_a_crashed_send_is_confirmed_from_the_sent_log(
+    store: Store, quota: Quota, sandbox: Sandbox, sender: BrevoSender, moving_clock: MovingClock
+) -> None:
     _warn(store, quota)
     with pytest.raises(KeyboardInterrupt):
         deliver(store, CrashAfterSend(sender))
@@ -108,7 +112,8 @@ def test_a_crashed_send_is_confirmed_from_the_sent_log(store: Store, quota: Quot
 
 @pytest.mark.parametrize("fault", ["503", "reset"])
 def test_an_ambiguous_failure_is_resent_only_when_the_sent_log_says_it_did_not_go_out(
-        store: Store, quota: Quota, sandbox: Sandbox, sender: BrevoSender, fault: str) -> None:
+    store: Store, quota: Quota, sandbox: Sandbox, sender: BrevoSender, fault: str
+) -> None:
     _warn(store, quota)
     sandbox.faults["brevo"].set_plan(FaultPlan(script=[fault], path_prefix="/v3/smtp"))
     log = sent_log_from(sandbox.brevo.sent_emails)
@@ -118,8 +123,9 @@ def test_an_ambiguous_failure_is_resent_only_when_the_sent_log_says_it_did_not_g
     assert store.get_notification(1).attempts == 2  # type: ignore[union-attr]
 
 
-def test_an_ambiguous_failure_without_a_sent_log_is_not_repeated(store: Store, quota: Quota, sandbox: Sandbox,
-                                                                 sender: BrevoSender) -> None:
+def test_an_ambiguous_failure_without_a_sent_log_is_not_repeated(
+    store: Store, quota: Quota, sandbox: Sandbox, sender: BrevoSender
+) -> None:
     _warn(store, quota)
     sandbox.faults["brevo"].set_plan(FaultPlan(script=["503"], path_prefix="/v3/smtp"))
     assert deliver(store, sender).unconfirmed == [1]
@@ -127,7 +133,8 @@ def test_an_ambiguous_failure_without_a_sent_log_is_not_repeated(store: Store, q
 
 
 def test_throttled_email_is_retried_and_refused_email_fails_after_max_attempts(
-        store: Store, quota: Quota, sandbox: Sandbox, brevo: BrevoClient, sender: BrevoSender) -> None:
+    store: Store, quota: Quota, sandbox: Sandbox, brevo: BrevoClient, sender: BrevoSender
+) -> None:
     _warn(store, quota)
     sandbox.faults["brevo"].set_plan(FaultPlan(script=["429", "429"], path_prefix="/v3/smtp"))
     assert deliver(store, sender).retry == [1]  # 429 twice (one retry): certainly not sent
@@ -158,8 +165,14 @@ def test_enqueue_joins_the_transaction_and_is_idempotent_per_kind_and_month(stor
 
 def test_smtp_carries_the_attempt_key_and_a_closed_relay_sends_nothing(store: Store, quota: Quota) -> None:
     _warn(store, quota)
-    smtp = SmtpSender("127.0.0.1", 1, sender="Toolkit <quota@toolkit.example>", to=["ops@example.com"],
-                      security="none", timeout=2)
+    smtp = SmtpSender(
+        "127.0.0.1",
+        1,
+        sender="Toolkit <quota@toolkit.example>",
+        to=["ops@example.com"],
+        security="none",
+        timeout=2,
+    )
     message = store.claim_notification(1)
     assert message is not None
     mail = smtp.build(message)
@@ -171,12 +184,15 @@ def test_smtp_carries_the_attempt_key_and_a_closed_relay_sends_nothing(store: St
     assert "cannot reach the SMTP relay" in str(store.get_notification(1).error)  # type: ignore[union-attr]
 
 
-def test_the_configured_sender_needs_an_address_and_recipients(store: Store, quota: Quota,
-                                                               settings: Settings) -> None:
+def test_the_configured_sender_needs_an_address_and_recipients(
+    store: Store, quota: Quota, settings: Settings
+) -> None:
     credentials = CredentialStore(settings.state_dir, environ={})
     with pytest.raises(ConfigError, match="notify_from"):
         sender_from_settings(settings.replace(notify_to=()), credentials)
-    smtp = sender_from_settings(settings.replace(notify_transport="smtp", smtp_host="mail.example"), credentials)
+    smtp = sender_from_settings(
+        settings.replace(notify_transport="smtp", smtp_host="mail.example"), credentials
+    )
     assert isinstance(smtp, SmtpSender) and smtp.to == ["ops@example.com", "cfo@example.com"]
     with pytest.raises(ConfigError, match="smtp_host"):
         sender_from_settings(settings.replace(notify_transport="smtp"), credentials)
@@ -202,9 +218,14 @@ def test_smtp_relay_receives_the_quota_email_once(store: Store, quota: Quota) ->
     relay.start()
     try:
         _warn(store, quota)
-        smtp = SmtpSender("127.0.0.1", port,
-                          sender="Toolkit <quota@toolkit.example>", to=["ops@example.com"], security="none",
-                          timeout=5)
+        smtp = SmtpSender(
+            "127.0.0.1",
+            port,
+            sender="Toolkit <quota@toolkit.example>",
+            to=["ops@example.com"],
+            security="none",
+            timeout=5,
+        )
         assert deliver(store, smtp).sent == [1]
         assert deliver(store, smtp).sent == []  # already sent: never twice
     finally:

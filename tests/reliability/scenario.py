@@ -29,15 +29,24 @@ RULE_SHARE = 0.05  # records breaking a Y rule: the runs have rejections to comp
 # quota never stops a workload (the crash test sets its own, to see the 80% e-mail go once).
 SETTINGS: dict[str, Any] = {"brevo_deletion_check_hours": 0, "quota_limit": 10_000_000}
 # Fields every write moves on its own (times, the writer) and the org's random user Id.
-VOLATILE = {"SystemModstamp", "LastModifiedDate", "LastModifiedById", "LastReferencedDate", "LastViewedDate",
-            "CreatedDate", "CreatedById", "OwnerId"}
+VOLATILE = {
+    "SystemModstamp",
+    "LastModifiedDate",
+    "LastModifiedById",
+    "LastReferencedDate",
+    "LastViewedDate",
+    "CreatedDate",
+    "CreatedById",
+    "OwnerId",
+}
 
 
 @contextmanager
 def workload_env(tmp_path: Path, contacts: int, seed: int, **settings: Any) -> Iterator[Env]:
     """A sandbox with ``contacts`` generated Contacts, a toolkit and the integration set up."""
-    sandbox, tk = make_env(tmp_path, contacts=contacts, seed=seed, rule_share=RULE_SHARE,
-                           **(SETTINGS | settings))
+    sandbox, tk = make_env(
+        tmp_path, contacts=contacts, seed=seed, rule_share=RULE_SHARE, **(SETTINGS | settings)
+    )
     try:
         setup_integration(tk, NAME)
         yield Env(sandbox, tk, tk.settings)
@@ -49,15 +58,26 @@ def workload_env(tmp_path: Path, contacts: int, seed: int, **settings: Any) -> I
 def cli_environment(env: Env) -> dict[str, str]:
     """What a scheduled ``toolkit sync`` gets: the state directory and a toolkit.toml (no secret)."""
     s = env.settings
-    (s.state_dir / "toolkit.toml").write_text("\n".join([
-        f'salesforce_login_url = "{s.salesforce_login_url}"', f'brevo_api_url = "{s.brevo_api_url}"',
-        f'ca_bundle = "{s.ca_bundle}"', f"brevo_deletion_check_hours = {s.brevo_deletion_check_hours}",
-        f"quota_limit = {s.quota_limit}", f"notify_to = {list(s.notify_to)!r}".replace("'", '"'),
-        f'notify_from = "{s.notify_from}"']) + "\n")
+    (s.state_dir / "toolkit.toml").write_text(
+        "\n".join(
+            [
+                f'salesforce_login_url = "{s.salesforce_login_url}"',
+                f'brevo_api_url = "{s.brevo_api_url}"',
+                f'ca_bundle = "{s.ca_bundle}"',
+                f"brevo_deletion_check_hours = {s.brevo_deletion_check_hours}",
+                f"quota_limit = {s.quota_limit}",
+                f"notify_to = {list(s.notify_to)!r}".replace("'", '"'),
+                f'notify_from = "{s.notify_from}"',
+            ]
+        )
+        + "\n"
+    )
     return {**os.environ, "TOOLKIT_STATE_DIR": str(s.state_dir)}
 
 
-def run_rounds(env: Env, seed: int, rounds: int, settle: Callable[[Env], None] | None = None) -> list[RunResult]:
+def run_rounds(
+    env: Env, seed: int, rounds: int, settle: Callable[[Env], None] | None = None
+) -> list[RunResult]:
     """The initial load, then ``rounds`` times: users' edits and a run. Each run must succeed.
 
     ``settle`` runs after each run, before the next users' edits (e.g. to let late requests land).
@@ -105,15 +125,23 @@ def mutate(env: Env, seed: int, round_no: int) -> dict[str, int]:
     counts["sf.mobile_emptied"] = len(no_mobile)
     gone = _pick(rng, live, 0.004)
     counts["sf.deleted"] = sum(1 for r in org.delete_many(gone) if r.get("success"))
-    new = [{"LastName": f"New {round_no}-{n}", "FirstName": "Neu", "Email": f"new{round_no}.{n}.{seed}@fresh.example"}
-           for n in range(max(1, len(live) // 40))]
+    new = [
+        {
+            "LastName": f"New {round_no}-{n}",
+            "FirstName": "Neu",
+            "Email": f"new{round_no}.{n}.{seed}@fresh.example",
+        }
+        for n in range(max(1, len(live) // 40))
+    ]
     org.create_many("Contact", new)
     counts["sf.created"] = len(new)
 
     with account.lock:
         in_brevo = sorted(c.ext_id for c in account.contact_store.all() if c.ext_id)
     for ext_id in _pick(rng, in_brevo, 0.08):
-        update_contact(account, ext_id, "ext_id", {"attributes": {"LASTNAME": f"Brevo{round_no} {ext_id[-4:]}"}})
+        update_contact(
+            account, ext_id, "ext_id", {"attributes": {"LASTNAME": f"Brevo{round_no} {ext_id[-4:]}"}}
+        )
         counts["brevo.last_name"] += 1
     for ext_id in _pick(rng, in_brevo, 0.004):
         update_contact(account, ext_id, "ext_id", {"attributes": {"LASTNAME": ""}})
@@ -128,8 +156,9 @@ def mutate(env: Env, seed: int, round_no: int) -> dict[str, int]:
                 account.contact_store.delete(contact)
                 counts["brevo.deleted"] += 1
     for n in range(max(1, len(live) // 200)):
-        account.create_contact(email=f"brevo-only.{round_no}.{n}.{seed}@own.example",
-                               attributes={"LASTNAME": f"Own {n}"})
+        account.create_contact(
+            email=f"brevo-only.{round_no}.{n}.{seed}@own.example", attributes={"LASTNAME": f"Own {n}"}
+        )
         counts["brevo.created"] += 1
     return dict(counts)
 
@@ -147,14 +176,30 @@ def snapshot(env: Env, name: str = NAME) -> dict[str, Any]:
     for contact in account.contacts():
         key = contact_ext_id(contact) or f"email:{contact.get('email')}"
         assert key not in brevo, f"two Brevo contacts share {key}"
-        brevo[key] = (contact.get("email"), dict(sorted(contact["attributes"].items())),
-                      sorted(list_names[i] for i in contact.get("listIds", [])))
-    salesforce = {r["Id"]: {k: v for k, v in r.items() if k not in VOLATILE}
-                  for r in env.sandbox.salesforce.records("Contact", include_deleted=True)}
+        brevo[key] = (
+            contact.get("email"),
+            dict(sorted(contact["attributes"].items())),
+            sorted(list_names[i] for i in contact.get("listIds", [])),
+        )
+    salesforce = {
+        r["Id"]: {k: v for k, v in r.items() if k not in VOLATILE}
+        for r in env.sandbox.salesforce.records("Contact", include_deleted=True)
+    }
     iid = env.tk.store.get_integration(name).id
-    rejections = sorted((r["direction"], r["record_id"], r["rule"], r["field"] or "", r["value"] or "",
-                         r["resolved_at"] is None) for r in env.tk.store.list_rejections(iid, state="all"))
-    links = sorted((link.sf_id, link.state, link.sf_hash, link.brevo_hash) for link in env.tk.store.iter_links(iid))
+    rejections = sorted(
+        (
+            r["direction"],
+            r["record_id"],
+            r["rule"],
+            r["field"] or "",
+            r["value"] or "",
+            r["resolved_at"] is None,
+        )
+        for r in env.tk.store.list_rejections(iid, state="all")
+    )
+    links = sorted(
+        (link.sf_id, link.state, link.sf_hash, link.brevo_hash) for link in env.tk.store.iter_links(iid)
+    )
     return {"brevo": brevo, "salesforce": salesforce, "rejections": rejections, "links": links}
 
 

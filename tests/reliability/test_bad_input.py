@@ -26,8 +26,8 @@ from tests.reliability.bad_input import (
 )
 from tests.reliability.scenario import NAME, VOLATILE
 from tests.support.sync import MAPPING, Env, setup_integration
-from toolkit.exceptions import MappingError
 from toolkit.audit.reports import write_run_report
+from toolkit.exceptions import MappingError
 from toolkit.sandbox.brevo.contact_ops import update_contact
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -35,8 +35,10 @@ DERIVED = {"Name", "Full_Name__c"}  # Salesforce computes them from the names
 
 
 def _create(env: Env, kinds: list[Kind], tag: str) -> list[str]:
-    rows = [{"LastName": f"Bad {tag} {i}", "Email": f"{tag}.{i}@bad.example", **kind.values}
-            for i, kind in enumerate(kinds)]
+    rows = [
+        {"LastName": f"Bad {tag} {i}", "Email": f"{tag}.{i}@bad.example", **kind.values}
+        for i, kind in enumerate(kinds)
+    ]
     results = env.sandbox.salesforce.create_many("Contact", rows)
     assert all(r["success"] for r in results), [r["errors"] for r in results if not r["success"]]
     return [r["id"] for r in results]
@@ -79,13 +81,17 @@ def _check_to_brevo(env: Env, kinds: list[Kind], ids: list[str]) -> None:
             _check_rejected(kind, mine, kind.expect)
 
 
-def _check_to_salesforce(env: Env, kinds: list[Kind], ids: list[str], before: dict[str, dict[str, Any]]) -> None:
+def _check_to_salesforce(
+    env: Env, kinds: list[Kind], ids: list[str], before: dict[str, dict[str, Any]]
+) -> None:
     rejected = _rejections(env, "to_salesforce")
     for kind, sf_id in zip(kinds, ids):
         record = env.sandbox.salesforce.get("Contact", sf_id)
         assert record is not None
         mine = rejected.get(sf_id, [])
-        unchanged = {k: v for k, v in before[sf_id].items() if k not in VOLATILE | DERIVED and k not in kind.want}
+        unchanged = {
+            k: v for k, v in before[sf_id].items() if k not in VOLATILE | DERIVED and k not in kind.want
+        }
         assert {k: record[k] for k in unchanged} == unchanged, f"{kind.name}: other fields were written"
         if kind.expect == "synced":
             assert not mine, (kind.name, mine)
@@ -114,8 +120,9 @@ def _check_reports(env: Env, run_ids: list[int], directory: Path) -> int:
     return rows
 
 
-def test_bad_records_on_both_sides_are_synced_or_rejected_with_rule_and_reason(env_factory: Any, tmp_path: Path,
-                                                                                 figures: Any) -> None:
+def test_bad_records_on_both_sides_are_synced_or_rejected_with_rule_and_reason(
+    env_factory: Any, tmp_path: Path, figures: Any
+) -> None:
     env: Env = env_factory(contacts=0)
     brevo = env.tk.brevo()
     brevo.create_attribute("normal", "BIRTHDATE", "date")
@@ -146,15 +153,21 @@ def test_bad_records_on_both_sides_are_synced_or_rejected_with_rule_and_reason(e
     _check_to_brevo(env, rest_kinds, rest_ids)
     _check_to_salesforce(env, b_kinds, targets, before)
     third = env.tk.run(NAME)  # nothing comes back, nothing is reported twice
-    assert third.status == "succeeded" and third.tasks == 0 and not third.rejected, (third.counts, third.rejected)
+    assert third.status == "succeeded" and third.tasks == 0 and not third.rejected, (
+        third.counts,
+        third.rejected,
+    )
 
     report_rows = _check_reports(env, [first.run_id, second.run_id], tmp_path / "reports")
     kinds = len(sf_kinds) + len(b_kinds)
     records = len(bulk_ids) + len(rest_ids) + len(targets)
     rejected = sum(1 for k in [*sf_kinds, *b_kinds] if k.expect not in ("synced", "phone"))
-    figures("bad input", f"{kinds} kinds ({len(sf_kinds)} Salesforce-side twice: Bulk CSV and REST JSON; "
-                         f"{len(b_kinds)} Brevo-side), {records} records checked, {rejected} kinds rejected with "
-                         f"rule and reason, 3 runs succeeded, {report_rows} CSV report rows neutralised")
+    figures(
+        "bad input",
+        f"{kinds} kinds ({len(sf_kinds)} Salesforce-side twice: Bulk CSV and REST JSON; "
+        f"{len(b_kinds)} Brevo-side), {records} records checked, {rejected} kinds rejected with "
+        f"rule and reason, 3 runs succeeded, {report_rows} CSV report rows neutralised",
+    )
     assert kinds >= 40
     assert set(INJECTIONS) and set(FORMULAS)
 
@@ -164,19 +177,63 @@ def test_every_sync_rule_meets_its_bad_record_in_one_workload(env_factory: Any, 
     env: Env = env_factory(contacts=0, brevo_deletion_check_hours=0)
     org, tk, brevo = env.sandbox.salesforce, env.tk, env.tk.brevo()
     names = ("y2_email_moves", "y6_email_removed", "y7_mobile_emptied", "y10_with_case", "y10_deleted", "y11")
-    ids = dict(zip(names, (r["id"] for r in org.create_many("Contact", [
-        {"LastName": name, "Email": f"{name}@rules.example", "MobilePhone": f"+49 151 2345670{i}",
-         "Newsletter_Opt_In__c": True} for i, name in enumerate(names)]))))
+    ids = dict(
+        zip(
+            names,
+            (
+                r["id"]
+                for r in org.create_many(
+                    "Contact",
+                    [
+                        {
+                            "LastName": name,
+                            "Email": f"{name}@rules.example",
+                            "MobilePhone": f"+49 151 2345670{i}",
+                            "Newsletter_Opt_In__c": True,
+                        }
+                        for i, name in enumerate(names)
+                    ],
+                )
+            ),
+        )
+    )
     org.create_many("Case", [{"ContactId": ids["y10_with_case"], "Subject": "An open case"}])
-    leads = dict(zip(("y9_short", "y9_long", "y8_first_name"), (r["id"] for r in org.create_many("Lead", [
-        {"LastName": "Short", "Company": "C", "Email": "short@rules.example", "MobilePhone": "12345"},
-        {"LastName": "Long", "Company": "C", "Email": "long@rules.example", "MobilePhone": "+49 1512 3456 7890 123"},
-        {"LastName": "Fine", "Company": "C", "Email": "fine@rules.example", "MobilePhone": "+49 151 23456780"}]))))
+    leads = dict(
+        zip(
+            ("y9_short", "y9_long", "y8_first_name"),
+            (
+                r["id"]
+                for r in org.create_many(
+                    "Lead",
+                    [
+                        {
+                            "LastName": "Short",
+                            "Company": "C",
+                            "Email": "short@rules.example",
+                            "MobilePhone": "12345",
+                        },
+                        {
+                            "LastName": "Long",
+                            "Company": "C",
+                            "Email": "long@rules.example",
+                            "MobilePhone": "+49 1512 3456 7890 123",
+                        },
+                        {
+                            "LastName": "Fine",
+                            "Company": "C",
+                            "Email": "fine@rules.example",
+                            "MobilePhone": "+49 151 23456780",
+                        },
+                    ],
+                )
+            ),
+        )
+    )
     brevo.create_attribute("normal", "FULLNAME", "text")
     brevo.create_attribute("normal", "NEWSLETTER", "boolean")
     tk.create_integration("formula", "Contact")
     tk.use_connection("formula", "sandbox-org")
-    with pytest.raises(MappingError, match="(?i)formula"):  # Y4
+    with pytest.raises(MappingError, match=r"(?i)formula"):  # Y4
         tk.set_mapping("formula", {**MAPPING, "FULLNAME": "Full_Name__c"})
     with pytest.raises(MappingError, match="Y11"):  # Y11 (without B4)
         tk.set_mapping("formula", {**MAPPING, "NEWSLETTER": "Newsletter_Opt_In__c"})
@@ -190,12 +247,19 @@ def test_every_sync_rule_meets_its_bad_record_in_one_workload(env_factory: Any, 
     sms = {i: env.brevo_contact(i)["attributes"]["SMS"] for i in ids.values()}
 
     brevo.create_contact(email="only.in.brevo@rules.example", list_ids=[list_id])  # Y1
-    org.update_many("Contact", [{"Id": ids["y2_email_moves"], "Email": "moved@rules.example"},
-                                {"Id": ids["y6_email_removed"], "Email": None},
-                                {"Id": ids["y7_mobile_emptied"], "MobilePhone": None}])
+    org.update_many(
+        "Contact",
+        [
+            {"Id": ids["y2_email_moves"], "Email": "moved@rules.example"},
+            {"Id": ids["y6_email_removed"], "Email": None},
+            {"Id": ids["y7_mobile_emptied"], "MobilePhone": None},
+        ],
+    )
     for key in ("y10_with_case", "y10_deleted"):
         assert brevo.delete_contact(ids[key], "ext_id")
-    update_contact(env.sandbox.brevo, leads["y8_first_name"], "ext_id", {"attributes": {"FIRSTNAME": "A" * 41}})
+    update_contact(
+        env.sandbox.brevo, leads["y8_first_name"], "ext_id", {"attributes": {"FIRSTNAME": "A" * 41}}
+    )
     contacts_before = len(org.records("Contact"))
     result = tk.run(NAME, confirm_deletes=True)  # 2 of 6 deleted: above the B6 share, confirmed
     assert result.status == "succeeded" and result.rejected == {"Y6": 1, "Y10": 1}, result.rejected
@@ -205,9 +269,17 @@ def test_every_sync_rule_meets_its_bad_record_in_one_workload(env_factory: Any, 
     assert env.brevo_contact(ids["y2_email_moves"])["email"] == "moved@rules.example"  # Y2/B5
     assert env.brevo_contact(ids["y6_email_removed"])["email"] == "y6_email_removed@rules.example"  # Y6
     assert {link.sf_id: link.state for link in tk.links(NAME)}[ids["y6_email_removed"]] == "suspended"
-    assert env.brevo_contact(ids["y7_mobile_emptied"])["attributes"]["SMS"] == sms[ids["y7_mobile_emptied"]]  # Y7
-    assert org.get("Contact", ids["y10_deleted"])["IsDeleted"] and not org.get("Contact", ids["y10_with_case"])["IsDeleted"]
+    assert (
+        env.brevo_contact(ids["y7_mobile_emptied"])["attributes"]["SMS"] == sms[ids["y7_mobile_emptied"]]
+    )  # Y7
+    assert (
+        org.get("Contact", ids["y10_deleted"])["IsDeleted"]
+        and not org.get("Contact", ids["y10_with_case"])["IsDeleted"]
+    )
     assert "NEWSLETTER" not in env.brevo_contact(ids["y11"])["attributes"]  # Y11
     rules = {r["rule"] for r in tk.rejections(state="all")}
     assert {"Y6", "Y8", "Y9", "Y10"} <= rules and all(r["reason"] for r in tk.rejections(state="all"))
-    figures("sync rules on bad records", "Y1, Y2/B5, Y4, Y6, Y7, Y8, Y9, Y10, Y11 (Y3, Y5 above): each as specified")
+    figures(
+        "sync rules on bad records",
+        "Y1, Y2/B5, Y4, Y6, Y7, Y8, Y9, Y10, Y11 (Y3, Y5 above): each as specified",
+    )

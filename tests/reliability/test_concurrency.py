@@ -52,8 +52,10 @@ def _together(env: Env, environ: dict[str, str]) -> list[subprocess.CompletedPro
     processes = env.sandbox.brevo.processes
     processes.pause()
     cli = [sys.executable, "-m", "toolkit", "sync", NAME, "--quiet"]
-    children = [subprocess.Popen(cli, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for _ in range(2)]
+    children = [
+        subprocess.Popen(cli, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     try:
         deadline = time.monotonic() + 60
         while all(c.poll() is None for c in children) and time.monotonic() < deadline:
@@ -68,7 +70,8 @@ def _together(env: Env, environ: dict[str, str]) -> list[subprocess.CompletedPro
 
 
 def test_two_runs_started_together_one_runs_the_other_exits_5_and_nothing_is_written_twice(
-        tmp_path: Path, figures: Any) -> None:
+    tmp_path: Path, figures: Any
+) -> None:
     reference: list[Any] = []
     with workload_env(tmp_path / "reference", 1000, seed=31) as env:
         for round_no in range(3):
@@ -85,21 +88,30 @@ def test_two_runs_started_together_one_runs_the_other_exits_5_and_nothing_is_wri
             imports = env.sandbox.log.count("brevo", "POST", "/v3/contacts/import")
             first, second = sorted(_together(env, environ), key=lambda p: p.returncode)
             assert (first.returncode, second.returncode) == (0, 5), (first.stderr, second.stderr)
-            assert "already running" in second.stderr and "try again when that run has finished" in second.stderr
+            assert (
+                "already running" in second.stderr and "try again when that run has finished" in second.stderr
+            )
             assert second.stdout == ""
             assert len(env.tk.store.list_runs(iid, limit=100)) == round_no + 1  # the loser recorded no run
             assert env.sandbox.log.count("brevo", "POST", "/v3/contacts/import") - imports <= 1
             assert snapshot(env) == reference[round_no][0] and tasks_used(env) == reference[round_no][1]
-    figures("concurrent runs", "3 rounds of 2 runs started together: each time one ran (exit 0) and one exited 5 "
-                               "at once; state and tasks equal to single runs")
+    figures(
+        "concurrent runs",
+        "3 rounds of 2 runs started together: each time one ran (exit 0) and one exited 5 "
+        "at once; state and tasks equal to single runs",
+    )
 
 
 def test_the_sandbox_listens_on_127_0_0_1_only(env_factory: Any) -> None:
     env: Env = env_factory()
     _assert_loopback_only(env.sandbox.info["salesforce"]["login_url"])
     _assert_loopback_only(env.sandbox.info["brevo"]["base_url"])
-    child = subprocess.Popen([sys.executable, "-m", "toolkit", "sandbox", "start"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "toolkit", "sandbox", "start"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert child.stdout is not None
         info = json.loads(child.stdout.readline())
@@ -112,10 +124,17 @@ def test_the_sandbox_listens_on_127_0_0_1_only(env_factory: Any) -> None:
 
 def test_the_voila_apps_listen_on_127_0_0_1_only(tmp_path: Path) -> None:
     pytest.importorskip("voila")
-    script = ("import sys; from pathlib import Path; from toolkit.cli.voila import serve_voila; "
-              "serve_voila(Path(sys.argv[1]), lambda line: print(line, flush=True))")
-    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    script = (
+        "import sys; from pathlib import Path; from toolkit.cli.voila import serve_voila; "
+        "serve_voila(Path(sys.argv[1]), lambda line: print(line, flush=True))"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert child.stdout is not None
         first = child.stdout.readline().strip()  # printed once Voilà listens

@@ -36,16 +36,26 @@ KILL_SEED = 7
 
 def _quota(contacts: int) -> dict[str, Any]:
     """The 80% warning (Q2) falls due in the later trials (about 5.3 tasks per contact); 100% never."""
-    return {"quota_limit": contacts * 6, "notify_to": ("ops@company.example",), "notify_from": "sync@company.example"}
+    return {
+        "quota_limit": contacts * 6,
+        "notify_to": ("ops@company.example",),
+        "notify_from": "sync@company.example",
+    }
 
 
 def _kill_after(env: Env, environ: dict[str, str], calls: int, extra: float) -> tuple[int, bool]:
     """Start a sync, SIGKILL it after ``calls`` API calls and ``extra`` seconds; (calls made, was it still running)."""
     mark = len(env.sandbox.log.entries())
-    child = subprocess.Popen([sys.executable, "-m", "toolkit", "sync", NAME, "--quiet"], env=environ,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "toolkit", "sync", NAME, "--quiet"],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
-    while child.poll() is None and len(env.sandbox.log.entries()) - mark < calls and time.monotonic() < deadline:
+    while (
+        child.poll() is None and len(env.sandbox.log.entries()) - mark < calls and time.monotonic() < deadline
+    ):
         time.sleep(0.0005)
     time.sleep(extra)
     running = child.poll() is None
@@ -56,8 +66,12 @@ def _kill_after(env: Env, environ: dict[str, str], calls: int, extra: float) -> 
 
 def _state(env: Env) -> dict[str, Any]:
     emails = [m["subject"] for m in env.sandbox.brevo.sent_emails()]
-    return {"snapshot": snapshot(env), "tasks": tasks_used(env), "emails": emails,
-            "outbox": [(n["kind"], n["status"]) for n in env.tk.quota.notifications()]}
+    return {
+        "snapshot": snapshot(env),
+        "tasks": tasks_used(env),
+        "emails": emails,
+        "outbox": [(n["kind"], n["status"]) for n in env.tk.quota.notifications()],
+    }
 
 
 def _reference(tmp_path: Path, contacts: int) -> tuple[list[dict[str, Any]], list[int]]:
@@ -76,8 +90,9 @@ def _reference(tmp_path: Path, contacts: int) -> tuple[list[dict[str, Any]], lis
 
 def _kill_trials(tmp_path: Path, contacts: int, figures: Any) -> None:
     reference, calls = _reference(tmp_path / "reference", contacts)
-    assert reference[-1]["emails"] == reference[-1]["emails"][:1] and len(reference[-1]["emails"]) == 1, \
+    assert reference[-1]["emails"] == reference[-1]["emails"][:1] and len(reference[-1]["emails"]) == 1, (
         "the workload must cross the 80% warning once, so that the e-mail is tested"
+    )
     rng = random.Random(KILL_SEED)
     killed_running, made_calls, records = 0, [], 0
     with workload_env(tmp_path / "crashed", contacts, SEED, **_quota(contacts)) as env:
@@ -88,27 +103,43 @@ def _kill_trials(tmp_path: Path, contacts: int, figures: Any) -> None:
             made, running = _kill_after(env, environ, rng.randint(1, calls[trial]), rng.uniform(0, 0.03))
             made_calls.append(made)
             killed_running += running
-            rerun = subprocess.run([sys.executable, "-m", "toolkit", "sync", NAME, "--quiet"], env=environ,
-                                   capture_output=True, text=True, timeout=300, check=False)
-            assert rerun.returncode == 0, f"trial {trial}: rerun exit {rerun.returncode}: {rerun.stderr[-800:]}"
+            rerun = subprocess.run(
+                [sys.executable, "-m", "toolkit", "sync", NAME, "--quiet"],
+                env=environ,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert rerun.returncode == 0, (
+                f"trial {trial}: rerun exit {rerun.returncode}: {rerun.stderr[-800:]}"
+            )
             assert env.tk.run(NAME).status == "succeeded"  # the quiet run
             state, expected = _state(env), reference[trial]
-            assert diff(expected["snapshot"], state["snapshot"]) == [], f"trial {trial}, killed after {made} calls"
+            assert diff(expected["snapshot"], state["snapshot"]) == [], (
+                f"trial {trial}, killed after {made} calls"
+            )
             assert state["tasks"] == expected["tasks"], f"trial {trial}: tasks counted"
             # At most once (Q2): a kill between sending and recording leaves it "unconfirmed", never sent twice.
             unconfirmed = any(status == "unconfirmed" for _, status in state["outbox"])
-            assert state["emails"] == expected["emails"] or (unconfirmed and not state["emails"]), (trial, state["outbox"])
+            assert state["emails"] == expected["emails"] or (unconfirmed and not state["emails"]), (
+                trial,
+                state["outbox"],
+            )
             records = len(state["snapshot"]["salesforce"]) + len(state["snapshot"]["brevo"])
     assert killed_running >= TRIALS * 3 // 4, "most kills must land while the run is still working"
-    figures(f"kill trials (SIGKILL, {contacts:,} contacts)",
-            f"{TRIALS} trials, {killed_running} killed mid-run after {min(made_calls)}-{max(made_calls)} API calls "
-            f"(of {min(calls)}-{max(calls)} per run), each rerun exit 0; final state equal to the fault-free run: "
-            f"{records} records checked, {reference[-1]['tasks']} tasks counted once, "
-            f"{len(reference[-1]['emails'])} quota e-mail sent once")
+    figures(
+        f"kill trials (SIGKILL, {contacts:,} contacts)",
+        f"{TRIALS} trials, {killed_running} killed mid-run after {min(made_calls)}-{max(made_calls)} API calls "
+        f"(of {min(calls)}-{max(calls)} per run), each rerun exit 0; final state equal to the fault-free run: "
+        f"{records} records checked, {reference[-1]['tasks']} tasks counted once, "
+        f"{len(reference[-1]['emails'])} quota e-mail sent once",
+    )
 
 
-def test_20_runs_killed_at_random_points_each_rerun_end_in_the_fault_free_state(tmp_path: Path,
-                                                                                  figures: Any) -> None:
+def test_20_runs_killed_at_random_points_each_rerun_end_in_the_fault_free_state(
+    tmp_path: Path, figures: Any
+) -> None:
     _kill_trials(tmp_path, 1000, figures)
 
 

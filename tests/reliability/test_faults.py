@@ -35,8 +35,14 @@ TIMEOUT, LATE = 0.5, 0.8  # the client's read timeout, and a delay that outlives
 def _share_plan(rate: float, seed: int) -> Callable[[Env], None]:
     def arm(env: Env) -> None:
         for n, service in enumerate(SERVICES):
-            env.sandbox.faults[service].set_plan(FaultPlan(rates={k: rate / len(FAULT_KINDS) for k in FAULT_KINDS},
-                                                           delay_seconds=DELAY, seed=seed * 10 + n))
+            env.sandbox.faults[service].set_plan(
+                FaultPlan(
+                    rates={k: rate / len(FAULT_KINDS) for k in FAULT_KINDS},
+                    delay_seconds=DELAY,
+                    seed=seed * 10 + n,
+                )
+            )
+
     return arm
 
 
@@ -54,20 +60,34 @@ def _disarm(env: Env) -> None:
         env.sandbox.faults[service].set_plan(FaultPlan())
 
 
-def _workload(tmp_path: Path, contacts: int, seed: int, rounds: int, arm: Callable[[Env], None] | None,
-              settle: Callable[[Env], None] | None = None, **settings: Any) -> dict[str, Any]:
+def _workload(
+    tmp_path: Path,
+    contacts: int,
+    seed: int,
+    rounds: int,
+    arm: Callable[[Env], None] | None,
+    settle: Callable[[Env], None] | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
     with workload_env(tmp_path, contacts, seed, **settings) as env:
         mark = len(env.sandbox.log.entries())
         if arm is not None:
-            arm(env)  # users' edits between the runs go straight into the sandbox: only the toolkit meets faults
+            arm(
+                env
+            )  # users' edits between the runs go straight into the sandbox: only the toolkit meets faults
         try:
             results = run_rounds(env, seed, rounds, settle)
         finally:
             _disarm(env)
         calls = env.sandbox.log.entries()[mark:]
-        return {"snapshot": snapshot(env), "tasks": tasks_used(env), "runs": results,
-                "calls": len(calls), "faults": Counter(f"{c.service}:{c.fault}" for c in calls if c.fault),
-                "records": len(env.sandbox.salesforce.records("Contact", include_deleted=True))}
+        return {
+            "snapshot": snapshot(env),
+            "tasks": tasks_used(env),
+            "runs": results,
+            "calls": len(calls),
+            "faults": Counter(f"{c.service}:{c.fault}" for c in calls if c.fault),
+            "records": len(env.sandbox.salesforce.records("Contact", include_deleted=True)),
+        }
 
 
 def _check_same(baseline: dict[str, Any], faulted: dict[str, Any]) -> None:
@@ -84,15 +104,18 @@ def baseline_3000(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.mark.parametrize("fault_seed", [1, 2])
 def test_5_percent_faults_on_both_apis_end_in_the_fault_free_state(
-        baseline_3000: dict[str, Any], tmp_path: Path, fault_seed: int, figures: Any) -> None:
+    baseline_3000: dict[str, Any], tmp_path: Path, fault_seed: int, figures: Any
+) -> None:
     faulted = _workload(tmp_path, 3000, seed=11, rounds=3, arm=_share_plan(0.05, fault_seed))
     _check_same(baseline_3000, faulted)
     injected = sum(faulted["faults"].values())
     assert injected >= 1, "no fault was drawn: the test proves nothing"
-    figures(f"faults 5% (3,000 contacts, 4 runs, seed {fault_seed})",
-            f"{injected} faults in {faulted['calls']} API calls survived {dict(sorted(faulted['faults'].items()))}; "
-            f"{faulted['records']} Salesforce records and {len(faulted['snapshot']['brevo'])} Brevo contacts "
-            f"equal to the fault-free run; {faulted['tasks']} tasks counted once")
+    figures(
+        f"faults 5% (3,000 contacts, 4 runs, seed {fault_seed})",
+        f"{injected} faults in {faulted['calls']} API calls survived {dict(sorted(faulted['faults'].items()))}; "
+        f"{faulted['records']} Salesforce records and {len(faulted['snapshot']['brevo'])} Brevo contacts "
+        f"equal to the fault-free run; {faulted['tasks']} tasks counted once",
+    )
 
 
 def test_every_call_of_a_run_survives_each_kind_of_fault(tmp_path: Path, figures: Any) -> None:
@@ -102,18 +125,29 @@ def test_every_call_of_a_run_survives_each_kind_of_fault(tmp_path: Path, figures
     kinds = {k.split(":")[1] for k in faulted["faults"]}
     assert kinds == set(FAULT_KINDS)
     for service in SERVICES:  # both APIs met each failing kind
-        assert {k.split(":")[1] for k in faulted["faults"] if k.startswith(service)} >= {"429", "500", "503", "reset"}
+        assert {k.split(":")[1] for k in faulted["faults"] if k.startswith(service)} >= {
+            "429",
+            "500",
+            "503",
+            "reset",
+        }
     injected = sum(faulted["faults"].values())
     assert injected >= faulted["calls"] // 3
-    figures("faults on every other call (800 contacts, 3 runs)",
-            f"{injected} faults in {faulted['calls']} API calls survived {dict(sorted(faulted['faults'].items()))}")
+    figures(
+        "faults on every other call (800 contacts, 3 runs)",
+        f"{injected} faults in {faulted['calls']} API calls survived {dict(sorted(faulted['faults'].items()))}",
+    )
 
 
 def _lost_answers_plan(env: Env) -> None:
     """Every write answered too late (after the client gave up): the server acted, the client retries."""
-    for service, prefix in (("salesforce", "/services/data/v62.0/composite/sobjects"), ("brevo", "/v3/contacts/import")):
-        env.sandbox.faults[service].set_plan(FaultPlan(script=["delay", None] * 200, delay_seconds=LATE,
-                                                       path_prefix=prefix))
+    for service, prefix in (
+        ("salesforce", "/services/data/v62.0/composite/sobjects"),
+        ("brevo", "/v3/contacts/import"),
+    ):
+        env.sandbox.faults[service].set_plan(
+            FaultPlan(script=["delay", None] * 200, delay_seconds=LATE, path_prefix=prefix)
+        )
 
 
 def _late_requests_land(env: Env) -> None:
@@ -127,16 +161,26 @@ def _late_requests_land(env: Env) -> None:
 
 
 def test_writes_whose_answers_are_lost_are_replayed_without_writing_or_counting_twice(
-        tmp_path: Path, figures: Any) -> None:
+    tmp_path: Path, figures: Any
+) -> None:
     baseline = _workload(tmp_path / "clean", 300, seed=15, rounds=2, arm=None, http_timeout=TIMEOUT)
-    faulted = _workload(tmp_path / "late", 300, seed=15, rounds=2, arm=_lost_answers_plan,
-                        settle=_late_requests_land, http_timeout=TIMEOUT)
+    faulted = _workload(
+        tmp_path / "late",
+        300,
+        seed=15,
+        rounds=2,
+        arm=_lost_answers_plan,
+        settle=_late_requests_land,
+        http_timeout=TIMEOUT,
+    )
     _check_same(baseline, faulted)
     late = sum(faulted["faults"].values())
     assert late >= 6 and set(faulted["faults"]) == {"salesforce:delay", "brevo:delay"}
-    figures("lost answers (300 contacts, 3 runs)",
-            f"{late} writes answered after the client's {TIMEOUT:g} s timeout, each retried: "
-            "state and tasks equal to the fault-free run")
+    figures(
+        "lost answers (300 contacts, 3 runs)",
+        f"{late} writes answered after the client's {TIMEOUT:g} s timeout, each retried: "
+        "state and tasks equal to the fault-free run",
+    )
 
 
 @pytest.mark.soak
@@ -146,9 +190,11 @@ def test_soak_5_percent_faults_at_scale(tmp_path: Path, contacts: int, rounds: i
     faulted = _workload(tmp_path / "faulted", contacts, seed=13, rounds=rounds, arm=_share_plan(0.05, 3))
     _check_same(baseline, faulted)
     injected = sum(faulted["faults"].values())
-    figures(f"soak faults 5% ({contacts:,} contacts, {rounds + 1} runs)",
-            f"{injected} faults in {faulted['calls']} API calls survived {dict(sorted(faulted['faults'].items()))}; "
-            f"{faulted['records']} Salesforce records equal; {faulted['tasks']} tasks counted once")
+    figures(
+        f"soak faults 5% ({contacts:,} contacts, {rounds + 1} runs)",
+        f"{injected} faults in {faulted['calls']} API calls survived {dict(sorted(faulted['faults'].items()))}; "
+        f"{faulted['records']} Salesforce records equal; {faulted['tasks']} tasks counted once",
+    )
 
 
 def test_a_flaky_token_endpoint_during_a_session_renewal_does_not_fail_the_run(env_factory: Any) -> None:
@@ -157,11 +203,13 @@ def test_a_flaky_token_endpoint_during_a_session_renewal_does_not_fail_the_run(e
     env: Env = env_factory(contacts=50, seed=14)
     setup_integration(env.tk)
     assert env.tk.run("contacts").status == "succeeded"
-    env.sandbox.salesforce.update_many("Contact", [{"Id": env.sandbox.salesforce.records("Contact")[0]["Id"],
-                                                    "FirstName": "Renewed"}])
+    env.sandbox.salesforce.update_many(
+        "Contact", [{"Id": env.sandbox.salesforce.records("Contact")[0]["Id"], "FirstName": "Renewed"}]
+    )
     env.sandbox.oauth.expire_sessions()
-    env.sandbox.faults["salesforce"].set_plan(FaultPlan(script=["503", "reset", "429"],
-                                                        path_prefix="/services/oauth2/token"))
+    env.sandbox.faults["salesforce"].set_plan(
+        FaultPlan(script=["503", "reset", "429"], path_prefix="/services/oauth2/token")
+    )
     result = env.tk.run("contacts")
     assert result.status == "succeeded" and result.counts.get("to_brevo.update") == 1, result.message
     assert env.tk.store.get_integration("contacts").status == "active"

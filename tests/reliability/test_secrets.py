@@ -21,9 +21,9 @@ import pytest
 from tests.support.sync import Env, setup_integration
 from toolkit import audit
 from toolkit.api import Toolkit
+from toolkit.audit.reports import write_run_report
 from toolkit.connections import connect_salesforce, save_brevo_key
 from toolkit.exceptions import ToolkitError
-from toolkit.audit.reports import write_run_report
 from toolkit.salesforce import auth, make_session
 from toolkit.sandbox.salesforce.oauth_store import TokenStore
 
@@ -31,8 +31,12 @@ CREDENTIALS = "credentials.json"
 
 
 def _leaks(secrets: Iterable[str], texts: dict[str, str]) -> list[str]:
-    return [f"{where} holds a secret ({secret[:6]}...)" for where, text in texts.items()
-            for secret in secrets if secret and secret in text]
+    return [
+        f"{where} holds a secret ({secret[:6]}...)"
+        for where, text in texts.items()
+        for secret in secrets
+        if secret and secret in text
+    ]
 
 
 def _files(*roots: Path) -> dict[str, str]:
@@ -50,8 +54,14 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _cli(args: list[str], state: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TOOLKIT_STATE_DIR": str(state)}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TOOLKIT_STATE_DIR": str(state)},
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -76,16 +86,25 @@ def issued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_no_secret_outside_the_credentials_file_even_when_sign_ins_fail(
-        env_factory: Any, issued: list[str], tmp_path: Path, caplog: pytest.LogCaptureFixture, figures: Any) -> None:
+    env_factory: Any, issued: list[str], tmp_path: Path, caplog: pytest.LogCaptureFixture, figures: Any
+) -> None:
     caplog.set_level(logging.DEBUG)
     env: Env = env_factory(contacts=300, leads=100, seed=4, rule_share=0.2)
     sf, tk, state = env.sandbox.info["salesforce"], env.tk, env.settings.state_dir
     session = make_session(sf["ca_bundle"])
-    tokens = auth.password(sf["login_url"], sf["client_id"], sf["client_secret"], sf["username"], sf["password"],
-                           session=session)
-    connect_salesforce(tk.store, tk.credentials, env.settings, name="by-password", tokens=tokens,
-                       client_id=sf["client_id"], flow="password",
-                       secrets={"client_secret": sf["client_secret"], "password": sf["password"]})
+    tokens = auth.password(
+        sf["login_url"], sf["client_id"], sf["client_secret"], sf["username"], sf["password"], session=session
+    )
+    connect_salesforce(
+        tk.store,
+        tk.credentials,
+        env.settings,
+        name="by-password",
+        tokens=tokens,
+        client_id=sf["client_id"],
+        flow="password",
+        secrets={"client_secret": sf["client_secret"], "password": sf["password"]},
+    )
     setup_integration(tk, "contacts")
     tk.create_integration("leads", "Lead")
     tk.use_connection("leads", "by-password")
@@ -104,26 +123,40 @@ def test_no_secret_outside_the_credentials_file_even_when_sign_ins_fail(
         write_run_report(tk.store, result.run_id, tmp_path / "reports")
         texts[f"{name} result"] = repr(result)
     texts["audit frames"] = audit.rejections(tk.store).to_csv() + audit.runs(tk.store).to_csv()
-    (state / "toolkit.toml").write_text(f'salesforce_login_url = "{env.settings.salesforce_login_url}"\n'
-                                        f'brevo_api_url = "{env.settings.brevo_api_url}"\n'
-                                        f'ca_bundle = "{env.settings.ca_bundle}"\n')
-    for args in (["sync", "contacts", "--report-dir", str(tmp_path / "reports")], ["sync", "leads", "--dry-run"],
-                 ["report", "--integration", "leads", "--dir", str(tmp_path / "reports")],
-                 ["integrations", "list"], ["integrations", "show", "leads"], ["quota", "show"]):
+    (state / "toolkit.toml").write_text(
+        f'salesforce_login_url = "{env.settings.salesforce_login_url}"\n'
+        f'brevo_api_url = "{env.settings.brevo_api_url}"\n'
+        f'ca_bundle = "{env.settings.ca_bundle}"\n'
+    )
+    for args in (
+        ["sync", "contacts", "--report-dir", str(tmp_path / "reports")],
+        ["sync", "leads", "--dry-run"],
+        ["report", "--integration", "leads", "--dir", str(tmp_path / "reports")],
+        ["integrations", "list"],
+        ["integrations", "show", "leads"],
+        ["quota", "show"],
+    ):
         done = _cli(args, state)
         assert done.returncode == 0, done.stderr
         texts[f"toolkit {' '.join(args[:2])}"] = done.stdout + done.stderr
-    texts["clients"] = repr(tk.salesforce("contacts")) + repr(tk.brevo()) + repr(tokens) + repr(tk.credentials)
+    texts["clients"] = (
+        repr(tk.salesforce("contacts")) + repr(tk.brevo()) + repr(tokens) + repr(tk.credentials)
+    )
 
     # Sign-ins that fail: a wrong Brevo key, a wrong client secret, a wrong password, a disabled API.
-    wrong = {"brevo": "xkeysib-" + "0" * 64 + "-WRONGWRONGWRONG1", "secret": "wrong-client-secret-4242",
-             "password": "wrong-password-4242"}
+    wrong = {
+        "brevo": "xkeysib-" + "0" * 64 + "-WRONGWRONGWRONG1",
+        "secret": "wrong-client-secret-4242",
+        "password": "wrong-password-4242",
+    }
     secrets += list(wrong.values())
     save_brevo_key(tk.credentials, wrong["brevo"])
     with Toolkit(env.settings) as fresh:  # Salesforce signs in; Brevo refuses the key (401)
         refused_key = fresh.run("contacts")
         assert refused_key.status == "failed" and "Brevo refused the API key" in (refused_key.message or "")
-        texts["run with a wrong Brevo key"] = repr(refused_key) + repr(fresh.store.get_integration("contacts"))
+        texts["run with a wrong Brevo key"] = repr(refused_key) + repr(
+            fresh.store.get_integration("contacts")
+        )
     tk.credentials.set("salesforce", "sandbox-org", "client_secret", wrong["secret"])
     tk.credentials.set("salesforce", "by-password", "password", wrong["password"])
     env.sandbox.oauth.expire_sessions()
@@ -139,15 +172,25 @@ def test_no_secret_outside_the_credentials_file_even_when_sign_ins_fail(
                 failures += 1
         for name in ("contacts", "leads"):
             integration = fresh.store.get_integration(name)
-            texts[f"status of {name}"] = repr(integration) + repr(fresh.store.list_runs(integration.id, limit=5))
+            texts[f"status of {name}"] = repr(integration) + repr(
+                fresh.store.list_runs(integration.id, limit=5)
+            )
     refusals = [t for k, t in texts.items() if k.startswith(("error of", "failed run"))]
     assert len(refusals) == 2 and all("sign-in" in t for t in refusals), refusals
     done = _cli(["sync", "contacts"], state)
     assert done.returncode != 0 and "sign-in" in done.stderr
     texts["toolkit sync with a wrong secret"] = done.stdout + done.stderr
-    for flow_call in (lambda: auth.client_credentials(sf["login_url"], sf["client_id"], wrong["secret"], session=session),
-                      lambda: auth.password(sf["login_url"], sf["client_id"], sf["client_secret"], sf["username"],
-                                            wrong["password"], session=session)):
+    for flow_call in (
+        lambda: auth.client_credentials(sf["login_url"], sf["client_id"], wrong["secret"], session=session),
+        lambda: auth.password(
+            sf["login_url"],
+            sf["client_id"],
+            sf["client_secret"],
+            sf["username"],
+            wrong["password"],
+            session=session,
+        ),
+    ):
         with pytest.raises(ToolkitError) as refused:
             flow_call()
         texts[f"refused sign-in {failures}"] = _error_text(refused.value)
@@ -163,14 +206,23 @@ def test_no_secret_outside_the_credentials_file_even_when_sign_ins_fail(
     texts["logs"] = caplog.text
     assert len(caplog.records) > 50  # the DEBUG logs were captured
     assert _leaks(secrets, texts) == []
-    figures("secrets (password, client credentials, 2 integrations, 5 refused sign-ins)",
-            f"{len(set(secrets))} secrets and tokens searched in {len(texts)} files, outputs, logs and messages: "
-            f"0 found outside the 0600 credentials file")
+    figures(
+        "secrets (password, client credentials, 2 integrations, 5 refused sign-ins)",
+        f"{len(set(secrets))} secrets and tokens searched in {len(texts)} files, outputs, logs and messages: "
+        f"0 found outside the 0600 credentials file",
+    )
 
 
 def test_the_demo_leaves_no_secret_outside_the_credentials_file(tmp_path: Path, figures: Any) -> None:
-    done = subprocess.run([sys.executable, "-m", "toolkit", "demo", "--no-serve"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300, env={**os.environ, "PYTHONUNBUFFERED": "1"}, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "toolkit", "demo", "--no-serve"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     state = tmp_path / ".sandbox" / "demo-state"
     stored = json.loads((state / CREDENTIALS).read_text())
@@ -178,5 +230,8 @@ def test_the_demo_leaves_no_secret_outside_the_credentials_file(tmp_path: Path, 
     assert len(secrets) >= 2  # the Brevo key and the client secret
     texts = _files(tmp_path) | {"demo output": done.stdout + done.stderr}
     assert _leaks(secrets, texts) == []
-    figures("secrets (make demo)", f"{len(secrets)} secrets searched in {len(texts)} files (state, notebooks, "
-                                   f"reports) and the demo's output: 0 found outside the 0600 credentials file")
+    figures(
+        "secrets (make demo)",
+        f"{len(secrets)} secrets searched in {len(texts)} files (state, notebooks, "
+        f"reports) and the demo's output: 0 found outside the 0600 credentials file",
+    )

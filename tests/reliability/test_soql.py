@@ -22,8 +22,16 @@ from toolkit.sandbox.salesforce import bulk, rest_query
 
 _DATETIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})")
 _SELECT = re.compile(r"^SELECT (.+?) FROM (\w+)", re.IGNORECASE)
-NASTY = [*INJECTIONS.values(), "Ro'bert\\", "semi;colon -- comment", "new\nline", "tab\tbed", "percent% under_score",
-         "uni\u2028code", "\"double\" quotes"]
+NASTY = [
+    *INJECTIONS.values(),
+    "Ro'bert\\",
+    "semi;colon -- comment",
+    "new\nline",
+    "tab\tbed",
+    "percent% under_score",
+    "uni\u2028code",
+    '"double" quotes',
+]
 
 
 @pytest.fixture
@@ -48,8 +56,13 @@ def _shapes(found: list[str]) -> set[str]:
 def _workload(env: Env, name: str, list_name: str, values: list[str]) -> None:
     """Records holding ``values`` on both sides, an integration named ``name``; four runs."""
     org = env.sandbox.salesforce
-    org.create_many("Contact", [{"LastName": f"L{i} {v}"[:80], "FirstName": v[:40], "Title": v,
-                                 "Email": f"q{i}@soql.example"} for i, v in enumerate(values)])
+    org.create_many(
+        "Contact",
+        [
+            {"LastName": f"L{i} {v}"[:80], "FirstName": v[:40], "Title": v, "Email": f"q{i}@soql.example"}
+            for i, v in enumerate(values)
+        ],
+    )
     env.tk.create_integration(name, "Contact")
     env.tk.use_connection(name, "sandbox-org")
     env.tk.accept_opt_in(name)
@@ -66,8 +79,9 @@ def _workload(env: Env, name: str, list_name: str, values: list[str]) -> None:
     assert env.tk.plan(name).status == "succeeded"
 
 
-def test_injection_strings_in_records_and_settings_change_no_query(env_factory: Any, queries: list[str],
-                                                                    figures: Any) -> None:
+def test_injection_strings_in_records_and_settings_change_no_query(
+    env_factory: Any, queries: list[str], figures: Any
+) -> None:
     plain_env: Env = env_factory()
     _workload(plain_env, "plain", "Plain list", [f"value {i}" for i in range(len(NASTY))])
     plain, queries[:] = list(queries), []
@@ -86,9 +100,12 @@ def test_injection_strings_in_records_and_settings_change_no_query(env_factory: 
         described = {f["name"] for f in sf.describe(match.group(2))["fields"]}
         fields = {f.strip() for f in match.group(1).split(",")}
         assert fields <= described | {"COUNT()"}, fields - described
-    figures("SOQL", f"{len(nasty)} queries with {len(NASTY)} injection strings in records, an integration and a "
-                    f"list name: {len(_shapes(nasty))} query shapes, the same as a plain workload; every field "
-                    "from describe")
+    figures(
+        "SOQL",
+        f"{len(nasty)} queries with {len(NASTY)} injection strings in records, an integration and a "
+        f"list name: {len(_shapes(nasty))} query shapes, the same as a plain workload; every field "
+        "from describe",
+    )
 
 
 def test_a_tampered_stored_mapping_sends_no_query(env_factory: Any, queries: list[str]) -> None:
@@ -99,7 +116,9 @@ def test_a_tampered_stored_mapping_sends_no_query(env_factory: Any, queries: lis
     mapping = dict(integration.mapping)
     injected = "Email FROM Contact WHERE Name != ''"
     mapping["pairs"] = [[a, injected if f == "Email" else f] for a, f in mapping["pairs"]]
-    mapping["fields"] = [{**f, "sf_field": injected} if f["sf_field"] == "Email" else f for f in mapping["fields"]]
+    mapping["fields"] = [
+        {**f, "sf_field": injected} if f["sf_field"] == "Email" else f for f in mapping["fields"]
+    ]
     env.tk.store.update_integration(NAME, mapping=mapping)  # a setting edited behind the toolkit's back
     queries.clear()
     result = env.tk.run(NAME)
@@ -111,13 +130,24 @@ def test_every_literal_is_escaped_so_the_value_matches_itself_only(env_factory: 
     env: Env = env_factory()
     setup_integration(env.tk)
     values = [v[:80] for v in NASTY] + ["back\\slash", "O'Brien", "\\'", "'", "\\"]
-    env.sandbox.salesforce.create_many("Contact", [{"LastName": v, "Email": f"e{i}@soql.example"}
-                                                   for i, v in enumerate(values)])
+    env.sandbox.salesforce.create_many(
+        "Contact", [{"LastName": v, "Email": f"e{i}@soql.example"} for i, v in enumerate(values)]
+    )
     sf = env.tk.salesforce(NAME)
     for value in values:
-        found = [r["LastName"] for page in sf.query_pages(f"SELECT Id, LastName FROM Contact WHERE LastName = "
-                                                          f"{soql_quote(value)}") for r in page]
+        found = [
+            r["LastName"]
+            for page in sf.query_pages(
+                f"SELECT Id, LastName FROM Contact WHERE LastName = {soql_quote(value)}"
+            )
+            for r in page
+        ]
         assert found == [value], (value, found)
-        like = [r["LastName"] for page in sf.query_pages(f"SELECT LastName FROM Contact WHERE LastName LIKE "
-                                                         f"{soql_quote(value, like=True)}") for r in page]
+        like = [
+            r["LastName"]
+            for page in sf.query_pages(
+                f"SELECT LastName FROM Contact WHERE LastName LIKE {soql_quote(value, like=True)}"
+            )
+            for r in page
+        ]
         assert like == [value], (value, like)

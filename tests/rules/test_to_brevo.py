@@ -8,20 +8,15 @@ import random
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from tests.support.rules import (  # noqa: F401  (fixtures)
+from tests.support.rules import (
     B4_PAIRS,
     CONTACT_PAIRS,
-    account,
     attributes_of,
-    b4_mapping,
     brevo_contact,
-    contact_mapping,
     describe,
-    lead_mapping,
     make,
     only,
     only_update,
-    org,
 )
 from toolkit.mapping import Mapping, validate_mapping
 from toolkit.rules import brevo_values, record_hash, salesforce_values, to_brevo, to_salesforce
@@ -29,17 +24,38 @@ from toolkit.rules.values import email_problem, utc_day
 from toolkit.sandbox.brevo import BrevoAccount
 from toolkit.sandbox.salesforce import SalesforceOrg
 
-
 # -- Salesforce -> Brevo -------------------------------------------------------------------------
 
-def test_row_is_keyed_by_salesforce_id_with_mapped_attributes(org: SalesforceOrg, contact_mapping: Mapping) -> None:
-    record = make(org, "Contact", FirstName="  Anna ", MobilePhone="0151 23456789", MailingCountry="Germany",
-                  Birthdate="1990-09-25", Customer_Score__c=42.5, Title="Head of Sales")
+
+def test_row_is_keyed_by_salesforce_id_with_mapped_attributes(
+    org: SalesforceOrg, contact_mapping: Mapping
+) -> None:
+    record = make(
+        org,
+        "Contact",
+        FirstName="  Anna ",
+        MobilePhone="0151 23456789",
+        MailingCountry="Germany",
+        Birthdate="1990-09-25",
+        Customer_Score__c=42.5,
+        Title="Head of Sales",
+    )
     rows, rejections = to_brevo([record], contact_mapping, object="Contact")
     assert rejections == []
-    assert rows == [{"email": "anna.weber@example.com", "attributes": {
-        "EXT_ID": record["Id"], "FIRSTNAME": "Anna", "LASTNAME": "Weber", "SMS": "+4915123456789", "BIRTHDATE": "1990-09-25",
-        "SCORE": 42.5, "TITLE": "Head of Sales"}}]
+    assert rows == [
+        {
+            "email": "anna.weber@example.com",
+            "attributes": {
+                "EXT_ID": record["Id"],
+                "FIRSTNAME": "Anna",
+                "LASTNAME": "Weber",
+                "SMS": "+4915123456789",
+                "BIRTHDATE": "1990-09-25",
+                "SCORE": 42.5,
+                "TITLE": "Head of Sales",
+            },
+        }
+    ]
 
 
 def test_y6_record_without_email_is_rejected(org: SalesforceOrg, contact_mapping: Mapping) -> None:
@@ -63,18 +79,23 @@ def test_y7_emptied_phone_is_left_out_of_the_row(org: SalesforceOrg, contact_map
 
 
 @pytest.mark.parametrize(("phone", "digits"), [("12345", 5), ("+49 123", 5), ("+49 3084 6481 9433 083", 17)])
-def test_y9_lead_phone_outside_6_to_16_digits_is_rejected(org: SalesforceOrg, lead_mapping: Mapping,
-                                                          phone: str, digits: int) -> None:
+def test_y9_lead_phone_outside_6_to_16_digits_is_rejected(
+    org: SalesforceOrg, lead_mapping: Mapping, phone: str, digits: int
+) -> None:
     record = make(org, "Lead", Phone=phone, Country="Germany")
     rows, rejections = to_brevo([record], lead_mapping, object="Lead")
     rejection = only(rejections)
     assert rows == [] and (rejection.rule, rejection.field, rejection.value) == ("Y9", "Phone", phone)
-    assert rejection.reason == (f"Lead phone has {digits} digits; a phone number needs 6 to 16 digits, so this "
-                                "lead is not sent to Brevo (SPEC Y9).")
+    assert rejection.reason == (
+        f"Lead phone has {digits} digits; a phone number needs 6 to 16 digits, so this "
+        "lead is not sent to Brevo (SPEC Y9)."
+    )
 
 
 @pytest.mark.parametrize("phone", ["123456", "1234 5678 9012 3456"])
-def test_y9_lead_phone_with_6_or_16_digits_passes(org: SalesforceOrg, lead_mapping: Mapping, phone: str) -> None:
+def test_y9_lead_phone_with_6_or_16_digits_passes(
+    org: SalesforceOrg, lead_mapping: Mapping, phone: str
+) -> None:
     rows, rejections = to_brevo([make(org, "Lead", Phone=phone)], lead_mapping)
     assert rejections == [] and rows[0]["attributes"]["PHONE"] == phone
 
@@ -84,24 +105,29 @@ def test_y9_applies_to_leads_only(org: SalesforceOrg, contact_mapping: Mapping) 
     assert rejections == [] and rows[0]["attributes"]["PHONE"] == "0815"
 
 
-@pytest.mark.parametrize(("phone", "country", "e164"), [
-    ("0151 23456789", "Germany", "+4915123456789"),
-    ("06 12 34 56 78", "France", "+33612345678"),
-    ("06.12.34.56.78", "FR", "+33612345678"),
-    ("+44 7911 123456", "Germany", "+447911123456"),   # international form wins over the country
-    ("0044 7911 123456", "Deutschland", "+447911123456"),
-    ("(201) 555-0123", "United States", "+12015550123"),
-    ("0612345678", "Nederland", "+31612345678"),
-])
-def test_sms_is_sent_in_e164_using_the_record_country(org: SalesforceOrg, contact_mapping: Mapping,
-                                                      phone: str, country: str, e164: str) -> None:
+@pytest.mark.parametrize(
+    ("phone", "country", "e164"),
+    [
+        ("0151 23456789", "Germany", "+4915123456789"),
+        ("06 12 34 56 78", "France", "+33612345678"),
+        ("06.12.34.56.78", "FR", "+33612345678"),
+        ("+44 7911 123456", "Germany", "+447911123456"),  # international form wins over the country
+        ("0044 7911 123456", "Deutschland", "+447911123456"),
+        ("(201) 555-0123", "United States", "+12015550123"),
+        ("0612345678", "Nederland", "+31612345678"),
+    ],
+)
+def test_sms_is_sent_in_e164_using_the_record_country(
+    org: SalesforceOrg, contact_mapping: Mapping, phone: str, country: str, e164: str
+) -> None:
     record = make(org, "Contact", MobilePhone=phone, MailingCountry=country)
     rows, rejections = to_brevo([record], contact_mapping)
     assert rejections == [] and rows[0]["attributes"]["SMS"] == e164
 
 
-def test_sms_national_number_uses_default_region_else_is_rejected(org: SalesforceOrg,
-                                                                  contact_mapping: Mapping) -> None:
+def test_sms_national_number_uses_default_region_else_is_rejected(
+    org: SalesforceOrg, contact_mapping: Mapping
+) -> None:
     record = make(org, "Contact", MobilePhone="0151 23456789", MailingCountry="Atlantis")
     rows, _ = to_brevo([record], contact_mapping, default_region="DE")
     assert rows[0]["attributes"]["SMS"] == "+4915123456789"
@@ -120,9 +146,19 @@ def test_sms_invalid_number_is_rejected(org: SalesforceOrg, contact_mapping: Map
     assert rejection.rule == "PHONE_INVALID" and "region DE" in rejection.reason
 
 
-@pytest.mark.parametrize("email", ["anna.weber@@example.com", "anna weber@example.com", "anna@localhost",
-                                   "anna@example..com", "anna@example.test"])
-def test_invalid_email_is_rejected_with_reason(org: SalesforceOrg, contact_mapping: Mapping, email: str) -> None:
+@pytest.mark.parametrize(
+    "email",
+    [
+        "anna.weber@@example.com",
+        "anna weber@example.com",
+        "anna@localhost",
+        "anna@example..com",
+        "anna@example.test",
+    ],
+)
+def test_invalid_email_is_rejected_with_reason(
+    org: SalesforceOrg, contact_mapping: Mapping, email: str
+) -> None:
     record = make(org, "Contact")
     rejection = only(to_brevo([{**record, "Email": email}], contact_mapping)[1])
     assert (rejection.rule, rejection.field, rejection.value) == ("EMAIL_INVALID", "Email", email)
@@ -154,7 +190,9 @@ def test_dates_are_sent_as_yyyy_mm_dd() -> None:
 
 
 def test_b4_booleans_and_picklists_are_sent_only_with_b4(org: SalesforceOrg, b4_mapping: Mapping) -> None:
-    record = make(org, "Contact", HasOptedOutOfEmail=True, Loyalty_Tier__c="Gold", Interests__c="Yoga;Running")
+    record = make(
+        org, "Contact", HasOptedOutOfEmail=True, Loyalty_Tier__c="Gold", Interests__c="Yoga;Running"
+    )
     rows, rejections = to_brevo([record], b4_mapping)
     assert rejections == []
     assert rows[0]["attributes"]["OPTED_OUT"] is True
@@ -164,10 +202,13 @@ def test_b4_booleans_and_picklists_are_sent_only_with_b4(org: SalesforceOrg, b4_
     assert not {"OPTED_OUT", "LOYALTY_TIER", "INTERESTS"} & set(rows[0]["attributes"])
 
 
-def test_b4_picklist_value_missing_from_brevo_category_is_rejected(org: SalesforceOrg, account: BrevoAccount) -> None:
+def test_b4_picklist_value_missing_from_brevo_category_is_rejected(
+    org: SalesforceOrg, account: BrevoAccount
+) -> None:
     account.attributes.update("category", "LOYALTY_TIER", {"enumeration": [{"value": 1, "label": "Bronze"}]})
-    mapping = validate_mapping(CONTACT_PAIRS + B4_PAIRS, describe("Contact"), attributes_of(account),
-                               booleans_and_picklists=True)
+    mapping = validate_mapping(
+        CONTACT_PAIRS + B4_PAIRS, describe("Contact"), attributes_of(account), booleans_and_picklists=True
+    )
     rejection = only(to_brevo([make(org, "Contact", Loyalty_Tier__c="Gold")], mapping)[1])
     assert (rejection.rule, rejection.field, rejection.value) == ("B4", "Loyalty_Tier__c", "Gold")
     assert "not an option of Brevo category attribute LOYALTY_TIER" in rejection.reason
@@ -185,17 +226,33 @@ def test_object_must_match_the_mapping(contact_mapping: Mapping) -> None:
 
 # -- record_hash ------------------------------------------------------------------------------------
 
-def test_record_hash_is_equal_across_sides(org: SalesforceOrg, account: BrevoAccount, b4_mapping: Mapping) -> None:
-    record = make(org, "Contact", FirstName=" Anna ", Email="Anna.Weber@Example.com", MobilePhone="0151 23456789",
-                  MailingCountry="Germany", Birthdate="1990-09-25", Customer_Score__c=42.0, Phone=None,
-                  HasOptedOutOfEmail=False, Loyalty_Tier__c="Gold", Interests__c="Yoga;Running")
+
+def test_record_hash_is_equal_across_sides(
+    org: SalesforceOrg, account: BrevoAccount, b4_mapping: Mapping
+) -> None:
+    record = make(
+        org,
+        "Contact",
+        FirstName=" Anna ",
+        Email="Anna.Weber@Example.com",
+        MobilePhone="0151 23456789",
+        MailingCountry="Germany",
+        Birthdate="1990-09-25",
+        Customer_Score__c=42.0,
+        Phone=None,
+        HasOptedOutOfEmail=False,
+        Loyalty_Tier__c="Gold",
+        Interests__c="Yoga;Running",
+    )
     rows, _ = to_brevo([record], b4_mapping)
     contact = brevo_contact(account, rows[0])
     assert contact["email"] == "anna.weber@example.com" and contact["attributes"]["SMS"] == "4915123456789"
     update = only_update(to_salesforce([contact], b4_mapping))
-    hashes = {record_hash(brevo_values(rows[0], b4_mapping), b4_mapping),
-              record_hash(brevo_values(contact, b4_mapping), b4_mapping),
-              record_hash(salesforce_values(update, b4_mapping), b4_mapping)}
+    hashes = {
+        record_hash(brevo_values(rows[0], b4_mapping), b4_mapping),
+        record_hash(brevo_values(contact, b4_mapping), b4_mapping),
+        record_hash(salesforce_values(update, b4_mapping), b4_mapping),
+    }
     assert len(hashes) == 1
 
 
@@ -207,8 +264,14 @@ def test_record_hash_normalises_values() -> None:
 
 def test_record_hash_sees_changes(contact_mapping: Mapping) -> None:
     base = {"EMAIL": "anna@example.com", "SMS": "+4915123456789", "SCORE": 1.5}
-    assert record_hash(base, contact_mapping) == record_hash({**base, "SMS": "4915123456789"}, contact_mapping)
-    for change in ({"EMAIL": "ann@example.com"}, {"SMS": "+4915123456788"}, {"SCORE": 1.25}, {"TITLE": "CEO"}):
+    assert record_hash(base, contact_mapping) == record_hash(
+        {**base, "SMS": "4915123456789"}, contact_mapping
+    )
+    for change in (
+        {"EMAIL": "ann@example.com"},
+        {"SMS": "+4915123456788"},
+        {"SCORE": 1.25},
+        {"TITLE": "CEO"},
+    ):
         assert record_hash({**base, **change}, contact_mapping) != record_hash(base, contact_mapping)
     assert len(record_hash(base)) == 64
-

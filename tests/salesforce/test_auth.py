@@ -15,8 +15,16 @@ import requests
 from tests.support.salesforce import post_login_form
 from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
-from toolkit.salesforce import (AuthorizationCodeFlow, TokenSet, client_credentials, default_audience, jwt_bearer,
-                                make_session, password, refresh)
+from toolkit.salesforce import (
+    AuthorizationCodeFlow,
+    TokenSet,
+    client_credentials,
+    default_audience,
+    jwt_bearer,
+    make_session,
+    password,
+    refresh,
+)
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
 
 TOKEN_PATH = "/services/oauth2/token"
@@ -52,8 +60,10 @@ def browser() -> Iterator[requests.Session]:
 
 
 def api_works(sf: dict[str, Any], session: requests.Session, tokens: TokenSet) -> bool:
-    resp = session.get(f"{tokens.instance_url}/services/data/v62.0/limits",
-                       headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"})
+    resp = session.get(
+        f"{tokens.instance_url}/services/data/v62.0/limits",
+        headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
+    )
     return resp.status_code == 200
 
 
@@ -69,6 +79,7 @@ def assert_token_set(tokens: TokenSet, sandbox: Sandbox, flow: str) -> None:
 
 # -- the login page, filled in by the "browser" ------------------------------------------------
 
+
 def sign_in_on_login_page(browser: requests.Session, sf: dict[str, Any], authorize_url: str) -> str:
     """Open the authorize URL, submit the login form; returns the redirect's Location."""
     answer = post_login_form(browser, sf, authorize_url)
@@ -82,16 +93,19 @@ def state_of(flow: AuthorizationCodeFlow) -> str:
 
 # -- client credentials, JWT bearer, password, refresh -------------------------------------------
 
-def test_client_credentials_signs_in_and_the_token_works(sandbox: Sandbox, sf: dict[str, Any],
-                                                         session: requests.Session) -> None:
+
+def test_client_credentials_signs_in_and_the_token_works(
+    sandbox: Sandbox, sf: dict[str, Any], session: requests.Session
+) -> None:
     tokens = client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
     assert_token_set(tokens, sandbox, "client_credentials")
     assert tokens.refresh_token is None
     assert api_works(sf, session, tokens)
 
 
-def test_jwt_bearer_with_the_sandbox_key_file(sandbox: Sandbox, sf: dict[str, Any],
-                                              session: requests.Session) -> None:
+def test_jwt_bearer_with_the_sandbox_key_file(
+    sandbox: Sandbox, sf: dict[str, Any], session: requests.Session
+) -> None:
     pem = Path(sf["jwt_private_key_file"]).read_text(encoding="utf-8")
     tokens = jwt_bearer(sf["login_url"], sf["client_id"], sf["username"], Secret(pem), session=session)
     assert_token_set(tokens, sandbox, "jwt_bearer")
@@ -104,45 +118,59 @@ def test_jwt_bearer_refusals_are_auth_errors(sf: dict[str, Any], session: reques
         jwt_bearer(sf["login_url"], sf["client_id"], "nobody@example.com", pem, session=session)
     assert wrong_user.value.code == "invalid_grant"
     with pytest.raises(AuthError) as wrong_aud:
-        jwt_bearer(sf["login_url"], sf["client_id"], sf["username"], pem, session=session,
-                   audience="https://elsewhere.example")
+        jwt_bearer(
+            sf["login_url"],
+            sf["client_id"],
+            sf["username"],
+            pem,
+            session=session,
+            audience="https://elsewhere.example",
+        )
     assert wrong_aud.value.code == "invalid_grant" and "audience" in str(wrong_aud.value)
     with pytest.raises(AuthError) as bad_key:
         jwt_bearer(sf["login_url"], sf["client_id"], sf["username"], "not a key", session=session)
     assert bad_key.value.code == "invalid_private_key"
 
 
-@pytest.mark.parametrize(("login_url", "audience"), [
-    ("https://login.salesforce.com", "https://login.salesforce.com"),
-    ("https://acme.my.salesforce.com/", "https://login.salesforce.com"),
-    ("https://test.salesforce.com", "https://test.salesforce.com"),
-    ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
-    ("https://127.0.0.1:4431", "https://127.0.0.1:4431"),
-])
+@pytest.mark.parametrize(
+    ("login_url", "audience"),
+    [
+        ("https://login.salesforce.com", "https://login.salesforce.com"),
+        ("https://acme.my.salesforce.com/", "https://login.salesforce.com"),
+        ("https://test.salesforce.com", "https://test.salesforce.com"),
+        ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
+        ("https://127.0.0.1:4431", "https://127.0.0.1:4431"),
+    ],
+)
 def test_jwt_audience_follows_the_login_url(login_url: str, audience: str) -> None:
     assert default_audience(login_url) == audience
 
 
 def test_password_flow(sandbox: Sandbox, sf: dict[str, Any], session: requests.Session) -> None:
-    tokens = password(sf["login_url"], sf["client_id"], sf["client_secret"], sf["username"], sf["password"],
-                      session=session)
+    tokens = password(
+        sf["login_url"], sf["client_id"], sf["client_secret"], sf["username"], sf["password"], session=session
+    )
     assert_token_set(tokens, sandbox, "password")
     assert api_works(sf, session, tokens)
 
 
-def test_wrong_password_is_an_auth_error_without_the_password(sf: dict[str, Any], session: requests.Session,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_password_is_an_auth_error_without_the_password(
+    sf: dict[str, Any], session: requests.Session, caplog: pytest.LogCaptureFixture
+) -> None:
     wrong = "Wr0ng-Passw0rd-" + sf["password"][::-1]
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthError) as caught:
-        password(sf["login_url"], sf["client_id"], sf["client_secret"], sf["username"], wrong, session=session)
+        password(
+            sf["login_url"], sf["client_id"], sf["client_secret"], sf["username"], wrong, session=session
+        )
     assert caught.value.code == "invalid_grant"
     assert "authentication failure" in str(caught.value)
     for text in (str(caught.value), repr(caught.value), caplog.text):
         assert wrong not in text and sf["client_secret"] not in text
 
 
-def test_bad_client_secret_is_an_auth_error_without_the_secret(sf: dict[str, Any], session: requests.Session,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_client_secret_is_an_auth_error_without_the_secret(
+    sf: dict[str, Any], session: requests.Session, caplog: pytest.LogCaptureFixture
+) -> None:
     bad = "S3cret-" + sf["client_secret"][:20][::-1]
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthError) as caught:
         client_credentials(sf["login_url"], sf["client_id"], bad, session=session)
@@ -169,8 +197,10 @@ def test_plain_http_login_url_is_refused(session: requests.Session) -> None:
 
 # -- authorization code + PKCE through the loopback listener ------------------------------------
 
+
 def test_authorization_code_flow_through_the_listener_then_refresh(
-        sandbox: Sandbox, sf: dict[str, Any], session: requests.Session, browser: requests.Session) -> None:
+    sandbox: Sandbox, sf: dict[str, Any], session: requests.Session, browser: requests.Session
+) -> None:
     with AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session) as flow:
         query = parse_qs(urlsplit(flow.authorize_url).query)
         assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
@@ -198,8 +228,9 @@ def test_authorization_code_flow_through_the_listener_then_refresh(
     assert tokens.refresh_token.reveal() not in str(revoked.value)
 
 
-def test_pasted_redirect_url_completes_the_flow(sandbox: Sandbox, sf: dict[str, Any], session: requests.Session,
-                                                browser: requests.Session) -> None:
+def test_pasted_redirect_url_completes_the_flow(
+    sandbox: Sandbox, sf: dict[str, Any], session: requests.Session, browser: requests.Session
+) -> None:
     with AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session) as flow:
         location = sign_in_on_login_page(browser, sf, flow.authorize_url)
         tokens = flow.complete(location)
@@ -207,11 +238,18 @@ def test_pasted_redirect_url_completes_the_flow(sandbox: Sandbox, sf: dict[str, 
     assert api_works(sf, session, tokens)
 
 
-def test_callback_error_becomes_auth_error(sf: dict[str, Any], session: requests.Session,
-                                           browser: requests.Session) -> None:
+def test_callback_error_becomes_auth_error(
+    sf: dict[str, Any], session: requests.Session, browser: requests.Session
+) -> None:
     with AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session) as flow:
-        page = browser.get(flow.redirect_uri, params={
-            "error": "access_denied", "error_description": "end-user denied authorization", "state": state_of(flow)})
+        page = browser.get(
+            flow.redirect_uri,
+            params={
+                "error": "access_denied",
+                "error_description": "end-user denied authorization",
+                "state": state_of(flow),
+            },
+        )
         assert page.status_code == 400 and "access_denied" in page.text
         with pytest.raises(AuthError) as caught:
             flow.wait(timeout=5)
@@ -220,7 +258,8 @@ def test_callback_error_becomes_auth_error(sf: dict[str, Any], session: requests
 
 
 def test_callback_with_wrong_state_is_refused_and_its_code_never_exchanged(
-        sandbox: Sandbox, sf: dict[str, Any], session: requests.Session, browser: requests.Session) -> None:
+    sandbox: Sandbox, sf: dict[str, Any], session: requests.Session, browser: requests.Session
+) -> None:
     with AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session) as flow:
         location = sign_in_on_login_page(browser, sf, flow.authorize_url)
         genuine = parse_qs(urlsplit(location).query)
@@ -238,9 +277,9 @@ def test_callback_with_wrong_state_is_refused_and_its_code_never_exchanged(
         assert flow.wait(timeout=5).flow == "authorization_code"
 
 
-def test_listener_answers_only_the_callback_path_and_stops_on_close(sf: dict[str, Any],
-                                                                     session: requests.Session,
-                                                                     browser: requests.Session) -> None:
+def test_listener_answers_only_the_callback_path_and_stops_on_close(
+    sf: dict[str, Any], session: requests.Session, browser: requests.Session
+) -> None:
     flow = AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session)
     assert browser.get(f"http://127.0.0.1:{flow.port}/other").status_code == 404
     flow.close()
@@ -253,7 +292,9 @@ def test_taken_listener_port_is_an_auth_error(sf: dict[str, Any], session: reque
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         with pytest.raises(AuthError) as caught:
-            AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session, port=taken.getsockname()[1])
+            AuthorizationCodeFlow(
+                sf["login_url"], sf["client_id"], session=session, port=taken.getsockname()[1]
+            )
     assert caught.value.code == "listener_unavailable"
 
 

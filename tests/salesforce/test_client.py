@@ -12,15 +12,35 @@ import pytest
 import requests
 
 from toolkit.exceptions import ApiDisabledError, AuthError, FatalApiError, RetriableApiError
-from toolkit.salesforce import (RetryPolicy, SalesforceClient, TokenSet, client_credentials, make_session,
-                                soql_datetime, soql_quote)
+from toolkit.salesforce import (
+    RetryPolicy,
+    SalesforceClient,
+    TokenSet,
+    client_credentials,
+    make_session,
+    soql_datetime,
+    soql_quote,
+)
 from toolkit.sandbox.middleware import FaultPlan
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
 
 V = "/services/data/v62.0"
 FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
-COMPARED = ("Id", "FirstName", "LastName", "Email", "Phone", "Birthdate", "HasOptedOutOfEmail", "Loyalty_Tier__c",
-            "Interests__c", "Customer_Score__c", "Newsletter_Opt_In__c", "Description", "SystemModstamp")
+COMPARED = (
+    "Id",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "Birthdate",
+    "HasOptedOutOfEmail",
+    "Loyalty_Tier__c",
+    "Interests__c",
+    "Customer_Score__c",
+    "Newsletter_Opt_In__c",
+    "Description",
+    "SystemModstamp",
+)
 
 
 def start(contacts: int) -> Sandbox:
@@ -43,23 +63,32 @@ def small() -> Iterator[Sandbox]:
     sb.stop()
 
 
-def connect(sb: Sandbox, retry: RetryPolicy = FAST, renew: Callable[[], TokenSet] | None = None,
-            sleep: Callable[[float], None] = lambda s: None) -> SalesforceClient:
+def connect(
+    sb: Sandbox,
+    retry: RetryPolicy = FAST,
+    renew: Callable[[], TokenSet] | None = None,
+    sleep: Callable[[float], None] = lambda s: None,
+) -> SalesforceClient:
     info = sb.info["salesforce"]
     session = make_session(info["ca_bundle"])
 
     def sign_in() -> TokenSet:
-        return client_credentials(info["login_url"], info["client_id"], info["client_secret"], session=session)
+        return client_credentials(
+            info["login_url"], info["client_id"], info["client_secret"], session=session
+        )
 
     return SalesforceClient(sign_in(), renew or sign_in, session=session, retry=retry, sleep=sleep)
 
 
 def calls(sb: Sandbox, method: str, path: str) -> list[int]:
     """Statuses of the logged requests to exactly ``path`` (0 = connection reset)."""
-    return [e.status for e in sb.log.entries("salesforce") if e.method == method and e.path.rstrip("/") == path]
+    return [
+        e.status for e in sb.log.entries("salesforce") if e.method == method and e.path.rstrip("/") == path
+    ]
 
 
 # -- reads ------------------------------------------------------------------------------------------
+
 
 def test_query_pages_over_5000_contacts_take_3_calls(big: Sandbox) -> None:
     client = connect(big)
@@ -84,9 +113,12 @@ def test_bulk_pages_are_typed_like_the_rest_api(big: Sandbox) -> None:
     bulk = {r["Id"]: r for page in pages for r in page}
     # Booleans, floats, nulls and datetimes as the REST API gives them; Bulk API 2.0 may leave the
     # milliseconds out (its docs call them optional, the sandbox sends both forms): same second.
-    assert {i: {**r, "SystemModstamp": r["SystemModstamp"][:19]} for i, r in bulk.items()} == \
-        {i: {**r, "SystemModstamp": r["SystemModstamp"][:19]} for i, r in rest.items()}
-    assert all(r["SystemModstamp"].endswith("+0000") and len(r["SystemModstamp"]) == 28 for r in bulk.values())
+    assert {i: {**r, "SystemModstamp": r["SystemModstamp"][:19]} for i, r in bulk.items()} == {
+        i: {**r, "SystemModstamp": r["SystemModstamp"][:19]} for i, r in rest.items()
+    }
+    assert all(
+        r["SystemModstamp"].endswith("+0000") and len(r["SystemModstamp"]) == 28 for r in bulk.values()
+    )
     values = [r[f] for r in bulk.values() for f in COMPARED]
     assert {bool, float, str, type(None)} <= {type(v) for v in values}
 
@@ -94,15 +126,19 @@ def test_bulk_pages_are_typed_like_the_rest_api(big: Sandbox) -> None:
 def test_failed_bulk_job_raises_fatal(small: Sandbox) -> None:
     info = small.info["salesforce"]
     http = make_session(info["ca_bundle"])
-    token = client_credentials(info["login_url"], info["client_id"], info["client_secret"],
-                               session=http).access_token.reveal()
+    token = client_credentials(
+        info["login_url"], info["client_id"], info["client_secret"], session=http
+    ).access_token.reveal()
 
     def abort_running_jobs(_seconds: float) -> None:  # the "sleep" before each poll
         url = f"{info['instance_url']}{V}/jobs/query"
         for job in http.get(url, headers={"Authorization": f"Bearer {token}"}).json()["records"]:
             if job["state"] not in ("JobComplete", "Aborted", "Failed"):
-                http.patch(f"{url}/{job['id']}", json={"state": "Aborted"},
-                           headers={"Authorization": f"Bearer {token}"})
+                http.patch(
+                    f"{url}/{job['id']}",
+                    json={"state": "Aborted"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
 
     client = connect(small, sleep=abort_running_jobs)
     with pytest.raises(FatalApiError) as caught:
@@ -114,8 +150,9 @@ def test_count_describe_limits_and_usage(big: Sandbox) -> None:
     client = connect(big)
     big.log.clear()
     assert client.count("Contact") == 5000
-    assert client.count("Contact", "Email = null") == sum(1 for r in big.salesforce.records("Contact")
-                                                          if r["Email"] is None)
+    assert client.count("Contact", "Email = null") == sum(
+        1 for r in big.salesforce.records("Contact") if r["Email"] is None
+    )
     fields = {f["name"]: f for f in client.describe("Contact")["fields"]}
     assert fields["Full_Name__c"]["calculated"] is True and fields["Email"]["type"] == "email"
     client.describe("Contact")
@@ -131,26 +168,35 @@ def test_include_deleted_reads_the_recycle_bin(small: Sandbox) -> None:
     small.salesforce.delete_many([victim])
     soql = f"SELECT Id, IsDeleted FROM Contact WHERE Id = {soql_quote(victim)}"
     assert [r for p in client.query_pages(soql) for r in p] == []
-    assert [r for p in client.query_pages(soql, include_deleted=True) for r in p] == \
-        [{"Id": victim, "IsDeleted": True}]
+    assert [r for p in client.query_pages(soql, include_deleted=True) for r in p] == [
+        {"Id": victim, "IsDeleted": True}
+    ]
 
 
 # -- writes ------------------------------------------------------------------------------------------
+
 
 def test_update_records_reports_string_too_long_among_successes(small: Sandbox) -> None:
     client = connect(small)
     ids = [r["Id"] for r in small.salesforce.records("Contact")[:3]]
     unchanged = small.salesforce.records("Contact")[1]["FirstName"]
-    results = client.update_records("Contact", [
-        {"Id": ids[0], "FirstName": "Ada"},
-        {"Id": ids[1], "FirstName": "X" * 41},  # FirstName holds 40 characters
-        {"Id": ids[2], "FirstName": "Grace"},
-    ])
+    results = client.update_records(
+        "Contact",
+        [
+            {"Id": ids[0], "FirstName": "Ada"},
+            {"Id": ids[1], "FirstName": "X" * 41},  # FirstName holds 40 characters
+            {"Id": ids[2], "FirstName": "Grace"},
+        ],
+    )
     assert [(r.id, r.success) for r in results] == [(ids[0], True), (ids[1], False), (ids[2], True)]
     error = results[1].errors[0]
     assert error.status_code == "STRING_TOO_LONG" and error.fields == ["FirstName"]
     assert "max length=40" in error.message
-    assert [(small.salesforce.get("Contact", i) or {}).get("FirstName") for i in ids] == ["Ada", unchanged, "Grace"]
+    assert [(small.salesforce.get("Contact", i) or {}).get("FirstName") for i in ids] == [
+        "Ada",
+        unchanged,
+        "Grace",
+    ]
 
 
 def test_writes_go_200_per_call_in_input_order(small: Sandbox) -> None:
@@ -170,6 +216,7 @@ def test_writes_go_200_per_call_in_input_order(small: Sandbox) -> None:
 
 
 # -- the funnel: retries, re-authentication, error mapping ------------------------------------------
+
 
 def test_injected_503_and_reset_are_retried_and_the_call_succeeds(small: Sandbox) -> None:
     client = connect(small)
@@ -215,8 +262,10 @@ def test_a_create_is_not_replayed_after_a_reset_but_is_after_a_503(small: Sandbo
 def test_expired_session_reauthenticates_once_and_replays(small: Sandbox) -> None:
     client = connect(small)
     before = client.tokens.access_token
-    requests.post(small.info["sandbox"]["salesforce_control"] + "salesforce/expire-sessions",
-                  verify=small.info["salesforce"]["ca_bundle"])
+    requests.post(
+        small.info["sandbox"]["salesforce_control"] + "salesforce/expire-sessions",
+        verify=small.info["salesforce"]["ca_bundle"],
+    )
     assert client.count("Contact") == 30
     assert calls(small, "GET", f"{V}/query") == [401, 200]
     assert client.funnel.reauthentications == 1 and client.tokens.access_token != before
@@ -227,7 +276,9 @@ def test_session_refused_again_after_reauthentication_is_an_auth_error(small: Sa
     session = make_session(info["ca_bundle"])
 
     def sign_in_then_expire() -> TokenSet:
-        tokens = client_credentials(info["login_url"], info["client_id"], info["client_secret"], session=session)
+        tokens = client_credentials(
+            info["login_url"], info["client_id"], info["client_secret"], session=session
+        )
         small.oauth.expire_sessions()
         return tokens
 
@@ -270,14 +321,18 @@ def test_bad_query_is_fatal_with_salesforce_error_code(small: Sandbox) -> None:
 
 # -- SOQL literals ------------------------------------------------------------------------------------
 
+
 def test_soql_quote_neutralises_injection_and_round_trips(small: Sandbox) -> None:
     client = connect(small)
-    odd = "O'Brien \\ \"the\" %_ one\nsecond\tline"
+    odd = 'O\'Brien \\ "the" %_ one\nsecond\tline'
     target = client.create_records("Contact", [{"LastName": "Plain"}, {"LastName": odd}])[1].id
     injected = soql_quote("' OR LastName != '")
     assert client.count("Contact", f"LastName = {injected}") == 0  # unescaped it would match all 32
-    found = [r["Id"] for p in client.query_pages(f"SELECT Id FROM Contact WHERE LastName = {soql_quote(odd)}")
-             for r in p]
+    found = [
+        r["Id"]
+        for p in client.query_pages(f"SELECT Id FROM Contact WHERE LastName = {soql_quote(odd)}")
+        for r in p
+    ]
     assert found == [target]
     assert client.count("Contact", f"LastName LIKE {soql_quote('%_ one', like=True)[:-1]}%'") == 0
     assert client.count("Contact", f"LastName LIKE '%{soql_quote('%_ one', like=True)[1:-1]}%'") == 1

@@ -12,15 +12,28 @@ from pathlib import Path
 import requests
 
 INFO_KEYS = {
-    "salesforce": {"login_url", "instance_url", "client_id", "client_secret", "username", "password", "ca_bundle"},
+    "salesforce": {
+        "login_url",
+        "instance_url",
+        "client_id",
+        "client_secret",
+        "username",
+        "password",
+        "ca_bundle",
+    },
     "brevo": {"base_url", "api_key"},
 }
 
 
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], dict]:
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "sandbox", "start", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolkit", "sandbox", "start", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line, proc.stderr.read() if proc.stderr else "no output"
@@ -49,15 +62,23 @@ def test_b7_start_prints_one_json_line_with_what_a_client_needs(tmp_path: Path) 
         assert info["salesforce"]["instance_url"].startswith("https://127.0.0.1:")
         http = _session(info["salesforce"]["ca_bundle"])
         sf = info["salesforce"]
-        token = http.post(f"{sf['login_url']}/services/oauth2/token",
-                          data={"grant_type": "client_credentials", "client_id": sf["client_id"],
-                                "client_secret": sf["client_secret"]}).json()
-        count = http.get(f"{token['instance_url']}/services/data/v62.0/query",
-                         params={"q": "SELECT COUNT() FROM Contact"},
-                         headers={"Authorization": f"Bearer {token['access_token']}"})
+        token = http.post(
+            f"{sf['login_url']}/services/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": sf["client_id"],
+                "client_secret": sf["client_secret"],
+            },
+        ).json()
+        count = http.get(
+            f"{token['instance_url']}/services/data/v62.0/query",
+            params={"q": "SELECT COUNT() FROM Contact"},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
         assert count.status_code == 200 and count.json()["totalSize"] == 30
-        lists = http.get(f"{info['brevo']['base_url']}/contacts/lists",
-                         headers={"api-key": info["brevo"]["api_key"]})
+        lists = http.get(
+            f"{info['brevo']['base_url']}/contacts/lists", headers={"api-key": info["brevo"]["api_key"]}
+        )
         assert lists.status_code == 200 and lists.json()["count"] >= 1
     finally:
         code, out, err = _stop(proc)
@@ -79,8 +100,13 @@ def test_b7_state_file_survives_a_restart(tmp_path: Path) -> None:
 
 
 def test_bad_fault_spec_is_a_usage_error(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "toolkit", "sandbox", "start", "--faults", "418=0.5"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit", "sandbox", "start", "--faults", "418=0.5"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "unknown fault kind" in proc.stderr
 

@@ -35,12 +35,27 @@ from toolkit.sandbox.datagen_names import NON_LATIN_RE
 from toolkit.sandbox.datagen_people import fold
 
 CONTACT_LENGTHS = {
-    "FirstName": 40, "LastName": 80, "Title": 128, "Email": 80, "Phone": 40, "MobilePhone": 40,
-    "MailingStreet": 255, "MailingCity": 40, "MailingPostalCode": 20, "MailingCountry": 80,
+    "FirstName": 40,
+    "LastName": 80,
+    "Title": 128,
+    "Email": 80,
+    "Phone": 40,
+    "MobilePhone": 40,
+    "MailingStreet": 255,
+    "MailingCity": 40,
+    "MailingPostalCode": 20,
+    "MailingCountry": 80,
 }
 LEAD_LENGTHS = {
-    "FirstName": 40, "LastName": 80, "Company": 255, "Title": 128, "Email": 80, "Phone": 40,
-    "MobilePhone": 40, "City": 40, "Country": 80,
+    "FirstName": 40,
+    "LastName": 80,
+    "Company": 255,
+    "Title": 128,
+    "Email": 80,
+    "Phone": 40,
+    "MobilePhone": 40,
+    "City": 40,
+    "Country": 80,
 }
 CONTACT_PICKLISTS = {
     "Salutation": {None, "Mr.", "Ms.", "Mrs.", "Dr.", "Prof."},
@@ -87,11 +102,18 @@ def test_same_seed_gives_identical_output() -> None:
 
 
 def test_output_does_not_depend_on_the_process_hash_seed() -> None:
-    script = ("import hashlib; from toolkit.sandbox.datagen import generate; "
-              "print(hashlib.sha256(repr(generate(contacts=300, leads=100, seed=4)).encode()).hexdigest())")
+    script = (
+        "import hashlib; from toolkit.sandbox.datagen import generate; "
+        "print(hashlib.sha256(repr(generate(contacts=300, leads=100, seed=4)).encode()).hexdigest())"
+    )
     digests = {
-        subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True,
-                       env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout
+        subprocess.run(
+            [sys.executable, "-c", script],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        ).stdout
         for hash_seed in ("1", "2")
     }
     assert len(digests) == 1
@@ -115,8 +137,9 @@ def test_iterators_stream_the_records_generate_makes() -> None:
         assert differ and all(set(m.traits) & {"duplicate_email", "lead_and_contact"} for m in differ), kind
         assert all(set(m.traits) - LINKING == set(s.traits) for m, s in pairs if m.fields == s.fields)
     # a shorter stream is a prefix of a longer one
-    assert [r.fields for r in itertools.islice(iter_leads(60, seed=3), 10)] == \
-        [r.fields for r in iter_leads(10, seed=3)]
+    assert [r.fields for r in itertools.islice(iter_leads(60, seed=3), 10)] == [
+        r.fields for r in iter_leads(10, seed=3)
+    ]
 
 
 def test_counts(data: GeneratedData) -> None:
@@ -169,19 +192,30 @@ def test_emails_are_valid_and_derived_from_folded_names(data: GeneratedData) -> 
     assert len(domains) > 50 and apostrophes > 0
 
 
-@pytest.mark.parametrize(("name", "folded"), [
-    ("Zoë", "zoe"), ("O'Brien", "obrien"), ("O’Connor", "oconnor"), ("Łukasz", "lukasz"),
-    ("Müller-Lüdenscheidt", "muller-ludenscheidt"), ("van der Berg", "vanderberg"),
-    ("Straßburger", "strassburger"), ("Ødegård", "odegard"), ("<b>Bob</b>", "bob"),
-    ("Robert'); DROP TABLE Contacts;--", "robertdroptablecontacts"), ("Çağla", "cagla"),
-])
+@pytest.mark.parametrize(
+    ("name", "folded"),
+    [
+        ("Zoë", "zoe"),
+        ("O'Brien", "obrien"),
+        ("O’Connor", "oconnor"),
+        ("Łukasz", "lukasz"),
+        ("Müller-Lüdenscheidt", "muller-ludenscheidt"),
+        ("van der Berg", "vanderberg"),
+        ("Straßburger", "strassburger"),
+        ("Ødegård", "odegard"),
+        ("<b>Bob</b>", "bob"),
+        ("Robert'); DROP TABLE Contacts;--", "robertdroptablecontacts"),
+        ("Çağla", "cagla"),
+    ],
+)
 def test_fold_makes_ascii_email_parts(name: str, folded: str) -> None:
     assert fold(name) == folded
 
 
 @pytest.mark.parametrize(("attr", "limits"), [("contacts", CONTACT_LENGTHS), ("leads", LEAD_LENGTHS)])
-def test_string_lengths_within_salesforce_limits(data: GeneratedData, attr: str,
-                                                 limits: dict[str, int]) -> None:
+def test_string_lengths_within_salesforce_limits(
+    data: GeneratedData, attr: str, limits: dict[str, int]
+) -> None:
     for record in getattr(data, attr):
         assert record.fields["LastName"]
         for name, limit in limits.items():
@@ -214,7 +248,7 @@ def test_lead_values_valid_for_salesforce(data: GeneratedData) -> None:
         if f["Birthdate__c"] is not None:
             assert ISO_DATE.fullmatch(f["Birthdate__c"]) and 18 <= _age(f["Birthdate__c"]) <= 90
         if f["Budget__c"] is not None:
-            assert 0 < f["Budget__c"] < 10 ** 14 and round(f["Budget__c"], 2) == f["Budget__c"]
+            assert 0 < f["Budget__c"] < 10**14 and round(f["Budget__c"], 2) == f["Budget__c"]
         if f["Products_Of_Interest__c"] is not None:
             parts = f["Products_Of_Interest__c"].split(";")
             assert set(parts) <= {"Software", "Hardware", "Consulting", "Training", "Support"}
@@ -270,12 +304,12 @@ def test_clean_phones_are_valid_numbers_of_their_country(data: GeneratedData) ->
 
 def test_phones_come_in_many_national_and_international_styles(data: GeneratedData) -> None:
     phones = [p for r in _records(data) if "Y9" not in r.breaks for p in _phones(r)]
-    assert any(re.fullmatch(r"\+\d{8,15}", p) for p in phones)            # E.164
-    assert any(re.fullmatch(r"\+\d{1,3} [\d -]+", p) for p in phones)     # international
-    assert any(re.fullmatch(r"00\d{2,3} [\d ]+", p) for p in phones)      # 0044 20 7946 0958
+    assert any(re.fullmatch(r"\+\d{8,15}", p) for p in phones)  # E.164
+    assert any(re.fullmatch(r"\+\d{1,3} [\d -]+", p) for p in phones)  # international
+    assert any(re.fullmatch(r"00\d{2,3} [\d ]+", p) for p in phones)  # 0044 20 7946 0958
     assert any(re.fullmatch(r"\(\d{3}\) \d{3}-\d{4}", p) for p in phones)  # (415) 555-0134
-    assert any(re.fullmatch(r"0\d+ [\d ]+", p) for p in phones)           # 030 1234567
-    assert any(re.fullmatch(r"0\d+(-\d+)+", p) for p in phones)           # 06-12345678
+    assert any(re.fullmatch(r"0\d+ [\d ]+", p) for p in phones)  # 030 1234567
+    assert any(re.fullmatch(r"0\d+(-\d+)+", p) for p in phones)  # 06-12345678
     assert len({p.split(" ")[0] for p in phones if p.startswith("+")}) >= 10  # many countries
     assert any(r.fields["Phone"] is None and r.fields["MobilePhone"] is None for r in _records(data))
 
@@ -366,8 +400,9 @@ def test_trait_table_covers_every_trait() -> None:
 
 
 @pytest.mark.parametrize(("trait", "which", "shares"), TRAIT_SHARES)
-def test_each_trait_at_its_rate_reproducibly_per_seed(data: GeneratedData, trait: str, which: str,
-                                                      shares: tuple[float, float]) -> None:
+def test_each_trait_at_its_rate_reproducibly_per_seed(
+    data: GeneratedData, trait: str, which: str, shares: tuple[float, float]
+) -> None:
     for generated in (data, generate(contacts=1000, leads=1000, seed=43)):
         population = _population(generated, which)
         share = sum(trait in r.traits for r in population) / len(population)
@@ -389,7 +424,11 @@ def test_traits_are_counted_for_a_demo(data: GeneratedData) -> None:
 def test_tidy_data_is_the_same_seed_without_the_made_traits(data: GeneratedData) -> None:
     tidy = generate(contacts=1000, leads=1000, seed=42, messy=False)
     found = {t for r in _records(tidy) for t in r.traits}  # what tidy data holds by chance
-    assert not tidy.conversions and found <= {"national_phone_with_country", "long_name", "empty_optional_fields"}
+    assert not tidy.conversions and found <= {
+        "national_phone_with_country",
+        "long_name",
+        "empty_optional_fields",
+    }
     changed = [m for m, t in zip(_records(data), _records(tidy), strict=True) if m.fields != t.fields]
     assert 0.05 <= len(changed) / 2000 <= 0.25
     assert all(set(m.traits) & (MADE | LINKING) for m in changed)
@@ -414,10 +453,14 @@ def test_national_phones_with_a_country_name_or_iso_code(data: GeneratedData) ->
         assert national
         for phone in national:
             number = phonenumbers.parse(phone, region)
-            assert phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region
+            assert (
+                phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region
+            )
         regions.add(region)
     assert {"DE", "FR"} <= regions
-    assert any(re.fullmatch(r"0\d \d\d \d\d \d\d \d\d", p) for r in records for p in _phones(r))  # 06 12 34 56 78
+    assert any(
+        re.fullmatch(r"0\d \d\d \d\d \d\d \d\d", p) for r in records for p in _phones(r)
+    )  # 06 12 34 56 78
 
 
 def test_national_phones_without_country_are_german(data: GeneratedData) -> None:
@@ -428,10 +471,14 @@ def test_national_phones_without_country_are_german(data: GeneratedData) -> None
         assert phones and all(not p.startswith(("+", "00")) for p in phones)
         for phone in phones:
             number = phonenumbers.parse(phone, NO_COUNTRY_REGION)
-            assert phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == "DE"
+            assert (
+                phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == "DE"
+            )
             with pytest.raises(phonenumbers.NumberParseException):
                 phonenumbers.parse(phone, None)  # nothing on the record says which country
-    assert any(re.fullmatch(r"01[5-7]\d{1,2} \d{7,8}", r.fields["MobilePhone"] or "") for r in records)  # 0151 ...
+    assert any(
+        re.fullmatch(r"01[5-7]\d{1,2} \d{7,8}", r.fields["MobilePhone"] or "") for r in records
+    )  # 0151 ...
 
 
 def test_country_iso_codes(data: GeneratedData) -> None:
@@ -460,8 +507,12 @@ def test_long_names_near_the_field_limits(data: GeneratedData) -> None:
 def test_non_latin_names_in_four_scripts_with_ascii_addresses(data: GeneratedData) -> None:
     records = _with(data, "non_latin")
     names = " ".join(f"{r.fields['FirstName'] or ''} {r.fields['LastName']}" for r in records)
-    for script, pattern in (("Cyrillic", "[\u0400-\u04ff]"), ("Greek", "[\u0370-\u03ff]"),
-                            ("CJK", "[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]"), ("Arabic", "[\u0600-\u06ff]")):
+    for script, pattern in (
+        ("Cyrillic", "[\u0400-\u04ff]"),
+        ("Greek", "[\u0370-\u03ff]"),
+        ("CJK", "[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]"),
+        ("Arabic", "[\u0600-\u06ff]"),
+    ):
         assert re.search(pattern, names), script
     for record in records:
         assert NON_LATIN_RE.search(f"{record.fields['FirstName']} {record.fields['LastName']}")
@@ -493,14 +544,17 @@ def test_people_who_are_lead_and_contact(data: GeneratedData) -> None:
     assert len(leads) == len(contacts)
     for lead in leads:
         contact = contacts[lead.fields["Email"]]
-        assert [lead.fields[f] for f in ("Salutation", "FirstName", "LastName")] == \
-            [contact.fields[f] for f in ("Salutation", "FirstName", "LastName")]
+        assert [lead.fields[f] for f in ("Salutation", "FirstName", "LastName")] == [
+            contact.fields[f] for f in ("Salutation", "FirstName", "LastName")
+        ]
     open_leads = [r for r in leads if "converted_lead" not in r.traits]
     assert open_leads and len(open_leads) < len(leads)  # most stay open Leads, some are converted
 
 
 def test_converted_leads_into_new_or_existing_contacts(data: GeneratedData) -> None:
-    assert {i for i, _ in data.conversions} == {i for i, r in enumerate(data.leads) if "converted_lead" in r.traits}
+    assert {i for i, _ in data.conversions} == {
+        i for i, r in enumerate(data.leads) if "converted_lead" in r.traits
+    }
     into_existing = [(i, c) for i, c in data.conversions if c is not None]
     assert into_existing and len(into_existing) < len(data.conversions)
     for lead_index, contact_index in into_existing:
@@ -512,8 +566,9 @@ def test_converted_leads_into_new_or_existing_contacts(data: GeneratedData) -> N
             assert "lead_and_contact" not in data.leads[lead_index].traits
 
 
-def test_speed_of_50000_contacts_is_reported(record_property: Any, request: pytest.FixtureRequest,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_speed_of_50000_contacts_is_reported(
+    record_property: Any, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
     start = time.perf_counter()
     data = generate(contacts=50_000, leads=0, seed=5)
     seconds = time.perf_counter() - start

@@ -19,8 +19,14 @@ def _ok(environ, start_response):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def service(clock: Clock, request_log: RequestLog) -> Service:
-    return Service("demo", _ok, clock=clock, log=request_log, faults=FaultInjector(),
-                   fault_body=lambda status: json_response({"fault": status}, status))
+    return Service(
+        "demo",
+        _ok,
+        clock=clock,
+        log=request_log,
+        faults=FaultInjector(),
+        fault_body=lambda status: json_response({"fault": status}, status),
+    )
 
 
 @pytest.fixture
@@ -28,14 +34,17 @@ def base(serve: Callable[[Service], str], service: Service) -> str:
     return serve(service)
 
 
-def test_scripted_faults_answer_in_order_then_pass(service: Service, base: str, http: requests.Session) -> None:
+def test_scripted_faults_answer_in_order_then_pass(
+    service: Service, base: str, http: requests.Session
+) -> None:
     service.faults.set_plan(FaultPlan(script=["503", "429", "500", None], delay_seconds=0))
     assert [http.get(f"{base}/x").status_code for _ in range(5)] == [503, 429, 500, 200, 200]
     assert http.get(f"{base}/x").json() == {"ok": True}
 
 
-def test_reset_fault_drops_the_connection_without_an_answer(service: Service, base: str,
-                                                            http: requests.Session) -> None:
+def test_reset_fault_drops_the_connection_without_an_answer(
+    service: Service, base: str, http: requests.Session
+) -> None:
     service.faults.set_plan(FaultPlan(script=["reset"]))
     with pytest.raises(requests.ConnectionError):
         http.get(f"{base}/x")
@@ -73,7 +82,9 @@ def test_request_log_counts_api_calls_not_control_calls(base: str, http: request
     log = http.get(f"{base}/_sandbox/requests").json()
     assert log["total"] == 2
     assert [(r["method"], r["path"], r["query"], r["status"]) for r in log["requests"]] == [
-        ("GET", "/a", "q=1", 200), ("POST", "/b", "", 200)]
+        ("GET", "/a", "q=1", 200),
+        ("POST", "/b", "", 200),
+    ]
     assert http.delete(f"{base}/_sandbox/requests").status_code == 204
     assert http.get(f"{base}/_sandbox/requests").json()["total"] == 0
 
@@ -106,10 +117,12 @@ def test_request_log_never_keeps_secret_query_values(base: str, http: requests.S
     assert entry["query"] == "grant_type=password&password=***&client_secret=***&q=SELECT"
 
 
-def test_reset_faults_never_corrupt_the_next_tls_connections(service: Service, base: str, tls: SandboxTLS) -> None:
+def test_reset_faults_never_corrupt_the_next_tls_connections(
+    service: Service, base: str, tls: SandboxTLS
+) -> None:
     service.faults.set_plan(FaultPlan(script=["reset", None] * 20))
     failures, answers = 0, 0
-    for i in range(40):
+    for _ in range(40):
         fresh = requests.Session()  # a new TLS connection each time, as retries after a reset do
         fresh.trust_env = False
         fresh.verify = str(tls.ca_bundle)

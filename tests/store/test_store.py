@@ -40,8 +40,13 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
 
 
 def _connect(store: Store, name: str, **kw: str) -> int:
-    values = {"login_url": "https://login.salesforce.com", "username": "ana@example.com",
-              "client_id": "3MVG9-client", "flow": "authorization_code", **kw}
+    values = {
+        "login_url": "https://login.salesforce.com",
+        "username": "ana@example.com",
+        "client_id": "3MVG9-client",
+        "flow": "authorization_code",
+        **kw,
+    }
     return store.add_connection(name, **values).id
 
 
@@ -54,8 +59,7 @@ def test_migrations_from_empty_then_reopen_is_idempotent(tmp_path: Path) -> None
     store = Store.open(tmp_path / "state.db")
     assert store.schema_version == len(MIGRATIONS) == schema_version(store.db)
     tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"connections", "integrations", "links", "cursors", "runs", "rejections",
-            "conflicts"} <= tables
+    assert {"connections", "integrations", "links", "cursors", "runs", "rejections", "conflicts"} <= tables
     store.create_integration("kept", "Lead")
     store.close()
     again = Store.open(tmp_path)  # a directory means <dir>/state.db
@@ -89,7 +93,8 @@ def test_wal_mode_foreign_keys_and_busy_timeout(store: Store) -> None:
 
 
 def test_a_reader_sees_committed_state_while_a_writer_is_in_a_transaction(
-        store: Store, integration: int) -> None:
+    store: Store, integration: int
+) -> None:
     reader = Store.open(store.path)
     with store.transaction():
         store.upsert_links([Link(integration, "003A")])
@@ -108,10 +113,17 @@ def test_s3_sixth_integration_on_one_account_is_refused_whatever_the_connection(
     shared = _connect(store, "shared", org_id="00D000000000001AAA", user_id="005000000000001AAA")
     for n, obj in enumerate(("Contact", "Lead", "Contact", "Lead")):  # Contacts and Leads count together
         store.create_integration(f"i{n}", obj, connection_id=shared)
-    again = _connect(store, "again", org_id="00D000000000001", user_id="005000000000001",  # 15-char Ids
-                     username="renamed@example.com")  # a second connection of the same user of the org
+    again = _connect(
+        store,
+        "again",
+        org_id="00D000000000001",
+        user_id="005000000000001",  # 15-char Ids
+        username="renamed@example.com",
+    )  # a second connection of the same user of the org
     store.create_integration("i4", "Lead", connection_id=again)
-    assert store.count_for_account(username="x", org_id="00D000000000001AAA", user_id="005000000000001AAA") == 5
+    assert (
+        store.count_for_account(username="x", org_id="00D000000000001AAA", user_id="005000000000001AAA") == 5
+    )
     assert store.account_users("again") == ["i0", "i1", "i2", "i3", "i4"]
     sixth = store.create_integration("sixth", "Contact")
     with pytest.raises(ConnectionLimitError) as refused:
@@ -138,15 +150,29 @@ def test_s3_sixth_integration_on_one_account_is_refused_whatever_the_connection(
 
 def test_s3_account_identity_without_ids_falls_back_to_username_and_org_or_login_url(store: Store) -> None:
     for n in range(5):
-        store.create_integration(f"prod {n}", "Contact", connection_id=_connect(
-            store, f"prod {n}", org_id="00D000000000001AAA", login_url="https://acme.my.salesforce.com"))
+        store.create_integration(
+            f"prod {n}",
+            "Contact",
+            connection_id=_connect(
+                store, f"prod {n}", org_id="00D000000000001AAA", login_url="https://acme.my.salesforce.com"
+            ),
+        )
     # Same username and org id (15-character form) through another login URL: the same account.
     with pytest.raises(ConnectionLimitError):
-        store.create_integration("again", "Lead", connection_id=_connect(
-            store, "again", username="ANA@example.com", org_id="00D000000000001",
-            login_url="https://login.salesforce.com"))
-    store.create_integration("sandbox org", "Lead", connection_id=_connect(
-        store, "sandbox org", org_id="00D000000000002AAA"))  # same username, other org
+        store.create_integration(
+            "again",
+            "Lead",
+            connection_id=_connect(
+                store,
+                "again",
+                username="ANA@example.com",
+                org_id="00D000000000001",
+                login_url="https://login.salesforce.com",
+            ),
+        )
+    store.create_integration(
+        "sandbox org", "Lead", connection_id=_connect(store, "sandbox org", org_id="00D000000000002AAA")
+    )  # same username, other org
     store.create_integration("bob", "Lead", connection_id=_connect(store, "bob", username="bob@example.com"))
 
 
@@ -161,8 +187,9 @@ def test_check_constraints_reject_bad_values(store: Store, integration: int) -> 
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         store.db.execute("UPDATE integrations SET status = 'paused' WHERE id = ?", (integration,))
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
-        store.db.execute("INSERT INTO integrations (name, object, created_at, updated_at) "
-                         "VALUES ('x', 'Account', '', '')")
+        store.db.execute(
+            "INSERT INTO integrations (name, object, created_at, updated_at) VALUES ('x', 'Account', '', '')"
+        )
     with pytest.raises(ValueError, match="status must be one of"):
         store.set_status(integration, "paused")
     with pytest.raises(ValueError, match="object must be one of"):
@@ -199,10 +226,16 @@ def test_transaction_rolls_back_on_exception(store: Store, integration: int) -> 
 
 
 def test_links_bulk_upsert_and_lookup_of_100000(
-        store: Store, integration: int, record_property: Any, request: pytest.FixtureRequest,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    links = [Link(integration, f"003{n:015d}", brevo_id=n + 1, email=f"p{n}@example.com",
-                  sf_hash=f"s{n}") for n in range(100_000)]
+    store: Store,
+    integration: int,
+    record_property: Any,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    links = [
+        Link(integration, f"003{n:015d}", brevo_id=n + 1, email=f"p{n}@example.com", sf_hash=f"s{n}")
+        for n in range(100_000)
+    ]
     started = time.perf_counter()
     assert store.upsert_links(links) == 100_000
     wrote = time.perf_counter()
@@ -222,8 +255,10 @@ def test_links_bulk_upsert_and_lookup_of_100000(
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         with capsys.disabled():
-            reporter.write_line(f" store: 100,000 links upserted in {wrote - started:.2f} s, "
-                                f"looked up by sf_id and brevo_id in {read - wrote:.2f} s")
+            reporter.write_line(
+                f" store: 100,000 links upserted in {wrote - started:.2f} s, "
+                f"looked up by sf_id and brevo_id in {read - wrote:.2f} s"
+            )
 
 
 def test_cursors_set_get_clear(store: Store, integration: int) -> None:
@@ -239,8 +274,9 @@ def test_runs_start_finish_and_abandon(store: Store, integration: int, clock: Fa
     run = store.start_run(integration, dry_run=True)
     assert (run.status, run.dry_run, run.full, run.finished_at) == ("running", True, False, None)
     clock.now += timedelta(minutes=3)
-    done = store.finish_run(run.id, "succeeded", counts={"to_brevo": {"create": 2}},
-                            sf_api_used=120, sf_api_limit=15_000)
+    done = store.finish_run(
+        run.id, "succeeded", counts={"to_brevo": {"create": 2}}, sf_api_used=120, sf_api_limit=15_000
+    )
     assert done.finished_at - done.started_at == timedelta(minutes=3)
     assert done.counts == {"to_brevo": {"create": 2}}
     with pytest.raises(ConfigError, match="already finished"):
@@ -252,10 +288,19 @@ def test_runs_start_finish_and_abandon(store: Store, integration: int, clock: Fa
 
 
 def test_a1_rejection_seen_again_keeps_first_seen_and_updates_last_seen(
-        store: Store, integration: int, clock: FakeClock) -> None:
+    store: Store, integration: int, clock: FakeClock
+) -> None:
     first_run = store.start_run(integration).id
-    y5 = Rejection(integration, "to_salesforce", "003A", "Y5", "last name is empty in Brevo",
-                   field="LastName", value="", data_hash="h1")
+    y5 = Rejection(
+        integration,
+        "to_salesforce",
+        "003A",
+        "Y5",
+        "last name is empty in Brevo",
+        field="LastName",
+        value="",
+        data_hash="h1",
+    )
     store.upsert_rejections([y5], run_id=first_run)
     store.upsert_rejections([y5], run_id=first_run)  # a replay of the same run
     clock.now += timedelta(days=1)
@@ -270,13 +315,29 @@ def test_a1_rejection_seen_again_keeps_first_seen_and_updates_last_seen(
 
 def test_a3_resolve_and_list_open_and_resolved(store: Store, integration: int) -> None:
     run = store.start_run(integration).id
-    store.upsert_rejections([
-        Rejection(integration, "to_brevo", "00QA", "Y9", "phone must have 6 to 16 digits",
-                  field="Phone", value="12"),
-        Rejection(integration, "to_salesforce", "003B", "SF:DELETE_FAILED",
-                  "Salesforce refuses to delete a contact with a related Case",
-                  service_code="DELETE_FAILED", permanent=True),
-    ], run_id=run)
+    store.upsert_rejections(
+        [
+            Rejection(
+                integration,
+                "to_brevo",
+                "00QA",
+                "Y9",
+                "phone must have 6 to 16 digits",
+                field="Phone",
+                value="12",
+            ),
+            Rejection(
+                integration,
+                "to_salesforce",
+                "003B",
+                "SF:DELETE_FAILED",
+                "Salesforce refuses to delete a contact with a related Case",
+                service_code="DELETE_FAILED",
+                permanent=True,
+            ),
+        ],
+        run_id=run,
+    )
     assert set(store.open_rejections(integration, "to_brevo", ["00QA", "00QZ"])) == {"00QA"}
     assert store.resolve_rejections(integration, "to_brevo", ["00QA"], run_id=run) == 1
     assert [r["record_id"] for r in store.list_rejections(integration)] == ["003B"]
@@ -290,20 +351,32 @@ def test_a3_resolve_and_list_open_and_resolved(store: Store, integration: int) -
 
 def test_conflicts_are_recorded(store: Store, integration: int) -> None:
     run = store.start_run(integration).id
-    store.add_conflicts([Conflict(integration, "003A", "salesforce", {"Phone": "1"},
-                                  {"SMS": "2"})], run_id=run)
+    store.add_conflicts(
+        [Conflict(integration, "003A", "salesforce", {"Phone": "1"}, {"SMS": "2"})], run_id=run
+    )
     [conflict] = store.list_conflicts(integration, run_id=run)
-    assert (conflict.winner, conflict.sf_values, conflict.brevo_values) == \
-        ("salesforce", {"Phone": "1"}, {"SMS": "2"})
+    assert (conflict.winner, conflict.sf_values, conflict.brevo_values) == (
+        "salesforce",
+        {"Phone": "1"},
+        {"SMS": "2"},
+    )
 
 
 def test_database_holds_no_secret_after_use(tmp_path: Path) -> None:
-    secrets = {"client_secret": "CS-7f3a9e1b-secret", "refresh_token": "5Aep861-refresh-token",
-               "api_key": "xkeysib-0123456789abcdef"}
+    secrets = {
+        "client_secret": "CS-7f3a9e1b-secret",
+        "refresh_token": "5Aep861-refresh-token",
+        "api_key": "xkeysib-0123456789abcdef",
+    }
     credentials = CredentialStore(tmp_path, environ={})
     store = Store.open(tmp_path)
-    connection = store.add_connection("prod", login_url="https://login.salesforce.com",
-                                      username="ana@example.com", client_id="3MVG9", flow="jwt_bearer")
+    connection = store.add_connection(
+        "prod",
+        login_url="https://login.salesforce.com",
+        username="ana@example.com",
+        client_id="3MVG9",
+        flow="jwt_bearer",
+    )
     credentials.set("salesforce", connection.name, "client_secret", secrets["client_secret"])
     credentials.set("salesforce", connection.name, "refresh_token", secrets["refresh_token"])
     credentials.set("brevo", "default", "api_key", secrets["api_key"])

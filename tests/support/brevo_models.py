@@ -51,8 +51,15 @@ from brevo.senders.types import GetSendersResponse
 from brevo.transactional_emails.types import SendTransacEmailResponse
 from brevo.types import GetContacts, PostContactInfo
 
-__all__ = ["ENDPOINTS", "Endpoint", "ReadRecorder", "endpoint_of", "undeclared_keys", "undeclared_read",
-           "validation_errors"]
+__all__ = [
+    "ENDPOINTS",
+    "Endpoint",
+    "ReadRecorder",
+    "endpoint_of",
+    "undeclared_keys",
+    "undeclared_read",
+    "validation_errors",
+]
 
 LIST_ITEM = "[]"
 
@@ -67,8 +74,8 @@ OTHER_SOURCES: dict[tuple[str, str], str] = {
 #: sends: (model, wire name) -> why.
 TOLERATED_READS: dict[tuple[str, str], str] = {
     (model, "ext_id"): "contact_ext_id() falls back to a top-level ext_id (the request models' key: "
-                       "CreateContactRequest, UpdateContactRequest, batch items) only when attributes.EXT_ID "
-                       "is missing, as issue 11 asks"
+    "CreateContactRequest, UpdateContactRequest, batch items) only when attributes.EXT_ID "
+    "is missing, as issue 11 asks"
     for model in ("GetContactDetails", "GetContactInfoResponse")
 }
 
@@ -106,7 +113,9 @@ class Endpoint:
 # raw client for that operation (brevo/<group>/raw_client.py, `construct_type(type_=...)`).
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/contacts", GetContacts, "contacts.get_contacts"),
-    Endpoint("POST", "/contacts", CreateContactResponse, "contacts.create_contact", optional=True),  # 201 or 204
+    Endpoint(
+        "POST", "/contacts", CreateContactResponse, "contacts.create_contact", optional=True
+    ),  # 201 or 204
     Endpoint("POST", "/contacts/import", ImportContactsResponse, "contacts.import_contacts"),
     Endpoint("GET", "/contacts/attributes", GetAttributesResponse, "contacts.get_attributes"),
     Endpoint("GET", "/contacts/lists", GetListsResponse, "contacts.get_lists"),
@@ -114,8 +123,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/contacts/folders", GetFoldersResponse, "contacts.get_folders"),
     Endpoint("POST", "/contacts/folders", CreateFolderResponse, "contacts.create_folder"),
     Endpoint("GET", "/contacts/lists/{list_id}/contacts", GetContacts, "contacts.get_contacts_from_list"),
-    Endpoint("POST", "/contacts/lists/{list_id}/contacts/remove", PostContactInfo,
-             "contacts.remove_contact_from_list"),
+    Endpoint(
+        "POST",
+        "/contacts/lists/{list_id}/contacts/remove",
+        PostContactInfo,
+        "contacts.remove_contact_from_list",
+    ),
     Endpoint("GET", "/contacts/lists/{list_id}", GetListResponse, "contacts.get_list", used_by_toolkit=False),
     Endpoint("POST", "/contacts/attributes/{category}/{name}", None, "contacts.create_attribute"),
     Endpoint("GET", "/contacts/{identifier}", GetContactInfoResponse, "contacts.get_contact_info"),
@@ -138,6 +151,7 @@ def endpoint_of(method: str, path: str) -> Endpoint | None:
 
 # -- the models' declared wire keys -----------------------------------------------------------------
 
+
 def _is_model(tp: Any) -> bool:
     return inspect.isclass(tp) and issubclass(tp, pydantic.BaseModel)
 
@@ -145,8 +159,10 @@ def _is_model(tp: Any) -> bool:
 def wire_fields(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     """Wire key (pydantic alias, else Fern's FieldMetadata alias, else the name) -> annotation."""
     metadata_aliases = get_field_to_alias_mapping(model)
-    return {(field.alias or metadata_aliases.get(name) or name): field.annotation
-            for name, field in model.model_fields.items()}
+    return {
+        (field.alias or metadata_aliases.get(name) or name): field.annotation
+        for name, field in model.model_fields.items()
+    }
 
 
 def is_open_map(model: type[pydantic.BaseModel]) -> bool:
@@ -194,13 +210,16 @@ def undeclared_keys(tp: Any, value: Any, path: tuple[str, ...] = ()) -> list[str
     if args is not None:
         literals = _literals(args)
         if literals and not isinstance(value, (dict, list)):
-            return [] if value in literals else [f"{_where(path)} = {value!r} (not one of {sorted(literals)})"]
+            return (
+                [] if value in literals else [f"{_where(path)} = {value!r} (not one of {sorted(literals)})"]
+            )
         for arg in args:  # the first alternative that fits the value's JSON kind
             if arg is type(None) or arg is Any:
                 continue
             origin = typing.get_origin(arg) or arg
             if (isinstance(value, dict) and (_is_model(arg) or origin is dict)) or (
-                    isinstance(value, list) and origin is list):
+                isinstance(value, list) and origin is list
+            ):
                 return undeclared_keys(arg, value, path)
         return []
     if _is_model(tp):
@@ -237,8 +256,12 @@ def undeclared_read(tp: Any, path: tuple[str, ...]) -> str | None:
     for position, part in enumerate(path):
         args = _union_args(tp)
         if args is not None:  # the alternative that can hold this step (model, dict or list)
-            wanted = [a for a in args if (part == LIST_ITEM and (typing.get_origin(a) is list))
-                      or (part != LIST_ITEM and (_is_model(a) or typing.get_origin(a) is dict))]
+            wanted = [
+                a
+                for a in args
+                if (part == LIST_ITEM and (typing.get_origin(a) is list))
+                or (part != LIST_ITEM and (_is_model(a) or typing.get_origin(a) is dict))
+            ]
             if any(a is Any for a in args) and not wanted:
                 return None
             if not wanted:
@@ -267,7 +290,9 @@ def undeclared_read(tp: Any, path: tuple[str, ...]) -> str | None:
     return None
 
 
-def validation_errors(model: type[pydantic.BaseModel] | None, raw: bytes, *, optional: bool = False) -> list[str]:
+def validation_errors(
+    model: type[pydantic.BaseModel] | None, raw: bytes, *, optional: bool = False
+) -> list[str]:
     """Why ``raw`` (a response body) does not validate against ``model``: lax (the SDK's own
     ``parse_obj_as``) and strict (pydantic strict JSON mode); ``[]`` when it does.
 
@@ -285,12 +310,16 @@ def validation_errors(model: type[pydantic.BaseModel] | None, raw: bytes, *, opt
     try:
         pydantic.TypeAdapter(model).validate_json(raw, strict=True)
     except pydantic.ValidationError as exc:
-        problems += [f"strict {_where(tuple(map(str, e['loc'])))}: {e['msg']}" for e in exc.errors()
-                     if f"{_where(tuple(map(str, e['loc'])))}: {e['msg']}" not in problems]
+        problems += [
+            f"strict {_where(tuple(map(str, e['loc'])))}: {e['msg']}"
+            for e in exc.errors()
+            if f"{_where(tuple(map(str, e['loc'])))}: {e['msg']}" not in problems
+        ]
     return problems
 
 
 # -- recording what the toolkit reads --------------------------------------------------------------
+
 
 class ReadRecorder:
     """Wraps decoded answers so that every key the code reads is noted with its endpoint.
@@ -310,8 +339,9 @@ class ReadRecorder:
         if path == ():
             self.answers[endpoint] += 1
         if isinstance(value, dict):
-            return RecordingDict(self, endpoint, path,
-                                 {k: self.wrap(endpoint, v, (*path, str(k))) for k, v in value.items()})
+            return RecordingDict(
+                self, endpoint, path, {k: self.wrap(endpoint, v, (*path, str(k))) for k, v in value.items()}
+            )
         if isinstance(value, list):
             return RecordingList(self.wrap(endpoint, v, (*path, LIST_ITEM)) for v in value)
         return value
@@ -320,8 +350,9 @@ class ReadRecorder:
 class RecordingDict(dict):  # type: ignore[type-arg]
     """A dict that tells its recorder which keys are read."""
 
-    def __init__(self, recorder: ReadRecorder, endpoint: tuple[str, str], path: tuple[str, ...],
-                 items: dict[Any, Any]) -> None:
+    def __init__(
+        self, recorder: ReadRecorder, endpoint: tuple[str, str], path: tuple[str, ...], items: dict[Any, Any]
+    ) -> None:
         super().__init__(items)
         self._recorder, self._endpoint, self._path = recorder, endpoint, path
 
@@ -368,8 +399,12 @@ class RecordingDict(dict):  # type: ignore[type-arg]
         return RecordingDict(self._recorder, self._endpoint, self._path, dict.copy(self))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RecordingDict:
-        return RecordingDict(self._recorder, self._endpoint, self._path,
-                             {k: copy.deepcopy(v, memo) for k, v in dict.items(self)})
+        return RecordingDict(
+            self._recorder,
+            self._endpoint,
+            self._path,
+            {k: copy.deepcopy(v, memo) for k, v in dict.items(self)},
+        )
 
     def __reduce__(self) -> Any:  # pickles as the plain dict it stands for
         return (dict, (dict(dict.items(self)),))

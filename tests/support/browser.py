@@ -22,4 +22,3 @@ class Served:
     def app(self, notebook: str) -> str:
         """The URL of one Voilà app (``notebooks/<notebook>``)."""
         return f"{self.url}/voila/render/{notebook}"
-

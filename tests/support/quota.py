@@ -39,8 +39,12 @@ def moving_clock() -> MovingClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(state_dir=tmp_path / "state", quota_limit=100, notify_from="quota@toolkit.example",
-                    notify_to=("ops@example.com", "cfo@example.com"))
+    return Settings(
+        state_dir=tmp_path / "state",
+        quota_limit=100,
+        notify_from="quota@toolkit.example",
+        notify_to=("ops@example.com", "cfo@example.com"),
+    )
 
 
 @pytest.fixture
@@ -57,11 +61,16 @@ def quota(store: Store, settings: Settings) -> Quota:
 
 def active_integration(store: Store, name: str, *, status: str = "active") -> int:
     """An integration ready to run (connection, opt-in, mapping, list) with the given status."""
-    connection = store.add_connection(f"org-{name}", login_url="https://login.salesforce.com",
-                                      username=f"{name}@example.com", client_id="3MVG9-client",
-                                      flow="client_credentials")
-    integ = store.create_integration(name, "Contact", connection_id=connection.id, opt_in=True,
-                                     mapping={"EMAIL": "Email"}, list_id=7)
+    connection = store.add_connection(
+        f"org-{name}",
+        login_url="https://login.salesforce.com",
+        username=f"{name}@example.com",
+        client_id="3MVG9-client",
+        flow="client_credentials",
+    )
+    integ = store.create_integration(
+        name, "Contact", connection_id=connection.id, opt_in=True, mapping={"EMAIL": "Email"}, list_id=7
+    )
     if status != "draft":
         store.set_status(integ.id, status)
     return integ.id
@@ -90,12 +99,15 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def brevo(sandbox: Sandbox) -> Iterator[BrevoClient]:
     info = sandbox.info["brevo"]
-    client = BrevoClient(info["base_url"], info["api_key"], ca_bundle=info["ca_bundle"], max_retries=1,
-                         backoff_factor=0)
+    client = BrevoClient(
+        info["base_url"], info["api_key"], ca_bundle=info["ca_bundle"], max_retries=1, backoff_factor=0
+    )
     yield client
     client.close()
 
 
 @pytest.fixture
 def sender(brevo: BrevoClient, settings: Settings) -> BrevoSender:
-    return BrevoSender(brevo, sender={"email": settings.notify_from, "name": "Toolkit"}, to=settings.notify_to)
+    return BrevoSender(
+        brevo, sender={"email": settings.notify_from, "name": "Toolkit"}, to=settings.notify_to
+    )

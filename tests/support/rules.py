@@ -5,23 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from toolkit.mapping import Mapping, validate_mapping
 from toolkit.brevo import contact_ext_id
 from toolkit.rules import BrevoRow, Rejection
 from toolkit.rules.base import row_id
 from toolkit.sandbox.brevo import BrevoAccount
-from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.runner import API_VERSION
 from toolkit.sandbox.salesforce import SalesforceOrg
 from toolkit.sandbox.salesforce.schema import default_schema
 
-CONTACT_PAIRS = [("EMAIL", "Email"), ("FIRSTNAME", "FirstName"), ("LASTNAME", "LastName"), ("SMS", "MobilePhone"),
-                 ("PHONE", "Phone"), ("BIRTHDATE", "Birthdate"), ("SCORE", "Customer_Score__c"), ("TITLE", "Title")]
-LEAD_PAIRS = [("EMAIL", "Email"), ("FIRSTNAME", "FirstName"), ("LASTNAME", "LastName"), ("SMS", "MobilePhone"),
-              ("PHONE", "Phone"), ("COMPANY", "Company"), ("BIRTHDATE", "Birthdate__c"), ("BUDGET", "Budget__c")]
-B4_PAIRS = [("OPTED_OUT", "HasOptedOutOfEmail"), ("LOYALTY_TIER", "Loyalty_Tier__c"), ("INTERESTS", "Interests__c")]
+CONTACT_PAIRS = [
+    ("EMAIL", "Email"),
+    ("FIRSTNAME", "FirstName"),
+    ("LASTNAME", "LastName"),
+    ("SMS", "MobilePhone"),
+    ("PHONE", "Phone"),
+    ("BIRTHDATE", "Birthdate"),
+    ("SCORE", "Customer_Score__c"),
+    ("TITLE", "Title"),
+]
+LEAD_PAIRS = [
+    ("EMAIL", "Email"),
+    ("FIRSTNAME", "FirstName"),
+    ("LASTNAME", "LastName"),
+    ("SMS", "MobilePhone"),
+    ("PHONE", "Phone"),
+    ("COMPANY", "Company"),
+    ("BIRTHDATE", "Birthdate__c"),
+    ("BUDGET", "Budget__c"),
+]
+B4_PAIRS = [
+    ("OPTED_OUT", "HasOptedOutOfEmail"),
+    ("LOYALTY_TIER", "Loyalty_Tier__c"),
+    ("INTERESTS", "Interests__c"),
+]
 
 
 def describe(obj: str) -> dict[str, Any]:
@@ -33,46 +49,36 @@ def describe(obj: str) -> dict[str, Any]:
 
 def add_attributes(account: BrevoAccount) -> None:
     """The attributes a marketing team adds next to Brevo's defaults."""
-    for name, kind in (("BIRTHDATE", "date"), ("SCORE", "float"), ("BUDGET", "float"), ("PHONE", "text"),
-                       ("TITLE", "text"), ("COMPANY", "text"), ("OPTED_OUT", "boolean")):
+    for name, kind in (
+        ("BIRTHDATE", "date"),
+        ("SCORE", "float"),
+        ("BUDGET", "float"),
+        ("PHONE", "text"),
+        ("TITLE", "text"),
+        ("COMPANY", "text"),
+        ("OPTED_OUT", "boolean"),
+    ):
         account.attributes.create("normal", name, {"type": kind})
-    account.attributes.create("category", "LOYALTY_TIER", {"enumeration": [
-        {"value": i, "label": label} for i, label in enumerate(("Bronze", "Silver", "Gold", "Platinum"), 1)]})
-    account.attributes.create("normal", "INTERESTS", {"type": "multiple-choice", "multiCategoryOptions": [
-        "Running", "Cycling", "Yoga", "Travel", "Food"]})
-
-
-@pytest.fixture
-def account() -> BrevoAccount:
-    acc = BrevoAccount(Clock())
-    add_attributes(acc)
-    return acc
-
-
-@pytest.fixture
-def org() -> SalesforceOrg:
-    return SalesforceOrg(Clock())
+    account.attributes.create(
+        "category",
+        "LOYALTY_TIER",
+        {
+            "enumeration": [
+                {"value": i, "label": label}
+                for i, label in enumerate(("Bronze", "Silver", "Gold", "Platinum"), 1)
+            ]
+        },
+    )
+    account.attributes.create(
+        "normal",
+        "INTERESTS",
+        {"type": "multiple-choice", "multiCategoryOptions": ["Running", "Cycling", "Yoga", "Travel", "Food"]},
+    )
 
 
 def attributes_of(account: BrevoAccount) -> dict[str, Any]:
     """``GET /contacts/attributes`` as the sandbox account answers it."""
     return {"attributes": [a.to_json() for a in account.attributes.all()]}
-
-
-@pytest.fixture
-def contact_mapping(account: BrevoAccount) -> Mapping:
-    return validate_mapping(CONTACT_PAIRS, describe("Contact"), attributes_of(account))
-
-
-@pytest.fixture
-def b4_mapping(account: BrevoAccount) -> Mapping:
-    return validate_mapping(CONTACT_PAIRS + B4_PAIRS, describe("Contact"), attributes_of(account),
-                            booleans_and_picklists=True)
-
-
-@pytest.fixture
-def lead_mapping(account: BrevoAccount) -> Mapping:
-    return validate_mapping(LEAD_PAIRS, describe("Lead"), attributes_of(account))
 
 
 def make(org: SalesforceOrg, obj: str, **fields: Any) -> dict[str, Any]:
@@ -105,4 +111,3 @@ def only_update(result: tuple[list[dict[str, Any]], list[Rejection]]) -> dict[st
     updates, rejections = result
     assert rejections == [] and len(updates) == 1
     return updates[0]
-

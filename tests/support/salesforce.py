@@ -56,13 +56,19 @@ class SfEnv:
         return self.http.get(self.url + path, headers={**self.headers(), **kw.pop("headers", {})}, **kw)
 
     def call(self, method: str, path: str, **kw: Any) -> requests.Response:
-        return self.http.request(method, self.url + path, headers={**self.headers(), **kw.pop("headers", {})}, **kw)
+        return self.http.request(
+            method, self.url + path, headers={**self.headers(), **kw.pop("headers", {})}, **kw
+        )
 
     def contacts(self, n: int, **extra: Any) -> list[str]:
         """Create ``n`` valid contacts through the Python API; returns their Ids."""
-        results = self.org.create_many("Contact", [
-            {"FirstName": f"First{i}", "LastName": f"Last{i}", "Email": f"person{i}@example.com", **extra}
-            for i in range(n)])
+        results = self.org.create_many(
+            "Contact",
+            [
+                {"FirstName": f"First{i}", "LastName": f"Last{i}", "Email": f"person{i}@example.com", **extra}
+                for i in range(n)
+            ],
+        )
         assert all(r["success"] for r in results)
         return [r["id"] for r in results]
 
@@ -83,8 +89,9 @@ class LoginForm(HTMLParser):
             self.hidden[a["name"]] = a.get("value", "")
 
 
-def post_login_form(browser: requests.Session, sf: dict[str, Any], authorize_url: str, *,
-                    password: str | None = None) -> requests.Response:
+def post_login_form(
+    browser: requests.Session, sf: dict[str, Any], authorize_url: str, *, password: str | None = None
+) -> requests.Response:
     """Open the authorize URL and submit the sandbox login form, as a browser would (no redirect followed).
 
     ``sf`` is the sandbox's ``info["salesforce"]``; ``password`` replaces the sandbox user's own.
@@ -93,15 +100,24 @@ def post_login_form(browser: requests.Session, sf: dict[str, Any], authorize_url
     assert page.status_code == 200 and "Log In" in page.text, page.text
     form = LoginForm()
     form.feed(page.text)
-    return browser.post(sf["login_url"] + form.action, verify=sf["ca_bundle"], allow_redirects=False,
-                        data={**form.hidden, "username": sf["username"], "pw": password or sf["password"]})
+    return browser.post(
+        sf["login_url"] + form.action,
+        verify=sf["ca_bundle"],
+        allow_redirects=False,
+        data={**form.hidden, "username": sf["username"], "pw": password or sf["password"]},
+    )
 
 
 def get_token(http: requests.Session, url: str, credentials: Credentials) -> str:
     """An access token from the client-credentials grant."""
-    resp = http.post(f"{url}/services/oauth2/token", data={
-        "grant_type": "client_credentials", "client_id": credentials.client_id,
-        "client_secret": credentials.client_secret})
+    resp = http.post(
+        f"{url}/services/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+        },
+    )
     resp.raise_for_status()
     return str(resp.json()["access_token"])
 
@@ -113,8 +129,13 @@ def sf_credentials() -> Credentials:
 
 
 @pytest.fixture
-def sf_env(serve: Callable[[Service], str], http: requests.Session, clock: Clock,
-           request_log: RequestLog, sf_credentials: Credentials) -> SfEnv:
+def sf_env(
+    serve: Callable[[Service], str],
+    http: requests.Session,
+    clock: Clock,
+    request_log: RequestLog,
+    sf_credentials: Credentials,
+) -> SfEnv:
     """A fresh org (API limit 100,000) served over HTTPS, with a live access token."""
     org = SalesforceOrg(clock, seed=7)
     credentials = sf_credentials
@@ -122,5 +143,6 @@ def sf_env(serve: Callable[[Service], str], http: requests.Session, clock: Clock
     service = make_service(org, oauth, log=request_log, faults=FaultInjector())
     url = serve(service)
     oauth.instance_url = url
-    return SfEnv(org, oauth, service, url, get_token(http, url, credentials), http, clock, request_log,
-                 credentials)
+    return SfEnv(
+        org, oauth, service, url, get_token(http, url, credentials), http, clock, request_log, credentials
+    )

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from toolkit.api import Toolkit
-from toolkit.config import Settings
 from toolkit.cli.demo import connect_sandbox, sandbox_settings
+from toolkit.config import Settings
 from toolkit.sandbox import Sandbox, SandboxConfig
 
 MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName", "SMS": "MobilePhone"}
@@ -39,11 +39,19 @@ class Env:
         return self.tk.brevo().get_contact(sf_id, identifier_type="ext_id")
 
 
-def make_env(tmp_path: Path, *, contacts: int = 0, leads: int = 0, seed: int = 1, rule_share: float = 0.0,
-             **settings: Any) -> tuple[Sandbox, Toolkit]:
+def make_env(
+    tmp_path: Path,
+    *,
+    contacts: int = 0,
+    leads: int = 0,
+    seed: int = 1,
+    rule_share: float = 0.0,
+    **settings: Any,
+) -> tuple[Sandbox, Toolkit]:
     """A started sandbox and a Toolkit on ``tmp_path/state`` connected to it (connection ``sandbox-org``)."""
-    sandbox = Sandbox(SandboxConfig(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share,
-                                    brevo_rate_limit=0))
+    sandbox = Sandbox(
+        SandboxConfig(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share, brevo_rate_limit=0)
+    )
     info = sandbox.start()
     tk = Toolkit(sandbox_settings(info, tmp_path / "state", **settings))
     connect_sandbox(tk, info, "sandbox-org")
@@ -52,11 +60,19 @@ def make_env(tmp_path: Path, *, contacts: int = 0, leads: int = 0, seed: int = 1
 
 def distinct_emails(env: Env, obj: str = "Contact") -> int:
     """What a first sync of generated data writes: one record per e-mail (D1), none without one (Y6)."""
-    return len({str(r["Email"]).strip().lower() for r in env.sandbox.salesforce.records(obj) if r.get("Email")})
+    return len(
+        {str(r["Email"]).strip().lower() for r in env.sandbox.salesforce.records(obj) if r.get("Email")}
+    )
 
 
-def setup_integration(tk: Toolkit, name: str = "contacts", obj: str = "Contact", *,
-                      mapping: dict[str, str] | None = None, **kwargs: Any) -> int:
+def setup_integration(
+    tk: Toolkit,
+    name: str = "contacts",
+    obj: str = "Contact",
+    *,
+    mapping: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> int:
     tk.create_integration(name, obj)
     tk.use_connection(name, "sandbox-org")
     tk.accept_opt_in(name)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from tests.support.sync import Env, setup_integration
 
 NAME = "contacts"
@@ -16,8 +15,17 @@ LEAD_MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastNam
 
 # -- helpers (also used by the other test_sync_rules_*.py) ------------------------------------------
 
-def started(env_factory: Any, *, contacts: int = 20, leads: int = 0, obj: str = "Contact", name: str = NAME,
-            mapping: dict[str, str] | None = None, **kwargs: Any) -> tuple[Env, int]:
+
+def started(
+    env_factory: Any,
+    *,
+    contacts: int = 20,
+    leads: int = 0,
+    obj: str = "Contact",
+    name: str = NAME,
+    mapping: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> tuple[Env, int]:
     """A sandbox, an active integration, and its first run done (everything linked)."""
     env: Env = env_factory(contacts=contacts, leads=leads, seed=5)
     list_id = setup_integration(env.tk, name, obj, mapping=mapping, **kwargs)
@@ -68,8 +76,13 @@ def linked_ids(env: Env, name: str = NAME, **where: Any) -> list[str]:
 def sf_writes(env: Env) -> int:
     """Write calls (PATCH, POST, PUT, DELETE) made to Salesforce's REST API so far; creating a
     Bulk API 2.0 query job is a read."""
-    return sum(1 for e in env.sandbox.log.entries("salesforce") if e.path.startswith("/services/data")
-               and e.method in ("PATCH", "POST", "PUT", "DELETE") and "/jobs/query" not in e.path)
+    return sum(
+        1
+        for e in env.sandbox.log.entries("salesforce")
+        if e.path.startswith("/services/data")
+        and e.method in ("PATCH", "POST", "PUT", "DELETE")
+        and "/jobs/query" not in e.path
+    )
 
 
 def brevo_writes(env: Env) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.support.sync import Env
 from toolkit.ui import SetupWizard
 
+
 def named(env: Env, name: str = "newsletter", obj: str = "Contact") -> SetupWizard:
     """A wizard past its first step, on the connect step, with the sandbox's client id in the form."""
     wizard = SetupWizard(env.tk, client_id=env.sandbox.info["salesforce"]["client_id"])
@@ -16,7 +17,8 @@ def named(env: Env, name: str = "newsletter", obj: str = "Contact") -> SetupWiza
     assert wizard.name_step.state == "success", wizard.name_step.message.text
     wizard.next_button.click()
     assert wizard.step is wizard.connect_step and wizard.connect_step.state == "ready"
-    assert wizard.connect_step.existing.value is not None  # a connection is preselected, never a blank drop-down
+    assert (
+        wizard.connect_step.existing.value is not None
+    )  # a connection is preselected, never a blank drop-down
     assert wizard.next_button.disabled
     return wizard
-

@@ -23,8 +23,12 @@ def _row(n: int, size: int = 80) -> dict[str, Any]:
 
 
 def _page(start: int, count: int) -> Planned:
-    return Planned([Write(WriteKind.CREATE, _row(n)["attributes"]["EXT_ID"], _row(n))  # type: ignore[arg-type]
-                    for n in range(start, start + count)])
+    return Planned(
+        [
+            Write(WriteKind.CREATE, _row(n)["attributes"]["EXT_ID"], _row(n))  # type: ignore[arg-type]
+            for n in range(start, start + count)
+        ]
+    )
 
 
 class Recorder:
@@ -60,8 +64,9 @@ def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> Non
     sent_rows = [w.row for batch in recorder.sent for w in batch.work]
     assert sent_rows == [_row(n) for n in range(2000)]  # every row once, in order
     whole = body_row_counts(sent_rows, list_ids=[7], max_bytes=80_000)
-    per_batch = [len(body_row_counts([w.row for w in b.work], list_ids=[7], max_bytes=80_000))
-                 for b in recorder.sent]
+    per_batch = [
+        len(body_row_counts([w.row for w in b.work], list_ids=[7], max_bytes=80_000)) for b in recorder.sent
+    ]
     assert sum(per_batch) == len(whole) < len(range(0, 2000, 300))  # fewer imports than pages
     assert recorder.sent[-1].cursor == "2026-11-27T10:00:00.000+0000" and not recorder.sent[0].cursor
     in_flight = 0
@@ -85,14 +90,19 @@ def test_knowing_the_load_size_packing_cuts_as_many_imports_of_even_size_and_sen
         flow.close(cursor="2026-11-27T10:00:00.000+0000")
         rows = [w.row for batch in recorder.sent for w in batch.work]
         assert rows == [_row(n) for n in range(1100)]  # every row once, in order
-        sizes = [len(body) for batch in recorder.sent
-                 for body in import_bodies(batch.import_rows(), list_ids=[7], max_bytes=80_000)]
+        sizes = [
+            len(body)
+            for batch in recorder.sent
+            for body in import_bodies(batch.import_rows(), list_ids=[7], max_bytes=80_000)
+        ]
         return sizes, first_sent_after
 
     full, full_first = run(expect=False)
     even, even_first = run(expect=True)
     assert len(even) == len(full) == 3  # 181 kB: three imports either way, the fewest possible
-    assert max(full) - min(full) > 50_000 and max(even) - min(even) < 5_000  # 80, 80, 25 kB against 63, 62, 60
+    assert (
+        max(full) - min(full) > 50_000 and max(even) - min(even) < 5_000
+    )  # 80, 80, 25 kB against 63, 62, 60
     assert even_first < full_first  # the first import leaves after fewer pages
 
 
@@ -118,8 +128,10 @@ def test_without_packing_whole_pages_gather_into_one_import_each_batch_with_its_
     sent_rows = [w.row for batch in recorder.sent for w in batch.work]
     assert sent_rows == [_row(n) for n in range(1000)]  # every row once, in order, pages never cut
     assert [len(batch.work) for batch in recorder.sent] == [400, 400, 200]
-    assert all(len(body_row_counts(batch.import_rows(), list_ids=[7], max_bytes=80_000)) == 1
-               for batch in recorder.sent)
+    assert all(
+        len(body_row_counts(batch.import_rows(), list_ids=[7], max_bytes=80_000)) == 1
+        for batch in recorder.sent
+    )
 
 
 def test_an_error_while_planning_still_commits_the_batch_already_sent() -> None:
@@ -141,9 +153,13 @@ def test_rejection_counts_match_the_rejections_they_count(tmp_path: Path) -> Non
         found = counts.set_index(["integration", "rule", "direction", "state"])["count"]
         assert found.sort_index().to_dict() == expected.sort_index().to_dict()
         open_y9 = audit.rejection_counts(store, state="open", rule="Y9", integration="leads")
-        assert open_y9["count"].sum() == len(audit.rejections(store, state="open", rule="Y9", integration="leads"))
-        plan = store.db.execute("EXPLAIN QUERY PLAN SELECT integration_id, rule, direction, COUNT(*), "
-                                "COUNT(resolved_at) FROM rejections GROUP BY integration_id, rule, direction")
+        assert open_y9["count"].sum() == len(
+            audit.rejections(store, state="open", rule="Y9", integration="leads")
+        )
+        plan = store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT integration_id, rule, direction, COUNT(*), "
+            "COUNT(resolved_at) FROM rejections GROUP BY integration_id, rule, direction"
+        )
         assert "COVERING INDEX rejections_counts" in str(plan.fetchall())  # the table is not read
 
 

@@ -21,9 +21,13 @@ from toolkit.exceptions import RunLockedError
 from toolkit.sync import RunLock
 from toolkit.sync.context import SyncContext
 
-WRITES = {("brevo", "POST", "/v3/contacts/import"), ("brevo", "POST", "/v3/contacts/lists/"),
-          ("salesforce", "PATCH", "/services/data/"), ("salesforce", "DELETE", "/services/data/"),
-          ("salesforce", "POST", "/services/data/")}
+WRITES = {
+    ("brevo", "POST", "/v3/contacts/import"),
+    ("brevo", "POST", "/v3/contacts/lists/"),
+    ("salesforce", "PATCH", "/services/data/"),
+    ("salesforce", "DELETE", "/services/data/"),
+    ("salesforce", "POST", "/services/data/"),
+}
 
 
 def _writes(env: Env, since: int = 0) -> list[str]:
@@ -79,8 +83,11 @@ def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(en
     env.tk.quota.set_limit(100_000)
     rest = env.tk.run("contacts")
     assert rest.status == "succeeded"
-    in_list = {contact_ext_id(c) for page in env.tk.brevo().iter_list_contacts(env.tk.integrations()[0].list_id)
-               for c in page}
+    in_list = {
+        contact_ext_id(c)
+        for page in env.tk.brevo().iter_list_contacts(env.tk.integrations()[0].list_id)
+        for c in page
+    }
     assert in_list == {r["Id"] for r in org.records("Contact")}
     assert stopped.tasks + rest.tasks == 4500
 
@@ -90,8 +97,9 @@ def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory
     env = env_factory(contacts=0, import_max_bytes=150_000)
     list_id = setup_integration(env.tk)
     env.tk.run("contacts")  # initial load of the empty org; the next run pages through REST
-    env.sandbox.salesforce.create_many("Contact", [{"LastName": f"C{i}", "Email": f"c{i}@crash.example"}
-                                                    for i in range(3000)])
+    env.sandbox.salesforce.create_many(
+        "Contact", [{"LastName": f"C{i}", "Email": f"c{i}@crash.example"} for i in range(3000)]
+    )
     real_commit = SyncContext.commit
     calls = {"n": 0}
 
@@ -111,25 +119,35 @@ def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory
     assert rerun.status == "succeeded"
     members = [c for page in env.tk.brevo().iter_list_contacts(list_id) for c in page]
     assert len(members) == 3000 == len({contact_ext_id(c) for c in members})  # none lost, none twice
-    assert len(env.sandbox.brevo.contacts()) == 3000 + len([c for c in env.sandbox.brevo.contacts()
-                                                            if not contact_ext_id(c)])
+    assert len(env.sandbox.brevo.contacts()) == 3000 + len(
+        [c for c in env.sandbox.brevo.contacts() if not contact_ext_id(c)]
+    )
     assert env.tk.store.count_links(env.tk.integrations()[0].id) == 3000
 
 
-def test_one_run_per_integration_at_a_time_and_a_killed_run_does_not_block(env_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_one_run_per_integration_at_a_time_and_a_killed_run_does_not_block(
+    env_factory, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     env = env_factory(contacts=5)
     setup_integration(env.tk)
-    with RunLock(env.settings.state_dir, "contacts"):
-        with pytest.raises(RunLockedError, match="already running"):
-            env.tk.run("contacts")
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    with RunLock(env.settings.state_dir, "contacts"), pytest.raises(RunLockedError, match="already running"):
+        env.tk.run("contacts")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
         from toolkit.sync import RunLock
         RunLock(Path({str(env.settings.state_dir)!r}), "contacts").acquire()
         print("locked", flush=True)
         time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     with pytest.raises(RunLockedError):
         env.tk.run("contacts")
@@ -142,29 +160,42 @@ def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None
     env = env_factory(contacts=30, seed=8)
     setup_integration(env.tk)
     state = env.settings.state_dir
-    (state / "toolkit.toml").write_text(textwrap.dedent(f"""
+    (state / "toolkit.toml").write_text(
+        textwrap.dedent(f"""
         salesforce_login_url = "{env.settings.salesforce_login_url}"
         brevo_api_url = "{env.settings.brevo_api_url}"
         ca_bundle = "{env.settings.ca_bundle}"
-    """))
+    """)
+    )
     cli = [sys.executable, "-m", "toolkit"]
     environ = {**os.environ, "TOOLKIT_STATE_DIR": str(state)}
-    dry = subprocess.run([*cli, "sync", "contacts", "--dry-run", "--quiet"], capture_output=True, text=True,
-                         env=environ, timeout=120)
+    dry = subprocess.run(
+        [*cli, "sync", "contacts", "--dry-run", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
     assert dry.returncode == 0, dry.stderr
     writes = distinct_emails(env)  # 30, less the duplicates of an e-mail (D1)
     assert f"would write {writes} records" in dry.stdout and "to_brevo.create" in dry.stdout
     assert env.tk.store.count_links(env.tk.integrations()[0].id) == 0
     reports = state.parent / "reports"
-    real = subprocess.run([*cli, "sync", "contacts", "--report-dir", str(reports)], capture_output=True, text=True,
-                          env=environ, timeout=120)
+    real = subprocess.run(
+        [*cli, "sync", "contacts", "--report-dir", str(reports)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
     assert real.returncode == 0 and f"wrote {writes} records" in real.stdout
     assert len(list(reports.glob("audit-contacts-run-*.html"))) == 1 and list(reports.glob("*.csv"))
     assert "Salesforce -> Brevo" in real.stderr  # the tqdm progress bar
     listed = subprocess.run([*cli, "integrations", "list"], capture_output=True, text=True, env=environ)
     assert "contacts" in listed.stdout and "active" in listed.stdout
-    off = subprocess.run([*cli, "integrations", "deactivate", "contacts"], capture_output=True, text=True,
-                         env=environ)
+    off = subprocess.run(
+        [*cli, "integrations", "deactivate", "contacts"], capture_output=True, text=True, env=environ
+    )
     assert off.returncode == 0
     refused = subprocess.run([*cli, "sync", "contacts"], capture_output=True, text=True, env=environ)
     assert refused.returncode == 2 and "activate it first" in refused.stderr
@@ -173,7 +204,9 @@ def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None
         assert not any(s in out for s in secrets)
 
 
-def test_a_mapped_attribute_deleted_in_brevo_stops_the_run_instead_of_blanking_salesforce(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_mapped_attribute_deleted_in_brevo_stops_the_run_instead_of_blanking_salesforce(
+    env_factory,
+) -> None:  # type: ignore[no-untyped-def]
     env = env_factory(contacts=10, seed=12)
     setup_integration(env.tk)
     env.tk.run("contacts")

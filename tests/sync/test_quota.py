@@ -14,12 +14,15 @@ def _members(env: Any, list_id: int) -> set[str]:
     return {contact_ext_id(c) for page in env.tk.brevo().iter_list_contacts(list_id) for c in page}
 
 
-def test_q1_q3_exact_boundary_through_the_engine_then_the_rest_after_raising_the_limit(env_factory: Any) -> None:
+def test_q1_q3_exact_boundary_through_the_engine_then_the_rest_after_raising_the_limit(
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=0, **NOTIFY)
     list_id = setup_integration(env.tk)
     env.tk.run("contacts")  # initial load of the empty org
-    env.sandbox.salesforce.create_many("Contact", [{"LastName": f"Q{i}", "Email": f"q{i}@quota.example"}
-                                                    for i in range(25)])
+    env.sandbox.salesforce.create_many(
+        "Contact", [{"LastName": f"Q{i}", "Email": f"q{i}@quota.example"} for i in range(25)]
+    )
     env.tk.quota.set_limit(10)  # 10 tasks left, 25 records pending
     first = env.tk.run("contacts")
     assert first.status == "stopped" and first.tasks == 10
@@ -35,7 +38,7 @@ def test_q1_q3_exact_boundary_through_the_engine_then_the_rest_after_raising_the
     second = env.tk.run("contacts")
     assert second.status == "succeeded" and second.tasks == 15
     assert len(_members(env, list_id)) == 25  # none lost
-    assert env.tk.quota.status().used == 25   # none counted twice
+    assert env.tk.quota.status().used == 25  # none counted twice
     assert len(env.sandbox.brevo.sent_emails()) == 2  # no second e-mail for the same month
 
 

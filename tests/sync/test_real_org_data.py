@@ -43,11 +43,17 @@ def _state(env: Env, integration: str, sf_id: str) -> tuple[str, str | None]:
 
 # -- 1. clearing -----------------------------------------------------------------------------------
 
+
 def test_clearing_a_field_emptied_in_salesforce_empties_brevo_and_never_comes_back(env_factory: Any) -> None:
     env: Env = env_factory()
     env.tk.brevo().create_attribute("normal", "TITLE", "text")
-    sf_id = _contact(env, Email="clear@example.org", FirstName="Cleo", Title="Head of Sales",
-                     MobilePhone="+49 151 23456789")
+    sf_id = _contact(
+        env,
+        Email="clear@example.org",
+        FirstName="Cleo",
+        Title="Head of Sales",
+        MobilePhone="+49 151 23456789",
+    )
     setup_integration(env.tk, mapping={**MAPPING, "TITLE": "Title"})
     assert env.tk.run("contacts").ok
     assert (env.brevo_contact(sf_id) or {})["attributes"]["TITLE"] == "Head of Sales"
@@ -66,8 +72,10 @@ def test_clearing_a_field_emptied_in_salesforce_empties_brevo_and_never_comes_ba
 
 # -- 2. phones -----------------------------------------------------------------------------------
 
+
 def test_phones_national_numbers_become_international_and_a_bad_one_leaves_only_itself_out(
-        env_factory: Any) -> None:
+    env_factory: Any,
+) -> None:
     env: Env = env_factory()
     assert env.sandbox.salesforce.company.country == "Germany"
     german = _contact(env, Email="de@example.org", MobilePhone="0151 23456789")  # no country: the org's
@@ -83,7 +91,11 @@ def test_phones_national_numbers_become_international_and_a_bad_one_leaves_only_
     assert contact["email"] == "bad@example.org" and contact["attributes"]["FIRSTNAME"] == "Bea"
     assert "SMS" not in contact["attributes"]
     [rejection] = env.tk.rejections("contacts")
-    assert (rejection["record_id"], rejection["rule"], rejection["field"]) == (bad, "PHONE_INVALID", "MobilePhone")
+    assert (rejection["record_id"], rejection["rule"], rejection["field"]) == (
+        bad,
+        "PHONE_INVALID",
+        "MobilePhone",
+    )
     _update(env, bad, MobilePhone="0171 2345678")  # fixed: retried and resolved (A3)
     assert env.tk.run("contacts").ok and not env.tk.rejections("contacts")
     assert (env.brevo_contact(bad) or {})["attributes"]["SMS"] == "491712345678"
@@ -98,6 +110,7 @@ def test_y9_a_lead_with_a_phone_of_the_wrong_length_is_still_not_passed_on(env_f
 
 
 # -- 3. duplicates -------------------------------------------------------------------------------
+
 
 def test_d1_two_contacts_with_one_email_the_older_keeps_the_brevo_contact(env_factory: Any) -> None:
     env: Env = env_factory()
@@ -125,13 +138,16 @@ def test_d1_two_contacts_with_one_email_the_older_keeps_the_brevo_contact(env_fa
 
 @pytest.mark.parametrize("first_run", ["contacts", "leads"])
 def test_d2_a_person_who_is_a_lead_and_a_contact_has_one_brevo_contact_owned_by_the_contact(
-        env_factory: Any, first_run: str) -> None:
+    env_factory: Any, first_run: str
+) -> None:
     env: Env = env_factory()
     lead_id = _lead(env, Email="both@example.org", FirstName="Lena")
     contact_id = _contact(env, Email="both@example.org", FirstName="Lena")
     contacts_list = setup_integration(env.tk, "contacts", "Contact")
     setup_integration(env.tk, "leads", "Lead")
-    runs = {name: env.tk.run(name) for name in (first_run, {"contacts": "leads", "leads": "contacts"}[first_run])}
+    runs = {
+        name: env.tk.run(name) for name in (first_run, {"contacts": "leads", "leads": "contacts"}[first_run])
+    }
     assert all(r.ok for r in runs.values())
     [contact] = _by_email(env, "both@example.org")
     assert contact_ext_id(contact) == contact_id and contacts_list in contact["listIds"]
@@ -140,6 +156,7 @@ def test_d2_a_person_who_is_a_lead_and_a_contact_has_one_brevo_contact_owned_by_
 
 
 # -- 4. Lead conversion ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("first_run", ["contacts", "leads"])
 def test_l1_a_converted_leads_contact_is_handed_over_to_its_contact(env_factory: Any, first_run: str) -> None:
@@ -170,6 +187,7 @@ def test_l1_a_converted_leads_contact_is_handed_over_to_its_contact(env_factory:
 
 
 # -- 7. deletions and removals made in Brevo ------------------------------------------------------------
+
 
 def test_y10_a_contact_deleted_in_brevo_is_not_recreated_by_a_salesforce_edit(env_factory: Any) -> None:
     env: Env = env_factory()

@@ -15,8 +15,6 @@ import pytest
 import requests
 
 from tests.support.sync import MAPPING, Env, setup_integration
-from toolkit.exceptions import MappingError
-
 from tests.support.sync_rules import (
     NAME,
     brevo_attr,
@@ -28,15 +26,19 @@ from tests.support.sync_rules import (
     sf_writes,
     started,
 )
-
+from toolkit.exceptions import MappingError
 
 # -- Y1 ----------------------------------------------------------------------------------------------
+
 
 def test_y1_brevo_contacts_are_never_created_in_salesforce(env_factory: Any) -> None:
     env, list_id = started(env_factory)
     before = len(env.sandbox.salesforce.records("Contact"))
-    brevo_id = env.tk.brevo().create_contact(email="only.in.brevo@example.org", list_ids=[list_id],
-                                             attributes={"FIRSTNAME": "Olive", "LASTNAME": "Brevo"})
+    brevo_id = env.tk.brevo().create_contact(
+        email="only.in.brevo@example.org",
+        list_ids=[list_id],
+        attributes={"FIRSTNAME": "Olive", "LASTNAME": "Brevo"},
+    )
     assert brevo_id is not None
     writes = sf_writes(env)
     result = env.tk.run(NAME)
@@ -47,8 +49,11 @@ def test_y1_brevo_contacts_are_never_created_in_salesforce(env_factory: Any) -> 
     assert again.ok and again.counts.get("to_salesforce.update", 0) == 0
     contacts = env.sandbox.salesforce.records("Contact")
     assert len(contacts) == before
-    assert not [c for c in contacts
-                if c["Email"] == "only.in.brevo@example.org" or c["LastName"] in ("Brevo", "Edited")]
+    assert not [
+        c
+        for c in contacts
+        if c["Email"] == "only.in.brevo@example.org" or c["LastName"] in ("Brevo", "Edited")
+    ]
     assert sf_writes(env) == writes  # not a single create or update call
     assert all(link.brevo_id != brevo_id for link in env.tk.links(NAME))
 
@@ -73,6 +78,7 @@ def test_y1_brevo_updates_of_synced_contacts_reach_salesforce(env_factory: Any) 
 
 
 # -- Y3 ----------------------------------------------------------------------------------------------
+
 
 def test_y3_date_not_yyyy_mm_dd_is_rejected_with_reason(env_factory: Any) -> None:
     """Brevo stores only YYYY-MM-DD in a date attribute, and the mapping refuses text -> date, so a
@@ -113,11 +119,16 @@ def test_y3_date_not_yyyy_mm_dd_is_rejected_with_reason(env_factory: Any) -> Non
     assert result.samples["rule:Y3"] == [{"record_id": sf_id, "field": "Birthdate", "reason": ANY}]
     [row] = open_rejections(env, "Y3")
     assert (row["record_id"], row["direction"], row["field"], row["value"]) == (
-        sf_id, "to_salesforce", "Birthdate", "25.09.1990")
+        sf_id,
+        "to_salesforce",
+        "Birthdate",
+        "25.09.1990",
+    )
     assert "YYYY-MM-DD" in row["reason"] and "25.09.1990" not in row["reason"]
 
 
 # -- Y5 ----------------------------------------------------------------------------------------------
+
 
 def test_y5_empty_last_name_not_pushed_to_salesforce(env_factory: Any) -> None:
     env, _ = started(env_factory)
@@ -132,8 +143,12 @@ def test_y5_empty_last_name_not_pushed_to_salesforce(env_factory: Any) -> None:
     assert sf_record(env, other)["FirstName"] == "Zoë"
     assert result.samples["rule:Y5"][0]["record_id"] == sf_id
     [row] = open_rejections(env, "Y5")
-    assert (row["record_id"], row["direction"], row["field"], row["value"]) == (sf_id, "to_salesforce",
-                                                                               "LastName", None)
+    assert (row["record_id"], row["direction"], row["field"], row["value"]) == (
+        sf_id,
+        "to_salesforce",
+        "LastName",
+        None,
+    )
     assert "last name" in row["reason"].lower()
     # A3: once the last name is filled in again in Brevo, it is written and the rejection resolved.
     brevo_edit(env, sf_id, LASTNAME="Wieder-Da")
@@ -144,6 +159,7 @@ def test_y5_empty_last_name_not_pushed_to_salesforce(env_factory: Any) -> None:
 
 
 # -- Y6 ----------------------------------------------------------------------------------------------
+
 
 def test_y6_contact_without_email_is_no_longer_synced_either_way(env_factory: Any) -> None:
     env, list_id = started(env_factory)
@@ -187,6 +203,7 @@ def test_y6_contact_without_email_is_no_longer_synced_either_way(env_factory: An
 
 
 # -- Y7 ----------------------------------------------------------------------------------------------
+
 
 def test_y7_phone_emptied_in_salesforce_does_not_blank_brevo(env_factory: Any) -> None:
     env, _ = started(env_factory)

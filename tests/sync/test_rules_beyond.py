@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from tests.support.sync import MAPPING, Env, setup_integration
 from tests.support.sync_rules import (
     COMPOSITE,
@@ -31,6 +30,7 @@ def no_case(env: Env, n: int) -> list[str]:
 
 # -- Y2 / B5 -----------------------------------------------------------------------------------------
 
+
 def test_y2_and_b5_bulk_email_change_is_passed_on(env_factory: Any) -> None:
     env, list_id = started(env_factory, contacts=30)
     ids = linked_ids(env)[:6]
@@ -56,9 +56,15 @@ def test_b5_email_swap_in_one_bulk_write_is_passed_on(env_factory: Any) -> None:
     a, b, c, d, e = linked_ids(env)[:5]
     email = {i: sf_record(env, i)["Email"].lower() for i in (a, b, c, d, e)}
     # a and b exchange addresses (a cycle); c takes d's while d moves to a new one (a chain), in one write.
-    env.sandbox.salesforce.update_many("Contact", [
-        {"Id": a, "Email": email[b]}, {"Id": b, "Email": email[a]},
-        {"Id": c, "Email": email[d]}, {"Id": d, "Email": "d.new@example.org"}])
+    env.sandbox.salesforce.update_many(
+        "Contact",
+        [
+            {"Id": a, "Email": email[b]},
+            {"Id": b, "Email": email[a]},
+            {"Id": c, "Email": email[d]},
+            {"Id": d, "Email": "d.new@example.org"},
+        ],
+    )
     puts = env.brevo_calls("PUT")
     result = env.tk.run(NAME)
     assert result.ok and not result.rejected and result.counts["to_brevo.update"] == 4 and result.tasks == 4
@@ -68,11 +74,14 @@ def test_b5_email_swap_in_one_bulk_write_is_passed_on(env_factory: Any) -> None:
     assert (env.brevo_contact(c) or {}).get("email") == email[d]
     assert (env.brevo_contact(d) or {}).get("email") == "d.new@example.org"
     assert (env.brevo_contact(e) or {}).get("email") == email[e]
-    assert not any("swap.example.com" in str(contact.get("email")) for contact in env.sandbox.brevo.contacts())
+    assert not any(
+        "swap.example.com" in str(contact.get("email")) for contact in env.sandbox.brevo.contacts()
+    )
     assert env.tk.run(NAME).tasks == 0  # and nothing comes back
 
 
 # -- B1 ----------------------------------------------------------------------------------------------
+
 
 def test_b1_dry_run_plans_without_writing(env_factory: Any) -> None:
     env: Env = env_factory(contacts=30, seed=5)
@@ -82,7 +91,9 @@ def test_b1_dry_run_plans_without_writing(env_factory: Any) -> None:
     plan = env.tk.plan(NAME)
     assert plan.ok and plan.dry_run
     assert plan.counts["to_brevo.create"] == 30 and plan.tasks == 30
-    assert len(plan.samples["to_brevo.create"]) == 5 and all(s["EXT_ID"] for s in plan.samples["to_brevo.create"])
+    assert len(plan.samples["to_brevo.create"]) == 5 and all(
+        s["EXT_ID"] for s in plan.samples["to_brevo.create"]
+    )
     assert plan.rejected == {"Y6": 1} and plan.samples["rule:Y6"][0]["record_id"] == no_email["id"]
     assert (sf_writes(env), brevo_writes(env)) == writes
     assert env.tk.links(NAME) == [] and env.tk.rejections(NAME) == []
@@ -100,8 +111,9 @@ def test_b1_dry_run_plans_without_writing(env_factory: Any) -> None:
     links = env.tk.links(NAME)
     plan = env.tk.plan(NAME, full=True)
     assert plan.ok and not plan.rejected
-    assert {k: plan.counts.get(k) for k in ("to_brevo.update", "to_salesforce.update", "to_salesforce.delete")} == {
-        "to_brevo.update": 1, "to_salesforce.update": 1, "to_salesforce.delete": 1}
+    assert {
+        k: plan.counts.get(k) for k in ("to_brevo.update", "to_salesforce.update", "to_salesforce.delete")
+    } == {"to_brevo.update": 1, "to_salesforce.update": 1, "to_salesforce.delete": 1}
     assert plan.samples["to_salesforce.update"] == [{"Id": brevo_id, "LastName": "Geplant"}]
     assert plan.samples["to_salesforce.delete"][0]["Id"] == gone
     assert (sf_writes(env), brevo_writes(env)) == writes
@@ -110,18 +122,21 @@ def test_b1_dry_run_plans_without_writing(env_factory: Any) -> None:
     assert brevo_attr(env, sf_id, "FIRSTNAME") != "Vorgemerkt"
     done = env.tk.run(NAME, full=True)
     assert {k: done.counts.get(k) for k in plan.counts if k.startswith("to_")} == {
-        k: v for k, v in plan.counts.items() if k.startswith("to_")}
+        k: v for k, v in plan.counts.items() if k.startswith("to_")
+    }
     assert sf_record(env, brevo_id)["LastName"] == "Geplant" and sf_record(env, gone)["IsDeleted"]
     assert brevo_attr(env, sf_id, "FIRSTNAME") == "Vorgemerkt"
 
 
 # -- B4 ----------------------------------------------------------------------------------------------
 
+
 def test_b4_booleans_and_picklists_sync_when_enabled(env_factory: Any) -> None:
     env: Env = env_factory(contacts=30, seed=5)
     env.tk.brevo().create_attribute("normal", "NEWSLETTER", "boolean")
-    env.tk.brevo().create_attribute("category", "TIER", "category",
-                                    enumeration=[{"value": n, "label": t} for n, t in enumerate(TIERS, 1)])
+    env.tk.brevo().create_attribute(
+        "category", "TIER", "category", enumeration=[{"value": n, "label": t} for n, t in enumerate(TIERS, 1)]
+    )
     mapping = {**MAPPING, "NEWSLETTER": "Newsletter_Opt_In__c", "TIER": "Loyalty_Tier__c"}
     setup_integration(env.tk, mapping=mapping, booleans_and_picklists=True)
     first = env.tk.run(NAME)
@@ -149,6 +164,7 @@ def test_b4_booleans_and_picklists_sync_when_enabled(env_factory: Any) -> None:
 
 
 # -- B6 ----------------------------------------------------------------------------------------------
+
 
 def test_b6_mass_delete_guard_holds_only_the_deletions_until_confirmed(env_factory: Any) -> None:
     env, list_id = started(env_factory, contacts=40)
@@ -179,7 +195,9 @@ def test_b6_mass_delete_guard_holds_only_the_deletions_until_confirmed(env_facto
     for full in (False, True):
         stopped = env.tk.run(NAME, full=full)
         assert stopped.status == "blocked", (full, stopped)
-        assert stopped.message is not None and "3 of 37" in stopped.message and "Salesforce" in stopped.message
+        assert (
+            stopped.message is not None and "3 of 37" in stopped.message and "Salesforce" in stopped.message
+        )
         assert all(list_id in env.brevo_contact(i)["listIds"] for i in in_sf)  # type: ignore[index]
         assert len(env.tk.links(NAME)) == 37
     assert {link.state for link in env.tk.links(NAME) if link.sf_id in in_sf} == {"held_delete"}
@@ -200,6 +218,7 @@ def test_b6_one_deletion_on_a_small_list_goes_through(env_factory: Any) -> None:
 
 # -- conflicts ---------------------------------------------------------------------------------------
 
+
 def _edit_both_sides(env: Env) -> tuple[str, str]:
     """The same field changed on both sides of one record, different fields of another."""
     same, different = linked_ids(env)[:2]
@@ -219,10 +238,15 @@ def _check_settled(env: Env, same: str, different: str, winner: str, value: str)
     record = sf_record(env, different)
     assert (record["FirstName"], record["LastName"]) == ("Brevo-Vorname", "Sf-Nachname")
     assert (brevo_attr(env, different, "FIRSTNAME"), brevo_attr(env, different, "LASTNAME")) == (
-        "Brevo-Vorname", "Sf-Nachname")
+        "Brevo-Vorname",
+        "Sf-Nachname",
+    )
     [conflict] = env.tk.store.list_conflicts(env.tk.store.get_integration(NAME).id)
     assert (conflict.sf_id, conflict.winner, conflict.run_id) == (same, winner, result.run_id)
-    assert (conflict.sf_values, conflict.brevo_values) == ({"FIRSTNAME": "Sf-Wert"}, {"FIRSTNAME": "Brevo-Wert"})
+    assert (conflict.sf_values, conflict.brevo_values) == (
+        {"FIRSTNAME": "Sf-Wert"},
+        {"FIRSTNAME": "Brevo-Wert"},
+    )
     for _ in range(2):  # settled: nothing flips back and forth afterwards
         assert env.tk.run(NAME).tasks == 0
     assert sf_record(env, same)["FirstName"] == value and brevo_attr(env, same, "FIRSTNAME") == value

@@ -23,8 +23,8 @@ from tests.support.sync_rules import (
 from toolkit.exceptions import MappingError
 from toolkit.rules.base import LEAD_FIRST_NAME_MAX
 
-
 # -- Y8, Y9 (Leads) ----------------------------------------------------------------------------------
+
 
 def test_y8_lead_first_name_over_40_chars_not_pushed_and_integration_shows_error(env_factory: Any) -> None:
     env, _ = started(env_factory, contacts=0, leads=20, obj="Lead", name="leads", mapping=LEAD_MAPPING)
@@ -53,16 +53,27 @@ def test_y8_lead_first_name_over_40_chars_not_pushed_and_integration_shows_error
     fixed = env.tk.run("leads")
     assert fixed.ok and fixed.counts["to_salesforce.update"] == 1
     assert sf_record(env, long_id, "Lead")["FirstName"] == "Anna-Lena"
-    assert env.tk.store.get_integration("leads").last_error is None and not open_rejections(env, "Y8", "leads")
+    assert env.tk.store.get_integration("leads").last_error is None and not open_rejections(
+        env, "Y8", "leads"
+    )
 
 
 def test_y9_lead_phone_outside_6_to_16_digits_not_pushed_to_brevo(env_factory: Any) -> None:
     env, list_id = started(env_factory, contacts=0, leads=20, obj="Lead", name="leads", mapping=LEAD_MAPPING)
     base = {"Company": "Phone GmbH", "Country": "Germany"}
-    created = env.sandbox.salesforce.create_many("Lead", [
-        {**base, "LastName": "Short", "Email": "short@example.org", "MobilePhone": "12345"},
-        {**base, "LastName": "Long", "Email": "long@example.org", "MobilePhone": "+49 1512 3456 7890 123"},
-        {**base, "LastName": "Fine", "Email": "fine@example.org", "MobilePhone": "+49 151 23456789"}])
+    created = env.sandbox.salesforce.create_many(
+        "Lead",
+        [
+            {**base, "LastName": "Short", "Email": "short@example.org", "MobilePhone": "12345"},
+            {
+                **base,
+                "LastName": "Long",
+                "Email": "long@example.org",
+                "MobilePhone": "+49 1512 3456 7890 123",
+            },
+            {**base, "LastName": "Fine", "Email": "fine@example.org", "MobilePhone": "+49 151 23456789"},
+        ],
+    )
     short, long_, fine = (r["id"] for r in created)
     updated = linked_ids(env, "leads")[0]
     sms = brevo_attr(env, updated, "SMS")
@@ -82,6 +93,7 @@ def test_y9_lead_phone_outside_6_to_16_digits_not_pushed_to_brevo(env_factory: A
 
 
 # -- Y10 ---------------------------------------------------------------------------------------------
+
 
 def test_y10_brevo_deletion_deletes_in_salesforce_except_contact_with_case(env_factory: Any) -> None:
     env, _ = started(env_factory, contacts=60)
@@ -111,12 +123,19 @@ def test_y10_brevo_deletion_deletes_in_salesforce_except_contact_with_case(env_f
 
 # -- Y11 ---------------------------------------------------------------------------------------------
 
+
 def test_y11_boolean_and_picklist_fields_not_synced_without_b4(env_factory: Any) -> None:
     env: Env = env_factory(contacts=20, seed=5)
     brevo = env.tk.brevo()
     brevo.create_attribute("normal", "NEWSLETTER", "boolean")
-    brevo.create_attribute("category", "TIER", "category", enumeration=[
-        {"value": i, "label": tier} for i, tier in enumerate(("Bronze", "Silver", "Gold", "Platinum"), 1)])
+    brevo.create_attribute(
+        "category",
+        "TIER",
+        "category",
+        enumeration=[
+            {"value": i, "label": tier} for i, tier in enumerate(("Bronze", "Silver", "Gold", "Platinum"), 1)
+        ],
+    )
     env.tk.create_integration(NAME, "Contact")
     env.tk.use_connection(NAME, "sandbox-org")
     for attribute, field in (("NEWSLETTER", "Newsletter_Opt_In__c"), ("TIER", "Loyalty_Tier__c")):

@@ -45,13 +45,15 @@ def test_initial_sync_of_50000_contacts_uses_at_most_1_05x_the_minimum_calls(env
     minimum_imports = math.ceil(body_bytes / IMPORT_MAX)  # imports of up to 8 MB
     minimum = {
         "salesforce": 1 + 1 + math.ceil(N / BULK_PAGE),  # Bulk job: create, one poll, result pages
-        "brevo": minimum_imports * 2,                    # each import and one poll of its process
+        "brevo": minimum_imports * 2,  # each import and one poll of its process
     }
     actual = {"salesforce": len(sf), "brevo": len(imports) + len(polls)}
     ratio = sum(actual.values()) / sum(minimum.values())
-    print(f"\n50k initial sync: {seconds:.1f} s, {body_bytes / 1e6:.1f} MB imported, "
-          f"calls {actual} vs minimum {minimum}, ratio {ratio:.2f}; "
-          f"salesforce {[(c.method, c.path.split('/v')[-1]) for c in sf]}")
+    print(
+        f"\n50k initial sync: {seconds:.1f} s, {body_bytes / 1e6:.1f} MB imported, "
+        f"calls {actual} vs minimum {minimum}, ratio {ratio:.2f}; "
+        f"salesforce {[(c.method, c.path.split('/v')[-1]) for c in sf]}"
+    )
     assert len(brevo) == len(imports) + len(polls)  # no other Brevo call during an initial load
     assert len(imports) == minimum_imports
     assert ratio <= 1.05

@@ -36,7 +36,9 @@ def _first_contact(env: Env) -> dict[str, Any]:
     return env.sandbox.salesforce.records("Contact")[0]
 
 
-def test_b5_ext_id_travels_only_as_the_attribute_ext_id_and_brevo_edits_reach_salesforce(env_factory: Any) -> None:
+def test_b5_ext_id_travels_only_as_the_attribute_ext_id_and_brevo_edits_reach_salesforce(
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=30)
     list_id = setup_integration(env.tk)
     assert env.tk.run("contacts").ok
@@ -52,13 +54,17 @@ def test_b5_ext_id_travels_only_as_the_attribute_ext_id_and_brevo_edits_reach_sa
     assert contact_ext_id(env.brevo_contact(sf_id) or {}) == sf_id
 
 
-@pytest.mark.parametrize(("salesforce_cursor", "brevo_cursor"), [
-    ("2026-12-01T08:00:00+0000", "2026-12-01T08:00:00Z"),
-    ("2026-12-01T08:00:00Z", "2026-12-01T08:00:00+00:00"),
-    ("2026-12-01T08:00:00.5+00:00", "2026-12-01T08:00:00.123456+0000"),
-])
+@pytest.mark.parametrize(
+    ("salesforce_cursor", "brevo_cursor"),
+    [
+        ("2026-12-01T08:00:00+0000", "2026-12-01T08:00:00Z"),
+        ("2026-12-01T08:00:00Z", "2026-12-01T08:00:00+00:00"),
+        ("2026-12-01T08:00:00.5+00:00", "2026-12-01T08:00:00.123456+0000"),
+    ],
+)
 def test_a_run_reads_stored_cursors_without_milliseconds_or_with_any_offset(
-        env_factory: Any, salesforce_cursor: str, brevo_cursor: str) -> None:
+    env_factory: Any, salesforce_cursor: str, brevo_cursor: str
+) -> None:
     env = env_factory(contacts=20)
     setup_integration(env.tk)
     assert env.tk.run("contacts").ok
@@ -91,10 +97,12 @@ def test_an_unreadable_stored_cursor_is_reported_and_replaced_not_a_crash_loop(e
 
 
 def test_an_initial_load_whose_bulk_pages_lack_sforce_numberofrecords_and_milliseconds_syncs(
-        env_factory: Any) -> None:
+    env_factory: Any,
+) -> None:
     env = env_factory(contacts=120)
-    env.sandbox.salesforce.variants = Forced(picks={"salesforce.bulk.datetime": False},
-                                             chances=("salesforce.bulk.records-header",))
+    env.sandbox.salesforce.variants = Forced(
+        picks={"salesforce.bulk.datetime": False}, chances=("salesforce.bulk.records-header",)
+    )
     list_id = setup_integration(env.tk)
     result = env.tk.run("contacts")
     assert result.ok, result.message
@@ -107,10 +115,14 @@ def test_an_initial_load_whose_bulk_pages_lack_sforce_numberofrecords_and_millis
 
 def test_brevo_timestamps_without_milliseconds_and_a_processing_status_are_read(env_factory: Any) -> None:
     env = env_factory(contacts=25)
-    env.sandbox.brevo.variants = Forced(picks={"brevo.timestamp": "seconds+Z",
-                                               "brevo.process.status": "processing",
-                                               "brevo.process.times": False},
-                                        chances=("brevo.ratelimit-headers",))
+    env.sandbox.brevo.variants = Forced(
+        picks={
+            "brevo.timestamp": "seconds+Z",
+            "brevo.process.status": "processing",
+            "brevo.process.times": False,
+        },
+        chances=("brevo.ratelimit-headers",),
+    )
     setup_integration(env.tk)
     assert env.tk.run("contacts").ok
     sf_id = _first_contact(env)["Id"]
@@ -123,7 +135,8 @@ def test_brevo_timestamps_without_milliseconds_and_a_processing_status_are_read(
 
 
 def test_a_record_error_given_as_text_becomes_a_rejection_with_the_services_words(
-        env_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = env_factory(contacts=10)
     setup_integration(env.tk)
     assert env.tk.run("contacts").ok
@@ -133,8 +146,12 @@ def test_a_record_error_given_as_text_becomes_a_rejection_with_the_services_word
 
     def save(*args: Any, **kwargs: Any) -> list[Any]:  # the server answers one result in an odd shape
         results = original(*args, **kwargs)
-        return [{"id": r.get("id"), "success": False, "errors": ["UNABLE_TO_LOCK_ROW: unable to obtain row lock"]}
-                if r.get("id") == sf_id else r for r in results]
+        return [
+            {"id": r.get("id"), "success": False, "errors": ["UNABLE_TO_LOCK_ROW: unable to obtain row lock"]}
+            if r.get("id") == sf_id
+            else r
+            for r in results
+        ]
 
     monkeypatch.setattr(org, "save", save)
     env.tk.brevo().update_contact(sf_id, identifier_type="ext_id", attributes={"LASTNAME": "Locked"})
@@ -146,7 +163,8 @@ def test_a_record_error_given_as_text_becomes_a_rejection_with_the_services_word
 
 
 def test_a_query_answer_of_the_wrong_shape_fails_the_run_with_a_protocol_error(
-        env_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = env_factory(contacts=10)
     setup_integration(env.tk)
     assert env.tk.run("contacts").ok

@@ -46,7 +46,9 @@ def held(env_factory) -> Held:  # type: ignore[no-untyped-def]
     blocked = env.tk.run(NAME, full=True)  # a full run also diffs the list's members (Brevo deletions)
     assert blocked.status == "blocked" and blocked.counts["blocked_deletes"] == 6, blocked
     assert {link.sf_id: link.state for link in env.tk.held_deletions(NAME)} == {
-        **dict.fromkeys(in_sf, "held_delete"), **dict.fromkeys(in_brevo, "held_brevo_delete")}
+        **dict.fromkeys(in_sf, "held_delete"),
+        **dict.fromkeys(in_brevo, "held_brevo_delete"),
+    }
     return Held(env, list_id, in_sf, in_brevo, linked)
 
 
@@ -72,7 +74,9 @@ def test_b6_integrations_page_shows_held_deletions_and_confirms_them(held: Held)
     assert list(page.held.buttons) == ["contacts"]
     button = page.held.buttons["contacts"]
     assert button.description == "Confirm 6 deletions" and button.button_style == "danger"
-    shown = " ".join(getattr(w, "value", "") for box in page.held.children for w in getattr(box, "children", [box]))
+    shown = " ".join(
+        getattr(w, "value", "") for box in page.held.children for w in getattr(box, "children", [box])
+    )
     assert "3 deleted in Salesforce (to be taken off the Brevo list)" in shown
     assert "3 deleted in Brevo (to be deleted in Salesforce)" in shown
     assert all(sf_id in shown for sf_id in held.in_sf[:3] + held.in_brevo[:2])  # the first 5, to check
@@ -113,12 +117,15 @@ def test_b6_dashboard_lists_integrations_with_held_deletions_and_confirms(held: 
     assert result.ok and result.tasks == 6
     assert board.status.used == used + 6  # the dashboard reloaded: the confirmation's tasks count
     assert f">{result.run_id}<" in board.runs_html.value
-    assert board.held.held == {} and "No deletion is waiting for a confirmation" in board.held.children[0].value
+    assert (
+        board.held.held == {} and "No deletion is waiting for a confirmation" in board.held.children[0].value
+    )
     assert "succeeded" in board.held.message.text and board.held.message in board.held.children
 
 
-def test_b6_cli_show_and_list_name_the_held_deletions(held: Held, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_b6_cli_show_and_list_name_the_held_deletions(
+    held: Held, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("TOOLKIT_STATE_DIR", str(held.env.tk.settings.state_dir))
 
     def show() -> dict:  # type: ignore[type-arg]
@@ -131,8 +138,11 @@ def test_b6_cli_show_and_list_name_the_held_deletions(held: Held, monkeypatch: p
     assert info["links"] == held.linked
     assert info["links_by_state"] == {"active": held.linked - 6, "held_delete": 3, "held_brevo_delete": 3}
     assert info["held_deletions"] == {
-        "total": 6, "by_state": {"held_delete": 3, "held_brevo_delete": 3},
-        "sf_ids": sorted(held.in_sf) + sorted(held.in_brevo), "confirm": "toolkit sync contacts --confirm-deletes"}
+        "total": 6,
+        "by_state": {"held_delete": 3, "held_brevo_delete": 3},
+        "sf_ids": sorted(held.in_sf) + sorted(held.in_brevo),
+        "confirm": "toolkit sync contacts --confirm-deletes",
+    }
     assert info["last_run"]["status"] == "blocked"
 
     assert main(["integrations", "list"]) == 0

@@ -36,9 +36,17 @@ def test_s8_integrations_page_shows_each_integration_and_runs_one(synced: Env) -
     assert contacts["object"] == "Contacts" and contacts["status"] == "active"
     assert contacts["list"] == f"#{list_id} Salesforce Contacts"
     assert contacts["last_run"].startswith("succeeded, ")
-    assert contacts["tasks_this_month"] == tk.store.list_runs(tk.store.get_integration("contacts").id)[0].counts["tasks"]
+    assert (
+        contacts["tasks_this_month"]
+        == tk.store.list_runs(tk.store.get_integration("contacts").id)[0].counts["tasks"]
+    )
     assert contacts["open_rejections"] == len(tk.rejections("contacts")) > 0
-    assert (draft["status"], draft["list"], draft["last_run"], draft["tasks_this_month"]) == ("draft", "-", "never", 0)
+    assert (draft["status"], draft["list"], draft["last_run"], draft["tasks_this_month"]) == (
+        "draft",
+        "-",
+        "never",
+        0,
+    )
     assert "&lt;b&gt;draft&lt;/b&gt;" in page.table.value and "<b>draft</b>" not in page.table.value
     assert set(page.choice.options) == set(rows) and page.selected == page.choice.options[0]  # never empty
 
@@ -54,7 +62,9 @@ def test_s8_integrations_page_shows_each_integration_and_runs_one(synced: Env) -
     page.run_button.click()
     assert "succeeded: wrote 1 records" in page.message.text
     assert synced.brevo_contact(linked)["attributes"]["FIRSTNAME"] == "Zoë"
-    assert {r["name"]: r for r in page.rows()}["contacts"]["tasks_this_month"] == contacts["tasks_this_month"] + 1
+    assert {r["name"]: r for r in page.rows()}["contacts"]["tasks_this_month"] == contacts[
+        "tasks_this_month"
+    ] + 1
 
     page.deactivate_button.click()
     assert tk.store.get_integration("contacts").status == "draft" and "now draft" in page.message.text
@@ -65,8 +75,9 @@ def test_s8_integrations_page_shows_each_integration_and_runs_one(synced: Env) -
     assert "contacts" in page.table.value and ">active<" in page.table.value
 
 
-def test_q1_b2_b3_dashboard_shows_usage_forecast_api_and_filters_rejections(synced: Env,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_q1_b2_b3_dashboard_shows_usage_forecast_api_and_filters_rejections(
+    synced: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tk = synced.tk
     used = tk.quota.status().used
     tk.quota.set_limit(used * 100 // 85)  # 85% used: past the 80% mark

@@ -38,8 +38,10 @@ def test_region_choices_are_every_supported_region_sorted_by_name() -> None:
     assert labels[0].startswith("Afghanistan (AF, +93)") and "Germany (DE, +49)" in labels
     assert "Åland Islands (AX, +358)" in labels[:3]  # accents do not send a name to the end
     assert region_name("XK") == "Kosovo" and region_name("GB") == "United Kingdom"
-    names = [unicodedata.normalize("NFKD", label.rsplit(" (", 1)[0].casefold()).encode("ascii", "ignore")
-             for label in labels]  # sorted as people read them: "Côte d'Ivoire" before "Croatia"
+    names = [
+        unicodedata.normalize("NFKD", label.rsplit(" (", 1)[0].casefold()).encode("ascii", "ignore")
+        for label in labels
+    ]  # sorted as people read them: "Côte d'Ivoire" before "Croatia"
     assert names == sorted(names)
 
 

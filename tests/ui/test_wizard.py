@@ -35,11 +35,14 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-
 def set_api(env: Env, enabled: bool) -> None:
     sf = env.sandbox.info["salesforce"]
-    answer = requests.post(f"{sf['login_url']}/_sandbox/salesforce/api-enabled", json={"enabled": enabled},
-                           verify=sf["ca_bundle"], timeout=10)
+    answer = requests.post(
+        f"{sf['login_url']}/_sandbox/salesforce/api-enabled",
+        json={"enabled": enabled},
+        verify=sf["ca_bundle"],
+        timeout=10,
+    )
     assert answer.status_code == 200
 
 
@@ -50,13 +53,17 @@ def test_s1_s8_through_the_login_page_and_the_loopback_redirect(env_factory) -> 
     step.connect.click()
     assert step.state == "ready" and step.waiting
     assert "Open the Salesforce login page" in step.login_link.value and step.authorize_url
-    assert step.authorize_url.startswith(env.sandbox.info["salesforce"]["login_url"] + "/services/oauth2/authorize?")
+    assert step.authorize_url.startswith(
+        env.sandbox.info["salesforce"]["login_url"] + "/services/oauth2/authorize?"
+    )
     wizard.go(2)
     assert wizard.index == 1  # no skipping ahead while the step has not succeeded
 
     answer = log_in(env, step.authorize_url)
     assert answer.status_code == 302
-    landing = requests.get(answer.headers["Location"], timeout=10)  # the browser reaches the loopback listener
+    landing = requests.get(
+        answer.headers["Location"], timeout=10
+    )  # the browser reaches the loopback listener
     assert landing.status_code == 200 and "Signed in to Salesforce" in landing.text
     wait_for(lambda: step.state == "success")
     assert "Connected to Salesforce as integration@sandbox.example.com" in step.message.text
@@ -85,7 +92,8 @@ def test_s1_s8_through_the_login_page_and_the_loopback_redirect(env_factory) -> 
     assert lists.state == "success", lists.message.text
     list_id = env.tk.store.get_integration("newsletter").list_id
     assert {"id": list_id, "name": "Newsletter (Salesforce)"}.items() <= next(
-        lst for lst in env.tk.brevo().lists() if lst["id"] == list_id).items()
+        lst for lst in env.tk.brevo().lists() if lst["id"] == list_id
+    ).items()
 
     wizard.next_button.click()  # S8
     save = wizard.save_step
@@ -105,11 +113,20 @@ def test_s2_a_refused_login_is_said_on_the_step(env_factory) -> None:  # type: i
     step = wizard.connect_step
     step.connect.click()
     wrong = log_in(env, step.authorize_url, password="not-the-password")
-    assert wrong.status_code == 200 and "check your username and password" in wrong.text  # Salesforce's page says it
+    assert (
+        wrong.status_code == 200 and "check your username and password" in wrong.text
+    )  # Salesforce's page says it
     assert step.state == "ready" and step.waiting  # the wizard keeps waiting for a good login
     query = parse_qs(urlsplit(step.authorize_url).query)  # Salesforce redirects a refusal to the listener
-    requests.get(query["redirect_uri"][0], timeout=10, params={
-        "error": "access_denied", "error_description": "end-user denied authorization", "state": query["state"][0]})
+    requests.get(
+        query["redirect_uri"][0],
+        timeout=10,
+        params={
+            "error": "access_denied",
+            "error_description": "end-user denied authorization",
+            "state": query["state"][0],
+        },
+    )
     wait_for(lambda: step.state == "fail")
     assert step.message.text.startswith("Salesforce sign-in failed")
     assert "access_denied" in step.message.text and "Traceback" not in step.message.text
@@ -193,7 +210,9 @@ def test_s5_s6_b4_mapping_offers_compatible_fields_and_says_why_a_choice_is_inva
     offered = {f for name in mapping.dropdowns for f in mapping.options_for(name)}
     assert not offered & formulas
     assert mapping.options_for("EMAIL") == ["Email"]  # only e-mail fields for Brevo's EMAIL
-    booleans = {f["name"] for f in describe["fields"] if f["type"] in ("boolean", "picklist") and f.get("updateable")}
+    booleans = {
+        f["name"] for f in describe["fields"] if f["type"] in ("boolean", "picklist") and f.get("updateable")
+    }
     assert not offered & booleans  # Y11 without B4
 
     mapping.dropdowns["EMAIL"].value = NOT_SYNCED

@@ -28,28 +28,86 @@ if TYPE_CHECKING:
     from toolkit.store import Store
 
 __all__ = [
-    "API_USAGE_COLUMNS", "REJECTION_COLUMNS", "REJECTION_COUNT_COLUMNS", "RULES", "RUN_COLUMNS", "api_usage",
-    "describe_rule", "rejection_counts", "rejections", "rule_descriptions", "rule_title", "runs",
+    "API_USAGE_COLUMNS",
+    "REJECTION_COLUMNS",
+    "REJECTION_COUNT_COLUMNS",
+    "RULES",
+    "RUN_COLUMNS",
+    "api_usage",
+    "describe_rule",
+    "rejection_counts",
+    "rejections",
+    "rule_descriptions",
+    "rule_title",
+    "runs",
 ]
 
 REJECTION_COLUMNS = (
-    "integration", "run_id", "direction", "record_id", "field", "value", "rule", "reason",
-    "service_code", "service_message", "first_seen", "last_seen", "resolved_at", "state",
-    "resolved_run_id", "first_run_id", "seen_count", "permanent", "object", "integration_id", "id")
+    "integration",
+    "run_id",
+    "direction",
+    "record_id",
+    "field",
+    "value",
+    "rule",
+    "reason",
+    "service_code",
+    "service_message",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "state",
+    "resolved_run_id",
+    "first_run_id",
+    "seen_count",
+    "permanent",
+    "object",
+    "integration_id",
+    "id",
+)
 """Columns of :func:`rejections`, in order (the first thirteen are SPEC A1's)."""
 
 REJECTION_COUNT_COLUMNS = ("integration", "rule", "direction", "state", "count", "integration_id")
 """Columns of :func:`rejection_counts`, in order."""
 
 RUN_COLUMNS = (
-    "run_id", "integration", "object", "status", "started_at", "finished_at", "duration_s", "dry_run",
-    "full", "tasks", "rejected", "created", "updated", "deleted", "error", "sf_api_used", "sf_api_limit",
-    "connection", "org_id", "integration_id", "counts")
+    "run_id",
+    "integration",
+    "object",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "dry_run",
+    "full",
+    "tasks",
+    "rejected",
+    "created",
+    "updated",
+    "deleted",
+    "error",
+    "sf_api_used",
+    "sf_api_limit",
+    "connection",
+    "org_id",
+    "integration_id",
+    "counts",
+)
 """Columns of :func:`runs`, in order."""
 
 API_USAGE_COLUMNS = (
-    "run_id", "integration", "org", "finished_at", "sf_api_used", "sf_api_limit", "sf_api_share",
-    "sf_api_left", "calls_since_previous_run", "dry_run", "status")
+    "run_id",
+    "integration",
+    "org",
+    "finished_at",
+    "sf_api_used",
+    "sf_api_limit",
+    "sf_api_share",
+    "sf_api_left",
+    "calls_since_previous_run",
+    "dry_run",
+    "status",
+)
 """Columns of :func:`api_usage`, in order."""
 
 _TIMES = ("first_seen", "last_seen", "resolved_at")
@@ -76,10 +134,18 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...], times: Iterable
     return frame
 
 
-def rejections(store: Store, *, integration: str | int | None = None, rule: str | Iterable[str] | None = None,
-               direction: str | None = None, state: str = "all", run: int | None = None,
-               resolved_in: int | None = None, since: datetime | str | None = None,
-               limit: int | None = None) -> pd.DataFrame:
+def rejections(
+    store: Store,
+    *,
+    integration: str | int | None = None,
+    rule: str | Iterable[str] | None = None,
+    direction: str | None = None,
+    state: str = "all",
+    run: int | None = None,
+    resolved_in: int | None = None,
+    since: datetime | str | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """Rejected records (A1), newest sighting first, one row per record, rule and field.
 
     Args:
@@ -103,15 +169,28 @@ def rejections(store: Store, *, integration: str | int | None = None, rule: str 
         ValueError: ``state`` or ``direction`` is not one of the allowed values.
     """
     rules = [rule] if isinstance(rule, str) else list(rule or ())
-    rows = store.report_rejections(integration_id=_integration_id(store, integration), rules=rules,
-                                   direction=direction, state=state, run_id=run, resolved_run_id=resolved_in,
-                                   since=_since(since), limit=limit)
+    rows = store.report_rejections(
+        integration_id=_integration_id(store, integration),
+        rules=rules,
+        direction=direction,
+        state=state,
+        run_id=run,
+        resolved_run_id=resolved_in,
+        since=_since(since),
+        limit=limit,
+    )
     return _frame(rows, REJECTION_COLUMNS, _TIMES)
 
 
-def rejection_counts(store: Store, *, integration: str | int | None = None,
-                     rule: str | Iterable[str] | None = None, direction: str | None = None, state: str = "all",
-                     since: datetime | str | None = None) -> pd.DataFrame:
+def rejection_counts(
+    store: Store,
+    *,
+    integration: str | int | None = None,
+    rule: str | Iterable[str] | None = None,
+    direction: str | None = None,
+    state: str = "all",
+    since: datetime | str | None = None,
+) -> pd.DataFrame:
     """How many rejections there are per integration, rule, direction and state, counted in SQL.
 
     What a dashboard needs for its filters and totals without loading every rejected record
@@ -123,8 +202,13 @@ def rejection_counts(store: Store, *, integration: str | int | None = None,
     import pandas as pd
 
     rules = [rule] if isinstance(rule, str) else list(rule or ())
-    rows = store.report_rejection_counts(integration_id=_integration_id(store, integration), rules=rules,
-                                         direction=direction, state=state, since=_since(since))
+    rows = store.report_rejection_counts(
+        integration_id=_integration_id(store, integration),
+        rules=rules,
+        direction=direction,
+        state=state,
+        since=_since(since),
+    )
     return pd.DataFrame(rows, columns=list(REJECTION_COUNT_COLUMNS))
 
 
@@ -137,14 +221,26 @@ def _run_row(row: dict[str, Any]) -> dict[str, Any]:
     def total(action: str) -> int:
         return sum(int(counts.get(f"{side}.{action}", 0)) for side in ("to_brevo", "to_salesforce"))
 
-    return {**row, "tasks": int(stored.get("tasks", 0)), "rejected": sum(int(n) for n in rejected.values()),
-            "created": total("create"), "updated": total("update"), "deleted": total("delete"),
-            "duration_s": None if finished is None else
-            (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()}
+    return {
+        **row,
+        "tasks": int(stored.get("tasks", 0)),
+        "rejected": sum(int(n) for n in rejected.values()),
+        "created": total("create"),
+        "updated": total("update"),
+        "deleted": total("delete"),
+        "duration_s": None
+        if finished is None
+        else (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds(),
+    }
 
 
-def runs(store: Store, *, integration: str | int | None = None, since: datetime | str | None = None,
-         limit: int | None = None) -> pd.DataFrame:
+def runs(
+    store: Store,
+    *,
+    integration: str | int | None = None,
+    since: datetime | str | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """Sync runs, newest first: status, records written (tasks, SPEC Q1), rejections, API usage.
 
     Args:
@@ -157,13 +253,15 @@ def runs(store: Store, *, integration: str | int | None = None, since: datetime 
         A DataFrame with :data:`RUN_COLUMNS`; ``counts`` holds the engine's per-action and
         per-rule numbers as a dict.
     """
-    rows = store.report_runs(integration_id=_integration_id(store, integration), since=_since(since),
-                             limit=limit)
+    rows = store.report_runs(
+        integration_id=_integration_id(store, integration), since=_since(since), limit=limit
+    )
     return _frame([_run_row(r) for r in rows], RUN_COLUMNS, ("started_at", "finished_at"))
 
 
-def api_usage(store: Store, *, integration: str | int | None = None,
-              since: datetime | str | None = None) -> pd.DataFrame:
+def api_usage(
+    store: Store, *, integration: str | int | None = None, since: datetime | str | None = None
+) -> pd.DataFrame:
     """Salesforce API usage per run (SPEC B3), oldest first, from ``Sforce-Limit-Info``.
 
     ``sf_api_used`` is the org's rolling 24-hour count after the run, ``sf_api_limit`` its

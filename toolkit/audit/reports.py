@@ -31,13 +31,37 @@ from toolkit.audit.meanings import describe_rule, rule_title
 from toolkit.exceptions import ConfigError
 from toolkit.store import Store
 
-__all__ = ["CSV_COLUMNS", "HTML_ROWS_PER_RULE", "ReportPaths", "csv_cell", "file_slug", "render_html",
-           "run_summary", "write_run_report"]
+__all__ = [
+    "CSV_COLUMNS",
+    "HTML_ROWS_PER_RULE",
+    "ReportPaths",
+    "csv_cell",
+    "file_slug",
+    "render_html",
+    "run_summary",
+    "write_run_report",
+]
 
 CSV_COLUMNS = (
-    "in_this_run", "integration", "run_id", "direction", "record_id", "field", "value", "rule", "rule_meaning",
-    "reason", "service_code", "service_message", "permanent", "seen_count", "first_seen", "last_seen",
-    "resolved_at", "resolved_run_id")
+    "in_this_run",
+    "integration",
+    "run_id",
+    "direction",
+    "record_id",
+    "field",
+    "value",
+    "rule",
+    "rule_meaning",
+    "reason",
+    "service_code",
+    "service_message",
+    "permanent",
+    "seen_count",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "resolved_run_id",
+)
 """The CSV's header; ``in_this_run`` is ``rejected`` or ``resolved``."""
 
 HTML_ROWS_PER_RULE = 500
@@ -104,20 +128,35 @@ def run_summary(store: Store, run_id: int) -> dict[str, Any]:
     resolved = Counter(r["rule"] for r in store.report_rejections(resolved_run_id=run_id))
     stored = run["counts"] or {}
     return {
-        "run_id": run_id, "integration": run["integration"], "object": run["object"], "status": run["status"],
-        "dry_run": run["dry_run"], "full": run["full"], "started_at": run["started_at"],
-        "finished_at": run["finished_at"], "error": run["error"], "tasks": int(stored.get("tasks", 0)),
+        "run_id": run_id,
+        "integration": run["integration"],
+        "object": run["object"],
+        "status": run["status"],
+        "dry_run": run["dry_run"],
+        "full": run["full"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "error": run["error"],
+        "tasks": int(stored.get("tasks", 0)),
         "counts": dict(stored.get("counts") or {}),
-        "rejected": sum(rejected.values()), "rejected_by_rule": dict(sorted(rejected.items())),
-        "resolved": sum(resolved.values()), "resolved_by_rule": dict(sorted(resolved.items())),
+        "rejected": sum(rejected.values()),
+        "rejected_by_rule": dict(sorted(rejected.items())),
+        "resolved": sum(resolved.values()),
+        "resolved_by_rule": dict(sorted(resolved.items())),
         "still_open": store.report_open_count(run["integration_id"], before_run=run_id),
-        "sf_api_used": run["sf_api_used"], "sf_api_limit": run["sf_api_limit"],
+        "sf_api_used": run["sf_api_used"],
+        "sf_api_limit": run["sf_api_limit"],
     }
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("toolkit.audit", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("toolkit.audit", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["when"] = _when
     env.filters["direction"] = lambda d: _DIRECTIONS.get(d, d)
     return env
@@ -128,13 +167,27 @@ def _groups(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     for row in rows:
         by_rule.setdefault(row["rule"], []).append(row)
     ordered = sorted(by_rule.items(), key=lambda item: (-len(item[1]), item[0]))
-    return [{"rule": rule, "title": rule_title(rule), "meaning": describe_rule(rule), "count": len(items),
-             "rows": sorted(items, key=lambda r: (r["record_id"], r["field"]))[:limit],
-             "hidden": max(0, len(items) - limit)} for rule, items in ordered]
+    return [
+        {
+            "rule": rule,
+            "title": rule_title(rule),
+            "meaning": describe_rule(rule),
+            "count": len(items),
+            "rows": sorted(items, key=lambda r: (r["record_id"], r["field"]))[:limit],
+            "hidden": max(0, len(items) - limit),
+        }
+        for rule, items in ordered
+    ]
 
 
-def render_html(summary: dict[str, Any], rejected: list[dict[str, Any]], resolved: list[dict[str, Any]], *,
-                rows_per_rule: int = HTML_ROWS_PER_RULE, generated_at: datetime | None = None) -> str:
+def render_html(
+    summary: dict[str, Any],
+    rejected: list[dict[str, Any]],
+    resolved: list[dict[str, Any]],
+    *,
+    rows_per_rule: int = HTML_ROWS_PER_RULE,
+    generated_at: datetime | None = None,
+) -> str:
     """The stakeholders' page: summary, rejections grouped by rule with counts, then resolved ones.
 
     Args:
@@ -149,9 +202,12 @@ def render_html(summary: dict[str, Any], rejected: list[dict[str, Any]], resolve
     """
     moment = generated_at or datetime.now(UTC)
     template = _environment().get_template("audit_report.html.j2")
-    return template.render(s=summary, groups=_groups(rejected, rows_per_rule),
-                           resolved=_groups(resolved, rows_per_rule),
-                           generated=moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    return template.render(
+        s=summary,
+        groups=_groups(rejected, rows_per_rule),
+        resolved=_groups(resolved, rows_per_rule),
+        generated=moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
 
 
 def _write_csv(path: Path, rejected: list[dict[str, Any]], resolved: list[dict[str, Any]]) -> None:
@@ -172,8 +228,9 @@ def file_slug(text: str, *, fallback: str, limit: int = 60) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:limit] or fallback
 
 
-def write_run_report(store: Store, run_id: int, directory: Path | str, *,
-                     rows_per_rule: int = HTML_ROWS_PER_RULE) -> ReportPaths:
+def write_run_report(
+    store: Store, run_id: int, directory: Path | str, *, rows_per_rule: int = HTML_ROWS_PER_RULE
+) -> ReportPaths:
     """Write a run's audit report as CSV and HTML (SPEC A2, A3).
 
     Args:

@@ -17,7 +17,19 @@ from .imports import BREVO_MAX_IMPORT_BYTES, ImportProblem, import_bodies, parse
 from .retry import BrevoRetry, RateLimitUsage, reset_seconds
 
 __all__ = [
-    "BREVO_MAX_IMPORT_BYTES", "BrevoClient", "BrevoRetry", "EXT_ID", "IDENTIFIER_TYPES", "ImportProblem",
-    "RateLimitUsage", "ResponseHook", "contact_ext_id", "format_brevo_datetime", "import_bodies",
-    "parse_brevo_datetime", "parse_import_report", "pick_sender", "reset_seconds",
+    "BREVO_MAX_IMPORT_BYTES",
+    "BrevoClient",
+    "BrevoRetry",
+    "EXT_ID",
+    "IDENTIFIER_TYPES",
+    "ImportProblem",
+    "RateLimitUsage",
+    "ResponseHook",
+    "contact_ext_id",
+    "format_brevo_datetime",
+    "import_bodies",
+    "parse_brevo_datetime",
+    "parse_import_report",
+    "pick_sender",
+    "reset_seconds",
 ]

@@ -41,15 +41,21 @@ class AccountMixin(BrevoApi):
         answer = self._json("GET", "/senders", params={"domain": domain} if domain else None) or {}
         senders = answer.get("senders") or []
         if not isinstance(senders, list) or not all(isinstance(s, dict) for s in senders):
-            raise ProtocolError("the answer's 'senders' is not a list of objects", service="brevo", method="GET",
-                                path="/senders")
+            raise ProtocolError(
+                "the answer's 'senders' is not a list of objects",
+                service="brevo",
+                method="GET",
+                path="/senders",
+            )
         return senders
 
 
 def pick_sender(senders: list[dict[str, Any]], prefer: str | None = None) -> dict[str, Any] | None:
     """The sender to send from: an active one, the one with the address ``prefer`` if it is active,
     else the active sender with the lowest id; ``None`` when no sender is active."""
-    active = [s for s in senders if s.get("active") is True and isinstance(s.get("email"), str) and s["email"]]
+    active = [
+        s for s in senders if s.get("active") is True and isinstance(s.get("email"), str) and s["email"]
+    ]
     if prefer:
         for sender in active:
             if sender["email"].lower() == prefer.lower():

@@ -20,8 +20,9 @@ class AttributesMixin(BrevoApi):
         found = (answer or {}).get("attributes") or []
         return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
 
-    def create_attribute(self, category: str, name: str, type: str | None,
-                         enumeration: list[dict[str, Any]] | None = None) -> None:
+    def create_attribute(
+        self, category: str, name: str, type: str | None, enumeration: list[dict[str, Any]] | None = None
+    ) -> None:
         """Create an attribute.
 
         Args:
@@ -42,5 +43,9 @@ class AttributesMixin(BrevoApi):
             body["type"] = type
         if enumeration is not None:
             body["enumeration"] = enumeration
-        self._call("POST", "/contacts/attributes/{category}/{name}",
-                   path_params={"category": category, "name": name}, json=body)
+        self._call(
+            "POST",
+            "/contacts/attributes/{category}/{name}",
+            path_params={"category": category, "name": name},
+            json=body,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
@@ -31,9 +31,17 @@ class BrevoApi(abc.ABC):
     """Base of the client's parts (contacts, imports, lists, ...): they call Brevo only via :meth:`_call`."""
 
     @abc.abstractmethod
-    def _call(self, method: str, path: str, *, path_params: Mapping[str, str | int] | None = None,
-              params: Mapping[str, Any] | None = None, json: Any = None, data: bytes | None = None,
-              idempotent: bool | None = None) -> requests.Response:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response:
         """Send one request through the funnel and return its successful response.
 
         Args:
@@ -68,12 +76,21 @@ class BrevoApi(abc.ABC):
         try:
             answer = response.json()
         except ValueError:
-            raise ProtocolError(f"the answer is not JSON ({response.headers.get('content-type') or 'no type'})",
-                                service="brevo", status=response.status_code, method=method.upper(),
-                                path=shown) from None
+            raise ProtocolError(
+                f"the answer is not JSON ({response.headers.get('content-type') or 'no type'})",
+                service="brevo",
+                status=response.status_code,
+                method=method.upper(),
+                path=shown,
+            ) from None
         if not isinstance(answer, dict):
-            raise ProtocolError(f"the answer is a JSON {type(answer).__name__}, not an object",
-                                service="brevo", status=response.status_code, method=method.upper(), path=shown)
+            raise ProtocolError(
+                f"the answer is a JSON {type(answer).__name__}, not an object",
+                service="brevo",
+                status=response.status_code,
+                method=method.upper(),
+                path=shown,
+            )
         return answer
 
     def _field(self, answer: Any, key: str, convert: Callable[[Any], T], *, method: str, path: str) -> T:
@@ -81,12 +98,20 @@ class BrevoApi(abc.ABC):
         try:
             return convert(answer[key])
         except (KeyError, TypeError, ValueError):
-            raise ProtocolError(f"the answer has no usable {key!r}", service="brevo", method=method,
-                                path=path) from None
+            raise ProtocolError(
+                f"the answer has no usable {key!r}", service="brevo", method=method, path=path
+            ) from None
 
-    def _paged(self, path: str, key: str, *, page_size: int, params: Mapping[str, Any] | None = None,
-               path_params: Mapping[str, str | int] | None = None,
-               max_page: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    def _paged(
+        self,
+        path: str,
+        key: str,
+        *,
+        page_size: int,
+        params: Mapping[str, Any] | None = None,
+        path_params: Mapping[str, str | int] | None = None,
+        max_page: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """Yield the pages (``response[key]``) of a ``limit``/``offset`` listing, oldest first.
 
         Stops on a short page, or once ``count`` items were seen, so that a listing whose size is
@@ -96,12 +121,17 @@ class BrevoApi(abc.ABC):
             raise ValueError(f"page_size must be between 1 and {max_page or 'the API maximum'}")
         offset = 0
         while True:
-            body = self._json("GET", path, path_params=path_params,
-                              params={**(params or {}), "limit": page_size, "offset": offset, "sort": "asc"})
+            body = self._json(
+                "GET",
+                path,
+                path_params=path_params,
+                params={**(params or {}), "limit": page_size, "offset": offset, "sort": "asc"},
+            )
             items = (body or {}).get(key) or []
             if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-                raise ProtocolError(f"the answer's {key!r} is not a list of objects", service="brevo",
-                                    method="GET", path=path)
+                raise ProtocolError(
+                    f"the answer's {key!r} is not a list of objects", service="brevo", method="GET", path=path
+                )
             if items:
                 yield items
             offset += len(items)

@@ -13,7 +13,7 @@ import json as jsonlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -57,9 +57,17 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         >>> pids = client.import_contacts(rows, list_ids=[7])                         # doctest: +SKIP
     """
 
-    def __init__(self, base_url: str, api_key: Secret | str, *, ca_bundle: str | None = None,
-                 timeout: float = 30, max_retries: int = 6, backoff_factor: float = 0.5,
-                 hooks: Sequence[ResponseHook] = ()) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Secret | str,
+        *,
+        ca_bundle: str | None = None,
+        timeout: float = 30,
+        max_retries: int = 6,
+        backoff_factor: float = 0.5,
+        hooks: Sequence[ResponseHook] = (),
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ValueError("base_url must be an absolute http(s) URL such as https://api.brevo.com/v3")
@@ -72,8 +80,12 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         self.timeout = timeout
         self.max_retries = max_retries
         self.hooks: list[ResponseHook] = list(hooks)
-        self._sessions = {idempotent: self._new_session(ca_bundle, make_retry(
-            max_retries, backoff_factor=backoff_factor, idempotent=idempotent)) for idempotent in (True, False)}
+        self._sessions = {
+            idempotent: self._new_session(
+                ca_bundle, make_retry(max_retries, backoff_factor=backoff_factor, idempotent=idempotent)
+            )
+            for idempotent in (True, False)
+        }
         self._usage = RateLimitUsage()
         self._usage_lock = threading.Lock()
 
@@ -86,7 +98,9 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=32)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        session.headers.update({"user-agent": f"sf-brevo-toolkit/{__version__}", "accept": "application/json"})
+        session.headers.update(
+            {"user-agent": f"sf-brevo-toolkit/{__version__}", "accept": "application/json"}
+        )
         return session
 
     @property
@@ -109,9 +123,17 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
     def __repr__(self) -> str:
         return f"BrevoClient(base_url={self.base_url!r}, api_key=***)"
 
-    def _call(self, method: str, path: str, *, path_params: Mapping[str, str | int] | None = None,
-              params: Mapping[str, Any] | None = None, json: Any = None, data: bytes | None = None,
-              idempotent: bool | None = None) -> requests.Response:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response:
         """The funnel; see :meth:`toolkit.brevo.base.BrevoApi._call`."""
         method = method.upper()
         url, shown = self._url(path, path_params)
@@ -124,17 +146,30 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
             headers["content-type"] = "application/json"
         session = self._sessions[method != "POST" if idempotent is None else idempotent]
         try:
-            response = session.request(method, url, params=params, data=data, headers=headers,
-                                        timeout=self.timeout, allow_redirects=False)
+            response = session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
         except requests.exceptions.SSLError:
             self._count(None, method, shown)
-            raise FatalApiError(f"TLS verification of {urlsplit(url).netloc} failed (check ca_bundle)",
-                                service=SERVICE, code="ssl_error", method=method, path=shown) from None
+            raise FatalApiError(
+                f"TLS verification of {urlsplit(url).netloc} failed (check ca_bundle)",
+                service=SERVICE,
+                code="ssl_error",
+                method=method,
+                path=shown,
+            ) from None
         except requests.RequestException as exc:
             self._count(None, method, shown)
             # The exception's own text holds the URL (e-mail identifiers): only its kind is kept.
-            raise RetriableApiError(f"no usable answer ({type(exc).__name__})",
-                                    service=SERVICE, method=method, path=shown) from None
+            raise RetriableApiError(
+                f"no usable answer ({type(exc).__name__})", service=SERVICE, method=method, path=shown
+            ) from None
         self._count(response, method, shown)
         for hook in self.hooks:
             hook(response)
@@ -157,7 +192,7 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         with self._usage_lock:
             usage = self._usage.counted(retries=len(history), throttled=throttled)
             if response is not None:
-                usage = usage.observed(response.headers, datetime.now(timezone.utc))
+                usage = usage.observed(response.headers, datetime.now(UTC))
             self._usage = usage
         if history:
             statuses = ", ".join(str(h.status or type(h.error).__name__) for h in history)
@@ -169,12 +204,20 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         status = response.status_code
         log.warning("brevo %s %s -> %s %s", method, shown, status, code or "")
         if status == 401:
-            return AuthError(f"Brevo refused the API key ({code or 'unauthorized'}: {message})",
-                             service=SERVICE, code=code)
+            return AuthError(
+                f"Brevo refused the API key ({code or 'unauthorized'}: {message})", service=SERVICE, code=code
+            )
         if status == 429 or status >= 500:
             hint = reset_seconds(response.headers.get(RESET_HEADER)) if status == 429 else None
-            return RetriableApiError(message, retry_after=hint, service=SERVICE, status=status, code=code,
-                                     method=method, path=shown)
+            return RetriableApiError(
+                message,
+                retry_after=hint,
+                service=SERVICE,
+                status=status,
+                code=code,
+                method=method,
+                path=shown,
+            )
         return FatalApiError(message, service=SERVICE, status=status, code=code, method=method, path=shown)
 
 
@@ -187,6 +230,8 @@ def _error_body(response: requests.Response) -> tuple[str | None, str]:
     if isinstance(body, dict):
         code = body.get("code")
         message = body.get("message")
-        return (str(code) if code is not None else None,
-                str(message) if message else response.reason or "error")
+        return (
+            str(code) if code is not None else None,
+            str(message) if message else response.reason or "error",
+        )
     return None, response.reason or f"HTTP {response.status_code}"

@@ -47,8 +47,9 @@ def _identifier_params(identifier_type: str | None) -> dict[str, str]:
 class ContactsMixin(BrevoApi):
     """``/contacts`` endpoints."""
 
-    def iter_contacts(self, *, modified_since: datetime | None = None,
-                      page_size: int = CONTACTS_MAX_PAGE) -> Iterator[list[dict[str, Any]]]:
+    def iter_contacts(
+        self, *, modified_since: datetime | None = None, page_size: int = CONTACTS_MAX_PAGE
+    ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of contacts, oldest first, optionally only those modified after a moment.
 
         Pages are sorted by creation ascending, so that contacts created or modified while the
@@ -67,11 +68,13 @@ class ContactsMixin(BrevoApi):
         params: dict[str, Any] = {}
         if modified_since is not None:
             params["modifiedSince"] = format_brevo_datetime(modified_since)
-        yield from self._paged("/contacts", "contacts", page_size=page_size, params=params,
-                               max_page=CONTACTS_MAX_PAGE)
+        yield from self._paged(
+            "/contacts", "contacts", page_size=page_size, params=params, max_page=CONTACTS_MAX_PAGE
+        )
 
-    def iter_list_contacts(self, list_id: int, page_size: int = LIST_CONTACTS_MAX_PAGE, *,
-                           modified_since: datetime | None = None) -> Iterator[list[dict[str, Any]]]:
+    def iter_list_contacts(
+        self, list_id: int, page_size: int = LIST_CONTACTS_MAX_PAGE, *, modified_since: datetime | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of a list's members (at most 500 a call), oldest first.
 
         Diffing the members against the links finds contacts deleted in Brevo, which
@@ -80,9 +83,14 @@ class ContactsMixin(BrevoApi):
         params: dict[str, Any] = {}
         if modified_since is not None:
             params["modifiedSince"] = format_brevo_datetime(modified_since)
-        yield from self._paged("/contacts/lists/{list_id}/contacts", "contacts", page_size=page_size,
-                               params=params, path_params={"list_id": int(list_id)},
-                               max_page=LIST_CONTACTS_MAX_PAGE)
+        yield from self._paged(
+            "/contacts/lists/{list_id}/contacts",
+            "contacts",
+            page_size=page_size,
+            params=params,
+            path_params={"list_id": int(list_id)},
+            max_page=LIST_CONTACTS_MAX_PAGE,
+        )
 
     def get_contact(self, identifier: str | int, identifier_type: str | None = None) -> dict[str, Any] | None:
         """One contact, or ``None`` when Brevo does not know it.
@@ -93,16 +101,26 @@ class ContactsMixin(BrevoApi):
                 needs ``"ext_id"``.
         """
         try:
-            return self._json("GET", "/contacts/{identifier}", path_params={"identifier": identifier},  # type: ignore[no-any-return]
-                              params=_identifier_params(identifier_type))
+            return self._json(
+                "GET",
+                "/contacts/{identifier}",
+                path_params={"identifier": identifier},  # type: ignore[no-any-return]
+                params=_identifier_params(identifier_type),
+            )
         except FatalApiError as exc:
             if exc.status == 404:
                 return None
             raise
 
-    def create_contact(self, *, email: str | None = None, ext_id: str | None = None,
-                       attributes: dict[str, Any] | None = None, list_ids: list[int] | None = None,
-                       update_enabled: bool = False) -> int | None:
+    def create_contact(
+        self,
+        *,
+        email: str | None = None,
+        ext_id: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        list_ids: list[int] | None = None,
+        update_enabled: bool = False,
+    ) -> int | None:
         """Create one contact and return its id (``None`` when ``update_enabled`` updated one).
 
         Bulk writes go through :meth:`import_contacts`; this is for single records.
@@ -110,31 +128,63 @@ class ContactsMixin(BrevoApi):
         Raises:
             FatalApiError: e.g. ``duplicate_parameter`` when an identifier belongs to another contact.
         """
-        body: dict[str, Any] = {"email": email, "ext_id": ext_id, "attributes": attributes,
-                                "listIds": list_ids, "updateEnabled": update_enabled or None}
-        answer = self._json("POST", "/contacts", json={k: v for k, v in body.items() if v is not None},
-                            idempotent=update_enabled)  # a repeated create would hit its own duplicate
-        return self._field(answer, "id", int, method="POST", path="/contacts") if answer and "id" in answer else None
+        body: dict[str, Any] = {
+            "email": email,
+            "ext_id": ext_id,
+            "attributes": attributes,
+            "listIds": list_ids,
+            "updateEnabled": update_enabled or None,
+        }
+        answer = self._json(
+            "POST",
+            "/contacts",
+            json={k: v for k, v in body.items() if v is not None},
+            idempotent=update_enabled,
+        )  # a repeated create would hit its own duplicate
+        return (
+            self._field(answer, "id", int, method="POST", path="/contacts")
+            if answer and "id" in answer
+            else None
+        )
 
-    def update_contact(self, identifier: str | int, *, identifier_type: str | None = None,
-                       attributes: dict[str, Any] | None = None, ext_id: str | None = None,
-                       list_ids: list[int] | None = None, unlink_list_ids: list[int] | None = None) -> None:
+    def update_contact(
+        self,
+        identifier: str | int,
+        *,
+        identifier_type: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        ext_id: str | None = None,
+        list_ids: list[int] | None = None,
+        unlink_list_ids: list[int] | None = None,
+    ) -> None:
         """Update one contact (``attributes={"EMAIL": ...}`` changes its e-mail).
 
         Raises:
             FatalApiError: 404 ``document_not_found``, or 400 when an identifier is taken.
         """
-        body: dict[str, Any] = {"attributes": attributes, "ext_id": ext_id, "listIds": list_ids,
-                                "unlinkListIds": unlink_list_ids}
-        self._call("PUT", "/contacts/{identifier}", path_params={"identifier": identifier},
-                   params=_identifier_params(identifier_type),
-                   json={k: v for k, v in body.items() if v is not None})
+        body: dict[str, Any] = {
+            "attributes": attributes,
+            "ext_id": ext_id,
+            "listIds": list_ids,
+            "unlinkListIds": unlink_list_ids,
+        }
+        self._call(
+            "PUT",
+            "/contacts/{identifier}",
+            path_params={"identifier": identifier},
+            params=_identifier_params(identifier_type),
+            json={k: v for k, v in body.items() if v is not None},
+        )
 
     def delete_contact(self, identifier: str | int, identifier_type: str | None = None) -> bool:
         """Delete one contact; ``False`` when it did not exist (so a replayed delete is harmless)."""
         try:
-            self._call("DELETE", "/contacts/{identifier}", path_params={"identifier": identifier},
-                       params=_identifier_params(identifier_type))
+            self._call(
+                "DELETE",
+                "/contacts/{identifier}",
+                path_params={"identifier": identifier},
+                params=_identifier_params(identifier_type),
+            )
         except FatalApiError as exc:
             if exc.status == 404:
                 return False

@@ -12,8 +12,16 @@ __all__ = ["EmailMixin"]
 class EmailMixin(BrevoApi):
     """``/smtp/email``."""
 
-    def send_email(self, *, sender: dict[str, Any], to: list[dict[str, Any]], subject: str,
-                   html: str | None = None, text: str | None = None, tags: list[str] | None = None) -> str:
+    def send_email(
+        self,
+        *,
+        sender: dict[str, Any],
+        to: list[dict[str, Any]],
+        subject: str,
+        html: str | None = None,
+        text: str | None = None,
+        tags: list[str] | None = None,
+    ) -> str:
         """Send one transactional e-mail and return its ``messageId``.
 
         The call is not repeated after an ambiguous failure (a 5xx or a connection lost after

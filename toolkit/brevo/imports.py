@@ -21,8 +21,16 @@ from toolkit.exceptions import FatalApiError, RetriableApiError
 
 from .base import BrevoApi
 
-__all__ = ["BREVO_MAX_IMPORT_BYTES", "ImportProblem", "ImportsMixin", "as_encoded", "body_row_counts", "encode_row",
-           "import_bodies", "parse_import_report"]
+__all__ = [
+    "BREVO_MAX_IMPORT_BYTES",
+    "ImportProblem",
+    "ImportsMixin",
+    "as_encoded",
+    "body_row_counts",
+    "encode_row",
+    "import_bodies",
+    "parse_import_report",
+]
 
 log = logging.getLogger(__name__)
 BREVO_MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -57,8 +65,14 @@ class ImportProblem(NamedTuple):
     line: int | None = None
 
 
-def import_bodies(rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[int], update_existing: bool = True,
-                  empty_attributes: bool = False, max_bytes: int = DEFAULT_IMPORT_BYTES) -> Iterator[bytes]:
+def import_bodies(
+    rows: Iterable[dict[str, Any] | bytes],
+    *,
+    list_ids: list[int],
+    update_existing: bool = True,
+    empty_attributes: bool = False,
+    max_bytes: int = DEFAULT_IMPORT_BYTES,
+) -> Iterator[bytes]:
     """Encode rows into ``POST /contacts/import`` JSON bodies of at most ``max_bytes`` each.
 
     Raises:
@@ -69,8 +83,14 @@ def import_bodies(rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[int]
         yield head + b",".join(chunk) + tail
 
 
-def body_row_counts(rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[int], update_existing: bool = True,
-                    empty_attributes: bool = False, max_bytes: int = DEFAULT_IMPORT_BYTES) -> list[int]:
+def body_row_counts(
+    rows: Iterable[dict[str, Any] | bytes],
+    *,
+    list_ids: list[int],
+    update_existing: bool = True,
+    empty_attributes: bool = False,
+    max_bytes: int = DEFAULT_IMPORT_BYTES,
+) -> list[int]:
     """How many rows each body of :func:`import_bodies` would hold, without building the bodies.
 
     Lets a caller fill imports across several pages of records: send the rows of the full
@@ -80,15 +100,18 @@ def body_row_counts(rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[in
     return [len(chunk) for chunk in _chunks(rows, max_bytes - len(head) - len(tail))]
 
 
-def _envelope(list_ids: list[int], update_existing: bool, empty_attributes: bool,
-              max_bytes: int) -> tuple[bytes, bytes]:
+def _envelope(
+    list_ids: list[int], update_existing: bool, empty_attributes: bool, max_bytes: int
+) -> tuple[bytes, bytes]:
     if max_bytes > BREVO_MAX_IMPORT_BYTES:
         raise ValueError(f"max_bytes must not exceed Brevo's limit of {BREVO_MAX_IMPORT_BYTES} bytes")
     if not list_ids:
         raise ValueError("list_ids must name at least one list")
-    tail = (f'],"listIds":{json.dumps([int(i) for i in list_ids])},'
-            f'"updateExistingContacts":{json.dumps(update_existing)},'
-            f'"emptyContactsAttributes":{json.dumps(empty_attributes)}}}').encode()
+    tail = (
+        f'],"listIds":{json.dumps([int(i) for i in list_ids])},'
+        f'"updateExistingContacts":{json.dumps(update_existing)},'
+        f'"emptyContactsAttributes":{json.dumps(empty_attributes)}}}'
+    ).encode()
     return b'{"jsonBody":[', tail
 
 
@@ -133,9 +156,15 @@ def parse_import_report(kind: str, text: str) -> list[ImportProblem]:
 class ImportsMixin(BrevoApi):
     """``/contacts/import`` and ``/processes``."""
 
-    def import_contacts(self, rows: Iterable[dict[str, Any] | bytes], *, list_ids: list[int],
-                        update_existing: bool = True, empty_attributes: bool = False,
-                        max_bytes: int = DEFAULT_IMPORT_BYTES) -> list[int]:
+    def import_contacts(
+        self,
+        rows: Iterable[dict[str, Any] | bytes],
+        *,
+        list_ids: list[int],
+        update_existing: bool = True,
+        empty_attributes: bool = False,
+        max_bytes: int = DEFAULT_IMPORT_BYTES,
+    ) -> list[int]:
         """Upsert contacts into lists with as few imports as fit under ``max_bytes`` each.
 
         Rows are Brevo import rows, e.g. ``{"email": ..., "attributes": {"EXT_ID": ..., ...}}``;
@@ -153,15 +182,27 @@ class ImportsMixin(BrevoApi):
             The process ids, in the order the requests were sent; see :meth:`wait_process`.
         """
         process_ids: list[int] = []
-        for body in import_bodies(rows, list_ids=list_ids, update_existing=update_existing,
-                                  empty_attributes=empty_attributes, max_bytes=max_bytes):
+        for body in import_bodies(
+            rows,
+            list_ids=list_ids,
+            update_existing=update_existing,
+            empty_attributes=empty_attributes,
+            max_bytes=max_bytes,
+        ):
             answer = self._json("POST", "/contacts/import", data=body, idempotent=True)
             process_ids.append(self._field(answer, "processId", int, method="POST", path="/contacts/import"))
             log.debug("brevo import of %d bytes -> process %s", len(body), process_ids[-1])
         return process_ids
 
-    def wait_process(self, process_id: int, *, poll_seconds: float = 0.2, timeout: float = 600,
-                     max_poll_seconds: float = 5.0, first_wait: float = 0.0) -> dict[str, Any]:
+    def wait_process(
+        self,
+        process_id: int,
+        *,
+        poll_seconds: float = 0.2,
+        timeout: float = 600,
+        max_poll_seconds: float = 5.0,
+        first_wait: float = 0.0,
+    ) -> dict[str, Any]:
         """Poll ``GET /processes/{id}`` until the process completed, and return it.
 
         The interval grows from ``poll_seconds`` by half each poll up to ``max_poll_seconds``:
@@ -178,20 +219,30 @@ class ImportsMixin(BrevoApi):
         if first_wait > 0:
             time.sleep(min(first_wait, timeout))
         while True:
-            process: dict[str, Any] = self._json("GET", "/processes/{process_id}",
-                                                 path_params={"process_id": int(process_id)}) or {}
+            process: dict[str, Any] = (
+                self._json("GET", "/processes/{process_id}", path_params={"process_id": int(process_id)})
+                or {}
+            )
             status = process.get("status")
             if status == "completed":
                 return process
             if status in ("failed", "cancelled"):
-                raise FatalApiError(f"process {process_id} {status}: {process.get('error') or 'no detail given'}",
-                                    service="brevo", code=f"process_{status}", method="GET",
-                                    path="/processes/{process_id}")
+                raise FatalApiError(
+                    f"process {process_id} {status}: {process.get('error') or 'no detail given'}",
+                    service="brevo",
+                    code=f"process_{status}",
+                    method="GET",
+                    path="/processes/{process_id}",
+                )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise RetriableApiError(f"process {process_id} still {status} after {timeout:g} s",
-                                        retry_after=delay, service="brevo", method="GET",
-                                        path="/processes/{process_id}")
+                raise RetriableApiError(
+                    f"process {process_id} still {status} after {timeout:g} s",
+                    retry_after=delay,
+                    service="brevo",
+                    method="GET",
+                    path="/processes/{process_id}",
+                )
             time.sleep(min(delay, remaining))
             delay = min(max_poll_seconds, delay * 1.5)
 
@@ -227,5 +278,10 @@ def _problem_of(kind: str, item: Any) -> ImportProblem:
     row = {str(k).strip().lower(): str(v).strip() for k, v in item.items() if k is not None and v is not None}
     identifier, identifier_type = next(((row[c], t) for c, t in _ID_COLUMNS if row.get(c)), ("", ""))
     line = row.get("line", "")
-    return ImportProblem(identifier, row.get("reason") or row.get("error") or _REASONS.get(kind, kind),
-                         kind, identifier_type, int(line) if line.isdigit() else None)
+    return ImportProblem(
+        identifier,
+        row.get("reason") or row.get("error") or _REASONS.get(kind, kind),
+        kind,
+        identifier_type,
+        int(line) if line.isdigit() else None,
+    )

@@ -19,8 +19,13 @@ class ListsMixin(BrevoApi):
 
     def lists(self) -> list[dict[str, Any]]:
         """Every list of the account (``id``, ``name``, ``folderId``, subscriber counts), 50 a call."""
-        return [lst for page in self._paged("/contacts/lists", "lists", page_size=LISTS_MAX_PAGE,
-                                            max_page=LISTS_MAX_PAGE) for lst in page]
+        return [
+            lst
+            for page in self._paged(
+                "/contacts/lists", "lists", page_size=LISTS_MAX_PAGE, max_page=LISTS_MAX_PAGE
+            )
+            for lst in page
+        ]
 
     def create_list(self, name: str, folder_id: int) -> int:
         """Create a list in a folder and return its id."""
@@ -29,8 +34,13 @@ class ListsMixin(BrevoApi):
 
     def folders(self) -> list[dict[str, Any]]:
         """Every folder of the account (``id``, ``name``...), 50 a call."""
-        return [folder for page in self._paged("/contacts/folders", "folders", page_size=LISTS_MAX_PAGE,
-                                               max_page=LISTS_MAX_PAGE) for folder in page]
+        return [
+            folder
+            for page in self._paged(
+                "/contacts/folders", "folders", page_size=LISTS_MAX_PAGE, max_page=LISTS_MAX_PAGE
+            )
+            for folder in page
+        ]
 
     def create_folder(self, name: str) -> int:
         """Create a folder and return its id."""
@@ -53,10 +63,15 @@ class ListsMixin(BrevoApi):
         """
         removed: list[str] = []
         for start in range(0, len(ext_ids), LIST_MEMBERSHIP_MAX):
-            batch = ext_ids[start:start + LIST_MEMBERSHIP_MAX]
+            batch = ext_ids[start : start + LIST_MEMBERSHIP_MAX]
             try:
-                answer = self._json("POST", "/contacts/lists/{list_id}/contacts/remove", json={"extIds": batch},
-                                    idempotent=True, path_params={"list_id": int(list_id)})
+                answer = self._json(
+                    "POST",
+                    "/contacts/lists/{list_id}/contacts/remove",
+                    json={"extIds": batch},
+                    idempotent=True,
+                    path_params={"list_id": int(list_id)},
+                )
             except FatalApiError as exc:
                 if exc.status == 400 and "already removed" in str(exc.args[0]).lower():
                     continue

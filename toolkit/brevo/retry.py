@@ -12,6 +12,7 @@ import ssl
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+
 from urllib3.exceptions import SSLError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
@@ -83,8 +84,9 @@ def _is_verification_error(err: BaseException) -> bool:
     return False
 
 
-def make_retry(max_retries: int, *, backoff_factor: float, idempotent: bool,
-               statuses: Collection[int] = RETRY_STATUSES) -> BrevoRetry:
+def make_retry(
+    max_retries: int, *, backoff_factor: float, idempotent: bool, statuses: Collection[int] = RETRY_STATUSES
+) -> BrevoRetry:
     """The retry policy of one call.
 
     Args:
@@ -95,12 +97,21 @@ def make_retry(max_retries: int, *, backoff_factor: float, idempotent: bool,
             a 429, or a connection that could not be opened.
     """
     return BrevoRetry(
-        total=max_retries, connect=max_retries, read=max_retries if idempotent else 0,
-        status=max_retries, other=0, redirect=0,
+        total=max_retries,
+        connect=max_retries,
+        read=max_retries if idempotent else 0,
+        status=max_retries,
+        other=0,
+        redirect=0,
         allowed_methods=None,  # every method; what is safe is decided by `idempotent`
         status_forcelist=set(statuses) if idempotent else {429},
-        backoff_factor=backoff_factor, backoff_max=MAX_WAIT, backoff_jitter=backoff_factor / 4,
-        respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False)
+        backoff_factor=backoff_factor,
+        backoff_max=MAX_WAIT,
+        backoff_jitter=backoff_factor / 4,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -132,14 +143,20 @@ class RateLimitUsage:
         if LIMIT_HEADER not in headers and REMAINING_HEADER not in headers and RESET_HEADER not in headers:
             return self
         raw_reset = headers.get(RESET_HEADER)
-        return replace(self, limit=_int(headers.get(LIMIT_HEADER)),
-                       remaining=_int(headers.get(REMAINING_HEADER)), reset=raw_reset,
-                       reset_seconds=reset_seconds(raw_reset), observed_at=at)
+        return replace(
+            self,
+            limit=_int(headers.get(LIMIT_HEADER)),
+            remaining=_int(headers.get(REMAINING_HEADER)),
+            reset=raw_reset,
+            reset_seconds=reset_seconds(raw_reset),
+            observed_at=at,
+        )
 
     def counted(self, *, retries: int, throttled: int) -> RateLimitUsage:
         """A copy with one more call and the given retries and 429s added."""
-        return replace(self, calls=self.calls + 1, retries=self.retries + retries,
-                       throttled=self.throttled + throttled)
+        return replace(
+            self, calls=self.calls + 1, retries=self.retries + retries, throttled=self.throttled + throttled
+        )
 
 
 def _int(raw: str | None) -> int | None:

@@ -21,11 +21,24 @@ def _sandbox_start(args: argparse.Namespace) -> int:
     from toolkit.sandbox.middleware import FaultPlan
     from toolkit.sandbox.runner import Sandbox, SandboxConfig
 
-    faults = FaultPlan.parse(args.faults, seed=args.fault_seed, delay_seconds=args.fault_delay) if args.faults else None
-    config = SandboxConfig(contacts=args.contacts, leads=args.leads, seed=args.seed, state_file=args.state,
-                           workdir=args.workdir, faults=faults, brevo_rate_limit=args.brevo_rate_limit,
-                           api_daily_limit=args.api_daily_limit, salesforce_port=args.salesforce_port,
-                           brevo_port=args.brevo_port, wire_variants=not args.documented_forms_only)
+    faults = (
+        FaultPlan.parse(args.faults, seed=args.fault_seed, delay_seconds=args.fault_delay)
+        if args.faults
+        else None
+    )
+    config = SandboxConfig(
+        contacts=args.contacts,
+        leads=args.leads,
+        seed=args.seed,
+        state_file=args.state,
+        workdir=args.workdir,
+        faults=faults,
+        brevo_rate_limit=args.brevo_rate_limit,
+        api_daily_limit=args.api_daily_limit,
+        salesforce_port=args.salesforce_port,
+        brevo_port=args.brevo_port,
+        wire_variants=not args.documented_forms_only,
+    )
     sandbox = Sandbox(config)
     info = sandbox.start()
     stop = threading.Event()
@@ -43,14 +56,16 @@ def _sandbox_start(args: argparse.Namespace) -> int:
 
 def _human_summary(info: dict[str, Any]) -> str:
     sf, brevo, sb = info["salesforce"], info["brevo"], info["sandbox"]
-    return "\n".join([
-        f"Salesforce sandbox: {sf['instance_url']}  ({sb['contacts']} contacts, {sb['leads']} leads)",
-        f"  OAuth token URL:  {sf['login_url']}/services/oauth2/token  (client id {sf['client_id'][:12]}...)",
-        f"  REST API:         {sf['instance_url']}/services/data/v{sf['api_version']}/",
-        f"Brevo sandbox:      {brevo['base_url']}  (header api-key)",
-        f"Trust this CA:      {sf['ca_bundle']}",
-        "Credentials are in the JSON line on stdout. Press Ctrl-C to stop.",
-    ])
+    return "\n".join(
+        [
+            f"Salesforce sandbox: {sf['instance_url']}  ({sb['contacts']} contacts, {sb['leads']} leads)",
+            f"  OAuth token URL:  {sf['login_url']}/services/oauth2/token  (client id {sf['client_id'][:12]}...)",
+            f"  REST API:         {sf['instance_url']}/services/data/v{sf['api_version']}/",
+            f"Brevo sandbox:      {brevo['base_url']}  (header api-key)",
+            f"Trust this CA:      {sf['ca_bundle']}",
+            "Credentials are in the JSON line on stdout. Press Ctrl-C to stop.",
+        ]
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -65,25 +80,45 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sandbox = sub.add_parser("sandbox", help="local Salesforce and Brevo APIs for trying and testing")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
-    start = sandbox_sub.add_parser("start", help="serve both APIs on 127.0.0.1 until stopped",
-                                   description="Prints ONE line of JSON on stdout with everything a client "
-                                               "needs, then serves until SIGINT/SIGTERM.")
+    start = sandbox_sub.add_parser(
+        "start",
+        help="serve both APIs on 127.0.0.1 until stopped",
+        description="Prints ONE line of JSON on stdout with everything a client "
+        "needs, then serves until SIGINT/SIGTERM.",
+    )
     start.add_argument("--contacts", type=int, default=1000, help="Contacts to generate (default 1000)")
     start.add_argument("--leads", type=int, default=250, help="Leads to generate (default 250)")
     start.add_argument("--seed", type=int, default=0, help="seed of the data generator")
-    start.add_argument("--state", type=Path, help="load state from this JSON file if it exists; save to it on stop")
-    start.add_argument("--workdir", type=Path, help="where to write the CA bundle and JWT key (default: temp dir)")
-    start.add_argument("--faults", help='share of faulted requests, e.g. "429=0.05,503=0.02,reset=0.01,delay=0.05"')
+    start.add_argument(
+        "--state", type=Path, help="load state from this JSON file if it exists; save to it on stop"
+    )
+    start.add_argument(
+        "--workdir", type=Path, help="where to write the CA bundle and JWT key (default: temp dir)"
+    )
+    start.add_argument(
+        "--faults", help='share of faulted requests, e.g. "429=0.05,503=0.02,reset=0.01,delay=0.05"'
+    )
     start.add_argument("--fault-seed", type=int, help="seed of the fault draw")
-    start.add_argument("--fault-delay", type=float, default=1.0, help="seconds a 'delay' fault holds a request")
-    start.add_argument("--brevo-rate-limit", type=float, default=10.0,
-                       help="Brevo contacts requests per second (default 10, 0 = unlimited)")
+    start.add_argument(
+        "--fault-delay", type=float, default=1.0, help="seconds a 'delay' fault holds a request"
+    )
+    start.add_argument(
+        "--brevo-rate-limit",
+        type=float,
+        default=10.0,
+        help="Brevo contacts requests per second (default 10, 0 = unlimited)",
+    )
     start.add_argument("--api-daily-limit", type=int, default=100_000, help="Salesforce daily API allowance")
-    start.add_argument("--salesforce-port", type=int, default=0, help="port for Salesforce (default: any free)")
+    start.add_argument(
+        "--salesforce-port", type=int, default=0, help="port for Salesforce (default: any free)"
+    )
     start.add_argument("--brevo-port", type=int, default=0, help="port for Brevo (default: any free)")
-    start.add_argument("--documented-forms-only", action="store_true",
-                       help="send only the documented wire forms (by default every form the references allow, "
-                            "e.g. timestamps without milliseconds, picked per --seed)")
+    start.add_argument(
+        "--documented-forms-only",
+        action="store_true",
+        help="send only the documented wire forms (by default every form the references allow, "
+        "e.g. timestamps without milliseconds, picked per --seed)",
+    )
     start.set_defaults(func=_sandbox_start)
     demo = sub.add_parser("demo", help="the sandbox with seeded data and a short tour (make demo)")
     demo.add_argument("--no-serve", action="store_true", help="exit after the tour instead of serving")

@@ -37,10 +37,15 @@ def tour(info: dict[str, Any]) -> list[str]:
 
     sf_info, brevo_info = info["salesforce"], info["brevo"]
     session = make_session(sf_info["ca_bundle"])
-    tokens = auth.client_credentials(sf_info["login_url"], sf_info["client_id"], sf_info["client_secret"],
-                                     session=session)
-    sf = Salesforce(instance_url=tokens.instance_url, session_id=tokens.access_token.reveal(),
-                    session=session, version=sf_info["api_version"])
+    tokens = auth.client_credentials(
+        sf_info["login_url"], sf_info["client_id"], sf_info["client_secret"], session=session
+    )
+    sf = Salesforce(
+        instance_url=tokens.instance_url,
+        session_id=tokens.access_token.reveal(),
+        session=session,
+        version=sf_info["api_version"],
+    )
     contacts = sf.query("SELECT COUNT() FROM Contact")["totalSize"]
     no_email = sf.query("SELECT COUNT() FROM Contact WHERE Email = null")["totalSize"]
     leads = sf.query("SELECT COUNT() FROM Lead")["totalSize"]
@@ -48,13 +53,16 @@ def tour(info: dict[str, Any]) -> list[str]:
     sample = sf.query("SELECT Id, FirstName, LastName, Email, Phone FROM Contact ORDER BY Id LIMIT 3")
     brevo_headers = {"api-key": brevo_info["api_key"]}
     lists = session.get(f"{brevo_info['base_url']}/contacts/lists", headers=brevo_headers, timeout=30).json()
-    brevo_contacts = session.get(f"{brevo_info['base_url']}/contacts", params={"limit": 1},
-                                 headers=brevo_headers, timeout=30).json()
+    brevo_contacts = session.get(
+        f"{brevo_info['base_url']}/contacts", params={"limit": 1}, headers=brevo_headers, timeout=30
+    ).json()
     used = sf.api_usage.get("api-usage")
     lines = [
         f"Salesforce: {contacts} contacts ({no_email} without e-mail, SPEC Y6), {leads} leads, {cases} cases",
-        *(f"  {r['Id']}  {r['FirstName'] or ''} {r['LastName']}  <{r['Email'] or '-'}>  {r['Phone'] or ''}"
-          for r in sample["records"]),
+        *(
+            f"  {r['Id']}  {r['FirstName'] or ''} {r['LastName']}  <{r['Email'] or '-'}>  {r['Phone'] or ''}"
+            for r in sample["records"]
+        ),
         f"  API usage: {used.used}/{used.total} calls today" if used else "  API usage: n/a",
         f"Brevo: {brevo_contacts['count']} contacts of its own, lists: "
         + ", ".join(f"#{lst['id']} {lst['name']}" for lst in lists.get("lists", [])),
@@ -63,8 +71,10 @@ def tour(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-DEMO_INTEGRATIONS = (("demo-contacts", "Contact", "Salesforce contacts (demo)"),
-                     ("demo-leads", "Lead", "Salesforce leads (demo)"))
+DEMO_INTEGRATIONS = (
+    ("demo-contacts", "Contact", "Salesforce contacts (demo)"),
+    ("demo-leads", "Lead", "Salesforce leads (demo)"),
+)
 
 
 def sandbox_settings(info: dict[str, Any], state_dir: Path, **overrides: Any) -> Settings:
@@ -78,8 +88,13 @@ def sandbox_settings(info: dict[str, Any], state_dir: Path, **overrides: Any) ->
     from toolkit.config import Settings
 
     sf = info["salesforce"]
-    return Settings(state_dir=state_dir, salesforce_login_url=sf["login_url"],
-                    brevo_api_url=info["brevo"]["base_url"], ca_bundle=Path(sf["ca_bundle"]), **overrides)
+    return Settings(
+        state_dir=state_dir,
+        salesforce_login_url=sf["login_url"],
+        brevo_api_url=info["brevo"]["base_url"],
+        ca_bundle=Path(sf["ca_bundle"]),
+        **overrides,
+    )
 
 
 def write_state_config(info: dict[str, Any], state_dir: Path) -> Path:
@@ -94,7 +109,8 @@ def write_state_config(info: dict[str, Any], state_dir: Path) -> Path:
     path = state_dir / "toolkit.toml"
     path.write_text(
         f'salesforce_login_url = "{sf["login_url"]}"\nbrevo_api_url = "{info["brevo"]["base_url"]}"\n'
-        f'ca_bundle = "{sf["ca_bundle"]}"\nsalesforce_client_id = "{sf["client_id"]}"\n')
+        f'ca_bundle = "{sf["ca_bundle"]}"\nsalesforce_client_id = "{sf["client_id"]}"\n'
+    )
     return path
 
 
@@ -110,9 +126,16 @@ def connect_sandbox(tk: Toolkit, info: dict[str, Any], name: str) -> None:
     session = make_session(sf["ca_bundle"])
     tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
     session.close()
-    connect_salesforce(tk.store, tk.credentials, tk.settings, name=name, tokens=tokens,
-                       client_id=sf["client_id"], flow="client_credentials",
-                       secrets={"client_secret": sf["client_secret"]})
+    connect_salesforce(
+        tk.store,
+        tk.credentials,
+        tk.settings,
+        name=name,
+        tokens=tokens,
+        client_id=sf["client_id"],
+        flow="client_credentials",
+        secrets={"client_secret": sf["client_secret"]},
+    )
     save_brevo_key(tk.credentials, info["brevo"]["api_key"])
 
 
@@ -136,9 +159,11 @@ def demo_setup(info: dict[str, Any], state_dir: Path) -> list[str]:
             list_id = tk.choose_list(name, new_list=list_name)
             tk.activate(name)
             plan = tk.plan(name)
-            lines += [f"Integration {name}: {obj}s -> Brevo list #{list_id}, mapping "
-                      + ", ".join(f"{a}<-{f}" for a, f in mapping.pairs),
-                      f"  dry run (B1): would write {plan.tasks} records"]
+            lines += [
+                f"Integration {name}: {obj}s -> Brevo list #{list_id}, mapping "
+                + ", ".join(f"{a}<-{f}" for a, f in mapping.pairs),
+                f"  dry run (B1): would write {plan.tasks} records",
+            ]
     return lines
 
 
@@ -157,9 +182,14 @@ def sandbox_traits(*, contacts: int, leads: int, seed: int, rule_share: float) -
     counts = trait_counts()
     traits = list(dict.fromkeys([*counts.get("Contact", {}), *counts.get("Lead", {})]))
     width = max((len(t) for t in traits), default=0) + 2
-    return ["Sandbox data shaped like a real org's: records per trait (Contacts / Leads)",
-            *(f"  {trait.replace('_', ' '):<{width}} {counts.get('Contact', {}).get(trait, 0):>5} / "
-              f"{counts.get('Lead', {}).get(trait, 0):<5}".rstrip() for trait in traits)]
+    return [
+        "Sandbox data shaped like a real org's: records per trait (Contacts / Leads)",
+        *(
+            f"  {trait.replace('_', ' '):<{width}} {counts.get('Contact', {}).get(trait, 0):>5} / "
+            f"{counts.get('Lead', {}).get(trait, 0):<5}".rstrip()
+            for trait in traits
+        ),
+    ]
 
 
 def phones_made_international(tk: Toolkit, name: str) -> tuple[int, int]:
@@ -187,7 +217,9 @@ def phones_made_international(tk: Toolkit, name: str) -> tuple[int, int]:
             sent = synced.get(record["Id"], {})
             for attribute, field in phones:
                 raw, value = record.get(field), sent.get(attribute)
-                national = isinstance(raw, str) and raw.strip() != "" and not raw.strip().startswith(("+", "00"))
+                national = (
+                    isinstance(raw, str) and raw.strip() != "" and not raw.strip().startswith(("+", "00"))
+                )
                 if national and isinstance(value, str) and value.startswith("+"):
                     made += 1
                     in_region += not any(record.get(c) for c in mapping.country_fields)
@@ -211,25 +243,37 @@ def messy_figures(tk: Toolkit, names: list[str]) -> list[str]:
         actions, rejected = counts.get("counts") or {}, counts.get("rejected") or {}
         made, in_region = phones_made_international(tk, name)
         regions.append(integ.default_region or "none")
-        columns.append({
-            "cleared": actions.get("cleared", 0), "d1": rejected.get("D1", 0),
-            "superseded": actions.get("superseded", 0), "converted": actions.get("converted", 0),
-            "handover": actions.get("to_brevo.handover", 0), "international": made, "in_region": in_region,
-            "invalid": rejected.get("PHONE_INVALID", 0), "held": len(tk.held_deletions(name))})
+        columns.append(
+            {
+                "cleared": actions.get("cleared", 0),
+                "d1": rejected.get("D1", 0),
+                "superseded": actions.get("superseded", 0),
+                "converted": actions.get("converted", 0),
+                "handover": actions.get("to_brevo.handover", 0),
+                "international": made,
+                "in_region": in_region,
+                "invalid": rejected.get("PHONE_INVALID", 0),
+                "held": len(tk.held_deletions(name)),
+            }
+        )
     region = "/".join(dict.fromkeys(regions))
-    labels = (("cleared", "attribute values cleared in Brevo (emptied in Salesforce)"),
-              ("d1", "duplicate e-mails rejected (D1: one record per e-mail synced)"),
-              ("superseded", "Leads superseded: the person is a Contact (D2)"),
-              ("converted", "converted Leads: their Contact is synced (L1)"),
-              ("handover", "Brevo contacts handed over from a Lead to its Contact"),
-              ("international", "phones made international (+country code)"),
-              ("in_region", f"  of which read in the phone region {region} (no country)"),
-              ("invalid", "phones left out, unreadable (PHONE_INVALID; record synced)"),
-              ("held", "deletions held by the mass-delete guard (B6)"))
+    labels = (
+        ("cleared", "attribute values cleared in Brevo (emptied in Salesforce)"),
+        ("d1", "duplicate e-mails rejected (D1: one record per e-mail synced)"),
+        ("superseded", "Leads superseded: the person is a Contact (D2)"),
+        ("converted", "converted Leads: their Contact is synced (L1)"),
+        ("handover", "Brevo contacts handed over from a Lead to its Contact"),
+        ("international", "phones made international (+country code)"),
+        ("in_region", f"  of which read in the phone region {region} (no country)"),
+        ("invalid", "phones left out, unreadable (PHONE_INVALID; record synced)"),
+        ("held", "deletions held by the mass-delete guard (B6)"),
+    )
     width = max(len(label) for _, label in labels) + 2
     cells = [max(len(n), 6) for n in names]
-    lines = ["What the runs did with the messy data:".ljust(width + 2)
-             + "  ".join(n.rjust(w) for n, w in zip(names, cells))]
+    lines = [
+        "What the runs did with the messy data:".ljust(width + 2)
+        + "  ".join(n.rjust(w) for n, w in zip(names, cells))
+    ]
     for key, label in labels:
         lines.append(f"  {label:<{width}}" + "  ".join(f"{col[key]:>{w},}" for col, w in zip(columns, cells)))
     return lines
@@ -249,8 +293,13 @@ def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
             counts = run.counts
             lines.append(f"{name}: run {run.id} {run.status}, {counts['tasks']} records synced (tasks)")
             rejected = counts.get("rejected") or {}
-            lines.append("  rejected by rule: " + (", ".join(
-                f"{rule} ({rule_title(rule)}) {n}" for rule, n in sorted(rejected.items())) or "none"))
+            lines.append(
+                "  rejected by rule: "
+                + (
+                    ", ".join(f"{rule} ({rule_title(rule)}) {n}" for rule, n in sorted(rejected.items()))
+                    or "none"
+                )
+            )
             for suffix in ("html", "csv"):
                 path = report_dir / f"audit-{name}-run-{run.id}.{suffix}"
                 if not path.exists():
@@ -266,19 +315,23 @@ def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
     """Start the sandbox, set up two integrations, sync them through papermill, report, serve Voilà."""
     from toolkit.cli.voila import run_sync_notebook, serve_voila
 
-    sandbox = Sandbox(SandboxConfig(contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED,
-                                    rule_share=DEMO_RULE_SHARE))
+    sandbox = Sandbox(
+        SandboxConfig(contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED, rule_share=DEMO_RULE_SHARE)
+    )
     info = sandbox.start()
     try:
         out(f"Sandbox Salesforce: {info['salesforce']['instance_url']}  (OAuth at /services/oauth2/token)")
         out(f"Sandbox Brevo:      {info['brevo']['base_url']}  (header api-key)")
         out(f"CA bundle to trust: {info['salesforce']['ca_bundle']}")
-        out(f"Salesforce login page user: {info['salesforce']['username']}  (`toolkit sandbox start` prints "
-            "the credentials as JSON)")
+        out(
+            f"Salesforce login page user: {info['salesforce']['username']}  (`toolkit sandbox start` prints "
+            "the credentials as JSON)"
+        )
         for line in tour(info):
             out(line)
-        for line in sandbox_traits(contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED,
-                                   rule_share=DEMO_RULE_SHARE):
+        for line in sandbox_traits(
+            contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED, rule_share=DEMO_RULE_SHARE
+        ):
             out(line)
         state = Path(DEMO_STATE)
         shutil.rmtree(state, ignore_errors=True)  # each demo starts from a fresh state

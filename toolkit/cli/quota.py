@@ -39,11 +39,15 @@ def _open() -> tuple[Settings, Store]:
 
 def _status_lines(status: QuotaStatus) -> list[str]:
     lines = [
-        (f"Quota {status.month}: {status.used:,} of {status.limit:,} tasks used "
-         f"({status.share:.1%}), {status.remaining:,} left; state {status.state}"),
+        (
+            f"Quota {status.month}: {status.used:,} of {status.limit:,} tasks used "
+            f"({status.share:.1%}), {status.remaining:,} left; state {status.state}"
+        ),
         f"Reserved by running runs: {status.reserved:,}",
-        (f"Forecast for the month's end: {status.forecast:,} ({status.forecast_share:.1%})"
-         + (f", limit reached around {status.exhausted_on:%Y-%m-%d}" if status.exhausted_on else "")),
+        (
+            f"Forecast for the month's end: {status.forecast:,} ({status.forecast_share:.1%})"
+            + (f", limit reached around {status.exhausted_on:%Y-%m-%d}" if status.exhausted_on else "")
+        ),
         f"Resets: {status.resets_at:%Y-%m-%d %H:%M} UTC",
     ]
     return lines
@@ -57,8 +61,14 @@ def _show(args: argparse.Namespace) -> int:
         by_integration = quota.usage_by_integration()
         notifications = quota.notifications(status.month)
     if args.json:
-        print(json.dumps({"status": asdict(status), "by_integration": by_integration,
-                          "notifications": notifications}, indent=2, default=str, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"status": asdict(status), "by_integration": by_integration, "notifications": notifications},
+                indent=2,
+                default=str,
+                ensure_ascii=False,
+            )
+        )
         return 0
     lines = _status_lines(status)
     if by_integration:
@@ -67,8 +77,10 @@ def _show(args: argparse.Namespace) -> int:
         lines += [f"  {row['integration']:<{width}}  {row['tasks']:>12,}" for row in by_integration]
     if notifications:
         lines.append("E-mails:")
-        lines += [f"  {n['kind']:<16} {n['status']}" + (f" ({n['error']})" if n["error"] else "")
-                  for n in notifications]
+        lines += [
+            f"  {n['kind']:<16} {n['status']}" + (f" ({n['error']})" if n["error"] else "")
+            for n in notifications
+        ]
     print("\n".join(lines))
     return 0
 
@@ -98,8 +110,10 @@ def _notify(_args: argparse.Namespace) -> int:
     if report.skipped:
         print(f"Not sent: {report.skipped}")
         return 2
-    print(f"sent {len(report.sent)}, to retry {len(report.retry)}, failed {len(report.failed)}, "
-          f"unconfirmed {len(report.unconfirmed)}")
+    print(
+        f"sent {len(report.sent)}, to retry {len(report.retry)}, failed {len(report.failed)}, "
+        f"unconfirmed {len(report.unconfirmed)}"
+    )
     return 1 if report.failed else 0
 
 
@@ -111,6 +125,8 @@ def add_commands(sub: Any) -> None:
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=_show)
     limit = qsub.add_parser("set-limit", help="store a new monthly limit (resumes stopped integrations)")
-    limit.add_argument("limit", type=_limit, metavar="N", help='tasks per month, or "default" for the setting')
+    limit.add_argument(
+        "limit", type=_limit, metavar="N", help='tasks per month, or "default" for the setting'
+    )
     limit.set_defaults(func=_set_limit)
     qsub.add_parser("notify", help="send the pending quota e-mails").set_defaults(func=_notify)

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from toolkit.exceptions import ConfigError, QuotaExhausted, RunLockedError, ToolkitError
 from toolkit.audit.reports import write_run_report
+from toolkit.exceptions import ConfigError, QuotaExhausted, RunLockedError, ToolkitError
 
 __all__ = ["add_commands", "EXIT_CODES"]
 
@@ -45,9 +45,17 @@ def _list(_args: argparse.Namespace) -> int:
             last = runs[0] if runs else None
             open_rejections = len(tk.store.list_rejections(integ.id, state="open"))
             held = sum(tk.store.count_links(integ.id, state=state) for state in HELD_STATES)
-            rows.append((integ.name, integ.object, integ.status, str(integ.list_id or "-"),
-                         f"{last.status} {last.started_at:%Y-%m-%d %H:%M}" if last else "never",
-                         str(open_rejections), str(held)))
+            rows.append(
+                (
+                    integ.name,
+                    integ.object,
+                    integ.status,
+                    str(integ.list_id or "-"),
+                    f"{last.status} {last.started_at:%Y-%m-%d %H:%M}" if last else "never",
+                    str(open_rejections),
+                    str(held),
+                )
+            )
     header = ("NAME", "OBJECT", "STATUS", "LIST", "LAST RUN", "OPEN REJECTIONS", "HELD DELETIONS")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -69,24 +77,40 @@ def _show(args: argparse.Namespace) -> int:
         runs = tk.store.list_runs(integ.id, limit=1)
         by_state = {state: tk.store.count_links(integ.id, state=state) for state in LINK_STATES}
         held = tk.held_deletions(integ.name)
-        info = {"name": integ.name, "object": integ.object, "status": integ.status,
-                "last_error": integ.last_error, "stop_reason": integ.stop_reason, "list_id": integ.list_id,
-                "opt_in": integ.opt_in, "conflict_winner": integ.conflict_winner,
-                "booleans_and_picklists": integ.sync_booleans_picklists,
-                "default_region": integ.default_region,
-                "mass_delete_share": integ.mass_delete_share or tk.settings.mass_delete_share,
-                "mass_delete_min": (tk.settings.mass_delete_min if integ.mass_delete_min is None
-                                    else integ.mass_delete_min),
-                "mapping": dict(integ.mapping.get("pairs", [])) if integ.mapping else {},
-                "links": sum(by_state.values()), "links_by_state": {k: n for k, n in by_state.items() if n},
-                "held_deletions": {
-                    "total": len(held),
-                    "by_state": {state: by_state[state] for state in HELD_STATES if by_state[state]},
-                    "sf_ids": [link.sf_id for link in held[:HELD_IDS_SHOWN]],
-                    "confirm": f"toolkit sync {shlex.quote(integ.name)} --confirm-deletes" if held else None},
-                "cursors": tk.store.cursors(integ.id),
-                "last_run": None if not runs else {"id": runs[0].id, "status": runs[0].status,
-                                                   "counts": runs[0].counts, "error": runs[0].error}}
+        info = {
+            "name": integ.name,
+            "object": integ.object,
+            "status": integ.status,
+            "last_error": integ.last_error,
+            "stop_reason": integ.stop_reason,
+            "list_id": integ.list_id,
+            "opt_in": integ.opt_in,
+            "conflict_winner": integ.conflict_winner,
+            "booleans_and_picklists": integ.sync_booleans_picklists,
+            "default_region": integ.default_region,
+            "mass_delete_share": integ.mass_delete_share or tk.settings.mass_delete_share,
+            "mass_delete_min": (
+                tk.settings.mass_delete_min if integ.mass_delete_min is None else integ.mass_delete_min
+            ),
+            "mapping": dict(integ.mapping.get("pairs", [])) if integ.mapping else {},
+            "links": sum(by_state.values()),
+            "links_by_state": {k: n for k, n in by_state.items() if n},
+            "held_deletions": {
+                "total": len(held),
+                "by_state": {state: by_state[state] for state in HELD_STATES if by_state[state]},
+                "sf_ids": [link.sf_id for link in held[:HELD_IDS_SHOWN]],
+                "confirm": f"toolkit sync {shlex.quote(integ.name)} --confirm-deletes" if held else None,
+            },
+            "cursors": tk.store.cursors(integ.id),
+            "last_run": None
+            if not runs
+            else {
+                "id": runs[0].id,
+                "status": runs[0].status,
+                "counts": runs[0].counts,
+                "error": runs[0].error,
+            },
+        }
     print(json.dumps(info, indent=2, default=str, ensure_ascii=False))
     return 0
 
@@ -110,9 +134,18 @@ def _sync(args: argparse.Namespace) -> int:
 
     try:
         with _toolkit() as tk:
-            result = tk.run(args.name, dry_run=args.dry_run, full=args.full,
-                            confirm_deletes=args.confirm_deletes, progress=progress)
-            paths = None if args.report_dir is None else write_run_report(tk.store, result.run_id, args.report_dir)
+            result = tk.run(
+                args.name,
+                dry_run=args.dry_run,
+                full=args.full,
+                confirm_deletes=args.confirm_deletes,
+                progress=progress,
+            )
+            paths = (
+                None
+                if args.report_dir is None
+                else write_run_report(tk.store, result.run_id, args.report_dir)
+            )
     except RunLockedError as exc:
         print(f"toolkit sync: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -163,13 +196,18 @@ def add_commands(sub: Any) -> None:
         p = isub.add_parser(verb, help=f"{verb} an integration")
         p.add_argument("name")
         p.set_defaults(func=_set_status)
-    sync = sub.add_parser("sync", help="run one integration's two-way sync",
-                          description="Exit codes: 0 succeeded, 1 failed, 2 configuration error, "
-                                      "3 blocked by the mass-delete guard, 4 stopped by the quota, "
-                                      "5 already running.")
+    sync = sub.add_parser(
+        "sync",
+        help="run one integration's two-way sync",
+        description="Exit codes: 0 succeeded, 1 failed, 2 configuration error, "
+        "3 blocked by the mass-delete guard, 4 stopped by the quota, "
+        "5 already running.",
+    )
     sync.add_argument("name")
     sync.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing (B1)")
-    sync.add_argument("--full", action="store_true", help="compare every record, not only changes since the last run")
+    sync.add_argument(
+        "--full", action="store_true", help="compare every record, not only changes since the last run"
+    )
     sync.add_argument("--confirm-deletes", action="store_true", help="go ahead with a mass deletion (B6)")
     sync.add_argument("--quiet", action="store_true", help="no progress bars")
     sync.add_argument("--report-dir", type=Path, help="write the run's audit report (HTML and CSV) here (A2)")
@@ -177,7 +215,9 @@ def add_commands(sub: Any) -> None:
     report = sub.add_parser("report", help="write a run's audit report of rejected records (HTML and CSV)")
     report.add_argument("--run", type=int, help="the run (default: the latest finished run)")
     report.add_argument("--integration", help="the latest run of this integration")
-    report.add_argument("--dir", type=Path, default=Path("reports"), help="where to write (default ./reports)")
+    report.add_argument(
+        "--dir", type=Path, default=Path("reports"), help="where to write (default ./reports)"
+    )
     report.set_defaults(func=_report)
 
 

@@ -23,8 +23,16 @@ from typing import IO
 
 from toolkit.exceptions import ToolkitError
 
-__all__ = ["NOTEBOOKS", "VOILA_APPS", "VoilaServer", "find_voila", "notebook_env", "run_sync_notebook",
-           "running_voila", "serve_voila"]
+__all__ = [
+    "NOTEBOOKS",
+    "VOILA_APPS",
+    "VoilaServer",
+    "find_voila",
+    "notebook_env",
+    "run_sync_notebook",
+    "running_voila",
+    "serve_voila",
+]
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 VOILA_APPS = ("setup_wizard.ipynb", "integrations.ipynb", "quota_dashboard.ipynb")
@@ -48,11 +56,28 @@ def run_sync_notebook(state_dir: Path, integration: str, out_dir: Path, report_d
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / f"sync-{integration}.ipynb"
-    args = [sys.executable, "-m", "papermill", str(NOTEBOOKS / "sync.ipynb"), str(output), "-k", "python3",
-            "--no-progress-bar", "-p", "integration", integration, "-p", "dry_run", "False",
-            "-p", "report_dir", str(report_dir.resolve())]
-    done = subprocess.run(args, env=notebook_env(state_dir), capture_output=True, text=True, timeout=600,
-                          check=False)
+    args = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(NOTEBOOKS / "sync.ipynb"),
+        str(output),
+        "-k",
+        "python3",
+        "--no-progress-bar",
+        "-p",
+        "integration",
+        integration,
+        "-p",
+        "dry_run",
+        "False",
+        "-p",
+        "report_dir",
+        str(report_dir.resolve()),
+    ]
+    done = subprocess.run(
+        args, env=notebook_env(state_dir), capture_output=True, text=True, timeout=600, check=False
+    )
     if done.returncode != 0:
         raise ToolkitError(f"papermill failed for {integration!r} (exit {done.returncode}); see {output}")
     return output
@@ -105,8 +130,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_voila(state_dir: Path, *, port: int = 0, voila: str | None = None, cwd: Path | None = None,
-                  log: IO[bytes] | None = None, timeout: float = 60.0) -> Iterator[VoilaServer]:
+def running_voila(
+    state_dir: Path,
+    *,
+    port: int = 0,
+    voila: str | None = None,
+    cwd: Path | None = None,
+    log: IO[bytes] | None = None,
+    timeout: float = 60.0,
+) -> Iterator[VoilaServer]:
     """Start Voilà on ``notebooks/`` for the state ``state_dir``, wait until it listens; stop it on leaving.
 
     Args:
@@ -125,10 +157,21 @@ def running_voila(state_dir: Path, *, port: int = 0, voila: str | None = None, c
         raise ToolkitError("Voilà is not installed: pip install -e '.[notebooks]'")
     port = port or _free_port()
     proc = subprocess.Popen(
-        [voila, str(NOTEBOOKS), f"--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
-         "--MappingKernelManager.cull_idle_timeout=120", "--MappingKernelManager.cull_interval=30"],
-        env=notebook_env(state_dir), cwd=cwd, stdout=subprocess.DEVNULL if log is None else log,
-        stderr=subprocess.DEVNULL if log is None else subprocess.STDOUT, start_new_session=True)
+        [
+            voila,
+            str(NOTEBOOKS),
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            "--no-browser",
+            "--MappingKernelManager.cull_idle_timeout=120",
+            "--MappingKernelManager.cull_interval=30",
+        ],
+        env=notebook_env(state_dir),
+        cwd=cwd,
+        stdout=subprocess.DEVNULL if log is None else log,
+        stderr=subprocess.DEVNULL if log is None else subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         _wait_for_port(port, proc, timeout)
         yield VoilaServer(proc, port)

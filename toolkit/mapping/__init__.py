@@ -40,27 +40,47 @@ from toolkit.mapping.types import (
     SMS,
     TEXT,
     TYPE_PAIRS,
-    Mapping,
     MappableField,
     MappedField,
+    Mapping,
     attribute_list,
     brevo_kind,
     unwritable_reason,
 )
 
 __all__ = [
-    "BOOLEAN", "CATEGORY", "DATE", "EMAIL", "FLOAT", "MULTIPLE_CHOICE", "SMS", "TEXT", "TYPE_PAIRS",
-    "MappableField", "MappedField", "Mapping", "mappable_fields", "suggest_mapping",
+    "BOOLEAN",
+    "CATEGORY",
+    "DATE",
+    "EMAIL",
+    "FLOAT",
+    "MULTIPLE_CHOICE",
+    "SMS",
+    "TEXT",
+    "TYPE_PAIRS",
+    "MappableField",
+    "MappedField",
+    "Mapping",
+    "mappable_fields",
+    "suggest_mapping",
     "validate_mapping",
 ]
 
 # Brevo's default name attributes are renamed with the account language; match those too.
 _PREFERRED: dict[str, tuple[str, ...]] = {
     "EMAIL": ("Email",),
-    "FIRSTNAME": ("FirstName",), "PRENOM": ("FirstName",), "VORNAME": ("FirstName",),
-    "NOMBRE": ("FirstName",), "NOME": ("FirstName",), "VOORNAAM": ("FirstName",),
-    "LASTNAME": ("LastName",), "NOM": ("LastName",), "NACHNAME": ("LastName",),
-    "APELLIDOS": ("LastName",), "COGNOME": ("LastName",), "ACHTERNAAM": ("LastName",),
+    "FIRSTNAME": ("FirstName",),
+    "PRENOM": ("FirstName",),
+    "VORNAME": ("FirstName",),
+    "NOMBRE": ("FirstName",),
+    "NOME": ("FirstName",),
+    "VOORNAAM": ("FirstName",),
+    "LASTNAME": ("LastName",),
+    "NOM": ("LastName",),
+    "NACHNAME": ("LastName",),
+    "APELLIDOS": ("LastName",),
+    "COGNOME": ("LastName",),
+    "ACHTERNAAM": ("LastName",),
     "SMS": ("MobilePhone", "Phone"),
     "LANDLINE_NUMBER": ("Phone", "HomePhone"),
     "WHATSAPP": (),
@@ -91,7 +111,9 @@ def mappable_fields(describe: dict[str, Any], *, booleans_and_picklists: bool = 
     for field in describe.get("fields", []):
         kinds = _offer(field, booleans_and_picklists)
         if kinds:
-            offered.append(MappableField(field["name"], field.get("label") or field["name"], field["type"], kinds))
+            offered.append(
+                MappableField(field["name"], field.get("label") or field["name"], field["type"], kinds)
+            )
     return offered
 
 
@@ -100,10 +122,14 @@ def _field_problem(obj: str, field: dict[str, Any], booleans_and_picklists: bool
     if field.get("calculated"):
         return "it is a formula field, and formula fields cannot be mapped (SPEC Y4)"
     if kind in OPT_IN_TYPES and not booleans_and_picklists:
-        return (f"{kind} fields are not synced unless the boolean and picklist extension is "
-                "switched on (SPEC Y11, B4)")
+        return (
+            f"{kind} fields are not synced unless the boolean and picklist extension is "
+            "switched on (SPEC Y11, B4)"
+        )
     if not field.get("updateable"):
-        return f"it is read-only in Salesforce, so changes made in Brevo could not be written back to the {obj}"
+        return (
+            f"it is read-only in Salesforce, so changes made in Brevo could not be written back to the {obj}"
+        )
     if kind not in TYPE_PAIRS:
         return f"Salesforce fields of type {kind} have no Brevo counterpart"
     return None
@@ -114,8 +140,13 @@ def _pairs(pairs: Iterable[tuple[str, str]] | dict[str, str]) -> list[tuple[str,
     return [(str(attribute), str(field)) for attribute, field in items]
 
 
-def validate_mapping(pairs: Iterable[tuple[str, str]] | dict[str, str], describe: dict[str, Any],
-                     brevo_attributes: Any, *, booleans_and_picklists: bool = False) -> Mapping:
+def validate_mapping(
+    pairs: Iterable[tuple[str, str]] | dict[str, str],
+    describe: dict[str, Any],
+    brevo_attributes: Any,
+    *,
+    booleans_and_picklists: bool = False,
+) -> Mapping:
     """Check a mapping against both sides' metadata and return it ready for the rules.
 
     Args:
@@ -141,10 +172,14 @@ def validate_mapping(pairs: Iterable[tuple[str, str]] | dict[str, str], describe
     for attribute_name, field_name in _pairs(pairs):
         attribute = attributes.get(attribute_name.strip().upper())
         if attribute is None:
-            raise MappingError(attribute_name, "Brevo has no contact attribute of that name; create it in Brevo first")
+            raise MappingError(
+                attribute_name, "Brevo has no contact attribute of that name; create it in Brevo first"
+            )
         name = str(attribute["name"]).upper()
         if any(m.brevo_attribute == name for m in mapped):
-            raise MappingError(name, "the attribute is mapped more than once; each Brevo attribute takes one field")
+            raise MappingError(
+                name, "the attribute is mapped more than once; each Brevo attribute takes one field"
+            )
         kind = brevo_kind(attribute)
         if kind is None:
             raise MappingError(name, unwritable_reason(attribute))
@@ -156,18 +191,29 @@ def validate_mapping(pairs: Iterable[tuple[str, str]] | dict[str, str], describe
             raise MappingError(field["name"], problem)
         allowed = TYPE_PAIRS[field["type"]]
         if kind not in allowed:
-            raise MappingError(field["name"], f"a Salesforce {field['type']} field cannot map to {name}, a Brevo "
-                                              f"{kind} attribute; it maps to: {', '.join(allowed)}")
+            raise MappingError(
+                field["name"],
+                f"a Salesforce {field['type']} field cannot map to {name}, a Brevo "
+                f"{kind} attribute; it maps to: {', '.join(allowed)}",
+            )
         if field["name"] in by_field:
-            raise MappingError(field["name"], f"the field is mapped to both {by_field[field['name']]} and {name}; "
-                                              "Brevo -> Salesforce would get two values for it")
+            raise MappingError(
+                field["name"],
+                f"the field is mapped to both {by_field[field['name']]} and {name}; "
+                "Brevo -> Salesforce would get two values for it",
+            )
         by_field[field["name"]] = name
         mapped.append(MappedField.build(name, kind, field, attribute))
     if not any(m.brevo_attribute in ("EMAIL", "SMS") for m in mapped):
         raise MappingError("EMAIL", "at least one EMAIL or SMS attribute must be mapped (SPEC S5)")
     country = tuple(n for n in COUNTRY_FIELDS.get(obj, ()) if n.lower() in fields)
-    return Mapping(obj, tuple((m.brevo_attribute, m.sf_field) for m in mapped), booleans_and_picklists,
-                   tuple(mapped), country)
+    return Mapping(
+        obj,
+        tuple((m.brevo_attribute, m.sf_field) for m in mapped),
+        booleans_and_picklists,
+        tuple(mapped),
+        country,
+    )
 
 
 def _key(text: str) -> str:
@@ -175,8 +221,9 @@ def _key(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def suggest_mapping(describe: dict[str, Any], brevo_attributes: Any, *,
-                    booleans_and_picklists: bool = False) -> list[tuple[str, str]]:
+def suggest_mapping(
+    describe: dict[str, Any], brevo_attributes: Any, *, booleans_and_picklists: bool = False
+) -> list[tuple[str, str]]:
     """Pairs the wizard proposes: EMAIL <- Email, FIRSTNAME <- FirstName, SMS <- MobilePhone...
 
     Well-known attributes take their usual field (SMS prefers MobilePhone, then Phone); the

@@ -25,16 +25,28 @@ PHONE_IDENTIFIERS = ("SMS", "WHATSAPP", "LANDLINE_NUMBER")
 
 #: Salesforce describe type -> the Brevo kinds a field of that type may map to.
 TYPE_PAIRS: dict[str, tuple[str, ...]] = {
-    "string": (TEXT,), "textarea": (TEXT,), "url": (TEXT,), "combobox": (TEXT,),
-    "email": (EMAIL, TEXT), "phone": (SMS, TEXT),
-    "date": (DATE,), "datetime": (DATE,),
-    "double": (FLOAT,), "currency": (FLOAT,), "percent": (FLOAT,), "int": (FLOAT,),
-    "boolean": (BOOLEAN,), "picklist": (CATEGORY, TEXT), "multipicklist": (MULTIPLE_CHOICE,),
+    "string": (TEXT,),
+    "textarea": (TEXT,),
+    "url": (TEXT,),
+    "combobox": (TEXT,),
+    "email": (EMAIL, TEXT),
+    "phone": (SMS, TEXT),
+    "date": (DATE,),
+    "datetime": (DATE,),
+    "double": (FLOAT,),
+    "currency": (FLOAT,),
+    "percent": (FLOAT,),
+    "int": (FLOAT,),
+    "boolean": (BOOLEAN,),
+    "picklist": (CATEGORY, TEXT),
+    "multipicklist": (MULTIPLE_CHOICE,),
 }
 #: Types synced only with the B4 extension (SPEC S6, Y11, B4).
 OPT_IN_TYPES = frozenset({"boolean", "picklist", "multipicklist"})
 #: Salesforce types whose values are text with a maximum length (STRING_TOO_LONG).
-TEXT_SF_TYPES = frozenset({"string", "textarea", "url", "combobox", "email", "phone", "picklist", "multipicklist"})
+TEXT_SF_TYPES = frozenset(
+    {"string", "textarea", "url", "combobox", "email", "phone", "picklist", "multipicklist"}
+)
 #: Fields naming the record's country, most specific first (phone numbers' region).
 COUNTRY_FIELDS: dict[str, tuple[str, ...]] = {
     "Contact": ("MailingCountryCode", "MailingCountry", "OtherCountryCode", "OtherCountry"),
@@ -128,18 +140,31 @@ class MappedField:
     option_ids: tuple[int, ...] = ()
 
     @classmethod
-    def build(cls, attribute_name: str, kind: str, field: dict[str, Any], attribute: dict[str, Any]) -> MappedField:
+    def build(
+        cls, attribute_name: str, kind: str, field: dict[str, Any], attribute: dict[str, Any]
+    ) -> MappedField:
         """Combine a describe field entry and a Brevo attribute entry."""
         enumeration = [e for e in attribute.get("enumeration") or [] if isinstance(e, dict)]
-        options = tuple(str(e.get("label")) for e in enumeration) or tuple(attribute.get("multiCategoryOptions") or ())
+        options = tuple(str(e.get("label")) for e in enumeration) or tuple(
+            attribute.get("multiCategoryOptions") or ()
+        )
         return cls(
-            brevo_attribute=attribute_name, kind=kind, sf_field=field["name"], sf_type=field["type"],
-            label=field.get("label") or field["name"], length=int(field.get("length") or 0),
+            brevo_attribute=attribute_name,
+            kind=kind,
+            sf_field=field["name"],
+            sf_type=field["type"],
+            label=field.get("label") or field["name"],
+            length=int(field.get("length") or 0),
             required=not field.get("nillable", True) and field["type"] != "boolean",
-            precision=int(field.get("precision") or 0), scale=int(field.get("scale") or 0),
-            picklist=tuple(str(p["value"]) for p in field.get("picklistValues") or [] if p.get("active", True)),
-            restricted=bool(field.get("restrictedPicklist")), options=options,
-            option_ids=tuple(int(e["value"]) for e in enumeration if isinstance(e.get("value"), int)))
+            precision=int(field.get("precision") or 0),
+            scale=int(field.get("scale") or 0),
+            picklist=tuple(
+                str(p["value"]) for p in field.get("picklistValues") or [] if p.get("active", True)
+            ),
+            restricted=bool(field.get("restrictedPicklist")),
+            options=options,
+            option_ids=tuple(int(e["value"]) for e in enumeration if isinstance(e.get("value"), int)),
+        )
 
 
 @dataclass(frozen=True)
@@ -163,7 +188,9 @@ class Mapping:
     def __post_init__(self) -> None:
         described = tuple((f.brevo_attribute, f.sf_field) for f in self.fields)
         if described != tuple(tuple(p) for p in self.pairs):
-            raise ValueError("a Mapping needs each pair's metadata: build it with validate_mapping() or from_json()")
+            raise ValueError(
+                "a Mapping needs each pair's metadata: build it with validate_mapping() or from_json()"
+            )
 
     def synced(self) -> Iterator[MappedField]:
         """The pairs that sync: all of them, except boolean/picklist fields without B4 (Y11)."""
@@ -184,9 +211,14 @@ class Mapping:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict for the store (``Store.set_mapping``)."""
-        return {"version": 1, "object": self.object, "pairs": [list(p) for p in self.pairs],
-                "booleans_and_picklists": self.booleans_and_picklists,
-                "fields": [asdict(f) for f in self.fields], "country_fields": list(self.country_fields)}
+        return {
+            "version": 1,
+            "object": self.object,
+            "pairs": [list(p) for p in self.pairs],
+            "booleans_and_picklists": self.booleans_and_picklists,
+            "fields": [asdict(f) for f in self.fields],
+            "country_fields": list(self.country_fields),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Mapping:
@@ -196,10 +228,16 @@ class Mapping:
             ValueError: the dict is not a mapping written by :meth:`to_json`.
         """
         try:
-            fields = tuple(MappedField(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
-                           for f in data["fields"])
-            return cls(str(data["object"]), tuple((str(a), str(s)) for a, s in data["pairs"]),
-                       bool(data.get("booleans_and_picklists", False)), fields,
-                       tuple(data.get("country_fields", ())))
+            fields = tuple(
+                MappedField(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
+                for f in data["fields"]
+            )
+            return cls(
+                str(data["object"]),
+                tuple((str(a), str(s)) for a, s in data["pairs"]),
+                bool(data.get("booleans_and_picklists", False)),
+                fields,
+                tuple(data.get("country_fields", ())),
+            )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a stored mapping: {exc}") from None

@@ -39,14 +39,31 @@ from typing import Any, Protocol
 from toolkit.brevo import BrevoClient
 from toolkit.config import Settings
 from toolkit.credentials import CredentialStore, Secret
-from toolkit.exceptions import AuthError, ConfigError, CredentialsError, FatalApiError, RetriableApiError, ToolkitError
+from toolkit.exceptions import (
+    AuthError,
+    ConfigError,
+    CredentialsError,
+    FatalApiError,
+    RetriableApiError,
+    ToolkitError,
+)
 from toolkit.notify.addresses import NO_ADDRESSES, resolve_addresses
 from toolkit.store import Store
 from toolkit.store.outbox import OutboxMessage
 
 __all__ = [
-    "BrevoSender", "DeliveryReport", "Email", "NotSent", "Sender", "SentLog", "SmtpSender",
-    "deliver", "enqueue", "notify_pending", "sender_from_settings", "sent_log_from",
+    "BrevoSender",
+    "DeliveryReport",
+    "Email",
+    "NotSent",
+    "Sender",
+    "SentLog",
+    "SmtpSender",
+    "deliver",
+    "enqueue",
+    "notify_pending",
+    "sender_from_settings",
+    "sent_log_from",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,8 +74,10 @@ SentLog = Callable[[str], "bool | None"]
 STALE_AFTER = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
 APP_TAG = "sf-brevo-toolkit"
-_UNKNOWN = ("the outcome of the send is unknown (the process stopped or the service did not "
-            "answer): not sent again, so that it cannot arrive twice")
+_UNKNOWN = (
+    "the outcome of the send is unknown (the process stopped or the service did not "
+    "answer): not sent again, so that it cannot arrive twice"
+)
 
 
 class NotSent(ToolkitError):
@@ -78,8 +97,10 @@ class Email:
         """Plain text joined by blank lines; HTML with every paragraph escaped."""
         paras = [p for p in paragraphs if p]
         body = "".join(f"<p>{escape(p)}</p>\n" for p in paras)
-        html = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(subject)}'
-                f"</title></head>\n<body>\n{body}</body></html>\n")
+        html = (
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(subject)}'
+            f"</title></head>\n<body>\n{body}</body></html>\n"
+        )
         return cls(subject, "\n\n".join(paras) + "\n", html)
 
 
@@ -89,8 +110,7 @@ def enqueue(store: Store, kind: str, month: str, email: Email) -> bool:
     Returns:
         ``True`` if it was added, ``False`` if it existed already.
     """
-    return store.enqueue_notification(kind, month, subject=email.subject, text=email.text,
-                                      html=email.html)
+    return store.enqueue_notification(kind, month, subject=email.subject, text=email.text, html=email.html)
 
 
 class Sender(Protocol):
@@ -112,8 +132,13 @@ class BrevoSender:
     def send(self, message: OutboxMessage) -> str:
         try:
             return self.client.send_email(
-                sender=self.sender, to=self.to, subject=message.subject, html=message.html_body,
-                text=message.text_body, tags=[APP_TAG, message.kind, message.tag, message.attempt_tag])
+                sender=self.sender,
+                to=self.to,
+                subject=message.subject,
+                html=message.html_body,
+                text=message.text_body,
+                tags=[APP_TAG, message.kind, message.tag, message.attempt_tag],
+            )
         except (AuthError, FatalApiError) as exc:
             raise NotSent(f"Brevo refused the e-mail: {exc}") from None
         except RetriableApiError as exc:
@@ -125,8 +150,18 @@ class BrevoSender:
 class SmtpSender:
     """An SMTP relay; the attempt key is the ``Message-ID``, the outbox id a header."""
 
-    def __init__(self, host: str, port: int, *, sender: str, to: Iterable[str], security: str = "starttls",
-                 username: str = "", password: Secret | None = None, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        sender: str,
+        to: Iterable[str],
+        security: str = "starttls",
+        username: str = "",
+        password: Secret | None = None,
+        timeout: float = 60,
+    ) -> None:
         self.host, self.port, self.security, self.timeout = host, port, security, timeout
         self.sender, self.to = sender, list(to)
         self.username, self._password = username, password
@@ -152,16 +187,14 @@ class SmtpSender:
         with smtp:
             try:
                 smtp.send_message(mail)
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-                    smtplib.SMTPDataError) as exc:
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
                 raise NotSent(f"the SMTP relay refused the e-mail ({type(exc).__name__})") from None
         return str(mail["Message-ID"])
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
         if self.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                  context=context)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.security == "starttls":
@@ -171,8 +204,9 @@ class SmtpSender:
         return smtp
 
 
-def sender_from_settings(settings: Settings, credentials: CredentialStore,
-                         brevo: BrevoClient | None = None) -> Sender:
+def sender_from_settings(
+    settings: Settings, credentials: CredentialStore, brevo: BrevoClient | None = None
+) -> Sender:
     """The configured sender (``notify_transport``), from ``notify_from`` to ``notify_to``.
 
     With Brevo's transactional API, what the settings leave open comes from the Brevo account
@@ -185,15 +219,22 @@ def sender_from_settings(settings: Settings, credentials: CredentialStore,
     """
     if settings.notify_transport == "smtp":
         if not settings.notify_from or not settings.notify_to:
-            raise ConfigError("quota notifications over SMTP need the settings notify_from (the sender) and "
-                              "notify_to (the recipients)")
+            raise ConfigError(
+                "quota notifications over SMTP need the settings notify_from (the sender) and "
+                "notify_to (the recipients)"
+            )
         if not settings.smtp_host:
             raise ConfigError("notify_transport is smtp but smtp_host is not set")
-        return SmtpSender(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
-                          sender=formataddr((settings.notify_from_name, settings.notify_from)),
-                          to=settings.notify_to, username=settings.smtp_username,
-                          password=credentials.find("smtp", "default", "password"),
-                          timeout=settings.http_timeout)
+        return SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            security=settings.smtp_security,
+            sender=formataddr((settings.notify_from_name, settings.notify_from)),
+            to=settings.notify_to,
+            username=settings.smtp_username,
+            password=credentials.find("smtp", "default", "password"),
+            timeout=settings.http_timeout,
+        )
     if brevo is None:
         from toolkit.connections import open_brevo
 
@@ -204,8 +245,9 @@ def sender_from_settings(settings: Settings, credentials: CredentialStore,
                 raise ConfigError(NO_ADDRESSES) from None
             raise
     addresses = resolve_addresses(settings, brevo)
-    return BrevoSender(brevo, sender={"email": addresses.sender, "name": settings.notify_from_name},
-                       to=addresses.to)
+    return BrevoSender(
+        brevo, sender={"email": addresses.sender, "name": settings.notify_from_name}, to=addresses.to
+    )
 
 
 def sent_log_from(emails: Callable[[], Iterable[Mapping[str, Any]]]) -> SentLog:
@@ -228,8 +270,14 @@ class DeliveryReport:
     skipped: str | None = None
 
 
-def deliver(store: Store, sender: Sender, *, sent_log: SentLog | None = None,
-            stale_after: timedelta = STALE_AFTER, max_attempts: int = MAX_ATTEMPTS) -> DeliveryReport:
+def deliver(
+    store: Store,
+    sender: Sender,
+    *,
+    sent_log: SentLog | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> DeliveryReport:
     """Resolve messages a dead sender left ``sending``, then send the pending ones.
 
     Args:
@@ -256,7 +304,7 @@ def deliver(store: Store, sender: Sender, *, sent_log: SentLog | None = None,
         except NotSent as exc:
             _settle_refused(store, message, str(exc), report, max_attempts)
             continue
-        except Exception as exc:  # noqa: BLE001 - any other failure leaves the outcome unknown
+        except Exception as exc:
             log.warning("notification %s: %s", message.id, type(exc).__name__)
             _resolve(store, message, sent_log, report, max_attempts)
             continue
@@ -266,8 +314,14 @@ def deliver(store: Store, sender: Sender, *, sent_log: SentLog | None = None,
     return report
 
 
-def notify_pending(store: Store, settings: Settings, credentials: CredentialStore, *,
-                   brevo: BrevoClient | None = None, sent_log: SentLog | None = None) -> DeliveryReport:
+def notify_pending(
+    store: Store,
+    settings: Settings,
+    credentials: CredentialStore,
+    *,
+    brevo: BrevoClient | None = None,
+    sent_log: SentLog | None = None,
+) -> DeliveryReport:
     """:func:`deliver` with the configured sender (see :func:`sender_from_settings`).
 
     Never raises for a missing configuration nor for a Brevo account that cannot be asked for
@@ -283,8 +337,9 @@ def notify_pending(store: Store, settings: Settings, credentials: CredentialStor
     return deliver(store, sender, sent_log=sent_log)
 
 
-def _settle_refused(store: Store, message: OutboxMessage, error: str, report: DeliveryReport,
-                    max_attempts: int) -> None:
+def _settle_refused(
+    store: Store, message: OutboxMessage, error: str, report: DeliveryReport, max_attempts: int
+) -> None:
     status = "failed" if message.attempts >= max_attempts else "pending"
     assert message.attempt_key is not None
     store.settle_notification(message.id, message.attempt_key, status, error=error)
@@ -292,8 +347,9 @@ def _settle_refused(store: Store, message: OutboxMessage, error: str, report: De
     log.warning("notification %s not sent (%s): %s", message.id, status, error)
 
 
-def _resolve(store: Store, message: OutboxMessage, sent_log: SentLog | None, report: DeliveryReport,
-             max_attempts: int) -> None:
+def _resolve(
+    store: Store, message: OutboxMessage, sent_log: SentLog | None, report: DeliveryReport, max_attempts: int
+) -> None:
     """Settle an attempt whose outcome is unknown, asking the sent log when there is one."""
     assert message.attempt_key is not None
     answer = sent_log(message.attempt_tag) if sent_log is not None else None
@@ -301,8 +357,9 @@ def _resolve(store: Store, message: OutboxMessage, sent_log: SentLog | None, rep
         store.settle_notification(message.id, message.attempt_key, "sent")
         report.sent.append(message.id)
     elif answer is False:
-        _settle_refused(store, message, "the provider has no record of the last attempt", report,
-                        max_attempts)
+        _settle_refused(
+            store, message, "the provider has no record of the last attempt", report, max_attempts
+        )
     else:
         store.settle_notification(message.id, message.attempt_key, "unconfirmed", error=_UNKNOWN)
         report.unconfirmed.append(message.id)

@@ -26,15 +26,25 @@ from toolkit.brevo import BrevoClient, pick_sender
 from toolkit.config import ENV_PREFIX, Settings, save_settings
 from toolkit.exceptions import ConfigError
 
-__all__ = ["FROM_BREVO", "FROM_SETTINGS", "NO_ADDRESSES", "NotifyAddresses", "check_address",
-           "fixed_by_environment", "resolve_addresses", "save_addresses"]
+__all__ = [
+    "FROM_BREVO",
+    "FROM_SETTINGS",
+    "NO_ADDRESSES",
+    "NotifyAddresses",
+    "check_address",
+    "fixed_by_environment",
+    "resolve_addresses",
+    "save_addresses",
+]
 
 FROM_SETTINGS = "settings"
 FROM_BREVO = "Brevo account"
 _DEFAULTS: dict[str, object] = {"notify_to": (), "notify_from": ""}
-NO_ADDRESSES = ("quota notifications need the settings notify_from (a sender set up in Brevo) and notify_to "
-                "(the recipients), or a Brevo API key so that they go to the Brevo account's e-mail from one "
-                "of its active senders")
+NO_ADDRESSES = (
+    "quota notifications need the settings notify_from (a sender set up in Brevo) and notify_to "
+    "(the recipients), or a Brevo API key so that they go to the Brevo account's e-mail from one "
+    "of its active senders"
+)
 """Why no quota e-mail can be sent: no address set and no Brevo account to ask."""
 
 
@@ -56,8 +66,9 @@ class NotifyAddresses:
     senders: tuple[str, ...] = ()
 
 
-def resolve_addresses(settings: Settings, brevo: BrevoClient | None, *,
-                      list_senders: bool = False) -> NotifyAddresses:
+def resolve_addresses(
+    settings: Settings, brevo: BrevoClient | None, *, list_senders: bool = False
+) -> NotifyAddresses:
     """The recipients and the sender the quota e-mails use now.
 
     Args:
@@ -86,8 +97,10 @@ def resolve_addresses(settings: Settings, brevo: BrevoClient | None, *,
     if not sender:
         chosen = pick_sender(senders, prefer=account_email)
         if chosen is None:
-            raise ConfigError("the Brevo account has no active sender to send the quota e-mails from: "
-                              "validate a sender in Brevo, or set notify_from")
+            raise ConfigError(
+                "the Brevo account has no active sender to send the quota e-mails from: "
+                "validate a sender in Brevo, or set notify_from"
+            )
         sender = str(chosen["email"])
     return NotifyAddresses(to, sender, to_source, sender_source, active)
 
@@ -111,8 +124,9 @@ def fixed_by_environment(environ: Mapping[str, str] | None = None) -> dict[str, 
     return {key: var for key, var in names.items() if env.get(var, "") != ""}
 
 
-def save_addresses(settings: Settings, *, to: Iterable[str] | None = None,
-                   sender: str | None = None) -> Settings:
+def save_addresses(
+    settings: Settings, *, to: Iterable[str] | None = None, sender: str | None = None
+) -> Settings:
     """Store chosen recipients and/or sender in ``toolkit.toml`` and return the settings with them.
 
     Args:
@@ -133,4 +147,6 @@ def save_addresses(settings: Settings, *, to: Iterable[str] | None = None,
     if not changes:
         return settings
     save_settings(settings.state_dir, **changes)
-    return settings.replace(**{key: value if value is not None else _DEFAULTS[key] for key, value in changes.items()})
+    return settings.replace(
+        **{key: value if value is not None else _DEFAULTS[key] for key, value in changes.items()}
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 from toolkit.brevo.contacts import EXT_ID
-from toolkit.mapping.types import Mapping, MappedField
+from toolkit.mapping.types import MappedField, Mapping
 
 RULE_Y3 = "Y3"
 RULE_Y5 = "Y5"

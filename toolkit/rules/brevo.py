@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.mapping.types import BOOLEAN, CATEGORY, DATE, EMAIL, FLOAT, MULTIPLE_CHOICE, SMS, Mapping, MappedField
+from toolkit.mapping.types import (
+    BOOLEAN,
+    CATEGORY,
+    DATE,
+    EMAIL,
+    FLOAT,
+    MULTIPLE_CHOICE,
+    SMS,
+    MappedField,
+    Mapping,
+)
 from toolkit.rules.base import (
+    EXT_ID,
     RULE_B4,
     RULE_EMAIL_INVALID,
     RULE_PHONE_INVALID,
     RULE_VALUE_INVALID,
     RULE_Y6,
     RULE_Y9,
-    EXT_ID,
     BrevoRow,
     Rejection,
     check_object,
@@ -48,9 +58,12 @@ def _option(spec: MappedField, value: str, obj: str) -> str:
     for option in spec.options:
         if option.casefold() == folded:
             return option
-    raise _Refused(RULE_B4, f"{field_words(obj, spec)} has a value that is not an option of Brevo "
-                            f"{spec.kind} attribute {spec.brevo_attribute}; add it there, or Brevo "
-                            "would ignore it (SPEC B4).")
+    raise _Refused(
+        RULE_B4,
+        f"{field_words(obj, spec)} has a value that is not an option of Brevo "
+        f"{spec.kind} attribute {spec.brevo_attribute}; add it there, or Brevo "
+        "would ignore it (SPEC B4).",
+    )
 
 
 def _convert(spec: MappedField, value: Any, obj: str, region: str | None) -> Any:
@@ -59,11 +72,17 @@ def _convert(spec: MappedField, value: Any, obj: str, region: str | None) -> Any
     if kind == SMS:
         e164 = to_e164(str(value), region)
         if e164 is None:
-            where = (f"a valid phone number for region {region}" if region else
-                     "a phone number with a country code, and the record names no country the toolkit knows")
-            raise _Refused(RULE_PHONE_INVALID, f"{field_words(obj, spec)} is not {where}; Brevo needs "
-                                               f"{spec.brevo_attribute} numbers with their country code, so "
-                                               "this number is left out and the rest of the record is synced.")
+            where = (
+                f"a valid phone number for region {region}"
+                if region
+                else "a phone number with a country code, and the record names no country the toolkit knows"
+            )
+            raise _Refused(
+                RULE_PHONE_INVALID,
+                f"{field_words(obj, spec)} is not {where}; Brevo needs "
+                f"{spec.brevo_attribute} numbers with their country code, so "
+                "this number is left out and the rest of the record is synced.",
+            )
         return e164
     if kind == DATE:
         day = utc_day(value)
@@ -88,18 +107,35 @@ def _convert(spec: MappedField, value: Any, obj: str, region: str | None) -> Any
 def _email_rejection(record_id: str, obj: str, spec: MappedField, value: Any) -> Rejection | None:
     """Y6 for a record without email, a syntax refusal for an invalid one, else ``None``."""
     if is_empty(value):
-        return Rejection(record_id, RULE_Y6, spec.sf_field, None, (
-            f"{obj} has no email address. Brevo's integration needs one, so this {obj.lower()} is not "
-            "synced in either direction until an email is added in Salesforce (SPEC Y6)."))
+        return Rejection(
+            record_id,
+            RULE_Y6,
+            spec.sf_field,
+            None,
+            (
+                f"{obj} has no email address. Brevo's integration needs one, so this {obj.lower()} is not "
+                "synced in either direction until an email is added in Salesforce (SPEC Y6)."
+            ),
+        )
     problem = email_problem(str(value).strip())
     if problem:
-        return Rejection(record_id, RULE_EMAIL_INVALID, spec.sf_field, value_text(value),
-                         f"{field_words(obj, spec)} is not a valid email address, so Brevo would refuse it: {problem}")
+        return Rejection(
+            record_id,
+            RULE_EMAIL_INVALID,
+            spec.sf_field,
+            value_text(value),
+            f"{field_words(obj, spec)} is not a valid email address, so Brevo would refuse it: {problem}",
+        )
     return None
 
 
-def _record(record: dict[str, Any], specs: list[MappedField], mapping: Mapping, default_region: str | None,
-            rejections: list[Rejection]) -> BrevoRow | None:
+def _record(
+    record: dict[str, Any],
+    specs: list[MappedField],
+    mapping: Mapping,
+    default_region: str | None,
+    rejections: list[Rejection],
+) -> BrevoRow | None:
     obj = mapping.object
     record_id = record.get("Id")
     if not record_id:
@@ -125,9 +161,18 @@ def _record(record: dict[str, Any], specs: list[MappedField], mapping: Mapping, 
                 continue  # SPEC Y7: an emptied phone never blanks Brevo's attribute
             digits = digit_count(str(value))
             if obj == "Lead" and not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
-                rejections.append(Rejection(record_id, RULE_Y9, spec.sf_field, value_text(value), (
-                    f"{field_words(obj, spec)} has {digits} digits; a phone number needs {PHONE_MIN_DIGITS} to "
-                    f"{PHONE_MAX_DIGITS} digits, so this lead is not sent to Brevo (SPEC Y9).")))
+                rejections.append(
+                    Rejection(
+                        record_id,
+                        RULE_Y9,
+                        spec.sf_field,
+                        value_text(value),
+                        (
+                            f"{field_words(obj, spec)} has {digits} digits; a phone number needs {PHONE_MIN_DIGITS} to "
+                            f"{PHONE_MAX_DIGITS} digits, so this lead is not sent to Brevo (SPEC Y9)."
+                        ),
+                    )
+                )
                 refused = True
                 continue
         if empty:
@@ -136,17 +181,26 @@ def _record(record: dict[str, Any], specs: list[MappedField], mapping: Mapping, 
         if spec.kind == SMS and region is _UNSET:
             region = region_for(record, mapping.country_fields, default_region)
         try:
-            attributes[spec.brevo_attribute] = _convert(spec, value, obj, None if region is _UNSET else region)
+            attributes[spec.brevo_attribute] = _convert(
+                spec, value, obj, None if region is _UNSET else region
+            )
         except _Refused as refusal:
-            rejections.append(Rejection(record_id, refusal.rule, spec.sf_field, value_text(value), refusal.reason))
+            rejections.append(
+                Rejection(record_id, refusal.rule, spec.sf_field, value_text(value), refusal.reason)
+            )
             # A phone that cannot be made valid is left out of the row (Brevo keeps what it has, as
             # for Y7); the rest of the record still syncs. Any other refused value holds the record.
             refused = refused or refusal.rule != RULE_PHONE_INVALID
     return None if refused else row
 
 
-def to_brevo(records: list[dict[str, Any]], mapping: Mapping, *, object: str | None = None,
-             default_region: str | None = None) -> tuple[list[BrevoRow], list[Rejection]]:
+def to_brevo(
+    records: list[dict[str, Any]],
+    mapping: Mapping,
+    *,
+    object: str | None = None,
+    default_region: str | None = None,
+) -> tuple[list[BrevoRow], list[Rejection]]:
     """Turn Salesforce records into Brevo import rows, keeping the SPEC's rules.
 
     Rules: Y6 (no email: rejected; the engine suspends the link), Y7 (an empty phone is left

@@ -19,7 +19,17 @@ import re
 from datetime import date
 from typing import Any
 
-from toolkit.mapping.types import BOOLEAN, CATEGORY, DATE, EMAIL, FLOAT, MULTIPLE_CHOICE, SMS, Mapping, MappedField
+from toolkit.mapping.types import (
+    BOOLEAN,
+    CATEGORY,
+    DATE,
+    EMAIL,
+    FLOAT,
+    MULTIPLE_CHOICE,
+    SMS,
+    MappedField,
+    Mapping,
+)
 from toolkit.rules.values import as_number, is_empty, utc_day
 
 _NOT_DIGITS = re.compile(r"\D")

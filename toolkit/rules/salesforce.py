@@ -14,8 +14,8 @@ from toolkit.mapping.types import (
     MULTIPLE_CHOICE,
     SMS,
     TEXT_SF_TYPES,
-    Mapping,
     MappedField,
+    Mapping,
 )
 from toolkit.rules.base import (
     LEAD_FIRST_NAME_MAX,
@@ -53,14 +53,23 @@ def _empty_value(spec: MappedField, obj: str) -> Any:
     if spec.kind == BOOLEAN:
         return False  # Salesforce checkboxes are never null
     if spec.kind == EMAIL and spec.brevo_attribute == "EMAIL":
-        raise _Refused(RULE_Y6, f"The Brevo contact has no email address; email is required, so the change is "
-                                f"not pushed and the {obj.lower()} is not synced (SPEC Y6).")
+        raise _Refused(
+            RULE_Y6,
+            f"The Brevo contact has no email address; email is required, so the change is "
+            f"not pushed and the {obj.lower()} is not synced (SPEC Y6).",
+        )
     if spec.required and spec.sf_field == "LastName":
-        raise _Refused(RULE_Y5, f"Last name is empty in Brevo; Salesforce requires a {obj.lower()} last name, "
-                                "so the change is not pushed (SPEC Y5).")
+        raise _Refused(
+            RULE_Y5,
+            f"Last name is empty in Brevo; Salesforce requires a {obj.lower()} last name, "
+            "so the change is not pushed (SPEC Y5).",
+        )
     if spec.required:
-        raise _Refused(RULE_REQUIRED, f"{field_words(obj, spec)} is empty in Brevo; Salesforce requires it, so "
-                                      "the change is not pushed (REQUIRED_FIELD_MISSING).")
+        raise _Refused(
+            RULE_REQUIRED,
+            f"{field_words(obj, spec)} is empty in Brevo; Salesforce requires it, so "
+            "the change is not pushed (REQUIRED_FIELD_MISSING).",
+        )
     return None
 
 
@@ -74,8 +83,11 @@ def _picklist_value(spec: MappedField, value: Any, obj: str) -> str:
         if choice.casefold() == folded:
             return choice
     if spec.restricted:
-        raise _Refused(RULE_RESTRICTED_PICKLIST, f"{field_words(obj, spec)} does not have the value set in Brevo "
-                                                 "among its picklist values; Salesforce would refuse it.")
+        raise _Refused(
+            RULE_RESTRICTED_PICKLIST,
+            f"{field_words(obj, spec)} does not have the value set in Brevo "
+            "among its picklist values; Salesforce would refuse it.",
+        )
     return text
 
 
@@ -83,12 +95,18 @@ def _number(spec: MappedField, value: Any, obj: str) -> int | float:
     number = as_number(value) if not isinstance(value, str) or value.strip() else None
     if number is None or (spec.sf_type == "int" and not float(number).is_integer()):
         kind = "a whole number" if spec.sf_type == "int" else "a number"
-        raise _Refused(RULE_VALUE_INVALID, f"Brevo attribute {spec.brevo_attribute} does not hold {kind}, so it "
-                                           f"cannot be written to {field_words(obj, spec)}.")
+        raise _Refused(
+            RULE_VALUE_INVALID,
+            f"Brevo attribute {spec.brevo_attribute} does not hold {kind}, so it "
+            f"cannot be written to {field_words(obj, spec)}.",
+        )
     if spec.precision and abs(round(number, spec.scale)) >= 10 ** (spec.precision - spec.scale):
-        raise _Refused(RULE_NUMBER_RANGE, f"{field_words(obj, spec)} takes at most {spec.precision - spec.scale} "
-                                          "digits before the decimal point; Salesforce would refuse the value "
-                                          "set in Brevo (NUMBER_OUTSIDE_VALID_RANGE).")
+        raise _Refused(
+            RULE_NUMBER_RANGE,
+            f"{field_words(obj, spec)} takes at most {spec.precision - spec.scale} "
+            "digits before the decimal point; Salesforce would refuse the value "
+            "set in Brevo (NUMBER_OUTSIDE_VALID_RANGE).",
+        )
     return int(number) if spec.sf_type == "int" else number
 
 
@@ -98,16 +116,22 @@ def _convert(spec: MappedField, value: Any, obj: str) -> Any:
     if kind == DATE:
         day = value.strip() if isinstance(value, str) else value
         if not is_iso_date(day):
-            raise _Refused(RULE_Y3, f"Brevo date {spec.brevo_attribute} is not a real date written YYYY-MM-DD "
-                                    "(e.g. 1990-09-25), so it is not pushed to Salesforce (SPEC Y3).")
+            raise _Refused(
+                RULE_Y3,
+                f"Brevo date {spec.brevo_attribute} is not a real date written YYYY-MM-DD "
+                "(e.g. 1990-09-25), so it is not pushed to Salesforce (SPEC Y3).",
+            )
         return f"{day}T00:00:00.000+0000" if sf_type == "datetime" else day
     if kind == FLOAT:
         return _number(spec, value, obj)
     if kind == BOOLEAN:
         flag = value if isinstance(value, bool) else _BOOLEAN_WORDS.get(str(value).strip().lower())
         if flag is None:
-            raise _Refused(RULE_VALUE_INVALID, f"Brevo attribute {spec.brevo_attribute} is not yes or no, so it "
-                                               f"cannot be written to {field_words(obj, spec)}.")
+            raise _Refused(
+                RULE_VALUE_INVALID,
+                f"Brevo attribute {spec.brevo_attribute} is not yes or no, so it "
+                f"cannot be written to {field_words(obj, spec)}.",
+            )
         return flag
     if kind == MULTIPLE_CHOICE:
         items = value if isinstance(value, list) else str(value).split(";")
@@ -118,14 +142,20 @@ def _convert(spec: MappedField, value: Any, obj: str) -> Any:
     if kind == SMS:
         e164 = international_e164(text)
         if e164 is None:
-            raise _Refused(RULE_PHONE_INVALID, f"Brevo attribute {spec.brevo_attribute} is not a phone number with "
-                                               f"a country code, so it cannot be written to {field_words(obj, spec)}.")
+            raise _Refused(
+                RULE_PHONE_INVALID,
+                f"Brevo attribute {spec.brevo_attribute} is not a phone number with "
+                f"a country code, so it cannot be written to {field_words(obj, spec)}.",
+            )
         return e164
     if sf_type == "email":
         problem = email_problem(text)
         if problem:
-            raise _Refused(RULE_EMAIL_INVALID, f"Brevo attribute {spec.brevo_attribute} is not a valid email "
-                                               f"address, so Salesforce would refuse it: {problem}")
+            raise _Refused(
+                RULE_EMAIL_INVALID,
+                f"Brevo attribute {spec.brevo_attribute} is not a valid email "
+                f"address, so Salesforce would refuse it: {problem}",
+            )
     return text
 
 
@@ -133,15 +163,22 @@ def _check_length(spec: MappedField, value: Any, obj: str) -> None:
     if not isinstance(value, str) or spec.sf_type not in TEXT_SF_TYPES:
         return
     if obj == "Lead" and spec.sf_field == "FirstName" and len(value) > LEAD_FIRST_NAME_MAX:
-        raise _Refused(RULE_Y8, f"Lead first name is longer than {LEAD_FIRST_NAME_MAX} characters ({len(value)}); "
-                                "Salesforce would refuse it (SPEC Y8).")
+        raise _Refused(
+            RULE_Y8,
+            f"Lead first name is longer than {LEAD_FIRST_NAME_MAX} characters ({len(value)}); "
+            "Salesforce would refuse it (SPEC Y8).",
+        )
     if spec.length and len(value) > spec.length:
-        raise _Refused(RULE_STRING_TOO_LONG, f"{field_words(obj, spec)} is longer than {spec.length} characters "
-                                             f"({len(value)}); Salesforce would refuse it (STRING_TOO_LONG).")
+        raise _Refused(
+            RULE_STRING_TOO_LONG,
+            f"{field_words(obj, spec)} is longer than {spec.length} characters "
+            f"({len(value)}); Salesforce would refuse it (STRING_TOO_LONG).",
+        )
 
 
-def to_salesforce(contacts: list[dict[str, Any]], mapping: Mapping, *,
-                  object: str | None = None) -> tuple[list[SfUpdate], list[Rejection]]:
+def to_salesforce(
+    contacts: list[dict[str, Any]], mapping: Mapping, *, object: str | None = None
+) -> tuple[list[SfUpdate], list[Rejection]]:
     """Turn Brevo contacts into Salesforce updates of the mapped fields, keeping the SPEC's rules.
 
     Rules: Y1 (a contact without ext_id, i.e. not linked to a Salesforce record, is skipped:
@@ -180,7 +217,9 @@ def to_salesforce(contacts: list[dict[str, Any]], mapping: Mapping, *,
                 converted = _empty_value(spec, obj) if is_empty(value) else _convert(spec, value, obj)
                 _check_length(spec, converted, obj)
             except _Refused as refusal:
-                rejections.append(Rejection(record_id, refusal.rule, spec.sf_field, value_text(value), refusal.reason))
+                rejections.append(
+                    Rejection(record_id, refusal.rule, spec.sf_field, value_text(value), refusal.reason)
+                )
                 refused = True
                 continue
             update[spec.sf_field] = converted

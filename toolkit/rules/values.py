@@ -11,18 +11,20 @@ import math
 import re
 import threading
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-PHONE_MIN_DIGITS = 6   # SPEC Y9
+PHONE_MIN_DIGITS = 6  # SPEC Y9
 PHONE_MAX_DIGITS = 16
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DATETIME_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ASCII_EMAIL_RE = re.compile(rf"^({_ATOM}(?:\.{_ATOM})*)@([A-Za-z0-9.-]+)$")
 _BREVO_SMS_RE = re.compile(r"^\+?[1-9]\d{6,14}$")
@@ -34,9 +36,21 @@ _LOCAL_MAX = 64
 
 # Names people write in country fields that phonenumbers' locale data does not hold.
 _COUNTRY_ALIASES = {
-    "uk": "GB", "u.k.": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-    "northern ireland": "GB", "usa": "US", "u.s.a.": "US", "u.s.": "US", "america": "US",
-    "united states of america": "US", "holland": "NL", "the netherlands": "NL", "turkey": "TR",
+    "uk": "GB",
+    "u.k.": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "usa": "US",
+    "u.s.a.": "US",
+    "u.s.": "US",
+    "america": "US",
+    "united states of america": "US",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "turkey": "TR",
 }
 _countries: dict[str, str] | None = None
 _countries_lock = threading.Lock()
@@ -180,8 +194,8 @@ def is_iso_date(value: Any) -> bool:
 def utc_day(value: Any) -> str | None:
     """The UTC calendar day (``YYYY-MM-DD``) of a date, datetime or Salesforce datetime string."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).date().isoformat()
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if not isinstance(value, str):
@@ -212,4 +226,4 @@ def as_number(value: Any) -> float | int | None:
             return None
     if not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         return None
-    return int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)

@@ -13,17 +13,35 @@ Modules: ``oauth`` (TokenSet, session, token request), ``auth`` (the flows), ``a
 
 from __future__ import annotations
 
+from ..timestamps import format_salesforce_datetime, parse_salesforce_datetime
 from .auth import client_credentials, default_audience, jwt_bearer, password, refresh
 from .auth_code import AuthorizationCodeFlow
 from .client import BATCH_SIZE, RecordError, SalesforceClient, SaveResult
 from .funnel import DEFAULT_API_VERSION, Funnel, RetryPolicy
 from .oauth import TokenSet, make_session
 from .soql import soql_date, soql_datetime, soql_in, soql_name, soql_quote
-from ..timestamps import format_salesforce_datetime, parse_salesforce_datetime
 
 __all__ = [
-    "AuthorizationCodeFlow", "BATCH_SIZE", "DEFAULT_API_VERSION", "Funnel", "RecordError", "RetryPolicy",
-    "SalesforceClient", "SaveResult", "TokenSet", "client_credentials", "default_audience",
-    "format_salesforce_datetime", "jwt_bearer", "make_session", "parse_salesforce_datetime", "password", "refresh",
-    "soql_date", "soql_datetime", "soql_in", "soql_name", "soql_quote",
+    "AuthorizationCodeFlow",
+    "BATCH_SIZE",
+    "DEFAULT_API_VERSION",
+    "Funnel",
+    "RecordError",
+    "RetryPolicy",
+    "SalesforceClient",
+    "SaveResult",
+    "TokenSet",
+    "client_credentials",
+    "default_audience",
+    "format_salesforce_datetime",
+    "jwt_bearer",
+    "make_session",
+    "parse_salesforce_datetime",
+    "password",
+    "refresh",
+    "soql_date",
+    "soql_datetime",
+    "soql_in",
+    "soql_name",
+    "soql_quote",
 ]

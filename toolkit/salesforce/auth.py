@@ -33,8 +33,17 @@ from toolkit.exceptions import AuthError
 from .auth_code import AuthorizationCodeFlow
 from .oauth import TokenSet, make_session, normalize_login_url, revoke_token, token_request
 
-__all__ = ["AuthorizationCodeFlow", "TokenSet", "client_credentials", "default_audience", "jwt_bearer",
-           "make_session", "password", "refresh", "revoke"]
+__all__ = [
+    "AuthorizationCodeFlow",
+    "TokenSet",
+    "client_credentials",
+    "default_audience",
+    "jwt_bearer",
+    "make_session",
+    "password",
+    "refresh",
+    "revoke",
+]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PRODUCTION_AUDIENCE = "https://login.salesforce.com"
@@ -46,8 +55,9 @@ def _secret(value: str | Secret) -> Secret:
     return value if isinstance(value, Secret) else Secret(value)
 
 
-def client_credentials(login_url: str, client_id: str, client_secret: str | Secret, *,
-                       session: requests.Session) -> TokenSet:
+def client_credentials(
+    login_url: str, client_id: str, client_secret: str | Secret, *, session: requests.Session
+) -> TokenSet:
     """Sign in as the connected app's run-as user (OAuth client credentials flow).
 
     Args:
@@ -61,15 +71,21 @@ def client_credentials(login_url: str, client_id: str, client_secret: str | Secr
     """
     secret = _secret(client_secret)
     try:
-        return token_request(login_url, {"grant_type": "client_credentials", "client_id": client_id,
-                                         "client_secret": secret.reveal()},
-                             session=session, flow="client_credentials", client_secret=secret)
+        return token_request(
+            login_url,
+            {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret.reveal()},
+            session=session,
+            flow="client_credentials",
+            client_secret=secret,
+        )
     except AuthError as exc:
         host = urlsplit(normalize_login_url(login_url)).hostname
         if host in ("login.salesforce.com", "test.salesforce.com") and exc.code != "unreachable":
-            raise AuthError(f"{exc.args[0]}; the client credentials flow needs the org's My Domain "
-                            f"login URL (https://<domain>.my.salesforce.com), not {host}",
-                            code=exc.code) from None
+            raise AuthError(
+                f"{exc.args[0]}; the client credentials flow needs the org's My Domain "
+                f"login URL (https://<domain>.my.salesforce.com), not {host}",
+                code=exc.code,
+            ) from None
         raise
 
 
@@ -96,16 +112,25 @@ def _load_private_key(private_key_pem: str | bytes | Secret) -> RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
-        raise AuthError("the JWT private key is not an unencrypted PEM private key",
-                        code="invalid_private_key") from None
+        raise AuthError(
+            "the JWT private key is not an unencrypted PEM private key", code="invalid_private_key"
+        ) from None
     if not isinstance(key, RSAPrivateKey):
-        raise AuthError("the JWT private key must be an RSA key (Salesforce signs with RS256)",
-                        code="invalid_private_key")
+        raise AuthError(
+            "the JWT private key must be an RSA key (Salesforce signs with RS256)", code="invalid_private_key"
+        )
     return key
 
 
-def jwt_bearer(login_url: str, client_id: str, username: str, private_key_pem: str | bytes | Secret, *,
-               session: requests.Session, audience: str | None = None) -> TokenSet:
+def jwt_bearer(
+    login_url: str,
+    client_id: str,
+    username: str,
+    private_key_pem: str | bytes | Secret,
+    *,
+    session: requests.Session,
+    audience: str | None = None,
+) -> TokenSet:
     """Sign in as ``username`` with an RS256 assertion (OAuth 2.0 JWT bearer flow).
 
     Args:
@@ -121,15 +146,29 @@ def jwt_bearer(login_url: str, client_id: str, username: str, private_key_pem: s
             an unreachable login URL.
     """
     key = _load_private_key(private_key_pem)
-    claims = {"iss": client_id, "sub": username, "aud": audience or default_audience(login_url),
-              "exp": int(time.time()) + JWT_LIFETIME_SECONDS}
+    claims = {
+        "iss": client_id,
+        "sub": username,
+        "aud": audience or default_audience(login_url),
+        "exp": int(time.time()) + JWT_LIFETIME_SECONDS,
+    }
     assertion = jwt.encode(claims, key, algorithm="RS256")
-    return token_request(login_url, {"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
-                         session=session, flow="jwt_bearer")
+    return token_request(
+        login_url,
+        {"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
+        session=session,
+        flow="jwt_bearer",
+    )
 
 
-def refresh(login_url: str, client_id: str, refresh_token: str | Secret, *, session: requests.Session,
-            client_secret: str | Secret | None = None) -> TokenSet:
+def refresh(
+    login_url: str,
+    client_id: str,
+    refresh_token: str | Secret,
+    *,
+    session: requests.Session,
+    client_secret: str | Secret | None = None,
+) -> TokenSet:
     """Get a new access token from a refresh token (OAuth refresh token flow).
 
     The returned :class:`TokenSet` keeps ``refresh_token`` (Salesforce does not rotate it).
@@ -142,13 +181,21 @@ def refresh(login_url: str, client_id: str, refresh_token: str | Secret, *, sess
     secret = _secret(client_secret) if client_secret else None
     if secret:
         form["client_secret"] = secret.reveal()
-    return token_request(login_url, form, session=session, flow="refresh_token", client_secret=secret,
-                         refresh_token=token)
+    return token_request(
+        login_url, form, session=session, flow="refresh_token", client_secret=secret, refresh_token=token
+    )
 
 
-def password(login_url: str, client_id: str, client_secret: str | Secret, username: str,
-             user_password: str | Secret, *, session: requests.Session,
-             security_token: str | Secret | None = None) -> TokenSet:
+def password(
+    login_url: str,
+    client_id: str,
+    client_secret: str | Secret,
+    username: str,
+    user_password: str | Secret,
+    *,
+    session: requests.Session,
+    security_token: str | Secret | None = None,
+) -> TokenSet:
     """Sign in with a username and password (OAuth username-password flow). Discouraged.
 
     Salesforce blocks this flow by default in new orgs and is retiring password-based API
@@ -163,9 +210,19 @@ def password(login_url: str, client_id: str, client_secret: str | Secret, userna
     """
     secret = _secret(client_secret)
     pw = _secret(user_password).reveal() + (_secret(security_token).reveal() if security_token else "")
-    return token_request(login_url, {"grant_type": "password", "client_id": client_id,
-                                     "client_secret": secret.reveal(), "username": username, "password": pw},
-                         session=session, flow="password", client_secret=secret)
+    return token_request(
+        login_url,
+        {
+            "grant_type": "password",
+            "client_id": client_id,
+            "client_secret": secret.reveal(),
+            "username": username,
+            "password": pw,
+        },
+        session=session,
+        flow="password",
+        client_secret=secret,
+    )
 
 
 def revoke(login_url: str, tokens: TokenSet, *, session: requests.Session) -> bool:

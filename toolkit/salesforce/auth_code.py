@@ -34,14 +34,16 @@ __all__ = ["AuthorizationCodeFlow"]
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/callback"
-_PAGE = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>"
-         "<body style=\"font-family:sans-serif;margin:3em\"><h1>{title}</h1><p>{text}</p></body></html>")
+_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+    '<body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body></html>'
+)
 
 
 class _CallbackHandler(BaseHTTPRequestHandler):
     server: _CallbackServer
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         if parts.path != CALLBACK_PATH:
             self._answer(404, "Not found", "This address only receives Salesforce's sign-in redirect.")
@@ -60,7 +62,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
+    def log_message(self, format: str, *args: object) -> None:
         # The request line carries the authorization code: log the status only.
         log.debug("OAuth callback listener answered a request (%s)", args[1] if len(args) > 1 else "")
 
@@ -97,15 +99,25 @@ class AuthorizationCodeFlow:
         ...     tokens = flow.wait(timeout=300)
     """
 
-    def __init__(self, login_url: str, client_id: str, *, session: requests.Session,
-                 client_secret: str | Secret | None = None, port: int = 0,
-                 scope: str = "api refresh_token") -> None:
+    def __init__(
+        self,
+        login_url: str,
+        client_id: str,
+        *,
+        session: requests.Session,
+        client_secret: str | Secret | None = None,
+        port: int = 0,
+        scope: str = "api refresh_token",
+    ) -> None:
         self.login_url = normalize_login_url(login_url)
         self.client_id = client_id
         self.scope = scope
         self._session = session
-        self._client_secret = (client_secret if isinstance(client_secret, Secret) else Secret(client_secret)) \
-            if client_secret else None
+        self._client_secret = (
+            (client_secret if isinstance(client_secret, Secret) else Secret(client_secret))
+            if client_secret
+            else None
+        )
         self._verifier = Secret(secrets.token_urlsafe(64))
         self._state = secrets.token_urlsafe(32)
         self._done = threading.Event()
@@ -116,22 +128,37 @@ class AuthorizationCodeFlow:
         try:
             self._server = _CallbackServer(self, "127.0.0.1", port)
         except OSError as exc:
-            raise AuthError(f"cannot listen on 127.0.0.1:{port} for the sign-in redirect ({exc.strerror}); "
-                            f"free the port or choose another", code="listener_unavailable") from None
+            raise AuthError(
+                f"cannot listen on 127.0.0.1:{port} for the sign-in redirect ({exc.strerror}); "
+                f"free the port or choose another",
+                code="listener_unavailable",
+            ) from None
         self.port: int = self._server.server_address[1]
         self.redirect_uri = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="salesforce-oauth-callback",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="salesforce-oauth-callback", daemon=True
+        )
         self._thread.start()
 
     @property
     def authorize_url(self) -> str:
         """The URL to open in a browser (or show as a link)."""
-        challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(self._verifier.reveal().encode()).digest()).decode().rstrip("=")
-        query = urlencode({"response_type": "code", "client_id": self.client_id,
-                           "redirect_uri": self.redirect_uri, "scope": self.scope, "state": self._state,
-                           "code_challenge": challenge, "code_challenge_method": "S256"})
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(self._verifier.reveal().encode()).digest())
+            .decode()
+            .rstrip("=")
+        )
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect_uri,
+                "scope": self.scope,
+                "state": self._state,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
         return f"{self.login_url}/services/oauth2/authorize?{query}"
 
     def wait(self, timeout: float | None = 300.0) -> TokenSet:
@@ -142,8 +169,9 @@ class AuthorizationCodeFlow:
                 came within ``timeout`` seconds (``code="timeout"``).
         """
         if not self._done.wait(timeout):
-            raise AuthError(f"no sign-in redirect reached {self.redirect_uri} within {timeout:g} s",
-                            code="timeout")
+            raise AuthError(
+                f"no sign-in redirect reached {self.redirect_uri} within {timeout:g} s", code="timeout"
+            )
         return self._outcome()
 
     def complete(self, redirect_url: str) -> TokenSet:
@@ -155,8 +183,10 @@ class AuthorizationCodeFlow:
         """
         params = {k: v[0] for k, v in parse_qs(urlsplit(redirect_url.strip()).query).items()}
         if not secrets.compare_digest(params.get("state", ""), self._state):
-            raise AuthError("the redirect URL does not belong to this sign-in (state mismatch); "
-                            "start the sign-in again", code="state_mismatch")
+            raise AuthError(
+                "the redirect URL does not belong to this sign-in (state mismatch); start the sign-in again",
+                code="state_mismatch",
+            )
         self._settle(params)
         return self._outcome()
 
@@ -205,16 +235,29 @@ class AuthorizationCodeFlow:
         try:
             if params.get("error"):
                 description = params.get("error_description", "")
-                raise AuthError(f"Salesforce sign-in was not granted: {params['error']}"
-                                + (f" ({description})" if description else ""), code=params["error"])
+                raise AuthError(
+                    f"Salesforce sign-in was not granted: {params['error']}"
+                    + (f" ({description})" if description else ""),
+                    code=params["error"],
+                )
             if not params.get("code"):
                 raise AuthError("the sign-in redirect carries no authorization code", code="invalid_request")
-            form = {"grant_type": "authorization_code", "code": params["code"], "client_id": self.client_id,
-                    "redirect_uri": self.redirect_uri, "code_verifier": self._verifier.reveal()}
+            form = {
+                "grant_type": "authorization_code",
+                "code": params["code"],
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect_uri,
+                "code_verifier": self._verifier.reveal(),
+            }
             if self._client_secret:
                 form["client_secret"] = self._client_secret.reveal()
-            self._result = token_request(self.login_url, form, session=self._session,
-                                         flow="authorization_code", client_secret=self._client_secret)
+            self._result = token_request(
+                self.login_url,
+                form,
+                session=self._session,
+                flow="authorization_code",
+                client_secret=self._client_secret,
+            )
         except AuthError as exc:
             self._error = exc
         finally:

@@ -90,11 +90,19 @@ def _leaves(node: dict[str, Any]) -> Iterator[Any]:
             yield value
 
 
-def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mapping[str, str], *,
-                     include_deleted: bool = False, max_records: int = 50_000, poll_seconds: float = 0.5,
-                     timeout_seconds: float = 3600.0,
-                     sleep: Callable[[float], None] = time.sleep,
-                     on_complete: Callable[[dict[str, Any]], None] | None = None) -> Iterator[list[dict[str, Any]]]:
+def bulk_query_pages(
+    funnel: Funnel,
+    sobject: str,
+    soql: str,
+    field_types: Mapping[str, str],
+    *,
+    include_deleted: bool = False,
+    max_records: int = 50_000,
+    poll_seconds: float = 0.5,
+    timeout_seconds: float = 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+    on_complete: Callable[[dict[str, Any]], None] | None = None,
+) -> Iterator[list[dict[str, Any]]]:
     """Run a Bulk API 2.0 query job and yield its results page by page.
 
     Args:
@@ -115,10 +123,18 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
         RetriableApiError: the job did not complete within ``timeout_seconds``.
     """
     operation = "queryAll" if include_deleted else "query"
-    body = {"operation": operation, "query": soql, "contentType": "CSV", "columnDelimiter": "COMMA",
-            "lineEnding": "LF"}
-    job_id = funnel.call(lambda sf: str(_job(sf.restful("jobs/query", method="POST", json=body))["id"]),
-                         method="POST", path="jobs/query")
+    body = {
+        "operation": operation,
+        "query": soql,
+        "contentType": "CSV",
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+    }
+    job_id = funnel.call(
+        lambda sf: str(_job(sf.restful("jobs/query", method="POST", json=body))["id"]),
+        method="POST",
+        path="jobs/query",
+    )
     path = f"jobs/query/{job_id}"
     log.info("Bulk API 2.0 %s job %s created for %s", operation, job_id, sobject)
     deadline = time.monotonic() + timeout_seconds
@@ -130,22 +146,36 @@ def bulk_query_pages(funnel: Funnel, sobject: str, soql: str, field_types: Mappi
         if state == "JobComplete":
             break
         if state in _FAILED:
-            raise FatalApiError(str(info.get("errorMessage") or f"the Bulk API job ended {state}"),
-                                service="salesforce", code=f"BULK_JOB_{str(state).upper()}",
-                                method="GET", path=path)
+            raise FatalApiError(
+                str(info.get("errorMessage") or f"the Bulk API job ended {state}"),
+                service="salesforce",
+                code=f"BULK_JOB_{str(state).upper()}",
+                method="GET",
+                path=path,
+            )
         if time.monotonic() >= deadline:
-            funnel.call(lambda sf: sf.restful(path, method="PATCH", json={"state": "Aborted"}), method="PATCH",
-                        path=path)
-            raise RetriableApiError(f"the Bulk API job was still {state} after {timeout_seconds:g} s; "
-                                    f"it was aborted", service="salesforce", code="BULK_JOB_TIMEOUT",
-                                    method="GET", path=path)
+            funnel.call(
+                lambda sf: sf.restful(path, method="PATCH", json={"state": "Aborted"}),
+                method="PATCH",
+                path=path,
+            )
+            raise RetriableApiError(
+                f"the Bulk API job was still {state} after {timeout_seconds:g} s; it was aborted",
+                service="salesforce",
+                code="BULK_JOB_TIMEOUT",
+                method="GET",
+                path=path,
+            )
         wait = min(cap, wait * 1.5)
     if on_complete is not None:
         on_complete(info)
     locator = ""
     while True:
-        text, locator = funnel.call(lambda sf: _results_page(sf, f"{path}/results", locator, max_records),
-                                    method="GET", path=f"{path}/results")
+        text, locator = funnel.call(
+            lambda sf: _results_page(sf, f"{path}/results", locator, max_records),
+            method="GET",
+            path=f"{path}/results",
+        )
         rows = _rows(text, field_types)
         del text  # the CSV text is not kept while the caller works and the next page downloads
         yield rows
@@ -172,7 +202,8 @@ def _results_page(sf: Salesforce, path: str, locator: str, max_records: int) -> 
     if locator:
         params["locator"] = locator
     response: requests.Response = sf.session.request(
-        "GET", sf.base_url + path, params=params, headers={**sf.headers, "Accept": "text/csv"})
+        "GET", sf.base_url + path, params=params, headers={**sf.headers, "Accept": "text/csv"}
+    )
     if response.status_code >= 300:
         exception_handler(response, name=path)
     if "Sforce-Locator" not in response.headers:

@@ -78,16 +78,20 @@ class SaveResult:
         if not success and not errors:
             errors = [RecordError("UNKNOWN_ERROR", "Salesforce reported a failure without a reason", [])]
         rid = item.get("id")
-        return cls(id=str(rid) if isinstance(rid, str) and rid else fallback_id, success=success, errors=errors)
+        return cls(
+            id=str(rid) if isinstance(rid, str) and rid else fallback_id, success=success, errors=errors
+        )
 
 
 def _record_error(entry: Any) -> RecordError:
     """One error entry of a collections result: an object as documented, or any other shape as text."""
     if isinstance(entry, dict):
         fields = entry.get("fields")
-        return RecordError(str(entry.get("statusCode") or entry.get("errorCode") or "UNKNOWN_ERROR"),
-                           str(entry.get("message") or ""),
-                           [str(f) for f in fields] if isinstance(fields, list) else ([str(fields)] if fields else []))
+        return RecordError(
+            str(entry.get("statusCode") or entry.get("errorCode") or "UNKNOWN_ERROR"),
+            str(entry.get("message") or ""),
+            [str(f) for f in fields] if isinstance(fields, list) else ([str(fields)] if fields else []),
+        )
     return RecordError("UNKNOWN_ERROR", str(entry)[:400], [])
 
 
@@ -96,8 +100,11 @@ def _query_page(answer: Any) -> dict[str, Any]:
 
     Raised inside the funnel, it becomes a :class:`~toolkit.exceptions.ProtocolError` naming the call.
     """
-    if not isinstance(answer, dict) or not isinstance(answer.get("records", []), list) \
-            or not all(isinstance(r, dict) for r in answer.get("records", [])):
+    if (
+        not isinstance(answer, dict)
+        or not isinstance(answer.get("records", []), list)
+        or not all(isinstance(r, dict) for r in answer.get("records", []))
+    ):
         raise TypeError("a query page is an object whose records are objects")
     return answer
 
@@ -105,7 +112,9 @@ def _query_page(answer: Any) -> dict[str, Any]:
 def _describe(answer: Any) -> dict[str, Any]:
     """A describe answer checked for its ``fields`` list of named objects (a ``TypeError`` if not)."""
     fields = answer.get("fields") if isinstance(answer, dict) else None
-    if not isinstance(fields, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields):
+    if not isinstance(fields, list) or not all(
+        isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields
+    ):
         raise TypeError("a describe answer has a list of named fields")
     return answer  # type: ignore[no-any-return]
 
@@ -131,17 +140,28 @@ class SalesforceClient:
         sleep: the sleep function (backoff and Bulk polling).
     """
 
-    def __init__(self, tokens: TokenSet, reauthenticate: Callable[[], TokenSet], *,
-                 session: requests.Session, version: str = DEFAULT_API_VERSION,
-                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self._funnel = Funnel(tokens, reauthenticate, session=session, version=version, retry=retry, sleep=sleep)
+    def __init__(
+        self,
+        tokens: TokenSet,
+        reauthenticate: Callable[[], TokenSet],
+        *,
+        session: requests.Session,
+        version: str = DEFAULT_API_VERSION,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._funnel = Funnel(
+            tokens, reauthenticate, session=session, version=version, retry=retry, sleep=sleep
+        )
         self._sleep = sleep
         self._describes: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         tokens = self._funnel.tokens
-        return f"SalesforceClient(instance_url={tokens.instance_url!r}, org_id={tokens.org_id!r}, " \
-               f"version={self._funnel.version!r})"
+        return (
+            f"SalesforceClient(instance_url={tokens.instance_url!r}, org_id={tokens.org_id!r}, "
+            f"version={self._funnel.version!r})"
+        )
 
     @property
     def tokens(self) -> TokenSet:
@@ -174,8 +194,11 @@ class SalesforceClient:
         """Return ``sobjects/<sobject>/describe`` (fetched once per client)."""
         name = soql_name(sobject)
         if name not in self._describes:
-            self._describes[name] = self._funnel.call(lambda sf: _describe(getattr(sf, name).describe()),
-                                                      method="GET", path=f"sobjects/{name}/describe")
+            self._describes[name] = self._funnel.call(
+                lambda sf: _describe(getattr(sf, name).describe()),
+                method="GET",
+                path=f"sobjects/{name}/describe",
+            )
         return self._describes[name]
 
     def field_types(self, sobject: str) -> dict[str, str]:
@@ -191,20 +214,32 @@ class SalesforceClient:
             include_deleted: use ``queryAll`` (records in the Recycle Bin, ``IsDeleted = true``).
         """
         endpoint = "queryAll" if include_deleted else "query"
-        page = self._funnel.call(lambda sf: _query_page(sf.query(soql, include_deleted=include_deleted)),
-                                 method="GET", path=endpoint)
+        page = self._funnel.call(
+            lambda sf: _query_page(sf.query(soql, include_deleted=include_deleted)),
+            method="GET",
+            path=endpoint,
+        )
         while True:
             yield [_strip_attributes(r) for r in page.get("records", [])]
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return
-            page = self._funnel.call(lambda sf: _query_page(sf.query_more(next_url, identifier_is_url=True)),
-                                     method="GET", path=endpoint)
+            page = self._funnel.call(
+                lambda sf: _query_page(sf.query_more(next_url, identifier_is_url=True)),
+                method="GET",
+                path=endpoint,
+            )
 
-    def bulk_query_pages(self, soql: str, *, include_deleted: bool = False, max_records: int = 50_000,
-                         poll_seconds: float = 0.5, field_types: dict[str, str] | None = None,
-                         on_complete: Callable[[dict[str, Any]], None] | None = None
-                         ) -> Iterator[list[dict[str, Any]]]:
+    def bulk_query_pages(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        max_records: int = 50_000,
+        poll_seconds: float = 0.5,
+        field_types: dict[str, str] | None = None,
+        on_complete: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """Yield a Bulk API 2.0 query's results page by page, typed like the REST API's records.
 
         Args:
@@ -221,9 +256,17 @@ class SalesforceClient:
             raise ValueError("the query has no FROM <object>")
         sobject = match.group(1)
         types = self.field_types(sobject) if field_types is None else field_types
-        return bulk_query_pages(self._funnel, sobject, soql, types,
-                                include_deleted=include_deleted, max_records=max_records,
-                                poll_seconds=poll_seconds, sleep=self._sleep, on_complete=on_complete)
+        return bulk_query_pages(
+            self._funnel,
+            sobject,
+            soql,
+            types,
+            include_deleted=include_deleted,
+            max_records=max_records,
+            poll_seconds=poll_seconds,
+            sleep=self._sleep,
+            on_complete=on_complete,
+        )
 
     def count(self, sobject: str, where: str | None = None, *, include_deleted: bool = False) -> int:
         """Return ``SELECT COUNT() FROM <sobject> [WHERE <where>]``.
@@ -232,8 +275,11 @@ class SalesforceClient:
             where: the condition, built with the :mod:`~toolkit.salesforce.soql` helpers.
         """
         soql = f"SELECT COUNT() FROM {soql_name(sobject)}" + (f" WHERE {where}" if where else "")
-        return self._funnel.call(lambda sf: int(sf.query(soql, include_deleted=include_deleted)["totalSize"]),
-                                 method="GET", path="queryAll" if include_deleted else "query")
+        return self._funnel.call(
+            lambda sf: int(sf.query(soql, include_deleted=include_deleted)["totalSize"]),
+            method="GET",
+            path="queryAll" if include_deleted else "query",
+        )
 
     def limits(self) -> dict[str, Any]:
         """Return the org's limits (``DailyApiRequests``, ``DailyBulkV2QueryJobs``...)."""
@@ -265,26 +311,34 @@ class SalesforceClient:
         """Delete records (to the Recycle Bin) 200 per call; one result per Id, in order."""
         results: list[SaveResult] = []
         for start in range(0, len(ids), BATCH_SIZE):
-            batch = [str(i) for i in ids[start:start + BATCH_SIZE]]
+            batch = [str(i) for i in ids[start : start + BATCH_SIZE]]
             params = {"ids": ",".join(batch), "allOrNone": "false"}
             answer = self._funnel.call(
                 lambda sf: sf.restful("composite/sobjects", params=params, method="DELETE"),
-                method="DELETE", path="composite/sobjects")
+                method="DELETE",
+                path="composite/sobjects",
+            )
             results += self._results(answer, batch)
         return results
 
-    def _collections(self, sobject: str, method: str, bodies: list[dict[str, Any]],
-                     ids: Sequence[str | None]) -> list[SaveResult]:
+    def _collections(
+        self, sobject: str, method: str, bodies: list[dict[str, Any]], ids: Sequence[str | None]
+    ) -> list[SaveResult]:
         name = soql_name(sobject)
         results: list[SaveResult] = []
         for start in range(0, len(bodies), BATCH_SIZE):
-            batch_ids = ids[start:start + BATCH_SIZE]
-            records = [{"attributes": {"type": name}, **({"id": rid} if rid else {}), **body}
-                       for rid, body in zip(batch_ids, bodies[start:start + BATCH_SIZE])]
+            batch_ids = ids[start : start + BATCH_SIZE]
+            records = [
+                {"attributes": {"type": name}, **({"id": rid} if rid else {}), **body}
+                for rid, body in zip(batch_ids, bodies[start : start + BATCH_SIZE])
+            ]
             payload = {"allOrNone": False, "records": records}
             answer = self._funnel.call(
                 lambda sf: sf.restful("composite/sobjects", method=method, json=payload),
-                method=method, path="composite/sobjects", idempotent=method != "POST")
+                method=method,
+                path="composite/sobjects",
+                idempotent=method != "POST",
+            )
             results += self._results(answer, batch_ids)
         failed = sum(1 for r in results if not r.success)
         log.info("Salesforce %s of %d %s records: %d failed", method, len(results), name, failed)
@@ -293,8 +347,11 @@ class SalesforceClient:
     @staticmethod
     def _results(answer: Any, ids: Sequence[str | None]) -> list[SaveResult]:
         if not isinstance(answer, list) or len(answer) != len(ids):
-            raise ProtocolError(f"expected {len(ids)} results from composite/sobjects, got "
-                                f"{len(answer) if isinstance(answer, list) else type(answer).__name__}",
-                                service="salesforce", code="INVALID_RESPONSE", path="composite/sobjects")
+            raise ProtocolError(
+                f"expected {len(ids)} results from composite/sobjects, got "
+                f"{len(answer) if isinstance(answer, list) else type(answer).__name__}",
+                service="salesforce",
+                code="INVALID_RESPONSE",
+                path="composite/sobjects",
+            )
         return [SaveResult.from_json(item, rid) for item, rid in zip(answer, ids)]
-

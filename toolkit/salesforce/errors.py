@@ -17,13 +17,20 @@ header or key: ValueError, KeyError, TypeError...)
 from __future__ import annotations
 
 import email.utils
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
-from toolkit.exceptions import ApiDisabledError, AuthError, FatalApiError, ProtocolError, RetriableApiError, ToolkitError
+from toolkit.exceptions import (
+    ApiDisabledError,
+    AuthError,
+    FatalApiError,
+    ProtocolError,
+    RetriableApiError,
+    ToolkitError,
+)
 
 __all__ = ["MALFORMED_ANSWER", "RETRIABLE_STATUSES", "error_detail", "parse_retry_after", "translate"]
 
@@ -60,20 +67,30 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _from_status(status: int, content: Any, *, method: str, path: str,
-                 retry_after: float | None) -> ToolkitError:
+def _from_status(
+    status: int, content: Any, *, method: str, path: str, retry_after: float | None
+) -> ToolkitError:
     code, message = error_detail(content)
     message = message or f"HTTP {status}"
-    where: dict[str, Any] = {"service": SERVICE, "status": status, "code": code, "method": method, "path": path}
+    where: dict[str, Any] = {
+        "service": SERVICE,
+        "status": status,
+        "code": code,
+        "method": method,
+        "path": path,
+    }
     if status == 401:
         return AuthError(f"Salesforce refused the session: {message}", code=code or "INVALID_SESSION_ID")
     if code == "API_DISABLED_FOR_ORG":
-        return ApiDisabledError(f"the org does not allow API access: {message} (API access needs an "
-                                f"edition with API, and the 'API Enabled' permission)", code=code)
+        return ApiDisabledError(
+            f"the org does not allow API access: {message} (API access needs an "
+            f"edition with API, and the 'API Enabled' permission)",
+            code=code,
+        )
     if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
         return FatalApiError(f"the org's daily API request allowance is spent: {message}", **where)
     if status in RETRIABLE_STATUSES:
@@ -81,8 +98,9 @@ def _from_status(status: int, content: Any, *, method: str, path: str,
     return FatalApiError(message, **where)
 
 
-def translate(exc: BaseException, *, method: str, path: str,
-              retry_after: float | None = None) -> ToolkitError:
+def translate(
+    exc: BaseException, *, method: str, path: str, retry_after: float | None = None
+) -> ToolkitError:
     """Return the toolkit exception for an exception raised during one call.
 
     Args:
@@ -96,19 +114,27 @@ def translate(exc: BaseException, *, method: str, path: str,
     if isinstance(exc, SalesforceOperationError):
         return FatalApiError(str(exc)[:_MAX_MESSAGE], code="OPERATION_FAILED", **where)
     if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE" in str(exc).upper():
-        return FatalApiError("the server's TLS certificate is not trusted (wrong CA bundle, or an "
-                             "intercepting proxy)", code="TLS_VERIFY_FAILED", **where)
+        return FatalApiError(
+            "the server's TLS certificate is not trusted (wrong CA bundle, or an intercepting proxy)",
+            code="TLS_VERIFY_FAILED",
+            **where,
+        )
     if isinstance(exc, requests.Timeout):
         return RetriableApiError(f"no answer in time ({type(exc).__name__})", code="TIMEOUT", **where)
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-        return RetriableApiError(f"the connection failed ({type(exc).__name__})", code="CONNECTION_ERROR",
-                                 **where)
+        return RetriableApiError(
+            f"the connection failed ({type(exc).__name__})", code="CONNECTION_ERROR", **where
+        )
     if isinstance(exc, requests.RequestException):
-        return FatalApiError(f"the request could not be made ({type(exc).__name__})", code="REQUEST_ERROR",
-                             **where)
+        return FatalApiError(
+            f"the request could not be made ({type(exc).__name__})", code="REQUEST_ERROR", **where
+        )
     if isinstance(exc, MALFORMED_ANSWER):
         # Only the kind of failure is kept: the library's text may quote the answer (personal data).
-        what = "is not the JSON Salesforce sends" if isinstance(exc, ValueError) else \
-            f"is not of the shape Salesforce documents ({type(exc).__name__})"
+        what = (
+            "is not the JSON Salesforce sends"
+            if isinstance(exc, ValueError)
+            else f"is not of the shape Salesforce documents ({type(exc).__name__})"
+        )
         return ProtocolError(f"the answer {what}", code="INVALID_RESPONSE", **where)
     raise TypeError(f"cannot translate {type(exc).__name__}") from exc

@@ -79,9 +79,16 @@ class Funnel:
         sleep: the sleep function (tests may speed it up).
     """
 
-    def __init__(self, tokens: TokenSet, reauthenticate: Callable[[], TokenSet], *,
-                 session: requests.Session, version: str = DEFAULT_API_VERSION,
-                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        tokens: TokenSet,
+        reauthenticate: Callable[[], TokenSet],
+        *,
+        session: requests.Session,
+        version: str = DEFAULT_API_VERSION,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.version = version.lstrip("vV")
         self.retry = retry or RetryPolicy()
         self.session = session
@@ -119,8 +126,12 @@ class Funnel:
             hooks.remove(self._on_response)
 
     def _build(self, tokens: TokenSet) -> Salesforce:
-        return Salesforce(instance_url=tokens.instance_url, session_id=tokens.access_token.reveal(),
-                          session=self.session, version=self.version)
+        return Salesforce(
+            instance_url=tokens.instance_url,
+            session_id=tokens.access_token.reveal(),
+            session=self.session,
+            version=self.version,
+        )
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         match = _USAGE_RE.search(response.headers.get("Sforce-Limit-Info", ""))
@@ -166,16 +177,31 @@ class Funnel:
                 self._renew(sf)
                 renewed, attempt = True, attempt - 1  # the replay is not a retry
                 continue
-            except (SalesforceError, SalesforceOperationError, requests.RequestException, *MALFORMED_ANSWER) as exc:
+            except (
+                SalesforceError,
+                SalesforceOperationError,
+                requests.RequestException,
+                *MALFORMED_ANSWER,
+            ) as exc:
                 error = translate(exc, method=method, path=path, retry_after=self._local.retry_after)
-                if not isinstance(error, RetriableApiError) or attempt >= self.retry.attempts \
-                        or not (idempotent or error.status in _NOT_PROCESSED):
+                if (
+                    not isinstance(error, RetriableApiError)
+                    or attempt >= self.retry.attempts
+                    or not (idempotent or error.status in _NOT_PROCESSED)
+                ):
                     if isinstance(error, RetriableApiError) and attempt > 1:
                         error.args = (f"{error.args[0]} (gave up after {attempt} tries)",)
                     raise error from exc
             delay = self.retry.delay(attempt, error.retry_after, self._rng)
             self.retries += 1
-            log.warning("Salesforce %s %s failed (%s %s); try %d of %d in %.1f s", method, path,
-                        error.status or "-", error.code or "", attempt + 1, self.retry.attempts, delay)
+            log.warning(
+                "Salesforce %s %s failed (%s %s); try %d of %d in %.1f s",
+                method,
+                path,
+                error.status or "-",
+                error.code or "",
+                attempt + 1,
+                self.retry.attempts,
+                delay,
+            )
             self._sleep(delay)
-

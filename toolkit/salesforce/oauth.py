@@ -16,7 +16,7 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +28,14 @@ from toolkit.exceptions import AuthError
 
 from .errors import RETRIABLE_STATUSES, parse_retry_after
 
-__all__ = ["DEFAULT_TIMEOUT", "TokenSet", "make_session", "normalize_login_url", "revoke_token", "token_request"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TokenSet",
+    "make_session",
+    "normalize_login_url",
+    "revoke_token",
+    "token_request",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +96,9 @@ class _TimeoutSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def make_session(ca_bundle: str | None = None, *,
-                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> requests.Session:
+def make_session(
+    ca_bundle: str | None = None, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT
+) -> requests.Session:
     """Return the ``requests.Session`` for one Salesforce connection.
 
     Args:
@@ -118,12 +126,20 @@ def normalize_login_url(login_url: str) -> str:
     """
     parts = urlsplit(login_url.strip())
     loopback = parts.hostname in LOOPBACK_HOSTS
-    if parts.scheme not in ("https", "http") or not parts.hostname or (parts.scheme == "http" and not loopback):
-        raise AuthError(f"the login URL must be an https:// URL such as https://login.salesforce.com, "
-                        f"got {_safe_url(login_url)!r}", code="invalid_login_url")
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or (parts.scheme == "http" and not loopback)
+    ):
+        raise AuthError(
+            f"the login URL must be an https:// URL such as https://login.salesforce.com, "
+            f"got {_safe_url(login_url)!r}",
+            code="invalid_login_url",
+        )
     if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise AuthError("the login URL must not carry user info, a query or a fragment",
-                        code="invalid_login_url")
+        raise AuthError(
+            "the login URL must not carry user info, a query or a fragment", code="invalid_login_url"
+        )
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -142,9 +158,9 @@ def _parse_id_url(id_url: str) -> tuple[str, str]:
 
 def _issued_at(value: Any) -> datetime:
     try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 def _check_signature(body: dict[str, Any], client_secret: Secret) -> None:
@@ -154,9 +170,11 @@ def _check_signature(body: dict[str, Any], client_secret: Secret) -> None:
         return
     mac = hmac.new(client_secret.reveal().encode(), (id_url + issued).encode(), hashlib.sha256)
     if not hmac.compare_digest(base64.b64encode(mac.digest()).decode(), signature):
-        raise AuthError("Salesforce's token answer has a signature that does not match the client "
-                        "secret: the answer was altered or came from somewhere else",
-                        code="invalid_signature")
+        raise AuthError(
+            "Salesforce's token answer has a signature that does not match the client "
+            "secret: the answer was altered or came from somewhere else",
+            code="invalid_signature",
+        )
 
 
 def _refusal(flow: str, response: requests.Response) -> AuthError:
@@ -167,15 +185,26 @@ def _refusal(flow: str, response: requests.Response) -> AuthError:
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         error = body["error"]
         description = str(body.get("error_description") or "").strip()
-        text = f"Salesforce refused the {flow} sign-in: {error}" + (f" ({description})" if description else "")
+        text = f"Salesforce refused the {flow} sign-in: {error}" + (
+            f" ({description})" if description else ""
+        )
         return AuthError(text, code=error)
-    return AuthError(f"Salesforce's token endpoint answered HTTP {response.status_code} to the {flow} "
-                     f"sign-in without an OAuth error; is the login URL right?",
-                     code=f"http_{response.status_code}")
+    return AuthError(
+        f"Salesforce's token endpoint answered HTTP {response.status_code} to the {flow} "
+        f"sign-in without an OAuth error; is the login URL right?",
+        code=f"http_{response.status_code}",
+    )
 
 
-def token_request(login_url: str, form: dict[str, str], *, session: requests.Session, flow: str,
-                  client_secret: Secret | None = None, refresh_token: Secret | None = None) -> TokenSet:
+def token_request(
+    login_url: str,
+    form: dict[str, str],
+    *,
+    session: requests.Session,
+    flow: str,
+    client_secret: Secret | None = None,
+    refresh_token: Secret | None = None,
+) -> TokenSet:
     """POST ``form`` to ``<login_url>/services/oauth2/token`` and build the :class:`TokenSet`.
 
     Args:
@@ -196,17 +225,30 @@ def token_request(login_url: str, form: dict[str, str], *, session: requests.Ses
             response = session.post(url, data=form, headers={"Accept": "application/json"})
         except requests.RequestException as exc:
             if attempt < TOKEN_ATTEMPTS:
-                log.warning("Salesforce %s sign-in: no answer (%s); try %d of %d", flow, type(exc).__name__,
-                            attempt + 1, TOKEN_ATTEMPTS)
+                log.warning(
+                    "Salesforce %s sign-in: no answer (%s); try %d of %d",
+                    flow,
+                    type(exc).__name__,
+                    attempt + 1,
+                    TOKEN_ATTEMPTS,
+                )
                 time.sleep(wait)
                 continue
             # The exception text can quote the request; only its type and the host are reported.
-            raise AuthError(f"could not reach the Salesforce login URL {normalize_login_url(login_url)} for "
-                            f"the {flow} sign-in: {type(exc).__name__}", code="unreachable") from None
+            raise AuthError(
+                f"could not reach the Salesforce login URL {normalize_login_url(login_url)} for "
+                f"the {flow} sign-in: {type(exc).__name__}",
+                code="unreachable",
+            ) from None
         if response.status_code not in RETRIABLE_STATUSES or attempt == TOKEN_ATTEMPTS:
             break
-        log.warning("Salesforce %s sign-in: HTTP %s; try %d of %d", flow, response.status_code, attempt + 1,
-                    TOKEN_ATTEMPTS)
+        log.warning(
+            "Salesforce %s sign-in: HTTP %s; try %d of %d",
+            flow,
+            response.status_code,
+            attempt + 1,
+            TOKEN_ATTEMPTS,
+        )
         hint = parse_retry_after(response.headers.get("Retry-After"))
         time.sleep(min(hint, TOKEN_MAX_RETRY_AFTER) if hint else wait)
     if response.status_code != 200:
@@ -218,8 +260,9 @@ def token_request(login_url: str, form: dict[str, str], *, session: requests.Ses
     except ValueError:
         body = None
     if not isinstance(body, dict) or not body.get("access_token") or not body.get("instance_url"):
-        raise AuthError(f"Salesforce's answer to the {flow} sign-in is not a token answer",
-                        code="invalid_token_response")
+        raise AuthError(
+            f"Salesforce's answer to the {flow} sign-in is not a token answer", code="invalid_token_response"
+        )
     if client_secret:
         _check_signature(body, client_secret)
     id_url = str(body.get("id") or "")
@@ -230,8 +273,13 @@ def token_request(login_url: str, form: dict[str, str], *, session: requests.Ses
         access_token=Secret(str(body["access_token"])),
         refresh_token=Secret(str(new_refresh)) if new_refresh else refresh_token,
         instance_url=str(body["instance_url"]).rstrip("/"),
-        id_url=id_url, org_id=org_id, user_id=user_id,
-        issued_at=_issued_at(body.get("issued_at")), flow=flow, scope=str(body.get("scope") or ""))
+        id_url=id_url,
+        org_id=org_id,
+        user_id=user_id,
+        issued_at=_issued_at(body.get("issued_at")),
+        flow=flow,
+        scope=str(body.get("scope") or ""),
+    )
 
 
 def revoke_token(login_url: str, token: Secret, *, session: requests.Session) -> bool:

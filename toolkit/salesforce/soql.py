@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 __all__ = ["soql_date", "soql_datetime", "soql_in", "soql_name", "soql_quote"]
 
 # Salesforce's quoted-string escape sequences (SOQL and SOSL reference, "Quoted String Escape
 # Sequences"); other control characters are written as \uXXXX.
-_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            "\b": "\\b", "\f": "\\f"}
+_ESCAPES = {
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
 _LIKE_ESCAPES = {"%": "\\%", "_": "\\_"}
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
 
@@ -63,7 +71,7 @@ def soql_datetime(moment: datetime) -> str:
         raise TypeError(f"soql_datetime takes a datetime, not {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("soql_datetime needs a timezone-aware datetime (e.g. datetime.now(timezone.utc))")
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + f".{utc.microsecond // 1000:03d}Z"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -21,7 +21,7 @@ class Clock:
         """Current sandbox time, timezone-aware UTC, truncated to milliseconds as Salesforce does."""
         with self._lock:
             offset = self._offset
-        t = datetime.now(timezone.utc) + offset
+        t = datetime.now(UTC) + offset
         return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
     @property

@@ -76,7 +76,7 @@ _CASE_TOPICS: Final = (
     ("Cannot log in to the customer portal", "Password reset e-mail never arrives (tried {d} times)."),
     ("Question about loyalty points", "Points from order #{n} are missing on the account."),
     ("Invoice #{n} incorrect", "VAT on invoice #{n} is wrong & the address is outdated."),
-    ("Cancel my subscription", "Customer wrote: \"Please cancel <all> newsletters\" ({d} mails/week)."),
+    ("Cancel my subscription", 'Customer wrote: "Please cancel <all> newsletters" ({d} mails/week).'),
     ("Damaged item received", "Box arrived crushed; photos attached.\nOrder #{n}, item {d}."),
 )
 
@@ -135,18 +135,22 @@ def _check(n: int, rule_share: float) -> None:
         raise ValueError("rule_share must be between 0 and 1")
 
 
-def _iter(kind: str, n: int, seed: int, rule_share: float, today: date | None,
-          messy: bool) -> Iterator[GeneratedRecord]:
+def _iter(
+    kind: str, n: int, seed: int, rule_share: float, today: date | None, messy: bool
+) -> Iterator[GeneratedRecord]:
     _check(n, rule_share)
     traits_rng = random.Random(f"{seed}:{kind}:traits") if messy else None
-    maker = RecordMaker(kind, random.Random(f"{seed}:{kind}"), rule_share, today or REFERENCE_DATE, traits_rng)
+    maker = RecordMaker(
+        kind, random.Random(f"{seed}:{kind}"), rule_share, today or REFERENCE_DATE, traits_rng
+    )
     for _ in range(n):
         fields, breaks, edit, traits = maker.make()
         yield GeneratedRecord(fields, breaks, edit, traits)
 
 
-def iter_contacts(n: int, *, seed: int = 0, rule_share: float = 0.05, today: date | None = None,
-                  messy: bool = True) -> Iterator[GeneratedRecord]:
+def iter_contacts(
+    n: int, *, seed: int = 0, rule_share: float = 0.05, today: date | None = None, messy: bool = True
+) -> Iterator[GeneratedRecord]:
     """Stream ``n`` Contacts (the ones ``generate`` makes for the seed before it links records:
     no Cases / Y10, no duplicate e-mails, no Leads of the same people).
 
@@ -165,8 +169,9 @@ def iter_contacts(n: int, *, seed: int = 0, rule_share: float = 0.05, today: dat
     return _iter("Contact", n, seed, rule_share, today, messy)
 
 
-def iter_leads(n: int, *, seed: int = 0, rule_share: float = 0.05, today: date | None = None,
-               messy: bool = True) -> Iterator[GeneratedRecord]:
+def iter_leads(
+    n: int, *, seed: int = 0, rule_share: float = 0.05, today: date | None = None, messy: bool = True
+) -> Iterator[GeneratedRecord]:
     """Stream ``n`` Leads; like ``iter_contacts``, with rules Y3, Y5, Y6, Y7, Y8 and Y9.
 
     Lead e-mails use company domains and contacts' consumer domains, and phone numbers come
@@ -203,7 +208,8 @@ def _add_brevo_edits(data: GeneratedData) -> None:
             if record.brevo_edit is not None:
                 rule = next(r for r in record.breaks if r in ("Y3", "Y5", "Y8"))
                 data.brevo_edits.append(
-                    {key: index, "attributes": dict(record.brevo_edit), "breaks": (rule,)})
+                    {key: index, "attributes": dict(record.brevo_edit), "breaks": (rule,)}
+                )
 
 
 def _add_brevo_only(data: GeneratedData, count: int, rng: random.Random) -> None:
@@ -220,12 +226,21 @@ def _add_brevo_only(data: GeneratedData, count: int, rng: random.Random) -> None
             attributes["FIRSTNAME"] = person.first_name
         if rng.random() < 0.4:
             attributes["SMS"] = phones.sms(locale.spec.region)
-        data.brevo_only.append({"email": emails.make(person.first_name, person.last_name),
-                                "attributes": attributes})
+        data.brevo_only.append(
+            {"email": emails.make(person.first_name, person.last_name), "attributes": attributes}
+        )
 
 
-def generate(*, contacts: int, leads: int, seed: int = 0, rule_share: float = 0.05,
-             brevo_only: int | None = None, today: date | None = None, messy: bool = True) -> GeneratedData:
+def generate(
+    *,
+    contacts: int,
+    leads: int,
+    seed: int = 0,
+    rule_share: float = 0.05,
+    brevo_only: int | None = None,
+    today: date | None = None,
+    messy: bool = True,
+) -> GeneratedData:
     """Generate a whole sandbox data set.
 
     Args:

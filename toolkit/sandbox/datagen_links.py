@@ -32,7 +32,7 @@ NEWER_DAYS: Final = (1, 180)
 _NAME_FIELDS: Final = ("Salutation", "FirstName", "LastName")
 
 
-def _linkable(record: "GeneratedRecord") -> bool:
+def _linkable(record: GeneratedRecord) -> bool:
     return not record.breaks and record.fields.get("Email") is not None
 
 
@@ -43,19 +43,21 @@ def _take(pool: list[int], rng: random.Random) -> int:
     return pool.pop()
 
 
-def _tag(record: "GeneratedRecord", kind: str, *added: str) -> None:
+def _tag(record: GeneratedRecord, kind: str, *added: str) -> None:
     """Recompute the record's own traits (its fields changed) and add the linking ones."""
-    linked = {t for t in record.traits if t in (DUPLICATE_EMAIL, LEAD_AND_CONTACT, CONVERTED_LEAD)} | set(added)
+    linked = {t for t in record.traits if t in (DUPLICATE_EMAIL, LEAD_AND_CONTACT, CONVERTED_LEAD)} | set(
+        added
+    )
     own = set(record_traits(kind, record.fields, record.breaks))
     record.traits = tuple(t for t in TRAITS if t in own | linked)
 
 
-def _copy_person(source: "GeneratedRecord", target: "GeneratedRecord") -> None:
+def _copy_person(source: GeneratedRecord, target: GeneratedRecord) -> None:
     for name in (*_NAME_FIELDS, "Email"):
         target.fields[name] = source.fields.get(name)
 
 
-def _duplicates(data: "GeneratedData", rng: random.Random) -> set[int]:
+def _duplicates(data: GeneratedData, rng: random.Random) -> set[int]:
     """Pair Contacts sharing an e-mail; returns the indices used."""
     pool: list[int] = []
     used: set[int] = set()
@@ -79,7 +81,7 @@ def _duplicates(data: "GeneratedData", rng: random.Random) -> set[int]:
     return used
 
 
-def _leads(data: "GeneratedData", rng: random.Random, taken: set[int]) -> None:
+def _leads(data: GeneratedData, rng: random.Random, taken: set[int]) -> None:
     """Make Leads of people who are Contacts too, and pick the Leads to convert."""
     pool = [i for i, r in enumerate(data.contacts) if i not in taken and _linkable(r)]
     for index, lead in enumerate(data.leads):
@@ -103,6 +105,6 @@ def _leads(data: "GeneratedData", rng: random.Random, taken: set[int]) -> None:
             data.conversions.append((index, None))
 
 
-def link_records(data: "GeneratedData", rng: random.Random) -> None:
+def link_records(data: GeneratedData, rng: random.Random) -> None:
     """Add the linking traits to ``data`` in place (records, traits and ``conversions``)."""
     _leads(data, rng, _duplicates(data, rng))

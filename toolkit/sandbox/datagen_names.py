@@ -14,7 +14,9 @@ from typing import Final
 
 from .datagen_pools import LocalePools
 
-FIRST_NAME_MAX: Final = 40   # Contact/Lead FirstName string(40), LastName string(80): Salesforce field reference
+FIRST_NAME_MAX: Final = (
+    40  # Contact/Lead FirstName string(40), LastName string(80): Salesforce field reference
+)
 LAST_NAME_MAX: Final = 80
 LONG_FIRST_NAME: Final = 30  # a first name this long or longer counts as "long" (trait long_name)
 LONG_LAST_NAME: Final = 60
@@ -38,35 +40,57 @@ def _pairs(text: str) -> tuple[Name, ...]:
     return tuple((native, latin) for native, latin in (item.split("/") for item in text.split()))
 
 
-_GR_LAST_SHARED = "Γεωργίου/Georgiou Οικονόμου/Oikonomou Βασιλείου/Vasileiou Νικολάου/Nikolaou Αντωνίου/Antoniou"
-_CJK_FEMALE = ("秀英/Xiuying 丽娜/Lina 静/Jing 婷婷/Tingting さくら/Sakura 陽子/Yoko 美咲/Misaki 由美/Yumi "
-               "지은/Jieun 서연/Seoyeon 민지/Minji")
-_CJK_MALE = ("伟/Wei 强/Qiang 磊/Lei 浩然/Haoran 翔太/Shota 健一/Kenichi 大輔/Daisuke 拓也/Takuya "
-             "민준/Minjun 서준/Seojun 지훈/Jihoon")
-_CJK_LAST = ("王/Wang 李/Li 张/Zhang 刘/Liu 陈/Chen 佐藤/Sato 鈴木/Suzuki 高橋/Takahashi 田中/Tanaka "
-             "김/Kim 이/Lee 박/Park 최/Choi")
-_AR_LAST = ("العلي/Al-Ali حسن/Hassan حسين/Hussein الخطيب/Al-Khatib منصور/Mansour عبدالله/Abdullah "
-            "السيد/El-Sayed الحداد/Al-Haddad")
+_GR_LAST_SHARED = (
+    "Γεωργίου/Georgiou Οικονόμου/Oikonomou Βασιλείου/Vasileiou Νικολάου/Nikolaou Αντωνίου/Antoniou"
+)
+_CJK_FEMALE = (
+    "秀英/Xiuying 丽娜/Lina 静/Jing 婷婷/Tingting さくら/Sakura 陽子/Yoko 美咲/Misaki 由美/Yumi "
+    "지은/Jieun 서연/Seoyeon 민지/Minji"
+)
+_CJK_MALE = (
+    "伟/Wei 强/Qiang 磊/Lei 浩然/Haoran 翔太/Shota 健一/Kenichi 大輔/Daisuke 拓也/Takuya "
+    "민준/Minjun 서준/Seojun 지훈/Jihoon"
+)
+_CJK_LAST = (
+    "王/Wang 李/Li 张/Zhang 刘/Liu 陈/Chen 佐藤/Sato 鈴木/Suzuki 高橋/Takahashi 田中/Tanaka "
+    "김/Kim 이/Lee 박/Park 최/Choi"
+)
+_AR_LAST = (
+    "العلي/Al-Ali حسن/Hassan حسين/Hussein الخطيب/Al-Khatib منصور/Mansour عبدالله/Abdullah "
+    "السيد/El-Sayed الحداد/Al-Haddad"
+)
 
 CULTURES: Final[tuple[Culture, ...]] = (
     Culture(
         "Cyrillic",
-        _pairs("Анна/Anna Мария/Maria Екатерина/Ekaterina Ольга/Olga Наталья/Natalya Татьяна/Tatyana "
-               "Ирина/Irina Оксана/Oksana Светлана/Svetlana Юлия/Yuliya"),
-        _pairs("Иван/Ivan Дмитрий/Dmitry Алексей/Aleksey Сергей/Sergey Андрей/Andrey Михаил/Mikhail "
-               "Николай/Nikolay Олег/Oleg Владимир/Vladimir Богдан/Bohdan"),
-        _pairs("Иванова/Ivanova Петрова/Petrova Смирнова/Smirnova Кузнецова/Kuznetsova Попова/Popova "
-               "Соколова/Sokolova Шевченко/Shevchenko Коваленко/Kovalenko Бондаренко/Bondarenko "
-               "Георгиева/Georgieva"),
-        _pairs("Иванов/Ivanov Петров/Petrov Смирнов/Smirnov Кузнецов/Kuznetsov Попов/Popov Соколов/Sokolov "
-               "Шевченко/Shevchenko Коваленко/Kovalenko Бондаренко/Bondarenko Георгиев/Georgiev"),
+        _pairs(
+            "Анна/Anna Мария/Maria Екатерина/Ekaterina Ольга/Olga Наталья/Natalya Татьяна/Tatyana "
+            "Ирина/Irina Оксана/Oksana Светлана/Svetlana Юлия/Yuliya"
+        ),
+        _pairs(
+            "Иван/Ivan Дмитрий/Dmitry Алексей/Aleksey Сергей/Sergey Андрей/Andrey Михаил/Mikhail "
+            "Николай/Nikolay Олег/Oleg Владимир/Vladimir Богдан/Bohdan"
+        ),
+        _pairs(
+            "Иванова/Ivanova Петрова/Petrova Смирнова/Smirnova Кузнецова/Kuznetsova Попова/Popova "
+            "Соколова/Sokolova Шевченко/Shevchenko Коваленко/Kovalenko Бондаренко/Bondarenko "
+            "Георгиева/Georgieva"
+        ),
+        _pairs(
+            "Иванов/Ivanov Петров/Petrov Смирнов/Smirnov Кузнецов/Kuznetsov Попов/Popov Соколов/Sokolov "
+            "Шевченко/Shevchenko Коваленко/Kovalenko Бондаренко/Bondarenko Георгиев/Georgiev"
+        ),
     ),
     Culture(
         "Greek",
-        _pairs("Μαρία/Maria Ελένη/Eleni Αικατερίνη/Aikaterini Βασιλική/Vasiliki Σοφία/Sofia Δήμητρα/Dimitra "
-               "Γεωργία/Georgia Αναστασία/Anastasia"),
-        _pairs("Γεώργιος/Georgios Ιωάννης/Ioannis Κωνσταντίνος/Konstantinos Δημήτριος/Dimitrios "
-               "Νικόλαος/Nikolaos Παναγιώτης/Panagiotis Χρήστος/Christos Αθανάσιος/Athanasios"),
+        _pairs(
+            "Μαρία/Maria Ελένη/Eleni Αικατερίνη/Aikaterini Βασιλική/Vasiliki Σοφία/Sofia Δήμητρα/Dimitra "
+            "Γεωργία/Georgia Αναστασία/Anastasia"
+        ),
+        _pairs(
+            "Γεώργιος/Georgios Ιωάννης/Ioannis Κωνσταντίνος/Konstantinos Δημήτριος/Dimitrios "
+            "Νικόλαος/Nikolaos Παναγιώτης/Panagiotis Χρήστος/Christos Αθανάσιος/Athanasios"
+        ),
         _pairs("Παπαδοπούλου/Papadopoulou Παπαδάκη/Papadaki Καραγιάννη/Karagianni " + _GR_LAST_SHARED),
         _pairs("Παπαδόπουλος/Papadopoulos Παπαδάκης/Papadakis Καραγιάννης/Karagiannis " + _GR_LAST_SHARED),
     ),
@@ -83,7 +107,8 @@ CULTURES: Final[tuple[Culture, ...]] = (
 # Letters of the scripts above (Cyrillic, Greek, Arabic, Hiragana/Katakana, CJK ideographs, Hangul).
 NON_LATIN_RE: Final = re.compile(
     "[\u0370-\u03ff\u1f00-\u1fff\u0400-\u052f\u0600-\u06ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\u1100-\u11ff\uac00-\ud7af]")
+    "\u1100-\u11ff\uac00-\ud7af]"
+)
 _PARTICLES: Final = (" von ", " van der ", " de la ", " dos ", " di ", "-")
 
 
@@ -100,8 +125,9 @@ def non_latin_name(rng: random.Random, female: bool) -> tuple[Name, Name]:
     return first, last
 
 
-def _grow(rng: random.Random, start: str, parts: tuple[str, ...], separators: tuple[str, ...],
-          low: int, high: int) -> str:
+def _grow(
+    rng: random.Random, start: str, parts: tuple[str, ...], separators: tuple[str, ...], low: int, high: int
+) -> str:
     """Join ``parts`` to ``start`` until the text is ``low``..``high`` characters long."""
     text = start
     for _ in range(60):

@@ -26,16 +26,46 @@ from .datagen_pools import (
 EMAIL_MAX: Final = 80
 LOCAL_MAX: Final = 64
 CONSUMER_DOMAINS: Final = (
-    "gmail.example", "outlook.example", "yahoo.example", "icloud.example", "proton.example",
-    "gmx.example", "web.example", "t-online.example", "orange.example", "free.example",
-    "libero.example", "ziggo.example", "wp.example", "sapo.example", "telia.example",
-    "eircom.example", "example.com", "example.org", "mail.example.net",
+    "gmail.example",
+    "outlook.example",
+    "yahoo.example",
+    "icloud.example",
+    "proton.example",
+    "gmx.example",
+    "web.example",
+    "t-online.example",
+    "orange.example",
+    "free.example",
+    "libero.example",
+    "ziggo.example",
+    "wp.example",
+    "sapo.example",
+    "telia.example",
+    "eircom.example",
+    "example.com",
+    "example.org",
+    "mail.example.net",
 )
 # Letters NFKD does not decompose into a base letter plus accents.
-_FOLD: Final = str.maketrans({
-    "ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe",
-    "Œ": "OE", "ı": "i", "đ": "d", "Đ": "D", "þ": "th", "Þ": "Th", "ð": "d",
-})
+_FOLD: Final = str.maketrans(
+    {
+        "ß": "ss",
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ı": "i",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "ð": "d",
+    }
+)
 _TAG: Final = re.compile(r"<[^>]*>")
 _NOT_LOCAL: Final = re.compile(r"[^a-z0-9-]+")
 
@@ -106,16 +136,17 @@ class EmailMaker:
 
     def _local(self, first: str, last: str, business: bool) -> str:
         rng = self._rng
-        f, l = fold(first), fold(last)
-        if not f or not l:
-            return f or l or "contact"
+        f, la = fold(first), fold(last)
+        if not f or not la:
+            return f or la or "contact"
         patterns = (
-            ("{f}.{l}", "{f0}.{l}", "{f0}{l}", "{f}", "{l}.{f}") if business else
-            ("{f}.{l}", "{f}{l}", "{f0}.{l}", "{f}_{l}", "{f}.{l}{n}", "{l}.{f}", "{f}{n}", "{l}{f0}")
+            ("{f}.{l}", "{f0}.{l}", "{f0}{l}", "{f}", "{l}.{f}")
+            if business
+            else ("{f}.{l}", "{f}{l}", "{f0}.{l}", "{f}_{l}", "{f}.{l}{n}", "{l}.{f}", "{f}{n}", "{l}{f0}")
         )
         weights = (50, 20, 15, 10, 5) if business else (38, 10, 12, 6, 14, 8, 6, 6)
         pattern = rng.choices(patterns, weights)[0]
-        return pattern.format(f=f, l=l, f0=f[0], n=rng.randint(1, 99))
+        return pattern.format(f=f, l=la, f0=f[0], n=rng.randint(1, 99))
 
     @property
     def taken(self) -> set[str]:
@@ -129,7 +160,7 @@ class EmailMaker:
         domain = domain or rng.choice(CONSUMER_DOMAINS)
         room = min(LOCAL_MAX, EMAIL_MAX - len(domain) - 1)
         # leave room for a numeric suffix on collision
-        local = self._local(first or "", last, business)[:room - 6].strip(".-_") or "contact"
+        local = self._local(first or "", last, business)[: room - 6].strip(".-_") or "contact"
         candidate = f"{local}@{domain}"
         suffix = 1
         while candidate in self._used:

@@ -27,7 +27,7 @@ OWNERS: Final = 3
 _BASES_PER_KIND: Final = 15 * OWNERS
 _ATTEMPTS: Final = 1500
 _SEED: Final = "datagen-phones"
-MIN_DIGITS: Final = 6   # SPEC Y9: a phone has 6 to 16 digits
+MIN_DIGITS: Final = 6  # SPEC Y9: a phone has 6 to 16 digits
 MAX_DIGITS: Final = 16
 
 FIXED: Final = "fixed"
@@ -38,7 +38,13 @@ _TYPES: Final = {
 }
 # Relative weight of each writing style for a domestic number (foreign ones: "international"/"e164").
 STYLE_WEIGHTS: Final = {
-    "national": 34, "international": 28, "e164": 16, "idd": 8, "hyphen": 7, "dots": 4, "compact": 3,
+    "national": 34,
+    "international": 28,
+    "e164": 16,
+    "idd": 8,
+    "hyphen": 7,
+    "dots": 4,
+    "compact": 3,
 }
 
 
@@ -74,9 +80,11 @@ def _styles(number: phonenumbers.PhoneNumber, region: str) -> dict[str, str]:
 
 
 def _valid(number: phonenumbers.PhoneNumber, region: str, kind: str) -> bool:
-    return (phonenumbers.is_valid_number(number)
-            and phonenumbers.region_code_for_number(number) == region
-            and phonenumbers.number_type(number) in _TYPES[kind])
+    return (
+        phonenumbers.is_valid_number(number)
+        and phonenumbers.region_code_for_number(number) == region
+        and phonenumbers.number_type(number) in _TYPES[kind]
+    )
 
 
 def _bases(region: str, kind: str, rng: random.Random) -> tuple[Base, ...]:
@@ -94,7 +102,7 @@ def _bases(region: str, kind: str, rng: random.Random) -> tuple[Base, ...]:
         number = phonenumbers.parse(prefix + candidate)
         if head in found or not _valid(number, region, kind):
             continue
-        tails = (f"{rng.randrange(10 ** TAIL):0{TAIL}d}" for _ in range(8))
+        tails = (f"{rng.randrange(10**TAIL):0{TAIL}d}" for _ in range(8))
         if all(_valid(phonenumbers.parse(prefix + head + t), region, kind) for t in tails):
             found[head] = Base(prefix + head, _styles(number, region))
     if len(found) < OWNERS:
@@ -148,11 +156,11 @@ class PhoneMaker:
 
     def _pick(self, region: str, kind: str) -> tuple[Base, str]:
         """A base and a tail not used yet (after many collisions a duplicate is accepted)."""
-        bases = self._bases[(region, kind)][self._owner::OWNERS]
+        bases = self._bases[(region, kind)][self._owner :: OWNERS]
         rng = self._rng
         for _ in range(50):
             base = rng.choice(bases)
-            tail = f"{rng.randrange(10 ** TAIL):0{TAIL}d}"
+            tail = f"{rng.randrange(10**TAIL):0{TAIL}d}"
             if base.e164_head + tail not in self._used:
                 break
         self._used.add(base.e164_head + tail)
@@ -200,5 +208,5 @@ def bad_phone(rng: random.Random) -> str:
         return rng.choice(("12345", "0815", "112", "+49 123", "555-12", "Tel. 4711", "0-800"))
     count = rng.randint(MAX_DIGITS + 1, 24)
     digits = "".join(rng.choice("0123456789") for _ in range(count - 2))
-    groups = [digits[i:i + 4] for i in range(0, len(digits), 4)]
+    groups = [digits[i : i + 4] for i in range(0, len(digits), 4)]
     return "+" + rng.choice(("49", "33", "44", "39")) + " " + " ".join(groups)

@@ -60,28 +60,67 @@ LOCALES: Final[tuple[LocaleSpec, ...]] = (
 #: Country value (as generated: a name, or an ISO code) -> phone region, for consumers that
 #: parse national numbers.
 COUNTRY_REGIONS: Final[dict[str, str]] = {
-    **{spec.country: spec.region for spec in LOCALES}, **{spec.region: spec.region for spec in LOCALES}}
+    **{spec.country: spec.region for spec in LOCALES},
+    **{spec.region: spec.region for spec in LOCALES},
+}
 
 # Awkward but legitimate names, mixed in at a small rate. FirstName <= 40, LastName <= 80.
 TRICKY_FEMALE_FIRST_NAMES: Final = (
-    "Zoë", "Chloé", "Anne-Sophie", "Małgorzata", "Siobhán", "Mary-Kate", "Dóra", "Ğülşen",
-    "Çağla", "María José", "Maria-Magdalena Alexandrina Konstantina",
+    "Zoë",
+    "Chloé",
+    "Anne-Sophie",
+    "Małgorzata",
+    "Siobhán",
+    "Mary-Kate",
+    "Dóra",
+    "Ğülşen",
+    "Çağla",
+    "María José",
+    "Maria-Magdalena Alexandrina Konstantina",
 )
 TRICKY_MALE_FIRST_NAMES: Final = (
-    "Jean-Luc", "Hans-Jürgen", "Łukasz", "Søren", "Björn", "Íñigo", "François", "Ørjan", "Seán",
-    "José María", "Øystein", "Karl-Theodor Maria Nikolaus Johann",
+    "Jean-Luc",
+    "Hans-Jürgen",
+    "Łukasz",
+    "Søren",
+    "Björn",
+    "Íñigo",
+    "François",
+    "Ørjan",
+    "Seán",
+    "José María",
+    "Øystein",
+    "Karl-Theodor Maria Nikolaus Johann",
 )
 TRICKY_LAST_NAMES: Final = (
-    "O'Brien", "D'Angelo", "O’Connor", "Müller-Lüdenscheidt", "van der Berg", "de la Cruz",
-    "von und zu Guttenberg", "Ní Bhriain", "Mac Giolla Phádraig", "Ødegård",
-    "Łęczycka-Wiśniewska", "García Márquez", "dos Santos Aveiro", "Dell'Acqua", "N'Diaye",
-    "Çelik", "Straßburger", "Ó Súilleabháin", "de Oliveira e Sousa",
+    "O'Brien",
+    "D'Angelo",
+    "O’Connor",
+    "Müller-Lüdenscheidt",
+    "van der Berg",
+    "de la Cruz",
+    "von und zu Guttenberg",
+    "Ní Bhriain",
+    "Mac Giolla Phádraig",
+    "Ødegård",
+    "Łęczycka-Wiśniewska",
+    "García Márquez",
+    "dos Santos Aveiro",
+    "Dell'Acqua",
+    "N'Diaye",
+    "Çelik",
+    "Straßburger",
+    "Ó Súilleabháin",
+    "de Oliveira e Sousa",
     "Wolfeschlegelsteinhausenbergerdorff-Müller-Lüdenscheidt von Hohenzollern",
 )
 # Text that a careless report or CSV export would render, execute or break on.
 MARKUP_FIRST_NAMES: Final = ("<b>Bob</b>", "<script>alert(1)</script>", '"Bobby"', "=1+2")
 MARKUP_LAST_NAMES: Final = (
-    "Robert'); DROP TABLE Contacts;--", "<i>Tables</i>", "Smith & Sons", "=HYPERLINK(\"x\")",
+    "Robert'); DROP TABLE Contacts;--",
+    "<i>Tables</i>",
+    "Smith & Sons",
+    '=HYPERLINK("x")',
 )
 
 

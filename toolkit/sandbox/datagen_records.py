@@ -63,8 +63,14 @@ class RecordMaker:
             own are the same either way.
     """
 
-    def __init__(self, kind: str, rng: random.Random, rule_share: float, today: date,
-                 traits_rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        rng: random.Random,
+        rule_share: float,
+        today: date,
+        traits_rng: random.Random | None = None,
+    ) -> None:
         self.kind = kind
         self._rng = rng
         self._rule_share = rule_share
@@ -76,9 +82,13 @@ class RecordMaker:
         self._traits: TraitMaker | None = None
         if traits_rng is not None:
             german = next(p for p in self._pools if p.spec.region == NO_COUNTRY_REGION)
-            self._traits = TraitMaker(kind, traits_rng, EmailMaker(traits_rng, self._emails.taken),
-                                      PhoneMaker(traits_rng, owner=self._phones_owner, used=self._phones.used),
-                                      german)
+            self._traits = TraitMaker(
+                kind,
+                traits_rng,
+                EmailMaker(traits_rng, self._emails.taken),
+                PhoneMaker(traits_rng, owner=self._phones_owner, used=self._phones.used),
+                german,
+            )
 
     @property
     def _phones_owner(self) -> int:
@@ -134,8 +144,11 @@ class RecordMaker:
         birth = _birthdate(rng, self._today) if rule == "Y3" or rng.random() < 0.5 else None
         language = pools.spec.language if rng.random() < 0.8 else rng.choice(LANGUAGES)
         budget = round(min(rng.lognormvariate(9.5, 1.1), 9_999_999.0), 2) if rng.random() < 0.7 else None
-        email = None if rule == "Y6" else self._emails.make(
-            person.first_name, person.last_name, company_domain(company))
+        email = (
+            None
+            if rule == "Y6"
+            else self._emails.make(person.first_name, person.last_name, company_domain(company))
+        )
         return {
             **self._name_fields(person),
             "Company": company,
@@ -154,8 +167,9 @@ class RecordMaker:
             "Preferred_Language__c": language,
         }
 
-    def _phone_fields(self, pools: LocalePools, rule: str | None,
-                      international: bool) -> dict[str, str | None]:
+    def _phone_fields(
+        self, pools: LocalePools, rule: str | None, international: bool
+    ) -> dict[str, str | None]:
         rng = self._rng
         region = pools.spec.region
         phone = mobile = None
@@ -175,8 +189,9 @@ class RecordMaker:
                 mobile = bad_phone(rng)
         return {"Phone": phone, "MobilePhone": mobile}
 
-    def _brevo_edit(self, rule: str | None, fields: dict[str, Any],
-                    pools: LocalePools) -> dict[str, Any] | None:
+    def _brevo_edit(
+        self, rule: str | None, fields: dict[str, Any], pools: LocalePools
+    ) -> dict[str, Any] | None:
         rng = self._rng
         if rule == "Y3":
             current = date.fromisoformat(fields["Birthdate" if self.kind == "Contact" else "Birthdate__c"])

@@ -25,12 +25,17 @@ converted_lead                 a Lead that ``seed_data`` converts into a Contact
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, Protocol
 
 from .datagen_names import (
-    LONG_FIRST_NAME, LONG_LAST_NAME, has_non_latin, long_first_name, long_last_name, non_latin_name)
+    LONG_FIRST_NAME,
+    LONG_LAST_NAME,
+    has_non_latin,
+    long_first_name,
+    long_last_name,
+    non_latin_name,
+)
 from .datagen_people import EmailMaker, Person
 from .datagen_phones import FIXED, MOBILE, PhoneMaker
 from .datagen_pools import LOCALES, LocalePools
@@ -44,16 +49,29 @@ NON_LATIN: Final = "non_latin"
 DUPLICATE_EMAIL: Final = "duplicate_email"
 LEAD_AND_CONTACT: Final = "lead_and_contact"
 CONVERTED_LEAD: Final = "converted_lead"
-TRAITS: Final = (NATIONAL_PHONE_WITH_COUNTRY, NATIONAL_PHONE_NO_COUNTRY, COUNTRY_ISO_CODE, EMPTY_OPTIONAL_FIELDS,
-                 LONG_NAME, NON_LATIN, DUPLICATE_EMAIL, LEAD_AND_CONTACT, CONVERTED_LEAD)
+TRAITS: Final = (
+    NATIONAL_PHONE_WITH_COUNTRY,
+    NATIONAL_PHONE_NO_COUNTRY,
+    COUNTRY_ISO_CODE,
+    EMPTY_OPTIONAL_FIELDS,
+    LONG_NAME,
+    NON_LATIN,
+    DUPLICATE_EMAIL,
+    LEAD_AND_CONTACT,
+    CONVERTED_LEAD,
+)
 
 #: Region whose national numbers the records without a country get: the sandbox org's own
 #: country (Organization.Country "Germany", :mod:`salesforce.org_standard`), the default region
 #: an integration falls back to.
 NO_COUNTRY_REGION: Final = "DE"
 #: Share of the records breaking no rule that get each trait of their own (one at most).
-OWN_TRAIT_SHARES: Final = {NATIONAL_PHONE_NO_COUNTRY: 0.03, EMPTY_OPTIONAL_FIELDS: 0.03, LONG_NAME: 0.02,
-                           NON_LATIN: 0.03}
+OWN_TRAIT_SHARES: Final = {
+    NATIONAL_PHONE_NO_COUNTRY: 0.03,
+    EMPTY_OPTIONAL_FIELDS: 0.03,
+    LONG_NAME: 0.02,
+    NON_LATIN: 0.03,
+}
 #: Share of the records with a country that name it by ISO code.
 ISO_COUNTRY_SHARE: Final = 0.03
 
@@ -115,8 +133,9 @@ class TraitMaker:
         german: the German locale's pools, for the records without a country.
     """
 
-    def __init__(self, kind: str, rng: random.Random, emails: EmailMaker, phones: PhoneMaker,
-                 german: LocalePools) -> None:
+    def __init__(
+        self, kind: str, rng: random.Random, emails: EmailMaker, phones: PhoneMaker, german: LocalePools
+    ) -> None:
         self.kind = kind
         self._rng = rng
         self._emails = emails
@@ -152,7 +171,9 @@ class TraitMaker:
             fields["MailingPostalCode"] = rng.choice(german.postcodes) if has_street else None
         had_phone = fields.get("Phone") is not None
         if had_phone:
-            fields["Phone"] = self._phones.national(NO_COUNTRY_REGION, FIXED if rng.random() < 0.6 else MOBILE)
+            fields["Phone"] = self._phones.national(
+                NO_COUNTRY_REGION, FIXED if rng.random() < 0.6 else MOBILE
+            )
         if fields.get("MobilePhone") is not None or not had_phone:  # at least one national number
             fields["MobilePhone"] = self._phones.national(NO_COUNTRY_REGION, MOBILE)
 

@@ -28,19 +28,24 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 class ServerThread:
     """Serve a WSGI app on 127.0.0.1 in a daemon thread, keep-alive (HTTP/1.1) and threaded."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"sandbox-{self.port}",
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:
         """The port actually bound (useful with ``port=0``)."""
         return int(self.server.socket.getsockname()[1])
 
-    def start(self) -> "ServerThread":
+    def start(self) -> ServerThread:
         self._thread.start()
         return self
 

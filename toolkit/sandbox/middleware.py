@@ -27,7 +27,8 @@ FAULT_KINDS = ("429", "500", "503", "reset", "delay")
 # Query parameters whose values the request log never keeps (a careless client may send them).
 _SECRET_PARAMS = re.compile(
     r"(?i)(^|&)(password|client_secret|code|code_verifier|refresh_token|assertion|access_token|token|api-key|api_key)"
-    r"=[^&]*")
+    r"=[^&]*"
+)
 
 ControlHandler = Callable[[Request], Response]
 FaultBody = Callable[[int], Response]
@@ -65,8 +66,11 @@ class RequestLog:
 
     def count(self, service: str | None = None, method: str | None = None, path_prefix: str = "") -> int:
         """How many requests match the service, method and path prefix."""
-        return sum(1 for i in self.entries(service)
-                   if (method is None or i.method == method) and i.path.startswith(path_prefix))
+        return sum(
+            1
+            for i in self.entries(service)
+            if (method is None or i.method == method) and i.path.startswith(path_prefix)
+        )
 
     def clear(self) -> None:
         with self._lock:
@@ -101,7 +105,7 @@ class FaultPlan:
             raise ValueError("fault rates add up to more than 1")
 
     @classmethod
-    def parse(cls, spec: str, **kwargs: Any) -> "FaultPlan":
+    def parse(cls, spec: str, **kwargs: Any) -> FaultPlan:
         """Parse ``"429=0.05,503=0.02,reset=0.01"`` as given on the command line."""
         rates: dict[str, float] = {}
         for part in filter(None, (p.strip() for p in spec.split(","))):
@@ -168,9 +172,17 @@ def reset_connection(environ: dict[str, Any]) -> None:
 class Service:
     """A sandbox service: the API app behind the request log, faults and control routes."""
 
-    def __init__(self, name: str, app: Callable[..., Iterable[bytes]], *, clock: Clock, log: RequestLog,
-                 faults: FaultInjector, fault_body: FaultBody,
-                 control: dict[tuple[str, str], ControlHandler] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        clock: Clock,
+        log: RequestLog,
+        faults: FaultInjector,
+        fault_body: FaultBody,
+        control: dict[tuple[str, str], ControlHandler] | None = None,
+    ) -> None:
         self.name = name
         self.app = app
         self.clock = clock
@@ -193,7 +205,9 @@ class Service:
             time.sleep(self.faults.plan.delay_seconds)
         if fault in ("429", "500", "503"):
             response = self.fault_body(int(fault))
-            self.log.append(LoggedRequest(self.name, method, path, query, response.status_code, time.time(), fault))
+            self.log.append(
+                LoggedRequest(self.name, method, path, query, response.status_code, time.time(), fault)
+            )
             return response(environ, start_response)
         status_box: list[int] = [0]
 
@@ -209,8 +223,13 @@ class Service:
         request = Request(environ)
         handler = self.control.get((request.method, request.path))
         if handler is None:
-            response = json_response({"error": "no such sandbox control route",
-                                      "routes": sorted(f"{m} {p}" for m, p in self.control)}, 404)
+            response = json_response(
+                {
+                    "error": "no such sandbox control route",
+                    "routes": sorted(f"{m} {p}" for m, p in self.control),
+                },
+                404,
+            )
         else:
             try:
                 response = handler(request)
@@ -236,8 +255,9 @@ class Service:
             return get_faults(request)
 
         def get_clock(_request: Request) -> Response:
-            return json_response({"now": self.clock.now().isoformat(),
-                                  "offset_seconds": self.clock.offset.total_seconds()})
+            return json_response(
+                {"now": self.clock.now().isoformat(), "offset_seconds": self.clock.offset.total_seconds()}
+            )
 
         def advance_clock(request: Request) -> Response:
             self.clock.advance(timedelta(seconds=float(request.get_json(force=True)["advance_seconds"])))

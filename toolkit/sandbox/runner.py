@@ -73,16 +73,19 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self.clock = Clock()
         self.log = RequestLog()
-        self.faults = {"salesforce": FaultInjector(self.config.faults),
-                       "brevo": FaultInjector(self.config.faults)}
+        self.faults = {
+            "salesforce": FaultInjector(self.config.faults),
+            "brevo": FaultInjector(self.config.faults),
+        }
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._servers: list[ServerThread] = []
         self.salesforce, self.brevo = self._load_or_generate()
         variants = WireVariants(self.config.seed if self.config.wire_variants else None)
         self.salesforce.variants = self.brevo.variants = variants
         self.credentials = Credentials.generate()
-        self.oauth = OAuthServer(self.credentials, self.clock, org_id=self.salesforce.org_id,
-                                 user_id=self.salesforce.user_id)
+        self.oauth = OAuthServer(
+            self.credentials, self.clock, org_id=self.salesforce.org_id, user_id=self.salesforce.user_id
+        )
         self.info: dict[str, Any] = {}
 
     def _load_or_generate(self) -> tuple[SalesforceOrg, BrevoAccount]:
@@ -90,12 +93,20 @@ class Sandbox:
         if path is not None and path.exists():
             data = json.loads(path.read_text(encoding="utf-8"))
             self.clock.advance(timedelta(seconds=data.get("clock_offset_seconds", 0)))
-            return (SalesforceOrg.from_dict(data["salesforce"], self.clock),
-                    BrevoAccount.from_dict(data["brevo"], self.clock))
+            return (
+                SalesforceOrg.from_dict(data["salesforce"], self.clock),
+                BrevoAccount.from_dict(data["brevo"], self.clock),
+            )
         org = SalesforceOrg(self.clock, api_daily_limit=self.config.api_daily_limit)
         account = BrevoAccount(self.clock)
-        seed_data(org, account, contacts=self.config.contacts, leads=self.config.leads,
-                  seed=self.config.seed, rule_share=self.config.rule_share)
+        seed_data(
+            org,
+            account,
+            contacts=self.config.contacts,
+            leads=self.config.leads,
+            seed=self.config.seed,
+            rule_share=self.config.rule_share,
+        )
         return org, account
 
     def start(self) -> dict[str, Any]:
@@ -108,13 +119,20 @@ class Sandbox:
         key_file = workdir / "jwt-private-key.pem"
         key_file.write_text(self.credentials.jwt_private_key_pem, encoding="utf-8")
         key_file.chmod(0o600)
-        sf_service = salesforce.make_service(self.salesforce, self.oauth, log=self.log,
-                                             faults=self.faults["salesforce"])
-        brevo_service = brevo.make_service(self.brevo, log=self.log, faults=self.faults["brevo"],
-                                           rate_limit_per_second=self.config.brevo_rate_limit)
+        sf_service = salesforce.make_service(
+            self.salesforce, self.oauth, log=self.log, faults=self.faults["salesforce"]
+        )
+        brevo_service = brevo.make_service(
+            self.brevo,
+            log=self.log,
+            faults=self.faults["brevo"],
+            rate_limit_per_second=self.config.brevo_rate_limit,
+        )
         sf = ServerThread(sf_service, port=self.config.salesforce_port, ssl_context=tls.ssl_context).start()
         self._servers.append(sf)
-        brevo_server = ServerThread(brevo_service, port=self.config.brevo_port, ssl_context=tls.ssl_context).start()
+        brevo_server = ServerThread(
+            brevo_service, port=self.config.brevo_port, ssl_context=tls.ssl_context
+        ).start()
         self._servers.append(brevo_server)
         sf_url = f"https://127.0.0.1:{sf.port}"
         self.oauth.instance_url = sf_url
@@ -146,8 +164,11 @@ class Sandbox:
 
     def save(self, path: Path) -> None:
         """Write the whole state (records, contacts, lists, clock offset) as JSON, atomically."""
-        data = {"salesforce": self.salesforce.to_dict(), "brevo": self.brevo.to_dict(),
-                "clock_offset_seconds": self.clock.offset.total_seconds()}
+        data = {
+            "salesforce": self.salesforce.to_dict(),
+            "brevo": self.brevo.to_dict(),
+            "clock_offset_seconds": self.clock.offset.total_seconds(),
+        }
         tmp = path.with_suffix(path.suffix + ".tmp")
         # 0600: the state holds the sandbox's own API key, which the next start must reuse.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -166,7 +187,7 @@ class Sandbox:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self.start()
         return self
 
@@ -186,16 +207,26 @@ def _create(org: SalesforceOrg, sobject: str, records: list[GeneratedRecord]) ->
     now = org.clock.now()
     created: list[str | None] = []
     for start in range(0, len(records), SEED_CHUNK):
-        chunk = [_created(r, now) for r in records[start:start + SEED_CHUNK]]
+        chunk = [_created(r, now) for r in records[start : start + SEED_CHUNK]]
         # Older records carry their CreatedDate, as a data load with "Set Audit Fields upon
         # Record Creation" keeps it (salesforce/org_writes.py AUDIT_FIELDS_ON_CREATE).
-        created += [res.get("id") if res["success"] else None
-                    for res in org.create_many(sobject, chunk, set_audit_fields=True)]
+        created += [
+            res.get("id") if res["success"] else None
+            for res in org.create_many(sobject, chunk, set_audit_fields=True)
+        ]
     return created
 
 
-def seed_data(org: SalesforceOrg, account: BrevoAccount, *, contacts: int, leads: int, seed: int,
-              rule_share: float = 0.05, messy: bool = True) -> None:
+def seed_data(
+    org: SalesforceOrg,
+    account: BrevoAccount,
+    *,
+    contacts: int,
+    leads: int,
+    seed: int,
+    rule_share: float = 0.05,
+    messy: bool = True,
+) -> None:
     """Load generated Contacts (with their Cases), Leads and Brevo-only contacts, then convert Leads.
 
     With ``messy`` (the default) the data is shaped like a real org's (:mod:`datagen`): the
@@ -211,12 +242,17 @@ def seed_data(org: SalesforceOrg, account: BrevoAccount, *, contacts: int, leads
     cases = [{**fields, "ContactId": contact_ids[i]} for i, fields in data.cases if contact_ids[i]]
     if cases:
         org.create_many("Case", cases)
-    conversions = [LeadConvert(lead_ids[lead], None if contact is None else contact_ids[contact])
-                   for lead, contact in data.conversions
-                   if lead_ids[lead] and (contact is None or contact_ids[contact])]
+    conversions = [
+        LeadConvert(lead_ids[lead], None if contact is None else contact_ids[contact])
+        for lead, contact in data.conversions
+        if lead_ids[lead] and (contact is None or contact_ids[contact])
+    ]
     if conversions:
         org.convert_leads(conversions)
     default_list = min(account.list_store.lists, default=None)  # a new account's "Your first list"
     for contact in data.brevo_only:
-        account.create_contact(email=contact.get("email"), attributes=contact.get("attributes"),
-                               list_ids=[default_list] if default_list else None)
+        account.create_contact(
+            email=contact.get("email"),
+            attributes=contact.get("attributes"),
+            list_ids=[default_list] if default_list else None,
+        )

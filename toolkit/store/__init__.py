@@ -24,6 +24,7 @@ from toolkit.store.base import DB_FILE
 from toolkit.store.connections import MAX_CONNECTIONS_PER_ACCOUNT, ConnectionsMixin, same_account
 from toolkit.store.integrations import IntegrationsMixin
 from toolkit.store.links import LinksMixin
+from toolkit.store.quota import QuotaStoreMixin
 from toolkit.store.records import (
     CONFLICT_WINNERS,
     DIRECTIONS,
@@ -42,7 +43,6 @@ from toolkit.store.records import (
     from_ts,
     to_ts,
 )
-from toolkit.store.quota import QuotaStoreMixin
 from toolkit.store.reporting import ReportingMixin
 from toolkit.store.runs import RunsMixin
 from toolkit.store.schema import MIGRATIONS, migrate, schema_version
@@ -74,8 +74,9 @@ __all__ = [
 ]
 
 
-class Store(ConnectionsMixin, IntegrationsMixin, LinksMixin, RunsMixin, AuditMixin,
-            ReportingMixin, QuotaStoreMixin):
+class Store(
+    ConnectionsMixin, IntegrationsMixin, LinksMixin, RunsMixin, AuditMixin, ReportingMixin, QuotaStoreMixin
+):
     """The state database. Open it with :meth:`Store.open`; write atomically with :meth:`transaction`.
 
     Methods by table:

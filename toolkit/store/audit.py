@@ -12,9 +12,11 @@ from toolkit.store.reporting import rejection_query
 
 __all__ = ["AuditMixin"]
 
-_COLUMNS = ("integration_id, direction, record_id, rule, reason, field, value, service_code, "
-            "service_message, data_hash, permanent, run_id, id, first_run_id, seen_count, "
-            "first_seen, last_seen, resolved_at, resolved_run_id")
+_COLUMNS = (
+    "integration_id, direction, record_id, rule, reason, field, value, service_code, "
+    "service_message, data_hash, permanent, run_id, id, first_run_id, seen_count, "
+    "first_seen, last_seen, resolved_at, resolved_run_id"
+)
 _UPSERT = (
     "INSERT INTO rejections (integration_id, direction, record_id, rule, reason, field, value, "
     "service_code, service_message, data_hash, permanent, run_id, first_run_id, seen_count, "
@@ -26,7 +28,8 @@ _UPSERT = (
     # A replayed run (crash, then rerun) does not count the same sighting twice.
     "seen_count = rejections.seen_count + "
     "CASE WHEN rejections.run_id = excluded.run_id THEN 0 ELSE 1 END, "
-    "run_id = excluded.run_id, resolved_at = NULL, resolved_run_id = NULL")
+    "run_id = excluded.run_id, resolved_at = NULL, resolved_run_id = NULL"
+)
 _STATES = ("open", "resolved", "all")
 
 
@@ -57,15 +60,36 @@ class AuditMixin(StoreBase):
             for r in rejections:
                 one_of(r.direction, DIRECTIONS, "direction")
                 seen_by = r.run_id if run_id is None else run_id
-                yield (r.integration_id, r.direction, r.record_id, r.rule, r.reason, r.field or "",
-                       None if r.value is None else str(r.value), r.service_code,
-                       r.service_message, r.data_hash, int(r.permanent), seen_by, seen_by, now, now)
+                yield (
+                    r.integration_id,
+                    r.direction,
+                    r.record_id,
+                    r.rule,
+                    r.reason,
+                    r.field or "",
+                    None if r.value is None else str(r.value),
+                    r.service_code,
+                    r.service_message,
+                    r.data_hash,
+                    int(r.permanent),
+                    seen_by,
+                    seen_by,
+                    now,
+                    now,
+                )
 
         return self._write_many(_UPSERT, rows())
 
-    def resolve_rejections(self, integration_id: int, direction: str, record_ids: Iterable[str], *,
-                           run_id: int | None = None, keep_rules: Iterable[str] = (),
-                           only_rules: Iterable[str] | None = None) -> int:
+    def resolve_rejections(
+        self,
+        integration_id: int,
+        direction: str,
+        record_ids: Iterable[str],
+        *,
+        run_id: int | None = None,
+        keep_rules: Iterable[str] = (),
+        only_rules: Iterable[str] | None = None,
+    ) -> int:
         """Mark the open rejections of these records resolved (they were written at last, A3).
 
         Args:
@@ -78,37 +102,57 @@ class AuditMixin(StoreBase):
         one_of(direction, DIRECTIONS, "direction")
         now = self._now()
         keep, only = list(keep_rules), None if only_rules is None else list(only_rules)
-        sql = ("UPDATE rejections SET resolved_at = ?, resolved_run_id = ? WHERE integration_id = ? "
-               "AND direction = ? AND record_id = ? AND resolved_at IS NULL")
+        sql = (
+            "UPDATE rejections SET resolved_at = ?, resolved_run_id = ? WHERE integration_id = ? "
+            "AND direction = ? AND record_id = ? AND resolved_at IS NULL"
+        )
         if keep:
             sql += f" AND rule NOT IN ({', '.join('?' * len(keep))})"
         if only is not None:
             sql += f" AND rule IN ({', '.join('?' * len(only))})" if only else " AND 1 = 0"
-        return self._write_many(sql, ((now, run_id, integration_id, direction, rid, *keep, *(only or ()))
-                                      for rid in dict.fromkeys(record_ids)))
+        return self._write_many(
+            sql,
+            (
+                (now, run_id, integration_id, direction, rid, *keep, *(only or ()))
+                for rid in dict.fromkeys(record_ids)
+            ),
+        )
 
-    def open_rejections_by_rule(self, integration_id: int, direction: str, rules: Iterable[str]) -> list[Rejection]:
+    def open_rejections_by_rule(
+        self, integration_id: int, direction: str, rules: Iterable[str]
+    ) -> list[Rejection]:
         """The open rejections of these rules (e.g. D1, to look again once the e-mail is free)."""
         wanted = list(rules)
         if not wanted:
             return []
-        sql = (f"SELECT {_COLUMNS} FROM rejections WHERE integration_id = ? AND direction = ? "
-               f"AND resolved_at IS NULL AND rule IN ({', '.join('?' * len(wanted))})")
+        sql = (
+            f"SELECT {_COLUMNS} FROM rejections WHERE integration_id = ? AND direction = ? "
+            f"AND resolved_at IS NULL AND rule IN ({', '.join('?' * len(wanted))})"
+        )
         return [_rejection(row) for row in self._rows(sql, (integration_id, direction, *wanted))]
 
-    def open_rejections(self, integration_id: int, direction: str,
-                        record_ids: Iterable[str]) -> dict[str, list[Rejection]]:
+    def open_rejections(
+        self, integration_id: int, direction: str, record_ids: Iterable[str]
+    ) -> dict[str, list[Rejection]]:
         """Return the open rejections of these records, by record id (to decide retries, A3)."""
-        sql = (f"SELECT {_COLUMNS} FROM rejections WHERE integration_id = ? AND direction = ? "
-               "AND resolved_at IS NULL AND record_id IN ({marks})")
+        sql = (
+            f"SELECT {_COLUMNS} FROM rejections WHERE integration_id = ? AND direction = ? "
+            "AND resolved_at IS NULL AND record_id IN ({marks})"
+        )
         found: dict[str, list[Rejection]] = {}
         for row in self._in_chunks(sql, (integration_id, direction), record_ids):
             found.setdefault(row[2], []).append(_rejection(row))
         return found
 
-    def list_rejections(self, integration_id: int | None = None, *, state: str = "open",
-                        run_id: int | None = None, direction: str | None = None,
-                        limit: int | None = None) -> list[dict[str, Any]]:
+    def list_rejections(
+        self,
+        integration_id: int | None = None,
+        *,
+        state: str = "open",
+        run_id: int | None = None,
+        direction: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Return rejections as dicts (ready for a DataFrame), newest sighting first.
 
         Args:
@@ -124,10 +168,15 @@ class AuditMixin(StoreBase):
         """
         one_of(state, _STATES, "state")
         columns = [*(f"r.{c.strip()}" for c in _COLUMNS.split(",")), "i.name"]
-        sql, params = rejection_query(columns, integration_id=integration_id, run_id=run_id, direction=direction,
-                                      state=state, limit=limit)
-        return [{"integration": row[-1], **asdict(_rejection(row[:-1]))}
-                for row in self._rows(sql, params)]
+        sql, params = rejection_query(
+            columns,
+            integration_id=integration_id,
+            run_id=run_id,
+            direction=direction,
+            state=state,
+            limit=limit,
+        )
+        return [{"integration": row[-1], **asdict(_rejection(row[:-1]))} for row in self._rows(sql, params)]
 
     # -- conflicts --------------------------------------------------------------------------
 
@@ -138,18 +187,30 @@ class AuditMixin(StoreBase):
         def rows() -> Iterator[tuple[Any, ...]]:
             for c in conflicts:
                 one_of(c.winner, CONFLICT_WINNERS, "winner")
-                yield (c.integration_id, c.run_id if run_id is None else run_id, c.sf_id, c.winner,
-                       dumps(c.sf_values), dumps(c.brevo_values), now if c.at is None else to_ts(c.at))
+                yield (
+                    c.integration_id,
+                    c.run_id if run_id is None else run_id,
+                    c.sf_id,
+                    c.winner,
+                    dumps(c.sf_values),
+                    dumps(c.brevo_values),
+                    now if c.at is None else to_ts(c.at),
+                )
 
         return self._write_many(
             "INSERT INTO conflicts (integration_id, run_id, sf_id, winner, sf_values, brevo_values, "
-            "at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows())
+            "at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows(),
+        )
 
-    def list_conflicts(self, integration_id: int, *, run_id: int | None = None,
-                       limit: int | None = None) -> list[Conflict]:
+    def list_conflicts(
+        self, integration_id: int, *, run_id: int | None = None, limit: int | None = None
+    ) -> list[Conflict]:
         """Return an integration's conflicts (optionally one run's), newest first."""
-        sql = ("SELECT integration_id, sf_id, winner, sf_values, brevo_values, run_id, id, at "
-               "FROM conflicts WHERE integration_id = ?")
+        sql = (
+            "SELECT integration_id, sf_id, winner, sf_values, brevo_values, run_id, id, at "
+            "FROM conflicts WHERE integration_id = ?"
+        )
         params: list[Any] = [integration_id]
         if run_id is not None:
             sql += " AND run_id = ?"
@@ -157,5 +218,7 @@ class AuditMixin(StoreBase):
         sql += " ORDER BY at DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [Conflict(i, sf, w, loads(sv), loads(bv), run, id_, from_ts(at))
-                for i, sf, w, sv, bv, run, id_, at in self._rows(sql, params)]
+        return [
+            Conflict(i, sf, w, loads(sv), loads(bv), run, id_, from_ts(at))
+            for i, sf, w, sv, bv, run, id_, at in self._rows(sql, params)
+        ]

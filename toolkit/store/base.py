@@ -49,8 +49,7 @@ class StoreBase:
     the same file at the same time (WAL mode, ``busy_timeout``).
     """
 
-    def __init__(self, db: sqlite3.Connection, path: Path,
-                 clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, clock: Callable[[], datetime] = _utc_now) -> None:
         self.db = db
         self.path = path
         self._clock = clock
@@ -86,8 +85,7 @@ class StoreBase:
         return cls(db, path, clock or _utc_now)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *,
-                      clock: Callable[[], datetime] | None = None) -> Self:
+    def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Self:
         """Open ``settings.db_path`` (``<state_dir>/state.db``), creating the directory if needed."""
         return cls.open(settings.db_path, clock=clock)
 
@@ -152,8 +150,7 @@ class StoreBase:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params).fetchall()
 
-    def _in_chunks(self, sql: str, head: Sequence[Any],
-                   keys: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    def _in_chunks(self, sql: str, head: Sequence[Any], keys: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
         """Run ``sql`` (containing ``IN ({marks})``) once per chunk of keys, yielding the rows."""
         unique = list(dict.fromkeys(keys))
         for batch in chunks(unique):
@@ -163,8 +160,7 @@ class StoreBase:
 
 def dumps(value: Any) -> str:
     """Serialise a JSON column (sorted keys, UTF-8 kept, dates as text)."""
-    return json.dumps(value if value is not None else {}, sort_keys=True, ensure_ascii=False,
-                      default=str)
+    return json.dumps(value if value is not None else {}, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def loads(text: str | None) -> Any:

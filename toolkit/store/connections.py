@@ -23,14 +23,21 @@ from toolkit.exceptions import ConfigError, ConnectionLimitError
 from toolkit.store.base import StoreBase, one_of
 from toolkit.store.records import FLOWS, Connection, from_ts
 
-__all__ = ["MAX_CONNECTIONS_PER_ACCOUNT", "Account", "ConnectionsMixin", "check_account_use",
-           "integrations_of_account", "same_account"]
+__all__ = [
+    "MAX_CONNECTIONS_PER_ACCOUNT",
+    "Account",
+    "ConnectionsMixin",
+    "check_account_use",
+    "integrations_of_account",
+    "same_account",
+]
 
 MAX_CONNECTIONS_PER_ACCOUNT = 5
 """Integrations (Contacts and Leads together) that may use one Salesforce account (SPEC S3)."""
 
-_COLUMNS = ("id, name, login_url, instance_url, org_id, user_id, username, client_id, flow, "
-            "created_at, updated_at")
+_COLUMNS = (
+    "id, name, login_url, instance_url, org_id, user_id, username, client_id, flow, created_at, updated_at"
+)
 _UPDATABLE = ("login_url", "instance_url", "org_id", "user_id", "username", "client_id", "flow")
 
 
@@ -58,8 +65,9 @@ class Account:
         return cls(connection.username, connection.org_id, connection.user_id, connection.login_url)
 
     def __str__(self) -> str:
-        ids = ", ".join(f"{what} {value}" for what, value in (("org", self.org_id), ("user", self.user_id))
-                        if value)
+        ids = ", ".join(
+            f"{what} {value}" for what, value in (("org", self.org_id), ("user", self.user_id)) if value
+        )
         return f"{self.username!r}" + (f" ({ids})" if ids else "")
 
 
@@ -91,7 +99,8 @@ def integrations_of_account(store: StoreBase, account: Account, *, besides: int 
     """The names of the integrations using ``account`` through any connection (``besides`` left out)."""
     rows = store._rows(  # one row per integration that has a connection: a few dozen at most
         "SELECT i.id, i.name, c.username, c.org_id, c.user_id, c.login_url FROM integrations i "
-        "JOIN connections c ON c.id = i.connection_id ORDER BY i.name")
+        "JOIN connections c ON c.id = i.connection_id ORDER BY i.name"
+    )
     return [name for id_, name, *who in rows if id_ != besides and same_account(account, Account(*who))]
 
 
@@ -111,8 +120,9 @@ def check_account_use(store: StoreBase, connection_id: int, integration_id: int 
             the limit and them.
         ConfigError: there is no such connection.
     """
-    rows = store._rows("SELECT username, org_id, user_id, login_url FROM connections WHERE id = ?",
-                       (connection_id,))
+    rows = store._rows(
+        "SELECT username, org_id, user_id, login_url FROM connections WHERE id = ?", (connection_id,)
+    )
     if not rows:
         raise ConfigError(f"there is no Salesforce connection with id {connection_id}")
     account = Account(*rows[0])
@@ -122,22 +132,42 @@ def check_account_use(store: StoreBase, connection_id: int, integration_id: int 
             f"the Salesforce account {account} is already used by {len(users)} integrations "
             f"({', '.join(map(repr, users))}); one account can be connected to at most "
             f"{MAX_CONNECTIONS_PER_ACCOUNT} integrations in total, Contacts and Leads together (S3): "
-            "delete one of them or connect them to another Salesforce user first")
+            "delete one of them or connect them to another Salesforce user first"
+        )
 
 
 def _connection(row: tuple[Any, ...]) -> Connection:
-    id_, name, login_url, instance_url, org_id, user_id, username, client_id, flow, created, \
-        updated = row
-    return Connection(id_, name, login_url, instance_url, org_id, user_id, username, client_id,
-                      flow, from_ts(created), from_ts(updated))
+    id_, name, login_url, instance_url, org_id, user_id, username, client_id, flow, created, updated = row
+    return Connection(
+        id_,
+        name,
+        login_url,
+        instance_url,
+        org_id,
+        user_id,
+        username,
+        client_id,
+        flow,
+        from_ts(created),
+        from_ts(updated),
+    )
 
 
 class ConnectionsMixin(StoreBase):
     """Methods on ``connections``."""
 
-    def add_connection(self, name: str, *, login_url: str, username: str, client_id: str,
-                       flow: str, instance_url: str | None = None, org_id: str | None = None,
-                       user_id: str | None = None) -> Connection:
+    def add_connection(
+        self,
+        name: str,
+        *,
+        login_url: str,
+        username: str,
+        client_id: str,
+        flow: str,
+        instance_url: str | None = None,
+        org_id: str | None = None,
+        user_id: str | None = None,
+    ) -> Connection:
         """Record a signed-in Salesforce account (its secrets go to the credential store).
 
         A connection is not yet a use of the account (S3 counts integrations): see
@@ -155,8 +185,8 @@ class ConnectionsMixin(StoreBase):
                     "INSERT INTO connections (name, login_url, instance_url, org_id, user_id, "
                     "username, client_id, flow, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (name, login_url, instance_url, org_id, user_id, username, client_id, flow,
-                     now, now))
+                    (name, login_url, instance_url, org_id, user_id, username, client_id, flow, now, now),
+                )
             except sqlite3.IntegrityError:
                 raise ConfigError(f"a connection named {name!r} already exists") from None
             return self.get_connection(int(cursor.lastrowid or 0))
@@ -193,8 +223,10 @@ class ConnectionsMixin(StoreBase):
             one_of(changes["flow"], FLOWS, "flow")
         if changes:
             sets = ", ".join(f"{key} = ?" for key in changes)
-            self._write(f"UPDATE connections SET {sets}, updated_at = ? WHERE id = ?",
-                        (*changes.values(), self._now(), current.id))
+            self._write(
+                f"UPDATE connections SET {sets}, updated_at = ? WHERE id = ?",
+                (*changes.values(), self._now(), current.id),
+            )
         return self.get_connection(current.id)
 
     def delete_connection(self, name_or_id: str | int) -> None:
@@ -205,17 +237,27 @@ class ConnectionsMixin(StoreBase):
         """
         with self.transaction():
             connection = self.get_connection(name_or_id)
-            users = [r[0] for r in self._rows(
-                "SELECT name FROM integrations WHERE connection_id = ? ORDER BY name",
-                (connection.id,))]
+            users = [
+                r[0]
+                for r in self._rows(
+                    "SELECT name FROM integrations WHERE connection_id = ? ORDER BY name", (connection.id,)
+                )
+            ]
             if users:
                 raise ConfigError(
                     f"connection {connection.name!r} is used by integration(s) "
-                    f"{', '.join(map(repr, users))}: delete them or connect them elsewhere first")
+                    f"{', '.join(map(repr, users))}: delete them or connect them elsewhere first"
+                )
             self.db.execute("DELETE FROM connections WHERE id = ?", (connection.id,))
 
-    def count_for_account(self, *, username: str, org_id: str | None = None, user_id: str | None = None,
-                          login_url: str | None = None) -> int:
+    def count_for_account(
+        self,
+        *,
+        username: str,
+        org_id: str | None = None,
+        user_id: str | None = None,
+        login_url: str | None = None,
+    ) -> int:
         """How many integrations use one Salesforce account (S3; see :func:`same_account`)."""
         return len(integrations_of_account(self, Account(username, org_id, user_id, login_url)))
 

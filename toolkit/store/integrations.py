@@ -12,19 +12,68 @@ from toolkit.store.records import CONFLICT_WINNERS, INTEGRATION_STATUSES, OBJECT
 
 __all__ = ["IntegrationsMixin"]
 
-_COLUMNS = ("id, name, object, connection_id, brevo_account, opt_in, mapping, list_id, status, "
-            "last_error, stop_reason, conflict_winner, sync_booleans_picklists, mass_delete_share, "
-            "created_at, updated_at, default_region, mass_delete_min")
-_SETTABLE = ("name", "object", "connection_id", "brevo_account", "opt_in", "mapping", "list_id",
-             "conflict_winner", "sync_booleans_picklists", "mass_delete_share", "default_region", "mass_delete_min")
+_COLUMNS = (
+    "id, name, object, connection_id, brevo_account, opt_in, mapping, list_id, status, "
+    "last_error, stop_reason, conflict_winner, sync_booleans_picklists, mass_delete_share, "
+    "created_at, updated_at, default_region, mass_delete_min"
+)
+_SETTABLE = (
+    "name",
+    "object",
+    "connection_id",
+    "brevo_account",
+    "opt_in",
+    "mapping",
+    "list_id",
+    "conflict_winner",
+    "sync_booleans_picklists",
+    "mass_delete_share",
+    "default_region",
+    "mass_delete_min",
+)
 
 
 def _integration(row: tuple[Any, ...]) -> Integration:
-    (id_, name, obj, connection_id, brevo_account, opt_in, mapping, list_id, status, last_error,
-     stop_reason, winner, b4, share, created, updated, region, delete_min) = row
-    return Integration(id_, name, obj, connection_id, brevo_account, bool(opt_in), loads(mapping),
-                       list_id, status, last_error, stop_reason, winner, bool(b4), share,
-                       from_ts(created), from_ts(updated), region, delete_min)
+    (
+        id_,
+        name,
+        obj,
+        connection_id,
+        brevo_account,
+        opt_in,
+        mapping,
+        list_id,
+        status,
+        last_error,
+        stop_reason,
+        winner,
+        b4,
+        share,
+        created,
+        updated,
+        region,
+        delete_min,
+    ) = row
+    return Integration(
+        id_,
+        name,
+        obj,
+        connection_id,
+        brevo_account,
+        bool(opt_in),
+        loads(mapping),
+        list_id,
+        status,
+        last_error,
+        stop_reason,
+        winner,
+        bool(b4),
+        share,
+        from_ts(created),
+        from_ts(updated),
+        region,
+        delete_min,
+    )
 
 
 def _column_value(key: str, value: Any) -> Any:
@@ -79,8 +128,9 @@ class IntegrationsMixin(StoreBase):
             if values.get("connection_id") is not None:  # S3, under the write lock
                 check_account_use(self, values["connection_id"], None)
             try:
-                cursor = self.db.execute(f"INSERT INTO integrations ({columns}) VALUES ({marks})",
-                                         (*values.values(), now, now))
+                cursor = self.db.execute(
+                    f"INSERT INTO integrations ({columns}) VALUES ({marks})", (*values.values(), now, now)
+                )
             except sqlite3.IntegrityError as exc:
                 raise self._integrity(exc, name) from None
             return self.get_integration(int(cursor.lastrowid or 0))
@@ -122,8 +172,10 @@ class IntegrationsMixin(StoreBase):
             if values.get("connection_id") is not None:
                 check_account_use(self, values["connection_id"], current.id)
             try:
-                self._write(f"UPDATE integrations SET {sets}, updated_at = ? WHERE id = ?",
-                            (*values.values(), self._now(), current.id))
+                self._write(
+                    f"UPDATE integrations SET {sets}, updated_at = ? WHERE id = ?",
+                    (*values.values(), self._now(), current.id),
+                )
             except sqlite3.IntegrityError as exc:
                 raise self._integrity(exc, values.get("name", current.name)) from None
         return self.get_integration(current.id)
@@ -140,8 +192,14 @@ class IntegrationsMixin(StoreBase):
         """Record the opt-in agreement (S4)."""
         return self.update_integration(name_or_id, opt_in=opt_in)
 
-    def set_status(self, name_or_id: str | int, status: str, *, last_error: str | None = None,
-                   stop_reason: str | None = None) -> Integration:
+    def set_status(
+        self,
+        name_or_id: str | int,
+        status: str,
+        *,
+        last_error: str | None = None,
+        stop_reason: str | None = None,
+    ) -> Integration:
         """Set the status; ``last_error`` and ``stop_reason`` are replaced (cleared when omitted).
 
         Raises:
@@ -152,18 +210,25 @@ class IntegrationsMixin(StoreBase):
         with self.transaction():
             current = self.get_integration(name_or_id)
             if status == "active":
-                missing = [label for label, ok in (
-                    ("the opt-in agreement (S4)", current.opt_in),
-                    ("a Salesforce connection", current.connection_id is not None),
-                    ("a field mapping (S5)", bool(current.mapping)),
-                    ("a Brevo list (S7)", current.list_id is not None)) if not ok]
+                missing = [
+                    label
+                    for label, ok in (
+                        ("the opt-in agreement (S4)", current.opt_in),
+                        ("a Salesforce connection", current.connection_id is not None),
+                        ("a field mapping (S5)", bool(current.mapping)),
+                        ("a Brevo list (S7)", current.list_id is not None),
+                    )
+                    if not ok
+                ]
                 if missing:
-                    raise ConfigError(f"integration {current.name!r} cannot be activated "
-                                      f"without {', '.join(missing)}")
+                    raise ConfigError(
+                        f"integration {current.name!r} cannot be activated without {', '.join(missing)}"
+                    )
             self.db.execute(
                 "UPDATE integrations SET status = ?, last_error = ?, stop_reason = ?, "
                 "updated_at = ? WHERE id = ?",
-                (status, last_error, stop_reason, self._now(), current.id))
+                (status, last_error, stop_reason, self._now(), current.id),
+            )
             return self.get_integration(current.id)
 
     def delete_integration(self, name_or_id: str | int) -> None:
@@ -176,8 +241,9 @@ class IntegrationsMixin(StoreBase):
     def _validated(fields: dict[str, Any]) -> dict[str, Any]:
         unknown = set(fields) - set(_SETTABLE)
         if unknown:
-            raise ValueError(f"unknown integration field(s) {sorted(unknown)}; "
-                             f"settable: {', '.join(_SETTABLE)}")
+            raise ValueError(
+                f"unknown integration field(s) {sorted(unknown)}; settable: {', '.join(_SETTABLE)}"
+            )
         return {key: _column_value(key, value) for key, value in fields.items()}
 
     @staticmethod

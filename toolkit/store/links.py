@@ -22,13 +22,24 @@ _UPSERT = (
     # An unknown Brevo id (imports do not return ids) never erases a known one.
     "brevo_id = COALESCE(excluded.brevo_id, links.brevo_id), email = excluded.email, "
     "sf_hash = excluded.sf_hash, brevo_hash = excluded.brevo_hash, state = excluded.state, "
-    "synced = excluded.synced, synced_at = excluded.synced_at, detail = excluded.detail")
+    "synced = excluded.synced, synced_at = excluded.synced_at, detail = excluded.detail"
+)
 
 
 def _link(row: tuple[Any, ...]) -> Link:
     integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at, detail = row
-    return Link(integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state,
-                None if synced is None else json.loads(synced), from_ts(synced_at), detail)
+    return Link(
+        integration_id,
+        sf_id,
+        brevo_id,
+        email,
+        sf_hash,
+        brevo_hash,
+        state,
+        None if synced is None else json.loads(synced),
+        from_ts(synced_at),
+        detail,
+    )
 
 
 class LinksMixin(StoreBase):
@@ -46,10 +57,20 @@ class LinksMixin(StoreBase):
             for link in links:
                 if link.state not in LINK_STATES:
                     one_of(link.state, LINK_STATES, "link state")
-                yield (link.integration_id, link.sf_id, link.brevo_id, link.email, link.sf_hash,
-                       link.brevo_hash, link.state,
-                       None if link.synced is None else json.dumps(link.synced, sort_keys=True, ensure_ascii=False),
-                       now if link.synced_at is None else to_ts(link.synced_at), link.detail)
+                yield (
+                    link.integration_id,
+                    link.sf_id,
+                    link.brevo_id,
+                    link.email,
+                    link.sf_hash,
+                    link.brevo_hash,
+                    link.state,
+                    None
+                    if link.synced is None
+                    else json.dumps(link.synced, sort_keys=True, ensure_ascii=False),
+                    now if link.synced_at is None else to_ts(link.synced_at),
+                    link.detail,
+                )
 
         return self._write_many(_UPSERT, rows())
 
@@ -57,10 +78,12 @@ class LinksMixin(StoreBase):
         """Record Brevo contact ids learnt after an import (Salesforce Id -> Brevo id)."""
         return self._write_many(
             "UPDATE links SET brevo_id = ? WHERE integration_id = ? AND sf_id = ?",
-            ((brevo_id, integration_id, sf_id) for sf_id, brevo_id in brevo_ids.items()))
+            ((brevo_id, integration_id, sf_id) for sf_id, brevo_id in brevo_ids.items()),
+        )
 
-    def set_link_state(self, integration_id: int, sf_ids: Iterable[str], state: str,
-                       detail: str | None = None) -> int:
+    def set_link_state(
+        self, integration_id: int, sf_ids: Iterable[str], state: str, detail: str | None = None
+    ) -> int:
         """Suspend (Y6), keep (Y10), supersede, hold or re-activate links; returns how many rows changed.
 
         Args:
@@ -69,10 +92,12 @@ class LinksMixin(StoreBase):
         one_of(state, LINK_STATES, "link state")
         return self._write_many(
             "UPDATE links SET state = ?, detail = ? WHERE integration_id = ? AND sf_id = ?",
-            ((state, detail, integration_id, sf_id) for sf_id in sf_ids))
+            ((state, detail, integration_id, sf_id) for sf_id in sf_ids),
+        )
 
-    def links_by_emails(self, emails: Iterable[str], *, integration_ids: Iterable[int] | None = None
-                        ) -> dict[str, list[Link]]:
+    def links_by_emails(
+        self, emails: Iterable[str], *, integration_ids: Iterable[int] | None = None
+    ) -> dict[str, list[Link]]:
         """Links whose e-mail is one of ``emails`` (any case), by lower-cased e-mail.
 
         Args:
@@ -100,8 +125,9 @@ class LinksMixin(StoreBase):
         sql = f"SELECT {_COLUMNS} FROM links WHERE integration_id = ? AND brevo_id IN ({{marks}})"
         return {row[2]: _link(row) for row in self._in_chunks(sql, (integration_id,), brevo_ids)}
 
-    def iter_links(self, integration_id: int, *, state: str | None = None,
-                   batch: int = 5_000) -> Iterator[Link]:
+    def iter_links(
+        self, integration_id: int, *, state: str | None = None, batch: int = 5_000
+    ) -> Iterator[Link]:
         """Yield an integration's links, by Salesforce Id, fetching ``batch`` rows at a time."""
         where, params = "integration_id = ?", list[Any]([integration_id])
         if state is not None:
@@ -120,8 +146,9 @@ class LinksMixin(StoreBase):
         if state is None:
             rows = self._rows("SELECT COUNT(*) FROM links WHERE integration_id = ?", (integration_id,))
         else:
-            rows = self._rows("SELECT COUNT(*) FROM links WHERE integration_id = ? AND state = ?",
-                              (integration_id, state))
+            rows = self._rows(
+                "SELECT COUNT(*) FROM links WHERE integration_id = ? AND state = ?", (integration_id, state)
+            )
         return int(rows[0][0])
 
     def delete_links(self, integration_id: int, sf_ids: Iterable[str]) -> int:
@@ -132,15 +159,17 @@ class LinksMixin(StoreBase):
                 marks = ", ".join("?" * len(batch))
                 deleted += self.db.execute(
                     f"DELETE FROM links WHERE integration_id = ? AND sf_id IN ({marks})",
-                    (integration_id, *batch)).rowcount
+                    (integration_id, *batch),
+                ).rowcount
         return deleted
 
     # -- cursors ----------------------------------------------------------------------------
 
     def get_cursor(self, integration_id: int, name: str, default: str | None = None) -> str | None:
         """Return a named cursor's value (``default`` when never set)."""
-        rows = self._rows("SELECT value FROM cursors WHERE integration_id = ? AND name = ?",
-                          (integration_id, name))
+        rows = self._rows(
+            "SELECT value FROM cursors WHERE integration_id = ? AND name = ?", (integration_id, name)
+        )
         return rows[0][0] if rows else default
 
     def set_cursor(self, integration_id: int, name: str, value: str) -> None:
@@ -148,17 +177,19 @@ class LinksMixin(StoreBase):
         self._write(
             "INSERT INTO cursors (integration_id, name, value, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (integration_id, name) DO UPDATE SET value = excluded.value, "
-            "updated_at = excluded.updated_at", (integration_id, name, value, self._now()))
+            "updated_at = excluded.updated_at",
+            (integration_id, name, value, self._now()),
+        )
 
     def cursors(self, integration_id: int) -> dict[str, str]:
         """Return all cursors of an integration."""
-        return dict(self._rows("SELECT name, value FROM cursors WHERE integration_id = ?",
-                               (integration_id,)))
+        return dict(self._rows("SELECT name, value FROM cursors WHERE integration_id = ?", (integration_id,)))
 
     def clear_cursors(self, integration_id: int, names: Iterable[str] | None = None) -> int:
         """Forget cursors (all, or the named ones), e.g. before a full resync."""
         if names is None:
-            return self._write("DELETE FROM cursors WHERE integration_id = ?",
-                               (integration_id,)).rowcount
-        return self._write_many("DELETE FROM cursors WHERE integration_id = ? AND name = ?",
-                                ((integration_id, name) for name in names))
+            return self._write("DELETE FROM cursors WHERE integration_id = ?", (integration_id,)).rowcount
+        return self._write_many(
+            "DELETE FROM cursors WHERE integration_id = ? AND name = ?",
+            ((integration_id, name) for name in names),
+        )

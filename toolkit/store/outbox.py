@@ -25,8 +25,10 @@ from toolkit.store.records import from_ts, to_ts
 __all__ = ["OUTBOX_STATES", "OutboxMessage", "OutboxMixin"]
 
 OUTBOX_STATES = ("pending", "sending", "sent", "unconfirmed", "failed")
-_COLUMNS = ("id, kind, month, subject, text_body, html_body, status, attempts, attempt_key, "
-            "message_id, error, created_at, sending_at, sent_at")
+_COLUMNS = (
+    "id, kind, month, subject, text_body, html_body, status, attempts, attempt_key, "
+    "message_id, error, created_at, sending_at, sent_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +82,7 @@ def _message(row: tuple[Any, ...]) -> OutboxMessage:
 class OutboxMixin(StoreBase):
     """Methods on ``outbox``."""
 
-    def enqueue_notification(self, kind: str, month: str, *, subject: str, text: str,
-                             html: str) -> bool:
+    def enqueue_notification(self, kind: str, month: str, *, subject: str, text: str, html: str) -> bool:
         """Add a message unless one of this kind and month exists; joins the caller's transaction.
 
         Returns:
@@ -91,7 +92,8 @@ class OutboxMixin(StoreBase):
             "INSERT INTO outbox (kind, month, subject, text_body, html_body, status, attempts, "
             "created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?) "
             "ON CONFLICT (kind, month) DO NOTHING",
-            (kind, month, subject, text, html, self._now()))
+            (kind, month, subject, text, html, self._now()),
+        )
         return cursor.rowcount == 1
 
     def get_notification(self, message_id: int) -> OutboxMessage | None:
@@ -99,8 +101,9 @@ class OutboxMixin(StoreBase):
         rows = self._rows(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (message_id,))
         return _message(rows[0]) if rows else None
 
-    def list_notifications(self, *, status: str | None = None, month: str | None = None,
-                           limit: int | None = None) -> list[OutboxMessage]:
+    def list_notifications(
+        self, *, status: str | None = None, month: str | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
         """Return outbox messages, oldest first, optionally of one status and/or month."""
         where: list[str] = []
         params: list[Any] = []
@@ -135,11 +138,19 @@ class OutboxMixin(StoreBase):
             changed = self.db.execute(
                 "UPDATE outbox SET status = 'sending', attempt_key = ?, attempts = attempts + 1, "
                 "sending_at = ? WHERE id = ? AND status = 'pending'",
-                (uuid.uuid4().hex, self._now(), message_id)).rowcount
+                (uuid.uuid4().hex, self._now(), message_id),
+            ).rowcount
         return self.get_notification(message_id) if changed else None
 
-    def settle_notification(self, message_id: int, attempt_key: str, status: str, *,
-                            message_id_sent: str | None = None, error: str | None = None) -> bool:
+    def settle_notification(
+        self,
+        message_id: int,
+        attempt_key: str,
+        status: str,
+        *,
+        message_id_sent: str | None = None,
+        error: str | None = None,
+    ) -> bool:
         """Record how an attempt ended; only the attempt that holds ``attempt_key`` may settle it.
 
         Args:
@@ -155,14 +166,22 @@ class OutboxMixin(StoreBase):
         """
         one_of(status, OUTBOX_STATES, "status")
         sent_at = self._now() if status == "sent" else None
-        return self._write(
-            "UPDATE outbox SET status = ?, message_id = COALESCE(?, message_id), error = ?, "
-            "sent_at = COALESCE(?, sent_at) WHERE id = ? AND attempt_key = ? "
-            "AND status IN ('sending', 'unconfirmed')",
-            (status, message_id_sent, error, sent_at, message_id, attempt_key)).rowcount == 1
+        return (
+            self._write(
+                "UPDATE outbox SET status = ?, message_id = COALESCE(?, message_id), error = ?, "
+                "sent_at = COALESCE(?, sent_at) WHERE id = ? AND attempt_key = ? "
+                "AND status IN ('sending', 'unconfirmed')",
+                (status, message_id_sent, error, sent_at, message_id, attempt_key),
+            ).rowcount
+            == 1
+        )
 
     def stale_notifications(self, before: datetime) -> list[OutboxMessage]:
         """Messages still ``sending`` that were claimed before ``before`` (their sender died)."""
-        return [_message(r) for r in self._rows(
-            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' AND sending_at < ? ORDER BY id",
-            (to_ts(before),))]
+        return [
+            _message(r)
+            for r in self._rows(
+                f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' AND sending_at < ? ORDER BY id",
+                (to_ts(before),),
+            )
+        ]

@@ -77,7 +77,8 @@ class QuotaStoreMixin(OutboxMixin):
         self._write(
             "INSERT INTO quota_settings (name, value, updated_at) VALUES ('limit', ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (str(int(limit)), self._now()))
+            (str(int(limit)), self._now()),
+        )
 
     # -- the ledger ---------------------------------------------------------------------------
 
@@ -96,36 +97,48 @@ class QuotaStoreMixin(OutboxMixin):
                 "INSERT INTO quota_ledger (month, day, integration_id, run_id, tasks, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, integration_id, run_id) DO UPDATE SET "
                 "tasks = quota_ledger.tasks + excluded.tasks, updated_at = excluded.updated_at",
-                (month, day_of(now), integration_id, run_id or 0, n, to_ts(now)))
+                (month, day_of(now), integration_id, run_id or 0, n, to_ts(now)),
+            )
         return month
 
     def tasks_used(self, month: str) -> int:
         """Tasks written in a month (``"YYYY-MM"``)."""
-        return int(self._rows("SELECT COALESCE(SUM(tasks), 0) FROM quota_ledger WHERE month = ?",
-                              (month,))[0][0])
+        return int(
+            self._rows("SELECT COALESCE(SUM(tasks), 0) FROM quota_ledger WHERE month = ?", (month,))[0][0]
+        )
 
     def tasks_by_day(self, month: str) -> dict[str, int]:
         """Tasks per UTC day (``"YYYY-MM-DD"``) of a month; days without tasks are absent."""
-        return {day: int(n) for day, n in self._rows(
-            "SELECT day, SUM(tasks) FROM quota_ledger WHERE month = ? GROUP BY day ORDER BY day",
-            (month,))}
+        return {
+            day: int(n)
+            for day, n in self._rows(
+                "SELECT day, SUM(tasks) FROM quota_ledger WHERE month = ? GROUP BY day ORDER BY day", (month,)
+            )
+        }
 
     def tasks_by_integration(self, month: str) -> list[tuple[int, str | None, int]]:
         """``(integration id, name or None if deleted, tasks)`` of a month, most tasks first."""
-        return [(int(i), name, int(n)) for i, name, n in self._rows(
-            "SELECT q.integration_id, i.name, SUM(q.tasks) AS n FROM quota_ledger q "
-            "LEFT JOIN integrations i ON i.id = q.integration_id WHERE q.month = ? "
-            "GROUP BY q.integration_id, i.name ORDER BY n DESC, q.integration_id", (month,))]
+        return [
+            (int(i), name, int(n))
+            for i, name, n in self._rows(
+                "SELECT q.integration_id, i.name, SUM(q.tasks) AS n FROM quota_ledger q "
+                "LEFT JOIN integrations i ON i.id = q.integration_id WHERE q.month = ? "
+                "GROUP BY q.integration_id, i.name ORDER BY n DESC, q.integration_id",
+                (month,),
+            )
+        ]
 
     def tasks_of_run(self, run_id: int) -> int:
         """Tasks counted for one run (all days)."""
-        return int(self._rows("SELECT COALESCE(SUM(tasks), 0) FROM quota_ledger WHERE run_id = ?",
-                              (run_id,))[0][0])
+        return int(
+            self._rows("SELECT COALESCE(SUM(tasks), 0) FROM quota_ledger WHERE run_id = ?", (run_id,))[0][0]
+        )
 
     # -- reservations -------------------------------------------------------------------------
 
-    def reserve_tasks(self, integration_id: int, run_id: int, n: int, *, default_limit: int,
-                      ttl: timedelta) -> int:
+    def reserve_tasks(
+        self, integration_id: int, run_id: int, n: int, *, default_limit: int, ttl: timedelta
+    ) -> int:
         """Reserve up to ``n`` tasks of the current month for a running run, and commit.
 
         Under the write lock: forget dead reservations, then grant
@@ -155,7 +168,8 @@ class QuotaStoreMixin(OutboxMixin):
                 "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE "
                 "SET tasks = quota_reservations.tasks + excluded.tasks, host = excluded.host, "
                 "pid = excluded.pid, expires_at = excluded.expires_at",
-                (run_id, integration_id, granted, _HOST, os.getpid(), to_ts(now), to_ts(now + ttl)))
+                (run_id, integration_id, granted, _HOST, os.getpid(), to_ts(now), to_ts(now + ttl)),
+            )
             return granted
 
     def settle_reservation(self, run_id: int, n: int | None = None) -> None:
@@ -163,14 +177,19 @@ class QuotaStoreMixin(OutboxMixin):
         if n is None:
             self._write("DELETE FROM quota_reservations WHERE run_id = ?", (run_id,))
             return
-        self._write("UPDATE quota_reservations SET tasks = CASE WHEN tasks > ? THEN tasks - ? "
-                    "ELSE 0 END WHERE run_id = ?", (n, n, run_id))
+        self._write(
+            "UPDATE quota_reservations SET tasks = CASE WHEN tasks > ? THEN tasks - ? "
+            "ELSE 0 END WHERE run_id = ?",
+            (n, n, run_id),
+        )
 
     def reserved_tasks(self) -> int:
         """Tasks reserved by live reservations (see :meth:`forget_dead_reservations`)."""
         rows = self._rows(
             "SELECT r.tasks, r.host, r.pid FROM quota_reservations r JOIN runs u ON u.id = r.run_id "
-            "WHERE u.status = 'running' AND r.expires_at >= ?", (self._now(),))
+            "WHERE u.status = 'running' AND r.expires_at >= ?",
+            (self._now(),),
+        )
         return sum(int(tasks) for tasks, host, pid in rows if host != _HOST or _alive(int(pid)))
 
     def forget_dead_reservations(self) -> int:
@@ -182,10 +201,16 @@ class QuotaStoreMixin(OutboxMixin):
         with self.transaction():
             gone = self.db.execute(
                 "DELETE FROM quota_reservations WHERE expires_at < ? OR run_id NOT IN "
-                "(SELECT id FROM runs WHERE status = 'running')", (self._now(),)).rowcount
-            dead = [(run_id,) for run_id, pid in self._rows(
-                "SELECT run_id, pid FROM quota_reservations WHERE host = ?", (_HOST,))
-                if not _alive(int(pid))]
+                "(SELECT id FROM runs WHERE status = 'running')",
+                (self._now(),),
+            ).rowcount
+            dead = [
+                (run_id,)
+                for run_id, pid in self._rows(
+                    "SELECT run_id, pid FROM quota_reservations WHERE host = ?", (_HOST,)
+                )
+                if not _alive(int(pid))
+            ]
             if dead:
                 self.db.executemany("DELETE FROM quota_reservations WHERE run_id = ?", dead)
             return gone + len(dead)

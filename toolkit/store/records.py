@@ -13,15 +13,29 @@ from enum import StrEnum
 from typing import Any, overload
 
 __all__ = [
-    "CONFLICT_WINNERS", "DIRECTIONS", "FLOWS", "INTEGRATION_STATUSES", "LINK_STATES", "OBJECTS",
-    "RUN_STATUSES", "Conflict", "Connection", "Integration", "Link", "Rejection", "Run",
-    "from_ts", "to_ts",
+    "CONFLICT_WINNERS",
+    "DIRECTIONS",
+    "FLOWS",
+    "INTEGRATION_STATUSES",
+    "LINK_STATES",
+    "OBJECTS",
+    "RUN_STATUSES",
+    "Conflict",
+    "Connection",
+    "Integration",
+    "Link",
+    "Rejection",
+    "Run",
+    "from_ts",
+    "to_ts",
 ]
 
 FLOWS = ("authorization_code", "client_credentials", "jwt_bearer", "password")
 OBJECTS = ("Contact", "Lead")
 INTEGRATION_STATUSES = ("draft", "active", "stopped", "error")
 CONFLICT_WINNERS = ("salesforce", "brevo")
+
+
 class LinkState(StrEnum):
     """Where a link stands; a plain ``str`` too, so stored text compares equal to it."""
 

@@ -17,27 +17,96 @@ from typing import Any
 from toolkit.store.base import StoreBase, loads, one_of
 from toolkit.store.records import DIRECTIONS
 
-__all__ = ["REDACTED", "SECRET_WORDS", "ReportingMixin", "is_secret_name", "redact_row", "redact_value",
-           "rejection_query"]
+__all__ = [
+    "REDACTED",
+    "SECRET_WORDS",
+    "ReportingMixin",
+    "is_secret_name",
+    "redact_row",
+    "redact_value",
+    "rejection_query",
+]
 
 REDACTED = "***"
-SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "key", "ssn", "iban",
-                "credential", "cvv", "cvc", "cardnumber", "creditcard", "socialsecurity", "passport")
+SECRET_WORDS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "key",
+    "ssn",
+    "iban",
+    "credential",
+    "cvv",
+    "cvc",
+    "cardnumber",
+    "creditcard",
+    "socialsecurity",
+    "passport",
+)
 """Parts of a field or attribute name (compared without case, ``_``, ``-``, ``.`` or spaces)."""
 
 _STATES = ("open", "resolved", "all")
 _REJECTION_COLUMNS = (
-    "r.id", "r.integration_id", "i.name", "i.object", "r.run_id", "r.first_run_id", "r.direction",
-    "r.record_id", "r.field", "r.value", "r.rule", "r.reason", "r.service_code", "r.service_message",
-    "r.permanent", "r.seen_count", "r.first_seen", "r.last_seen", "r.resolved_at", "r.resolved_run_id")
+    "r.id",
+    "r.integration_id",
+    "i.name",
+    "i.object",
+    "r.run_id",
+    "r.first_run_id",
+    "r.direction",
+    "r.record_id",
+    "r.field",
+    "r.value",
+    "r.rule",
+    "r.reason",
+    "r.service_code",
+    "r.service_message",
+    "r.permanent",
+    "r.seen_count",
+    "r.first_seen",
+    "r.last_seen",
+    "r.resolved_at",
+    "r.resolved_run_id",
+)
 _REJECTION_KEYS = tuple(c.split(".")[1] if c != "i.name" else "integration" for c in _REJECTION_COLUMNS)
 _RUN_COLUMNS = (
-    "ru.id", "ru.integration_id", "i.name", "i.object", "i.connection_id", "c.name", "c.org_id",
-    "ru.started_at", "ru.finished_at", "ru.status", "ru.dry_run", "ru.full_sync", "ru.counts", "ru.error",
-    "ru.sf_api_used", "ru.sf_api_limit")
-_RUN_KEYS = ("run_id", "integration_id", "integration", "object", "connection_id", "connection", "org_id",
-             "started_at", "finished_at", "status", "dry_run", "full", "counts", "error", "sf_api_used",
-             "sf_api_limit")
+    "ru.id",
+    "ru.integration_id",
+    "i.name",
+    "i.object",
+    "i.connection_id",
+    "c.name",
+    "c.org_id",
+    "ru.started_at",
+    "ru.finished_at",
+    "ru.status",
+    "ru.dry_run",
+    "ru.full_sync",
+    "ru.counts",
+    "ru.error",
+    "ru.sf_api_used",
+    "ru.sf_api_limit",
+)
+_RUN_KEYS = (
+    "run_id",
+    "integration_id",
+    "integration",
+    "object",
+    "connection_id",
+    "connection",
+    "org_id",
+    "started_at",
+    "finished_at",
+    "status",
+    "dry_run",
+    "full",
+    "counts",
+    "error",
+    "sf_api_used",
+    "sf_api_limit",
+)
 
 
 def _squash(name: str) -> str:
@@ -100,14 +169,25 @@ def _check_filters(state: str, direction: str | None) -> None:
         one_of(direction, DIRECTIONS, "direction")
 
 
-def _rejection_where(*, integration_id: int | None = None, rules: Iterable[str] = (), direction: str | None = None,
-                     state: str = "all", run_id: int | None = None, resolved_run_id: int | None = None,
-                     since: str | None = None) -> tuple[str, list[Any]]:
+def _rejection_where(
+    *,
+    integration_id: int | None = None,
+    rules: Iterable[str] = (),
+    direction: str | None = None,
+    state: str = "all",
+    run_id: int | None = None,
+    resolved_run_id: int | None = None,
+    since: str | None = None,
+) -> tuple[str, list[Any]]:
     """The ``WHERE`` clause (with a leading space, or empty) and parameters of a rejections query."""
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("r.integration_id", integration_id), ("r.direction", direction),
-                          ("r.run_id", run_id), ("r.resolved_run_id", resolved_run_id)):
+    for column, value in (
+        ("r.integration_id", integration_id),
+        ("r.direction", direction),
+        ("r.run_id", run_id),
+        ("r.resolved_run_id", resolved_run_id),
+    ):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
@@ -128,10 +208,18 @@ def _rejection_where(*, integration_id: int | None = None, rules: Iterable[str] 
     return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
-def rejection_query(columns: Iterable[str], *, integration_id: int | None = None, rules: Iterable[str] = (),
-                    direction: str | None = None, state: str = "all", run_id: int | None = None,
-                    resolved_run_id: int | None = None, since: str | None = None,
-                    limit: int | None = None) -> tuple[str, list[Any]]:
+def rejection_query(
+    columns: Iterable[str],
+    *,
+    integration_id: int | None = None,
+    rules: Iterable[str] = (),
+    direction: str | None = None,
+    state: str = "all",
+    run_id: int | None = None,
+    resolved_run_id: int | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+) -> tuple[str, list[Any]]:
     """The ``SELECT`` of ``columns`` from ``rejections r`` joined to ``integrations i``, newest sighting first.
 
     Takes the filters of :meth:`ReportingMixin.report_rejections` and checks none of them (the
@@ -140,10 +228,20 @@ def rejection_query(columns: Iterable[str], *, integration_id: int | None = None
     Returns:
         The SQL and its parameters.
     """
-    where, params = _rejection_where(integration_id=integration_id, rules=rules, direction=direction, state=state,
-                                     run_id=run_id, resolved_run_id=resolved_run_id, since=since)
-    sql = (f"SELECT {', '.join(columns)} FROM rejections r JOIN integrations i ON i.id = r.integration_id"
-           + where + " ORDER BY r.last_seen DESC, r.id DESC")
+    where, params = _rejection_where(
+        integration_id=integration_id,
+        rules=rules,
+        direction=direction,
+        state=state,
+        run_id=run_id,
+        resolved_run_id=resolved_run_id,
+        since=since,
+    )
+    sql = (
+        f"SELECT {', '.join(columns)} FROM rejections r JOIN integrations i ON i.id = r.integration_id"
+        + where
+        + " ORDER BY r.last_seen DESC, r.id DESC"
+    )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, params
@@ -156,10 +254,18 @@ class ReportingMixin(StoreBase):
         rows = self._rows("SELECT id, mapping FROM integrations")
         return {int(id_): _attributes_by_field(loads(mapping)) for id_, mapping in rows}
 
-    def report_rejections(self, *, integration_id: int | None = None, rules: Iterable[str] = (),
-                          direction: str | None = None, state: str = "all", run_id: int | None = None,
-                          resolved_run_id: int | None = None, since: str | None = None,
-                          limit: int | None = None) -> list[dict[str, Any]]:
+    def report_rejections(
+        self,
+        *,
+        integration_id: int | None = None,
+        rules: Iterable[str] = (),
+        direction: str | None = None,
+        state: str = "all",
+        run_id: int | None = None,
+        resolved_run_id: int | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Rejections with their integration's name and object, redacted, newest sighting first.
 
         Args:
@@ -176,9 +282,17 @@ class ReportingMixin(StoreBase):
             One dict per rejection, keys as in :data:`toolkit.audit.REJECTION_COLUMNS`.
         """
         _check_filters(state, direction)
-        sql, params = rejection_query(_REJECTION_COLUMNS, integration_id=integration_id, rules=rules,
-                                      direction=direction, state=state, run_id=run_id,
-                                      resolved_run_id=resolved_run_id, since=since, limit=limit)
+        sql, params = rejection_query(
+            _REJECTION_COLUMNS,
+            integration_id=integration_id,
+            rules=rules,
+            direction=direction,
+            state=state,
+            run_id=run_id,
+            resolved_run_id=resolved_run_id,
+            since=since,
+            limit=limit,
+        )
         attributes = self._mapped_attributes()
         found = []
         for row in self._rows(sql, params):
@@ -190,31 +304,55 @@ class ReportingMixin(StoreBase):
             found.append(redact_row(item, names))
         return found
 
-    def report_rejection_counts(self, *, integration_id: int | None = None, rules: Iterable[str] = (),
-                                direction: str | None = None, state: str = "all",
-                                since: str | None = None) -> list[dict[str, Any]]:
+    def report_rejection_counts(
+        self,
+        *,
+        integration_id: int | None = None,
+        rules: Iterable[str] = (),
+        direction: str | None = None,
+        state: str = "all",
+        since: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Rejections counted per integration, rule, direction and state, in SQL (for dashboards).
 
         Takes the filters of :meth:`report_rejections`; returns one dict per group with the keys
         ``integration_id``, ``integration``, ``rule``, ``direction``, ``state`` and ``count``.
         """
         _check_filters(state, direction)
-        where, params = _rejection_where(integration_id=integration_id, rules=rules, direction=direction,
-                                         state=state, since=since)
+        where, params = _rejection_where(
+            integration_id=integration_id, rules=rules, direction=direction, state=state, since=since
+        )
         # Grouped in the order of the rejections_counts index, which then answers alone.
-        sql = ("SELECT r.integration_id, r.rule, r.direction, COUNT(*), COUNT(r.resolved_at) FROM rejections r"
-               + where + " GROUP BY r.integration_id, r.rule, r.direction")
+        sql = (
+            "SELECT r.integration_id, r.rule, r.direction, COUNT(*), COUNT(r.resolved_at) FROM rejections r"
+            + where
+            + " GROUP BY r.integration_id, r.rule, r.direction"
+        )
         names = dict(self._rows("SELECT id, name FROM integrations"))
         found = []
         for iid, rule, direction_, total, resolved in self._rows(sql, params):
             for state_, count in (("open", total - resolved), ("resolved", resolved)):
                 if count:
-                    found.append({"integration_id": iid, "integration": names.get(iid), "rule": rule,
-                                  "direction": direction_, "state": state_, "count": count})
+                    found.append(
+                        {
+                            "integration_id": iid,
+                            "integration": names.get(iid),
+                            "rule": rule,
+                            "direction": direction_,
+                            "state": state_,
+                            "count": count,
+                        }
+                    )
         return sorted(found, key=lambda g: (str(g["integration"]), g["rule"], g["direction"], g["state"]))
 
-    def report_runs(self, *, integration_id: int | None = None, run_id: int | None = None,
-                    since: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def report_runs(
+        self,
+        *,
+        integration_id: int | None = None,
+        run_id: int | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Runs with their integration, connection and org, newest first.
 
         Args:
@@ -235,9 +373,11 @@ class ReportingMixin(StoreBase):
         if since is not None:
             where.append("ru.started_at >= ?")
             params.append(since)
-        sql = (f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs ru "
-               "JOIN integrations i ON i.id = ru.integration_id "
-               "LEFT JOIN connections c ON c.id = i.connection_id")
+        sql = (
+            f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs ru "
+            "JOIN integrations i ON i.id = ru.integration_id "
+            "LEFT JOIN connections c ON c.id = i.connection_id"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ru.started_at DESC, ru.id DESC"
@@ -262,7 +402,6 @@ class ReportingMixin(StoreBase):
         sql = "SELECT COUNT(*) FROM rejections WHERE integration_id = ? AND resolved_at IS NULL"
         params: list[Any] = [integration_id]
         if before_run is not None:
-            sql += (" AND (first_run_id IS NULL OR first_run_id < ?)"
-                    " AND (run_id IS NULL OR run_id <> ?)")
+            sql += " AND (first_run_id IS NULL OR first_run_id < ?) AND (run_id IS NULL OR run_id <> ?)"
             params += [before_run, before_run]
         return int(self._rows(sql, params)[0][0])

@@ -10,16 +10,28 @@ from toolkit.store.records import RUN_STATUSES, Run, from_ts
 
 __all__ = ["RunsMixin"]
 
-_COLUMNS = ("id, integration_id, started_at, finished_at, status, dry_run, full_sync, counts, "
-            "error, sf_api_used, sf_api_limit")
+_COLUMNS = (
+    "id, integration_id, started_at, finished_at, status, dry_run, full_sync, counts, "
+    "error, sf_api_used, sf_api_limit"
+)
 _ABANDONED = "abandoned: the process ended before the run finished"
 
 
 def _run(row: tuple[Any, ...]) -> Run:
-    (id_, integration_id, started, finished, status, dry_run, full, counts, error, used,
-     limit) = row
-    return Run(id_, integration_id, from_ts(started), from_ts(finished), status, bool(dry_run),
-               bool(full), loads(counts), error, used, limit)
+    (id_, integration_id, started, finished, status, dry_run, full, counts, error, used, limit) = row
+    return Run(
+        id_,
+        integration_id,
+        from_ts(started),
+        from_ts(finished),
+        status,
+        bool(dry_run),
+        bool(full),
+        loads(counts),
+        error,
+        used,
+        limit,
+    )
 
 
 class RunsMixin(StoreBase):
@@ -30,12 +42,20 @@ class RunsMixin(StoreBase):
         cursor = self._write(
             "INSERT INTO runs (integration_id, started_at, status, dry_run, full_sync, counts) "
             "VALUES (?, ?, 'running', ?, ?, '{}')",
-            (integration_id, self._now(), int(dry_run), int(full)))
+            (integration_id, self._now(), int(dry_run), int(full)),
+        )
         return self.get_run(int(cursor.lastrowid or 0))
 
-    def finish_run(self, run_id: int, status: str, *, counts: dict[str, Any] | None = None,
-                   error: str | None = None, sf_api_used: int | None = None,
-                   sf_api_limit: int | None = None) -> Run:
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        counts: dict[str, Any] | None = None,
+        error: str | None = None,
+        sf_api_used: int | None = None,
+        sf_api_limit: int | None = None,
+    ) -> Run:
         """Record the end of a run.
 
         Args:
@@ -58,7 +78,8 @@ class RunsMixin(StoreBase):
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ?, "
                 "sf_api_used = ?, sf_api_limit = ? WHERE id = ?",
-                (self._now(), status, dumps(counts), error, sf_api_used, sf_api_limit, run_id))
+                (self._now(), status, dumps(counts), error, sf_api_used, sf_api_limit, run_id),
+            )
             return self.get_run(run_id)
 
     def get_run(self, run_id: int) -> Run:
@@ -72,8 +93,9 @@ class RunsMixin(StoreBase):
             raise ConfigError(f"no run {run_id}")
         return _run(rows[0])
 
-    def list_runs(self, integration_id: int | None = None, *, since: str | None = None,
-                  limit: int | None = 100) -> list[Run]:
+    def list_runs(
+        self, integration_id: int | None = None, *, since: str | None = None, limit: int | None = 100
+    ) -> list[Run]:
         """Return runs, newest first.
 
         Args:
@@ -109,4 +131,5 @@ class RunsMixin(StoreBase):
         return self._write(
             "UPDATE runs SET status = 'failed', finished_at = ?, error = ? "
             "WHERE integration_id = ? AND status = 'running'",
-            (self._now(), error, integration_id)).rowcount
+            (self._now(), error, integration_id),
+        ).rowcount

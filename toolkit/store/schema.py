@@ -261,7 +261,8 @@ def migrate(db: sqlite3.Connection, migrations: list[list[str]] | None = None) -
             if version > len(steps):
                 raise ConfigError(
                     f"the state database has schema version {version}, newer than this toolkit "
-                    f"knows ({len(steps)}): upgrade the toolkit")
+                    f"knows ({len(steps)}): upgrade the toolkit"
+                )
             if version == len(steps):
                 db.execute("COMMIT")
                 return version

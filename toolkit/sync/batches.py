@@ -30,9 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..brevo.imports import as_encoded, body_row_counts
 from toolkit.rules.base import row_id
-from ..store import Conflict, Rejection
+
+from ..brevo.imports import as_encoded, body_row_counts
+from ..store import Conflict, Link, Rejection
 from .plan import Write
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["ImportPace", "Pipeline", "Planned", "Sent", "await_imports"]
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -176,8 +176,15 @@ class Pipeline:
         list_ids, max_bytes: the imports' lists and size limit (for packing).
     """
 
-    def __init__(self, send: Callable[[Planned], Any], finish: Callable[[Any], None], *, pack: bool = False,
-                 list_ids: list[int] | None = None, max_bytes: int = 8_000_000) -> None:
+    def __init__(
+        self,
+        send: Callable[[Planned], Any],
+        finish: Callable[[Any], None],
+        *,
+        pack: bool = False,
+        list_ids: list[int] | None = None,
+        max_bytes: int = 8_000_000,
+    ) -> None:
         self._send = send
         self._finish = finish
         self._pack = pack
@@ -213,7 +220,9 @@ class Pipeline:
         else:
             self._buffer.extend(planned)
         rows = self._buffer.import_rows()
-        counts = body_row_counts(rows, list_ids=self._list_ids, max_bytes=self._body_bytes(rows)) if rows else []
+        counts = (
+            body_row_counts(rows, list_ids=self._list_ids, max_bytes=self._body_bytes(rows)) if rows else []
+        )
         if len(counts) > 1:  # full bodies to send; the last one waits to be filled by the next page
             rest = self._buffer.split(sum(counts[:-1]))
             ready, self._buffer = self._buffer, rest
@@ -223,8 +232,10 @@ class Pipeline:
         """How big the next import may be: ``max_bytes``, or less to cut what is left evenly."""
         if not self._expected or not self._seen:
             return self._max_bytes
-        left = (sum(len(as_encoded(r)) + 1 for r in buffered)
-                + max(0, self._expected - self._seen) * self._seen_bytes / self._seen)
+        left = (
+            sum(len(as_encoded(r)) + 1 for r in buffered)
+            + max(0, self._expected - self._seen) * self._seen_bytes / self._seen
+        )
         imports = max(1, math.ceil(left / (self._max_bytes - 1024)))
         return min(self._max_bytes, int(left / imports) + self._largest_row + 1024)
 
@@ -245,7 +256,15 @@ class Pipeline:
         last = self._buffer or Planned()
         self._buffer = None
         last.cursor = cursor or last.cursor
-        if last.work or last.conflicts or last.rejected or last.suspend or last.states or last.records or last.cursor:
+        if (
+            last.work
+            or last.conflicts
+            or last.rejected
+            or last.suspend
+            or last.states
+            or last.records
+            or last.cursor
+        ):
             self._dispatch(last)
         self.flush()
 
@@ -264,7 +283,9 @@ class Pipeline:
             try:
                 self.flush()
             except Exception:  # the first error is the one to report
-                log.warning("the batch in flight could not be committed; the next run replays it", exc_info=True)
+                log.warning(
+                    "the batch in flight could not be committed; the next run replays it", exc_info=True
+                )
 
     def _dispatch(self, planned: Planned) -> None:
         self.flush()  # one batch in flight at most: commit the previous before sending this one

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
+
+from toolkit.mapping.types import Mapping
 
 from .. import rules
 from ..brevo import BrevoClient
 from ..config import Settings
-from toolkit.mapping.types import Mapping
 from ..salesforce import SalesforceClient
 from ..store import Conflict, Integration, Link, Rejection, Store
 from ..store.reporting import redact_row
@@ -92,13 +93,17 @@ class SyncContext:
     @cached_property
     def account_integrations(self) -> dict[int, str]:
         """The other integrations on this Brevo account, id -> object (D2, L1); read once per run."""
-        return {i.id: i.object for i in self.store.list_integrations()
-                if i.id != self.iid and i.brevo_account == self.integration.brevo_account}
+        return {
+            i.id: i.object
+            for i in self.store.list_integrations()
+            if i.id != self.iid and i.brevo_account == self.integration.brevo_account
+        }
 
     def plan_settings(self) -> PlanSettings:
         """What :func:`~toolkit.sync.plan.plan_page` needs of the integration."""
-        return PlanSettings(self.mapping, self.sobject, self.integration.conflict_winner,
-                            self.integration.default_region)
+        return PlanSettings(
+            self.mapping, self.sobject, self.integration.conflict_winner, self.integration.default_region
+        )
 
     def hold(self, planned: int, side: str, share: float, minimum: int, linked: int) -> None:
         """Record that ``planned`` deletions wait for a confirmation (B6); the run says so."""
@@ -107,7 +112,8 @@ class SyncContext:
             f"{planned} of {linked} linked contacts were deleted in {side}: more than {share:.0%} and more than "
             f"{minimum}, so these deletions wait (everything else was synced). Check them, then confirm: "
             f"`toolkit sync {self.integration.name} --confirm-deletes` or the Confirm button of the "
-            "integrations page.")
+            "integrations page."
+        )
 
     def tick(self, phase: str, n: int) -> None:
         """Report progress (records handled) to the progress callback, if any."""
@@ -133,8 +139,13 @@ class SyncContext:
             safe = self.last_good_start()
             restart = safe - RESTART_LOOK_BACK if safe is not None else None
             shown = restart.isoformat(timespec="milliseconds") if restart else "the beginning"
-            log.warning("integration %s: the stored %s cursor cannot be read (%s); reading again from %s",
-                        self.integration.name, name, exc, shown)
+            log.warning(
+                "integration %s: the stored %s cursor cannot be read (%s); reading again from %s",
+                self.integration.name,
+                name,
+                exc,
+                shown,
+            )
             self.outcome.add("cursor_replaced", sample={"cursor": name, "restart_from": shown})
             return restart
 
@@ -143,7 +154,7 @@ class SyncContext:
         for run in self.store.list_runs(self.iid, limit=200):
             if run.id != self.run_id and run.status == "succeeded" and not run.dry_run:
                 started = run.started_at
-                return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
+                return started if started.tzinfo else started.replace(tzinfo=UTC)
         return None
 
     def grant(self, wanted: int) -> int:
@@ -155,9 +166,15 @@ class SyncContext:
             self.stopped = "quota"
         return granted
 
-    def rejections(self, direction: str, found: Iterable[rules.Rejection],
-                   data_hashes: dict[str, str] | None = None, *, service: dict[str, tuple[str, str]] | None = None,
-                   permanent: bool = False) -> list[Rejection]:
+    def rejections(
+        self,
+        direction: str,
+        found: Iterable[rules.Rejection],
+        data_hashes: dict[str, str] | None = None,
+        *,
+        service: dict[str, tuple[str, str]] | None = None,
+        permanent: bool = False,
+    ) -> list[Rejection]:
         """Count rejections and turn them into store rows (written by :meth:`commit`).
 
         A3: a record rejected before whose source data has not changed since (same rule, field
@@ -168,8 +185,9 @@ class SyncContext:
         hashes = data_hashes or {}
         seen: set[tuple[str, str, str, str | None]] = set()
         if hashes:
-            for record_id, old in self.store.open_rejections(self.iid, direction,
-                                                            {r.record_id for r in found}).items():
+            for record_id, old in self.store.open_rejections(
+                self.iid, direction, {r.record_id for r in found}
+            ).items():
                 seen.update((record_id, o.rule, o.field, o.data_hash) for o in old if o.data_hash)
         rows: list[Rejection] = []
         for r in found:
@@ -178,20 +196,44 @@ class SyncContext:
                 continue
             code, message = (service or {}).get(r.record_id, (None, None))
             # Secret-like fields are redacted before anything is stored (A1): value, reason, message.
-            safe = redact_row({"field": r.field, "value": r.value, "reason": r.reason, "service_message": message},
-                              [a for a, f in self.mapping.pairs if f in (r.field or "").split(",")])
-            self.outcome.reject(r.rule, {"record_id": r.record_id, "field": r.field, "reason": safe["reason"]})
-            rows.append(Rejection(self.iid, direction, r.record_id, r.rule, safe["reason"], field=r.field,
-                                  value=safe["value"], service_code=code, service_message=safe["service_message"],
-                                  data_hash=(data_hashes or {}).get(r.record_id),
-                                  permanent=permanent or r.permanent, run_id=self.run_id))
+            safe = redact_row(
+                {"field": r.field, "value": r.value, "reason": r.reason, "service_message": message},
+                [a for a, f in self.mapping.pairs if f in (r.field or "").split(",")],
+            )
+            self.outcome.reject(
+                r.rule, {"record_id": r.record_id, "field": r.field, "reason": safe["reason"]}
+            )
+            rows.append(
+                Rejection(
+                    self.iid,
+                    direction,
+                    r.record_id,
+                    r.rule,
+                    safe["reason"],
+                    field=r.field,
+                    value=safe["value"],
+                    service_code=code,
+                    service_message=safe["service_message"],
+                    data_hash=(data_hashes or {}).get(r.record_id),
+                    permanent=permanent or r.permanent,
+                    run_id=self.run_id,
+                )
+            )
         return rows
 
-    def commit(self, *, links: Iterable[Link] = (), unlink: Iterable[str] = (), rejected: Iterable[Rejection] = (),
-               resolved: dict[str, list[str]] | None = None, conflicts: Iterable[Conflict] = (),
-               cursors: dict[str, str] | None = None,
-               link_states: dict[str, list[str] | dict[str, str | None]] | None = None,
-               other_link_states: Iterable[tuple[int, str, str, str | None]] = (), tasks: int = 0) -> None:
+    def commit(
+        self,
+        *,
+        links: Iterable[Link] = (),
+        unlink: Iterable[str] = (),
+        rejected: Iterable[Rejection] = (),
+        resolved: dict[str, list[str]] | None = None,
+        conflicts: Iterable[Conflict] = (),
+        cursors: dict[str, str] | None = None,
+        link_states: dict[str, list[str] | dict[str, str | None]] | None = None,
+        other_link_states: Iterable[tuple[int, str, str, str | None]] = (),
+        tasks: int = 0,
+    ) -> None:
         """Write one batch's outcome in ONE transaction: links, rejections, conflicts, cursors, tasks.
 
         A crash before this commit replays the batch on the next run; the writes that were
@@ -216,13 +258,16 @@ class SyncContext:
             for state, ids in (link_states or {}).items():
                 details = ids if isinstance(ids, dict) else dict.fromkeys(ids)
                 for detail in set(details.values()):
-                    self.store.set_link_state(self.iid, [i for i, d in details.items() if d == detail], state, detail)
+                    self.store.set_link_state(
+                        self.iid, [i for i, d in details.items() if d == detail], state, detail
+                    )
             for integration_id, sf_id, state, detail in other_link_states:
                 self.store.set_link_state(integration_id, [sf_id], state, detail)
             for direction, ids in (resolved or {}).items():
                 if ids:
-                    self.store.resolve_rejections(self.iid, direction, ids, run_id=self.run_id,
-                                                  keep_rules=(RULE_LEFT_LIST,))
+                    self.store.resolve_rejections(
+                        self.iid, direction, ids, run_id=self.run_id, keep_rules=(RULE_LEFT_LIST,)
+                    )
             self.store.upsert_rejections(list(rejected), run_id=self.run_id)
             self.store.add_conflicts(list(conflicts), run_id=self.run_id)
             for name, value in (cursors or {}).items():

@@ -16,7 +16,7 @@ one of 1,000,000 (2,000 calls) about every 5.6 hours.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .. import rules
 from ..store import Link, LinkState
@@ -41,7 +41,7 @@ def _due(ctx: SyncContext, full: bool, linked_before: int) -> bool:
     if checked is None:
         return True
     try:
-        age = datetime.now(timezone.utc) - datetime.fromisoformat(checked)
+        age = datetime.now(UTC) - datetime.fromisoformat(checked)
     except ValueError:
         return True
     pages = int(ctx.store.get_cursor(ctx.iid, PAGES) or -(-linked_before // LIST_PAGE))
@@ -52,17 +52,23 @@ def _due(ctx: SyncContext, full: bool, linked_before: int) -> bool:
 def _gone(ctx: SyncContext) -> tuple[list[Link], list[str]]:
     """Links whose Brevo contact no longer exists, and active links whose contact left the list."""
     members = list_members(ctx)
-    candidates = [link for link in ctx.store.iter_links(ctx.iid)
-                  if link.sf_id not in ctx.gone_in_brevo and (link.state == LinkState.LEFT_LIST or (
-                      link.state == LinkState.ACTIVE and not members.has(link)))]
+    candidates = [
+        link
+        for link in ctx.store.iter_links(ctx.iid)
+        if link.sf_id not in ctx.gone_in_brevo
+        and (link.state == LinkState.LEFT_LIST or (link.state == LinkState.ACTIVE and not members.has(link)))
+    ]
     found = look_up(ctx, [link.sf_id for link in candidates])
     gone = [link for link in candidates if found[link.sf_id] is None]
-    left = [link.sf_id for link in candidates if link.state == LinkState.ACTIVE and found[link.sf_id] is False]
+    left = [
+        link.sf_id for link in candidates if link.state == LinkState.ACTIVE and found[link.sf_id] is False
+    ]
     return gone, left
 
 
-def sync_brevo_deletions(ctx: SyncContext, *, linked_before: int, full: bool = False,
-                         confirm_deletes: bool = False) -> None:
+def sync_brevo_deletions(
+    ctx: SyncContext, *, linked_before: int, full: bool = False, confirm_deletes: bool = False
+) -> None:
     """Delete in Salesforce the linked records whose Brevo contact was deleted.
 
     Args:
@@ -76,7 +82,7 @@ def sync_brevo_deletions(ctx: SyncContext, *, linked_before: int, full: bool = F
     checked = _due(ctx, full, linked_before)
     if not checked and not found and not confirm_deletes:
         if linked_before == 0:
-            ctx.commit(cursors={CURSOR: datetime.now(timezone.utc).isoformat()})
+            ctx.commit(cursors={CURSOR: datetime.now(UTC).isoformat()})
         return
     left: list[str] = []
     if checked:
@@ -87,15 +93,21 @@ def sync_brevo_deletions(ctx: SyncContext, *, linked_before: int, full: bool = F
     if deletions_held(ctx, len(found) + len(held), side="Brevo", confirm=confirm_deletes):
         for link in found:
             ctx.outcome.add("held_delete", sample={"Id": link.sf_id})
-        ctx.commit(link_states={LinkState.HELD_BREVO_DELETE: [link.sf_id for link in found],
-                                LinkState.LEFT_LIST: left}, rejected=rejected, cursors=_checked(ctx, checked))
+        ctx.commit(
+            link_states={
+                LinkState.HELD_BREVO_DELETE: [link.sf_id for link in found],
+                LinkState.LEFT_LIST: left,
+            },
+            rejected=rejected,
+            cursors=_checked(ctx, checked),
+        )
         return
     gone = found + held
     if left:
         ctx.commit(link_states={LinkState.LEFT_LIST: left}, rejected=rejected)
     for start in range(0, len(gone), BATCH):
-        batch = gone[start:start + BATCH]
-        batch = batch[:ctx.grant(len(batch))]
+        batch = gone[start : start + BATCH]
+        batch = batch[: ctx.grant(len(batch))]
         _delete(ctx, batch)
         if ctx.stopped:
             return
@@ -106,7 +118,7 @@ def _checked(ctx: SyncContext, checked: bool) -> dict[str, str] | None:
     if not checked:
         return None
     pages = ctx.members.pages if ctx.members is not None else 1
-    return {CURSOR: datetime.now(timezone.utc).isoformat(), PAGES: str(pages)}
+    return {CURSOR: datetime.now(UTC).isoformat(), PAGES: str(pages)}
 
 
 def _delete(ctx: SyncContext, batch: list[Link]) -> None:
@@ -133,12 +145,30 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
         service[link.sf_id] = (error.status_code, error.message)
         if error.status_code == "DELETE_FAILED":
             kept.append(link.sf_id)
-            refused.append(rules.Rejection(
-                link.sf_id, "Y10", "", None,
-                "The contact was deleted in Brevo, but Salesforce refuses to delete the record because it "
-                "has a related Case; it stays in Salesforce and is not retried (SPEC Y10).", permanent=True))
+            refused.append(
+                rules.Rejection(
+                    link.sf_id,
+                    "Y10",
+                    "",
+                    None,
+                    "The contact was deleted in Brevo, but Salesforce refuses to delete the record because it "
+                    "has a related Case; it stays in Salesforce and is not retried (SPEC Y10).",
+                    permanent=True,
+                )
+            )
         else:
-            refused.append(rules.Rejection(link.sf_id, f"SF:{error.status_code}", "", None,
-                                           f"Salesforce refused the delete: {error.message}"))
-    ctx.commit(unlink=unlink, rejected=ctx.rejections("to_salesforce", refused, service=service),
-               link_states={"kept": kept}, tasks=deleted)
+            refused.append(
+                rules.Rejection(
+                    link.sf_id,
+                    f"SF:{error.status_code}",
+                    "",
+                    None,
+                    f"Salesforce refused the delete: {error.message}",
+                )
+            )
+    ctx.commit(
+        unlink=unlink,
+        rejected=ctx.rejections("to_salesforce", refused, service=service),
+        link_states={"kept": kept},
+        tasks=deleted,
+    )

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from toolkit.mapping.types import Mapping
+
 from ..brevo import BrevoClient
 from ..config import Settings
 from ..exceptions import (
@@ -22,10 +24,9 @@ from ..exceptions import (
     MassDeleteBlocked,
     ToolkitError,
 )
-from toolkit.mapping.types import Mapping
+from ..quota import Quota
 from ..salesforce import SalesforceClient
 from ..store import LinkState, Store
-from ..quota import Quota
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
 from .inbound import read_brevo_changes, record_left_list, sync_to_salesforce
@@ -43,18 +44,31 @@ def _check_ready(store: Store, name: str, dry_run: bool) -> None:
     if integration.list_id is None or not integration.mapping:
         raise ConfigError(f"integration {name!r} has no Brevo list or no mapping yet: finish its setup")
     if integration.status != "active" and not dry_run:
-        from ..quota import check_not_stopped  # Q3: stopped by the quota -> QuotaExhausted saying when it resumes
+        from ..quota import (
+            check_not_stopped,  # Q3: stopped by the quota -> QuotaExhausted saying when it resumes
+        )
 
         check_not_stopped(store, name)
         why = f" ({integration.stop_reason})" if integration.stop_reason else ""
-        raise ConfigError(f"integration {name!r} is {integration.status}{why}: activate it first, "
-                          f"or use a dry run to see what it would do")
+        raise ConfigError(
+            f"integration {name!r} is {integration.status}{why}: activate it first, "
+            f"or use a dry run to see what it would do"
+        )
 
 
-def run_integration(store: Store, settings: Settings, name: str, *, sf: SalesforceClient, brevo: BrevoClient,
-                    dry_run: bool = False, full: bool = False, confirm_deletes: bool = False,
-                    quota: Quota | None = None,
-                    progress: Callable[[str, int], None] | None = None) -> RunResult:
+def run_integration(
+    store: Store,
+    settings: Settings,
+    name: str,
+    *,
+    sf: SalesforceClient,
+    brevo: BrevoClient,
+    dry_run: bool = False,
+    full: bool = False,
+    confirm_deletes: bool = False,
+    quota: Quota | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> RunResult:
     """Run (or, with ``dry_run``, plan: SPEC B1) one integration's two-way sync.
 
     Args:
@@ -83,8 +97,17 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
     with RunLock(settings.state_dir, name):
         integration = store.get_integration(name)
         run = store.start_run(integration.id, dry_run=dry_run, full=full)
-        ctx = SyncContext(store, settings, integration, Mapping.from_json(integration.mapping), sf, brevo,
-                          run.id, dry_run=dry_run, progress=progress)
+        ctx = SyncContext(
+            store,
+            settings,
+            integration,
+            Mapping.from_json(integration.mapping),
+            sf,
+            brevo,
+            run.id,
+            dry_run=dry_run,
+            progress=progress,
+        )
         if quota is not None:
             ctx.reserve = quota.reserver(integration.id, run.id)
             ctx.record_tasks = lambda n: quota.record(integration.id, run.id, n)
@@ -97,10 +120,14 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
             if not ctx.stopped:
                 sync_to_salesforce(ctx, changes, brevo_cursor)
             if not ctx.stopped:
-                sync_brevo_deletions(ctx, linked_before=linked_before, full=full, confirm_deletes=confirm_deletes)
+                sync_brevo_deletions(
+                    ctx, linked_before=linked_before, full=full, confirm_deletes=confirm_deletes
+                )
             if ctx.stopped:
                 status = "stopped"
-                message = "the monthly task quota is used up: the rest is written after it resets or is raised"
+                message = (
+                    "the monthly task quota is used up: the rest is written after it resets or is raised"
+                )
             elif ctx.held or _held_links(store, integration.id):  # B6: all was written but held deletions
                 status, message = "blocked", " ".join(ctx.held) or _held_message(store, integration.id, name)
         except MassDeleteBlocked as exc:
@@ -118,17 +145,33 @@ def run_integration(store: Store, settings: Settings, name: str, *, sf: Salesfor
         if status == "succeeded" and not dry_run:
             _show_y8(store, name, ctx)
         log.info("run %s of %s: %s, %s tasks", run.id, name, status, ctx.outcome.tasks)
-        return RunResult(name, run.id, status, dry_run, dict(ctx.outcome.counts), dict(ctx.outcome.rejected),
-                         ctx.outcome.samples, ctx.outcome.tasks, message)
+        return RunResult(
+            name,
+            run.id,
+            status,
+            dry_run,
+            dict(ctx.outcome.counts),
+            dict(ctx.outcome.rejected),
+            ctx.outcome.samples,
+            ctx.outcome.tasks,
+            message,
+        )
 
 
-def _finish(store: Store, run_id: int, ctx: SyncContext, status: str, message: str | None,
-            quota: Quota | None) -> None:
+def _finish(
+    store: Store, run_id: int, ctx: SyncContext, status: str, message: str | None, quota: Quota | None
+) -> None:
     if quota is not None:
         quota.release(run_id)  # whatever is left of the run's reservation
     usage = ctx.sf.api_usage
-    store.finish_run(run_id, status, counts=ctx.outcome.as_json(), error=message,
-                     sf_api_used=usage[0] if usage else None, sf_api_limit=usage[1] if usage else None)
+    store.finish_run(
+        run_id,
+        status,
+        counts=ctx.outcome.as_json(),
+        error=message,
+        sf_api_used=usage[0] if usage else None,
+        sf_api_limit=usage[1] if usage else None,
+    )
 
 
 def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
@@ -141,24 +184,29 @@ def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
     current = store.get_integration(name)
     if samples:
         ids = ", ".join(s["record_id"] for s in samples)
-        message: str | None = (f"{ctx.outcome.rejected['Y8']} Lead(s) not updated: first name "
-                               f"longer than 40 characters in Brevo (SPEC Y8): {ids}")
+        message: str | None = (
+            f"{ctx.outcome.rejected['Y8']} Lead(s) not updated: first name "
+            f"longer than 40 characters in Brevo (SPEC Y8): {ids}"
+        )
     elif "(SPEC Y8)" not in (current.last_error or "") or any(
-            r["rule"] == "Y8" for r in store.list_rejections(current.id)):
+        r["rule"] == "Y8" for r in store.list_rejections(current.id)
+    ):
         return  # no Y8 message shown, or a Lead still waits for a shorter first name
     else:
         message = None
     store.set_status(name, current.status, last_error=message, stop_reason=current.stop_reason)
 
 
-
 def _held_links(store: Store, integration_id: int) -> int:
     """Deletions an earlier run held (B6) that still wait for a confirmation."""
-    return (store.count_links(integration_id, state=LinkState.HELD_DELETE)
-            + store.count_links(integration_id, state=LinkState.HELD_BREVO_DELETE))
+    return store.count_links(integration_id, state=LinkState.HELD_DELETE) + store.count_links(
+        integration_id, state=LinkState.HELD_BREVO_DELETE
+    )
 
 
 def _held_message(store: Store, integration_id: int, name: str) -> str:
-    return (f"{_held_links(store, integration_id)} deletions wait for a confirmation (B6); everything else was "
-            f"synced. Check them, then confirm: `toolkit sync {name} --confirm-deletes` or the Confirm button "
-            "of the integrations page.")
+    return (
+        f"{_held_links(store, integration_id)} deletions wait for a confirmation (B6); everything else was "
+        f"synced. Check them, then confirm: `toolkit sync {name} --confirm-deletes` or the Confirm button "
+        "of the integrations page."
+    )

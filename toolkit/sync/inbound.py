@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from toolkit.rules.base import value_text
+from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
 
 from .. import rules
 from ..brevo import contact_ext_id, format_brevo_datetime, parse_brevo_datetime
 from ..exceptions import ConfigError
-from toolkit.rules.base import value_text
-from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
 from ..store import Link, LinkState
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
@@ -36,7 +37,7 @@ CURSOR = "brevo"
 LOOK_BACK = timedelta(milliseconds=1)
 """How far before the newest ``modifiedAt`` seen the next run reads again."""
 BATCH = 200
-_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def modified_at(contact: dict[str, Any]) -> datetime | None:
@@ -61,7 +62,7 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
     """
     since = None if full else ctx.cursor_moment(CURSOR, parse_brevo_datetime)
     if since is None and ctx.store.count_links(ctx.iid) == 0:
-        start = datetime.now(timezone.utc) - timedelta(minutes=5)
+        start = datetime.now(UTC) - timedelta(minutes=5)
         return {}, format_brevo_datetime(start)
     keys = [spec.brevo_attribute for spec in ctx.mapping.synced()]
     list_id = ctx.integration.list_id
@@ -101,7 +102,9 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
         _skip_rejected(ctx, changes, ids)
     if learnt and not ctx.dry_run:
         ctx.store.set_brevo_ids(ctx.iid, learnt)
-    ctx.off_list.update(left)  # decided after Salesforce's changes: the toolkit itself may have taken them off
+    ctx.off_list.update(
+        left
+    )  # decided after Salesforce's changes: the toolkit itself may have taken them off
     if back:
         _list_moves(ctx, [], back)
     # Just before the newest seen: a contact modified in the same instant (Brevo's times have
@@ -132,7 +135,9 @@ def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:
     with ctx.store.transaction():  # the states and the B9 entries they settle, together
         ctx.commit(link_states={LinkState.LEFT_LIST: left, LinkState.ACTIVE: back}, rejected=rejected)
         if back:
-            ctx.store.resolve_rejections(ctx.iid, "to_brevo", back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,))
+            ctx.store.resolve_rejections(
+                ctx.iid, "to_brevo", back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,)
+            )
 
 
 def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str]) -> None:
@@ -164,12 +169,14 @@ def _data_hash(ctx: SyncContext, change: Change) -> str:
 
 def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor: str | None) -> None:
     """Write the Brevo changes that survived conflict settlement to Salesforce, 200 a call."""
-    pending = [c for c in sorted(changes.values(), key=lambda c: modified_at(c.contact) or _NEVER) if c.changed]
+    pending = [
+        c for c in sorted(changes.values(), key=lambda c: modified_at(c.contact) or _NEVER) if c.changed
+    ]
     if pending:
         _check_attributes(ctx)
     for start in range(0, len(pending), BATCH):
-        _batch(ctx, pending[start:start + BATCH])
-        ctx.tick("Brevo -> Salesforce", len(pending[start:start + BATCH]))
+        _batch(ctx, pending[start : start + BATCH])
+        ctx.tick("Brevo -> Salesforce", len(pending[start : start + BATCH]))
         if ctx.stopped:
             return  # the Brevo cursor stays: the rest is read and written again next time
     # Brevo values Salesforce already holds: a rejection of them (an earlier try) is resolved (A3).
@@ -185,22 +192,40 @@ def _check_attributes(ctx: SyncContext) -> None:
     emptied value on every changed contact and blank the Salesforce field: stop instead.
     """
     existing = {str(a.get("name", "")).upper() for a in ctx.brevo.attributes()}
-    missing = [s.brevo_attribute for s in ctx.mapping.synced()
-               if s.brevo_attribute != "EMAIL" and s.brevo_attribute.upper() not in existing]
+    missing = [
+        s.brevo_attribute
+        for s in ctx.mapping.synced()
+        if s.brevo_attribute != "EMAIL" and s.brevo_attribute.upper() not in existing
+    ]
     if missing:
-        raise ConfigError(f"the mapped Brevo attribute(s) {', '.join(missing)} no longer exist in Brevo: "
-                          "nothing was written to Salesforce; fix the mapping or re-create the attribute")
+        raise ConfigError(
+            f"the mapped Brevo attribute(s) {', '.join(missing)} no longer exist in Brevo: "
+            "nothing was written to Salesforce; fix the mapping or re-create the attribute"
+        )
 
 
 def _batch(ctx: SyncContext, batch: list[Change]) -> None:
-    links = ctx.store.links_by_sf_ids(ctx.iid, [c.sf_id for c in batch])  # fresh: outbound may have moved them
+    links = ctx.store.links_by_sf_ids(
+        ctx.iid, [c.sf_id for c in batch]
+    )  # fresh: outbound may have moved them
     hashes = {c.sf_id: _data_hash(ctx, c) for c in batch}
-    skipped = [rules.Rejection(c.sf_id, rules.RULE_Y6, "Email", None,
-                               "The Salesforce record has no e-mail address any more, so this contact is no "
-                               "longer synced in either direction; this Brevo change was not passed on (SPEC Y6).")
-               for c in batch if links.get(c.sf_id) is not None and links[c.sf_id].state == "suspended"]
-    active = [c for c in batch if links.get(c.sf_id) is not None
-              and links[c.sf_id].state in (LinkState.ACTIVE, LinkState.LEFT_LIST)]
+    skipped = [
+        rules.Rejection(
+            c.sf_id,
+            rules.RULE_Y6,
+            "Email",
+            None,
+            "The Salesforce record has no e-mail address any more, so this contact is no "
+            "longer synced in either direction; this Brevo change was not passed on (SPEC Y6).",
+        )
+        for c in batch
+        if links.get(c.sf_id) is not None and links[c.sf_id].state == "suspended"
+    ]
+    active = [
+        c
+        for c in batch
+        if links.get(c.sf_id) is not None and links[c.sf_id].state in (LinkState.ACTIVE, LinkState.LEFT_LIST)
+    ]
     updates, rejected = rules.to_salesforce([c.contact for c in active], ctx.mapping, object=ctx.sobject)
     field_of = {spec.brevo_attribute: spec.sf_field for spec in ctx.mapping.synced()}
     by_id = {c.sf_id: c for c in active}
@@ -223,18 +248,38 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
         if result is not None and not result.success:
             error = result.errors[0]
             service[change.sf_id] = (error.status_code, error.message)
-            refused.append(rules.Rejection(change.sf_id, f"SF:{error.status_code}",
-                                           ",".join(error.fields),
-                                           value_text(update.get(error.fields[0])) if error.fields else None,
-                                           f"Salesforce refused the update: {error.message}"))
+            refused.append(
+                rules.Rejection(
+                    change.sf_id,
+                    f"SF:{error.status_code}",
+                    ",".join(error.fields),
+                    value_text(update.get(error.fields[0])) if error.fields else None,
+                    f"Salesforce refused the update: {error.message}",
+                )
+            )
             continue
         link = links[change.sf_id]
         synced = merged(link.synced, change.values, change.changed)
         synced_hash = canonical_hash(synced)
-        written.append(Link(ctx.iid, change.sf_id, int(change.contact["id"]), change.contact.get("email"),
-                            synced_hash, synced_hash, link.state, synced))
+        written.append(
+            Link(
+                ctx.iid,
+                change.sf_id,
+                int(change.contact["id"]),
+                change.contact.get("email"),
+                synced_hash,
+                synced_hash,
+                link.state,
+                synced,
+            )
+        )
         ctx.outcome.add("to_salesforce.update", sample=update)
-    rows = (ctx.rejections("to_salesforce", skipped + rejected, hashes)
-            + ctx.rejections("to_salesforce", refused, hashes, service=service))
-    ctx.commit(links=written, rejected=rows, resolved={"to_salesforce": [link.sf_id for link in written]},
-               tasks=len(written))
+    rows = ctx.rejections("to_salesforce", skipped + rejected, hashes) + ctx.rejections(
+        "to_salesforce", refused, hashes, service=service
+    )
+    ctx.commit(
+        links=written,
+        rejected=rows,
+        resolved={"to_salesforce": [link.sf_id for link in written]},
+        tasks=len(written),
+    )

@@ -10,8 +10,14 @@ __all__ = ["Outcome", "RunResult", "SAMPLE_SIZE", "WRITE_ACTIONS"]
 
 SAMPLE_SIZE = 5
 #: The actions that write a record (each one is a task, SPEC Q1).
-WRITE_ACTIONS = ("to_brevo.create", "to_brevo.update", "to_brevo.delete", "to_brevo.handover",
-                 "to_salesforce.update", "to_salesforce.delete")
+WRITE_ACTIONS = (
+    "to_brevo.create",
+    "to_brevo.update",
+    "to_brevo.delete",
+    "to_brevo.handover",
+    "to_salesforce.update",
+    "to_salesforce.delete",
+)
 
 
 @dataclass

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from toolkit.rules.hashing import brevo_values, record_hash
+
 from .. import rules
 from ..brevo.imports import encode_row
 from ..exceptions import ConfigError, FatalApiError
-from toolkit.rules.hashing import brevo_values, record_hash
 from ..salesforce import soql_datetime, soql_in, soql_name
 from ..store import Conflict, Link, LinkState
 from ..timestamps import canonical_salesforce_datetime, parse_salesforce_datetime
@@ -24,7 +25,18 @@ from .batches import ImportPace, Pipeline, Planned, Sent, await_imports
 from .context import SyncContext
 from .diff import Change
 from .guard import deletions_held
-from .plan import FRESH, HOLDING, PARKED_DOMAIN, RULE_D1, Owners, PagePlan, Write, WriteKind, order_email_moves, plan_page
+from .plan import (
+    FRESH,
+    HOLDING,
+    PARKED_DOMAIN,
+    RULE_D1,
+    Owners,
+    PagePlan,
+    Write,
+    WriteKind,
+    order_email_moves,
+    plan_page,
+)
 from .prepare import link_values
 from .presence import ensure_present, left_list_rejections
 
@@ -35,7 +47,9 @@ EPOCH = "1970-01-01T00:00:00.000+0000"
 BULK_PAGE = 50_000
 PLAN_CHUNK = 10_000  # records of a Bulk page planned at a time
 BULK_FIRST_POLL = 1.0  # seconds before the first job poll: every poll is an API call
-IMPORT_ROWS_PER_SECOND = 8_000  # a cautious guess of Brevo's import speed (lowered as imports show): every poll is a call,
+IMPORT_ROWS_PER_SECOND = (
+    8_000  # a cautious guess of Brevo's import speed (lowered as imports show): every poll is a call,
+)
 # and Brevo allows /processes about 100 calls an hour; the sandbox imports about 10,000 rows a second
 RECHECKED = (RULE_D1,)
 """Rejections about an e-mail another record holds: tried again once that record lets it go."""
@@ -58,8 +72,9 @@ def _system_fields(ctx: SyncContext) -> list[str]:
     return ["SystemModstamp", "IsDeleted", "CreatedDate", *lead]
 
 
-def _pages(ctx: SyncContext, cursor: datetime | None, full: bool,
-           on_total: Callable[[int], None]) -> tuple[Iterator[list[dict[str, Any]]], bool]:
+def _pages(
+    ctx: SyncContext, cursor: datetime | None, full: bool, on_total: Callable[[int], None]
+) -> tuple[Iterator[list[dict[str, Any]]], bool]:
     """The pages to read and whether they come from Bulk API 2.0 (unordered).
 
     An integration's initial load (no cursor, nothing linked) always goes through Bulk API 2.0:
@@ -72,19 +87,28 @@ def _pages(ctx: SyncContext, cursor: datetime | None, full: bool,
     linked = ctx.store.count_links(ctx.iid) > 0
     initial = cursor is None and not linked
     if initial or (full and ctx.sf.count(ctx.sobject) > ctx.settings.bulk_threshold):
-        return ctx.sf.bulk_query_pages(_soql(ctx, None, ordered=False), include_deleted=linked,
-                                       max_records=BULK_PAGE, poll_seconds=BULK_FIRST_POLL,
-                                       field_types=_field_types(ctx),
-                                       on_complete=lambda job: on_total(int(job.get("numberRecordsProcessed") or 0))
-                                       ), True
+        return ctx.sf.bulk_query_pages(
+            _soql(ctx, None, ordered=False),
+            include_deleted=linked,
+            max_records=BULK_PAGE,
+            poll_seconds=BULK_FIRST_POLL,
+            field_types=_field_types(ctx),
+            on_complete=lambda job: on_total(int(job.get("numberRecordsProcessed") or 0)),
+        ), True
     since = None if full else cursor
     return ctx.sf.query_pages(_soql(ctx, since, ordered=True), include_deleted=True), False
 
 
 def _field_types(ctx: SyncContext) -> dict[str, str]:
     """The queried fields' describe types, from the stored mapping (no describe call per run)."""
-    types = {"id": "id", "systemmodstamp": "datetime", "isdeleted": "boolean", "createddate": "datetime",
-             "isconverted": "boolean", "convertedcontactid": "reference"}
+    types = {
+        "id": "id",
+        "systemmodstamp": "datetime",
+        "isdeleted": "boolean",
+        "createddate": "datetime",
+        "isconverted": "boolean",
+        "convertedcontactid": "reference",
+    }
     return types | {f.sf_field.lower(): f.sf_type for f in ctx.mapping.fields}
 
 
@@ -100,13 +124,16 @@ def _hold_deletions(ctx: SyncContext, cursor: datetime | None, full: bool, confi
         soql += f" AND SystemModstamp >= {soql_datetime(cursor)}"
     deleted = [r["Id"] for page in ctx.sf.query_pages(soql, include_deleted=True) for r in page]
     linked = ctx.store.links_by_sf_ids(ctx.iid, deleted)
-    planned = sum(1 for link in linked.values() if link.state in HOLDING and link.state != LinkState.HELD_DELETE)
+    planned = sum(
+        1 for link in linked.values() if link.state in HOLDING and link.state != LinkState.HELD_DELETE
+    )
     planned += ctx.store.count_links(ctx.iid, state=LinkState.HELD_DELETE)
     return deletions_held(ctx, planned, side="Salesforce", confirm=confirm_deletes)
 
 
-def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: bool = False,
-                  confirm_deletes: bool = False) -> None:
+def sync_to_brevo(
+    ctx: SyncContext, brevo_changes: dict[str, Change], *, full: bool = False, confirm_deletes: bool = False
+) -> None:
     """Push Salesforce's changes since the cursor into the integration's Brevo list.
 
     Args:
@@ -121,18 +148,25 @@ def sync_to_brevo(ctx: SyncContext, brevo_changes: dict[str, Change], *, full: b
     pages, bulk = _pages(ctx, cursor, full, lambda records: flow.expect(records))
     # Each page is planned while Brevo imports the previous one; an initial load packs full imports.
     pace = ImportPace(IMPORT_ROWS_PER_SECOND)
-    flow = Pipeline(lambda planned: _send(ctx, planned), lambda sent: _finish(ctx, sent, pace), pack=bulk,
-                    list_ids=[int(ctx.integration.list_id or 0)], max_bytes=ctx.settings.import_max_bytes)
+    flow = Pipeline(
+        lambda planned: _send(ctx, planned),
+        lambda sent: _finish(ctx, sent, pace),
+        pack=bulk,
+        list_ids=[int(ctx.integration.list_id or 0)],
+        max_bytes=ctx.settings.import_max_bytes,
+    )
     newest: str | None = None
     with flow:  # an error ends the run after the batch already sent is confirmed and committed
         # First the records waiting for an e-mail another record held until an earlier run (D1):
         # their rows join the import of this run's changes (no cursor of their own).
-        for page in ([] if bulk else _rechecks(ctx)):
+        for page in [] if bulk else _rechecks(ctx):
             _, planned = _page(ctx, page, brevo_changes, hold)
             flow.add(planned, len(page))
         for whole in pages:
             # A Bulk page (50,000 records) is planned in parts: the first import leaves sooner.
-            for page in (whole[i:i + PLAN_CHUNK] for i in range(0, len(whole), PLAN_CHUNK)) if bulk else [whole]:
+            for page in (
+                (whole[i : i + PLAN_CHUNK] for i in range(0, len(whole), PLAN_CHUNK)) if bulk else [whole]
+            ):
                 stop_at, planned = _page(ctx, page, brevo_changes, hold)
                 ctx.tick("Salesforce -> Brevo", len(page))
                 if not bulk and page:
@@ -160,20 +194,27 @@ def _rechecks(ctx: SyncContext) -> Iterator[list[dict[str, Any]]]:
     if not waiting:
         return
     holders = ctx.store.links_by_emails([r.value or "" for r in waiting], integration_ids=[ctx.iid])
-    free = sorted({r.record_id for r in waiting if r.value and not any(
-        h.sf_id != r.record_id and h.state in HOLDING for h in holders.get(r.value.lower(), []))})
+    free = sorted(
+        {
+            r.record_id
+            for r in waiting
+            if r.value
+            and not any(
+                h.sf_id != r.record_id and h.state in HOLDING for h in holders.get(r.value.lower(), [])
+            )
+        }
+    )
     for start in range(0, len(free), 200):
-        soql = (_soql(ctx, None, ordered=False) + f" WHERE Id IN {soql_in(free[start:start + 200])}")
-        for page in ctx.sf.query_pages(soql, include_deleted=True):
-            yield page
+        soql = _soql(ctx, None, ordered=False) + f" WHERE Id IN {soql_in(free[start : start + 200])}"
+        yield from ctx.sf.query_pages(soql, include_deleted=True)
 
 
 def _release_held(ctx: SyncContext) -> None:
     """Carry out the Salesforce deletions an earlier run held (B6), now that they are confirmed."""
     held = ctx.store.all_links(ctx.iid, state=LinkState.HELD_DELETE)
     for start in range(0, len(held), 150):
-        batch = held[start:start + 150]
-        batch = batch[:ctx.grant(len(batch))]
+        batch = held[start : start + 150]
+        batch = batch[: ctx.grant(len(batch))]
         if not batch:
             return
         ids = [link.sf_id for link in batch]
@@ -209,14 +250,21 @@ def _owners(ctx: SyncContext, page: list[dict[str, Any]]) -> Owners:
                     same.setdefault(email, []).append(link)
             elif others[link.integration_id] == "Contact" and link.state == LinkState.ACTIVE:
                 contacts.setdefault(email, []).append(link)
-            elif others[link.integration_id] == "Lead" and link.state in (LinkState.ACTIVE, LinkState.SUPERSEDED):
+            elif others[link.integration_id] == "Lead" and link.state in (
+                LinkState.ACTIVE,
+                LinkState.SUPERSEDED,
+            ):
                 leads.setdefault(email, []).append(link)
-    return Owners(same=same, contacts=contacts if ctx.sobject == "Lead" else {},
-                  leads=leads if ctx.sobject == "Contact" else {})
+    return Owners(
+        same=same,
+        contacts=contacts if ctx.sobject == "Lead" else {},
+        leads=leads if ctx.sobject == "Contact" else {},
+    )
 
 
-def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change],
-          hold_deletes: bool) -> tuple[str | None, Planned]:
+def _page(
+    ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change], hold_deletes: bool
+) -> tuple[str | None, Planned]:
     """Plan one page; returns the SystemModstamp to resume at if stopped early, and the plan."""
     for record in page:  # one form, so that texts compare like moments (cursor, max, stop_at)
         record["SystemModstamp"] = canonical_salesforce_datetime(record["SystemModstamp"])
@@ -243,8 +291,14 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
         if write.row is not None and write.row.get("email"):
             ctx.claimed[str(write.row["email"]).lower()] = write.sf_id
     rejected = ctx.rejections("to_brevo", plan.rejections, plan.data_hashes)
-    planned = Planned(writes, _conflicts(ctx, plan), rejected, plan.suspend, states=plan.states,
-                      records=_unlinked_states(ctx, plan, links, page))
+    planned = Planned(
+        writes,
+        _conflicts(ctx, plan),
+        rejected,
+        plan.suspend,
+        states=plan.states,
+        records=_unlinked_states(ctx, plan, links, page),
+    )
     for write in writes:  # worked out now, while Brevo imports the previous batch
         if write.row is None:
             continue
@@ -254,14 +308,29 @@ def _page(ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str,
     return stop_at, planned
 
 
-def _unlinked_states(ctx: SyncContext, plan: PagePlan, links: dict[str, Link],
-                     page: list[dict[str, Any]]) -> list[Link]:
+def _unlinked_states(
+    ctx: SyncContext, plan: PagePlan, links: dict[str, Link], page: list[dict[str, Any]]
+) -> list[Link]:
     """Links to record for records that get a state without ever having been written (a superseded Lead)."""
     email_field = ctx.mapping.email_field or "Email"
     by_id = {r["Id"]: r for r in page}
-    return [Link(ctx.iid, sf_id, None, by_id.get(sf_id, {}).get(email_field), None, None, state, None, detail=detail)
-            for state, ids in plan.states.items() if state == LinkState.SUPERSEDED
-            for sf_id, detail in ids.items() if sf_id not in links]
+    return [
+        Link(
+            ctx.iid,
+            sf_id,
+            None,
+            by_id.get(sf_id, {}).get(email_field),
+            None,
+            None,
+            state,
+            None,
+            detail=detail,
+        )
+        for state, ids in plan.states.items()
+        if state == LinkState.SUPERSEDED
+        for sf_id, detail in ids.items()
+        if sf_id not in links
+    ]
 
 
 def _settle(ctx: SyncContext, plan: PagePlan, brevo_changes: dict[str, Change]) -> None:
@@ -284,9 +353,12 @@ def _settle(ctx: SyncContext, plan: PagePlan, brevo_changes: dict[str, Change]) 
 def _conflicts(ctx: SyncContext, plan: PagePlan) -> list[Conflict]:
     found = []
     for note in plan.conflicts:
-        found.append(Conflict(ctx.iid, note.sf_id, note.winner, note.salesforce, note.brevo, run_id=ctx.run_id))
-        ctx.outcome.add("conflicts", sample={"Id": note.sf_id, "fields": sorted(note.salesforce),
-                                             "winner": note.winner})
+        found.append(
+            Conflict(ctx.iid, note.sf_id, note.winner, note.salesforce, note.brevo, run_id=ctx.run_id)
+        )
+        ctx.outcome.add(
+            "conflicts", sample={"Id": note.sf_id, "fields": sorted(note.salesforce), "winner": note.winner}
+        )
     return found
 
 
@@ -297,8 +369,13 @@ def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
     attribute = {spec.sf_field: spec.brevo_attribute for spec in ctx.mapping.synced()}
     held: dict[str, set[str]] = {}
     for sf_id, found in ctx.store.open_rejections(ctx.iid, "to_salesforce", sf_ids).items():
-        keys = {attribute[f] for r in found if r.rule != rules.RULE_Y6
-                for f in (r.field or "").split(",") if f in attribute}
+        keys = {
+            attribute[f]
+            for r in found
+            if r.rule != rules.RULE_Y6
+            for f in (r.field or "").split(",")
+            if f in attribute
+        }
         if keys:
             held[sf_id] = keys
     return held
@@ -324,13 +401,20 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
             if write.kind == WriteKind.HANDOVER and write.takes_over is not None:
                 _take_over(ctx, write)
         for write in parked:
-            ctx.brevo.update_contact(write.sf_id, identifier_type="ext_id",
-                                     attributes={"EMAIL": f"{write.sf_id.lower()}@{PARKED_DOMAIN}"})
+            ctx.brevo.update_contact(
+                write.sf_id,
+                identifier_type="ext_id",
+                attributes={"EMAIL": f"{write.sf_id.lower()}@{PARKED_DOMAIN}"},
+            )
         if imported:
             rows = [planned.encoded.get(w.sf_id) or w.row for w in imported]
-            process_ids = ctx.brevo.import_contacts(rows, list_ids=[int(ctx.integration.list_id or 0)],
-                                                    update_existing=True, empty_attributes=True,
-                                                    max_bytes=ctx.settings.import_max_bytes)
+            process_ids = ctx.brevo.import_contacts(
+                rows,
+                list_ids=[int(ctx.integration.list_id or 0)],
+                update_existing=True,
+                empty_attributes=True,
+                max_bytes=ctx.settings.import_max_bytes,
+            )
         for write in direct:
             problems.update(_update_directly(ctx, write))
         if deletes:
@@ -363,8 +447,11 @@ def _update_directly(ctx: SyncContext, write: Write) -> dict[str, tuple[str, str
     if row.get("email"):
         attributes["EMAIL"] = row["email"]
     try:
-        ctx.brevo.update_contact(write.sf_id, identifier_type="ext_id",
-                                 attributes={k: ("" if v is None else v) for k, v in attributes.items()})
+        ctx.brevo.update_contact(
+            write.sf_id,
+            identifier_type="ext_id",
+            attributes={k: ("" if v is None else v) for k, v in attributes.items()},
+        )
     except FatalApiError as exc:
         return {write.sf_id: (exc.code or f"http_{exc.status}", str(exc.args[0]))}
     return {}
@@ -380,7 +467,9 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
     revived: list[str] = []  # kept links (Y10) written back to Brevo: their Y10 rejection is resolved
     others: list[tuple[int, str, str, str | None]] = []  # Lead links of other integrations handed over
     refused = []
-    refused_hashes: dict[str, str] = {}  # what was sent: the same rows refused again are not reported again (A3)
+    refused_hashes: dict[
+        str, str
+    ] = {}  # what was sent: the same rows refused again are not reported again (A3)
     for write in planned.work:
         sf_id, row, link = write.sf_id, write.row, write.link
         if row is None:
@@ -394,27 +483,42 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             continue
         synced, synced_hash = planned.links[sf_id]
         state = link.state if link is not None and link.state == LinkState.LEFT_LIST else LinkState.ACTIVE
-        brevo_id = link.brevo_id if link is not None and link.state not in FRESH else (
-            write.takes_over.brevo_id if write.takes_over else None)
-        links.append(Link(ctx.iid, sf_id, brevo_id, row.get("email"), synced_hash, synced_hash, state, synced))
+        brevo_id = (
+            link.brevo_id
+            if link is not None and link.state not in FRESH
+            else (write.takes_over.brevo_id if write.takes_over else None)
+        )
+        links.append(
+            Link(ctx.iid, sf_id, brevo_id, row.get("email"), synced_hash, synced_hash, state, synced)
+        )
         written.append(sf_id)
         if link is not None and link.state == LinkState.KEPT:
             revived.append(sf_id)
         if write.takes_over is not None:
-            others.append((write.takes_over.integration_id, write.takes_over.sf_id, LinkState.SUPERSEDED, sf_id))
+            others.append(
+                (write.takes_over.integration_id, write.takes_over.sf_id, LinkState.SUPERSEDED, sf_id)
+            )
         ctx.outcome.add(f"to_brevo.{write.kind}", sample=ctx.sample(row))
         if write.cleared:
             ctx.outcome.add("cleared", len(write.cleared))
     for sf_id in planned.suspend:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
     left = left_list_rejections(ctx, [w.sf_id for w in planned.work if w.sf_id in ctx.left_list])
-    rejected = planned.rejected + left + ctx.rejections("to_brevo", refused, refused_hashes, service=dict(problems))
+    rejected = (
+        planned.rejected + left + ctx.rejections("to_brevo", refused, refused_hashes, service=dict(problems))
+    )
     for write in planned.work if not ctx.dry_run else ():  # committed now: the links say who holds what
         email = str((write.row or {}).get("email") or "").lower()
         if email and ctx.claimed.get(email) == write.sf_id:
             del ctx.claimed[email]
-    ctx.commit(links=planned.records + links, unlink=deletes, rejected=rejected,
-               resolved={"to_brevo": written, "to_salesforce": revived}, conflicts=planned.conflicts,
-               link_states={LinkState.SUSPENDED: planned.suspend, **planned.states}, other_link_states=others,
-               tasks=len(written) + len(deletes),
-               cursors={CURSOR: planned.cursor} if planned.cursor else None)
+    ctx.commit(
+        links=planned.records + links,
+        unlink=deletes,
+        rejected=rejected,
+        resolved={"to_brevo": written, "to_salesforce": revived},
+        conflicts=planned.conflicts,
+        link_states={LinkState.SUSPENDED: planned.suspend, **planned.states},
+        other_link_states=others,
+        tasks=len(written) + len(deletes),
+        cursors={CURSOR: planned.cursor} if planned.cursor else None,
+    )

@@ -33,13 +33,26 @@ from typing import Any
 from toolkit.mapping.types import Mapping
 from toolkit.rules.base import RULE_Y6, BrevoRow, Rejection, row_id, written_keys
 from toolkit.rules.hashing import source_hash
+
 from ..store.records import Link, LinkState
 from ..timestamps import parse_brevo_datetime, parse_salesforce_datetime
 from .diff import Change, changed_keys
 from .prepare import prepare
 
-__all__ = ["PARKED_DOMAIN", "RULE_D1", "RULE_LEFT_LIST", "ConflictNote", "Owners", "PagePlan", "PlanSettings", "Settlement", "Write", "WriteKind",
-           "order_email_moves", "plan_page"]
+__all__ = [
+    "PARKED_DOMAIN",
+    "RULE_D1",
+    "RULE_LEFT_LIST",
+    "ConflictNote",
+    "Owners",
+    "PagePlan",
+    "PlanSettings",
+    "Settlement",
+    "Write",
+    "WriteKind",
+    "order_email_moves",
+    "plan_page",
+]
 
 RULE_D1 = "D1"
 RULE_LEFT_LIST = "B9"
@@ -179,9 +192,15 @@ class PagePlan:
         self.states.setdefault(state, {})[sf_id] = detail
 
 
-def plan_page(records: list[dict[str, Any]], links: MappingOf[str, Link], brevo_changes: MappingOf[str, Change],
-              settings: PlanSettings, *, owners: Owners | None = None,
-              held: MappingOf[str, set[str]] | None = None) -> PagePlan:
+def plan_page(
+    records: list[dict[str, Any]],
+    links: MappingOf[str, Link],
+    brevo_changes: MappingOf[str, Change],
+    settings: PlanSettings,
+    *,
+    owners: Owners | None = None,
+    held: MappingOf[str, set[str]] | None = None,
+) -> PagePlan:
     """Plan one page of Salesforce records (read through REST or Bulk), changing nothing given.
 
     Args:
@@ -203,13 +222,20 @@ def plan_page(records: list[dict[str, Any]], links: MappingOf[str, Link], brevo_
     plan = PagePlan()
     mapping = settings.mapping
     live = [r for r in records if not r.get("IsDeleted") and not r.get("IsConverted")]
-    rows, rejected, prepared = prepare(live, mapping, object=settings.sobject, default_region=settings.default_region)
+    rows, rejected, prepared = prepare(
+        live, mapping, object=settings.sobject, default_region=settings.default_region
+    )
     by_record = {r["Id"]: r for r in live}
     refused = {r.record_id for r in rejected}
     plan.rejections += rejected
-    plan.data_hashes.update({sf_id: source_hash(by_record[sf_id], mapping) for sf_id in refused if sf_id in by_record})
-    plan.suspend += [r.record_id for r in rejected if r.rule == RULE_Y6 and r.record_id in links
-                     and links[r.record_id].state == LinkState.ACTIVE]
+    plan.data_hashes.update(
+        {sf_id: source_hash(by_record[sf_id], mapping) for sf_id in refused if sf_id in by_record}
+    )
+    plan.suspend += [
+        r.record_id
+        for r in rejected
+        if r.rule == RULE_Y6 and r.record_id in links and links[r.record_id].state == LinkState.ACTIVE
+    ]
     ready = {row_id(row): (row, item) for row, item in zip(rows, prepared)}
     keepers = _email_keepers(rows, by_record, links, owners.same)
     for record in records:
@@ -238,17 +264,38 @@ def plan_page(records: list[dict[str, Any]], links: MappingOf[str, Link], brevo_
             plan.rejections.append(_duplicate(sf_id, keeper, row.get("email")))
             plan.data_hashes[sf_id] = source_hash(by_record[sf_id], mapping)
             continue
-        lead = _lead_of(sf_id, owners.leads.get(email)) if settings.sobject == "Contact" and email and link is None \
+        lead = (
+            _lead_of(sf_id, owners.leads.get(email))
+            if settings.sobject == "Contact" and email and link is None
             else None
+        )
         if link is not None and link.state == LinkState.HELD_DELETE:  # restored from the Recycle Bin
             plan.set_state(LinkState.ACTIVE, sf_id)
-        write = _change(row, item.values, link, brevo_changes.get(sf_id), settings, plan,
-                        held.get(sf_id, set()), sf_modified=record.get("SystemModstamp"), encoded=item.encoded)
+        write = _change(
+            row,
+            item.values,
+            link,
+            brevo_changes.get(sf_id),
+            settings,
+            plan,
+            held.get(sf_id, set()),
+            sf_modified=record.get("SystemModstamp"),
+            encoded=item.encoded,
+        )
         if write is None:
             plan.notes["unchanged"] += 1
         elif lead is not None:  # D2/L1: take the Lead's Brevo contact over instead of creating one
-            plan.writes.append(Write(WriteKind.HANDOVER, sf_id, write.row, None, write.values, takes_over=lead,
-                                     encoded=write.encoded))
+            plan.writes.append(
+                Write(
+                    WriteKind.HANDOVER,
+                    sf_id,
+                    write.row,
+                    None,
+                    write.values,
+                    takes_over=lead,
+                    encoded=write.encoded,
+                )
+            )
         else:
             plan.writes.append(write)
     return plan
@@ -266,14 +313,25 @@ def _lead_of(contact_id: str, leads: list[Link] | None) -> Link | None:
 
 
 def _duplicate(sf_id: str, keeper: str, email: Any) -> Rejection:
-    return Rejection(sf_id, RULE_D1, "Email", None if email is None else str(email), (
-        f"Another Salesforce record ({keeper}) has the same e-mail address and keeps the Brevo contact (Brevo "
-        "allows one contact per address); this record is synced once its e-mail differs or the other one's "
-        "changes (D1)."))
+    return Rejection(
+        sf_id,
+        RULE_D1,
+        "Email",
+        None if email is None else str(email),
+        (
+            f"Another Salesforce record ({keeper}) has the same e-mail address and keeps the Brevo contact (Brevo "
+            "allows one contact per address); this record is synced once its e-mail differs or the other one's "
+            "changes (D1)."
+        ),
+    )
 
 
-def _email_keepers(rows: list[BrevoRow], records: MappingOf[str, dict[str, Any]], links: MappingOf[str, Link],
-                   same: MappingOf[str, list[Link]]) -> dict[str, str]:
+def _email_keepers(
+    rows: list[BrevoRow],
+    records: MappingOf[str, dict[str, Any]],
+    links: MappingOf[str, Link],
+    same: MappingOf[str, list[Link]],
+) -> dict[str, str]:
     """For each e-mail held by more than one record, the Id that keeps the Brevo contact (D1).
 
     A record already linked with that e-mail (in Brevo) keeps it, unless this page moves it to
@@ -289,8 +347,11 @@ def _email_keepers(rows: list[BrevoRow], records: MappingOf[str, dict[str, Any]]
             wanting.setdefault(email, []).append(row_id(row))
     keepers: dict[str, str] = {}
     for email, ids in wanting.items():
-        holders = [link for link in same.get(email, []) if link.state in HOLDING
-                   and moving.get(link.sf_id, email) == email]
+        holders = [
+            link
+            for link in same.get(email, [])
+            if link.state in HOLDING and moving.get(link.sf_id, email) == email
+        ]
         holding_others = [h for h in holders if h.sf_id not in ids]
         if holding_others:  # the record holding it in Brevo is not on this page
             keepers[email] = min(h.sf_id for h in holding_others)
@@ -307,9 +368,18 @@ def _email_keepers(rows: list[BrevoRow], records: MappingOf[str, dict[str, Any]]
     return keepers
 
 
-def _change(row: BrevoRow, values: dict[str, Any], link: Link | None, brevo_change: Change | None,
-            settings: PlanSettings, plan: PagePlan, held: set[str], *, sf_modified: str | None,
-            encoded: bytes | None = None) -> Write | None:
+def _change(
+    row: BrevoRow,
+    values: dict[str, Any],
+    link: Link | None,
+    brevo_change: Change | None,
+    settings: PlanSettings,
+    plan: PagePlan,
+    held: set[str],
+    *,
+    sf_modified: str | None,
+    encoded: bytes | None = None,
+) -> Write | None:
     """The write of one row against its link and its Brevo change (``None``: unchanged).
 
     Settles a conflict with a Brevo change in ``plan.settled``/``plan.conflicts``; fields held
@@ -332,7 +402,9 @@ def _change(row: BrevoRow, values: dict[str, Any], link: Link | None, brevo_chan
         brevo_changed -= same
         if _earlier(brevo_change.contact.get("modifiedAt"), sf_modified):
             agreed = same  # Brevo's edit already reached Salesforce: resolved as if written now
-    if link.state in FRESH:  # no Brevo contact of its own: written anew once it changes (Y10), or at once (D2)
+    if (
+        link.state in FRESH
+    ):  # no Brevo contact of its own: written anew once it changes (Y10), or at once (D2)
         _settle(plan, sf_id, drop, agreed)
         return Write(WriteKind.CREATE, sf_id, _without_empty(row), link, values) if changed else None
     if link.state == LinkState.SUSPENDED:
@@ -343,8 +415,14 @@ def _change(row: BrevoRow, values: dict[str, Any], link: Link | None, brevo_chan
         overlap = changed & brevo_changed  # different values: a conflict
         if overlap:
             winner = settings.conflict_winner
-            plan.conflicts.append(ConflictNote(sf_id, winner, {k: values.get(k) for k in overlap},
-                                               {k: brevo_change.values.get(k) for k in overlap}))
+            plan.conflicts.append(
+                ConflictNote(
+                    sf_id,
+                    winner,
+                    {k: values.get(k) for k in overlap},
+                    {k: brevo_change.values.get(k) for k in overlap},
+                )
+            )
             if winner == "salesforce":
                 drop |= overlap
                 brevo_changed -= overlap
@@ -363,8 +441,13 @@ def _change(row: BrevoRow, values: dict[str, Any], link: Link | None, brevo_chan
 
 def _update(row: BrevoRow, values: dict[str, Any], link: Link, changed: set[str]) -> Write:
     synced = link.synced or {}
-    cleared = tuple(sorted(k for k in changed if values.get(k) is None and synced.get(k) is not None
-                           and k in row["attributes"]))
+    cleared = tuple(
+        sorted(
+            k
+            for k in changed
+            if values.get(k) is None and synced.get(k) is not None and k in row["attributes"]
+        )
+    )
     return Write(WriteKind.UPDATE, row_id(row), row, link, values, cleared)
 
 
@@ -413,6 +496,7 @@ def order_email_moves(writes: list[Write]) -> tuple[list[Write], list[Write]]:
         ``(ordered, parked)``: the writes in an order that can be imported (each row after the
         rows releasing its e-mail, page order otherwise kept), and the writes to park first.
     """
+
     def email(write: Write) -> str:
         return str((write.row or {}).get("email") or "").lower()
 
@@ -422,8 +506,11 @@ def order_email_moves(writes: list[Write]) -> tuple[list[Write], list[Write]]:
         return old if old and new and old != new else ""
 
     releasing = {released(w): i for i, w in enumerate(writes) if released(w)}
-    waits = {i: releasing[email(w)] for i, w in enumerate(writes)
-             if email(w) in releasing and releasing[email(w)] != i}
+    waits = {
+        i: releasing[email(w)]
+        for i, w in enumerate(writes)
+        if email(w) in releasing and releasing[email(w)] != i
+    }
     if not waits:
         return list(writes), []
     ordered: list[int] = []

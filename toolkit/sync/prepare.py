@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import rules
-from ..brevo.imports import encode_row
 from toolkit.mapping.types import Mapping
 from toolkit.rules.base import BrevoRow, Rejection, written_keys
 from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
+
+from .. import rules
+from ..brevo.imports import encode_row
 from .diff import merged
 
 __all__ = ["Prepared", "link_values", "prepare"]
@@ -38,7 +39,9 @@ class Prepared:
 Result = tuple[list[BrevoRow], list[Rejection], list[Prepared]]
 
 
-def link_values(row: BrevoRow, values: dict[str, Any], synced: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+def link_values(
+    row: BrevoRow, values: dict[str, Any], synced: dict[str, Any] | None
+) -> tuple[dict[str, Any], str]:
     """A link's synced values and hash once ``row`` (canonical ``values``) is written over ``synced``.
 
     Only the fields still in the row are taken from ``values``; the others keep their synced value.
@@ -49,8 +52,13 @@ def link_values(row: BrevoRow, values: dict[str, Any], synced: dict[str, Any] | 
     return merged_values, canonical_hash(merged_values)
 
 
-def prepare(records: list[dict[str, Any]], mapping: Mapping, *, object: str | None = None,
-            default_region: str | None = None) -> Result:
+def prepare(
+    records: list[dict[str, Any]],
+    mapping: Mapping,
+    *,
+    object: str | None = None,
+    default_region: str | None = None,
+) -> Result:
     """:func:`toolkit.rules.to_brevo`, plus one :class:`Prepared` per row (same order)."""
     rows, rejected = rules.to_brevo(records, mapping, object=object, default_region=default_region)
     prepared = []
@@ -58,4 +66,3 @@ def prepare(records: list[dict[str, Any]], mapping: Mapping, *, object: str | No
         values = canonical_values(brevo_values(row, mapping), mapping)
         prepared.append(Prepared(values, encode_row(row), link_values(row, values, None)))
     return rows, rejected, prepared
-

@@ -67,8 +67,11 @@ def ensure_present(ctx: SyncContext, writes: list[Write]) -> list[Write]:
     Returns the writes to send (the same objects, or copies whose link is marked ``left_list``).
     """
     list_id = int(ctx.integration.list_id or 0)
-    todo = [w for w in writes if w.kind == WriteKind.UPDATE and w.link is not None
-            and w.link.state != LinkState.LEFT_LIST]
+    todo = [
+        w
+        for w in writes
+        if w.kind == WriteKind.UPDATE and w.link is not None and w.link.state != LinkState.LEFT_LIST
+    ]
     if not todo:
         return writes
     known: dict[str, bool] = {}  # sf_id -> on the list (present); absent: deleted in Brevo
@@ -113,6 +116,20 @@ def left_list_rejections(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]
     """The audit's entries (and the run's counts) for contacts taken off the list in Brevo (B9)."""
     for sf_id in sf_ids:
         ctx.outcome.add("left_list", sample={"Id": sf_id})
-    return ctx.rejections("to_brevo", [rules.Rejection(sf_id, RULE_LEFT_LIST, "listIds", str(ctx.integration.list_id), (
-        f"The contact was taken off Brevo list {ctx.integration.list_id} in Brevo: it is not put back; its "
-        "attributes are still kept in sync (B9)."), permanent=True) for sf_id in sf_ids])
+    return ctx.rejections(
+        "to_brevo",
+        [
+            rules.Rejection(
+                sf_id,
+                RULE_LEFT_LIST,
+                "listIds",
+                str(ctx.integration.list_id),
+                (
+                    f"The contact was taken off Brevo list {ctx.integration.list_id} in Brevo: it is not put back; its "
+                    "attributes are still kept in sync (B9)."
+                ),
+                permanent=True,
+            )
+            for sf_id in sf_ids
+        ],
+    )

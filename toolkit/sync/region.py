@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from ..exceptions import ApiError
 from toolkit.rules.values import country_region
+
+from ..exceptions import ApiError
 from ..salesforce import SalesforceClient
 
 __all__ = ["locale_region", "org_region"]
@@ -35,5 +36,6 @@ def org_region(sf: SalesforceClient) -> str | None:
         return None
     record = next((r for page in pages for r in page), {})
     country = record.get("Country")
-    return (country_region(country) if isinstance(country, str) and country else None) or \
-        locale_region(record.get("DefaultLocaleSidKey"))
+    return (country_region(country) if isinstance(country, str) and country else None) or locale_region(
+        record.get("DefaultLocaleSidKey")
+    )

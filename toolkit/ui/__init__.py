@@ -20,4 +20,13 @@ from .dashboard import QuotaDashboard
 from .integrations import IntegrationsPage
 from .wizard import SetupWizard, WizardStep
 
-__all__ = ["FAIL", "INIT", "IntegrationsPage", "QuotaDashboard", "READY", "SUCCESS", "SetupWizard", "WizardStep"]
+__all__ = [
+    "FAIL",
+    "INIT",
+    "IntegrationsPage",
+    "QuotaDashboard",
+    "READY",
+    "SUCCESS",
+    "SetupWizard",
+    "WizardStep",
+]

@@ -19,8 +19,8 @@ import pandas as pd
 from IPython.display import HTML, Image
 
 from toolkit.audit.meanings import describe_rule, rule_title
-from toolkit.exceptions import ConfigError
 from toolkit.audit.reports import run_summary
+from toolkit.exceptions import ConfigError
 
 from .charts import rules_chart
 from .common import DIRECTIONS, html_table, open_toolkit
@@ -29,7 +29,6 @@ __all__ = ["AuditView", "ROWS_PER_RULE", "export_html"]
 
 ROWS_PER_RULE = 200
 """Records listed per rule (the run's CSV report lists them all)."""
-
 
 
 class AuditView:
@@ -41,14 +40,17 @@ class AuditView:
         resolved: the rejections the run resolved (A3).
     """
 
-    def __init__(self, summary: dict[str, Any], rejected: list[dict[str, Any]],
-                 resolved: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, summary: dict[str, Any], rejected: list[dict[str, Any]], resolved: list[dict[str, Any]]
+    ) -> None:
         self.summary = summary
         self.rejected = rejected
         self.resolved = resolved
 
     @classmethod
-    def load(cls, run_id: int | None = None, integration: str | None = None, *, tk: Any | None = None) -> AuditView:
+    def load(
+        cls, run_id: int | None = None, integration: str | None = None, *, tk: Any | None = None
+    ) -> AuditView:
         """Read one run's audit from the state (the latest finished real run when ``run_id`` is None).
 
         Raises:
@@ -59,12 +61,17 @@ class AuditView:
         try:
             if run_id is None:
                 iid = tk.store.get_integration(integration).id if integration else None
-                runs = [r for r in tk.store.list_runs(iid, limit=50) if not r.dry_run and r.status != "running"]
+                runs = [
+                    r for r in tk.store.list_runs(iid, limit=50) if not r.dry_run and r.status != "running"
+                ]
                 if not runs:
                     raise ConfigError("no finished run to report on yet")
                 run_id = int(runs[0].id)
-            return cls(run_summary(tk.store, run_id), tk.store.report_rejections(run_id=run_id),
-                       tk.store.report_rejections(resolved_run_id=run_id))
+            return cls(
+                run_summary(tk.store, run_id),
+                tk.store.report_rejections(run_id=run_id),
+                tk.store.report_rejections(resolved_run_id=run_id),
+            )
         finally:
             if own:
                 tk.close()
@@ -72,16 +79,21 @@ class AuditView:
     def heading(self) -> HTML:
         """Which run, how it ended, and its totals."""
         s = self.summary
-        facts = [("Integration", f"{s['integration']} (Salesforce {s['object']}s)"),
-                 ("Run", f"{s['run_id']}, {s['status']}, started {s['started_at'][:16].replace('T', ' ')} UTC"),
-                 ("Records written (tasks)", f"{s['tasks']:,}"),
-                 ("Records rejected in this run", f"{s['rejected']:,}"),
-                 ("Rejections resolved by this run", f"{s['resolved']:,}"),
-                 ("Older rejections still open", f"{s['still_open']:,}")]
+        facts = [
+            ("Integration", f"{s['integration']} (Salesforce {s['object']}s)"),
+            ("Run", f"{s['run_id']}, {s['status']}, started {s['started_at'][:16].replace('T', ' ')} UTC"),
+            ("Records written (tasks)", f"{s['tasks']:,}"),
+            ("Records rejected in this run", f"{s['rejected']:,}"),
+            ("Rejections resolved by this run", f"{s['resolved']:,}"),
+            ("Older rejections still open", f"{s['still_open']:,}"),
+        ]
         if s["error"]:
             facts.append(("Error", s["error"]))
-        rows = "".join(f"<tr><th style='text-align:left;padding:2px 14px 2px 0'>{html.escape(k)}</th>"
-                       f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in facts)
+        rows = "".join(
+            f"<tr><th style='text-align:left;padding:2px 14px 2px 0'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in facts
+        )
         title = f"{s['integration']}: run {s['run_id']}"
         return HTML(f"<h2>{html.escape(title)}</h2><table>{rows}</table>")
 
@@ -90,25 +102,44 @@ class AuditView:
         rejected = pd.Series([r["rule"] for r in self.rejected], dtype="object").value_counts()
         resolved = pd.Series([r["rule"] for r in self.resolved], dtype="object").value_counts()
         rules = sorted(set(rejected.index) | set(resolved.index), key=lambda r: (-int(rejected.get(r, 0)), r))
-        frame = pd.DataFrame({"rule": rules, "title": [rule_title(r) for r in rules],
-                              "rejected": [int(rejected.get(r, 0)) for r in rules],
-                              "resolved": [int(resolved.get(r, 0)) for r in rules],
-                              "meaning": [describe_rule(r) for r in rules]},
-                             columns=["rule", "title", "rejected", "resolved", "meaning"])
+        frame = pd.DataFrame(
+            {
+                "rule": rules,
+                "title": [rule_title(r) for r in rules],
+                "rejected": [int(rejected.get(r, 0)) for r in rules],
+                "resolved": [int(resolved.get(r, 0)) for r in rules],
+                "meaning": [describe_rule(r) for r in rules],
+            },
+            columns=["rule", "title", "rejected", "resolved", "meaning"],
+        )
         return frame.set_index("rule")
 
     def counts_html(self) -> HTML:
         """:meth:`counts` as a plain table for the page (rule, what it is, rejected, resolved)."""
         rows = [{"rule": rule, **row} for rule, row in self.counts().to_dict("index").items()]
-        return HTML(html_table(rows, (("rule", "Rule"), ("title", "What"), ("rejected", "Rejected in this run"),
-                                      ("resolved", "Resolved by this run")), empty="No record was rejected."))
+        return HTML(
+            html_table(
+                rows,
+                (
+                    ("rule", "Rule"),
+                    ("title", "What"),
+                    ("rejected", "Rejected in this run"),
+                    ("resolved", "Resolved by this run"),
+                ),
+                empty="No record was rejected.",
+            )
+        )
 
     def chart(self) -> Image:
         """Rejected records by rule, as a bar chart (PNG)."""
         counts = self.counts()
         rejected = counts[counts["rejected"] > 0]
-        return Image(data=rules_chart({f"{rule} {row['title']}": int(row["rejected"])
-                                       for rule, row in rejected.iterrows()}), format="png")
+        return Image(
+            data=rules_chart(
+                {f"{rule} {row['title']}": int(row["rejected"]) for rule, row in rejected.iterrows()}
+            ),
+            format="png",
+        )
 
     def tables(self, rows_per_rule: int = ROWS_PER_RULE) -> HTML:
         """A table of records per rule (rejected, then resolved), largest group first."""
@@ -127,13 +158,28 @@ class AuditView:
             out.append("<p>No record.</p>")
         for rule, items in sorted(by_rule.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             items = sorted(items, key=lambda r: (r["record_id"], r["field"] or ""))
-            shown = [{**r, "direction": DIRECTIONS.get(r["direction"], r["direction"])} for r in items[:limit]]
+            shown = [
+                {**r, "direction": DIRECTIONS.get(r["direction"], r["direction"])} for r in items[:limit]
+            ]
             more = f" (the first {limit} listed; the CSV has all)" if len(items) > limit else ""
-            out.append(f"<h3 id='rule-{html.escape(rule)}'>{html.escape(rule)} — {html.escape(rule_title(rule))}: "
-                       f"{len(items):,} record(s){more}</h3><p>{html.escape(describe_rule(rule))}</p>")
-            out.append(html_table(shown, (("record_id", "Record"), ("direction", "Direction"), ("field", "Field"),
-                                          ("value", "Value"), ("reason", "Reason"),
-                                          ("service_code", "Service code")), css_class="toolkit-audit-table"))
+            out.append(
+                f"<h3 id='rule-{html.escape(rule)}'>{html.escape(rule)} — {html.escape(rule_title(rule))}: "
+                f"{len(items):,} record(s){more}</h3><p>{html.escape(describe_rule(rule))}</p>"
+            )
+            out.append(
+                html_table(
+                    shown,
+                    (
+                        ("record_id", "Record"),
+                        ("direction", "Direction"),
+                        ("field", "Field"),
+                        ("value", "Value"),
+                        ("reason", "Reason"),
+                        ("service_code", "Service code"),
+                    ),
+                    css_class="toolkit-audit-table",
+                )
+            )
         return "".join(out)
 
 
@@ -153,7 +199,8 @@ def export_html(notebook: Path | str, html_path: Path | str | None = None) -> Pa
 
     source = Path(notebook)
     target = Path(html_path) if html_path is not None else source.with_suffix(".html")
-    body, _ = HTMLExporter(exclude_input=True, exclude_output_prompt=True,
-                           exclude_input_prompt=True).from_filename(str(source))
+    body, _ = HTMLExporter(
+        exclude_input=True, exclude_output_prompt=True, exclude_input_prompt=True
+    ).from_filename(str(source))
     target.write_text(body, encoding="utf-8")
     return target

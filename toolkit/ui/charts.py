@@ -28,8 +28,9 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def usage_chart(days: list[dict[str, Any]], *, limit: int, warning_share: float, forecast: int,
-                month_end: datetime) -> bytes:
+def usage_chart(
+    days: list[dict[str, Any]], *, limit: int, warning_share: float, forecast: int, month_end: datetime
+) -> bytes:
     """Tasks per day (bars) beside the month's running total against the 80% and 100% marks.
 
     Args:
@@ -52,10 +53,20 @@ def usage_chart(days: list[dict[str, Any]], *, limit: int, warning_share: float,
     total.plot(x, cumulative, color=BLUE, linewidth=2, label="used")
     last_day: date = (month_end - timedelta(days=1)).date()
     if x:
-        total.plot([x[-1], last_day], [cumulative[-1], forecast], color=BLUE, linestyle="--", linewidth=1.5,
-                   label=f"forecast: {forecast:,}")
-    total.axhline(limit * warning_share, color=ORANGE, linewidth=1.2, label=f"{warning_share:.0%}: "
-                                                                              f"{round(limit * warning_share):,}")
+        total.plot(
+            [x[-1], last_day],
+            [cumulative[-1], forecast],
+            color=BLUE,
+            linestyle="--",
+            linewidth=1.5,
+            label=f"forecast: {forecast:,}",
+        )
+    total.axhline(
+        limit * warning_share,
+        color=ORANGE,
+        linewidth=1.2,
+        label=f"{warning_share:.0%}: {round(limit * warning_share):,}",
+    )
     total.axhline(limit, color=RED, linewidth=1.2, label=f"100%: {limit:,}")
     total.set_ylim(0, max(limit, forecast, cumulative[-1] if cumulative else 0) * 1.08)
     total.set_title("This month against the limit", loc="left", fontsize=11)

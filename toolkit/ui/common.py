@@ -23,8 +23,20 @@ from toolkit.exceptions import (
     ToolkitError,
 )
 
-__all__ = ["ACTION_LABELS", "DIRECTIONS", "FAIL", "INIT", "READY", "STATES", "SUCCESS", "Message", "friendly_error",
-           "guarded", "html_table", "open_toolkit"]
+__all__ = [
+    "ACTION_LABELS",
+    "DIRECTIONS",
+    "FAIL",
+    "INIT",
+    "READY",
+    "STATES",
+    "SUCCESS",
+    "Message",
+    "friendly_error",
+    "guarded",
+    "html_table",
+    "open_toolkit",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +45,16 @@ STATES = (INIT, READY, SUCCESS, FAIL)
 """A step's states: not started, waiting for input, done, failed (the message says why)."""
 
 ACTION_LABELS = {
-    "to_brevo.create": "created in Brevo", "to_brevo.update": "updated in Brevo",
-    "to_brevo.delete": "removed from the Brevo list", "to_salesforce.update": "updated in Salesforce",
-    "to_salesforce.delete": "deleted in Salesforce", "unchanged": "unchanged",
-    "conflicts": "changed on both sides (settled)", "brevo_only": "only in Brevo (never created in Salesforce, Y1)",
-    "still_rejected": "still rejected (unchanged since)", "suspended": "no longer synced: e-mail removed (Y6)",
+    "to_brevo.create": "created in Brevo",
+    "to_brevo.update": "updated in Brevo",
+    "to_brevo.delete": "removed from the Brevo list",
+    "to_salesforce.update": "updated in Salesforce",
+    "to_salesforce.delete": "deleted in Salesforce",
+    "unchanged": "unchanged",
+    "conflicts": "changed on both sides (settled)",
+    "brevo_only": "only in Brevo (never created in Salesforce, Y1)",
+    "still_rejected": "still rejected (unchanged since)",
+    "suspended": "no longer synced: e-mail removed (Y6)",
     "blocked_deletes": "deletions held back by the mass-delete guard (B6)",
     "held_delete": "deletions newly held, waiting for a confirmation (B6)",
     "to_brevo.handover": "Brevo contact handed over from a Lead to its Contact",
@@ -53,8 +70,12 @@ ACTION_LABELS = {
 
 DIRECTIONS = {"to_brevo": "Salesforce → Brevo", "to_salesforce": "Brevo → Salesforce"}
 
-_LEVELS = {"info": ("#1f4e79", "#eef4fb"), "ok": ("#1e5e2f", "#edf7ef"), "error": ("#8a1c1c", "#fbeeee"),
-           "warn": ("#6b4e00", "#fff7e0")}
+_LEVELS = {
+    "info": ("#1f4e79", "#eef4fb"),
+    "ok": ("#1e5e2f", "#edf7ef"),
+    "error": ("#8a1c1c", "#fbeeee"),
+    "warn": ("#6b4e00", "#fff7e0"),
+}
 
 T = TypeVar("T")
 
@@ -79,9 +100,11 @@ def friendly_error(exc: BaseException) -> str:
     else is reduced to its type, since its text might quote a request.
     """
     if isinstance(exc, ApiDisabledError):
-        return ("This Salesforce org does not allow API access (API_DISABLED_FOR_ORG). Ask your "
-                "Salesforce administrator to enable \"API Enabled\" for your profile or edition, then "
-                "connect again.")
+        return (
+            "This Salesforce org does not allow API access (API_DISABLED_FOR_ORG). Ask your "
+            'Salesforce administrator to enable "API Enabled" for your profile or edition, then '
+            "connect again."
+        )
     if isinstance(exc, AuthError):
         return f"Salesforce sign-in failed: {exc}"
     if isinstance(exc, ConnectionLimitError):
@@ -112,12 +135,16 @@ class Message(widgets.HTML):
             self.value = ""
             return
         fg, bg = _LEVELS.get(level, _LEVELS["info"])
-        self.value = (f'<div class="toolkit-message-{level}" role="status" style="color:{fg};background:{bg};'
-                      f'border-left:4px solid {fg};padding:6px 10px;margin:4px 0;white-space:pre-wrap">'
-                      f"{html.escape(text)}</div>")
+        self.value = (
+            f'<div class="toolkit-message-{level}" role="status" style="color:{fg};background:{bg};'
+            f'border-left:4px solid {fg};padding:6px 10px;margin:4px 0;white-space:pre-wrap">'
+            f"{html.escape(text)}</div>"
+        )
 
 
-def guarded(message: Message, action: Callable[[], T], *, on_error: Callable[[str], None] | None = None) -> T | None:
+def guarded(
+    message: Message, action: Callable[[], T], *, on_error: Callable[[str], None] | None = None
+) -> T | None:
     """Run ``action``; on an error show it in ``message`` (and tell ``on_error``) instead of raising.
 
     Returns:
@@ -135,23 +162,34 @@ def guarded(message: Message, action: Callable[[], T], *, on_error: Callable[[st
         return None
 
 
-def html_table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], *, css_class: str = "",
-               empty: str = "Nothing to show yet.") -> str:
+def html_table(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    *,
+    css_class: str = "",
+    empty: str = "Nothing to show yet.",
+) -> str:
     """An escaped HTML table of ``rows``; ``columns`` are ``(key, header)`` pairs."""
     rows = list(rows)
     if not rows:
         return f'<p class="toolkit-empty" style="color:#555">{html.escape(empty)}</p>'
-    head = "".join(f'<th style="text-align:left;padding:4px 10px;border-bottom:2px solid #999">'
-                   f"{html.escape(title)}</th>" for _, title in columns)
+    head = "".join(
+        f'<th style="text-align:left;padding:4px 10px;border-bottom:2px solid #999">{html.escape(title)}</th>'
+        for _, title in columns
+    )
     body = []
     for row in rows:
         texts = [_cell(row.get(key)) for key, _ in columns]
-        cells = "".join(f'<td style="text-align:left;padding:3px 10px;border-bottom:1px solid #ddd;vertical-align:top'
-                        f'{";white-space:nowrap" if len(text) <= 40 else ";min-width:22em"}">{html.escape(text)}</td>'
-                        for text in texts)
+        cells = "".join(
+            f'<td style="text-align:left;padding:3px 10px;border-bottom:1px solid #ddd;vertical-align:top'
+            f'{";white-space:nowrap" if len(text) <= 40 else ";min-width:22em"}">{html.escape(text)}</td>'
+            for text in texts
+        )
         body.append(f"<tr>{cells}</tr>")
-    return (f'<table class="toolkit-table {html.escape(css_class)}" style="border-collapse:collapse;'
-            f'font-size:13px"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+    return (
+        f'<table class="toolkit-table {html.escape(css_class)}" style="border-collapse:collapse;'
+        f'font-size:13px"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def _cell(value: Any) -> str:

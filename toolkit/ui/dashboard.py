@@ -34,8 +34,20 @@ CSV_INLINE_ROWS = 5_000
 """Up to this many rows the download link is ready at once; above, a button prepares it (the
 link carries the whole file to the browser)."""
 
-CSV_COLUMNS = ("integration", "run_id", "direction", "record_id", "field", "value", "rule", "reason",
-               "service_code", "first_seen", "last_seen", "state")
+CSV_COLUMNS = (
+    "integration",
+    "run_id",
+    "direction",
+    "record_id",
+    "field",
+    "value",
+    "rule",
+    "reason",
+    "service_code",
+    "first_seen",
+    "last_seen",
+    "state",
+)
 """The rejections CSV's columns."""
 
 ALL = ""
@@ -87,8 +99,9 @@ class QuotaDashboard(widgets.VBox):
         self.runs_html.add_class("toolkit-recent-runs")
         self.rule_filter = widgets.Dropdown(description="Rule", options=[("All rules", ALL)])
         self.integration_filter = widgets.Dropdown(description="Integration", options=[("All", ALL)])
-        self.state_filter = widgets.ToggleButtons(options=[("Open", "open"), ("Resolved", "resolved"),
-                                                           ("All", "all")], value="open")
+        self.state_filter = widgets.ToggleButtons(
+            options=[("Open", "open"), ("Resolved", "resolved"), ("All", "all")], value="open"
+        )
         widgets.link((self.rule_filter, "value"), (self, "rule"))
         widgets.link((self.integration_filter, "value"), (self, "integration"))
         widgets.link((self.state_filter, "value"), (self, "state"))
@@ -97,18 +110,36 @@ class QuotaDashboard(widgets.VBox):
         self.rejections_html.add_class("toolkit-rejections")
         self.download = widgets.HTML()
         self.download.add_class("toolkit-csv-download")
-        self.prepare_csv = widgets.Button(description="Prepare the CSV download", icon="download",
-                                          layout=widgets.Layout(width="auto", display="none"))
+        self.prepare_csv = widgets.Button(
+            description="Prepare the CSV download",
+            icon="download",
+            layout=widgets.Layout(width="auto", display="none"),
+        )
         self.prepare_csv.on_click(lambda _: self._link(self.rejections_frame()))
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.children = [
-            widgets.HTML("<h2 style='margin:4px 0'>Monthly tasks</h2>"), self.quota_html, self.chart,
-            self.forecast_html, _section("Deletions waiting for a confirmation (B6)"), self.held,
-            _section("Tasks per integration this month"), self.breakdown,
-            _section("Salesforce API usage (last 24 hours)"), self.api_html, _section("Recent runs"), self.runs_html,
-            _section("Rejected records"), widgets.HBox([self.rule_filter, self.integration_filter]),
-            self.state_filter, self.prepare_csv, self.download, self.rejections_html, self.refresh_button, self.message]
+            widgets.HTML("<h2 style='margin:4px 0'>Monthly tasks</h2>"),
+            self.quota_html,
+            self.chart,
+            self.forecast_html,
+            _section("Deletions waiting for a confirmation (B6)"),
+            self.held,
+            _section("Tasks per integration this month"),
+            self.breakdown,
+            _section("Salesforce API usage (last 24 hours)"),
+            self.api_html,
+            _section("Recent runs"),
+            self.runs_html,
+            _section("Rejected records"),
+            widgets.HBox([self.rule_filter, self.integration_filter]),
+            self.state_filter,
+            self.prepare_csv,
+            self.download,
+            self.rejections_html,
+            self.refresh_button,
+            self.message,
+        ]
         self.refresh()
 
     # -- the whole page --------------------------------------------------------------------------
@@ -123,21 +154,36 @@ class QuotaDashboard(widgets.VBox):
         self.status = status = quota.status()
         warn = self.tk.settings.quota_warning_share
         self.quota_html.value = quota_bar(status, warn)
-        self.chart.value = usage_chart(quota.usage_by_day(), limit=status.limit, warning_share=warn,
-                                       forecast=status.forecast, month_end=status.resets_at)
+        self.chart.value = usage_chart(
+            quota.usage_by_day(),
+            limit=status.limit,
+            warning_share=warn,
+            forecast=status.forecast,
+            month_end=status.resets_at,
+        )
         self.forecast_html.value = forecast_html(status, warn)
         self.held.refresh()
         self.breakdown.value = html_table(
             [{**r, "share": f"{r['share']:.0%}"} for r in quota.usage_by_integration()],
             (("integration", "Integration"), ("tasks", "Tasks"), ("share", "Share")),
-            empty="No task used this month yet.")
+            empty="No task used this month yet.",
+        )
         self.api_html.value = api_usage_html(audit.api_usage(self.tk.store))
         runs = audit.runs(self.tk.store, limit=10)
         self.runs_html.value = html_table(
             [_run_row(r) for r in runs.to_dict("records")],
-            (("run_id", "Run"), ("integration", "Integration"), ("started_at", "Started"), ("kind", "Kind"),
-             ("status", "Status"), ("tasks", "Tasks"), ("rejected", "Rejected"), ("duration_s", "Took")),
-            empty="No run yet.")
+            (
+                ("run_id", "Run"),
+                ("integration", "Integration"),
+                ("started_at", "Started"),
+                ("kind", "Kind"),
+                ("status", "Status"),
+                ("tasks", "Tasks"),
+                ("rejected", "Rejected"),
+                ("duration_s", "Took"),
+            ),
+            empty="No run yet.",
+        )
         self._filters()
         self.show_rejections()
         return True
@@ -156,13 +202,19 @@ class QuotaDashboard(widgets.VBox):
 
     def rejections_frame(self, limit: int | None = None) -> Any:
         """The rejections matching the filters (a DataFrame, newest sighting first; at most ``limit``)."""
-        return audit.rejections(self.tk.store, integration=self.integration or None, rule=self.rule or None,
-                                state=self.state, limit=limit)
+        return audit.rejections(
+            self.tk.store,
+            integration=self.integration or None,
+            rule=self.rule or None,
+            state=self.state,
+            limit=limit,
+        )
 
     def rejections_count(self) -> int:
         """How many rejections match the filters (counted in SQL, nothing loaded)."""
-        counts = audit.rejection_counts(self.tk.store, integration=self.integration or None,
-                                        rule=self.rule or None, state=self.state)
+        counts = audit.rejection_counts(
+            self.tk.store, integration=self.integration or None, rule=self.rule or None, state=self.state
+        )
         return int(counts["count"].sum())
 
     def csv_text(self, frame: Any = None) -> str:
@@ -185,15 +237,34 @@ class QuotaDashboard(widgets.VBox):
         total = guarded(self.message, self.rejections_count)
         if frame is None or total is None:
             return
-        rows = [{**{k: _plain(v) for k, v in r.items()}, "rule": f"{r['rule']} — {audit.rule_title(r['rule'])}",
-                 "direction": DIRECTIONS.get(r["direction"], r["direction"]),
-                 "last_seen": f"{r['last_seen']:%Y-%m-%d %H:%M}"} for r in frame.to_dict("records")]
-        shown = f"{total:,} rejected record(s)" + (f", the first {TABLE_ROWS} shown" if total > TABLE_ROWS else "")
+        rows = [
+            {
+                **{k: _plain(v) for k, v in r.items()},
+                "rule": f"{r['rule']} — {audit.rule_title(r['rule'])}",
+                "direction": DIRECTIONS.get(r["direction"], r["direction"]),
+                "last_seen": f"{r['last_seen']:%Y-%m-%d %H:%M}",
+            }
+            for r in frame.to_dict("records")
+        ]
+        shown = f"{total:,} rejected record(s)" + (
+            f", the first {TABLE_ROWS} shown" if total > TABLE_ROWS else ""
+        )
         self.rejections_html.value = f"<p style='margin:4px 0'>{shown}</p>" + html_table(
-            rows, (("integration", "Integration"), ("record_id", "Record"), ("direction", "Direction"),
-                   ("field", "Field"), ("value", "Value"), ("rule", "Rule"), ("reason", "Reason"),
-                   ("last_seen", "Last seen (UTC)"), ("state", "State")),
-            css_class="toolkit-rejections-table", empty="No rejected record matches.")
+            rows,
+            (
+                ("integration", "Integration"),
+                ("record_id", "Record"),
+                ("direction", "Direction"),
+                ("field", "Field"),
+                ("value", "Value"),
+                ("rule", "Rule"),
+                ("reason", "Reason"),
+                ("last_seen", "Last seen (UTC)"),
+                ("state", "State"),
+            ),
+            css_class="toolkit-rejections-table",
+            empty="No rejected record matches.",
+        )
         if total <= CSV_INLINE_ROWS:
             self._link(frame if total <= TABLE_ROWS else self.rejections_frame())
         else:
@@ -206,15 +277,20 @@ class QuotaDashboard(widgets.VBox):
         file_name = file_slug(name, fallback="rejections", limit=80) + ".csv"
         payload = base64.b64encode(self.csv_text(frame).encode("utf-8-sig")).decode()
         self.prepare_csv.layout.display = "none"
-        self.download.value = (f'<a download="{html.escape(file_name)}" href="data:text/csv;base64,{payload}" '
-                               f'class="toolkit-download-link" style="font-weight:bold">Download these {len(frame):,} '
-                               f"rows as CSV</a>")
+        self.download.value = (
+            f'<a download="{html.escape(file_name)}" href="data:text/csv;base64,{payload}" '
+            f'class="toolkit-download-link" style="font-weight:bold">Download these {len(frame):,} '
+            f"rows as CSV</a>"
+        )
 
 
 def _run_row(run: dict[str, Any]) -> dict[str, Any]:
-    return {**run, "started_at": f"{run['started_at']:%Y-%m-%d %H:%M} UTC",
-            "kind": "dry run" if run["dry_run"] else ("full" if run["full"] else "incremental"),
-            "duration_s": "" if pd.isna(run["duration_s"]) else f"{run['duration_s']:.1f} s"}
+    return {
+        **run,
+        "started_at": f"{run['started_at']:%Y-%m-%d %H:%M} UTC",
+        "kind": "dry run" if run["dry_run"] else ("full" if run["full"] else "incremental"),
+        "duration_s": "" if pd.isna(run["duration_s"]) else f"{run['duration_s']:.1f} s",
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -229,28 +305,34 @@ def quota_bar(status: Any, warning_share: float) -> str:
     fill = min(status.share, 1.0) * 100
     mark = warning_share * 100
     words = {"ok": "on track", "warning": "warning", "exhausted": "limit reached: integrations stopped"}
-    return (f'<div style="font-size:15px;margin:4px 0"><b>{status.used:,}</b> of <b>{status.limit:,}</b> tasks used '
-            f'in {status.month} ({status.share:.1%}) — <span class="toolkit-quota-state" style="color:{colour};'
-            f'font-weight:bold">{words.get(status.state, status.state)}</span></div>'
-            f'<div style="position:relative;height:18px;max-width:720px;background:#eee;border-radius:3px;'
-            f'margin:8px 0 20px">'
-            f'<div style="width:{fill:.2f}%;height:100%;background:{colour};border-radius:3px"></div>'
-            f'<div title="{mark:.0f}%" style="position:absolute;left:{mark:.0f}%;top:-4px;height:26px;'
-            f'border-left:2px solid #e69500"></div>'
-            f'<span style="position:absolute;left:{mark:.0f}%;top:22px;font-size:11px;transform:translateX(-50%)">'
-            f'{mark:.0f}%</span>'
-            f'<div style="position:absolute;right:0;top:-4px;height:26px;border-left:2px solid #c62828"></div>'
-            f'<span style="position:absolute;right:0;top:22px;font-size:11px">100%</span></div>')
+    return (
+        f'<div style="font-size:15px;margin:4px 0"><b>{status.used:,}</b> of <b>{status.limit:,}</b> tasks used '
+        f'in {status.month} ({status.share:.1%}) — <span class="toolkit-quota-state" style="color:{colour};'
+        f'font-weight:bold">{words.get(status.state, status.state)}</span></div>'
+        f'<div style="position:relative;height:18px;max-width:720px;background:#eee;border-radius:3px;'
+        f'margin:8px 0 20px">'
+        f'<div style="width:{fill:.2f}%;height:100%;background:{colour};border-radius:3px"></div>'
+        f'<div title="{mark:.0f}%" style="position:absolute;left:{mark:.0f}%;top:-4px;height:26px;'
+        f'border-left:2px solid #e69500"></div>'
+        f'<span style="position:absolute;left:{mark:.0f}%;top:22px;font-size:11px;transform:translateX(-50%)">'
+        f"{mark:.0f}%</span>"
+        f'<div style="position:absolute;right:0;top:-4px;height:26px;border-left:2px solid #c62828"></div>'
+        f'<span style="position:absolute;right:0;top:22px;font-size:11px">100%</span></div>'
+    )
 
 
 def forecast_html(status: Any, warning_share: float) -> str:
     """B2: where this month is heading, with a warning before the 80% mark is reached."""
-    first = (f"Forecast for the month's end: <b>{status.forecast:,}</b> tasks ({status.forecast_share:.0%} of the "
-             f"limit), {status.remaining:,} left now; the quota resets on {status.resets_at:%d %B %Y} (UTC).")
+    first = (
+        f"Forecast for the month's end: <b>{status.forecast:,}</b> tasks ({status.forecast_share:.0%} of the "
+        f"limit), {status.remaining:,} left now; the quota resets on {status.resets_at:%d %B %Y} (UTC)."
+    )
     lines = [first]
     if status.state == "exhausted":
-        lines.append("⛔ All tasks are used: every integration is stopped until the quota resets or the limit is "
-                     "raised (toolkit quota set-limit N). Nothing is lost.")
+        lines.append(
+            "⛔ All tasks are used: every integration is stopped until the quota resets or the limit is "
+            "raised (toolkit quota set-limit N). Nothing is lost."
+        )
     elif status.share < warning_share <= status.forecast_share:
         lines.append(f"⚠ At this pace the month passes {warning_share:.0%} of the limit.")
     if status.exhausted_on is not None:
@@ -263,9 +345,25 @@ def api_usage_html(frame: Any) -> str:
     if frame.empty:
         return html_table([], (), empty="No Salesforce API reading yet (one is kept at the end of each run).")
     latest = frame.sort_values("finished_at").groupby("org", sort=False).tail(1)
-    rows = [{"org": r["org"], "used": f"{int(r['sf_api_used']):,} of {int(r['sf_api_limit']):,}",
-             "share": "" if pd.isna(r["sf_api_share"]) else f"{float(r['sf_api_share']):.1%}",
-             "left": f"{int(r['sf_api_left']):,}", "as_of": f"{r['finished_at']:%Y-%m-%d %H:%M} UTC",
-             "run": f"run {r['run_id']} ({r['integration']})"} for r in latest.to_dict("records")]
-    return html_table(rows, (("org", "Salesforce org"), ("used", "API calls used"), ("share", "Share"),
-                             ("left", "Left"), ("as_of", "As of"), ("run", "Read by")))
+    rows = [
+        {
+            "org": r["org"],
+            "used": f"{int(r['sf_api_used']):,} of {int(r['sf_api_limit']):,}",
+            "share": "" if pd.isna(r["sf_api_share"]) else f"{float(r['sf_api_share']):.1%}",
+            "left": f"{int(r['sf_api_left']):,}",
+            "as_of": f"{r['finished_at']:%Y-%m-%d %H:%M} UTC",
+            "run": f"run {r['run_id']} ({r['integration']})",
+        }
+        for r in latest.to_dict("records")
+    ]
+    return html_table(
+        rows,
+        (
+            ("org", "Salesforce org"),
+            ("used", "API calls used"),
+            ("share", "Share"),
+            ("left", "Left"),
+            ("as_of", "As of"),
+            ("run", "Read by"),
+        ),
+    )

@@ -20,8 +20,16 @@ import ipywidgets as widgets
 
 from .common import Message, guarded
 
-__all__ = ["EXAMPLES", "HELD_STATES", "HeldDeletions", "confirm_label", "confirmation_text", "held_counts",
-           "held_examples", "held_words"]
+__all__ = [
+    "EXAMPLES",
+    "HELD_STATES",
+    "HeldDeletions",
+    "confirm_label",
+    "confirmation_text",
+    "held_counts",
+    "held_examples",
+    "held_words",
+]
 
 HELD_STATES = {
     "held_delete": ("deleted in Salesforce", "to be taken off the Brevo list"),
@@ -51,8 +59,12 @@ def held_examples(tk: Any, integration: Any, limit: int = EXAMPLES) -> list[Any]
 
 def held_words(counts: dict[str, int]) -> str:
     """``{"held_delete": 3}`` as ``"3 deleted in Salesforce (to be taken off the Brevo list)"``."""
-    return "; ".join(f"{n:,} {HELD_STATES[state][0]} ({HELD_STATES[state][1]})"
-                     for state, n in counts.items() if n) or "none"
+    return (
+        "; ".join(
+            f"{n:,} {HELD_STATES[state][0]} ({HELD_STATES[state][1]})" for state, n in counts.items() if n
+        )
+        or "none"
+    )
 
 
 def confirm_label(total: int) -> str:
@@ -79,9 +91,15 @@ class HeldDeletions(widgets.VBox):
         last_result: the :class:`~toolkit.sync.RunResult` of the last confirmation, if any.
     """
 
-    def __init__(self, tk: Any, message: Message | None = None, *,
-                 on_confirmed: Callable[[str, Any], None] | None = None, hide_when_empty: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        tk: Any,
+        message: Message | None = None,
+        *,
+        on_confirmed: Callable[[str, Any], None] | None = None,
+        hide_when_empty: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.add_class("toolkit-held-deletions")
         self.tk = tk
@@ -113,27 +131,38 @@ class HeldDeletions(widgets.VBox):
             name = integ.name
             total = sum(counts.values())
             examples = held_examples(self.tk, integ)
-            shown = ", ".join(html.escape(f"{link.email} ({link.sf_id})" if link.email else link.sf_id)
-                              for link in examples)
+            shown = ", ".join(
+                html.escape(f"{link.email} ({link.sf_id})" if link.email else link.sf_id) for link in examples
+            )
             more = f" and {total - len(examples):,} more" if total > len(examples) else ""
             text = widgets.HTML(
                 f'<div class="toolkit-held-row" style="margin:2px 0"><b>{html.escape(name)}</b>: '
                 f"{html.escape(held_words(counts))}.<br><span style='color:#555;font-size:12px'>"
                 f"Check them first: {shown}{more}.</span></div>",
-                layout=widgets.Layout(width="auto", flex="1 1 auto"))
-            button = widgets.Button(description=confirm_label(total), button_style="danger", icon="trash",
-                                    tooltip=f"Carry out the {total} held deletions of “{name}” (a run that also "
-                                            "syncs everything else)",
-                                    layout=widgets.Layout(width="auto", min_width="13em"))
+                layout=widgets.Layout(width="auto", flex="1 1 auto"),
+            )
+            button = widgets.Button(
+                description=confirm_label(total),
+                button_style="danger",
+                icon="trash",
+                tooltip=f"Carry out the {total} held deletions of “{name}” (a run that also "
+                "syncs everything else)",
+                layout=widgets.Layout(width="auto", min_width="13em"),
+            )
             button.add_class("toolkit-confirm-deletions")
             button.on_click(lambda _, name=name: self.confirm(name))
             self.buttons[name] = button
             rows.append(widgets.HBox([button, text], layout=widgets.Layout(align_items="center")))
-        intro = ("The mass-delete guard (B6) holds these deletions: more records were deleted on one side than "
-                 "the integration allows without a confirmation. Everything else was synced.")
-        head = widgets.HTML(f"<p style='margin:4px 0'>{html.escape(intro)}</p>" if self.held else
-                            "<p class='toolkit-empty' style='color:#555;margin:4px 0'>"
-                            "No deletion is waiting for a confirmation.</p>")
+        intro = (
+            "The mass-delete guard (B6) holds these deletions: more records were deleted on one side than "
+            "the integration allows without a confirmation. Everything else was synced."
+        )
+        head = widgets.HTML(
+            f"<p style='margin:4px 0'>{html.escape(intro)}</p>"
+            if self.held
+            else "<p class='toolkit-empty' style='color:#555;margin:4px 0'>"
+            "No deletion is waiting for a confirmation.</p>"
+        )
         self.children = [head, *rows, *([self.message] if self.own_message else [])]
         return self.held
 
@@ -155,7 +184,9 @@ class HeldDeletions(widgets.VBox):
                 button.disabled = False
         if result is not None:
             self.last_result = result
-            self.message.say(confirmation_text(name, result), "ok" if result.status == "succeeded" else "warn")
+            self.message.say(
+                confirmation_text(name, result), "ok" if result.status == "succeeded" else "warn"
+            )
         if result is not None and self.on_confirmed is not None:
             self.on_confirmed(name, result)  # the page reloads what it shows, this box included
         else:
@@ -167,8 +198,10 @@ def confirmation_text(name: str, result: Any) -> str:
     """What a confirming run did, in words."""
     removed = result.counts.get("to_brevo.delete", 0)
     deleted = result.counts.get("to_salesforce.delete", 0)
-    text = (f"Run {result.run_id} of “{name}” {result.status}: {removed:,} record(s) taken off the Brevo list, "
-            f"{deleted:,} deleted in Salesforce; {result.tasks:,} records written in all.")
+    text = (
+        f"Run {result.run_id} of “{name}” {result.status}: {removed:,} record(s) taken off the Brevo list, "
+        f"{deleted:,} deleted in Salesforce; {result.tasks:,} records written in all."
+    )
     if result.message:
         text += f"\n{result.message}"
     return text

@@ -20,9 +20,16 @@ from .held import HELD_STATES, HeldDeletions, held_counts
 
 __all__ = ["COLUMNS", "IntegrationsPage"]
 
-COLUMNS = (("name", "Integration"), ("object", "Object"), ("status", "Status"), ("list", "Brevo list"),
-           ("last_run", "Last run"), ("tasks_this_month", "Tasks this month"),
-           ("open_rejections", "Open rejections"), ("held_deletions", "Held deletions"))
+COLUMNS = (
+    ("name", "Integration"),
+    ("object", "Object"),
+    ("status", "Status"),
+    ("list", "Brevo list"),
+    ("last_run", "Last run"),
+    ("tasks_this_month", "Tasks this month"),
+    ("open_rejections", "Open rejections"),
+    ("held_deletions", "Held deletions"),
+)
 """The table's ``(key, header)`` columns, as :meth:`IntegrationsPage.rows` returns them."""
 
 
@@ -54,10 +61,18 @@ class IntegrationsPage(widgets.VBox):
         self.table.add_class("toolkit-integrations-table")
         self.choice = widgets.Dropdown(description="Integration", options=[])
         widgets.link((self.choice, "value"), (self, "selected"))
-        self.dry_run = widgets.Checkbox(value=True, indent=False, layout=widgets.Layout(width="auto"),
-                                        description="Dry run: show what would be written, write nothing")
-        self.full = widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="auto"),
-                                     description="Compare every record (full resync)")
+        self.dry_run = widgets.Checkbox(
+            value=True,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="Dry run: show what would be written, write nothing",
+        )
+        self.full = widgets.Checkbox(
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="Compare every record (full resync)",
+        )
         self.run_button = widgets.Button(description="Run now", button_style="primary", icon="play")
         self.activate_button = widgets.Button(description="Activate", button_style="success")
         self.deactivate_button = widgets.Button(description="Deactivate", button_style="warning")
@@ -69,13 +84,21 @@ class IntegrationsPage(widgets.VBox):
         self.result = widgets.HTML()
         self.result.add_class("toolkit-run-result")
         self.held = HeldDeletions(self.tk, on_confirmed=self._confirmed, hide_when_empty=True)
-        self.held_title = widgets.HTML("<h3 style='margin:14px 0 4px'>Deletions waiting for a confirmation</h3>")
+        self.held_title = widgets.HTML(
+            "<h3 style='margin:14px 0 4px'>Deletions waiting for a confirmation</h3>"
+        )
         self.children = [
-            self.table, self.refresh_button, self.held_title, self.held,
-            widgets.HTML("<h3 style='margin:14px 0 4px'>Act on one integration</h3>"), self.choice,
+            self.table,
+            self.refresh_button,
+            self.held_title,
+            self.held,
+            widgets.HTML("<h3 style='margin:14px 0 4px'>Act on one integration</h3>"),
+            self.choice,
             widgets.HBox([self.activate_button, self.deactivate_button]),
             widgets.HBox([self.run_button, widgets.VBox([self.dry_run, self.full])]),
-            self.message, self.result]
+            self.message,
+            self.result,
+        ]
         self.refresh()
 
     def rows(self) -> list[dict[str, Any]]:
@@ -92,20 +115,29 @@ class IntegrationsPage(widgets.VBox):
                 status += f" ({integ.stop_reason})"
             if integ.last_error:
                 status += f": {integ.last_error}"
-            listed = "-" if integ.list_id is None else f"#{integ.list_id} {names.get(integ.list_id, '')}".strip()
-            rows.append({
-                "name": integ.name, "object": f"{integ.object}s", "status": status, "list": listed,
-                "last_run": "never" if last is None else
-                f"{last.status}{' (dry run)' if last.dry_run else ''}, {last.started_at:%Y-%m-%d %H:%M} UTC",
-                "tasks_this_month": tasks.get(integ.id, 0),
-                "open_rejections": tk.store.report_open_count(integ.id),
-                "held_deletions": held_cell(held_counts(tk, integ))})
+            listed = (
+                "-" if integ.list_id is None else f"#{integ.list_id} {names.get(integ.list_id, '')}".strip()
+            )
+            rows.append(
+                {
+                    "name": integ.name,
+                    "object": f"{integ.object}s",
+                    "status": status,
+                    "list": listed,
+                    "last_run": "never"
+                    if last is None
+                    else f"{last.status}{' (dry run)' if last.dry_run else ''}, {last.started_at:%Y-%m-%d %H:%M} UTC",
+                    "tasks_this_month": tasks.get(integ.id, 0),
+                    "open_rejections": tk.store.report_open_count(integ.id),
+                    "held_deletions": held_cell(held_counts(tk, integ)),
+                }
+            )
         return rows
 
     def _list_names(self) -> dict[int, str]:
         try:
             return {int(lst["id"]): str(lst["name"]) for lst in self.tk.brevo().lists()}
-        except Exception:  # noqa: BLE001 - the table still shows list ids without Brevo
+        except Exception:
             return {}
 
     def refresh(self) -> None:
@@ -113,8 +145,12 @@ class IntegrationsPage(widgets.VBox):
         rows = guarded(self.message, self.rows)
         if rows is None:
             return
-        self.table.value = html_table(rows, COLUMNS, css_class="toolkit-integrations",
-                                      empty="No integration yet: create one with the setup wizard.")
+        self.table.value = html_table(
+            rows,
+            COLUMNS,
+            css_class="toolkit-integrations",
+            empty="No integration yet: create one with the setup wizard.",
+        )
         current = self.choice.value
         self.choice.options = [r["name"] for r in rows]
         if rows:  # keep the choice; else the first integration (a drop-down never shows empty)
@@ -179,11 +215,16 @@ def held_cell(counts: dict[str, int]) -> str:
 
 def run_result_html(result: Any) -> str:
     """A run's counts and rejections by rule as two small tables."""
-    counts = [{"what": ACTION_LABELS.get(k, k.replace("_", " ")), "records": v}
-              for k, v in sorted(result.counts.items()) if v]
+    counts = [
+        {"what": ACTION_LABELS.get(k, k.replace("_", " ")), "records": v}
+        for k, v in sorted(result.counts.items())
+        if v
+    ]
     rejected = [{"rule": k, "records": v} for k, v in sorted(result.rejected.items())]
     title = "What this dry run would do" if result.dry_run else "What this run did"
-    return (f"<h4 style='margin:8px 0 4px'>{html.escape(title)}</h4>"
-            + html_table(counts, (("what", "Records"), ("records", "Count")), empty="No change found.")
-            + "<h4 style='margin:8px 0 4px'>Rejected by rule</h4>"
-            + html_table(rejected, (("rule", "Rule"), ("records", "Records")), empty="No record rejected."))
+    return (
+        f"<h4 style='margin:8px 0 4px'>{html.escape(title)}</h4>"
+        + html_table(counts, (("what", "Records"), ("records", "Count")), empty="No change found.")
+        + "<h4 style='margin:8px 0 4px'>Rejected by rule</h4>"
+        + html_table(rejected, (("rule", "Rule"), ("records", "Records")), empty="No record rejected.")
+    )

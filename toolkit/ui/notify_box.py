@@ -43,15 +43,26 @@ class NotifyBox(widgets.VBox):
         super().__init__(**kwargs)
         self.tk = tk
         self.add_class("toolkit-notify")
-        self.to = widgets.Text(description="Send to", style=_WIDE, layout=widgets.Layout(width="40em"),
-                               placeholder="e-mail addresses, separated by commas")
-        self.sender = widgets.Combobox(description="From", style=_WIDE, layout=widgets.Layout(width="40em"),
-                                       placeholder="a sender validated in Brevo", ensure_option=False)
+        self.to = widgets.Text(
+            description="Send to",
+            style=_WIDE,
+            layout=widgets.Layout(width="40em"),
+            placeholder="e-mail addresses, separated by commas",
+        )
+        self.sender = widgets.Combobox(
+            description="From",
+            style=_WIDE,
+            layout=widgets.Layout(width="40em"),
+            placeholder="a sender validated in Brevo",
+            ensure_option=False,
+        )
         self.note = widgets.HTML()
         self._shown: tuple[tuple[str, ...], str] = ((), "")
         self._senders: tuple[str, ...] = ()
-        intro = widgets.HTML("<b>Quota e-mails</b><p>One e-mail when this month's tasks reach 80%, one when "
-                             "they are used up and the integrations stop.</p>")
+        intro = widgets.HTML(
+            "<b>Quota e-mails</b><p>One e-mail when this month's tasks reach 80%, one when "
+            "they are used up and the integrations stop.</p>"
+        )
         self.children = [intro, self.to, self.sender, self.note]
 
     def load(self) -> None:
@@ -62,21 +73,26 @@ class NotifyBox(widgets.VBox):
         try:
             brevo = self.tk.brevo() if settings.notify_transport == "brevo" else None
             found = resolve_addresses(settings, brevo, list_senders=True)
-        except Exception as exc:  # noqa: BLE001 - shown in words; the addresses can still be typed
+        except Exception as exc:
             found = None
             lines.append(f"Not found: {friendly_error(exc)}")
         if found is not None:
             self.to.value, self.sender.value = ", ".join(found.to), found.sender
             self._senders = found.senders
             self.sender.options = found.senders
-            lines += [self._source("Recipients", found.to_source), self._source("Sender", found.sender_source)]
+            lines += [
+                self._source("Recipients", found.to_source),
+                self._source("Sender", found.sender_source),
+            ]
         self._shown = (_split(self.to.value), self.sender.value.strip())
         fixed = fixed_by_environment()
         for key, box in (("notify_to", self.to), ("notify_from", self.sender)):
             box.disabled = key in fixed
             if key in fixed:
                 lines.append(f"{box.description}: set by the environment variable {fixed[key]}.")
-        self.note.value = "".join(f'<p style="margin:2px 0;color:#555">{html.escape(line)}</p>' for line in lines)
+        self.note.value = "".join(
+            f'<p style="margin:2px 0;color:#555">{html.escape(line)}</p>' for line in lines
+        )
 
     @staticmethod
     def _source(what: str, source: str) -> str:
@@ -104,9 +120,14 @@ class NotifyBox(widgets.VBox):
         if not sender:
             raise ConfigError("Give the address the quota e-mails are sent from.")
         if self._senders and sender.lower() not in {s.lower() for s in self._senders}:
-            raise ConfigError(f"{sender} is not an active sender of the Brevo account; choose one of: "
-                              f"{', '.join(self._senders)}")
+            raise ConfigError(
+                f"{sender} is not an active sender of the Brevo account; choose one of: "
+                f"{', '.join(self._senders)}"
+            )
         shown_to, shown_sender = self._shown
-        self.tk.settings = save_addresses(self.tk.settings, to=None if to == shown_to else to,
-                                          sender=None if sender == shown_sender else sender)
+        self.tk.settings = save_addresses(
+            self.tk.settings,
+            to=None if to == shown_to else to,
+            sender=None if sender == shown_sender else sender,
+        )
         self._shown = (to, sender)

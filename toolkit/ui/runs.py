@@ -20,13 +20,12 @@ from typing import Any
 import pandas as pd
 
 from toolkit.audit.meanings import rule_title
-from toolkit.exceptions import ConfigError, ToolkitError
 from toolkit.audit.reports import ReportPaths, run_summary, write_run_report
+from toolkit.exceptions import ConfigError, ToolkitError
 
 from .common import ACTION_LABELS, html_table, open_toolkit
 
 __all__ = ["SyncOutcome", "run_sync"]
-
 
 
 @dataclass(frozen=True)
@@ -48,17 +47,28 @@ class SyncOutcome:
         """The run's figures, one per row (``figure``, ``value``)."""
         r, s = self.result, self.summary
         rows: list[tuple[str, Any]] = [
-            ("integration", r.integration), ("run", r.run_id), ("status", r.status),
-            ("kind", "dry run (nothing written)" if r.dry_run else ("full resync" if s["full"] else "incremental")),
-            ("records that would be written" if r.dry_run else "records written (tasks)", r.tasks)]
+            ("integration", r.integration),
+            ("run", r.run_id),
+            ("status", r.status),
+            (
+                "kind",
+                "dry run (nothing written)" if r.dry_run else ("full resync" if s["full"] else "incremental"),
+            ),
+            ("records that would be written" if r.dry_run else "records written (tasks)", r.tasks),
+        ]
         rows += [(ACTION_LABELS.get(k, k), v) for k, v in sorted(r.counts.items()) if v]
         rows += [(f"rejected: {rule} ({rule_title(rule)})", n) for rule, n in sorted(r.rejected.items())]
         if s["resolved"]:
             rows.append(("rejections resolved by this run (A3)", s["resolved"]))
         if s["sf_api_used"] is not None:
-            rows.append(("Salesforce API calls in the last 24 h", f"{s['sf_api_used']:,} of {s['sf_api_limit']:,}"))
+            rows.append(
+                ("Salesforce API calls in the last 24 h", f"{s['sf_api_used']:,} of {s['sf_api_limit']:,}")
+            )
         if self.report is not None:
-            rows += [("audit report (HTML)", str(self.report.html)), ("audit report (CSV)", str(self.report.csv))]
+            rows += [
+                ("audit report (HTML)", str(self.report.html)),
+                ("audit report (CSV)", str(self.report.csv)),
+            ]
         if r.message:
             rows.append(("message", r.message))
         return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")
@@ -80,11 +90,19 @@ class SyncOutcome:
         """
         r = self.result
         if r.status != "succeeded":
-            raise ToolkitError(f"run {r.run_id} of {r.integration!r} {r.status}: {r.message or 'see the summary'}")
+            raise ToolkitError(
+                f"run {r.run_id} of {r.integration!r} {r.status}: {r.message or 'see the summary'}"
+            )
 
 
-def run_sync(integration: str, *, dry_run: bool = True, full: bool = False, report_dir: str | Path = "reports",
-             tk: Any | None = None) -> SyncOutcome:
+def run_sync(
+    integration: str,
+    *,
+    dry_run: bool = True,
+    full: bool = False,
+    report_dir: str | Path = "reports",
+    tk: Any | None = None,
+) -> SyncOutcome:
     """Run one integration with tqdm progress bars and write its audit report (SPEC A2).
 
     Args:

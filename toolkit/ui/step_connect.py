@@ -44,8 +44,10 @@ SIGN_IN_TIMEOUT = 900.0
 """Seconds a started sign-in waits for the browser's redirect."""
 
 _WIDE = {"description_width": "10em"}
-_LINK_STYLE = ("display:inline-block;padding:6px 14px;background:#0176d3;color:white;border-radius:4px;"
-               "text-decoration:none;font-weight:bold")
+_LINK_STYLE = (
+    "display:inline-block;padding:6px 14px;background:#0176d3;color:white;border-radius:4px;"
+    "text-decoration:none;font-weight:bold"
+)
 
 
 def _field() -> widgets.Layout:
@@ -71,37 +73,62 @@ class ConnectStep(WizardStep):
     connection = traitlets.Unicode("")
     authorize_url = traitlets.Unicode("")
 
-    def __init__(self, tk: Any, *, login_url: str, client_id: str, callback_port: int = 0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, tk: Any, *, login_url: str, client_id: str, callback_port: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(tk, **kwargs)
         self.callback_port = callback_port
         self._sign_in: _SignIn | None = None
         self._lock = threading.Lock()
         self.existing = widgets.Dropdown(description="Connection", options=[], style=_WIDE, layout=_field())
-        self.use_existing = widgets.Button(description="Use this connection", layout=widgets.Layout(width="auto"))
+        self.use_existing = widgets.Button(
+            description="Use this connection", layout=widgets.Layout(width="auto")
+        )
         self.use_existing.on_click(lambda _: self.use_connection())
-        self.existing_box = widgets.VBox([widgets.HTML("<b>Use an account connected before</b>"),
-                                          widgets.HBox([self.existing, self.use_existing])])
+        self.existing_box = widgets.VBox(
+            [
+                widgets.HTML("<b>Use an account connected before</b>"),
+                widgets.HBox([self.existing, self.use_existing]),
+            ]
+        )
         self.login_url = widgets.Text(value=login_url, description="Login URL", style=_WIDE, layout=_field())
-        self.client_id = widgets.Text(value=client_id, description="Client ID", style=_WIDE, layout=_field(),
-                                      placeholder="the connected app's consumer key")
+        self.client_id = widgets.Text(
+            value=client_id,
+            description="Client ID",
+            style=_WIDE,
+            layout=_field(),
+            placeholder="the connected app's consumer key",
+        )
         self.connection_name = widgets.Text(description="Connection name", style=_WIDE, layout=_field())
         self.connect = widgets.Button(description="Connect account", button_style="primary", icon="sign-in")
         self.connect.on_click(lambda _: self.start())
         self.login_link = widgets.HTML()
         self.login_link.add_class("toolkit-login-link")
-        self.redirect_url = widgets.Text(description="Redirect URL", style=_WIDE, layout=_field(),
-                                         placeholder="only if the page after login did not say “Signed in”")
+        self.redirect_url = widgets.Text(
+            description="Redirect URL",
+            style=_WIDE,
+            layout=_field(),
+            placeholder="only if the page after login did not say “Signed in”",
+        )
         self.finish = widgets.Button(description="Finish sign-in")
         self.finish.on_click(lambda _: self.complete(self.redirect_url.value))
         self.paste_box = widgets.HBox([self.redirect_url, self.finish])
         self.paste_box.layout.display = "none"
         self.observe(self._name_default, names="integration")
-        self.children = [self.existing_box,
-                         widgets.HTML("<b>Connect a Salesforce account</b><p>You sign in on Salesforce's own "
-                                      "login page; the toolkit never sees your password.</p>"),
-                         self.login_url, self.client_id, self.connection_name, self.connect, self.login_link,
-                         self.paste_box, self.message]
+        self.children = [
+            self.existing_box,
+            widgets.HTML(
+                "<b>Connect a Salesforce account</b><p>You sign in on Salesforce's own "
+                "login page; the toolkit never sees your password.</p>"
+            ),
+            self.login_url,
+            self.client_id,
+            self.connection_name,
+            self.connect,
+            self.login_link,
+            self.paste_box,
+            self.message,
+        ]
 
     def _name_default(self, change: dict[str, Any]) -> None:
         if not self.connection_name.value:
@@ -151,18 +178,25 @@ class ConnectStep(WizardStep):
         login_url, client_id = self.login_url.value.strip(), self.client_id.value.strip()
         name = self.connection_name.value.strip()
         if not (login_url and client_id and name):
-            self.fail("Fill in the login URL, the client ID (the connected app's consumer key) and a "
-                      "connection name.")
+            self.fail(
+                "Fill in the login URL, the client ID (the connected app's consumer key) and a "
+                "connection name."
+            )
             return
         if name in {c.name for c in self.tk.store.list_connections()}:
             self.fail(f"A connection named “{name}” exists: choose it above, or give this one another name.")
             return
         self._drop_flow()
         secret = self.tk.credentials.find("salesforce", name, "client_secret")
-        session = make_session(str(self.tk.settings.ca_bundle) if self.tk.settings.ca_bundle else None,
-                               timeout=self.tk.settings.http_timeout)
-        flow = self.attempt(lambda: AuthorizationCodeFlow(login_url, client_id, session=session,
-                                                          client_secret=secret, port=self.callback_port))
+        session = make_session(
+            str(self.tk.settings.ca_bundle) if self.tk.settings.ca_bundle else None,
+            timeout=self.tk.settings.http_timeout,
+        )
+        flow = self.attempt(
+            lambda: AuthorizationCodeFlow(
+                login_url, client_id, session=session, client_secret=secret, port=self.callback_port
+            )
+        )
         if flow is None:
             session.close()
             return
@@ -170,12 +204,17 @@ class ConnectStep(WizardStep):
         with self._lock:
             self._sign_in = sign_in
         self.authorize_url = flow.authorize_url
-        self.login_link.value = (f'<p><a href="{html.escape(flow.authorize_url)}" target="_blank" rel="noopener" '
-                                 f'style="{_LINK_STYLE}">Open the Salesforce login page</a></p>')
+        self.login_link.value = (
+            f'<p><a href="{html.escape(flow.authorize_url)}" target="_blank" rel="noopener" '
+            f'style="{_LINK_STYLE}">Open the Salesforce login page</a></p>'
+        )
         self.paste_box.layout.display = None
         self.state = READY
-        self.message.say("Sign in on the Salesforce page that opens. This step completes by itself when you "
-                         "are back; if it does not, paste the address of the page you landed on below.", "info")
+        self.message.say(
+            "Sign in on the Salesforce page that opens. This step completes by itself when you "
+            "are back; if it does not, paste the address of the page you landed on below.",
+            "info",
+        )
         threading.Thread(target=self._watch, args=(sign_in,), name="wizard-sign-in", daemon=True).start()
 
     def complete(self, redirect_url: str) -> None:
@@ -209,8 +248,12 @@ class ConnectStep(WizardStep):
                 tokens = exc
             self._conclude(sign_in, tokens)
             return
-        self._conclude(sign_in, AuthError("no sign-in came back within 15 minutes; press “Connect account” "
-                                          "again", code="timeout"))
+        self._conclude(
+            sign_in,
+            AuthError(
+                "no sign-in came back within 15 minutes; press “Connect account” again", code="timeout"
+            ),
+        )
 
     def _conclude(self, sign_in: _SignIn, outcome: TokenSet | AuthError) -> None:
         """Record the connection (once per sign-in, whichever path got there first)."""
@@ -234,9 +277,17 @@ class ConnectStep(WizardStep):
         # This may run in the listener's thread: use a database connection of its own.
         try:
             with Store.from_settings(self.tk.settings) as store:
-                conn = connect_salesforce(store, self.tk.credentials, self.tk.settings, name=sign_in.name,
-                                          tokens=tokens, client_id=sign_in.client_id, flow="authorization_code",
-                                          login_url=sign_in.flow.login_url, integration=self.integration)
+                conn = connect_salesforce(
+                    store,
+                    self.tk.credentials,
+                    self.tk.settings,
+                    name=sign_in.name,
+                    tokens=tokens,
+                    client_id=sign_in.client_id,
+                    flow="authorization_code",
+                    login_url=sign_in.flow.login_url,
+                    integration=self.integration,
+                )
                 connections = store.list_connections()
         except Exception as exc:  # shown on the step in words
             if not isinstance(exc, (ToolkitError, ValueError)):

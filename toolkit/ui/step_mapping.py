@@ -47,7 +47,9 @@ _ROW = {"description_width": "14em"}
 
 def _fold(text: str) -> str:
     """``"Åland Islands"`` as ``"aland islands"``: the sort key of country names."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch))
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch)
+    )
 
 
 def region_name(region: str) -> str:
@@ -73,8 +75,10 @@ def region_name(region: str) -> str:
 def region_choices() -> tuple[tuple[str, str], ...]:
     """Every region phonenumbers supports as ``(label, code)``, sorted by name: ``("Germany (DE, +49)", "DE")``."""
     regions = [(region_name(r), r) for r in phonenumbers.SUPPORTED_REGIONS]
-    return tuple((f"{name} ({code}, +{phonenumbers.country_code_for_region(code)})", code)
-                 for name, code in sorted(regions, key=lambda item: (_fold(item[0]), item[1])))
+    return tuple(
+        (f"{name} ({code}, +{phonenumbers.country_code_for_region(code)})", code)
+        for name, code in sorted(regions, key=lambda item: (_fold(item[0]), item[1]))
+    )
 
 
 class MappingStep(WizardStep):
@@ -99,27 +103,43 @@ class MappingStep(WizardStep):
         self._describe: dict[str, Any] = {}
         self._attributes: list[dict[str, Any]] = []
         self._loading = False
-        self.b4 = widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="auto"),
-                                   description="Also sync boolean fields and picklists (Brevo boolean and "
-                                               "category attributes, extension B4)")
+        self.b4 = widgets.Checkbox(
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="Also sync boolean fields and picklists (Brevo boolean and "
+            "category attributes, extension B4)",
+        )
         self.b4.observe(self._b4_changed, names="value")
         self.rows = widgets.VBox()
         self.rows.add_class("toolkit-mapping-rows")
-        intro = widgets.HTML("<p>For each Brevo attribute, choose the Salesforce field it syncs with (both ways). "
-                             "Attributes left “not synced” are not touched. Formula fields are never offered. "
-                             "At least EMAIL or SMS must be mapped.</p>")
-        self.region = widgets.Dropdown(options=list(region_choices()), value=None, description="Phone region",
-                                       style=_ROW, layout=widgets.Layout(width="36em"))
+        intro = widgets.HTML(
+            "<p>For each Brevo attribute, choose the Salesforce field it syncs with (both ways). "
+            "Attributes left “not synced” are not touched. Formula fields are never offered. "
+            "At least EMAIL or SMS must be mapped.</p>"
+        )
+        self.region = widgets.Dropdown(
+            options=list(region_choices()),
+            value=None,
+            description="Phone region",
+            style=_ROW,
+            layout=widgets.Layout(width="36em"),
+        )
         self.region.add_class("toolkit-phone-region")
         self.region.observe(self._changed, names="value")
         region_hint = widgets.HTML(
             '<span style="color:#666;font-size:12px;line-height:1.4;display:block">Phone numbers written without '
             "a country code (“0151 2345678”) on records naming no country are read as numbers of this region; "
             "Brevo gets them in international form (+49…). The org's country is proposed.</span>",
-            layout=widgets.Layout(flex="1 1 0%", min_width="0"))
-        self.children = [intro, self.b4, self.rows,
-                         widgets.HBox([self.region, region_hint], layout=widgets.Layout(margin="6px 0 0 0")),
-                         self.message]
+            layout=widgets.Layout(flex="1 1 0%", min_width="0"),
+        )
+        self.children = [
+            intro,
+            self.b4,
+            self.rows,
+            widgets.HBox([self.region, region_hint], layout=widgets.Layout(margin="6px 0 0 0")),
+            self.message,
+        ]
         self.observe(lambda _: self.reset(), names="connection")
 
     def enter(self) -> None:
@@ -172,16 +192,25 @@ class MappingStep(WizardStep):
                 continue  # EXT_ID and Brevo-computed attributes are never written by a sync
             name = str(attribute["name"]).upper()
             options = [("— not synced —", NOT_SYNCED)] + [
-                (f"{f.label} ({f.name})", f.name) for f in offered if kind in f.brevo_types]
+                (f"{f.label} ({f.name})", f.name) for f in offered if kind in f.brevo_types
+            ]
             value = chosen.get(name, NOT_SYNCED)
-            dropdown = widgets.Dropdown(options=options, description=name, style=_ROW,
-                                        value=value if value in {v for _, v in options} else NOT_SYNCED,
-                                        disabled=len(options) == 1, layout=widgets.Layout(width="36em"))
+            dropdown = widgets.Dropdown(
+                options=options,
+                description=name,
+                style=_ROW,
+                value=value if value in {v for _, v in options} else NOT_SYNCED,
+                disabled=len(options) == 1,
+                layout=widgets.Layout(width="36em"),
+            )
             dropdown.add_class(f"toolkit-map-{name.lower()}")
             dropdown.observe(self._changed, names="value")
             self.dropdowns[name] = dropdown
-            hint = widgets.HTML(f'<span style="color:#666;font-size:12px">{kind} attribute'
-                                + (", no compatible field" if len(options) == 1 else "") + "</span>")
+            hint = widgets.HTML(
+                f'<span style="color:#666;font-size:12px">{kind} attribute'
+                + (", no compatible field" if len(options) == 1 else "")
+                + "</span>"
+            )
             rows.append(widgets.HBox([dropdown, hint]))
         self.rows.children = rows
 
@@ -220,8 +249,11 @@ class MappingStep(WizardStep):
             self.fail(friendly_error(exc))
             return
         region = self.default_region
-        mapping = self.attempt(lambda: self.tk.set_mapping(self.integration, pairs, default_region=region,
-                                                           booleans_and_picklists=self.b4.value))
+        mapping = self.attempt(
+            lambda: self.tk.set_mapping(
+                self.integration, pairs, default_region=region, booleans_and_picklists=self.b4.value
+            )
+        )
         if mapping is not None:
             stored = self.tk.store.get_integration(self.integration).default_region
             if stored and stored != region:  # "none" keeps the region saved before (set_mapping's default)

@@ -35,14 +35,18 @@ class NameStep(WizardStep):
 
     def __init__(self, tk: Any, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
-        self.name = widgets.Text(description="Integration name", placeholder="e.g. newsletter", style=_WIDE,
-                                 layout=_field())
-        self.object_choice = widgets.ToggleButtons(options=OBJECTS, value="Contact", description="Sync",
-                                                   style=_WIDE)
+        self.name = widgets.Text(
+            description="Integration name", placeholder="e.g. newsletter", style=_WIDE, layout=_field()
+        )
+        self.object_choice = widgets.ToggleButtons(
+            options=OBJECTS, value="Contact", description="Sync", style=_WIDE
+        )
         self.create = widgets.Button(description="Create integration", button_style="primary")
         self.create.on_click(lambda _: self.submit())
-        intro = widgets.HTML("<p>Give the integration a name (shown on the integrations page) and choose which "
-                             "Salesforce records it keeps in sync with Brevo.</p>")
+        intro = widgets.HTML(
+            "<p>Give the integration a name (shown on the integrations page) and choose which "
+            "Salesforce records it keeps in sync with Brevo.</p>"
+        )
         self.children = [intro, self.name, self.object_choice, self.create, self.message]
 
     def submit(self) -> None:
@@ -58,8 +62,10 @@ class NameStep(WizardStep):
             box.disabled = True
         self.object = integ.object
         self.integration = integ.name
-        self.succeed(f"Created the draft integration “{integ.name}” for Salesforce {integ.object}s. "
-                     "Next: connect your Salesforce account.")
+        self.succeed(
+            f"Created the draft integration “{integ.name}” for Salesforce {integ.object}s. "
+            "Next: connect your Salesforce account."
+        )
 
 
 class OptInStep(WizardStep):
@@ -69,11 +75,17 @@ class OptInStep(WizardStep):
 
     def __init__(self, tk: Any, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
-        self.agree = widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="auto"),
-                                      description="I confirm that the contacts I sync have agreed to receive my "
-                                                  "e-mails and messages (opt-in agreement)")
+        self.agree = widgets.Checkbox(
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="I confirm that the contacts I sync have agreed to receive my "
+            "e-mails and messages (opt-in agreement)",
+        )
         self.agree.observe(self._changed, names="value")
-        intro = widgets.HTML("<p>Brevo only allows contacts who opted in. Please confirm before going on.</p>")
+        intro = widgets.HTML(
+            "<p>Brevo only allows contacts who opted in. Please confirm before going on.</p>"
+        )
         self.children = [intro, self.agree, self.message]
 
     def _changed(self, change: dict[str, Any]) -> None:
@@ -95,19 +107,25 @@ class ListStep(WizardStep):
 
     def __init__(self, tk: Any, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
-        self.choice = widgets.RadioButtons(options=[("Create a new list", self.NEW),
-                                                    ("Use an existing list", self.EXISTING)],
-                                           value=self.NEW, description="Brevo list", style=_WIDE)
+        self.choice = widgets.RadioButtons(
+            options=[("Create a new list", self.NEW), ("Use an existing list", self.EXISTING)],
+            value=self.NEW,
+            description="Brevo list",
+            style=_WIDE,
+        )
         self.new_name = widgets.Text(description="New list name", style=_WIDE, layout=_field())
-        self.existing = widgets.Dropdown(description="Existing list", options=[], style=_WIDE, layout=_field())
+        self.existing = widgets.Dropdown(
+            description="Existing list", options=[], style=_WIDE, layout=_field()
+        )
         self.use = widgets.Button(description="Use this list", button_style="primary")
         self.use.on_click(lambda _: self.submit())
         for box in (self.choice, self.new_name, self.existing):
             box.observe(self._edited, names="value")
         self.choice.observe(self._toggle, names="value")
         self._loading = False
-        intro = widgets.HTML("<p>The Salesforce records are imported into this Brevo list and kept in sync "
-                             "with it.</p>")
+        intro = widgets.HTML(
+            "<p>The Salesforce records are imported into this Brevo list and kept in sync with it.</p>"
+        )
         self.children = [intro, self.choice, self.new_name, self.existing, self.use, self.message]
         self._toggle()
 
@@ -120,8 +138,12 @@ class ListStep(WizardStep):
             current, self._loading = self.existing.value, True
             try:
                 self.existing.options = [
-                    (f"#{lst['id']} {lst['name']} ({lst.get('totalSubscribers', 0):,} contacts)", int(lst["id"]))
-                    for lst in lists]
+                    (
+                        f"#{lst['id']} {lst['name']} ({lst.get('totalSubscribers', 0):,} contacts)",
+                        int(lst["id"]),
+                    )
+                    for lst in lists
+                ]
                 ids = [int(lst["id"]) for lst in lists]
                 if ids:  # keep the choice, else the first list (never an empty drop-down)
                     self.existing.value = current if current in ids else ids[0]
@@ -155,7 +177,9 @@ class ListStep(WizardStep):
             if self.existing.value is None:
                 self.fail("Brevo has no list yet: create a new one.")
                 return
-            list_id = self.attempt(lambda: self.tk.choose_list(self.integration, list_id=int(self.existing.value)))
+            list_id = self.attempt(
+                lambda: self.tk.choose_list(self.integration, list_id=int(self.existing.value))
+            )
             what = "the list"
         if list_id is not None:
             if self.choice.value == self.NEW:  # a second click must not create a second list
@@ -180,9 +204,12 @@ class SaveStep(WizardStep):
         super().__init__(tk, **kwargs)
         self.summary = widgets.HTML()
         self.summary.add_class("toolkit-summary")
-        self.activate = widgets.Button(description="Save and activate", button_style="success",
-                                       layout=widgets.Layout(width="auto"))
-        self.draft = widgets.Button(description="Save without activating", layout=widgets.Layout(width="auto"))
+        self.activate = widgets.Button(
+            description="Save and activate", button_style="success", layout=widgets.Layout(width="auto")
+        )
+        self.draft = widgets.Button(
+            description="Save without activating", layout=widgets.Layout(width="auto")
+        )
         self.activate.on_click(lambda _: self.save(activate=True))
         self.draft.on_click(lambda _: self.save(activate=False))
         self.notify = NotifyBox(tk)
@@ -198,15 +225,21 @@ class SaveStep(WizardStep):
         integ = self.tk.store.get_integration(self.integration)
         conn = self.tk.store.get_connection(integ.connection_id) if integ.connection_id else None
         pairs = (integ.mapping or {}).get("pairs", [])
-        rows = [("Integration", integ.name), ("Salesforce object", f"{integ.object}s"),
-                ("Salesforce account", f"{conn.username} ({conn.name})" if conn else "not connected"),
-                ("Opt-in agreement", "accepted" if integ.opt_in else "not accepted"),
-                ("Field mapping", ", ".join(f"{a} ← {f}" for a, f in pairs) or "none"),
-                ("Booleans and picklists (B4)", "synced" if integ.sync_booleans_picklists else "not synced"),
-                ("Brevo list", self._list_name(integ)),
-                ("Status now", integ.status)]
-        cells = "".join(f'<tr><th style="text-align:left;padding:3px 12px 3px 0">{html.escape(k)}</th>'
-                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+        rows = [
+            ("Integration", integ.name),
+            ("Salesforce object", f"{integ.object}s"),
+            ("Salesforce account", f"{conn.username} ({conn.name})" if conn else "not connected"),
+            ("Opt-in agreement", "accepted" if integ.opt_in else "not accepted"),
+            ("Field mapping", ", ".join(f"{a} ← {f}" for a, f in pairs) or "none"),
+            ("Booleans and picklists (B4)", "synced" if integ.sync_booleans_picklists else "not synced"),
+            ("Brevo list", self._list_name(integ)),
+            ("Status now", integ.status),
+        ]
+        cells = "".join(
+            f'<tr><th style="text-align:left;padding:3px 12px 3px 0">{html.escape(k)}</th>'
+            f"<td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
         self.summary.value = f'<table class="toolkit-table">{cells}</table>'
 
     def _list_name(self, integ: Any) -> str:
@@ -214,7 +247,7 @@ class SaveStep(WizardStep):
             return "none"
         try:
             names = {int(lst["id"]): lst["name"] for lst in self.tk.brevo(integ.brevo_account).lists()}
-        except Exception:  # noqa: BLE001 - the id alone still says which list
+        except Exception:
             names = {}
         return f"#{integ.list_id} {names.get(integ.list_id, '')}".strip()
 
@@ -226,13 +259,18 @@ class SaveStep(WizardStep):
         """Keep changed quota e-mail addresses, then activate the integration or leave it a draft."""
         if self.attempt(self._keep_addresses) is None:
             return
-        integ = self.attempt(lambda: self.tk.activate(self.integration) if activate
-                             else self.tk.deactivate(self.integration))
+        integ = self.attempt(
+            lambda: self.tk.activate(self.integration) if activate else self.tk.deactivate(self.integration)
+        )
         if integ is None:
             return
         self._summarise()
         if activate:
-            self.succeed(f"“{integ.name}” is saved and active: it syncs on its next run. Use the integrations "
-                         "page to run it now.")
+            self.succeed(
+                f"“{integ.name}” is saved and active: it syncs on its next run. Use the integrations "
+                "page to run it now."
+            )
         else:
-            self.succeed(f"“{integ.name}” is saved as a draft; activate it on the integrations page when ready.")
+            self.succeed(
+                f"“{integ.name}” is saved as a draft; activate it on the integrations page when ready."
+            )

@@ -104,8 +104,15 @@ class SetupWizard(widgets.VBox):
 
     index = traitlets.Int(0)
 
-    def __init__(self, tk: Any | None = None, *, login_url: str | None = None, client_id: str | None = None,
-                 callback_port: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        tk: Any | None = None,
+        *,
+        login_url: str | None = None,
+        client_id: str | None = None,
+        callback_port: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.add_class("toolkit-wizard")
         self.problem = Message()
@@ -121,15 +128,23 @@ class SetupWizard(widgets.VBox):
         settings = self.tk.settings
         self.name_step = NameStep(self.tk)
         self.connect_step = ConnectStep(
-            self.tk, login_url=login_url or settings.salesforce_login_url,
+            self.tk,
+            login_url=login_url or settings.salesforce_login_url,
             client_id=client_id if client_id is not None else settings.salesforce_client_id,
-            callback_port=settings.salesforce_callback_port if callback_port is None else callback_port)
+            callback_port=settings.salesforce_callback_port if callback_port is None else callback_port,
+        )
         self.opt_in_step = OptInStep(self.tk)
         self.mapping_step = MappingStep(self.tk)
         self.list_step = ListStep(self.tk)
         self.save_step = SaveStep(self.tk)
-        self.steps = [self.name_step, self.connect_step, self.opt_in_step, self.mapping_step, self.list_step,
-                      self.save_step]
+        self.steps = [
+            self.name_step,
+            self.connect_step,
+            self.opt_in_step,
+            self.mapping_step,
+            self.list_step,
+            self.save_step,
+        ]
         for step in self.steps[1:]:
             widgets.dlink((self.name_step, "integration"), (step, "integration"))
         widgets.dlink((self.name_step, "object"), (self.mapping_step, "object"))
@@ -176,9 +191,16 @@ class SetupWizard(widgets.VBox):
         items = []
         for i, step in enumerate(self.steps):
             mark = _MARKS[step.state]
-            style = "font-weight:bold;color:#1f4e79;border-bottom:3px solid #1f4e79" if i == self.index \
+            style = (
+                "font-weight:bold;color:#1f4e79;border-bottom:3px solid #1f4e79"
+                if i == self.index
                 else "color:#555"
-            items.append(f'<span class="toolkit-wizard-tab toolkit-state-{step.state}" style="{style};'
-                         f'padding:2px 6px;margin-right:6px">{i + 1}. {html.escape(step.title)} {mark}</span>')
-        self.header.value = (f'<div style="font-size:14px;margin-bottom:8px">{"".join(items)}</div>'
-                             f'<h3 style="margin:4px 0">{html.escape(self.step.title)}</h3>')
+            )
+            items.append(
+                f'<span class="toolkit-wizard-tab toolkit-state-{step.state}" style="{style};'
+                f'padding:2px 6px;margin-right:6px">{i + 1}. {html.escape(step.title)} {mark}</span>'
+            )
+        self.header.value = (
+            f'<div style="font-size:14px;margin-bottom:8px">{"".join(items)}</div>'
+            f'<h3 style="margin:4px 0">{html.escape(self.step.title)}</h3>'
+        )

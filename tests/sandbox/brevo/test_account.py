@@ -15,10 +15,18 @@ def test_seeding_api_follows_the_http_rules(clock: Clock) -> None:
     account = BrevoAccount(clock)
     folder = account.create_folder("Salesforce")
     list_id = account.create_list("SF Contacts", folder)
-    contact_id = account.create_contact(email="Sam@Example.com", ext_id="003A", list_ids=[list_id],
-                                        attributes={"firstname": "Sam", "SMS": "+4915123456789", "UNKNOWN": 1})
+    contact_id = account.create_contact(
+        email="Sam@Example.com",
+        ext_id="003A",
+        list_ids=[list_id],
+        attributes={"firstname": "Sam", "SMS": "+4915123456789", "UNKNOWN": 1},
+    )
     [contact] = account.contacts()
-    assert contact["id"] == contact_id and contact["email"] == "sam@example.com" and contact["attributes"]["EXT_ID"] == "003A"
+    assert (
+        contact["id"] == contact_id
+        and contact["email"] == "sam@example.com"
+        and contact["attributes"]["EXT_ID"] == "003A"
+    )
     assert contact["attributes"] == {"FIRSTNAME": "Sam", "SMS": "4915123456789", "EXT_ID": "003A"}
     assert contact["listIds"] == [list_id]
     with pytest.raises(BrevoError) as duplicate:

@@ -44,7 +44,10 @@ UNREACHABLE = {
     ("createContact", "425"): "'Too Early' is not modelled by the sandbox",
     ("updateContact", "425"): "'Too Early' is not modelled by the sandbox",
     ("deleteContact", "405"): "the sandbox has no registered-email contacts",
-    ("getSenders", "400"): "the definition does not say which request Brevo refuses (both filters are free text)",
+    (
+        "getSenders",
+        "400",
+    ): "the definition does not say which request Brevo refuses (both filters are free text)",
 }
 
 
@@ -54,15 +57,19 @@ class _NoTimestampLoader(yaml.SafeLoader):
 
 _NoTimestampLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _normalise(node: Any) -> Any:
     """YAML gives status codes as ints and ``content: {}`` for "no body"; openapi-core wants
     string codes and no ``content`` key for an empty response."""
     if isinstance(node, dict):
-        return {str(k) if isinstance(k, int) else k: _normalise(v) for k, v in node.items()
-                if not (k == "content" and v == {})}
+        return {
+            str(k) if isinstance(k, int) else k: _normalise(v)
+            for k, v in node.items()
+            if not (k == "content" and v == {})
+        }
     if isinstance(node, list):
         return [_normalise(v) for v in node]
     return node
@@ -80,17 +87,23 @@ def _errata(spec: dict[str, Any]) -> None:
         # An empty array matches both the e-mail and the id alternative; extIds fit neither.
         contacts[key] = {"anyOf": [*contacts[key]["oneOf"], {"type": "array", "items": {"type": "string"}}]}
     # The 429 of getContacts uses errorModel, whose code enum has no rate-limit code.
-    too_many = {**schemas["errorModel"], "properties": {
-        **schemas["errorModel"]["properties"],
-        "code": {"type": "string", "enum": [*schemas["errorModel"]["properties"]["code"]["enum"],
-                                            "too_many_requests"]}}}
+    too_many = {
+        **schemas["errorModel"],
+        "properties": {
+            **schemas["errorModel"]["properties"],
+            "code": {
+                "type": "string",
+                "enum": [*schemas["errorModel"]["properties"]["code"]["enum"], "too_many_requests"],
+            },
+        },
+    }
     paths["/contacts"]["get"]["responses"]["429"]["content"]["application/json"]["schema"] = too_many
 
 
 @pytest.fixture(scope="session")
 def definition() -> dict[str, Any]:
     with SPEC_PATH.open(encoding="utf-8") as handle:
-        spec = _normalise(yaml.load(handle, Loader=_NoTimestampLoader))  # noqa: S506 - a SafeLoader subclass
+        spec = _normalise(yaml.load(handle, Loader=_NoTimestampLoader))
     _errata(spec)
     return spec
 
@@ -103,9 +116,12 @@ def openapi(definition: dict[str, Any]) -> OpenAPI:
 
 def _operations(definition: dict[str, Any]) -> dict[str, tuple[str, str, list[str]]]:
     """operationId -> (METHOD, path, declared statuses)."""
-    return {op["operationId"]: (method.upper(), path, list(op["responses"]))
-            for path, item in definition["paths"].items() for method, op in item.items()
-            if isinstance(op, dict) and "operationId" in op}
+    return {
+        op["operationId"]: (method.upper(), path, list(op["responses"]))
+        for path, item in definition["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    }
 
 
 @dataclass
@@ -120,16 +136,26 @@ class Ctx:
     clock: Clock
     calls: list[tuple[str, str]] = field(default_factory=list)
 
-    def call(self, method: str, path: str, status: int, *, json: Any = None, params: dict[str, Any] | None = None,
-             headers: dict[str, str | None] | None = None, valid_request: bool = True) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str | None] | None = None,
+        valid_request: bool = True,
+    ) -> requests.Response:
         """Send ``method path`` (``path`` starts with ``/v3``), validating request and response.
 
         A header set to ``None`` is left out (``{"api-key": None}`` sends no key).
         """
-        prepared = self.http.prepare_request(requests.Request(method, self.base + path, json=json, params=params,
-                                                              headers=headers))
+        prepared = self.http.prepare_request(
+            requests.Request(method, self.base + path, json=json, params=params, headers=headers)
+        )
         as_sent_to_brevo = prepared.copy()
-        as_sent_to_brevo.url = SPEC_SERVER + prepared.url[len(self.base):]
+        as_sent_to_brevo.url = SPEC_SERVER + prepared.url[len(self.base) :]
         spec_request = RequestsOpenAPIRequest(as_sent_to_brevo)
         if valid_request:
             self.openapi.validate_request(spec_request)
@@ -154,8 +180,9 @@ class Ctx:
 
     def imported(self, rows: list[dict[str, Any]]) -> int:
         """Import ``rows`` into list 2, wait for the process and return its id."""
-        process_id = self.call("POST", "/v3/contacts/import", 202,
-                               json={"jsonBody": rows, "listIds": [2]}).json()["processId"]
+        process_id = self.call(
+            "POST", "/v3/contacts/import", 202, json={"jsonBody": rows, "listIds": [2]}
+        ).json()["processId"]
         assert self.account.wait_for_imports(10)
         return process_id
 
@@ -163,6 +190,7 @@ class Ctx:
 def _single(method: str, path: str, status: int, **kwargs: Any) -> Callable[[Ctx], None]:
     def run(c: Ctx) -> None:
         c.call(method, path, status, **kwargs)
+
     return run
 
 
@@ -177,16 +205,33 @@ SINGLE_CALLS: list[tuple[str, int, str, str, dict[str, Any]]] = [
     ("updateContact", 404, "PUT", "/v3/contacts/404", {"json": {"attributes": {"FIRSTNAME": "X"}}}),
     ("deleteContact", 400, "DELETE", "/v3/contacts/abc", {"params": {"identifierType": "contact_id"}}),
     ("deleteContact", 404, "DELETE", "/v3/contacts/nobody%40example.com", {}),
-    ("updateBatchContacts", 400, "POST", "/v3/contacts/batch", {"json": {"contacts": [{"email": "no@example.com"}]}}),
-    ("importContacts", 400, "POST", "/v3/contacts/import", {"json": {"jsonBody": [{"email": "i@example.com"}]}}),
+    (
+        "updateBatchContacts",
+        400,
+        "POST",
+        "/v3/contacts/batch",
+        {"json": {"contacts": [{"email": "no@example.com"}]}},
+    ),
+    (
+        "importContacts",
+        400,
+        "POST",
+        "/v3/contacts/import",
+        {"json": {"jsonBody": [{"email": "i@example.com"}]}},
+    ),
     ("getProcess", 400, "GET", "/v3/processes/abc", {"valid_request": False}),
     ("getProcess", 404, "GET", "/v3/processes/999", {}),
     ("getProcesses", 400, "GET", "/v3/processes", {"params": {"limit": 51}, "valid_request": False}),
     ("getAttributes", 200, "GET", "/v3/contacts/attributes", {}),
     ("createAttribute", 400, "POST", "/v3/contacts/attributes/category/FLAG", {"json": {"type": "boolean"}}),
     ("updateAttribute", 400, "PUT", "/v3/contacts/attributes/normal/FIRSTNAME", {"json": {"value": "x"}}),
-    ("updateAttribute", 404, "PUT", "/v3/contacts/attributes/category/NOPE",
-     {"json": {"enumeration": [{"value": 1, "label": "A"}]}}),
+    (
+        "updateAttribute",
+        404,
+        "PUT",
+        "/v3/contacts/attributes/category/NOPE",
+        {"json": {"enumeration": [{"value": 1, "label": "A"}]}},
+    ),
     ("deleteAttribute", 204, "DELETE", "/v3/contacts/attributes/normal/FIRSTNAME", {}),
     ("deleteAttribute", 400, "DELETE", "/v3/contacts/attributes/normal/EMAIL", {}),
     ("deleteAttribute", 404, "DELETE", "/v3/contacts/attributes/normal/NOPE", {}),
@@ -216,19 +261,46 @@ SINGLE_CALLS: list[tuple[str, int, str, str, dict[str, Any]]] = [
     ("updateList", 404, "PUT", "/v3/contacts/lists/99", {"json": {"name": "X"}}),
     ("deleteList", 400, "DELETE", "/v3/contacts/lists/abc", {"valid_request": False}),
     ("deleteList", 404, "DELETE", "/v3/contacts/lists/99", {}),
-    ("getContactsFromList", 400, "GET", "/v3/contacts/lists/2/contacts", {"params": {"modifiedSince": "yesterday"}}),
+    (
+        "getContactsFromList",
+        400,
+        "GET",
+        "/v3/contacts/lists/2/contacts",
+        {"params": {"modifiedSince": "yesterday"}},
+    ),
     ("getContactsFromList", 404, "GET", "/v3/contacts/lists/99/contacts", {}),
     ("addContactToList", 404, "POST", "/v3/contacts/lists/99/contacts/add", {"json": {"ids": [1]}}),
-    ("removeContactFromList", 400, "POST", "/v3/contacts/lists/2/contacts/remove",
-     {"json": {"emails": ["nobody@example.com"]}}),
+    (
+        "removeContactFromList",
+        400,
+        "POST",
+        "/v3/contacts/lists/2/contacts/remove",
+        {"json": {"emails": ["nobody@example.com"]}},
+    ),
     ("removeContactFromList", 404, "POST", "/v3/contacts/lists/99/contacts/remove", {"json": {"ids": [1]}}),
 ]
-EMAIL = {"sender": {"name": "Toolkit", "email": "noreply@example.com"}, "to": [{"email": "ops@example.com"}],
-         "subject": "Quota", "htmlContent": "<p>80%</p>"}
+EMAIL = {
+    "sender": {"name": "Toolkit", "email": "noreply@example.com"},
+    "to": [{"email": "ops@example.com"}],
+    "subject": "Quota",
+    "htmlContent": "<p>80%</p>",
+}
 SINGLE_CALLS += [
     ("sendTransacEmail", 201, "POST", "/v3/smtp/email", {"json": EMAIL}),
-    ("sendTransacEmail", 202, "POST", "/v3/smtp/email", {"json": {**EMAIL, "scheduledAt": "2026-12-01T08:00:00Z"}}),
-    ("sendTransacEmail", 400, "POST", "/v3/smtp/email", {"json": {k: v for k, v in EMAIL.items() if k != "subject"}}),
+    (
+        "sendTransacEmail",
+        202,
+        "POST",
+        "/v3/smtp/email",
+        {"json": {**EMAIL, "scheduledAt": "2026-12-01T08:00:00Z"}},
+    ),
+    (
+        "sendTransacEmail",
+        400,
+        "POST",
+        "/v3/smtp/email",
+        {"json": {k: v for k, v in EMAIL.items() if k != "subject"}},
+    ),
 ]
 SINGLE_CALLS += [
     ("getAccount", 200, "GET", "/v3/account", {}),
@@ -236,23 +308,32 @@ SINGLE_CALLS += [
 ]
 CASES: list[tuple[str, int, str, Callable[[Ctx], None]]] = [
     (op, status, "single", _single(method, path, status, **kwargs))
-    for op, status, method, path, kwargs in SINGLE_CALLS]
+    for op, status, method, path, kwargs in SINGLE_CALLS
+]
 
 
 def case(operation: str, status: int) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
     """Register a case of several calls that ends with ``operation`` answering ``status``."""
+
     def register(fn: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
         CASES.append((operation, status, fn.__name__, fn))
         return fn
+
     return register
 
 
 @case("getContacts", 200)
 def list_contacts(c: Ctx) -> None:
-    c.contact("a@example.com", ext_id="SF-1", listIds=[2], attributes={"FIRSTNAME": "A", "SMS": "+33612345678"})
+    c.contact(
+        "a@example.com", ext_id="SF-1", listIds=[2], attributes={"FIRSTNAME": "A", "SMS": "+33612345678"}
+    )
     since = (c.clock.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    c.call("GET", "/v3/contacts", 200, params={"limit": 10, "offset": 0, "sort": "asc", "modifiedSince": since,
-                                               "listIds": [2]})
+    c.call(
+        "GET",
+        "/v3/contacts",
+        200,
+        params={"limit": 10, "offset": 0, "sort": "asc", "modifiedSince": since, "listIds": [2]},
+    )
 
 
 @case("getContacts", 429)
@@ -264,15 +345,28 @@ def list_contacts_rate_limited(c: Ctx) -> None:
 
 @case("createContact", 201)
 def create_contact(c: Ctx) -> None:
-    c.call("POST", "/v3/contacts", 201, json={"email": "n@example.com", "ext_id": "SF-9", "listIds": [2],
-                                              "attributes": {"FIRSTNAME": "N", "SMS": "+4915123456789"}})
+    c.call(
+        "POST",
+        "/v3/contacts",
+        201,
+        json={
+            "email": "n@example.com",
+            "ext_id": "SF-9",
+            "listIds": [2],
+            "attributes": {"FIRSTNAME": "N", "SMS": "+4915123456789"},
+        },
+    )
 
 
 @case("createContact", 204)
 def create_contact_update_enabled(c: Ctx) -> None:
     c.contact("u@example.com")
-    c.call("POST", "/v3/contacts", 204, json={"email": "u@example.com", "updateEnabled": True,
-                                              "attributes": {"LASTNAME": "U"}})
+    c.call(
+        "POST",
+        "/v3/contacts",
+        204,
+        json={"email": "u@example.com", "updateEnabled": True, "attributes": {"LASTNAME": "U"}},
+    )
 
 
 @case("createContact", 400)
@@ -291,8 +385,17 @@ def get_contact(c: Ctx) -> None:
 @case("updateContact", 204)
 def update_contact(c: Ctx) -> None:
     c.contact("p@example.com", ext_id="SF-P")
-    c.call("PUT", "/v3/contacts/SF-P", 204, params={"identifierType": "ext_id"},
-           json={"attributes": {"EMAIL": "q@example.com", "FIRSTNAME": "Q"}, "listIds": [2], "unlinkListIds": []})
+    c.call(
+        "PUT",
+        "/v3/contacts/SF-P",
+        204,
+        params={"identifierType": "ext_id"},
+        json={
+            "attributes": {"EMAIL": "q@example.com", "FIRSTNAME": "Q"},
+            "listIds": [2],
+            "unlinkListIds": [],
+        },
+    )
 
 
 @case("updateContact", 400)
@@ -310,15 +413,31 @@ def delete_contact(c: Ctx) -> None:
 @case("updateBatchContacts", 204)
 def batch(c: Ctx) -> None:
     contact_id = c.contact("b@example.com")
-    c.call("POST", "/v3/contacts/batch", 204, json={"contacts": [{"id": contact_id, "attributes": {"FIRSTNAME": "B"}},
-                                                                 {"email": "b@example.com", "listIds": [2]}]})
+    c.call(
+        "POST",
+        "/v3/contacts/batch",
+        204,
+        json={
+            "contacts": [
+                {"id": contact_id, "attributes": {"FIRSTNAME": "B"}},
+                {"email": "b@example.com", "listIds": [2]},
+            ]
+        },
+    )
 
 
 @case("importContacts", 202)
 def import_contacts(c: Ctx) -> None:
     c.imported([{"email": "i@example.com", "attributes": {"FIRSTNAME": "I"}}])
-    c.call("POST", "/v3/contacts/import", 202, json={"fileBody": "EMAIL;FIRSTNAME\nj@example.com;J",
-                                                     "newList": {"listName": "Imported", "folderId": 1}})
+    c.call(
+        "POST",
+        "/v3/contacts/import",
+        202,
+        json={
+            "fileBody": "EMAIL;FIRSTNAME\nj@example.com;J",
+            "newList": {"listName": "Imported", "folderId": 1},
+        },
+    )
 
 
 @case("getProcess", 200)
@@ -336,18 +455,30 @@ def get_processes(c: Ctx) -> None:
 @case("createAttribute", 201)
 def create_attributes(c: Ctx) -> None:
     c.call("POST", "/v3/contacts/attributes/normal/BIRTHDAY", 201, json={"type": "date"})
-    c.call("POST", "/v3/contacts/attributes/category/TIER", 201,
-           json={"type": "category", "enumeration": [{"value": 1, "label": "Gold"}]})
+    c.call(
+        "POST",
+        "/v3/contacts/attributes/category/TIER",
+        201,
+        json={"type": "category", "enumeration": [{"value": 1, "label": "Gold"}]},
+    )
     c.call("POST", "/v3/contacts/attributes/global/VAT", 201, json={"value": "0.19"})
     c.call("GET", "/v3/contacts/attributes", 200)
 
 
 @case("updateAttribute", 204)
 def update_attribute(c: Ctx) -> None:
-    c.call("POST", "/v3/contacts/attributes/category/TIER", 201,
-           json={"type": "category", "enumeration": [{"value": 1, "label": "Gold"}]})
-    c.call("PUT", "/v3/contacts/attributes/category/TIER", 204,
-           json={"enumeration": [{"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}]})
+    c.call(
+        "POST",
+        "/v3/contacts/attributes/category/TIER",
+        201,
+        json={"type": "category", "enumeration": [{"value": 1, "label": "Gold"}]},
+    )
+    c.call(
+        "PUT",
+        "/v3/contacts/attributes/category/TIER",
+        204,
+        json={"enumeration": [{"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}]},
+    )
 
 
 @case("getFolders", 200)
@@ -379,7 +510,9 @@ def add_members(c: Ctx) -> None:
     c.contact("a1@example.com", ext_id="E1")
     second = c.contact("a2@example.com", ext_id="E2")
     c.contact("a3@example.com", ext_id="E3")
-    c.call("POST", "/v3/contacts/lists/2/contacts/add", 201, json={"emails": ["a1@example.com", "x@example.com"]})
+    c.call(
+        "POST", "/v3/contacts/lists/2/contacts/add", 201, json={"emails": ["a1@example.com", "x@example.com"]}
+    )
     c.call("POST", "/v3/contacts/lists/2/contacts/add", 201, json={"ids": [second]})
     c.call("POST", "/v3/contacts/lists/2/contacts/add", 201, json={"extIds": ["E3", "E404"]})
 
@@ -402,8 +535,13 @@ def remove_members(c: Ctx) -> None:
 def senders_filtered(c: Ctx) -> None:
     c.account.senders += [
         SenderRecord(2, "Newsletter", "news@mycompany.example", active=False),
-        SenderRecord(3, "Marketing", "marketing@mycompany.example",
-                     ips=[{"ip": "123.98.68.7", "domain": "mycompany.example", "weight": 100}])]
+        SenderRecord(
+            3,
+            "Marketing",
+            "marketing@mycompany.example",
+            ips=[{"ip": "123.98.68.7", "domain": "mycompany.example", "weight": 100}],
+        ),
+    ]
     found = c.call("GET", "/v3/senders", 200, params={"domain": "mycompany.example"}).json()["senders"]
     assert [s["id"] for s in found] == [2, 3]
     found = c.call("GET", "/v3/senders", 200, params={"ip": "123.98.68.7"}).json()["senders"]
@@ -432,8 +570,14 @@ def server(tls: SandboxTLS) -> Iterator[tuple[_Switch, str]]:
 
 
 @pytest.fixture
-def ctx(openapi: OpenAPI, definition: dict[str, Any], clock: Clock, request_log: RequestLog,
-        server: tuple[_Switch, str], http: requests.Session) -> Iterator[Ctx]:
+def ctx(
+    openapi: OpenAPI,
+    definition: dict[str, Any],
+    clock: Clock,
+    request_log: RequestLog,
+    server: tuple[_Switch, str],
+    http: requests.Session,
+) -> Iterator[Ctx]:
     """A fresh account behind the module's server, and a session carrying its api-key."""
     switch, base = server
     account = BrevoAccount(clock)
@@ -443,8 +587,10 @@ def ctx(openapi: OpenAPI, definition: dict[str, Any], clock: Clock, request_log:
     account.wait_for_imports(10)
 
 
-@pytest.mark.parametrize(("operation", "status", "fn"), [pytest.param(op, st, fn, id=f"{op}-{st}-{name}")
-                                                         for op, st, name, fn in CASES])
+@pytest.mark.parametrize(
+    ("operation", "status", "fn"),
+    [pytest.param(op, st, fn, id=f"{op}-{st}-{name}") for op, st, name, fn in CASES],
+)
 def test_conformance(ctx: Ctx, operation: str, status: int, fn: Callable[[Ctx], None]) -> None:
     fn(ctx)
     assert (operation, str(status)) in ctx.calls, f"the case never answered {operation} with {status}"
@@ -455,8 +601,10 @@ def test_every_route_is_an_operation_of_the_definition(definition: dict[str, Any
     for rule in url_map().iter_rules():
         method = next(m for m in rule.methods or () if m not in ("HEAD", "OPTIONS"))
         spec_method, spec_path, _ = operations[rule.endpoint]
-        assert (method, re.sub(r"<[^>]+>", "{}", rule.rule)) == (spec_method, "/v3" + re.sub(r"{[^}]+}", "{}",
-                                                                                           spec_path))
+        assert (method, re.sub(r"<[^>]+>", "{}", rule.rule)) == (
+            spec_method,
+            "/v3" + re.sub(r"{[^}]+}", "{}", spec_path),
+        )
 
 
 def test_every_declared_response_of_every_route_has_a_case(definition: dict[str, Any]) -> None:
@@ -464,5 +612,6 @@ def test_every_declared_response_of_every_route_has_a_case(definition: dict[str,
     covered = {(op, str(status)) for op, status, _, _ in CASES}
     for operation in {rule.endpoint for rule in url_map().iter_rules()}:
         for status in operations[operation][2]:
-            assert (operation, status) in covered or (operation, status) in UNREACHABLE, \
+            assert (operation, status) in covered or (operation, status) in UNREACHABLE, (
                 f"no conformance case for {operation} -> {status}"
+            )

@@ -13,9 +13,15 @@ from toolkit.sandbox.clock import Clock
 
 
 def test_create_then_read_back_by_email_id_and_ext_id(api: str, http: requests.Session) -> None:
-    created = http.post(f"{api}/contacts", json={"email": "Ann.Lee@Example.com", "ext_id": "0031x00000AbCdE",
-                                                  "attributes": {"firstname": "Ann", "LASTNAME": "Lee"},
-                                                  "listIds": [2]})
+    created = http.post(
+        f"{api}/contacts",
+        json={
+            "email": "Ann.Lee@Example.com",
+            "ext_id": "0031x00000AbCdE",
+            "attributes": {"firstname": "Ann", "LASTNAME": "Lee"},
+            "listIds": [2],
+        },
+    )
     assert created.status_code == 201
     contact_id = created.json()["id"]
     by_email = http.get(f"{api}/contacts/ann.lee%40example.com")
@@ -27,7 +33,9 @@ def test_create_then_read_back_by_email_id_and_ext_id(api: str, http: requests.S
     assert body["attributes"]["EXT_ID"] == "0031x00000AbCdE" and body["listIds"] == [2]
     assert "ext_id" not in body  # returned only as the attribute EXT_ID (brevo-python GetContactInfoResponse)
     assert body["attributes"] == {"FIRSTNAME": "Ann", "LASTNAME": "Lee", "EXT_ID": "0031x00000AbCdE"}
-    assert body["createdAt"].endswith("+00:00") and len(body["createdAt"]) == len("2026-11-27T09:37:04.123+00:00")
+    assert body["createdAt"].endswith("+00:00") and len(body["createdAt"]) == len(
+        "2026-11-27T09:37:04.123+00:00"
+    )
     assert by_email.headers["sib-request-id"] != by_id.headers["sib-request-id"]
 
 
@@ -36,7 +44,9 @@ def test_ext_id_needs_identifier_type(api: str, http: requests.Session) -> None:
     missing = http.get(f"{api}/contacts/SF-1")
     assert missing.status_code == 404
     assert missing.json() == {"code": "document_not_found", "message": "Contact does not exist"}
-    assert http.get(f"{api}/contacts/33612345678").json()["attributes"]["EXT_ID"] == "SF-1"  # GET accepts the SMS
+    assert (
+        http.get(f"{api}/contacts/33612345678").json()["attributes"]["EXT_ID"] == "SF-1"
+    )  # GET accepts the SMS
 
 
 def test_create_without_identifier_is_missing_parameter(api: str, http: requests.Session) -> None:
@@ -45,14 +55,18 @@ def test_create_without_identifier_is_missing_parameter(api: str, http: requests
     assert response.json()["code"] == "missing_parameter"
 
 
-@pytest.mark.parametrize(("second", "duplicates"), [
-    ({"email": "taken@example.com"}, ["email"]),
-    ({"email": "new@example.com", "ext_id": "SF-TAKEN"}, ["ext_id"]),
-    ({"email": "new@example.com", "attributes": {"SMS": "0033612345678"}}, ["SMS"]),
-    ({"email": "taken@example.com", "attributes": {"SMS": "33612345678"}}, ["email", "SMS"]),
-])
-def test_identifier_already_used_is_duplicate_parameter(api: str, http: requests.Session, second: dict,
-                                                        duplicates: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("second", "duplicates"),
+    [
+        ({"email": "taken@example.com"}, ["email"]),
+        ({"email": "new@example.com", "ext_id": "SF-TAKEN"}, ["ext_id"]),
+        ({"email": "new@example.com", "attributes": {"SMS": "0033612345678"}}, ["SMS"]),
+        ({"email": "taken@example.com", "attributes": {"SMS": "33612345678"}}, ["email", "SMS"]),
+    ],
+)
+def test_identifier_already_used_is_duplicate_parameter(
+    api: str, http: requests.Session, second: dict, duplicates: list[str]
+) -> None:
     first = {"email": "taken@example.com", "ext_id": "SF-TAKEN", "attributes": {"SMS": "+33612345678"}}
     assert http.post(f"{api}/contacts", json=first).status_code == 201
     response = http.post(f"{api}/contacts", json=second)
@@ -65,17 +79,24 @@ def test_identifier_already_used_is_duplicate_parameter(api: str, http: requests
 
 def test_update_enabled_updates_existing_contact_with_204(api: str, http: requests.Session) -> None:
     http.post(f"{api}/contacts", json={"email": "a@example.com", "attributes": {"FIRSTNAME": "A"}})
-    response = http.post(f"{api}/contacts", json={"email": "a@example.com", "updateEnabled": True,
-                                                   "attributes": {"FIRSTNAME": "B"}})
+    response = http.post(
+        f"{api}/contacts",
+        json={"email": "a@example.com", "updateEnabled": True, "attributes": {"FIRSTNAME": "B"}},
+    )
     assert response.status_code == 204 and response.content == b""
     assert http.get(f"{api}/contacts/a@example.com").json()["attributes"]["FIRSTNAME"] == "B"
 
 
-def test_update_changes_email_via_attributes_and_refuses_a_taken_one(api: str, http: requests.Session) -> None:
+def test_update_changes_email_via_attributes_and_refuses_a_taken_one(
+    api: str, http: requests.Session
+) -> None:
     http.post(f"{api}/contacts", json={"email": "old@example.com", "ext_id": "SF-1"})
     http.post(f"{api}/contacts", json={"email": "other@example.com"})
-    moved = http.put(f"{api}/contacts/SF-1", params={"identifierType": "ext_id"},
-                     json={"attributes": {"EMAIL": "new@example.com"}})
+    moved = http.put(
+        f"{api}/contacts/SF-1",
+        params={"identifierType": "ext_id"},
+        json={"attributes": {"EMAIL": "new@example.com"}},
+    )
     assert moved.status_code == 204
     assert http.get(f"{api}/contacts/new@example.com").json()["attributes"]["EXT_ID"] == "SF-1"
     assert http.get(f"{api}/contacts/old@example.com").status_code == 404
@@ -86,8 +107,10 @@ def test_update_changes_email_via_attributes_and_refuses_a_taken_one(api: str, h
 
 
 def test_update_and_delete_unknown_contact_are_404(api: str, http: requests.Session) -> None:
-    for response in (http.put(f"{api}/contacts/ghost@example.com", json={"attributes": {"FIRSTNAME": "X"}}),
-                     http.delete(f"{api}/contacts/404404")):
+    for response in (
+        http.put(f"{api}/contacts/ghost@example.com", json={"attributes": {"FIRSTNAME": "X"}}),
+        http.delete(f"{api}/contacts/404404"),
+    ):
         assert response.status_code == 404
         assert response.json() == {"code": "document_not_found", "message": "Contact does not exist"}
 
@@ -98,26 +121,51 @@ def test_delete_contact(api: str, http: requests.Session) -> None:
     assert http.get(f"{api}/contacts/bye@example.com").status_code == 404
 
 
-def test_values_of_the_wrong_type_and_unknown_attributes_are_ignored(api: str, http: requests.Session) -> None:
-    for category, name, body in (("normal", "BIRTHDAY", {"type": "date"}), ("normal", "SCORE", {"type": "float"}),
-                                 ("normal", "VIP", {"type": "boolean"}),
-                                 ("category", "TIER", {"type": "category", "enumeration": [
-                                     {"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}]})):
+def test_values_of_the_wrong_type_and_unknown_attributes_are_ignored(
+    api: str, http: requests.Session
+) -> None:
+    for category, name, body in (
+        ("normal", "BIRTHDAY", {"type": "date"}),
+        ("normal", "SCORE", {"type": "float"}),
+        ("normal", "VIP", {"type": "boolean"}),
+        (
+            "category",
+            "TIER",
+            {
+                "type": "category",
+                "enumeration": [{"value": 1, "label": "Gold"}, {"value": 2, "label": "Silver"}],
+            },
+        ),
+    ):
         assert http.post(f"{api}/contacts/attributes/{category}/{name}", json=body).status_code == 201
     good = {"BIRTHDAY": "1990-09-25", "SCORE": 4.5, "VIP": True, "TIER": 2}
-    bad = {"BIRTHDAY": "25/09/1990", "SCORE": "4.5", "VIP": "yes", "TIER": "Platinum", "NOT_AN_ATTRIBUTE": "x"}
+    bad = {
+        "BIRTHDAY": "25/09/1990",
+        "SCORE": "4.5",
+        "VIP": "yes",
+        "TIER": "Platinum",
+        "NOT_AN_ATTRIBUTE": "x",
+    }
     http.post(f"{api}/contacts", json={"email": "good@example.com", "attributes": good})
     response = http.post(f"{api}/contacts", json={"email": "bad@example.com", "attributes": bad})
     assert response.status_code == 201
     assert http.get(f"{api}/contacts/good@example.com").json()["attributes"] == {
-        "BIRTHDAY": "1990-09-25", "SCORE": 4.5, "VIP": True, "TIER": "Silver"}
+        "BIRTHDAY": "1990-09-25",
+        "SCORE": 4.5,
+        "VIP": True,
+        "TIER": "Silver",
+    }
     assert http.get(f"{api}/contacts/bad@example.com").json()["attributes"] == {}
-    http.put(f"{api}/contacts/good@example.com", json={"attributes": {"SCORE": "high", "BIRTHDAY": "1990-13-01"}})
+    http.put(
+        f"{api}/contacts/good@example.com", json={"attributes": {"SCORE": "high", "BIRTHDAY": "1990-13-01"}}
+    )
     assert http.get(f"{api}/contacts/good@example.com").json()["attributes"]["SCORE"] == 4.5
 
 
 @pytest.mark.parametrize("sms", ["+4915123456789", "004915123456789", "4915123456789", "+49 151 2345 6789"])
-def test_sms_with_country_code_is_accepted_and_stored_as_digits(api: str, http: requests.Session, sms: str) -> None:
+def test_sms_with_country_code_is_accepted_and_stored_as_digits(
+    api: str, http: requests.Session, sms: str
+) -> None:
     assert http.post(f"{api}/contacts", json={"attributes": {"SMS": sms}}).status_code == 201
     assert http.get(f"{api}/contacts").json()["contacts"][0]["attributes"]["SMS"] == "4915123456789"
 
@@ -133,7 +181,9 @@ def test_sms_without_country_code_is_invalid_parameter(api: str, http: requests.
     assert updated.status_code == 400 and updated.json()["message"].startswith("Invalid phone number")
 
 
-def test_modified_at_moves_only_when_something_changes(api: str, http: requests.Session, clock: Clock) -> None:
+def test_modified_at_moves_only_when_something_changes(
+    api: str, http: requests.Session, clock: Clock
+) -> None:
     http.post(f"{api}/contacts", json={"email": "m@example.com", "attributes": {"FIRSTNAME": "M"}})
     before = http.get(f"{api}/contacts/m@example.com").json()["modifiedAt"]
     clock.advance(timedelta(minutes=5))
@@ -144,8 +194,9 @@ def test_modified_at_moves_only_when_something_changes(api: str, http: requests.
     assert after["modifiedAt"] > before and after["createdAt"] == before
 
 
-def test_modified_since_pages_and_counts_only_changed_contacts(api: str, http: requests.Session,
-                                                               clock: Clock) -> None:
+def test_modified_since_pages_and_counts_only_changed_contacts(
+    api: str, http: requests.Session, clock: Clock
+) -> None:
     for i in range(7):
         http.post(f"{api}/contacts", json={"email": f"c{i}@example.com"})
     clock.advance(timedelta(hours=1))
@@ -157,8 +208,9 @@ def test_modified_since_pages_and_counts_only_changed_contacts(api: str, http: r
     since = cursor.strftime("%Y-%m-%dT%H:%M:%S.") + f"{cursor.microsecond // 1000:03d}Z"
     seen: list[str] = []
     for offset in (0, 2, 4):
-        page = http.get(f"{api}/contacts", params={"modifiedSince": since, "limit": 2, "offset": offset,
-                                                   "sort": "asc"}).json()
+        page = http.get(
+            f"{api}/contacts", params={"modifiedSince": since, "limit": 2, "offset": offset, "sort": "asc"}
+        ).json()
         assert page["count"] == 4
         seen += [c["email"] for c in page["contacts"]]
     assert seen == [f"c{i}@example.com" for i in changed]
@@ -166,8 +218,16 @@ def test_modified_since_pages_and_counts_only_changed_contacts(api: str, http: r
     assert everything["count"] == 7 and everything["contacts"][0]["email"] == "c6@example.com"  # newest first
 
 
-@pytest.mark.parametrize("params", [{"limit": 1001}, {"limit": "ten"}, {"modifiedSince": "2026-11-27"},
-                                    {"sort": "up"}, {"modifiedSince": "2026-11-27T10:00:00.000 01:00"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"modifiedSince": "2026-11-27"},
+        {"sort": "up"},
+        {"modifiedSince": "2026-11-27T10:00:00.000 01:00"},
+    ],
+)
 def test_bad_list_parameters_are_400(api: str, http: requests.Session, params: dict) -> None:
     response = http.get(f"{api}/contacts", params=params)
     assert response.status_code == 400
@@ -177,9 +237,15 @@ def test_bad_list_parameters_are_400(api: str, http: requests.Session, params: d
 def test_batch_updates_each_contact_by_its_own_identifier(api: str, http: requests.Session) -> None:
     first = http.post(f"{api}/contacts", json={"email": "b1@example.com"}).json()["id"]
     http.post(f"{api}/contacts", json={"email": "b2@example.com", "attributes": {"SMS": "+33612345678"}})
-    response = http.post(f"{api}/contacts/batch", json={"contacts": [
-        {"id": first, "attributes": {"FIRSTNAME": "One"}},
-        {"sms": "33612345678", "attributes": {"FIRSTNAME": "Two"}, "listIds": [2]}]})
+    response = http.post(
+        f"{api}/contacts/batch",
+        json={
+            "contacts": [
+                {"id": first, "attributes": {"FIRSTNAME": "One"}},
+                {"sms": "33612345678", "attributes": {"FIRSTNAME": "Two"}, "listIds": [2]},
+            ]
+        },
+    )
     assert response.status_code == 204
     assert http.get(f"{api}/contacts/{first}").json()["attributes"] == {"FIRSTNAME": "One"}
     assert http.get(f"{api}/contacts/b2@example.com").json()["listIds"] == [2]
@@ -194,13 +260,15 @@ def test_filter_equals_on_an_attribute(api: str, http: requests.Session) -> None
     assert found["count"] == 1 and found["contacts"][0]["email"] == "f1@example.com"
 
 
-def test_concurrent_creates_of_one_email_make_one_contact(api: str, http: requests.Session,
-                                                          account: BrevoAccount) -> None:
+def test_concurrent_creates_of_one_email_make_one_contact(
+    api: str, http: requests.Session, account: BrevoAccount
+) -> None:
     def create(_: int) -> int:
         with requests.Session() as session:
             session.trust_env, session.verify = False, http.verify
-            return session.post(f"{api}/contacts", json={"email": "race@example.com"},
-                                headers={"api-key": account.api_key}).status_code
+            return session.post(
+                f"{api}/contacts", json={"email": "race@example.com"}, headers={"api-key": account.api_key}
+            ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(create, range(16)))

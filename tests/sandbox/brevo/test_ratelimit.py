@@ -18,16 +18,20 @@ def faults() -> FaultInjector:
 
 
 @pytest.fixture
-def start(account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str],
-          faults: FaultInjector) -> Callable[[float | None], str]:
+def start(
+    account: BrevoAccount, request_log: RequestLog, serve: Callable[[Service], str], faults: FaultInjector
+) -> Callable[[float | None], str]:
     """Start the service with a given contacts rate; returns the server root URL."""
+
     def _start(rate: float | None) -> str:
         return serve(make_service(account, log=request_log, faults=faults, rate_limit_per_second=rate))
+
     return _start
 
 
-def test_missing_and_wrong_api_key_are_401_with_brevo_bodies(start: Callable[[float | None], str],
-                                                             http: requests.Session) -> None:
+def test_missing_and_wrong_api_key_are_401_with_brevo_bodies(
+    start: Callable[[float | None], str], http: requests.Session
+) -> None:
     base = start(None)
     missing = http.get(f"{base}/v3/contacts")
     wrong = http.get(f"{base}/v3/contacts", headers={"api-key": "xkeysib-" + "0" * 64 + "-AAAAAAAAAAAAAAAA"})
@@ -44,9 +48,9 @@ def test_api_key_has_brevo_shape_and_is_not_in_repr(account: BrevoAccount) -> No
     assert account.api_key not in repr(account)
 
 
-def test_contacts_over_the_rate_get_429_with_ratelimit_headers(start: Callable[[float | None], str],
-                                                               http: requests.Session,
-                                                               account: BrevoAccount) -> None:
+def test_contacts_over_the_rate_get_429_with_ratelimit_headers(
+    start: Callable[[float | None], str], http: requests.Session, account: BrevoAccount
+) -> None:
     base = start(3)
     http.headers["api-key"] = account.api_key
     # 10 quick calls cross at most one window boundary, so at most 6 can pass.
@@ -61,16 +65,18 @@ def test_contacts_over_the_rate_get_429_with_ratelimit_headers(start: Callable[[
     assert limited.headers["x-sib-ratelimit-reset"] == "1"
 
 
-def test_other_endpoints_are_not_counted(start: Callable[[float | None], str], http: requests.Session,
-                                         account: BrevoAccount) -> None:
+def test_other_endpoints_are_not_counted(
+    start: Callable[[float | None], str], http: requests.Session, account: BrevoAccount
+) -> None:
     base = start(1)
     http.headers["api-key"] = account.api_key
     assert all(http.get(f"{base}/v3/processes").status_code == 200 for _ in range(5))
     assert "x-sib-ratelimit-limit" not in http.get(f"{base}/v3/processes").headers
 
 
-def test_rate_is_configurable_at_run_time(start: Callable[[float | None], str], http: requests.Session,
-                                          account: BrevoAccount) -> None:
+def test_rate_is_configurable_at_run_time(
+    start: Callable[[float | None], str], http: requests.Session, account: BrevoAccount
+) -> None:
     base = start(1)
     http.headers["api-key"] = account.api_key
     assert http.put(f"{base}/_sandbox/brevo/rate-limit", json={"per_second": 0}).json() == {"per_second": 0}
@@ -90,8 +96,9 @@ def test_fixed_window_refills_each_second() -> None:
     assert decision.allowed and decision.headers["x-sib-ratelimit-remaining"] == "1"
 
 
-def test_injected_faults_use_brevo_error_bodies(start: Callable[[float | None], str], http: requests.Session,
-                                                account: BrevoAccount, faults: FaultInjector) -> None:
+def test_injected_faults_use_brevo_error_bodies(
+    start: Callable[[float | None], str], http: requests.Session, account: BrevoAccount, faults: FaultInjector
+) -> None:
     base = start(None)
     http.headers["api-key"] = account.api_key
     faults.set_plan(FaultPlan(script=["429", "503"]))
@@ -102,8 +109,9 @@ def test_injected_faults_use_brevo_error_bodies(start: Callable[[float | None], 
     assert http.get(f"{base}/v3/contacts").status_code == 200
 
 
-def test_unknown_route_and_method(start: Callable[[float | None], str], http: requests.Session,
-                                  account: BrevoAccount) -> None:
+def test_unknown_route_and_method(
+    start: Callable[[float | None], str], http: requests.Session, account: BrevoAccount
+) -> None:
     base = start(None)
     http.headers["api-key"] = account.api_key
     assert http.get(f"{base}/v3/nothing-here").status_code == 404

@@ -28,7 +28,11 @@ def test_job_moves_from_upload_complete_to_in_progress_to_complete(sf_env: SfEnv
     sf_env.contacts(3)
     created = sf_env.call("POST", JOBS, json={"operation": "query", "query": "SELECT Id FROM Contact"}).json()
     assert created["id"].startswith("750") and created["state"] == "UploadComplete"
-    assert (created["contentType"], created["columnDelimiter"], created["lineEnding"]) == ("CSV", "COMMA", "LF")
+    assert (created["contentType"], created["columnDelimiter"], created["lineEnding"]) == (
+        "CSV",
+        "COMMA",
+        "LF",
+    )
     assert created["object"] == "Contact" and created["apiVersion"] == 59.0
     early = sf_env.get(f"{JOBS}/{created['id']}/results")
     assert early.status_code == 412 and early.json()[0]["errorCode"] == "JOB_NOT_COMPLETE"
@@ -48,11 +52,17 @@ def _completed_job(env: SfEnv, soql: str, operation: str = "query") -> str:
 
 
 def test_results_are_quoted_csv_with_locator_paging(sf_env: SfEnv) -> None:
-    sf_env.org.create_many("Contact", [
-        {"FirstName": None, "LastName": "O'Hara, \"Jr\"", "HasOptedOutOfEmail": True},
-        {"FirstName": "B", "LastName": "Two"},
-        {"FirstName": "C", "LastName": "Three"}])
-    job_id = _completed_job(sf_env, "SELECT FirstName, LastName, HasOptedOutOfEmail, CreatedDate FROM Contact")
+    sf_env.org.create_many(
+        "Contact",
+        [
+            {"FirstName": None, "LastName": 'O\'Hara, "Jr"', "HasOptedOutOfEmail": True},
+            {"FirstName": "B", "LastName": "Two"},
+            {"FirstName": "C", "LastName": "Three"},
+        ],
+    )
+    job_id = _completed_job(
+        sf_env, "SELECT FirstName, LastName, HasOptedOutOfEmail, CreatedDate FROM Contact"
+    )
     first = sf_env.get(f"{JOBS}/{job_id}/results", params={"maxRecords": 2})
     assert first.headers["Content-Type"].startswith("text/csv")
     assert first.headers["Sforce-NumberOfRecords"] == "2" and first.headers["Sforce-Locator"] != "null"
@@ -60,8 +70,9 @@ def test_results_are_quoted_csv_with_locator_paging(sf_env: SfEnv) -> None:
     assert lines[0] == '"FirstName","LastName","HasOptedOutOfEmail","CreatedDate"'
     assert lines[1].startswith('"","O\'Hara, ""Jr""","true","')
     assert re.search(r',"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$', lines[1])
-    second = sf_env.get(f"{JOBS}/{job_id}/results",
-                        params={"maxRecords": 2, "locator": first.headers["Sforce-Locator"]})
+    second = sf_env.get(
+        f"{JOBS}/{job_id}/results", params={"maxRecords": 2, "locator": first.headers["Sforce-Locator"]}
+    )
     assert second.headers["Sforce-NumberOfRecords"] == "1" and second.headers["Sforce-Locator"] == "null"
     assert _rows(second.text)[1][:3] == ["C", "Three", "false"]
 
@@ -70,14 +81,19 @@ def test_query_all_job_includes_deleted_records(sf_env: SfEnv) -> None:
     ids = sf_env.contacts(2)
     sf_env.org.delete_many([ids[0]])
     live = _rows(sf_env.get(f"{JOBS}/{_completed_job(sf_env, 'SELECT Id FROM Contact')}/results").text)
-    every = _rows(sf_env.get(
-        f"{JOBS}/{_completed_job(sf_env, 'SELECT Id, IsDeleted FROM Contact', 'queryAll')}/results").text)
+    every = _rows(
+        sf_env.get(
+            f"{JOBS}/{_completed_job(sf_env, 'SELECT Id, IsDeleted FROM Contact', 'queryAll')}/results"
+        ).text
+    )
     assert live[1:] == [[ids[1]]]
     assert every[1:] == [[ids[0], "true"], [ids[1], "false"]]
 
 
 def test_abort_and_delete_jobs(sf_env: SfEnv) -> None:
-    job_id = sf_env.call("POST", JOBS, json={"operation": "query", "query": "SELECT Id FROM Contact"}).json()["id"]
+    job_id = sf_env.call("POST", JOBS, json={"operation": "query", "query": "SELECT Id FROM Contact"}).json()[
+        "id"
+    ]
     not_yet = sf_env.call("DELETE", f"{JOBS}/{job_id}")
     assert not_yet.status_code == 400
     aborted = sf_env.call("PATCH", f"{JOBS}/{job_id}", json={"state": "Aborted"}).json()

@@ -25,10 +25,22 @@ from toolkit.sandbox.salesforce.oauth_client import salesforce_session
 from toolkit.sandbox.salesforce.org import SalesforceOrg
 
 CONVERSION_FIELDS = "Id, IsConverted, ConvertedContactId, ConvertedAccountId, ConvertedDate, Status"
-LEAD = {"Salutation": "Dr.", "FirstName": "Ada", "LastName": "Lovelace", "Company": "Analytical Engines Ltd",
-        "Title": "Head of Research", "Email": "ada.lovelace@analytical.example", "Phone": "030 1234567",
-        "MobilePhone": "0151 23456789", "City": "Berlin", "Country": "Germany", "LeadSource": "Web",
-        "HasOptedOutOfEmail": True, "Description": "Met at the fair", "Budget__c": 5000}
+LEAD = {
+    "Salutation": "Dr.",
+    "FirstName": "Ada",
+    "LastName": "Lovelace",
+    "Company": "Analytical Engines Ltd",
+    "Title": "Head of Research",
+    "Email": "ada.lovelace@analytical.example",
+    "Phone": "030 1234567",
+    "MobilePhone": "0151 23456789",
+    "City": "Berlin",
+    "Country": "Germany",
+    "LeadSource": "Web",
+    "HasOptedOutOfEmail": True,
+    "Description": "Met at the fair",
+    "Budget__c": 5000,
+}
 
 
 def _parse(text: str) -> datetime:
@@ -43,8 +55,9 @@ def _lead(env: SfEnv, **fields: object) -> str:
 
 
 def _converted(env: SfEnv, lead_id: str) -> dict[str, object]:
-    [record] = env.sf.query(f"SELECT {CONVERSION_FIELDS}, SystemModstamp, LastModifiedDate FROM Lead "
-                            f"WHERE Id = '{lead_id}'")["records"]
+    [record] = env.sf.query(
+        f"SELECT {CONVERSION_FIELDS}, SystemModstamp, LastModifiedDate FROM Lead WHERE Id = '{lead_id}'"
+    )["records"]
     return record
 
 
@@ -52,8 +65,10 @@ def test_describe_reports_the_conversion_fields(sf_env: SfEnv) -> None:
     fields = {f["name"]: f for f in sf_env.sf.Lead.describe()["fields"]}
     assert fields["IsConverted"]["type"] == "boolean" and fields["IsConverted"]["updateable"] is False
     assert fields["IsConverted"]["defaultedOnCreate"] is True and fields["IsConverted"]["nillable"] is False
-    for name, target, relationship in (("ConvertedContactId", "Contact", "ConvertedContact"),
-                                       ("ConvertedAccountId", "Account", "ConvertedAccount")):
+    for name, target, relationship in (
+        ("ConvertedContactId", "Contact", "ConvertedContact"),
+        ("ConvertedAccountId", "Account", "ConvertedAccount"),
+    ):
         assert fields[name]["type"] == "reference" and fields[name]["referenceTo"] == [target]
         assert fields[name]["relationshipName"] == relationship and fields[name]["length"] == 18
         assert fields[name]["createable"] is False and fields[name]["updateable"] is False
@@ -76,7 +91,9 @@ def test_converted_lead_is_readable_with_its_conversion_fields(sf_env: SfEnv) ->
     # the conversion moves SystemModstamp (an incremental reader sees it), not LastModifiedDate
     assert str(lead["SystemModstamp"]) > str(lead["LastModifiedDate"]) == str(open_lead["LastModifiedDate"])
     cursor = _parse(str(open_lead["SystemModstamp"])) + timedelta(minutes=1)  # after the Lead was created
-    rows = sf_env.sf.query_all(f"SELECT Id FROM Lead WHERE SystemModstamp > {cursor:%Y-%m-%dT%H:%M:%SZ}")["records"]
+    rows = sf_env.sf.query_all(f"SELECT Id FROM Lead WHERE SystemModstamp > {cursor:%Y-%m-%dT%H:%M:%SZ}")[
+        "records"
+    ]
     assert [r["Id"] for r in rows] == [lead_id]
     assert sf_env.sf.query("SELECT Id FROM Lead WHERE IsConverted = false")["totalSize"] == 0
     sf_env.clock.advance(timedelta(minutes=2))
@@ -88,12 +105,25 @@ def test_conversion_creates_the_contact_from_the_lead(sf_env: SfEnv) -> None:
     lead_id = _lead(sf_env)
     contact_id = sf_env.org.convert_lead(lead_id)
     contact = sf_env.sf.Contact.get(contact_id)
-    expected = {"Salutation": "Dr.", "FirstName": "Ada", "LastName": "Lovelace", "Title": "Head of Research",
-                "Email": "ada.lovelace@analytical.example", "Phone": "030 1234567", "MobilePhone": "0151 23456789",
-                "MailingCity": "Berlin", "MailingCountry": "Germany", "LeadSource": "Web",
-                "HasOptedOutOfEmail": True, "Description": "Met at the fair", "OwnerId": sf_env.org.user_id}
+    expected = {
+        "Salutation": "Dr.",
+        "FirstName": "Ada",
+        "LastName": "Lovelace",
+        "Title": "Head of Research",
+        "Email": "ada.lovelace@analytical.example",
+        "Phone": "030 1234567",
+        "MobilePhone": "0151 23456789",
+        "MailingCity": "Berlin",
+        "MailingCountry": "Germany",
+        "LeadSource": "Web",
+        "HasOptedOutOfEmail": True,
+        "Description": "Met at the fair",
+        "OwnerId": sf_env.org.user_id,
+    }
     assert {k: contact[k] for k in expected} == expected
-    assert contact["MailingStreet"] is None and contact["Customer_Score__c"] is None  # custom fields are not mapped
+    assert (
+        contact["MailingStreet"] is None and contact["Customer_Score__c"] is None
+    )  # custom fields are not mapped
     lead = _converted(sf_env, lead_id)
     assert contact["CreatedDate"] == lead["SystemModstamp"]  # one conversion, one timestamp
     [found] = sf_env.sf.query(f"SELECT Id FROM Contact WHERE Email = '{LEAD['Email']}'")["records"]
@@ -103,16 +133,36 @@ def test_conversion_creates_the_contact_from_the_lead(sf_env: SfEnv) -> None:
 def test_updates_of_a_converted_lead_are_refused(sf_env: SfEnv) -> None:
     lead_id = _lead(sf_env)
     sf_env.org.convert_lead(lead_id)
-    refusal = {"message": "cannot reference converted lead", "errorCode": "CANNOT_UPDATE_CONVERTED_LEAD",
-               "fields": []}
+    refusal = {
+        "message": "cannot reference converted lead",
+        "errorCode": "CANNOT_UPDATE_CONVERTED_LEAD",
+        "fields": [],
+    }
     with pytest.raises(SalesforceMalformedRequest) as single:
         sf_env.sf.Lead.update(lead_id, {"FirstName": "Augusta"})
     assert single.value.status == 400 and single.value.content == [refusal]
-    response = sf_env.call("PATCH", f"{API}/composite/sobjects", json={"allOrNone": False, "records": [
-        {"attributes": {"type": "Lead"}, "id": lead_id, "Email": "new@analytical.example"}]})
+    response = sf_env.call(
+        "PATCH",
+        f"{API}/composite/sobjects",
+        json={
+            "allOrNone": False,
+            "records": [{"attributes": {"type": "Lead"}, "id": lead_id, "Email": "new@analytical.example"}],
+        },
+    )
     assert response.status_code == 200
-    assert response.json() == [{"id": lead_id, "success": False, "errors": [
-        {"statusCode": "CANNOT_UPDATE_CONVERTED_LEAD", "message": "cannot reference converted lead", "fields": []}]}]
+    assert response.json() == [
+        {
+            "id": lead_id,
+            "success": False,
+            "errors": [
+                {
+                    "statusCode": "CANNOT_UPDATE_CONVERTED_LEAD",
+                    "message": "cannot reference converted lead",
+                    "fields": [],
+                }
+            ],
+        }
+    ]
     assert sf_env.sf.Lead.get(lead_id)["FirstName"] == "Ada"
     with pytest.raises(ConversionError) as again:
         sf_env.org.convert_lead(lead_id)
@@ -121,9 +171,19 @@ def test_updates_of_a_converted_lead_are_refused(sf_env: SfEnv) -> None:
 
 
 def test_conversion_into_an_existing_contact_fills_only_its_empty_fields(sf_env: SfEnv) -> None:
-    [existing] = sf_env.org.create_many("Contact", [{
-        "FirstName": "Ada", "LastName": "Lovelace", "Email": LEAD["Email"], "Phone": "+49 30 7654321",
-        "LeadSource": "Other", "HasOptedOutOfEmail": False}])
+    [existing] = sf_env.org.create_many(
+        "Contact",
+        [
+            {
+                "FirstName": "Ada",
+                "LastName": "Lovelace",
+                "Email": LEAD["Email"],
+                "Phone": "+49 30 7654321",
+                "LeadSource": "Other",
+                "HasOptedOutOfEmail": False,
+            }
+        ],
+    )
     before = sf_env.sf.Contact.get(existing["id"])
     lead_id = _lead(sf_env)
     sf_env.clock.advance(timedelta(seconds=3))
@@ -172,7 +232,9 @@ def test_control_route_converts_a_lead(sf_env: SfEnv) -> None:
     assert result["opportunityId"] is None
     assert _converted(sf_env, lead_id)["ConvertedContactId"] == result["contactId"]
     again = sf_env.http.post(url, json={"leadId": lead_id, "contactId": result["contactId"]})
-    assert again.status_code == 400 and again.json()["errors"][0]["statusCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+    assert (
+        again.status_code == 400 and again.json()["errors"][0]["statusCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+    )
     assert sf_env.http.post(url, json={}).status_code == 400
 
 
@@ -192,8 +254,10 @@ def test_saved_state_keeps_conversions(sf_env: SfEnv) -> None:
     contact_id = sf_env.org.convert_lead(lead_id)
     loaded = SalesforceOrg.from_dict(json.loads(json.dumps(sf_env.org.to_dict())), Clock())
     assert loaded.get("Lead", lead_id)["ConvertedContactId"] == contact_id
-    assert loaded.update_many("Lead", [{"Id": lead_id, "FirstName": "X"}])[0]["errors"][0]["statusCode"] == \
-        "CANNOT_UPDATE_CONVERTED_LEAD"
+    assert (
+        loaded.update_many("Lead", [{"Id": lead_id, "FirstName": "X"}])[0]["errors"][0]["statusCode"]
+        == "CANNOT_UPDATE_CONVERTED_LEAD"
+    )
     state = sf_env.org.to_dict()
     for row in state["records"]["Lead"]:  # a state saved before the conversion fields existed
         for name in ("ConvertedContactId", "ConvertedAccountId", "ConvertedDate"):
@@ -211,13 +275,20 @@ SEED = {"contacts": 600, "leads": 400, "seed": 12}
 def seeded() -> Iterator[tuple[Sandbox, Salesforce]]:
     sandbox = Sandbox(SandboxConfig(**SEED, brevo_rate_limit=0))
     info = sandbox.start()["salesforce"]
-    sf = Salesforce(consumer_key=info["client_id"], consumer_secret=info["client_secret"], domain="sandbox.my",
-                    session=salesforce_session(info["login_url"], info["ca_bundle"]), version=info["api_version"])
+    sf = Salesforce(
+        consumer_key=info["client_id"],
+        consumer_secret=info["client_secret"],
+        domain="sandbox.my",
+        session=salesforce_session(info["login_url"], info["ca_bundle"]),
+        version=info["api_version"],
+    )
     yield sandbox, sf
     sandbox.stop()
 
 
-def test_seeded_leads_are_converted_into_new_and_existing_contacts(seeded: tuple[Sandbox, Salesforce]) -> None:
+def test_seeded_leads_are_converted_into_new_and_existing_contacts(
+    seeded: tuple[Sandbox, Salesforce],
+) -> None:
     _, sf = seeded
     data = generate(**SEED)
     leads = sf.query_all(f"SELECT {CONVERSION_FIELDS}, Email FROM Lead ORDER BY Id")["records"]

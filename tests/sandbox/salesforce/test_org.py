@@ -13,11 +13,14 @@ from toolkit.sandbox.salesforce import ids
 from toolkit.sandbox.salesforce.org import SalesforceOrg
 
 
-@pytest.mark.parametrize("id15,suffix", [
-    ("003RO0000035WQg", "YAM"),  # examples from Salesforce's REST API guide
-    ("005R0000000UyrW", "IAS"),
-    ("750R0000000zxr8", "IAA"),
-])
+@pytest.mark.parametrize(
+    "id15,suffix",
+    [
+        ("003RO0000035WQg", "YAM"),  # examples from Salesforce's REST API guide
+        ("005R0000000UyrW", "IAS"),
+        ("750R0000000zxr8", "IAA"),
+    ],
+)
 def test_checksum_matches_salesforce_ids(id15: str, suffix: str) -> None:
     assert ids.checksum(id15) == suffix
     assert ids.normalize(id15) == id15 + suffix
@@ -35,7 +38,7 @@ def test_18_char_ids_are_repaired_from_their_suffix_and_checked() -> None:
 
 
 def test_ids_sort_in_creation_order() -> None:
-    made = [ids.make_id("003", n) for n in (1, 9, 10, 35, 36, 61, 62, 3843, 3844, 62 ** 5)]
+    made = [ids.make_id("003", n) for n in (1, 9, 10, 35, 36, 61, 62, 3843, 3844, 62**5)]
     assert made == sorted(made)
     assert all(len(i) == 18 and ids.normalize(i) == i for i in made)
 
@@ -44,10 +47,20 @@ def test_seeding_50000_contacts_takes_seconds() -> None:
     org = SalesforceOrg(Clock(), seed=1)
     started = time.perf_counter()
     for chunk in range(5):
-        results = org.create_many("Contact", [
-            {"FirstName": f"F{chunk}-{i}", "LastName": "L", "Email": f"c{chunk}.{i}@example.com",
-             "Phone": "+49 30 123456", "Birthdate": date(1990, 9, 25), "Customer_Score__c": 1.5}
-            for i in range(10_000)])
+        results = org.create_many(
+            "Contact",
+            [
+                {
+                    "FirstName": f"F{chunk}-{i}",
+                    "LastName": "L",
+                    "Email": f"c{chunk}.{i}@example.com",
+                    "Phone": "+49 30 123456",
+                    "Birthdate": date(1990, 9, 25),
+                    "Customer_Score__c": 1.5,
+                }
+                for i in range(10_000)
+            ],
+        )
         assert all(r["success"] for r in results)
     assert time.perf_counter() - started < 5
     records = org.records("Contact")
@@ -93,5 +106,9 @@ def test_save_and_load_round_trips_through_json() -> None:
     assert loaded.delete_many([contact["id"]])[0]["errors"][0]["statusCode"] == "DELETE_FAILED"
     [new] = loaded.create_many("Case", [{"Subject": "Next"}])
     assert loaded.get("Case", new["id"])["CaseNumber"] == "00001002" and new["id"] > contact["id"]
-    assert loaded.deleted_records("Contact", "2000-01-01T00:00:00.000+0000", "2100-01-01T00:00:00.000+0000")[0][
-        "id"] == gone["id"]
+    assert (
+        loaded.deleted_records("Contact", "2000-01-01T00:00:00.000+0000", "2100-01-01T00:00:00.000+0000")[0][
+            "id"
+        ]
+        == gone["id"]
+    )

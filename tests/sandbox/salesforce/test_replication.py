@@ -59,7 +59,9 @@ def test_recycle_bin_is_emptied_after_15_days(sf_env: SfEnv) -> None:
     assert [r["Id"] for r in remaining] == [ids[1]]
     body = sf_env.sf.Contact.deleted(sf_env.clock.now() - timedelta(days=14), sf_env.clock.now())
     assert body["deletedRecords"] == []
-    assert body["earliestDateAvailable"] > deleted_at and body["earliestDateAvailable"].endswith(":00.000+0000")
+    assert body["earliestDateAvailable"] > deleted_at and body["earliestDateAvailable"].endswith(
+        ":00.000+0000"
+    )
 
 
 def test_records_sharing_one_system_modstamp_across_a_page_boundary_are_all_returned(sf_env: SfEnv) -> None:
@@ -71,8 +73,9 @@ def test_records_sharing_one_system_modstamp_across_a_page_boundary_are_all_retu
     seen: list[str] = []
     where = "SystemModstamp > 2000-01-01T00:00:00Z"
     while True:
-        page = sf_env.sf.query(f"SELECT Id, SystemModstamp FROM Contact WHERE {where} "
-                               "ORDER BY SystemModstamp, Id LIMIT 1000")
+        page = sf_env.sf.query(
+            f"SELECT Id, SystemModstamp FROM Contact WHERE {where} ORDER BY SystemModstamp, Id LIMIT 1000"
+        )
         rows = page["records"]
         if not rows:
             break
@@ -87,7 +90,8 @@ def test_deleting_bumps_system_modstamp_for_query_all_cursors(sf_env: SfEnv) -> 
     before = sf_env.org.get("Contact", ids[1])["SystemModstamp"]
     sf_env.clock.advance(timedelta(seconds=2))
     sf_env.sf.Contact.delete(ids[1])
-    page = sf_env.sf.query_all(f"SELECT Id, IsDeleted FROM Contact WHERE SystemModstamp > {before}",
-                               include_deleted=True)
+    page = sf_env.sf.query_all(
+        f"SELECT Id, IsDeleted FROM Contact WHERE SystemModstamp > {before}", include_deleted=True
+    )
     assert [(r["Id"], r["IsDeleted"]) for r in page["records"]] == [(ids[1], True)]
     assert sf_env.get(f"{API}/sobjects/Contact/{ids[1]}").json()[0]["errorCode"] == "ENTITY_IS_DELETED"

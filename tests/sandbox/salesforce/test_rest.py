@@ -7,12 +7,15 @@ from datetime import timedelta
 
 import pytest
 from simple_salesforce.exceptions import (
-    SalesforceExpiredSession, SalesforceGeneralError, SalesforceMalformedRequest, SalesforceRefusedRequest,
-    SalesforceResourceNotFound)
-
-from toolkit.sandbox.middleware import FaultPlan
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
 
 from tests.support.salesforce import API, SfEnv
+from toolkit.sandbox.middleware import FaultPlan
 
 
 def test_global_and_object_describe_report_the_schema(sf_env: SfEnv) -> None:
@@ -38,14 +41,18 @@ def test_global_and_object_describe_report_the_schema(sf_env: SfEnv) -> None:
     assert [p["value"] for p in status["picklistValues"] if p["defaultValue"]] == ["Open - Not Contacted"]
     assert lead["IsConverted"]["updateable"] is False
     case = {f["name"]: f for f in sf.Case.describe()["fields"]}
-    assert case["ContactId"]["referenceTo"] == ["Contact"] and case["ContactId"]["relationshipName"] == "Contact"
+    assert (
+        case["ContactId"]["referenceTo"] == ["Contact"] and case["ContactId"]["relationshipName"] == "Contact"
+    )
     assert sf.Contact.metadata()["objectDescribe"]["keyPrefix"] == "003"
 
 
 def test_unknown_object_is_404_not_found(sf_env: SfEnv) -> None:
     with pytest.raises(SalesforceResourceNotFound) as exc:
         sf_env.sf.Foo__c.describe()
-    assert exc.value.content == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    assert exc.value.content == [
+        {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
+    ]
 
 
 def test_query_all_iter_pages_5000_contacts_in_three_requests(sf_env: SfEnv) -> None:
@@ -70,8 +77,11 @@ def test_first_page_reports_total_and_next_records_url(sf_env: SfEnv) -> None:
 
 def test_batch_size_header_sets_the_page_size(sf_env: SfEnv) -> None:
     sf_env.contacts(700)
-    resp = sf_env.get(f"{API}/query", params={"q": "SELECT Id FROM Contact"},
-                      headers={"Sforce-Query-Options": "batchSize=500"})
+    resp = sf_env.get(
+        f"{API}/query",
+        params={"q": "SELECT Id FROM Contact"},
+        headers={"Sforce-Query-Options": "batchSize=500"},
+    )
     body = resp.json()
     assert len(body["records"]) == 500 and body["nextRecordsUrl"].endswith("-500")
     rest = sf_env.get(body["nextRecordsUrl"]).json()
@@ -92,7 +102,11 @@ def test_query_hides_deleted_records_and_query_all_returns_them(sf_env: SfEnv) -
     live = sf_env.sf.query("SELECT Id FROM Contact")
     assert sorted(r["Id"] for r in live["records"]) == sorted([ids[0], ids[2]])
     every = sf_env.sf.query_all("SELECT Id, IsDeleted FROM Contact ORDER BY Id", include_deleted=True)
-    assert [(r["Id"], r["IsDeleted"]) for r in every["records"]] == [(ids[0], False), (ids[1], True), (ids[2], False)]
+    assert [(r["Id"], r["IsDeleted"]) for r in every["records"]] == [
+        (ids[0], False),
+        (ids[1], True),
+        (ids[2], False),
+    ]
 
 
 def test_count_query_returns_total_size_and_no_records(sf_env: SfEnv) -> None:
@@ -100,11 +114,14 @@ def test_count_query_returns_total_size_and_no_records(sf_env: SfEnv) -> None:
     assert sf_env.sf.query("SELECT COUNT() FROM Contact") == {"totalSize": 42, "done": True, "records": []}
 
 
-@pytest.mark.parametrize("soql,code", [
-    ("SELECT Id FROM", "MALFORMED_QUERY"),
-    ("SELECT Foo FROM Contact", "INVALID_FIELD"),
-    ("SELECT Id FROM Foo__c", "INVALID_TYPE"),
-])
+@pytest.mark.parametrize(
+    "soql,code",
+    [
+        ("SELECT Id FROM", "MALFORMED_QUERY"),
+        ("SELECT Foo FROM Contact", "INVALID_FIELD"),
+        ("SELECT Id FROM Foo__c", "INVALID_TYPE"),
+    ],
+)
 def test_soql_errors_are_400_with_their_error_code(sf_env: SfEnv, soql: str, code: str) -> None:
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf_env.sf.query(soql)
@@ -126,7 +143,9 @@ def test_single_record_create_get_update_delete(sf_env: SfEnv) -> None:
     assert record["OwnerId"] == sf_env.org.user_id and record["HasOptedOutOfEmail"] is False
     sf_env.clock.advance(timedelta(minutes=1))
     assert sf.Contact.update(created["id"], {"LastName": "King"}) == 204
-    after = sf_env.get(f"{API}/sobjects/Contact/{created['id']}", params={"fields": "Name,SystemModstamp"}).json()
+    after = sf_env.get(
+        f"{API}/sobjects/Contact/{created['id']}", params={"fields": "Name,SystemModstamp"}
+    ).json()
     assert list(after) == ["attributes", "Name", "SystemModstamp"]
     assert after["Name"] == "Ada King" and after["SystemModstamp"] > record["SystemModstamp"]
     assert sf.Contact.delete(created["id"]) == 204
@@ -170,7 +189,9 @@ def test_request_limit_exceeded_once_the_allowance_is_spent(sf_env: SfEnv) -> No
     assert sf_env.get(f"{API}/limits/").json()["DailyApiRequests"] == {"Max": 10, "Remaining": 0}
     refused = sf_env.get(f"{API}/limits/")
     assert refused.status_code == 403
-    assert refused.json() == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    assert refused.json() == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
     with pytest.raises(SalesforceRefusedRequest):
         sf_env.sf.query("SELECT Id FROM Contact")
     sf_env.clock.advance(timedelta(hours=24, minutes=1))
@@ -182,8 +203,12 @@ def test_api_disabled_org_refuses_every_call(sf_env: SfEnv) -> None:
     sf_env.http.post(f"{sf_env.url}/_sandbox/salesforce/api-enabled", json={"enabled": False})
     resp = sf_env.get(f"{API}/query", params={"q": "SELECT Id FROM Contact"})
     assert resp.status_code == 403
-    assert resp.json() == [{"message": "API is not enabled for this Organization or Partner",
-                            "errorCode": "API_DISABLED_FOR_ORG"}]
+    assert resp.json() == [
+        {
+            "message": "API is not enabled for this Organization or Partner",
+            "errorCode": "API_DISABLED_FOR_ORG",
+        }
+    ]
 
 
 def test_bad_token_is_401_invalid_session_id(sf_env: SfEnv) -> None:
@@ -213,7 +238,9 @@ def test_injected_faults_answer_with_salesforce_error_lists(sf_env: SfEnv) -> No
     sf_env.service.faults.set_plan(FaultPlan(script=["503", "500"]))
     with pytest.raises(SalesforceGeneralError) as unavailable:
         sf_env.sf.query("SELECT Id FROM Contact")
-    assert unavailable.value.status == 503 and unavailable.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    assert (
+        unavailable.value.status == 503 and unavailable.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    )
     failed = sf_env.get(f"{API}/sobjects/")
     assert failed.status_code == 500 and failed.json()[0]["errorCode"] == "UNKNOWN_EXCEPTION"
     assert sf_env.get(f"{API}/sobjects/").status_code == 200
@@ -223,8 +250,16 @@ def test_concurrent_writes_get_distinct_ids(sf_env: SfEnv) -> None:
     def write(worker: int) -> list[str]:
         out = []
         for call in range(5):
-            results = sf_env.sf.restful("composite/sobjects", method="POST", json={"records": [
-                {"attributes": {"type": "Contact"}, "LastName": f"W{worker}-{call}-{i}"} for i in range(50)]})
+            results = sf_env.sf.restful(
+                "composite/sobjects",
+                method="POST",
+                json={
+                    "records": [
+                        {"attributes": {"type": "Contact"}, "LastName": f"W{worker}-{call}-{i}"}
+                        for i in range(50)
+                    ]
+                },
+            )
             out += [r["id"] for r in results]
         return out
 

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from toolkit.sandbox.salesforce.soql import (
-    SoqlError, compile_query, parse, unknown_sobject_error)
+from toolkit.sandbox.salesforce.soql import SoqlError, compile_query, parse, unknown_sobject_error
 
-NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 TYPES = {
-    "Id": "id", "FirstName": "string", "LastName": "string", "Email": "email", "Phone": "phone",
-    "SystemModstamp": "datetime", "Birthdate": "date", "IsDeleted": "boolean",
-    "AccountId": "reference", "LeadSource": "picklist", "Interests__c": "multipicklist",
+    "Id": "id",
+    "FirstName": "string",
+    "LastName": "string",
+    "Email": "email",
+    "Phone": "phone",
+    "SystemModstamp": "datetime",
+    "Birthdate": "date",
+    "IsDeleted": "boolean",
+    "AccountId": "reference",
+    "LeadSource": "picklist",
+    "Interests__c": "multipicklist",
     "Score__c": "double",
 }
 INCREMENTAL = (
     "SELECT Id, FirstName, LastName, Email, Phone, SystemModstamp, IsDeleted FROM Contact "
     "WHERE (SystemModstamp > 2026-11-27T09:37:04.000+0000) OR (SystemModstamp = "
     "2026-11-27T09:37:04.000+0000 AND Id > '003Dn0000000001AAA') "
-    "ORDER BY SystemModstamp ASC, Id ASC LIMIT 2000")
+    "ORDER BY SystemModstamp ASC, Id ASC LIMIT 2000"
+)
 
 
 def cid(n: int) -> str:
@@ -28,20 +36,43 @@ def cid(n: int) -> str:
 
 
 def contact(n: int, **fields: object) -> dict:
-    record = {name: None for name in TYPES}
-    record.update(Id=cid(n), LastName=f"Last{n}", IsDeleted=False,
-                  SystemModstamp="2026-11-27T09:37:04.000+0000")
+    record = dict.fromkeys(TYPES)
+    record.update(
+        Id=cid(n), LastName=f"Last{n}", IsDeleted=False, SystemModstamp="2026-11-27T09:37:04.000+0000"
+    )
     record.update(fields)
     return record
 
 
 PEOPLE = [
-    contact(1, FirstName="Ada", LastName="Lovelace", Email="ada@example.com", Score__c=9.5,
-            Interests__c="Math;Poetry", Birthdate="1815-12-10", LeadSource="Web"),
-    contact(2, FirstName="alan", LastName="Turing", Email="ALAN@example.com", Score__c=-2,
-            Interests__c="Math", Phone="+44 20 7946 0000"),
-    contact(3, FirstName="Grace", LastName="hopper", Email=None, Score__c=7,
-            Interests__c="Navy;Compilers", IsDeleted=True),
+    contact(
+        1,
+        FirstName="Ada",
+        LastName="Lovelace",
+        Email="ada@example.com",
+        Score__c=9.5,
+        Interests__c="Math;Poetry",
+        Birthdate="1815-12-10",
+        LeadSource="Web",
+    ),
+    contact(
+        2,
+        FirstName="alan",
+        LastName="Turing",
+        Email="ALAN@example.com",
+        Score__c=-2,
+        Interests__c="Math",
+        Phone="+44 20 7946 0000",
+    ),
+    contact(
+        3,
+        FirstName="Grace",
+        LastName="hopper",
+        Email=None,
+        Score__c=7,
+        Interests__c="Navy;Compilers",
+        IsDeleted=True,
+    ),
     contact(4, FirstName=None, LastName="O'Brien", Email="", Score__c=None, Phone=""),
 ]
 
@@ -69,23 +100,25 @@ def test_incremental_query_resumes_inside_a_shared_timestamp() -> None:
     records = [contact(n, SystemModstamp=same) for n in (3, 1, 4, 2)] + [
         contact(9, SystemModstamp="2026-11-27T09:37:05.001+0000"),
         contact(8, SystemModstamp="2026-11-27T09:37:05.000+0000"),
-        contact(7, SystemModstamp="2026-11-27T09:37:03.999+0000")]
+        contact(7, SystemModstamp="2026-11-27T09:37:03.999+0000"),
+    ]
     rows = run(INCREMENTAL, records)
     assert [int(r["Id"][5:15]) for r in rows] == [2, 3, 4, 8, 9]
-    assert list(rows[0]) == ["Id", "FirstName", "LastName", "Email", "Phone", "SystemModstamp",
-                             "IsDeleted"]
+    assert list(rows[0]) == ["Id", "FirstName", "LastName", "Email", "Phone", "SystemModstamp", "IsDeleted"]
 
 
 def test_incremental_query_with_small_pages_visits_every_record_once() -> None:
-    stamps = ["2026-11-27T09:37:04.000+0000", "2026-11-27T09:37:04.000+0000",
-              "2026-11-27T09:37:04.500+0000"]
+    stamps = ["2026-11-27T09:37:04.000+0000", "2026-11-27T09:37:04.000+0000", "2026-11-27T09:37:04.500+0000"]
     records = [contact(n, SystemModstamp=stamps[n % 3]) for n in range(30, 0, -1)]
     seen: list[str] = []
     cursor = ("2000-01-01T00:00:00.000+0000", "000000000000000AAA")
     while True:
-        page = run(f"SELECT Id, SystemModstamp FROM Contact WHERE (SystemModstamp > {cursor[0]}) "
-                   f"OR (SystemModstamp = {cursor[0]} AND Id > '{cursor[1]}') "
-                   "ORDER BY SystemModstamp ASC, Id ASC LIMIT 4", records)
+        page = run(
+            f"SELECT Id, SystemModstamp FROM Contact WHERE (SystemModstamp > {cursor[0]}) "
+            f"OR (SystemModstamp = {cursor[0]} AND Id > '{cursor[1]}') "
+            "ORDER BY SystemModstamp ASC, Id ASC LIMIT 4",
+            records,
+        )
         if not page:
             break
         seen += [r["Id"] for r in page]
@@ -125,8 +158,12 @@ def test_like_wildcards_are_case_insensitive_and_escapable() -> None:
     assert where("LastName LIKE 't%'") == [2]
     assert where("LastName LIKE '_opper'") == [3]
     assert where("Email LIKE '%EXAMPLE.COM'") == [1, 2]
-    records = [contact(1, FirstName="100%"), contact(2, FirstName="1000"),
-               contact(3, FirstName="a_b"), contact(4, FirstName="axb")]
+    records = [
+        contact(1, FirstName="100%"),
+        contact(2, FirstName="1000"),
+        contact(3, FirstName="a_b"),
+        contact(4, FirstName="axb"),
+    ]
     assert where(r"FirstName LIKE '100\%'", records) == [1]
     assert where("FirstName LIKE '100%'", records) == [1, 2]
     assert where(r"FirstName LIKE 'a\_b'", records) == [3]
@@ -165,11 +202,14 @@ def test_not_and_parentheses_set_precedence() -> None:
     assert where("FirstName = 'x' OR FirstName = 'alan' OR FirstName = 'ada'") == [1, 2]
 
 
-@pytest.mark.parametrize("clause, token", [
-    ("FirstName = 'a' AND LastName = 'b' OR Email = 'c'", "OR"),
-    ("FirstName = 'a' OR LastName = 'b' AND Email = 'c'", "AND"),
-    ("(FirstName = 'a' OR LastName = 'b') AND Email = 'c' OR Phone = 'd'", "OR"),
-])
+@pytest.mark.parametrize(
+    "clause, token",
+    [
+        ("FirstName = 'a' AND LastName = 'b' OR Email = 'c'", "OR"),
+        ("FirstName = 'a' OR LastName = 'b' AND Email = 'c'", "AND"),
+        ("(FirstName = 'a' OR LastName = 'b') AND Email = 'c' OR Phone = 'd'", "OR"),
+    ],
+)
 def test_mixing_and_or_without_parentheses_is_malformed(clause: str, token: str) -> None:
     err = error(f"SELECT Id FROM Contact WHERE {clause}")
     assert err.error_code == "MALFORMED_QUERY"
@@ -178,21 +218,33 @@ def test_mixing_and_or_without_parentheses_is_malformed(clause: str, token: str)
 
 def test_string_escapes() -> None:
     assert where(r"LastName = 'O\'Brien'") == [4]
-    records = [contact(1, FirstName='say "hi"'), contact(2, FirstName="back\\slash"),
-               contact(3, FirstName="two\nlines\tand tab")]
+    records = [
+        contact(1, FirstName='say "hi"'),
+        contact(2, FirstName="back\\slash"),
+        contact(3, FirstName="two\nlines\tand tab"),
+    ]
     assert where(r"FirstName = 'say \"hi\"'", records) == [1]
     assert where(r"FirstName = 'back\\slash'", records) == [2]
     assert where(r"FirstName = 'two\nlines\tand tab'", records) == [3]
-    assert error(r"SELECT Id FROM Contact WHERE FirstName = 'bad\q'").error_code == \
-        "MALFORMED_QUERY"
+    assert error(r"SELECT Id FROM Contact WHERE FirstName = 'bad\q'").error_code == "MALFORMED_QUERY"
 
 
-@pytest.mark.parametrize("literal", [
-    "2026-11-27T09:37:04Z", "2026-11-27T09:37:04.000Z", "2026-11-27T10:37:04+01:00",
-    "2026-11-27T09:37:04.000+0000", "2026-11-27T04:37:04-05:00", "2026-11-28T00:37:04+15:00"])
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "2026-11-27T09:37:04Z",
+        "2026-11-27T09:37:04.000Z",
+        "2026-11-27T10:37:04+01:00",
+        "2026-11-27T09:37:04.000+0000",
+        "2026-11-27T04:37:04-05:00",
+        "2026-11-28T00:37:04+15:00",
+    ],
+)
 def test_datetime_literals_are_normalised_to_utc(literal: str) -> None:
-    assert where(f"SystemModstamp = {literal}", [contact(1), contact(2, SystemModstamp=(
-        "2026-11-27T09:37:04.001+0000"))]) == [1]
+    assert where(
+        f"SystemModstamp = {literal}",
+        [contact(1), contact(2, SystemModstamp=("2026-11-27T09:37:04.001+0000"))],
+    ) == [1]
 
 
 def test_datetime_literal_milliseconds_are_compared() -> None:
@@ -202,11 +254,13 @@ def test_datetime_literal_milliseconds_are_compared() -> None:
 
 
 def test_relative_date_literals_on_datetime_fields_cover_whole_days() -> None:
-    records = [contact(1, SystemModstamp="2026-11-26T23:59:59.999+0000"),
-               contact(2, SystemModstamp="2026-11-27T00:00:00.000+0000"),
-               contact(3, SystemModstamp="2026-11-27T23:59:59.999+0000"),
-               contact(4, SystemModstamp="2026-11-28T00:00:00.000+0000"),
-               contact(5, SystemModstamp="2026-11-25T00:00:00.000+0000")]
+    records = [
+        contact(1, SystemModstamp="2026-11-26T23:59:59.999+0000"),
+        contact(2, SystemModstamp="2026-11-27T00:00:00.000+0000"),
+        contact(3, SystemModstamp="2026-11-27T23:59:59.999+0000"),
+        contact(4, SystemModstamp="2026-11-28T00:00:00.000+0000"),
+        contact(5, SystemModstamp="2026-11-25T00:00:00.000+0000"),
+    ]
     assert where("SystemModstamp = TODAY", records) == [2, 3]
     assert where("SystemModstamp > TODAY", records) == [4]
     assert where("SystemModstamp < TODAY", records) == [1, 5]
@@ -218,21 +272,27 @@ def test_relative_date_literals_on_datetime_fields_cover_whole_days() -> None:
 
 
 def test_date_fields_take_dates_and_date_literals() -> None:
-    records = [contact(1, Birthdate="2026-11-26"), contact(2, Birthdate="2026-11-27"),
-               contact(3, Birthdate="1990-09-25")]
+    records = [
+        contact(1, Birthdate="2026-11-26"),
+        contact(2, Birthdate="2026-11-27"),
+        contact(3, Birthdate="1990-09-25"),
+    ]
     assert where("Birthdate = 1990-09-25", records) == [3]
     assert where("Birthdate < 2026-01-01", records) == [3]
     assert where("Birthdate = YESTERDAY", records) == [1]
     assert where("Birthdate = LAST_N_DAYS:3", records) == [1, 2]
 
 
-@pytest.mark.parametrize("clause, type_text", [
-    ("SystemModstamp > 'abc'", "must be of type dateTime and should not be enclosed in quotes"),
-    ("SystemModstamp > 2026-11-27", "must be of type dateTime and should not be enclosed"),
-    ("Birthdate = 2026-11-27T00:00:00Z", "must be of type date and should not be enclosed"),
-    ("LastName = 5", "must be of type string and should be enclosed in quotes"),
-    ("Score__c = '5'", "must be of type double and should not be enclosed in quotes"),
-])
+@pytest.mark.parametrize(
+    "clause, type_text",
+    [
+        ("SystemModstamp > 'abc'", "must be of type dateTime and should not be enclosed in quotes"),
+        ("SystemModstamp > 2026-11-27", "must be of type dateTime and should not be enclosed"),
+        ("Birthdate = 2026-11-27T00:00:00Z", "must be of type date and should not be enclosed"),
+        ("LastName = 5", "must be of type string and should be enclosed in quotes"),
+        ("Score__c = '5'", "must be of type double and should not be enclosed in quotes"),
+    ],
+)
 def test_literal_of_the_wrong_type_is_invalid_field(clause: str, type_text: str) -> None:
     err = error(f"SELECT Id FROM Contact WHERE {clause}")
     assert err.error_code == "INVALID_FIELD"
@@ -248,8 +308,12 @@ def test_order_by_nulls_defaults_and_explicit() -> None:
 
 
 def test_order_by_several_fields_breaks_ties_in_order() -> None:
-    records = [contact(1, LastName="b", FirstName="x"), contact(2, LastName="A", FirstName="y"),
-               contact(3, LastName="B", FirstName="a"), contact(4, LastName="a", FirstName="z")]
+    records = [
+        contact(1, LastName="b", FirstName="x"),
+        contact(2, LastName="A", FirstName="y"),
+        contact(3, LastName="B", FirstName="a"),
+        contact(4, LastName="a", FirstName="z"),
+    ]
     assert ids("SELECT Id FROM Contact ORDER BY LastName, FirstName DESC", records) == [4, 2, 1, 3]
     assert ids("SELECT Id FROM Contact ORDER BY IsDeleted, Id DESC", records) == [4, 3, 2, 1]
     # Full ties keep a fixed order whatever the direction: the order stays total and stable.
@@ -268,23 +332,25 @@ def test_limit_and_offset() -> None:
 
 
 def test_count_returns_the_matching_records() -> None:
-    compiled = compile_query(parse("select count() from Contact where IsDeleted = false"), TYPES,
-                             now=NOW)
+    compiled = compile_query(parse("select count() from Contact where IsDeleted = false"), TYPES, now=NOW)
     assert compiled.is_count and compiled.fields == []
     assert len(compiled.run(PEOPLE)) == 3
     assert len(run("SELECT COUNT() FROM Contact LIMIT 2")) == 2
 
 
 def test_names_and_keywords_are_case_insensitive_and_results_use_canonical_names() -> None:
-    compiled = compile_query(parse("select EMAIL, id from contact where lastname = 'turing' "
-                                   "order by ID desc"), TYPES, now=NOW, sobject="Contact")
+    compiled = compile_query(
+        parse("select EMAIL, id from contact where lastname = 'turing' order by ID desc"),
+        TYPES,
+        now=NOW,
+        sobject="Contact",
+    )
     assert compiled.fields == ["Email", "Id"]
     assert compiled.run(PEOPLE) == [{"Email": "ALAN@example.com", "Id": cid(2)}]
 
 
 def test_run_returns_new_projected_dicts_and_matches_checks_where_only() -> None:
-    compiled = compile_query(parse("SELECT LastName FROM Contact WHERE Score__c > 0 LIMIT 1"),
-                             TYPES, now=NOW)
+    compiled = compile_query(parse("SELECT LastName FROM Contact WHERE Score__c > 0 LIMIT 1"), TYPES, now=NOW)
     rows = compiled.run(PEOPLE)
     rows[0]["LastName"] = "changed"
     assert PEOPLE[0]["LastName"] == "Lovelace"
@@ -298,7 +364,8 @@ def test_unknown_field_is_invalid_field_in_salesforce_words() -> None:
         "\nSELECT Id, Foo FROM Contact\n           ^\nERROR at Row:1:Column:12\n"
         "No such column 'Foo' on entity 'Contact'. If you are attempting to use a custom field, "
         "be sure to append the '__c' after the custom field name. Please reference your WSDL or "
-        "the describe call for the appropriate names.")
+        "the describe call for the appropriate names."
+    )
     assert "No such column 'Bar'" in error("SELECT Id FROM Contact WHERE Bar = 1").message
     assert "No such column 'Baz'" in error("SELECT Id FROM Contact ORDER BY Baz").message
 
@@ -306,36 +373,58 @@ def test_unknown_field_is_invalid_field_in_salesforce_words() -> None:
 def test_id_literals_must_be_ids_and_ids_take_no_like() -> None:
     err = error("SELECT Id FROM Contact WHERE Id = 'abc'")
     assert (err.error_code, err.message.splitlines()[-1]) == (
-        "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc")
-    assert error("SELECT Id FROM Contact WHERE Id LIKE '003%'").error_code == \
-        "INVALID_QUERY_FILTER_OPERATOR"
+        "INVALID_QUERY_FILTER_OPERATOR",
+        "invalid ID field: abc",
+    )
+    assert error("SELECT Id FROM Contact WHERE Id LIKE '003%'").error_code == "INVALID_QUERY_FILTER_OPERATOR"
 
 
 def test_unknown_object_error_text() -> None:
     err = unknown_sobject_error(parse("SELECT Id FROM Foo"))
     assert err.error_code == "INVALID_TYPE"
-    assert err.message.endswith("sObject type 'Foo' is not supported. If you are attempting to "
-                                "use a custom object, be sure to append the '__c' after the "
-                                "entity name. Please reference your WSDL or the describe call "
-                                "for the appropriate names.")
+    assert err.message.endswith(
+        "sObject type 'Foo' is not supported. If you are attempting to "
+        "use a custom object, be sure to append the '__c' after the "
+        "entity name. Please reference your WSDL or the describe call "
+        "for the appropriate names."
+    )
 
 
-@pytest.mark.parametrize("soql", [
-    "", "SELECT", "SELECT Id", "SELECT Id FROM", "DELETE FROM Contact", "SELECT FROM Contact",
-    "SELECT Id,, Email FROM Contact", "SELECT Id FROM Contact WHERE",
-    "SELECT Id FROM Contact WHERE Email", "SELECT Id FROM Contact WHERE Email LIKE",
-    "SELECT Id FROM Contact WHERE (Email = 'a'", "SELECT Id FROM Contact WHERE Email = 'a' junk",
-    "SELECT Id FROM Contact WHERE Email = 'unterminated", "SELECT Id FROM Contact LIMIT -1",
-    "SELECT Id FROM Contact LIMIT 1.5", "SELECT Id FROM Contact WHERE Email = \"a\"",
-    "SELECT Id FROM Contact WHERE SystemModstamp > 2026-11-27T09:37:04",
-    "SELECT Id FROM Contact WHERE Email = :email", "SELECT Id FROM Contact WHERE Email = abc",
-    "SELECT Account.Name FROM Contact", "SELECT Id, (SELECT Id FROM Cases) FROM Contact",
-    "SELECT COUNT(Id) FROM Contact", "SELECT Id, COUNT() FROM Contact",
-    "SELECT FIELDS(ALL) FROM Contact LIMIT 200", "SELECT Id FROM Contact GROUP BY Id",
-    "SELECT Id FROM Contact WITH SECURITY_ENFORCED", "SELECT Id FROM Contact ORDER BY Id LIMIT",
-    "SELECT Id FROM Contact WHERE Id IN (SELECT ContactId FROM Case)",
-    "SELECT Id FROM Contact WHERE Birthdate = 2026-13-01", "SELECT Id FROM Contact, Account",
-])
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "",
+        "SELECT",
+        "SELECT Id",
+        "SELECT Id FROM",
+        "DELETE FROM Contact",
+        "SELECT FROM Contact",
+        "SELECT Id,, Email FROM Contact",
+        "SELECT Id FROM Contact WHERE",
+        "SELECT Id FROM Contact WHERE Email",
+        "SELECT Id FROM Contact WHERE Email LIKE",
+        "SELECT Id FROM Contact WHERE (Email = 'a'",
+        "SELECT Id FROM Contact WHERE Email = 'a' junk",
+        "SELECT Id FROM Contact WHERE Email = 'unterminated",
+        "SELECT Id FROM Contact LIMIT -1",
+        "SELECT Id FROM Contact LIMIT 1.5",
+        'SELECT Id FROM Contact WHERE Email = "a"',
+        "SELECT Id FROM Contact WHERE SystemModstamp > 2026-11-27T09:37:04",
+        "SELECT Id FROM Contact WHERE Email = :email",
+        "SELECT Id FROM Contact WHERE Email = abc",
+        "SELECT Account.Name FROM Contact",
+        "SELECT Id, (SELECT Id FROM Cases) FROM Contact",
+        "SELECT COUNT(Id) FROM Contact",
+        "SELECT Id, COUNT() FROM Contact",
+        "SELECT FIELDS(ALL) FROM Contact LIMIT 200",
+        "SELECT Id FROM Contact GROUP BY Id",
+        "SELECT Id FROM Contact WITH SECURITY_ENFORCED",
+        "SELECT Id FROM Contact ORDER BY Id LIMIT",
+        "SELECT Id FROM Contact WHERE Id IN (SELECT ContactId FROM Case)",
+        "SELECT Id FROM Contact WHERE Birthdate = 2026-13-01",
+        "SELECT Id FROM Contact, Account",
+    ],
+)
 def test_garbage_is_malformed_query(soql: str) -> None:
     with pytest.raises(SoqlError) as caught:
         parse(soql)

@@ -11,18 +11,44 @@ import jwt
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceRefusedRequest
 
+from tests.support.salesforce import API, SfEnv
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.salesforce.org import SalesforceOrg
 
-from tests.support.salesforce import API, SfEnv
-
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-USER_FIELDS = ("Id", "Username", "Email", "FirstName", "LastName", "Name", "Alias", "IsActive", "TimeZoneSidKey",
-               "LocaleSidKey", "LanguageLocaleKey", "EmailEncodingKey", "ProfileId", "UserType", "CreatedDate",
-               "LastModifiedDate", "SystemModstamp")
-ORGANIZATION_FIELDS = ("Id", "Name", "Country", "DefaultLocaleSidKey", "LanguageLocaleKey", "TimeZoneSidKey",
-                       "OrganizationType", "IsSandbox", "InstanceName", "PrimaryContact", "CreatedDate",
-                       "SystemModstamp")
+USER_FIELDS = (
+    "Id",
+    "Username",
+    "Email",
+    "FirstName",
+    "LastName",
+    "Name",
+    "Alias",
+    "IsActive",
+    "TimeZoneSidKey",
+    "LocaleSidKey",
+    "LanguageLocaleKey",
+    "EmailEncodingKey",
+    "ProfileId",
+    "UserType",
+    "CreatedDate",
+    "LastModifiedDate",
+    "SystemModstamp",
+)
+ORGANIZATION_FIELDS = (
+    "Id",
+    "Name",
+    "Country",
+    "DefaultLocaleSidKey",
+    "LanguageLocaleKey",
+    "TimeZoneSidKey",
+    "OrganizationType",
+    "IsSandbox",
+    "InstanceName",
+    "PrimaryContact",
+    "CreatedDate",
+    "SystemModstamp",
+)
 
 
 def token_user_id(sf_env: SfEnv) -> str:
@@ -58,14 +84,20 @@ def test_token_user_is_readable_by_id_with_realistic_standard_fields(sf_env: SfE
 
 def test_token_user_is_found_by_soql(sf_env: SfEnv) -> None:
     user_id = token_user_id(sf_env)
-    result = sf_env.sf.query(f"SELECT Id, Username, Email, Name, Alias, IsActive, LocaleSidKey FROM User "
-                             f"WHERE Id = '{user_id}'")
+    result = sf_env.sf.query(
+        f"SELECT Id, Username, Email, Name, Alias, IsActive, LocaleSidKey FROM User WHERE Id = '{user_id}'"
+    )
     assert result["totalSize"] == 1 and result["done"] is True
     record = result["records"][0]
     assert record["attributes"]["type"] == "User"
-    assert (record["Id"], record["Username"], record["Name"]) == (user_id, sf_env.credentials.username,
-                                                                 "Integration User")
-    by_name = sf_env.sf.query(f"SELECT Id FROM User WHERE Username = '{sf_env.credentials.username}' AND IsActive = true")
+    assert (record["Id"], record["Username"], record["Name"]) == (
+        user_id,
+        sf_env.credentials.username,
+        "Integration User",
+    )
+    by_name = sf_env.sf.query(
+        f"SELECT Id FROM User WHERE Username = '{sf_env.credentials.username}' AND IsActive = true"
+    )
     assert [r["Id"] for r in by_name["records"]] == [user_id]
     assert sf_env.sf.query("SELECT COUNT() FROM User")["totalSize"] == 1
 
@@ -99,7 +131,10 @@ def test_user_writes_are_refused_like_writes_to_a_read_only_object(sf_env: SfEnv
     user_id = token_user_id(sf_env)
     with pytest.raises(SalesforceMalformedRequest) as create:
         sf_env.sf.User.create({"LastName": "New", "Username": "new@example.com"})
-    assert error_of(create) == ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "entity type cannot be inserted: User")
+    assert error_of(create) == (
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "entity type cannot be inserted: User",
+    )
     with pytest.raises(SalesforceMalformedRequest) as update:
         sf_env.sf.User.update(user_id, {"Title": "Boss"})
     assert error_of(update) == ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "entity type cannot be updated: User")
@@ -114,19 +149,46 @@ def test_user_writes_are_refused_like_writes_to_a_read_only_object(sf_env: SfEnv
 
 def test_user_writes_in_composite_collections_are_refused_per_record(sf_env: SfEnv) -> None:
     user_id = token_user_id(sf_env)
-    created = sf_env.sf.restful("composite/sobjects", method="POST", json={"allOrNone": False, "records": [
-        {"attributes": {"type": "User"}, "LastName": "New"},
-        {"attributes": {"type": "Contact"}, "LastName": "Fine"},
-    ]})
-    assert created[0] == {"success": False, "errors": [{
-        "statusCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "message": "entity type cannot be inserted: User",
-        "fields": []}]}
+    created = sf_env.sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "records": [
+                {"attributes": {"type": "User"}, "LastName": "New"},
+                {"attributes": {"type": "Contact"}, "LastName": "Fine"},
+            ],
+        },
+    )
+    assert created[0] == {
+        "success": False,
+        "errors": [
+            {
+                "statusCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                "message": "entity type cannot be inserted: User",
+                "fields": [],
+            }
+        ],
+    }
     assert created[1]["success"] is True
-    updated = sf_env.sf.restful("composite/sobjects", method="PATCH", json={"records": [
-        {"attributes": {"type": "User"}, "id": user_id, "Title": "Boss"}]})
-    assert updated == [{"id": user_id, "success": False, "errors": [{
-        "statusCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "message": "entity type cannot be updated: User",
-        "fields": []}]}]
+    updated = sf_env.sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={"records": [{"attributes": {"type": "User"}, "id": user_id, "Title": "Boss"}]},
+    )
+    assert updated == [
+        {
+            "id": user_id,
+            "success": False,
+            "errors": [
+                {
+                    "statusCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                    "message": "entity type cannot be updated: User",
+                    "fields": [],
+                }
+            ],
+        }
+    ]
     deleted = sf_env.sf.restful("composite/sobjects", method="DELETE", params={"ids": user_id})
     assert deleted[0]["success"] is False
     assert deleted[0]["errors"][0]["statusCode"] == "INSUFFICIENT_ACCESS_OR_READONLY"
@@ -142,7 +204,11 @@ def test_organization_has_one_record_the_org_itself(sf_env: SfEnv) -> None:
     org = result["records"][0]
     assert org["Id"] == sf_env.org.org_id and org["Id"].startswith("00D")
     assert (org["Country"], org["DefaultLocaleSidKey"], org["LanguageLocaleKey"], org["TimeZoneSidKey"]) == (
-        "Germany", "de_DE", "de", "Europe/Berlin")
+        "Germany",
+        "de_DE",
+        "de",
+        "Europe/Berlin",
+    )
     assert org["IsSandbox"] is False and org["OrganizationType"] == "Enterprise Edition"
     assert org["PrimaryContact"] == "Integration User" and org["InstanceName"]
     assert sf_env.sf.Organization.get(sf_env.org.org_id)["Name"] == org["Name"]
@@ -159,10 +225,16 @@ def test_simple_salesforce_is_sandbox_reads_the_organization(sf_env: SfEnv) -> N
 
 def test_organization_country_and_locale_are_org_settings(sf_env: SfEnv) -> None:
     sf_env.org.company.country, sf_env.org.company.default_locale = "France", "fr_FR"
-    org = sf_env.sf.query("SELECT Country, DefaultLocaleSidKey, LanguageLocaleKey, TimeZoneSidKey FROM Organization "
-                          "WHERE Country = 'France'")["records"][0]
+    org = sf_env.sf.query(
+        "SELECT Country, DefaultLocaleSidKey, LanguageLocaleKey, TimeZoneSidKey FROM Organization "
+        "WHERE Country = 'France'"
+    )["records"][0]
     assert (org["Country"], org["DefaultLocaleSidKey"], org["LanguageLocaleKey"], org["TimeZoneSidKey"]) == (
-        "France", "fr_FR", "fr", "Europe/Paris")
+        "France",
+        "fr_FR",
+        "fr",
+        "Europe/Paris",
+    )
     austrian = SalesforceOrg(Clock(), country="Austria", default_locale="de_AT")
     assert austrian.records("Organization")[0]["Country"] == "Austria"
     saved = SalesforceOrg.from_dict(austrian.to_dict(), Clock())
@@ -179,20 +251,48 @@ def test_query_with_columns_true_answers_column_metadata_instead_of_records(sf_e
     assert resp.status_code == 200
     body = resp.json()
     assert set(body) == {"columnMetadata", "entityName", "groupBy", "idSelected", "keyPrefix"}
-    assert (body["entityName"], body["groupBy"], body["idSelected"], body["keyPrefix"]) == ("Contact", False, True,
-                                                                                           "003")
+    assert (body["entityName"], body["groupBy"], body["idSelected"], body["keyPrefix"]) == (
+        "Contact",
+        False,
+        True,
+        "003",
+    )
     columns = {c["columnName"]: c for c in body["columnMetadata"]}
     assert list(columns) == ["Id", "LastName", "Name", "OwnerId", "Customer_Score__c", "HasOptedOutOfEmail"]
-    assert columns["Id"] == {"aggregate": False, "apexType": "Id", "booleanType": False, "columnName": "Id",
-                             "custom": False, "displayName": "Id", "foreignKeyName": None, "insertable": False,
-                             "joinColumns": [], "numberType": False, "textType": False, "updatable": False}
-    assert columns["LastName"]["textType"] and columns["LastName"]["insertable"] and columns["LastName"]["updatable"]
+    assert columns["Id"] == {
+        "aggregate": False,
+        "apexType": "Id",
+        "booleanType": False,
+        "columnName": "Id",
+        "custom": False,
+        "displayName": "Id",
+        "foreignKeyName": None,
+        "insertable": False,
+        "joinColumns": [],
+        "numberType": False,
+        "textType": False,
+        "updatable": False,
+    }
+    assert (
+        columns["LastName"]["textType"]
+        and columns["LastName"]["insertable"]
+        and columns["LastName"]["updatable"]
+    )
     assert columns["Name"]["apexType"] == "String" and not columns["Name"]["insertable"]
     assert columns["OwnerId"]["apexType"] == "Id"
     assert columns["Customer_Score__c"]["numberType"] and columns["Customer_Score__c"]["custom"]
-    assert columns["HasOptedOutOfEmail"]["booleanType"] and columns["HasOptedOutOfEmail"]["apexType"] == "Boolean"
-    without_id = sf_env.get(f"{API}/query", params={"q": "SELECT Username FROM User", "columns": "true"}).json()
-    assert (without_id["idSelected"], without_id["entityName"], without_id["keyPrefix"]) == (False, "User", "005")
+    assert (
+        columns["HasOptedOutOfEmail"]["booleanType"]
+        and columns["HasOptedOutOfEmail"]["apexType"] == "Boolean"
+    )
+    without_id = sf_env.get(
+        f"{API}/query", params={"q": "SELECT Username FROM User", "columns": "true"}
+    ).json()
+    assert (without_id["idSelected"], without_id["entityName"], without_id["keyPrefix"]) == (
+        False,
+        "User",
+        "005",
+    )
     bad = sf_env.get(f"{API}/query", params={"q": "SELECT Nope FROM Contact", "columns": "true"})
     assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_FIELD"
 
@@ -202,10 +302,14 @@ def test_query_with_columns_true_answers_column_metadata_instead_of_records(sf_e
 
 def jwt_login(sf_env: SfEnv, exp: int) -> Any:
     creds = sf_env.credentials
-    assertion = jwt.encode({"iss": creds.client_id, "sub": creds.username, "aud": "https://login.salesforce.com",
-                            "exp": exp}, creds.jwt_private_key_pem, algorithm="RS256")
-    return sf_env.http.post(f"{sf_env.url}/services/oauth2/token",
-                            data={"grant_type": JWT_BEARER, "assertion": assertion})
+    assertion = jwt.encode(
+        {"iss": creds.client_id, "sub": creds.username, "aud": "https://login.salesforce.com", "exp": exp},
+        creds.jwt_private_key_pem,
+        algorithm="RS256",
+    )
+    return sf_env.http.post(
+        f"{sf_env.url}/services/oauth2/token", data={"grant_type": JWT_BEARER, "assertion": assertion}
+    )
 
 
 def test_jwt_assertion_with_exp_in_milliseconds_is_accepted(sf_env: SfEnv) -> None:
@@ -214,8 +318,10 @@ def test_jwt_assertion_with_exp_in_milliseconds_is_accepted(sf_env: SfEnv) -> No
         resp = jwt_login(sf_env, exp)
         assert resp.status_code == 200, resp.json()
         token = resp.json()["access_token"]
-        user = sf_env.http.get(f"{sf_env.url}{API}/sobjects/User/{sf_env.org.user_id}",
-                               headers={"Authorization": f"Bearer {token}"})
+        user = sf_env.http.get(
+            f"{sf_env.url}{API}/sobjects/User/{sf_env.org.user_id}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert user.status_code == 200 and user.json()["Username"] == sf_env.credentials.username
     assert jwt_login(sf_env, int(time.time()) + 180).status_code == 200  # seconds still work
 
@@ -241,7 +347,10 @@ def test_every_listed_resource_answers(sf_env: SfEnv) -> None:
         listing = sf_env.get(resources[directory])
         assert listing.status_code == 200
         followed.update({f"{directory}.{k}": v for k, v in listing.json().items()})
-    assert followed["composite.sobjects"] == f"{API}/composite/sobjects" and followed["jobs.query"] == f"{API}/jobs/query"
+    assert (
+        followed["composite.sobjects"] == f"{API}/composite/sobjects"
+        and followed["jobs.query"] == f"{API}/jobs/query"
+    )
     for name, path in followed.items():
         url = path if path.startswith("https://") else sf_env.url + path
         resp = sf_env.http.get(url, headers=sf_env.headers())

@@ -11,5 +11,13 @@ from .app import BrevoApp, make_app, make_service, url_map
 from .control import control_routes
 from .errors import BrevoError, fault_body
 
-__all__ = ["BrevoAccount", "BrevoApp", "BrevoError", "control_routes", "fault_body", "make_app", "make_service",
-           "url_map"]
+__all__ = [
+    "BrevoAccount",
+    "BrevoApp",
+    "BrevoError",
+    "control_routes",
+    "fault_body",
+    "make_app",
+    "make_service",
+    "url_map",
+]

@@ -41,12 +41,20 @@ class BrevoAccount:
         senders: the senders ``GET /senders`` lists; a new account has one active sender.
     """
 
-    def __init__(self, clock: Clock, *, api_key: str | None = None, profile: AccountProfile | None = None,
-                 senders: list[SenderRecord] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        api_key: str | None = None,
+        profile: AccountProfile | None = None,
+        senders: list[SenderRecord] | None = None,
+    ) -> None:
         self.clock = clock
         self.api_key = api_key or new_api_key()
         self.profile = profile or AccountProfile()
-        self.senders: list[SenderRecord] = list(senders) if senders is not None else default_senders(self.profile)
+        self.senders: list[SenderRecord] = (
+            list(senders) if senders is not None else default_senders(self.profile)
+        )
         self.lock = threading.RLock()
         self.contact_store = ContactStore(clock)
         self.list_store = ListStore(clock)
@@ -69,16 +77,26 @@ class BrevoAccount:
         with self.lock:
             return self.list_store.create_list(name, folder_id).id
 
-    def create_contact(self, *, email: str | None = None, ext_id: str | None = None,
-                       attributes: dict[str, Any] | None = None, list_ids: list[int] | None = None) -> int:
+    def create_contact(
+        self,
+        *,
+        email: str | None = None,
+        ext_id: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        list_ids: list[int] | None = None,
+    ) -> int:
         """Create a contact with the HTTP API's rules and return its id.
 
         Raises:
             BrevoError: (a ``ValueError``) for a missing or duplicate identifier, an invalid
                 e-mail or phone number, or an unknown list.
         """
-        body: dict[str, Any] = {"email": email, "ext_id": ext_id, "attributes": attributes or {},
-                                "listIds": list_ids or []}
+        body: dict[str, Any] = {
+            "email": email,
+            "ext_id": ext_id,
+            "attributes": attributes or {},
+            "listIds": list_ids or [],
+        }
         _, contact_id = _create_contact(self, {k: v for k, v in body.items() if v is not None})
         assert contact_id is not None
         return contact_id
@@ -100,13 +118,19 @@ class BrevoAccount:
     def to_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild the account (JSON-serialisable; includes the API key)."""
         with self.lock:
-            return {"api_key": self.api_key, "profile": self.profile.to_dict(),
-                    "senders": [s.to_json() for s in self.senders], "contacts": self.contact_store.to_dict(),
-                    "lists": self.list_store.to_dict(), "attributes": self.attributes.to_dict(), "processes": self.processes.to_dict(),
-                    "emails": copy.deepcopy(self.emails)}
+            return {
+                "api_key": self.api_key,
+                "profile": self.profile.to_dict(),
+                "senders": [s.to_json() for s in self.senders],
+                "contacts": self.contact_store.to_dict(),
+                "lists": self.list_store.to_dict(),
+                "attributes": self.attributes.to_dict(),
+                "processes": self.processes.to_dict(),
+                "emails": copy.deepcopy(self.emails),
+            }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], clock: Clock) -> "BrevoAccount":
+    def from_dict(cls, data: dict[str, Any], clock: Clock) -> BrevoAccount:
         """Rebuild an account written by ``to_dict``; unfinished imports run again."""
         profile = AccountProfile.from_dict(data["profile"]) if "profile" in data else None
         senders = [SenderRecord(**s) for s in data["senders"]] if "senders" in data else None

@@ -30,8 +30,11 @@ ROUTES: list[tuple[str, str, str, Handler]] = [*CONTACT_ROUTES, *LIST_ROUTES, *M
 
 def url_map() -> Map:
     """The implemented operations; each rule's endpoint is Brevo's ``operationId``."""
-    return Map([Rule(path, methods=[method], endpoint=operation) for operation, method, path, _ in ROUTES],
-               strict_slashes=False, merge_slashes=False)
+    return Map(
+        [Rule(path, methods=[method], endpoint=operation) for operation, method, path, _ in ROUTES],
+        strict_slashes=False,
+        merge_slashes=False,
+    )
 
 
 class BrevoApp:
@@ -69,8 +72,10 @@ class BrevoApp:
         except Exception:  # a sandbox bug still answers in Brevo's format, and is logged
             log.exception("brevo sandbox failed on %s %s", request.method, request.path)
             response = fault_body(500)
-        if headers and (response.status_code == 429 or not self.account.variants.chance(
-                "brevo.ratelimit-headers", next(self._answers), 0.2)):
+        if headers and (
+            response.status_code == 429
+            or not self.account.variants.chance("brevo.ratelimit-headers", next(self._answers), 0.2)
+        ):
             # The x-sib-ratelimit-* headers are documented on Brevo's "limit headers" page but are
             # not in the definition: a share of successful answers comes without them.
             response.headers.update(headers)
@@ -90,8 +95,20 @@ def make_app(account: BrevoAccount, *, rate_limit_per_second: float | None = 10.
     return BrevoApp(account)
 
 
-def make_service(account: BrevoAccount, *, log: RequestLog, faults: FaultInjector | None = None,
-                 rate_limit_per_second: float | None = 10.0) -> Service:
+def make_service(
+    account: BrevoAccount,
+    *,
+    log: RequestLog,
+    faults: FaultInjector | None = None,
+    rate_limit_per_second: float | None = 10.0,
+) -> Service:
     """The account's API wrapped as the ``"brevo"`` sandbox service (log, faults, control routes)."""
-    return Service("brevo", make_app(account, rate_limit_per_second=rate_limit_per_second), clock=account.clock,
-                   log=log, faults=faults or FaultInjector(), fault_body=fault_body, control=control_routes(account))
+    return Service(
+        "brevo",
+        make_app(account, rate_limit_per_second=rate_limit_per_second),
+        clock=account.clock,
+        log=log,
+        faults=faults or FaultInjector(),
+        fault_body=fault_body,
+        control=control_routes(account),
+    )

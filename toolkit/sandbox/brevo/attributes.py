@@ -114,14 +114,22 @@ class Attribute:
 
 def default_attributes() -> list[Attribute]:
     """What a new Brevo account lists: identifiers, names, double opt-in, order fields."""
-    normal = [Attribute(n, "normal", "text") for n in
-              ("EMAIL", "FIRSTNAME", "LASTNAME", "SMS", "WHATSAPP", "LANDLINE_NUMBER", "EXT_ID")]
-    return [*normal,
-            Attribute("DOUBLE_OPT-IN", "category", "category",
-                      enumeration=[{"value": 1, "label": "Yes"}, {"value": 2, "label": "No"}]),
-            Attribute("ORDER_ID", "transactional", "id"),
-            Attribute("ORDER_DATE", "transactional", "date"),
-            Attribute("ORDER_PRICE", "transactional", "float")]
+    normal = [
+        Attribute(n, "normal", "text")
+        for n in ("EMAIL", "FIRSTNAME", "LASTNAME", "SMS", "WHATSAPP", "LANDLINE_NUMBER", "EXT_ID")
+    ]
+    return [
+        *normal,
+        Attribute(
+            "DOUBLE_OPT-IN",
+            "category",
+            "category",
+            enumeration=[{"value": 1, "label": "Yes"}, {"value": 2, "label": "No"}],
+        ),
+        Attribute("ORDER_ID", "transactional", "id"),
+        Attribute("ORDER_DATE", "transactional", "date"),
+        Attribute("ORDER_PRICE", "transactional", "float"),
+    ]
 
 
 class AttributeRegistry:
@@ -184,7 +192,10 @@ class AttributeRegistry:
             attribute.value = body["value"]
         elif attribute.type == "multiple-choice":
             new = self._options(body.get("multiCategoryOptions"))
-            attribute.options = [*(attribute.options or []), *(o for o in new if o not in (attribute.options or []))]
+            attribute.options = [
+                *(attribute.options or []),
+                *(o for o in new if o not in (attribute.options or [])),
+            ]
         else:
             raise invalid("Only category, calculated, global and multiple-choice attributes can be updated")
         return attribute
@@ -206,8 +217,12 @@ class AttributeRegistry:
             raise missing("enumeration is mandatory for category attributes")
         options = []
         for item in value:
-            if (not isinstance(item, dict) or not isinstance(item.get("value"), int)
-                    or not isinstance(item.get("label"), str) or not item["label"]):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("value"), int)
+                or not isinstance(item.get("label"), str)
+                or not item["label"]
+            ):
                 raise invalid("enumeration items need an integer value and a label")
             if len(item["label"]) > 200:
                 raise invalid("enumeration labels are limited to 200 characters")
@@ -225,6 +240,6 @@ class AttributeRegistry:
         return [asdict(a) for a in self._items.values()]
 
     @classmethod
-    def from_dict(cls, data: list[dict[str, Any]]) -> "AttributeRegistry":
+    def from_dict(cls, data: list[dict[str, Any]]) -> AttributeRegistry:
         """Rebuild the registry written by ``to_dict``."""
         return cls([Attribute(**item) for item in data])

@@ -31,8 +31,9 @@ def parse_ext_id(value: Any) -> str | None:
     return text or None
 
 
-def parse_contact_body(body: dict[str, Any], attributes: AttributeRegistry, lists: ListStore, *,
-                       creating: bool) -> ContactPatch:
+def parse_contact_body(
+    body: dict[str, Any], attributes: AttributeRegistry, lists: ListStore, *, creating: bool
+) -> ContactPatch:
     """Validate a contact body and return the patch it asks for.
 
     Args:

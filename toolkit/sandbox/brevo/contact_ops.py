@@ -20,12 +20,15 @@ def duplicate_error(names: list[str], *, creating: bool) -> BrevoError:
     """400 ``duplicate_parameter`` naming the identifiers another contact already holds."""
     verb = "create" if creating else "update"
     be = "is" if len(names) == 1 else "are"
-    return BrevoError(400, "duplicate_parameter",
-                      f"Unable to {verb} contact, {' and '.join(names)} {be} already associated with another Contact",
-                      {"duplicate_identifiers": names})
+    return BrevoError(
+        400,
+        "duplicate_parameter",
+        f"Unable to {verb} contact, {' and '.join(names)} {be} already associated with another Contact",
+        {"duplicate_identifiers": names},
+    )
 
 
-def create_contact(account: "BrevoAccount", body: dict[str, Any]) -> tuple[int, int | None]:
+def create_contact(account: BrevoAccount, body: dict[str, Any]) -> tuple[int, int | None]:
     """``POST /contacts``: ``(201, id)`` for a new contact, ``(204, None)`` for an update.
 
     With ``updateEnabled`` the existing contact is found by Brevo's identifier priority
@@ -39,8 +42,11 @@ def create_contact(account: "BrevoAccount", body: dict[str, Any]) -> tuple[int, 
         if not ids:
             raise missing(MISSING_IDENTIFIER)
         if update_enabled:
-            target = (store.by_ext_id(ids.get("ext_id")) or store.by_email(ids.get("email"))
-                      or store.by_sms(ids.get("SMS")))
+            target = (
+                store.by_ext_id(ids.get("ext_id"))
+                or store.by_email(ids.get("email"))
+                or store.by_sms(ids.get("SMS"))
+            )
             if target is not None:
                 clash = store.conflicts(target, patch)
                 if clash:
@@ -53,18 +59,20 @@ def create_contact(account: "BrevoAccount", body: dict[str, Any]) -> tuple[int, 
         return 201, store.create(patch).id
 
 
-def update_contact(account: "BrevoAccount", identifier: str, identifier_type: str | None,
-                   body: dict[str, Any]) -> None:
+def update_contact(
+    account: BrevoAccount, identifier: str, identifier_type: str | None, body: dict[str, Any]
+) -> None:
     """``PUT /contacts/{identifier}``: 404 when unknown, 400 on identifier conflicts."""
     with account.lock:
         contact = account.contact_store.find(identifier, identifier_type, allow_phone=False)
         if contact is None:
             raise not_found(CONTACT_NOT_FOUND)
-        _apply_update(account, contact, parse_contact_body(body, account.attributes, account.list_store,
-                                                           creating=False))
+        _apply_update(
+            account, contact, parse_contact_body(body, account.attributes, account.list_store, creating=False)
+        )
 
 
-def update_batch(account: "BrevoAccount", body: dict[str, Any]) -> None:
+def update_batch(account: BrevoAccount, body: dict[str, Any]) -> None:
     """``POST /contacts/batch``: every item is checked before any is applied."""
     items = body.get("contacts")
     if not isinstance(items, list) or not items:
@@ -90,17 +98,19 @@ def update_batch(account: "BrevoAccount", body: dict[str, Any]) -> None:
             _apply_update(account, contact, patch)
 
 
-def _check_update(account: "BrevoAccount", contact: Contact, patch: ContactPatch) -> None:
+def _check_update(account: BrevoAccount, contact: Contact, patch: ContactPatch) -> None:
     clash = account.contact_store.conflicts(contact, patch)
     if clash:
         raise duplicate_error(clash, creating=False)
-    kept = [contact.email if patch.email is UNSET else patch.email,
-            contact.ext_id if patch.ext_id is UNSET else patch.ext_id,
-            contact.sms if patch.sms is UNSET else patch.sms]
+    kept = [
+        contact.email if patch.email is UNSET else patch.email,
+        contact.ext_id if patch.ext_id is UNSET else patch.ext_id,
+        contact.sms if patch.sms is UNSET else patch.sms,
+    ]
     if not any(kept):
         raise invalid("A contact needs an email, SMS or ext_id")
 
 
-def _apply_update(account: "BrevoAccount", contact: Contact, patch: ContactPatch) -> None:
+def _apply_update(account: BrevoAccount, contact: Contact, patch: ContactPatch) -> None:
     _check_update(account, contact, patch)
     account.contact_store.apply(contact, patch)

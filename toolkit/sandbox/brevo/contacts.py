@@ -84,16 +84,30 @@ class Contact:
             attributes["EXT_ID"] = self.ext_id
         form = (variants or _NO_VARIANTS).pick("brevo.timestamp", self.id, TIMESTAMP_FORMS)
         # whatsappBlacklisted: required in brevo-python 5.1.0 GetContactDetails / GetContactInfoResponse.
-        body.update({"emailBlacklisted": self.email_blacklisted, "smsBlacklisted": self.sms_blacklisted,
-                     "whatsappBlacklisted": False,
-                     "createdAt": format_ts(self.created_at, form), "modifiedAt": format_ts(self.modified_at, form),
-                     "listIds": sorted(self.list_ids), "attributes": attributes})
+        body.update(
+            {
+                "emailBlacklisted": self.email_blacklisted,
+                "smsBlacklisted": self.sms_blacklisted,
+                "whatsappBlacklisted": False,
+                "createdAt": format_ts(self.created_at, form),
+                "modifiedAt": format_ts(self.modified_at, form),
+                "listIds": sorted(self.list_ids),
+                "attributes": attributes,
+            }
+        )
         return body
 
     def state(self) -> tuple[Any, ...]:
         """Everything that, when it changes, moves ``modifiedAt``."""
-        return (self.email, self.ext_id, dict(self.attributes), frozenset(self.list_ids),
-                self.email_blacklisted, self.sms_blacklisted, list(self.smtp_blacklist_sender))
+        return (
+            self.email,
+            self.ext_id,
+            dict(self.attributes),
+            frozenset(self.list_ids),
+            self.email_blacklisted,
+            self.sms_blacklisted,
+            list(self.smtp_blacklist_sender),
+        )
 
 
 class ContactStore:
@@ -129,7 +143,9 @@ class ContactStore:
         """Contacts of one list, oldest first."""
         return [self._contacts[i] for i in sorted(self._members.get(list_id, ()))]
 
-    def find(self, identifier: str, identifier_type: str | None, *, allow_phone: bool = True) -> Contact | None:
+    def find(
+        self, identifier: str, identifier_type: str | None, *, allow_phone: bool = True
+    ) -> Contact | None:
         """Resolve ``/contacts/{identifier}`` the way Brevo does.
 
         Without ``identifierType`` an e-mail, a contact id or (for GET, ``allow_phone``) an SMS
@@ -141,7 +157,11 @@ class ContactStore:
             if is_digits(identifier):
                 found = self.get(int(identifier))
                 return found if found or not allow_phone else self.by_sms(normalize_phone(identifier))
-            return self.by_sms(normalize_phone(identifier)) if allow_phone and identifier.startswith("+") else None
+            return (
+                self.by_sms(normalize_phone(identifier))
+                if allow_phone and identifier.startswith("+")
+                else None
+            )
         if identifier_type not in IDENTIFIER_TYPES:
             raise invalid("identifierType is not valid")
         if identifier_type == "email_id":
@@ -156,15 +176,22 @@ class ContactStore:
             return self.by_sms(normalize_phone(identifier))
         name = "WHATSAPP" if identifier_type == "whatsapp_id" else "LANDLINE_NUMBER"
         wanted = normalize_phone(identifier) or identifier
-        return next((c for c in self._contacts.values()
-                     if (normalize_phone(c.attributes.get(name)) or c.attributes.get(name)) == wanted), None)
+        return next(
+            (
+                c
+                for c in self._contacts.values()
+                if (normalize_phone(c.attributes.get(name)) or c.attributes.get(name)) == wanted
+            ),
+            None,
+        )
 
     def conflicts(self, target: Contact | None, patch: ContactPatch) -> list[str]:
         """Identifiers of ``patch`` that already belong to another contact than ``target``."""
         owners = {"email": self._by_email, "SMS": self._by_sms, "ext_id": self._by_ext}
         own_id = target.id if target else None
-        return [name for name, value in patch.identifiers().items()
-                if owners[name].get(value, own_id) != own_id]
+        return [
+            name for name, value in patch.identifiers().items() if owners[name].get(value, own_id) != own_id
+        ]
 
     def create(self, patch: ContactPatch) -> Contact:
         """A new contact from ``patch`` (identifier conflicts are checked by the caller)."""
@@ -206,7 +233,8 @@ class ContactStore:
             self._set_lists(contact, (contact.list_ids | set(patch.add_lists)) - set(patch.remove_lists))
         if patch.smtp_blacklist_sender:
             contact.smtp_blacklist_sender.extend(
-                s for s in patch.smtp_blacklist_sender if s not in contact.smtp_blacklist_sender)
+                s for s in patch.smtp_blacklist_sender if s not in contact.smtp_blacklist_sender
+            )
         changed = contact.state() != before
         if changed:
             contact.modified_at = self.clock.now()
@@ -214,8 +242,11 @@ class ContactStore:
 
     def delete(self, contact: Contact) -> None:
         """Remove a contact, its identifiers and its list memberships."""
-        for index, key in ((self._by_email, contact.email), (self._by_ext, contact.ext_id),
-                           (self._by_sms, contact.sms)):
+        for index, key in (
+            (self._by_email, contact.email),
+            (self._by_ext, contact.ext_id),
+            (self._by_sms, contact.sms),
+        ):
             if key is not None:
                 index.pop(key, None)
         self._set_lists(contact, set())
@@ -248,16 +279,32 @@ class ContactStore:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable contents (for ``BrevoAccount.to_dict``)."""
-        return {"next_id": self.next_id, "contacts": [
-            {**c.__dict__, "created_at": c.created_at.isoformat(), "modified_at": c.modified_at.isoformat(),
-             "list_ids": sorted(c.list_ids), "attributes": dict(c.attributes),
-             "smtp_blacklist_sender": list(c.smtp_blacklist_sender)} for c in self._contacts.values()]}
+        return {
+            "next_id": self.next_id,
+            "contacts": [
+                {
+                    **c.__dict__,
+                    "created_at": c.created_at.isoformat(),
+                    "modified_at": c.modified_at.isoformat(),
+                    "list_ids": sorted(c.list_ids),
+                    "attributes": dict(c.attributes),
+                    "smtp_blacklist_sender": list(c.smtp_blacklist_sender),
+                }
+                for c in self._contacts.values()
+            ],
+        }
 
     def load(self, data: dict[str, Any]) -> None:
         """Replace the contents with what ``to_dict`` wrote."""
         for item in data["contacts"]:
-            contact = Contact(**{**item, "created_at": datetime.fromisoformat(item["created_at"]),
-                                 "modified_at": datetime.fromisoformat(item["modified_at"]), "list_ids": set()})
+            contact = Contact(
+                **{
+                    **item,
+                    "created_at": datetime.fromisoformat(item["created_at"]),
+                    "modified_at": datetime.fromisoformat(item["modified_at"]),
+                    "list_ids": set(),
+                }
+            )
             self._contacts[contact.id] = contact
             self._reindex(self._by_email, None, contact.email, contact.id)
             self._reindex(self._by_ext, None, contact.ext_id, contact.id)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 ControlHandler = Callable[[Request], Response]
 
 
-def control_routes(account: "BrevoAccount") -> dict[tuple[str, str], ControlHandler]:
+def control_routes(account: BrevoAccount) -> dict[tuple[str, str], ControlHandler]:
     """The sandbox control routes of one Brevo account, for ``Service(control=...)``."""
 
     def get_emails(_request: Request) -> Response:

@@ -79,6 +79,7 @@ def fault_body(status: int) -> Response:
     headers = {REQUEST_ID_HEADER: new_request_id()}
     if status == 429:
         # An injected 429 does not know the configured rate; the general-tier contacts limit is 10.
-        headers.update({"x-sib-ratelimit-limit": "10", "x-sib-ratelimit-remaining": "0",
-                        "x-sib-ratelimit-reset": "1"})
+        headers.update(
+            {"x-sib-ratelimit-limit": "10", "x-sib-ratelimit-remaining": "0", "x-sib-ratelimit-reset": "1"}
+        )
     return json_response({"code": code, "message": message}, status, headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -14,11 +14,14 @@ from werkzeug.wrappers import Request
 from .errors import BrevoError, invalid, missing
 
 _DATETIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$")
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$"
+)
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _DIGITS = re.compile(r"^[0-9]+$")
-_PLAIN_EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                          r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$")
+_PLAIN_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"
+)
 
 
 #: The forms of Brevo's UTC timestamps: the documented ``...SSSZ``-like one with an offset, the
@@ -32,7 +35,7 @@ def format_ts(moment: datetime, form: str = TIMESTAMP_FORMS[0]) -> str:
 
     The form without milliseconds cuts them (never rounds up), as a coarser clock would.
     """
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     seconds = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if form == "seconds+Z":
         return seconds + "Z"
@@ -51,8 +54,16 @@ def parse_datetime_param(name: str, value: str) -> datetime:
         raise invalid(f"{name} is not valid, the expected format is YYYY-MM-DDTHH:mm:ss.SSSZ")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                          int((fraction or "0").ljust(6, "0")), tzinfo=timezone.utc)
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int((fraction or "0").ljust(6, "0")),
+            tzinfo=UTC,
+        )
     except ValueError as exc:
         raise invalid(f"{name} is not valid") from exc
     if zone and zone != "Z":
@@ -72,9 +83,13 @@ def _plain_email(candidate: str) -> bool:
         return False
     local, domain = candidate.rsplit("@", 1)
     labels = domain.lower().split(".")
-    return (len(local) <= 64 and all(len(label) <= 63 and not label.startswith("-") and not label.endswith("-")
-                                     for label in labels)
-            and not any(name in SPECIAL_USE_DOMAIN_NAMES for name in (labels[-1], ".".join(labels[-2:]))))
+    return (
+        len(local) <= 64
+        and all(
+            len(label) <= 63 and not label.startswith("-") and not label.endswith("-") for label in labels
+        )
+        and not any(name in SPECIAL_USE_DOMAIN_NAMES for name in (labels[-1], ".".join(labels[-2:])))
+    )
 
 
 def normalize_email(value: Any) -> str | None:
@@ -191,4 +206,4 @@ def bool_field(body: dict[str, Any], name: str, default: bool | None = None) -> 
 def page(items: list[Any], offset: int, limit: int, descending: bool) -> list[Any]:
     """One page of ``items`` (given in creation order), newest first when ``descending``."""
     ordered = items[::-1] if descending else items
-    return ordered[offset:offset + limit]
+    return ordered[offset : offset + limit]

@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 #: The problem reports of ``info.import`` (brevo-python v4 ``GetProcessResponseInfoImport``).
-REPORT_KINDS = ("invalid_emails", "duplicate_contact_id", "duplicate_ext_id", "duplicate_email_id",
-                "duplicate_phone_id", "duplicate_whatsapp_id", "duplicate_landline_number_id")
+REPORT_KINDS = (
+    "invalid_emails",
+    "duplicate_contact_id",
+    "duplicate_ext_id",
+    "duplicate_email_id",
+    "duplicate_phone_id",
+    "duplicate_whatsapp_id",
+    "duplicate_landline_number_id",
+)
 _IDENTIFIERS = ("EMAIL", "EXT_ID", "SMS")
 
 
@@ -53,7 +60,7 @@ class ImportJob:
                 yield line, {"attributes": dict(zip(header, (v.strip() for v in values)))}, True
 
 
-def parse_import_request(account: "BrevoAccount", body: dict[str, Any], size: int) -> ImportJob:
+def parse_import_request(account: BrevoAccount, body: dict[str, Any], size: int) -> ImportJob:
     """Validate an import request (the caller holds the account lock); creates ``newList``.
 
     Raises:
@@ -68,8 +75,9 @@ def parse_import_request(account: "BrevoAccount", body: dict[str, Any], size: in
         raise invalid("Pass only one of fileUrl, fileBody or jsonBody")
     if sources[0] == "fileUrl":
         raise invalid("fileUrl cannot be fetched by the sandbox: send the rows as fileBody or jsonBody")
-    if sources[0] == "jsonBody" and not (isinstance(body["jsonBody"], list)
-                                         and all(isinstance(r, dict) for r in body["jsonBody"])):
+    if sources[0] == "jsonBody" and not (
+        isinstance(body["jsonBody"], list) and all(isinstance(r, dict) for r in body["jsonBody"])
+    ):
         raise invalid("jsonBody should be an array of objects")
     if sources[0] == "fileBody" and not isinstance(body["fileBody"], str):
         raise invalid("fileBody should be a string")
@@ -84,19 +92,24 @@ def parse_import_request(account: "BrevoAccount", body: dict[str, Any], size: in
         list_ids.append(account.list_store.create_list(new_list.get("listName"), new_list.get("folderId")).id)
     if not list_ids:
         raise missing("listIds is mandatory if newList is not passed")
-    return ImportJob(list_ids=list_ids, json_body=body.get("jsonBody"), file_body=body.get("fileBody"),
-                     update_existing=bool(bool_field(body, "updateExistingContacts", True)),
-                     empty_attributes=bool(bool_field(body, "emptyContactsAttributes", False)),
-                     email_blacklist=bool(bool_field(body, "emailBlacklist", False)),
-                     sms_blacklist=bool(bool_field(body, "smsBlacklist", False)))
+    return ImportJob(
+        list_ids=list_ids,
+        json_body=body.get("jsonBody"),
+        file_body=body.get("fileBody"),
+        update_existing=bool(bool_field(body, "updateExistingContacts", True)),
+        empty_attributes=bool(bool_field(body, "emptyContactsAttributes", False)),
+        email_blacklist=bool(bool_field(body, "emailBlacklist", False)),
+        sms_blacklist=bool(bool_field(body, "smsBlacklist", False)),
+    )
 
 
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def import_row(account: "BrevoAccount", job: ImportJob, row: dict[str, Any],
-               from_text: bool) -> tuple[str, str] | None:
+def import_row(
+    account: BrevoAccount, job: ImportJob, row: dict[str, Any], from_text: bool
+) -> tuple[str, str] | None:
     """Import one row (the caller holds the account lock); ``(report kind, reason)`` when skipped."""
     raw_attributes = row.get("attributes") if isinstance(row.get("attributes"), dict) else {}
     attributes = {str(k).upper(): v for k, v in raw_attributes.items()}
@@ -137,8 +150,13 @@ def import_row(account: "BrevoAccount", job: ImportJob, row: dict[str, Any],
         for name, value in (("email", email), ("ext_id", ext_id), ("sms", sms)):
             if value:
                 setattr(patch, name, value)
-        if (target is not None and job.empty_attributes and "SMS" in attributes and _empty(sms_raw)
-                and (target.email or email or target.ext_id or ext_id)):
+        if (
+            target is not None
+            and job.empty_attributes
+            and "SMS" in attributes
+            and _empty(sms_raw)
+            and (target.email or email or target.ext_id or ext_id)
+        ):
             patch.sms = None
     if target is None:
         store.create(patch)
@@ -147,8 +165,15 @@ def import_row(account: "BrevoAccount", job: ImportJob, row: dict[str, Any],
     return None
 
 
-def _fill_patch(account: "BrevoAccount", job: ImportJob, patch: ContactPatch, attributes: dict[str, Any],
-                from_text: bool, *, erase: bool) -> None:
+def _fill_patch(
+    account: BrevoAccount,
+    job: ImportJob,
+    patch: ContactPatch,
+    attributes: dict[str, Any],
+    from_text: bool,
+    *,
+    erase: bool,
+) -> None:
     for name, value in attributes.items():
         if name in _IDENTIFIERS:
             continue

@@ -94,18 +94,29 @@ class ListStore:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable contents (for ``BrevoAccount.to_dict``)."""
-        return {"next_folder_id": self.next_folder_id, "next_list_id": self.next_list_id,
-                "folders": [{**f.__dict__, "created_at": f.created_at.isoformat()} for f in self.folders.values()],
-                "lists": [{**lst.__dict__, "created_at": lst.created_at.isoformat()} for lst in self.lists.values()]}
+        return {
+            "next_folder_id": self.next_folder_id,
+            "next_list_id": self.next_list_id,
+            "folders": [
+                {**f.__dict__, "created_at": f.created_at.isoformat()} for f in self.folders.values()
+            ],
+            "lists": [
+                {**lst.__dict__, "created_at": lst.created_at.isoformat()} for lst in self.lists.values()
+            ],
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], clock: Clock) -> "ListStore":
+    def from_dict(cls, data: dict[str, Any], clock: Clock) -> ListStore:
         """Rebuild the store written by ``to_dict``."""
         store = cls(clock, seed=False)
         for item in data["folders"]:
-            store.folders[item["id"]] = Folder(**{**item, "created_at": datetime.fromisoformat(item["created_at"])})
+            store.folders[item["id"]] = Folder(
+                **{**item, "created_at": datetime.fromisoformat(item["created_at"])}
+            )
         for item in data["lists"]:
-            store.lists[item["id"]] = ContactList(**{**item, "created_at": datetime.fromisoformat(item["created_at"])})
+            store.lists[item["id"]] = ContactList(
+                **{**item, "created_at": datetime.fromisoformat(item["created_at"])}
+            )
         store.next_folder_id = data["next_folder_id"]
         store.next_list_id = data["next_list_id"]
         return store

@@ -58,16 +58,21 @@ class Process:
             if self.completed_at is not None:
                 body["completed_at"] = format_ts(self.completed_at, form)
         if self.name == "IMPORTUSER" and self.status == "completed":
-            body["info"] = {"import": {
-                kind: f"{base_url}{REPORT_PATH}?processId={self.id}&kind={kind}" if self.report.get(kind) else None
-                for kind in REPORT_KINDS}}
+            body["info"] = {
+                "import": {
+                    kind: f"{base_url}{REPORT_PATH}?processId={self.id}&kind={kind}"
+                    if self.report.get(kind)
+                    else None
+                    for kind in REPORT_KINDS
+                }
+            }
         return body
 
 
 class ProcessManager:
     """The account's processes and its import queue (guarded by the account lock)."""
 
-    def __init__(self, account: "BrevoAccount") -> None:
+    def __init__(self, account: BrevoAccount) -> None:
         self._account = account
         self._lock = account.lock
         self._changed = threading.Condition(account.lock)
@@ -122,7 +127,9 @@ class ProcessManager:
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until no import is queued or running; ``False`` on timeout."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._worker and (self._paused or not self._queue), timeout)
+            return self._changed.wait_for(
+                lambda: not self._worker and (self._paused or not self._queue), timeout
+            )
 
     def _new(self, name: str, status: str, job: ImportJob | None = None) -> Process:
         process = Process(self.next_id, name, status, self._account.clock.now(), job=job)
@@ -160,7 +167,7 @@ class ProcessManager:
         rows = list(job.rows())
         for start in range(0, len(rows), CHUNK_ROWS):
             with self._lock:
-                for line, row, from_text in rows[start:start + CHUNK_ROWS]:
+                for line, row, from_text in rows[start : start + CHUNK_ROWS]:
                     outcome = import_row(self._account, job, row, from_text)
                     if outcome is not None:
                         kind, reason = outcome
@@ -169,19 +176,32 @@ class ProcessManager:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable processes, with the rows of imports not yet completed."""
         with self._lock:
-            return {"next_id": self.next_id, "processes": [
-                {**asdict(p), "created_at": p.created_at.isoformat(),
-                 "completed_at": p.completed_at.isoformat() if p.completed_at else None}
-                for p in self._processes.values()]}
+            return {
+                "next_id": self.next_id,
+                "processes": [
+                    {
+                        **asdict(p),
+                        "created_at": p.created_at.isoformat(),
+                        "completed_at": p.completed_at.isoformat() if p.completed_at else None,
+                    }
+                    for p in self._processes.values()
+                ],
+            }
 
     def load(self, data: dict[str, Any]) -> None:
         """Restore processes; imports that had not completed are queued again."""
         with self._lock:
             for item in data["processes"]:
-                process = Process(**{**item, "created_at": datetime.fromisoformat(item["created_at"]),
-                                     "completed_at": datetime.fromisoformat(item["completed_at"])
-                                     if item["completed_at"] else None,
-                                     "job": ImportJob(**item["job"]) if item["job"] else None})
+                process = Process(
+                    **{
+                        **item,
+                        "created_at": datetime.fromisoformat(item["created_at"]),
+                        "completed_at": datetime.fromisoformat(item["completed_at"])
+                        if item["completed_at"]
+                        else None,
+                        "job": ImportJob(**item["job"]) if item["job"] else None,
+                    }
+                )
                 self._processes[process.id] = process
                 if process.status != "completed":
                     process.status = "queued"
@@ -193,6 +213,10 @@ class ProcessManager:
 def _report_entry(line: int, row: dict[str, Any], reason: str) -> dict[str, Any]:
     attributes = row.get("attributes") if isinstance(row.get("attributes"), dict) else {}
     upper = {str(k).upper(): v for k, v in attributes.items()}
-    return {"line": line, "email": row.get("email") or upper.get("EMAIL") or "",
-            "ext_id": row.get("ext_id") or upper.get("EXT_ID") or "", "SMS": upper.get("SMS") or "",
-            "reason": reason}
+    return {
+        "line": line,
+        "email": row.get("email") or upper.get("EMAIL") or "",
+        "ext_id": row.get("ext_id") or upper.get("EXT_ID") or "",
+        "SMS": upper.get("SMS") or "",
+        "reason": reason,
+    }

@@ -38,8 +38,13 @@ class SenderRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The wire form of one ``senders`` item."""
-        return {"id": self.id, "name": self.name, "email": self.email, "active": self.active,
-                "ips": [dict(ip) for ip in self.ips]}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "active": self.active,
+            "ips": [dict(ip) for ip in self.ips],
+        }
 
 
 @dataclass
@@ -77,10 +82,17 @@ class AccountProfile:
             "firstName": self.first_name,
             "lastName": self.last_name,
             "companyName": self.company_name,
-            "address": {"street": self.street, "city": self.city, "zipCode": self.zip_code,
-                        "country": self.country},
+            "address": {
+                "street": self.street,
+                "city": self.city,
+                "zipCode": self.zip_code,
+                "country": self.country,
+            },
             "plan": [{"type": "free", "creditsType": "sendLimit", "credits": float(self.credits)}],
-            "relay": {"enabled": True, "data": {"userName": self.email, "relay": SMTP_RELAY, "port": SMTP_PORT}},
+            "relay": {
+                "enabled": True,
+                "data": {"userName": self.email, "relay": SMTP_RELAY, "port": SMTP_PORT},
+            },
             "marketingAutomation": {"enabled": False},
         }
 

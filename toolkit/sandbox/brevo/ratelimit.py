@@ -60,7 +60,9 @@ class FixedWindowRateLimiter:
             if allowed:
                 self._used += 1
             reset = max(1, math.ceil(window + 1 - now))
-            headers = {"x-sib-ratelimit-limit": str(self._limit),
-                       "x-sib-ratelimit-remaining": str(self._limit - self._used),
-                       "x-sib-ratelimit-reset": str(reset)}
+            headers = {
+                "x-sib-ratelimit-limit": str(self._limit),
+                "x-sib-ratelimit-remaining": str(self._limit - self._used),
+                "x-sib-ratelimit-reset": str(reset),
+            }
             return RateDecision(allowed, headers)

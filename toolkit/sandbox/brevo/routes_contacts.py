@@ -65,7 +65,7 @@ def _attribute_filter(raw: str) -> Callable[[Contact], bool]:
     return lambda c: value_of(c) == wanted
 
 
-def _get_contacts(account: "BrevoAccount", request: Request) -> Response:
+def _get_contacts(account: BrevoAccount, request: Request) -> Response:
     """``GET /contacts``; ``count`` is the number of contacts matching the filters."""
     limit = int_arg(request, "limit", 50, 1000)
     offset = int_arg(request, "offset", 0)
@@ -82,16 +82,19 @@ def _get_contacts(account: "BrevoAccount", request: Request) -> Response:
         predicates.append(lambda c: bool(c.list_ids & list_ids))
     with account.lock:
         matching = [c for c in account.contact_store.all() if all(p(c) for p in predicates)]
-        body = {"contacts": [c.to_json(account.variants) for c in page(matching, offset, limit, descending)], "count": len(matching)}
+        body = {
+            "contacts": [c.to_json(account.variants) for c in page(matching, offset, limit, descending)],
+            "count": len(matching),
+        }
     return json_response(body)
 
 
-def _post_contact(account: "BrevoAccount", request: Request) -> Response:
+def _post_contact(account: BrevoAccount, request: Request) -> Response:
     status, contact_id = create_contact(account, json_body(request))
     return json_response({"id": contact_id} if status == 201 else None, status)
 
 
-def _get_contact(account: "BrevoAccount", request: Request, identifier: str) -> Response:
+def _get_contact(account: BrevoAccount, request: Request, identifier: str) -> Response:
     with account.lock:
         contact = account.contact_store.find(identifier, request.args.get("identifierType"))
         if contact is None:
@@ -101,21 +104,23 @@ def _get_contact(account: "BrevoAccount", request: Request, identifier: str) -> 
     return json_response(body)
 
 
-def _put_contact(account: "BrevoAccount", request: Request, identifier: str) -> Response:
+def _put_contact(account: BrevoAccount, request: Request, identifier: str) -> Response:
     update_contact(account, identifier, request.args.get("identifierType"), json_body(request))
     return json_response(None, 204)
 
 
-def _delete_contact(account: "BrevoAccount", request: Request, identifier: str) -> Response:
+def _delete_contact(account: BrevoAccount, request: Request, identifier: str) -> Response:
     with account.lock:
-        contact = account.contact_store.find(identifier, request.args.get("identifierType"), allow_phone=False)
+        contact = account.contact_store.find(
+            identifier, request.args.get("identifierType"), allow_phone=False
+        )
         if contact is None:
             raise not_found(CONTACT_NOT_FOUND)
         account.contact_store.delete(contact)
     return json_response(None, 204)
 
 
-def _post_batch(account: "BrevoAccount", request: Request) -> Response:
+def _post_batch(account: BrevoAccount, request: Request) -> Response:
     update_batch(account, json_body(request))
     return json_response(None, 204)
 

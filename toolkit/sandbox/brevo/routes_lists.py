@@ -31,43 +31,58 @@ def _list_id(value: str) -> int:
 def _stats(contacts: Iterable[Contact]) -> dict[str, int]:
     members = list(contacts)
     blacklisted = sum(1 for c in members if c.email_blacklisted)
-    return {"totalBlacklisted": blacklisted, "totalSubscribers": len(members) - blacklisted,
-            "uniqueSubscribers": len(members)}
+    return {
+        "totalBlacklisted": blacklisted,
+        "totalSubscribers": len(members) - blacklisted,
+        "uniqueSubscribers": len(members),
+    }
 
 
-def _list_json(account: "BrevoAccount", lst: ContactList, *, with_folder: bool = True) -> dict[str, Any]:
+def _list_json(account: BrevoAccount, lst: ContactList, *, with_folder: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {"id": lst.id, "name": lst.name, **_stats(account.contact_store.members(lst.id))}
     if with_folder:
         body["folderId"] = lst.folder_id
     return body
 
 
-def _folder_json(account: "BrevoAccount", folder_id: int) -> dict[str, Any]:
+def _folder_json(account: BrevoAccount, folder_id: int) -> dict[str, Any]:
     folder = account.list_store.folder(folder_id)
-    unique = {c.id: c for lst in account.list_store.lists_in(folder_id) for c in account.contact_store.members(lst.id)}
+    unique = {
+        c.id: c
+        for lst in account.list_store.lists_in(folder_id)
+        for c in account.contact_store.members(lst.id)
+    }
     return {"id": folder.id, "name": folder.name, **_stats(unique.values())}
 
 
-def _get_folders(account: "BrevoAccount", request: Request) -> Response:
-    limit, offset, descending = int_arg(request, "limit", 10, 50), int_arg(request, "offset", 0), sort_arg(request)
+def _get_folders(account: BrevoAccount, request: Request) -> Response:
+    limit, offset, descending = (
+        int_arg(request, "limit", 10, 50),
+        int_arg(request, "offset", 0),
+        sort_arg(request),
+    )
     with account.lock:
         ids = list(account.list_store.folders)
-        return json_response({"folders": [_folder_json(account, i) for i in page(ids, offset, limit, descending)],
-                              "count": len(ids)})
+        return json_response(
+            {
+                "folders": [_folder_json(account, i) for i in page(ids, offset, limit, descending)],
+                "count": len(ids),
+            }
+        )
 
 
-def _post_folder(account: "BrevoAccount", request: Request) -> Response:
+def _post_folder(account: BrevoAccount, request: Request) -> Response:
     body = json_body(request)
     with account.lock:
         return json_response({"id": account.list_store.create_folder(body.get("name")).id}, 201)
 
 
-def _get_folder(account: "BrevoAccount", request: Request, folder_id: str) -> Response:
+def _get_folder(account: BrevoAccount, request: Request, folder_id: str) -> Response:
     with account.lock:
         return json_response(_folder_json(account, _folder_id(folder_id)))
 
 
-def _put_folder(account: "BrevoAccount", request: Request, folder_id: str) -> Response:
+def _put_folder(account: BrevoAccount, request: Request, folder_id: str) -> Response:
     body = json_body(request)
     with account.lock:
         folder = account.list_store.folder(_folder_id(folder_id))
@@ -77,7 +92,7 @@ def _put_folder(account: "BrevoAccount", request: Request, folder_id: str) -> Re
     return json_response(None, 204)
 
 
-def _delete_folder(account: "BrevoAccount", request: Request, folder_id: str) -> Response:
+def _delete_folder(account: BrevoAccount, request: Request, folder_id: str) -> Response:
     with account.lock:
         folder = account.list_store.folder(_folder_id(folder_id))
         for lst in account.list_store.lists_in(folder.id):
@@ -87,37 +102,62 @@ def _delete_folder(account: "BrevoAccount", request: Request, folder_id: str) ->
     return json_response(None, 204)
 
 
-def _get_folder_lists(account: "BrevoAccount", request: Request, folder_id: str) -> Response:
-    limit, offset, descending = int_arg(request, "limit", 10, 50), int_arg(request, "offset", 0), sort_arg(request)
+def _get_folder_lists(account: BrevoAccount, request: Request, folder_id: str) -> Response:
+    limit, offset, descending = (
+        int_arg(request, "limit", 10, 50),
+        int_arg(request, "offset", 0),
+        sort_arg(request),
+    )
     with account.lock:
         lists = account.list_store.lists_in(account.list_store.folder(_folder_id(folder_id)).id)
-        return json_response({"lists": [_list_json(account, lst, with_folder=False)
-                                        for lst in page(lists, offset, limit, descending)], "count": len(lists)})
+        return json_response(
+            {
+                "lists": [
+                    _list_json(account, lst, with_folder=False)
+                    for lst in page(lists, offset, limit, descending)
+                ],
+                "count": len(lists),
+            }
+        )
 
 
-def _get_lists(account: "BrevoAccount", request: Request) -> Response:
-    limit, offset, descending = int_arg(request, "limit", 10, 50), int_arg(request, "offset", 0), sort_arg(request)
+def _get_lists(account: BrevoAccount, request: Request) -> Response:
+    limit, offset, descending = (
+        int_arg(request, "limit", 10, 50),
+        int_arg(request, "offset", 0),
+        sort_arg(request),
+    )
     with account.lock:
         lists = list(account.list_store.lists.values())
-        return json_response({"lists": [_list_json(account, lst) for lst in page(lists, offset, limit, descending)],
-                              "count": len(lists)})
+        return json_response(
+            {
+                "lists": [_list_json(account, lst) for lst in page(lists, offset, limit, descending)],
+                "count": len(lists),
+            }
+        )
 
 
-def _post_list(account: "BrevoAccount", request: Request) -> Response:
+def _post_list(account: BrevoAccount, request: Request) -> Response:
     body = json_body(request)
     with account.lock:
-        return json_response({"id": account.list_store.create_list(body.get("name"), body.get("folderId")).id}, 201)
+        return json_response(
+            {"id": account.list_store.create_list(body.get("name"), body.get("folderId")).id}, 201
+        )
 
 
-def _get_list(account: "BrevoAccount", request: Request, list_id: str) -> Response:
+def _get_list(account: BrevoAccount, request: Request, list_id: str) -> Response:
     with account.lock:
         lst = account.list_store.get_list(_list_id(list_id))
-        body = {**_list_json(account, lst), "createdAt": format_ts(lst.created_at), "campaignStats": [],
-                "dynamicList": False}
+        body = {
+            **_list_json(account, lst),
+            "createdAt": format_ts(lst.created_at),
+            "campaignStats": [],
+            "dynamicList": False,
+        }
     return json_response(body)
 
 
-def _put_list(account: "BrevoAccount", request: Request, list_id: str) -> Response:
+def _put_list(account: BrevoAccount, request: Request, list_id: str) -> Response:
     body = json_body(request)
     with account.lock:
         lst = account.list_store.get_list(_list_id(list_id))
@@ -132,14 +172,17 @@ def _put_list(account: "BrevoAccount", request: Request, list_id: str) -> Respon
             lst.name = body["name"].strip()
         else:
             folder_id = body["folderId"]
-            if (not isinstance(folder_id, int) or isinstance(folder_id, bool)
-                    or folder_id not in account.list_store.folders):
+            if (
+                not isinstance(folder_id, int)
+                or isinstance(folder_id, bool)
+                or folder_id not in account.list_store.folders
+            ):
                 raise invalid("Folder ID not found")
             lst.folder_id = folder_id
     return json_response(None, 204)
 
 
-def _delete_list(account: "BrevoAccount", request: Request, list_id: str) -> Response:
+def _delete_list(account: BrevoAccount, request: Request, list_id: str) -> Response:
     with account.lock:
         lst = account.list_store.get_list(_list_id(list_id))
         account.contact_store.drop_list(lst.id)
@@ -147,17 +190,25 @@ def _delete_list(account: "BrevoAccount", request: Request, list_id: str) -> Res
     return json_response(None, 204)
 
 
-def _get_list_contacts(account: "BrevoAccount", request: Request, list_id: str) -> Response:
-    limit, offset, descending = int_arg(request, "limit", 50, 500), int_arg(request, "offset", 0), sort_arg(request)
+def _get_list_contacts(account: BrevoAccount, request: Request, list_id: str) -> Response:
+    limit, offset, descending = (
+        int_arg(request, "limit", 50, 500),
+        int_arg(request, "offset", 0),
+        sort_arg(request),
+    )
     predicates = contact_filters(request)
     with account.lock:
         lst = account.list_store.get_list(_list_id(list_id))
         members = [c for c in account.contact_store.members(lst.id) if all(p(c) for p in predicates)]
-        return json_response({"contacts": [c.to_json(account.variants) for c in page(members, offset, limit, descending)],
-                              "count": len(members)})
+        return json_response(
+            {
+                "contacts": [c.to_json(account.variants) for c in page(members, offset, limit, descending)],
+                "count": len(members),
+            }
+        )
 
 
-def _membership(account: "BrevoAccount", request: Request, list_id: str, *, adding: bool) -> Response:
+def _membership(account: BrevoAccount, request: Request, list_id: str, *, adding: bool) -> Response:
     body = json_body(request)
     keys = [k for k in ("emails", "ids", "extIds") if k in body]
     with account.lock:
@@ -181,11 +232,16 @@ def _membership(account: "BrevoAccount", request: Request, list_id: str, *, addi
             if contact is None or (lst.id in contact.list_ids) == adding:
                 failure.append(value)
                 continue
-            store.apply(contact, ContactPatch(add_lists=[lst.id]) if adding else ContactPatch(remove_lists=[lst.id]))
+            store.apply(
+                contact, ContactPatch(add_lists=[lst.id]) if adding else ContactPatch(remove_lists=[lst.id])
+            )
             success.append(value)
     if not success:
-        raise invalid("Contact already in list and/or does not exist" if adding
-                      else "Contact already removed from list and/or does not exist")
+        raise invalid(
+            "Contact already in list and/or does not exist"
+            if adding
+            else "Contact already removed from list and/or does not exist"
+        )
     return json_response({"contacts": {"success": success, "failure": failure}}, 201)
 
 
@@ -201,11 +257,11 @@ def _member(store: Any, key: str, value: Any) -> Contact | None:
     return store.by_ext_id(value)
 
 
-def _add_to_list(account: "BrevoAccount", request: Request, list_id: str) -> Response:
+def _add_to_list(account: BrevoAccount, request: Request, list_id: str) -> Response:
     return _membership(account, request, list_id, adding=True)
 
 
-def _remove_from_list(account: "BrevoAccount", request: Request, list_id: str) -> Response:
+def _remove_from_list(account: BrevoAccount, request: Request, list_id: str) -> Response:
     return _membership(account, request, list_id, adding=False)
 
 

@@ -16,12 +16,12 @@ if TYPE_CHECKING:
     from .account import BrevoAccount
 
 
-def _get_attributes(account: "BrevoAccount", request: Request) -> Response:
+def _get_attributes(account: BrevoAccount, request: Request) -> Response:
     with account.lock:
         return json_response({"attributes": [a.to_json() for a in account.attributes.all()]})
 
 
-def _post_attribute(account: "BrevoAccount", request: Request, category: str, name: str) -> Response:
+def _post_attribute(account: BrevoAccount, request: Request, category: str, name: str) -> Response:
     body = json_body(request)
     if not body:
         raise missing("No inputs in the body")
@@ -30,21 +30,21 @@ def _post_attribute(account: "BrevoAccount", request: Request, category: str, na
     return json_response(None, 201)
 
 
-def _put_attribute(account: "BrevoAccount", request: Request, category: str, name: str) -> Response:
+def _put_attribute(account: BrevoAccount, request: Request, category: str, name: str) -> Response:
     body = json_body(request)
     with account.lock:
         account.attributes.update(category, name, body)
     return json_response(None, 204)
 
 
-def _delete_attribute(account: "BrevoAccount", request: Request, category: str, name: str) -> Response:
+def _delete_attribute(account: BrevoAccount, request: Request, category: str, name: str) -> Response:
     with account.lock:
         account.attributes.delete(category, name)
         account.contact_store.drop_attribute(name.upper())
     return json_response(None, 204)
 
 
-def _import_contacts(account: "BrevoAccount", request: Request) -> Response:
+def _import_contacts(account: BrevoAccount, request: Request) -> Response:
     """``POST /contacts/import``: 202 with the id of the process that imports the rows."""
     size = len(request.get_data(cache=True))  # read it all, so keep-alive stays in step
     body = json_body(request) if size <= MAX_BODY_BYTES else {}
@@ -54,16 +54,25 @@ def _import_contacts(account: "BrevoAccount", request: Request) -> Response:
     return json_response({"processId": process.id}, 202)
 
 
-def _get_processes(account: "BrevoAccount", request: Request) -> Response:
-    limit, offset, descending = int_arg(request, "limit", 10, 50), int_arg(request, "offset", 0), sort_arg(request)
+def _get_processes(account: BrevoAccount, request: Request) -> Response:
+    limit, offset, descending = (
+        int_arg(request, "limit", 10, 50),
+        int_arg(request, "offset", 0),
+        sort_arg(request),
+    )
     processes = account.processes.all()
     with account.lock:
-        body = {"processes": [p.to_json(request.host_url, account.variants) for p in page(processes, offset, limit, descending)],
-                "count": len(processes)}
+        body = {
+            "processes": [
+                p.to_json(request.host_url, account.variants)
+                for p in page(processes, offset, limit, descending)
+            ],
+            "count": len(processes),
+        }
     return json_response(body)
 
 
-def _get_process(account: "BrevoAccount", request: Request, process_id: str) -> Response:
+def _get_process(account: BrevoAccount, request: Request, process_id: str) -> Response:
     process = account.processes.get(path_id(process_id, "processId is invalid"))
     if process is None:
         raise not_found("Process ID not found")
@@ -71,7 +80,7 @@ def _get_process(account: "BrevoAccount", request: Request, process_id: str) -> 
         return json_response(process.to_json(request.host_url, account.variants))
 
 
-def _post_email(account: "BrevoAccount", request: Request) -> Response:
+def _post_email(account: BrevoAccount, request: Request) -> Response:
     status, body = send_email(account, json_body(request))
     return json_response(body, status)
 

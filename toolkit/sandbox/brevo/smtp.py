@@ -42,8 +42,9 @@ def _check_recipients(body: dict[str, Any], name: str, *, required: bool) -> Non
 def validate_email_request(body: dict[str, Any]) -> None:
     """Raise a 400 ``BrevoError`` where Brevo would refuse ``sendSmtpEmail``."""
     template_id = body.get("templateId")
-    if template_id is not None and (not isinstance(template_id, int) or isinstance(template_id, bool)
-                                    or template_id < 1):
+    if template_id is not None and (
+        not isinstance(template_id, int) or isinstance(template_id, bool) or template_id < 1
+    ):
         raise invalid("templateId is not valid")
     templated = template_id is not None
     sender = body.get("sender")
@@ -82,7 +83,7 @@ def validate_email_request(body: dict[str, Any]) -> None:
             raise invalid("scheduledAt is not a valid date-time") from exc
 
 
-def send_email(account: "BrevoAccount", body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def send_email(account: BrevoAccount, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Validate and store a message; ``(201 or 202 when scheduled, response body)``."""
     validate_email_request(body)
     now = account.clock.now()

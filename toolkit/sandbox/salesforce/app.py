@@ -27,8 +27,11 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _FAULTS = {
     429: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
-    500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact "
-                               "support: 1425384761-39052 (-1375425345)"),
+    500: (
+        "UNKNOWN_EXCEPTION",
+        "An unexpected error occurred. Please include this ErrorId if you contact "
+        "support: 1425384761-39052 (-1375425345)",
+    ),
     503: ("SERVER_UNAVAILABLE", "Server is temporarily unavailable. Please try again later."),
 }
 
@@ -96,17 +99,25 @@ def control_routes(org: SalesforceOrg, oauth: OAuthServer) -> dict[tuple[str, st
             rows = org.snapshot(name, include_deleted=True)
             deleted = sum(1 for r in rows if r["IsDeleted"])
             counts[name] = {"live": len(rows) - deleted, "deleted": deleted}
-        return json_response({"org_id": org.org_id, "user_id": org.user_id, "api_enabled": org.api_enabled,
-                              "records": counts})
+        return json_response(
+            {"org_id": org.org_id, "user_id": org.user_id, "api_enabled": org.api_enabled, "records": counts}
+        )
 
     def convert_lead(request: Request) -> Response:
         data = request.get_json(force=True, silent=True)
         if not isinstance(data, dict) or not isinstance(data.get("leadId"), str):
             return error_response(400, "INVALID_ARGUMENT", "leadId is required")
         contact_id = data.get("contactId")
-        [result] = org.convert_leads([LeadConvert(
-            data["leadId"], contact_id if isinstance(contact_id, str) and contact_id else None,
-            str(data.get("convertedStatus") or DEFAULT_CONVERTED_STATUS), bool(data.get("overwriteLeadSource")))])
+        [result] = org.convert_leads(
+            [
+                LeadConvert(
+                    data["leadId"],
+                    contact_id if isinstance(contact_id, str) and contact_id else None,
+                    str(data.get("convertedStatus") or DEFAULT_CONVERTED_STATUS),
+                    bool(data.get("overwriteLeadSource")),
+                )
+            ]
+        )
         return json_response(result, 200 if result["success"] else 400)
 
     return {
@@ -119,8 +130,16 @@ def control_routes(org: SalesforceOrg, oauth: OAuthServer) -> dict[tuple[str, st
     }
 
 
-def make_service(org: SalesforceOrg, oauth: OAuthServer, *, log: RequestLog,
-                 faults: FaultInjector | None = None) -> Service:
+def make_service(
+    org: SalesforceOrg, oauth: OAuthServer, *, log: RequestLog, faults: FaultInjector | None = None
+) -> Service:
     """The org wrapped as a sandbox ``Service`` named ``"salesforce"`` (request log, faults, controls)."""
-    return Service("salesforce", make_app(org, oauth), clock=org.clock, log=log,
-                   faults=faults or FaultInjector(), fault_body=fault_body, control=control_routes(org, oauth))
+    return Service(
+        "salesforce",
+        make_app(org, oauth),
+        clock=org.clock,
+        log=log,
+        faults=faults or FaultInjector(),
+        fault_body=fault_body,
+        control=control_routes(org, oauth),
+    )

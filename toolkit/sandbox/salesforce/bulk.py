@@ -79,39 +79,56 @@ class BulkJob:
     def info(self, user_id: str, *, detail: bool) -> dict[str, Any]:
         """The job's JSON (create answer; ``detail`` adds the fields of ``GET jobs/query/{id}``)."""
         body: dict[str, Any] = {
-            "id": self.id, "operation": self.operation, "object": self.sobject, "createdById": user_id,
-            "createdDate": self.created_date, "systemModstamp": self.system_modstamp or self.created_date,
-            "state": self.state, "concurrencyMode": "Parallel", "contentType": "CSV",
-            "apiVersion": float(self.version), "lineEnding": self.line_ending,
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.sobject,
+            "createdById": user_id,
+            "createdDate": self.created_date,
+            "systemModstamp": self.system_modstamp or self.created_date,
+            "state": self.state,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(self.version),
+            "lineEnding": self.line_ending,
             "columnDelimiter": self.column_delimiter,
         }
         if detail:
             done = self.state == "JobComplete"
-            body.update({"jobType": "V2Query", "numberRecordsProcessed": len(self.rows) if done else 0,
-                         "retries": 0, "totalProcessingTime": 0 if not done else 12,
-                         "isPkChunkingSupported": True})
+            body.update(
+                {
+                    "jobType": "V2Query",
+                    "numberRecordsProcessed": len(self.rows) if done else 0,
+                    "retries": 0,
+                    "totalProcessingTime": 0 if not done else 12,
+                    "isPkChunkingSupported": True,
+                }
+            )
         return body
 
     def csv_page(self, offset: int, count: int) -> str:
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=DELIMITERS[self.column_delimiter], quoting=csv.QUOTE_ALL,
-                            lineterminator=LINE_ENDINGS[self.line_ending])
+        writer = csv.writer(
+            out,
+            delimiter=DELIMITERS[self.column_delimiter],
+            quoting=csv.QUOTE_ALL,
+            lineterminator=LINE_ENDINGS[self.line_ending],
+        )
         writer.writerow(self.header)
-        writer.writerows(self.rows[offset:offset + count])
+        writer.writerows(self.rows[offset : offset + count])
         return out.getvalue()
 
 
 class BulkJobs:
     """The org's Bulk API 2.0 query jobs (thread-safe)."""
 
-    def __init__(self, org: "SalesforceOrg") -> None:
+    def __init__(self, org: SalesforceOrg) -> None:
         self.org = org
         self._jobs: dict[str, BulkJob] = {}
         self._created: list[float] = []  # sandbox-clock timestamps, for DailyBulkV2QueryJobs
         self._sequence = ids.IdSequence("750")
         self._lock = threading.Lock()
 
-    def create(self, ctx: "Ctx", body: dict[str, Any]) -> BulkJob:
+    def create(self, ctx: Ctx, body: dict[str, Any]) -> BulkJob:
         """Validate the job request, run its query and keep the result."""
         operation = body.get("operation")
         if operation not in ("query", "queryAll"):
@@ -134,11 +151,24 @@ class BulkJobs:
         now = self.org.clock.now()
         variants = self.org.variants
         job = BulkJob(
-            id=self._sequence.next(), operation=operation, sobject=obj.name, version=ctx.version,
-            created_date=format_datetime(now), column_delimiter=delimiter, line_ending=line_ending,
+            id=self._sequence.next(),
+            operation=operation,
+            sobject=obj.name,
+            version=ctx.version,
+            created_date=format_datetime(now),
+            column_delimiter=delimiter,
+            line_ending=line_ending,
             header=list(compiled.fields),
-            rows=[[_csv_value(row[f], k, variants.pick("salesforce.bulk.datetime", row.get("Id"), (True, False)))
-                   for f, k in zip(compiled.fields, kinds)] for row in rows])
+            rows=[
+                [
+                    _csv_value(
+                        row[f], k, variants.pick("salesforce.bulk.datetime", row.get("Id"), (True, False))
+                    )
+                    for f, k in zip(compiled.fields, kinds)
+                ]
+                for row in rows
+            ],
+        )
         with self._lock:
             self._jobs[job.id] = job
             self._created.append(now.timestamp())
@@ -194,7 +224,7 @@ class BulkJobs:
             return len(self._created), size // (1024 * 1024)
 
 
-def jobs_root(ctx: "Ctx") -> Response:
+def jobs_root(ctx: Ctx) -> Response:
     """``POST jobs/query`` (create) and ``GET jobs/query`` (list)."""
     jobs = ctx.api.jobs
     if ctx.request.method == "GET":
@@ -207,7 +237,7 @@ def jobs_root(ctx: "Ctx") -> Response:
     return json_response(job.info(ctx.org.user_id, detail=False))
 
 
-def job(ctx: "Ctx", job_id: str) -> Response:
+def job(ctx: Ctx, job_id: str) -> Response:
     """``GET`` (poll), ``PATCH`` (abort) and ``DELETE`` of ``jobs/query/{id}``."""
     jobs = ctx.api.jobs
     found = jobs.get(job_id)
@@ -222,7 +252,7 @@ def job(ctx: "Ctx", job_id: str) -> Response:
     return json_response(found.info(ctx.org.user_id, detail=True))
 
 
-def job_results(ctx: "Ctx", job_id: str) -> Response:
+def job_results(ctx: Ctx, job_id: str) -> Response:
     """``GET jobs/query/{id}/results?maxRecords=&locator=``: one CSV page."""
     found = ctx.api.jobs.get(job_id)
     if found.state != "JobComplete":
@@ -235,11 +265,13 @@ def job_results(ctx: "Ctx", job_id: str) -> Response:
     count = int(max_text) if max_text else len(found.rows) or 1
     if offset > len(found.rows):
         raise ApiError(400, "INVALIDLOCATOR", f"Invalid locator: {args.get('locator')}")
-    page = found.rows[offset:offset + count]
+    page = found.rows[offset : offset + count]
     next_offset = offset + len(page)
     response = Response(found.csv_page(offset, count), status=200, mimetype="text/csv")
     response.charset = "utf-8"
     if not ctx.org.variants.chance("salesforce.bulk.records-header", f"{found.id}:{offset}", 0.3):
-        response.headers["Sforce-NumberOfRecords"] = str(len(page))  # documented, yet only the locator is needed
+        response.headers["Sforce-NumberOfRecords"] = str(
+            len(page)
+        )  # documented, yet only the locator is needed
     response.headers["Sforce-Locator"] = _locator(next_offset) if next_offset < len(found.rows) else "null"
     return response

@@ -53,7 +53,11 @@ if TYPE_CHECKING:
     from .org import SalesforceOrg
 
 __all__ = [
-    "CONVERTED_STATUSES", "DEFAULT_CONVERTED_STATUS", "LEAD_TO_CONTACT", "ConversionError", "LeadConvert",
+    "CONVERTED_STATUSES",
+    "DEFAULT_CONVERTED_STATUS",
+    "LEAD_TO_CONTACT",
+    "ConversionError",
+    "LeadConvert",
     "convert_leads",
 ]
 
@@ -64,10 +68,19 @@ ACCOUNT_PREFIX: Final = "001"
 
 #: Lead field -> Contact field, for the standard fields both sandbox objects have.
 LEAD_TO_CONTACT: Final[tuple[tuple[str, str], ...]] = (
-    ("Salutation", "Salutation"), ("FirstName", "FirstName"), ("LastName", "LastName"), ("Title", "Title"),
-    ("Email", "Email"), ("Phone", "Phone"), ("MobilePhone", "MobilePhone"), ("City", "MailingCity"),
-    ("Country", "MailingCountry"), ("LeadSource", "LeadSource"), ("HasOptedOutOfEmail", "HasOptedOutOfEmail"),
-    ("Description", "Description"), ("OwnerId", "OwnerId"),
+    ("Salutation", "Salutation"),
+    ("FirstName", "FirstName"),
+    ("LastName", "LastName"),
+    ("Title", "Title"),
+    ("Email", "Email"),
+    ("Phone", "Phone"),
+    ("MobilePhone", "MobilePhone"),
+    ("City", "MailingCity"),
+    ("Country", "MailingCountry"),
+    ("LeadSource", "LeadSource"),
+    ("HasOptedOutOfEmail", "HasOptedOutOfEmail"),
+    ("Description", "Description"),
+    ("OwnerId", "OwnerId"),
 )
 _NOT_INTO_EXISTING: Final = frozenset({"HasOptedOutOfEmail", "OwnerId"})
 
@@ -101,26 +114,42 @@ class ConversionError(Exception):
         self.error = error
 
 
-def _result(lead_id: str | None, contact_id: str | None = None, account_id: str | None = None,
-            error: RecordError | None = None) -> dict[str, Any]:
-    return {"leadId": lead_id, "contactId": contact_id, "accountId": account_id, "opportunityId": None,
-            "success": error is None, "errors": [error.to_dict()] if error else []}
+def _result(
+    lead_id: str | None,
+    contact_id: str | None = None,
+    account_id: str | None = None,
+    error: RecordError | None = None,
+) -> dict[str, Any]:
+    return {
+        "leadId": lead_id,
+        "contactId": contact_id,
+        "accountId": account_id,
+        "opportunityId": None,
+        "success": error is None,
+        "errors": [error.to_dict()] if error else [],
+    }
 
 
 class _Converter:
     """Converts the Leads of one call under the org's lock, with one shared timestamp."""
 
-    def __init__(self, org: "SalesforceOrg", stamp: str) -> None:
+    def __init__(self, org: SalesforceOrg, stamp: str) -> None:
         self.org = org
         self.stamp = stamp
         self._accounts: dict[str, str] | None = None  # Contact Id -> Account Id of earlier conversions
 
-    def _live(self, raw: str | None, sobject: str) -> tuple[str | None, dict[str, Any] | None, RecordError | None]:
+    def _live(
+        self, raw: str | None, sobject: str
+    ) -> tuple[str | None, dict[str, Any] | None, RecordError | None]:
         obj = self.org.object(sobject)
         try:
             record_id = ids.normalize(raw, obj.key_prefix)
         except ids.MalformedIdError:
-            return None, None, RecordError("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {raw}")
+            return (
+                None,
+                None,
+                RecordError("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {raw}"),
+            )
         found = self.org.lookup(record_id)
         if found is None:
             return record_id, None, INVALID_CROSS_REFERENCE
@@ -130,8 +159,11 @@ class _Converter:
 
     def _account_of(self, contact_id: str) -> str | None:
         if self._accounts is None:
-            self._accounts = {r["ConvertedContactId"]: r["ConvertedAccountId"]
-                              for r in self.org._store["Lead"].values() if r.get("ConvertedContactId")}
+            self._accounts = {
+                r["ConvertedContactId"]: r["ConvertedAccountId"]
+                for r in self.org._store["Lead"].values()
+                if r.get("ConvertedContactId")
+            }
         return self._accounts.get(contact_id)
 
     def convert(self, request: LeadConvert) -> dict[str, Any]:
@@ -152,38 +184,52 @@ class _Converter:
             error = self._merge_into(contact, lead, request.overwrite_lead_source)
         if error is not None or contact_id is None:
             return _result(lead_id, error=error)
-        account_id = (self._account_of(contact_id) if contact is not None else None) or \
-            self.org._take_ids(ACCOUNT_PREFIX, 1)[0]
+        account_id = (self._account_of(contact_id) if contact is not None else None) or self.org._take_ids(
+            ACCOUNT_PREFIX, 1
+        )[0]
         if self._accounts is not None:
             self._accounts[contact_id] = account_id
-        self.org._put(self.org.object("Lead"), {
-            **lead, "IsConverted": True, "Status": request.converted_status, "ConvertedContactId": contact_id,
-            "ConvertedAccountId": account_id, "ConvertedDate": self.stamp[:10], "SystemModstamp": self.stamp})
+        self.org._put(
+            self.org.object("Lead"),
+            {
+                **lead,
+                "IsConverted": True,
+                "Status": request.converted_status,
+                "ConvertedContactId": contact_id,
+                "ConvertedAccountId": account_id,
+                "ConvertedDate": self.stamp[:10],
+                "SystemModstamp": self.stamp,
+            },
+        )
         return _result(lead_id, contact_id, account_id)
 
     def _create_contact(self, lead: dict[str, Any]) -> tuple[str | None, RecordError | None]:
-        body = {target: lead.get(source) for source, target in LEAD_TO_CONTACT if lead.get(source) is not None}
+        body = {
+            target: lead.get(source) for source, target in LEAD_TO_CONTACT if lead.get(source) is not None
+        }
         batch = WriteBatch(self.org, self.stamp)
         [result] = batch.commit([batch.prepare("create", self.org.object("Contact"), body, None)], False)
         if not result["success"]:
             return None, RecordError(**_error_fields(result["errors"][0]))
         return str(result["id"]), None
 
-    def _merge_into(self, contact: dict[str, Any], lead: dict[str, Any],
-                    overwrite_lead_source: bool) -> RecordError | None:
+    def _merge_into(
+        self, contact: dict[str, Any], lead: dict[str, Any], overwrite_lead_source: bool
+    ) -> RecordError | None:
         fills = {}
         for source, target in LEAD_TO_CONTACT:
             value = lead.get(source)
             if value is None or target in _NOT_INTO_EXISTING:
                 continue
-            if contact.get(target) is None or (target == "LeadSource" and overwrite_lead_source):
-                if contact.get(target) != value:
-                    fills[target] = value
+            fillable = contact.get(target) is None or (target == "LeadSource" and overwrite_lead_source)
+            if fillable and contact.get(target) != value:
+                fills[target] = value
         if not fills:
             return None
         batch = WriteBatch(self.org, self.stamp)
-        [result] = batch.commit([batch.prepare("update", self.org.object("Contact"),
-                                               {"Id": contact["Id"], **fills}, None)], False)
+        [result] = batch.commit(
+            [batch.prepare("update", self.org.object("Contact"), {"Id": contact["Id"], **fills}, None)], False
+        )
         return None if result["success"] else RecordError(**_error_fields(result["errors"][0]))
 
 
@@ -191,7 +237,7 @@ def _error_fields(error: dict[str, Any]) -> dict[str, Any]:
     return {"status_code": error["statusCode"], "message": error["message"], "fields": list(error["fields"])}
 
 
-def convert_leads(org: "SalesforceOrg", requests: list[LeadConvert], stamp: str) -> list[dict[str, Any]]:
+def convert_leads(org: SalesforceOrg, requests: list[LeadConvert], stamp: str) -> list[dict[str, Any]]:
     """Convert Leads one after the other; a failed one leaves its records untouched.
 
     Must run under the org's lock (``SalesforceOrg.convert_leads`` takes it).

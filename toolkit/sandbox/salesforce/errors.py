@@ -12,8 +12,13 @@ from ..http import json_response
 NOT_FOUND_MESSAGE = "The requested resource does not exist"
 
 
-def error_response(status: int, error_code: str, message: str, fields: list[str] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    error_code: str,
+    message: str,
+    fields: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """A REST error: a JSON list with one ``{message, errorCode[, fields]}`` entry."""
     entry: dict[str, Any] = {"message": message, "errorCode": error_code}
     if fields is not None:

@@ -20,7 +20,9 @@ def person_name(record: dict[str, Any]) -> str | None:
 
 def display_name(record: dict[str, Any]) -> str:
     """The name Salesforce shows in messages, salutation included (``Mr. Josh Davis``)."""
-    return " ".join(p for p in (record.get("Salutation"), record.get("FirstName"), record.get("LastName")) if p)
+    return " ".join(
+        p for p in (record.get("Salutation"), record.get("FirstName"), record.get("LastName")) if p
+    )
 
 
 def apply_stored(sobject: str, record: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ def checksum(id15: str) -> str:
     out = []
     for chunk in range(3):
         flags = 0
-        for pos, ch in enumerate(id15[chunk * 5:chunk * 5 + 5]):
+        for pos, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
             if "A" <= ch <= "Z":
                 flags |= 1 << pos
         out.append(_SUFFIX_CHARS[flags])
@@ -105,7 +105,7 @@ def make_id(prefix: str, sequence: int, pod: str = POD) -> str:
 def random_id(prefix: str, rng: random.Random | None = None) -> str:
     """An 18-character Id with a random sequence (for org, user and similar singletons)."""
     rng = rng or random.Random()
-    return make_id(prefix, rng.randrange(62 ** 6, 62 ** 8))
+    return make_id(prefix, rng.randrange(62**6, 62**8))
 
 
 class IdSequence:

@@ -65,8 +65,15 @@ class OAuthServer:
         store: the sessions, refresh tokens and codes.
     """
 
-    def __init__(self, credentials: Credentials, clock: Clock, *, org_id: str, user_id: str,
-                 session_seconds: int = 7200) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        clock: Clock,
+        *,
+        org_id: str,
+        user_id: str,
+        session_seconds: int = 7200,
+    ) -> None:
         self.credentials = credentials
         self.clock = clock
         self.org_id = org_id
@@ -139,9 +146,15 @@ class OAuthServer:
 
         def info(request: Request) -> Response:
             base = self.base_url(request)
-            return json_response({**self.credentials.public_summary(), "login_url": base,
-                                  "authorize_url": f"{base}/services/oauth2/authorize",
-                                  "token_url": f"{base}/services/oauth2/token", **self.store.counts()})
+            return json_response(
+                {
+                    **self.credentials.public_summary(),
+                    "login_url": base,
+                    "authorize_url": f"{base}/services/oauth2/authorize",
+                    "token_url": f"{base}/services/oauth2/token",
+                    **self.store.counts(),
+                }
+            )
 
         return {
             ("POST", "/_sandbox/salesforce/expire-sessions"): expire,
@@ -157,11 +170,17 @@ class OAuthServer:
         params = request.args.to_dict()
         params.update(request.form.to_dict())
         try:
-            issued = self.tokens.exchange(params, request.headers.get("Authorization"), self.base_url(request))
+            issued = self.tokens.exchange(
+                params, request.headers.get("Authorization"), self.base_url(request)
+            )
         except OAuthError as exc:
             return _oauth_error(exc)
-        body = token_body(issued, instance_url=self.base_url(request), identity_url=self.identity_url(request),
-                          client_secret=self.credentials.client_secret)
+        body = token_body(
+            issued,
+            instance_url=self.base_url(request),
+            identity_url=self.identity_url(request),
+            client_secret=self.credentials.client_secret,
+        )
         resp = json_response(body)
         resp.headers["Cache-Control"] = _TOKEN_CACHE_CONTROL
         return resp
@@ -191,12 +210,24 @@ class OAuthServer:
         refusal = self._identity_request(request)
         if refusal is not None:
             return refusal
-        return json_response(userinfo_body(self._user, base=self.base_url(request),
-                                           identity_url=self.identity_url(request), updated=self._created))
+        return json_response(
+            userinfo_body(
+                self._user,
+                base=self.base_url(request),
+                identity_url=self.identity_url(request),
+                updated=self._created,
+            )
+        )
 
     def _identity(self, request: Request) -> Response:
         refusal = self._identity_request(request)
         if refusal is not None:
             return refusal
-        return json_response(identity_body(self._user, base=self.base_url(request),
-                                           identity_url=self.identity_url(request), updated=self._created))
+        return json_response(
+            identity_body(
+                self._user,
+                base=self.base_url(request),
+                identity_url=self.identity_url(request),
+                updated=self._created,
+            )
+        )

@@ -6,7 +6,7 @@ import base64
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
@@ -45,15 +45,22 @@ def new_authorization_code() -> str:
 def _self_signed_certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
     # Fixed validity dates: the certificate only carries the public key (as the one uploaded to
     # a connected app does) and generation must not depend on the wall clock.
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "toolkit-sandbox-jwt"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "toolkit sandbox")])
-    return (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(datetime(2024, 1, 1, tzinfo=timezone.utc))
-            .not_valid_after(datetime(2044, 1, 1, tzinfo=timezone.utc))
-            .sign(key, hashes.SHA256()))
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "toolkit-sandbox-jwt"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "toolkit sandbox"),
+        ]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime(2024, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2044, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
 
 
 @dataclass
@@ -82,11 +89,12 @@ class Credentials:
         return f"Credentials(client_id={self.client_id!r}, username={self.username!r}, secrets=<hidden>)"
 
     @classmethod
-    def generate(cls) -> "Credentials":
+    def generate(cls) -> Credentials:
         """Random, realistic credentials with a fresh RSA 2048 key pair."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()).decode()
+        private_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
         cert_pem = _self_signed_certificate(key).public_bytes(serialization.Encoding.PEM).decode()
         return cls(
             client_id="3MVG9" + random_chars(80),

@@ -67,7 +67,9 @@ def _millis(at: datetime) -> str:
     return str(int(at.timestamp() * 1000))
 
 
-def token_body(issued: IssuedGrant, *, instance_url: str, identity_url: str, client_secret: str) -> dict[str, str]:
+def token_body(
+    issued: IssuedGrant, *, instance_url: str, identity_url: str, client_secret: str
+) -> dict[str, str]:
     """The JSON body Salesforce answers a successful token request with, in its key order."""
     session = issued.session
     body: dict[str, str] = {"access_token": session.token}
@@ -77,7 +79,9 @@ def token_body(issued: IssuedGrant, *, instance_url: str, identity_url: str, cli
     if issued.signed:
         mac = hmac.new(client_secret.encode(), (identity_url + issued_at).encode(), hashlib.sha256)
         body["signature"] = base64.b64encode(mac.digest()).decode()
-    body.update({"scope": session.scope, "instance_url": instance_url, "id": identity_url, "token_type": "Bearer"})
+    body.update(
+        {"scope": session.scope, "instance_url": instance_url, "id": identity_url, "token_type": "Bearer"}
+    )
     if issued.signed:
         body["issued_at"] = issued_at
     return body
@@ -142,8 +146,9 @@ class TokenEndpoint:
         """Whether a username (case-insensitive, as Salesforce's) and password are the integration user's."""
         if not username or not password:
             return False
-        return (username.strip().lower() == self.credentials.username.lower()
-                and hmac.compare_digest(password, self.credentials.password))
+        return username.strip().lower() == self.credentials.username.lower() and hmac.compare_digest(
+            password, self.credentials.password
+        )
 
     def _password(self, form: Mapping[str, str], client_id: str | None, secret: str | None) -> IssuedGrant:
         self._check_client(client_id, secret, secret_required=True)
@@ -161,8 +166,9 @@ class TokenEndpoint:
             raise OAuthError("invalid_grant", "expired access/refresh token")
         return IssuedGrant(self.store.issue_session(grant.client_id, grant.scope, refresh_token=grant.token))
 
-    def _authorization_code(self, form: Mapping[str, str], client_id: str | None,
-                            secret: str | None) -> IssuedGrant:
+    def _authorization_code(
+        self, form: Mapping[str, str], client_id: str | None, secret: str | None
+    ) -> IssuedGrant:
         verifier = form.get("code_verifier")
         self._check_client(client_id, secret, secret_required=False)
         value = form.get("code")
@@ -181,10 +187,14 @@ class TokenEndpoint:
         elif not secret:
             # Without PKCE the web server flow needs the consumer secret.
             raise OAuthError("invalid_client", "invalid client credentials")
-        session_refresh = self.store.issue_refresh(code.client_id, code.scope) \
-            if "refresh_token" in code.scope.split() else None
-        session = self.store.issue_session(code.client_id, code.scope,
-                                           refresh_token=session_refresh.token if session_refresh else None)
+        session_refresh = (
+            self.store.issue_refresh(code.client_id, code.scope)
+            if "refresh_token" in code.scope.split()
+            else None
+        )
+        session = self.store.issue_session(
+            code.client_id, code.scope, refresh_token=session_refresh.token if session_refresh else None
+        )
         return IssuedGrant(session, session_refresh)
 
     def _jwt_bearer(self, form: Mapping[str, str], own_url: str) -> IssuedGrant:
@@ -192,6 +202,13 @@ class TokenEndpoint:
         if not assertion:
             raise OAuthError("invalid_request", "missing required assertion parameter")
         server_now = self.clock.now()
-        verify_assertion(assertion, self.credentials, own_url=own_url,
-                         client_now=server_now - self.clock.offset, server_now=server_now)
-        return IssuedGrant(self.store.issue_session(self.credentials.client_id, granted_scope(None)), signed=False)
+        verify_assertion(
+            assertion,
+            self.credentials,
+            own_url=own_url,
+            client_now=server_now - self.clock.offset,
+            server_now=server_now,
+        )
+        return IssuedGrant(
+            self.store.issue_session(self.credentials.client_id, granted_scope(None)), signed=False
+        )

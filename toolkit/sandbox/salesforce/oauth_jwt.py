@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -44,13 +44,14 @@ def _numeric_date(value: Any) -> tuple[datetime, bool] | None:
     try:
         number = float(value)
         in_ms = number >= MILLISECONDS_FROM
-        return datetime.fromtimestamp(number / 1000 if in_ms else number, tz=timezone.utc), in_ms
+        return datetime.fromtimestamp(number / 1000 if in_ms else number, tz=UTC), in_ms
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
-def verify_assertion(assertion: str, credentials: Credentials, *, own_url: str,
-                     client_now: datetime, server_now: datetime) -> str:
+def verify_assertion(
+    assertion: str, credentials: Credentials, *, own_url: str, client_now: datetime, server_now: datetime
+) -> str:
     """Check a JWT bearer assertion; return the username (``sub``) it logs in.
 
     Args:
@@ -75,9 +76,18 @@ def verify_assertion(assertion: str, credentials: Credentials, *, own_url: str,
     if claims.get("iss") != credentials.client_id:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     try:
-        jwt.decode(assertion, credentials.jwt_public_key(), algorithms=["RS256"],  # type: ignore[arg-type]
-                   options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
-                            "verify_nbf": False, "verify_iss": False})
+        jwt.decode(
+            assertion,
+            credentials.jwt_public_key(),
+            algorithms=["RS256"],  # type: ignore[arg-type]
+            options={
+                "verify_exp": False,
+                "verify_aud": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_iss": False,
+            },
+        )
     except jwt.PyJWTError as exc:
         raise OAuthError("invalid_grant", "invalid assertion") from exc
     audiences = claims.get("aud")

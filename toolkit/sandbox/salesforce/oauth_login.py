@@ -34,7 +34,7 @@ def redirect_allowed(uri: str, own_url: str) -> bool:
     if parts.scheme in ("http", "https") and parts.hostname in LOOPBACK_HOSTS:
         return True
     own = own_url.rstrip("/")
-    return bool(own) and (uri == own or uri.startswith(own + "/") or uri.startswith(own + "?"))
+    return bool(own) and (uri == own or uri.startswith((own + "/", own + "?")))
 
 
 def _with_query(uri: str, params: dict[str, str]) -> str:
@@ -68,8 +68,12 @@ class AuthorizeEndpoint:
         if not self.tokens.user_matches(username, params.get("pw")):
             return login_page(params, username=username, error=True)
         code = self.tokens.store.issue_code(
-            params["client_id"], params["redirect_uri"], granted_scope(params.get("scope")),
-            params.get("code_challenge") or None, params.get("code_challenge_method") or "S256")
+            params["client_id"],
+            params["redirect_uri"],
+            granted_scope(params.get("scope")),
+            params.get("code_challenge") or None,
+            params.get("code_challenge_method") or "S256",
+        )
         answer = {"code": code.code}
         if params.get("state"):
             answer["state"] = params["state"]
@@ -84,14 +88,26 @@ class AuthorizeEndpoint:
             return error_page("redirect_uri_mismatch", "redirect_uri must match configuration")
         state = {"state": params["state"]} if params.get("state") else {}
         if params.get("response_type") != "code":
-            return _redirect(redirect_uri, {"error": "unsupported_response_type",
-                                            "error_description": "response type not supported", **state})
+            return _redirect(
+                redirect_uri,
+                {
+                    "error": "unsupported_response_type",
+                    "error_description": "response type not supported",
+                    **state,
+                },
+            )
         try:
             granted_scope(params.get("scope"))
         except OAuthError as exc:
-            return _redirect(redirect_uri, {"error": exc.error, "error_description": exc.description, **state})
-        if params.get("code_challenge") and (params.get("code_challenge_method") or "S256") not in ("S256", "plain"):
-            return _redirect(redirect_uri, {"error": "invalid_request",
-                                            "error_description": "invalid code challenge method", **state})
+            return _redirect(
+                redirect_uri, {"error": exc.error, "error_description": exc.description, **state}
+            )
+        if params.get("code_challenge") and (params.get("code_challenge_method") or "S256") not in (
+            "S256",
+            "plain",
+        ):
+            return _redirect(
+                redirect_uri,
+                {"error": "invalid_request", "error_description": "invalid code challenge method", **state},
+            )
         return None
-

@@ -8,12 +8,21 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
-LOGIN_ERROR = ("Please check your username and password. If you still can't log in, "
-               "contact your Salesforce administrator.")
+LOGIN_ERROR = (
+    "Please check your username and password. If you still can't log in, "
+    "contact your Salesforce administrator."
+)
 
 # OAuth parameters the login form carries through the POST in hidden inputs.
-HIDDEN_PARAMS = ("response_type", "client_id", "redirect_uri", "state", "scope",
-                 "code_challenge", "code_challenge_method")
+HIDDEN_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 _STYLE = """
 *{box-sizing:border-box}
@@ -35,8 +44,10 @@ h1{font-size:20px;margin:0 0 12px}
 code{display:block;margin-top:12px;padding:8px;background:#f4f6f9;word-break:break-all;font-size:13px}
 """
 
-_FOOTER = ('<p class="note">Toolkit sandbox: a local stand-in for Salesforce&#39;s login page. '
-           'Nothing here reaches Salesforce.</p>')
+_FOOTER = (
+    '<p class="note">Toolkit sandbox: a local stand-in for Salesforce&#39;s login page. '
+    "Nothing here reaches Salesforce.</p>"
+)
 
 
 def html_response(body: str, status: int = 200) -> Response:
@@ -44,26 +55,35 @@ def html_response(body: str, status: int = 200) -> Response:
     resp = Response(body, status=status, mimetype="text/html")
     resp.headers["Cache-Control"] = "no-cache, no-store"
     resp.headers["X-Frame-Options"] = "DENY"
-    resp.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
-                                               "base-uri 'none'; frame-ancestors 'none'")
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+    )
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
 
 
 def _page(title: str, content: str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-            f'<body><div class="logo" aria-label="Salesforce sandbox">salesforce</div>'
-            f'<main class="card">{content}</main>{_FOOTER}</body></html>')
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f'<body><div class="logo" aria-label="Salesforce sandbox">salesforce</div>'
+        f'<main class="card">{content}</main>{_FOOTER}</body></html>'
+    )
 
 
 def login_page(params: Mapping[str, str], *, username: str = "", error: bool = False) -> Response:
     """The login form; ``error`` shows Salesforce's wrong-credentials message above it."""
-    hidden = "".join(f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
-                     for name in HIDDEN_PARAMS if params.get(name))
-    message = (f'<div id="error" class="loginError" role="alert">{escape(LOGIN_ERROR, quote=False)}</div>'
-               if error else "")
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
+        for name in HIDDEN_PARAMS
+        if params.get(name)
+    )
+    message = (
+        f'<div id="error" class="loginError" role="alert">{escape(LOGIN_ERROR, quote=False)}</div>'
+        if error
+        else ""
+    )
     content = (
         f'{message}<form id="login_form" name="login" method="post" action="/services/oauth2/authorize" '
         f'autocomplete="off">{hidden}'
@@ -72,14 +92,17 @@ def login_page(params: Mapping[str, str], *, username: str = "", error: bool = F
         f'<label for="password">Password</label>'
         f'<input type="password" id="password" name="pw" value="" required>'
         f'<input class="button" type="submit" id="Login" name="Login" value="Log In">'
-        f"</form>")
+        f"</form>"
+    )
     return html_response(_page("Login | Salesforce", content))
 
 
 def error_page(error: str, description: str) -> Response:
     """The page Salesforce shows instead of redirecting when the client or redirect URI is not trusted."""
     detail = f"error={quote(error)}&error_description={quote(description)}"
-    content = ("<h1>OAuth Error</h1><p>We can&#39;t authorize you because of an OAuth error. "
-               "For more information, contact your Salesforce administrator.</p>"
-               f'<code id="oauth_error">{escape(detail)}</code>')
+    content = (
+        "<h1>OAuth Error</h1><p>We can&#39;t authorize you because of an OAuth error. "
+        "For more information, contact your Salesforce administrator.</p>"
+        f'<code id="oauth_error">{escape(detail)}</code>'
+    )
     return html_response(_page("OAuth Error | Salesforce", content), status=400)

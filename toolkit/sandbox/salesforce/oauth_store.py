@@ -80,8 +80,9 @@ class TokenStore:
     def issue_session(self, client_id: str, scope: str, refresh_token: str | None = None) -> AccessSession:
         """A new access token for ``client_id``."""
         now = self._clock.now()
-        session = AccessSession(new_access_token(self._org_id), client_id, scope, now, now + self._timeout,
-                                refresh_token)
+        session = AccessSession(
+            new_access_token(self._org_id), client_id, scope, now, now + self._timeout, refresh_token
+        )
         with self._lock:
             self._state.sessions[session.token] = session
         return session
@@ -112,11 +113,24 @@ class TokenStore:
         with self._lock:
             return self._state.refresh.get(token)
 
-    def issue_code(self, client_id: str, redirect_uri: str, scope: str, code_challenge: str | None,
-                   code_challenge_method: str) -> AuthorizationCode:
+    def issue_code(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        scope: str,
+        code_challenge: str | None,
+        code_challenge_method: str,
+    ) -> AuthorizationCode:
         """A new single-use authorization code."""
-        code = AuthorizationCode(new_authorization_code(), client_id, redirect_uri, scope, self._clock.now(),
-                                 code_challenge, code_challenge_method)
+        code = AuthorizationCode(
+            new_authorization_code(),
+            client_id,
+            redirect_uri,
+            scope,
+            self._clock.now(),
+            code_challenge,
+            code_challenge_method,
+        )
         with self._lock:
             self._state.codes[code.code] = code
         return code

@@ -60,9 +60,19 @@ class SalesforceOrg:
         schema: the org's objects and fields.
     """
 
-    def __init__(self, clock: Clock, *, api_daily_limit: int = 100_000, org_id: str | None = None,
-                 user_id: str | None = None, seed: int | None = None, schema: Schema | None = None,
-                 username: str = SANDBOX_USERNAME, country: str = "Germany", default_locale: str = "de_DE") -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        api_daily_limit: int = 100_000,
+        org_id: str | None = None,
+        user_id: str | None = None,
+        seed: int | None = None,
+        schema: Schema | None = None,
+        username: str = SANDBOX_USERNAME,
+        country: str = "Germany",
+        default_locale: str = "de_DE",
+    ) -> None:
         rng = random.Random(seed)
         self.clock = clock
         self.schema = schema or default_schema()
@@ -156,8 +166,15 @@ class SalesforceOrg:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def save(self, mode: str, items: list[tuple[str, dict[str, Any]]], *, all_or_none: bool = False,
-             raw: str | None = None, set_audit_fields: bool = False) -> list[dict[str, Any]]:
+    def save(
+        self,
+        mode: str,
+        items: list[tuple[str, dict[str, Any]]],
+        *,
+        all_or_none: bool = False,
+        raw: str | None = None,
+        set_audit_fields: bool = False,
+    ) -> list[dict[str, Any]]:
         """Create (``mode="create"``) or update (``"update"``) records, possibly of several objects.
 
         Args:
@@ -182,18 +199,29 @@ class SalesforceOrg:
             prepared = [batch.prepare(mode, self.object(s), body, raw) for s, body in items]
             return batch.commit(prepared, all_or_none)
 
-    def create_many(self, sobject: str, records: list[dict[str, Any]], *, all_or_none: bool = False,
-                    set_audit_fields: bool = False) -> list[dict[str, Any]]:
+    def create_many(
+        self,
+        sobject: str,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        set_audit_fields: bool = False,
+    ) -> list[dict[str, Any]]:
         """Create records of one object (same validation as the REST API); one shared timestamp.
 
         ``set_audit_fields=True`` lets the records carry CreatedDate (and the other settable audit
         fields, see :meth:`save`), e.g. to load records that are years old.
         """
-        return self.save("create", [(sobject, _python_values(r)) for r in records], all_or_none=all_or_none,
-                         set_audit_fields=set_audit_fields)
+        return self.save(
+            "create",
+            [(sobject, _python_values(r)) for r in records],
+            all_or_none=all_or_none,
+            set_audit_fields=set_audit_fields,
+        )
 
-    def update_many(self, sobject: str, records: list[dict[str, Any]], *,
-                    all_or_none: bool = False) -> list[dict[str, Any]]:
+    def update_many(
+        self, sobject: str, records: list[dict[str, Any]], *, all_or_none: bool = False
+    ) -> list[dict[str, Any]]:
         """Update records of one object; each dict carries its ``Id``."""
         return self.save("update", [(sobject, _python_values(r)) for r in records], all_or_none=all_or_none)
 
@@ -208,8 +236,14 @@ class SalesforceOrg:
             self._purge()
             return convert_leads(self, list(requests), format_datetime(self.clock.now()))
 
-    def convert_lead(self, lead_id: str, contact_id: str | None = None, *,
-                     converted_status: str = DEFAULT_CONVERTED_STATUS, overwrite_lead_source: bool = False) -> str:
+    def convert_lead(
+        self,
+        lead_id: str,
+        contact_id: str | None = None,
+        *,
+        converted_status: str = DEFAULT_CONVERTED_STATUS,
+        overwrite_lead_source: bool = False,
+    ) -> str:
         """Convert one Lead, as Salesforce's ``convertLead()`` without an Opportunity.
 
         Args:
@@ -226,7 +260,9 @@ class SalesforceOrg:
             ConversionError: Salesforce's refusal (``CANNOT_UPDATE_CONVERTED_LEAD`` for a Lead
                 converted before, ``ENTITY_IS_DELETED``, ``INVALID_CROSS_REFERENCE_KEY``...).
         """
-        [result] = self.convert_leads([LeadConvert(lead_id, contact_id, converted_status, overwrite_lead_source)])
+        [result] = self.convert_leads(
+            [LeadConvert(lead_id, contact_id, converted_status, overwrite_lead_source)]
+        )
         if not result["success"]:
             error = result["errors"][0]
             raise ConversionError(RecordError(error["statusCode"], error["message"], list(error["fields"])))
@@ -296,8 +332,11 @@ class SalesforceOrg:
         obj = self.object(sobject)
         with self._lock:
             self._purge()
-            return [{"id": i, "deletedDate": d} for i, d in self._deleted.items()
-                    if i.startswith(obj.key_prefix) and start <= d < end]
+            return [
+                {"id": i, "deletedDate": d}
+                for i, d in self._deleted.items()
+                if i.startswith(obj.key_prefix) and start <= d < end
+            ]
 
     @property
     def earliest_date_available(self) -> str:
@@ -312,20 +351,31 @@ class SalesforceOrg:
         """The whole org as JSON-serialisable data (see :meth:`from_dict`)."""
         with self._lock:
             return {
-                "format": 1, "org_id": self.org_id, "user_id": self.user_id, "users": list(self.users),
-                "username": self.username, "company": self.company.to_dict(),
-                "api_enabled": self.api_enabled, "allowance": self.allowance.to_dict(),
-                "created_date": self.created_date, "next_sequence": self._next_sequence,
-                "next_case_number": self._next_case_number, "purged_until": self._purged_until,
+                "format": 1,
+                "org_id": self.org_id,
+                "user_id": self.user_id,
+                "users": list(self.users),
+                "username": self.username,
+                "company": self.company.to_dict(),
+                "api_enabled": self.api_enabled,
+                "allowance": self.allowance.to_dict(),
+                "created_date": self.created_date,
+                "next_sequence": self._next_sequence,
+                "next_case_number": self._next_case_number,
+                "purged_until": self._purged_until,
                 "records": {name: list(store.values()) for name, store in self._store.items()},
                 "deleted": dict(self._deleted),
             }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], clock: Clock) -> "SalesforceOrg":
+    def from_dict(cls, data: dict[str, Any], clock: Clock) -> SalesforceOrg:
         """Rebuild an org saved with :meth:`to_dict`."""
-        org = cls(clock, org_id=data["org_id"], user_id=data["user_id"],
-                  username=data.get("username", SANDBOX_USERNAME))
+        org = cls(
+            clock,
+            org_id=data["org_id"],
+            user_id=data["user_id"],
+            username=data.get("username", SANDBOX_USERNAME),
+        )
         org.users = list(data.get("users", [org.user_id]))
         org.company = CompanyInfo.from_dict(data.get("company", {}))
         org.api_enabled = bool(data.get("api_enabled", True))

@@ -22,9 +22,14 @@ PROFILE_ID = ids.make_id("00e", 1)
 
 # DefaultLocaleSidKey -> (LanguageLocaleKey, TimeZoneSidKey) a new org of that locale gets.
 LOCALE_DEFAULTS: dict[str, tuple[str, str]] = {
-    "de_DE": ("de", "Europe/Berlin"), "de_AT": ("de", "Europe/Vienna"), "de_CH": ("de", "Europe/Zurich"),
-    "fr_FR": ("fr", "Europe/Paris"), "it_IT": ("it", "Europe/Rome"), "es_ES": ("es", "Europe/Madrid"),
-    "nl_NL": ("nl_NL", "Europe/Amsterdam"), "en_GB": ("en_US", "Europe/London"),
+    "de_DE": ("de", "Europe/Berlin"),
+    "de_AT": ("de", "Europe/Vienna"),
+    "de_CH": ("de", "Europe/Zurich"),
+    "fr_FR": ("fr", "Europe/Paris"),
+    "it_IT": ("it", "Europe/Rome"),
+    "es_ES": ("es", "Europe/Madrid"),
+    "nl_NL": ("nl_NL", "Europe/Amsterdam"),
+    "en_GB": ("en_US", "Europe/London"),
     "en_US": ("en_US", "America/Los_Angeles"),
 }
 
@@ -70,59 +75,105 @@ class CompanyInfo:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CompanyInfo":
+    def from_dict(cls, data: dict[str, Any]) -> CompanyInfo:
         """Rebuild from :meth:`to_dict` (unknown keys ignored, missing ones defaulted)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def _audit(org: "SalesforceOrg") -> dict[str, Any]:
-    return {"CreatedDate": org.created_date, "CreatedById": org.user_id, "LastModifiedDate": org.created_date,
-            "LastModifiedById": org.user_id, "SystemModstamp": org.created_date}
+def _audit(org: SalesforceOrg) -> dict[str, Any]:
+    return {
+        "CreatedDate": org.created_date,
+        "CreatedById": org.user_id,
+        "LastModifiedDate": org.created_date,
+        "LastModifiedById": org.user_id,
+        "SystemModstamp": org.created_date,
+    }
 
 
-def _user(org: "SalesforceOrg", user_id: str, number: int) -> dict[str, Any]:
+def _user(org: SalesforceOrg, user_id: str, number: int) -> dict[str, Any]:
     if user_id == org.user_id:
         person = IdentityUser(org_id=org.org_id, user_id=user_id, username=org.username)
     else:  # another owner the org knows (only ever added by tests and saved states)
-        person = IdentityUser(org_id=org.org_id, user_id=user_id, username=f"user{number}@sandbox.example.com",
-                              first_name="Sandbox", last_name=f"User {number}")
+        person = IdentityUser(
+            org_id=org.org_id,
+            user_id=user_id,
+            username=f"user{number}@sandbox.example.com",
+            first_name="Sandbox",
+            last_name=f"User {number}",
+        )
     alias = (person.first_name[:1] + person.last_name.replace(" ", "")[:4]).lower()
     return {
-        "Id": user_id, "Username": person.username, "FirstName": person.first_name, "LastName": person.last_name,
-        "Name": person.display_name, "CompanyName": org.company.name, "Department": None,
+        "Id": user_id,
+        "Username": person.username,
+        "FirstName": person.first_name,
+        "LastName": person.last_name,
+        "Name": person.display_name,
+        "CompanyName": org.company.name,
+        "Department": None,
         "Title": "Integration User" if user_id == org.user_id else None,
-        "Street": None, "City": None, "PostalCode": None, "Country": org.company.country,
-        "Email": person.username, "Phone": None, "MobilePhone": None, "Alias": alias,
-        "CommunityNickname": person.nickname, "IsActive": True, "TimeZoneSidKey": person.timezone,
-        "UserRoleId": None, "LocaleSidKey": person.locale, "ReceivesInfoEmails": False,
-        "EmailEncodingKey": "UTF-8", "ProfileId": PROFILE_ID, "UserType": "Standard",
-        "LanguageLocaleKey": person.language, "EmployeeNumber": None, "ManagerId": None, "LastLoginDate": None,
+        "Street": None,
+        "City": None,
+        "PostalCode": None,
+        "Country": org.company.country,
+        "Email": person.username,
+        "Phone": None,
+        "MobilePhone": None,
+        "Alias": alias,
+        "CommunityNickname": person.nickname,
+        "IsActive": True,
+        "TimeZoneSidKey": person.timezone,
+        "UserRoleId": None,
+        "LocaleSidKey": person.locale,
+        "ReceivesInfoEmails": False,
+        "EmailEncodingKey": "UTF-8",
+        "ProfileId": PROFILE_ID,
+        "UserType": "Standard",
+        "LanguageLocaleKey": person.language,
+        "EmployeeNumber": None,
+        "ManagerId": None,
+        "LastLoginDate": None,
         **_audit(org),
     }
 
 
-def user_records(org: "SalesforceOrg") -> list[dict[str, Any]]:
+def user_records(org: SalesforceOrg) -> list[dict[str, Any]]:
     """One User per Id in ``org.users``; the first is the integration user (the OAuth identity)."""
     return [_user(org, user_id, n) for n, user_id in enumerate(org.users, start=1)]
 
 
-def organization_record(org: "SalesforceOrg") -> dict[str, Any]:
+def organization_record(org: SalesforceOrg) -> dict[str, Any]:
     """The org's only Organization record."""
     company = org.company
     return {
-        "Id": org.org_id, "Name": company.name, "Division": None, "Street": None, "City": None,
-        "PostalCode": None, "Country": company.country, "Phone": None, "Fax": None,
-        "PrimaryContact": IdentityUser(org_id=org.org_id, user_id=org.user_id, username=org.username).display_name,
-        "DefaultLocaleSidKey": company.default_locale, "LanguageLocaleKey": company.language_locale_key,
-        "TimeZoneSidKey": company.time_zone_sid_key, "FiscalYearStartMonth": 1,
-        "UsesStartDateAsFiscalYearName": False, "ReceivesInfoEmails": False, "OrganizationType": company.edition,
-        "NamespacePrefix": None, "InstanceName": company.instance_name, "IsSandbox": company.is_sandbox,
-        "TrialExpirationDate": None, **_audit(org),
+        "Id": org.org_id,
+        "Name": company.name,
+        "Division": None,
+        "Street": None,
+        "City": None,
+        "PostalCode": None,
+        "Country": company.country,
+        "Phone": None,
+        "Fax": None,
+        "PrimaryContact": IdentityUser(
+            org_id=org.org_id, user_id=org.user_id, username=org.username
+        ).display_name,
+        "DefaultLocaleSidKey": company.default_locale,
+        "LanguageLocaleKey": company.language_locale_key,
+        "TimeZoneSidKey": company.time_zone_sid_key,
+        "FiscalYearStartMonth": 1,
+        "UsesStartDateAsFiscalYearName": False,
+        "ReceivesInfoEmails": False,
+        "OrganizationType": company.edition,
+        "NamespacePrefix": None,
+        "InstanceName": company.instance_name,
+        "IsSandbox": company.is_sandbox,
+        "TrialExpirationDate": None,
+        **_audit(org),
     }
 
 
-def standard_records(org: "SalesforceOrg", sobject: str) -> list[dict[str, Any]]:
+def standard_records(org: SalesforceOrg, sobject: str) -> list[dict[str, Any]]:
     """The records of a read-only standard object (canonical name), in Id order of creation."""
     if sobject == "User":
         return user_records(org)

@@ -14,8 +14,15 @@ from .errors import ROLLED_BACK, RecordError, save_result
 from .formulas import apply_stored, display_name
 from .schema import FieldDef, ObjectDef
 from .validation import (
-    check_required, check_values, check_writable, converted_lead_error, delete_refused_error, id_on_insert_error,
-    malformed_id_error, read_only_entity_error)
+    check_required,
+    check_values,
+    check_writable,
+    converted_lead_error,
+    delete_refused_error,
+    id_on_insert_error,
+    malformed_id_error,
+    read_only_entity_error,
+)
 from .values import deserialize
 
 if TYPE_CHECKING:
@@ -59,7 +66,7 @@ def _pop_id(body: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
 class WriteBatch:
     """Checks and writes the records of one call, sharing the timestamp ``stamp``."""
 
-    def __init__(self, org: "SalesforceOrg", stamp: str, *, set_audit_fields: bool = False) -> None:
+    def __init__(self, org: SalesforceOrg, stamp: str, *, set_audit_fields: bool = False) -> None:
         self.org = org
         self.stamp = stamp
         self.set_audit_fields = set_audit_fields
@@ -72,13 +79,19 @@ class WriteBatch:
         return found[0], self.staged.get(record_id, found[1])
 
     def _reference(self, fdef: FieldDef, value: str) -> RecordError | None:
-        label_error = RecordError("FIELD_INTEGRITY_EXCEPTION",
-                                  f"{fdef.label}: id value of incorrect type: {value}", [fdef.name])
+        label_error = RecordError(
+            "FIELD_INTEGRITY_EXCEPTION", f"{fdef.label}: id value of incorrect type: {value}", [fdef.name]
+        )
         if fdef.reference_to == ("User",):
             if not value.startswith("005"):
                 return label_error
-            return None if value in self.org.users else RecordError(
-                "INVALID_CROSS_REFERENCE_KEY", f"{fdef.label}: invalid cross reference id", [fdef.name])
+            return (
+                None
+                if value in self.org.users
+                else RecordError(
+                    "INVALID_CROSS_REFERENCE_KEY", f"{fdef.label}: invalid cross reference id", [fdef.name]
+                )
+            )
         target = self.org.schema.get(fdef.reference_to[0])
         if target is None or not value.startswith(target.key_prefix):
             return label_error
@@ -113,7 +126,9 @@ class WriteBatch:
     def _prepare_create(self, obj: ObjectDef, values: dict[str, Any], has_id: bool) -> Prepared:
         audit: dict[str, Any] = {}
         if self.set_audit_fields:
-            audit = {name: values.pop(name) for name in AUDIT_FIELDS_ON_CREATE if values.get(name) is not None}
+            audit = {
+                name: values.pop(name) for name in AUDIT_FIELDS_ON_CREATE if values.get(name) is not None
+            }
             audit, error = check_values(obj, audit, self._reference)
             if error is not None:
                 return Prepared(obj, None, error=error, creating=True)
@@ -144,7 +159,9 @@ class WriteBatch:
 
     def _prepare_update(self, obj: ObjectDef, values: dict[str, Any], raw_id: Any) -> Prepared:
         if raw_id is None or raw_id == "":
-            return Prepared(obj, None, error=RecordError("MISSING_ARGUMENT", "Id not specified in an update call"))
+            return Prepared(
+                obj, None, error=RecordError("MISSING_ARGUMENT", "Id not specified in an update call")
+            )
         try:
             record_id = ids.normalize(raw_id, obj.key_prefix)
         except ids.MalformedIdError:
@@ -155,7 +172,9 @@ class WriteBatch:
         existing = current[1]
         if existing["IsDeleted"]:
             return Prepared(obj, record_id, error=ENTITY_IS_DELETED)
-        if existing.get("IsConverted"):  # a converted Lead is read-only (validation.CANNOT_UPDATE_CONVERTED_LEAD)
+        if existing.get(
+            "IsConverted"
+        ):  # a converted Lead is read-only (validation.CANNOT_UPDATE_CONVERTED_LEAD)
             return Prepared(obj, record_id, error=converted_lead_error())
         error = check_writable(obj, values, creating=False)
         if error is None:
@@ -223,14 +242,26 @@ class WriteBatch:
         if existing["IsDeleted"]:
             return Prepared(obj, record_id, error=ENTITY_IS_DELETED)
         if obj.name == "Contact":
-            cases = [c for c in self.org._open_cases(record_id) if not self.staged.get(c["Id"], c)["IsDeleted"]]
+            cases = [
+                c for c in self.org._open_cases(record_id) if not self.staged.get(c["Id"], c)["IsDeleted"]
+            ]
             if cases:
                 numbers = ", ".join(c["CaseNumber"] for c in cases)
-                return Prepared(obj, record_id, error=RecordError(
-                    "DELETE_FAILED",
-                    f"Your attempt to delete {display_name(existing)} could not be completed because it is "
-                    f"associated with the following cases.: {numbers}\n"))
-        record = {**existing, "IsDeleted": True, "LastModifiedDate": self.stamp,
-                  "SystemModstamp": self.stamp, "LastModifiedById": self.org.user_id}
+                return Prepared(
+                    obj,
+                    record_id,
+                    error=RecordError(
+                        "DELETE_FAILED",
+                        f"Your attempt to delete {display_name(existing)} could not be completed because it is "
+                        f"associated with the following cases.: {numbers}\n",
+                    ),
+                )
+        record = {
+            **existing,
+            "IsDeleted": True,
+            "LastModifiedDate": self.stamp,
+            "SystemModstamp": self.stamp,
+            "LastModifiedById": self.org.user_id,
+        }
         self.staged[record_id] = record
         return Prepared(obj, record_id, record=record)

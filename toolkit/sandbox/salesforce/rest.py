@@ -41,12 +41,12 @@ class VersionConverter(BaseConverter):
 class Ctx:
     """What a handler gets: the API (org, cursors, jobs), the request and the API version."""
 
-    api: "RestApi"
+    api: RestApi
     request: Request
     version: str
 
     @property
-    def org(self) -> "SalesforceOrg":
+    def org(self) -> SalesforceOrg:
         return self.api.org
 
     def body_json(self) -> tuple[Any, str]:
@@ -59,8 +59,12 @@ class Ctx:
         try:
             return json.loads(raw), raw
         except ValueError as exc:
-            raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc.msg} at "
-                           f"[line:{getattr(exc, 'lineno', 1)}, column:{getattr(exc, 'colno', 1)}]") from None
+            raise ApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                f"Unexpected character: {exc.msg} at "
+                f"[line:{getattr(exc, 'lineno', 1)}, column:{getattr(exc, 'colno', 1)}]",
+            ) from None
 
 
 Handler = Callable[..., Response]
@@ -100,13 +104,15 @@ class RestApi:
         jobs: Bulk API 2.0 query jobs.
     """
 
-    def __init__(self, org: "SalesforceOrg", oauth: "OAuthServer") -> None:
+    def __init__(self, org: SalesforceOrg, oauth: OAuthServer) -> None:
         self.org = org
         self.oauth = oauth
         self.cursors = CursorStore(org.clock)
         self.jobs = bulk.BulkJobs(org)
         rules = [Rule("/services/data", endpoint="versions", methods=["GET"])]
-        rules += [Rule(path, endpoint=endpoint, methods=list(methods)) for path, endpoint, methods, _ in _ROUTES]
+        rules += [
+            Rule(path, endpoint=endpoint, methods=list(methods)) for path, endpoint, methods, _ in _ROUTES
+        ]
         self.url_map = Map(rules, converters={"version": VersionConverter}, strict_slashes=False)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -128,16 +134,24 @@ class RestApi:
         if refusal is not None:
             return refusal
         if not self.org.api_enabled:
-            return error_response(403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner")
+            return error_response(
+                403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner"
+            )
         if not self.org.allowance.try_spend():
-            return self._with_usage(error_response(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
+            return self._with_usage(
+                error_response(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            )
         return self._with_usage(self._dispatch(request, endpoint, values))
 
     def _dispatch(self, request: Request, endpoint: str, values: dict[str, Any]) -> Response:
         if not endpoint:
             if "allowed" in values:
-                return error_response(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. "
-                                      f"Allowed are {','.join(m for m in values['allowed'] if m != 'HEAD')}")
+                return error_response(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    f"HTTP Method '{request.method}' not allowed. "
+                    f"Allowed are {','.join(m for m in values['allowed'] if m != 'HEAD')}",
+                )
             return not_found()
         version = values.pop("version")
         if version not in SUPPORTED_VERSIONS:
@@ -147,10 +161,14 @@ class RestApi:
             return _HANDLERS[endpoint](ctx, **values)
         except ApiError as exc:
             return exc.response()
-        except Exception:  # noqa: BLE001 - answer like Salesforce instead of dropping the connection
+        except Exception:
             log.exception("sandbox Salesforce REST handler failed: %s %s", request.method, request.path)
-            return error_response(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this "
-                                  "ErrorId if you contact support: 0000000000-00000 (0)")
+            return error_response(
+                500,
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please include this "
+                "ErrorId if you contact support: 0000000000-00000 (0)",
+            )
 
     def _with_usage(self, response: Response) -> Response:
         used, limit = self.org.api_usage

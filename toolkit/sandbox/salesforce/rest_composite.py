@@ -25,8 +25,9 @@ MAX_RETRIEVE_IDS = 2000
 
 
 def _too_many() -> ApiError:
-    return ApiError(400, "EXCEEDED_ID_LIMIT",
-                    "record limit reached. cannot submit more than 200 records into this call")
+    return ApiError(
+        400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call"
+    )
 
 
 def _flag(value: Any) -> bool:
@@ -35,7 +36,7 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def collections(ctx: "Ctx") -> Response:
+def collections(ctx: Ctx) -> Response:
     """``POST`` (create), ``PATCH`` (update) and ``DELETE`` (``?ids=&allOrNone=``) of ``composite/sobjects``."""
     if ctx.request.method == "DELETE":
         raw_ids = [i for i in ctx.request.args.get("ids", "").split(",") if i.strip()]
@@ -47,17 +48,25 @@ def collections(ctx: "Ctx") -> Response:
         return json_response(ctx.org.delete_many([i.strip() for i in raw_ids], all_or_none=all_or_none))
     body, raw = ctx.body_json()
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise ApiError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of SObjectCollectionRequest: "
-                       "'records' must be an array of sObjects")
+        raise ApiError(
+            400,
+            "JSON_PARSER_ERROR",
+            "Cannot deserialize instance of SObjectCollectionRequest: 'records' must be an array of sObjects",
+        )
     records = body["records"]
     if len(records) > MAX_RECORDS:
         raise _too_many()
     items = []
     for rec in records:
         if not isinstance(rec, dict):
-            raise ApiError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sObject from "
-                           f"{type(rec).__name__} value")
-        sobject = (rec.get("attributes") or {}).get("type") if isinstance(rec.get("attributes"), dict) else None
+            raise ApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                f"Cannot deserialize instance of sObject from {type(rec).__name__} value",
+            )
+        sobject = (
+            (rec.get("attributes") or {}).get("type") if isinstance(rec.get("attributes"), dict) else None
+        )
         if not sobject:
             raise ApiError(400, "INVALID_TYPE", "Must send a concrete entity type.")
         obj = ctx.org.schema.get(str(sobject))
@@ -68,7 +77,7 @@ def collections(ctx: "Ctx") -> Response:
     return json_response(ctx.org.save(mode, items, all_or_none=_flag(body.get("allOrNone", False)), raw=raw))
 
 
-def retrieve(ctx: "Ctx", sobject: str) -> Response:
+def retrieve(ctx: Ctx, sobject: str) -> Response:
     """``GET composite/sobjects/X?ids=&fields=`` (or ``POST`` with ``{"ids": [], "fields": []}``).
 
     Answers one entry per Id, in order: the record, or null when it does not exist.
@@ -84,8 +93,9 @@ def retrieve(ctx: "Ctx", sobject: str) -> Response:
     if not raw_ids or not names:
         raise ApiError(400, "MISSING_ARGUMENT", "ids and fields are required")
     if len(raw_ids) > MAX_RETRIEVE_IDS:
-        raise ApiError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 2000 ids "
-                       "into this call")
+        raise ApiError(
+            400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 2000 ids into this call"
+        )
     fields = resolve_fields(obj, names)
     now = ctx.org.clock.now()
     out: list[dict[str, Any] | None] = []

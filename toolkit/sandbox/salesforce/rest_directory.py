@@ -20,29 +20,35 @@ if TYPE_CHECKING:
     from .rest import Ctx
 
 # name -> path under /services/data/vNN.N/ (each one routed in rest.py).
-RESOURCES = {"composite": "composite", "jobs": "jobs", "limits": "limits", "query": "query",
-             "queryAll": "queryAll", "sobjects": "sobjects"}
+RESOURCES = {
+    "composite": "composite",
+    "jobs": "jobs",
+    "limits": "limits",
+    "query": "query",
+    "queryAll": "queryAll",
+    "sobjects": "sobjects",
+}
 COMPOSITE_RESOURCES = {"sobjects": "composite/sobjects"}
 JOBS_RESOURCES = {"query": "jobs/query"}
 
 
-def _paths(ctx: "Ctx", names: dict[str, str]) -> dict[str, str]:
+def _paths(ctx: Ctx, names: dict[str, str]) -> dict[str, str]:
     base = f"/services/data/v{ctx.version}"
     return {name: f"{base}/{path}" for name, path in names.items()}
 
 
-def resources(ctx: "Ctx") -> Response:
+def resources(ctx: Ctx) -> Response:
     """``GET /services/data/vNN.N/``: the resources of this version the sandbox serves."""
     body = _paths(ctx, RESOURCES)
     body["identity"] = ctx.api.oauth.identity_url(ctx.request)
     return json_response(dict(sorted(body.items())))
 
 
-def composite(ctx: "Ctx") -> Response:
+def composite(ctx: Ctx) -> Response:
     """``GET composite``: the composite resources the sandbox serves (sObject Collections)."""
     return json_response(_paths(ctx, COMPOSITE_RESOURCES))
 
 
-def jobs(ctx: "Ctx") -> Response:
+def jobs(ctx: Ctx) -> Response:
     """``GET jobs``: the Bulk API 2.0 job resources the sandbox serves (query jobs; no ingest)."""
     return json_response(_paths(ctx, JOBS_RESOURCES))

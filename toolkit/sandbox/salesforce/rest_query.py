@@ -82,7 +82,7 @@ class CursorStore:
             del self._cursors[key]
 
 
-def batch_size(ctx: "Ctx") -> int:
+def batch_size(ctx: Ctx) -> int:
     """The page size asked for with ``Sforce-Query-Options: batchSize=N`` (clamped to 200..2000)."""
     match = _BATCH_RE.search(ctx.request.headers.get("Sforce-Query-Options", ""))
     if not match:
@@ -90,7 +90,7 @@ def batch_size(ctx: "Ctx") -> int:
     return max(MIN_BATCH, min(DEFAULT_BATCH, int(match.group(1))))
 
 
-def compile_soql(org: "SalesforceOrg", soql: str, *, with_id: bool = False) -> tuple[CompiledQuery, bool]:
+def compile_soql(org: SalesforceOrg, soql: str, *, with_id: bool = False) -> tuple[CompiledQuery, bool]:
     """Parse and compile ``soql`` against the org's schema.
 
     Args:
@@ -122,7 +122,9 @@ def record_json(sobject: str, version: str, row: dict[str, Any], record_id: str 
     return {"attributes": attributes, **row}
 
 
-def run_query(org: "SalesforceOrg", soql: str, version: str, include_deleted: bool) -> tuple[CompiledQuery, Any]:
+def run_query(
+    org: SalesforceOrg, soql: str, version: str, include_deleted: bool
+) -> tuple[CompiledQuery, Any]:
     """Run ``soql``; returns the query and either the COUNT() total or the JSON records."""
     compiled, added_id = compile_soql(org, soql, with_id=True)
     records = org.snapshot(compiled.sobject, include_deleted=include_deleted)
@@ -136,7 +138,7 @@ def run_query(org: "SalesforceOrg", soql: str, version: str, include_deleted: bo
     return compiled, out
 
 
-def _page(ctx: "Ctx", rows: list[dict[str, Any]], locator: str | None, offset: int) -> Response:
+def _page(ctx: Ctx, rows: list[dict[str, Any]], locator: str | None, offset: int) -> Response:
     size = batch_size(ctx)
     end = offset + size
     body: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows)}
@@ -148,7 +150,7 @@ def _page(ctx: "Ctx", rows: list[dict[str, Any]], locator: str | None, offset: i
     return json_response(body)
 
 
-def _query(ctx: "Ctx", include_deleted: bool) -> Response:
+def _query(ctx: Ctx, include_deleted: bool) -> Response:
     soql = ctx.request.args.get("q")
     if not soql:
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
@@ -161,18 +163,18 @@ def _query(ctx: "Ctx", include_deleted: bool) -> Response:
     return _page(ctx, result, None, 0)
 
 
-def query(ctx: "Ctx") -> Response:
+def query(ctx: Ctx) -> Response:
     """``GET query/?q=`` (records in the Recycle Bin are left out); ``&columns=true`` answers the
     query's column metadata instead (see :mod:`rest_query_columns`)."""
     return _query(ctx, include_deleted=False)
 
 
-def query_all(ctx: "Ctx") -> Response:
+def query_all(ctx: Ctx) -> Response:
     """``GET queryAll/?q=`` (records in the Recycle Bin included, ``IsDeleted = true``)."""
     return _query(ctx, include_deleted=True)
 
 
-def query_more(ctx: "Ctx", locator: str) -> Response:
+def query_more(ctx: Ctx, locator: str) -> Response:
     """``GET query/<locator>-<offset>``: the next page of an open cursor."""
     cursor_id, _, offset_text = locator.partition("-")
     rows = ctx.api.cursors.get(cursor_id) if offset_text.isdigit() else None

@@ -26,8 +26,15 @@ from .soql import CompiledQuery
 
 # describe type -> the Apex type of the field's values.
 APEX_TYPES = {
-    "id": "Id", "reference": "Id", "boolean": "Boolean", "date": "Date", "datetime": "Datetime",
-    "double": "Decimal", "currency": "Decimal", "percent": "Decimal", "int": "Integer",
+    "id": "Id",
+    "reference": "Id",
+    "boolean": "Boolean",
+    "date": "Date",
+    "datetime": "Datetime",
+    "double": "Decimal",
+    "currency": "Decimal",
+    "percent": "Decimal",
+    "int": "Integer",
 }
 
 
@@ -52,5 +59,10 @@ def column(fdef: FieldDef) -> dict[str, Any]:
 def column_metadata(obj: ObjectDef, compiled: CompiledQuery) -> dict[str, Any]:
     """The ``columns=true`` answer for a query compiled against ``obj`` (the query is not run)."""
     columns = [column(obj.field(name)) for name in compiled.fields]  # type: ignore[arg-type]
-    return {"columnMetadata": columns, "entityName": obj.name, "groupBy": False,
-            "idSelected": "Id" in compiled.fields, "keyPrefix": obj.key_prefix}
+    return {
+        "columnMetadata": columns,
+        "entityName": obj.name,
+        "groupBy": False,
+        "idSelected": "Id" in compiled.fields,
+        "keyPrefix": obj.key_prefix,
+    }

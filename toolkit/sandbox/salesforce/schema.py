@@ -12,11 +12,22 @@ from typing import Any
 
 # describe "type" -> SOAP type, as in real describe results.
 SOAP_TYPES = {
-    "id": "tns:ID", "reference": "tns:ID", "string": "xsd:string", "textarea": "xsd:string",
-    "email": "xsd:string", "phone": "xsd:string", "picklist": "xsd:string",
-    "multipicklist": "xsd:string", "url": "xsd:string", "boolean": "xsd:boolean",
-    "date": "xsd:date", "datetime": "xsd:dateTime", "double": "xsd:double",
-    "currency": "xsd:double", "percent": "xsd:double", "int": "xsd:int",
+    "id": "tns:ID",
+    "reference": "tns:ID",
+    "string": "xsd:string",
+    "textarea": "xsd:string",
+    "email": "xsd:string",
+    "phone": "xsd:string",
+    "picklist": "xsd:string",
+    "multipicklist": "xsd:string",
+    "url": "xsd:string",
+    "boolean": "xsd:boolean",
+    "date": "xsd:date",
+    "datetime": "xsd:dateTime",
+    "double": "xsd:double",
+    "currency": "xsd:double",
+    "percent": "xsd:double",
+    "int": "xsd:int",
 }
 TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "picklist", "multipicklist", "url"})
 NUMBER_TYPES = frozenset({"double", "currency", "percent", "int"})
@@ -110,8 +121,13 @@ class FieldDef:
             "nillable": self.nillable,
             "permissionable": self.custom and self.nillable and not self.calculated,
             "picklistValues": [
-                {"active": True, "defaultValue": value == self.default_picklist, "label": value,
-                 "validFor": None, "value": value}
+                {
+                    "active": True,
+                    "defaultValue": value == self.default_picklist,
+                    "label": value,
+                    "validFor": None,
+                    "value": value,
+                }
                 for value in self.picklist
             ],
             "polymorphicForeignKey": len(self.reference_to) > 1,
@@ -186,14 +202,33 @@ class ObjectDef:
         base = f"/services/data/v{version}/sobjects/{self.name}"
         writable = not self.read_only
         info: dict[str, Any] = {
-            "activateable": False, "associateEntityType": None, "associateParentEntity": None,
-            "createable": writable, "custom": self.custom, "customSetting": False,
-            "deepCloneable": False, "deletable": writable, "deprecatedAndHidden": False,
-            "feedEnabled": True, "hasSubtypes": False, "isInterface": False, "isSubtype": False,
-            "keyPrefix": self.key_prefix, "label": self.label, "labelPlural": self.label_plural,
-            "layoutable": True, "mergeable": writable and self.name != "Case", "mruEnabled": True,
-            "name": self.name, "queryable": True, "replicateable": True, "retrieveable": True,
-            "searchable": True, "triggerable": True, "undeletable": writable, "updateable": writable,
+            "activateable": False,
+            "associateEntityType": None,
+            "associateParentEntity": None,
+            "createable": writable,
+            "custom": self.custom,
+            "customSetting": False,
+            "deepCloneable": False,
+            "deletable": writable,
+            "deprecatedAndHidden": False,
+            "feedEnabled": True,
+            "hasSubtypes": False,
+            "isInterface": False,
+            "isSubtype": False,
+            "keyPrefix": self.key_prefix,
+            "label": self.label,
+            "labelPlural": self.label_plural,
+            "layoutable": True,
+            "mergeable": writable and self.name != "Case",
+            "mruEnabled": True,
+            "name": self.name,
+            "queryable": True,
+            "replicateable": True,
+            "retrieveable": True,
+            "searchable": True,
+            "triggerable": True,
+            "undeletable": writable,
+            "updateable": writable,
             "urls": {
                 "compactLayouts": f"{base}/describe/compactLayouts",
                 "rowTemplate": f"{base}/{{ID}}",
@@ -212,37 +247,56 @@ class ObjectDef:
     def describe(self, version: str) -> dict[str, Any]:
         """The full ``sobjects/X/describe/`` payload."""
         info = self.basic_info(version)
-        info.update({
-            "actionOverrides": [],
-            "childRelationships": [
-                {"cascadeDelete": False, "childSObject": rel.child_sobject, "deprecatedAndHidden": False,
-                 "field": rel.field, "junctionIdListNames": [], "junctionReferenceTo": [],
-                 "relationshipName": rel.relationship_name, "restrictedDelete": rel.restricted_delete}
-                for rel in self.child_relationships
-            ],
-            "compactLayoutable": True,
-            "defaultImplementation": None,
-            "extendedBy": None,
-            "extendsInterfaces": None,
-            "fields": [f.describe() for f in self.fields],
-            "implementedBy": None,
-            "implementsInterfaces": None,
-            "listviewable": None,
-            "lookupLayoutable": None,
-            "namedLayoutInfos": [],
-            "networkScopeFieldName": None,
-            "recordTypeInfos": [{
-                "active": True, "available": True, "defaultRecordTypeMapping": True,
-                "developerName": "Master", "master": True, "name": "Master",
-                "recordTypeId": "012000000000000AAA",
-                "urls": {"layout": f"/services/data/v{version}/sobjects/{self.name}/describe/layouts/"
-                                   "012000000000000AAA"},
-            }],
-            "searchLayoutable": True,
-            "sobjectDescribeOption": "FULL",
-            "supportedScopes": [{"label": "All " + self.label_plural.lower(), "name": "everything"},
-                                {"label": "My " + self.label_plural.lower(), "name": "mine"}],
-        })
+        info.update(
+            {
+                "actionOverrides": [],
+                "childRelationships": [
+                    {
+                        "cascadeDelete": False,
+                        "childSObject": rel.child_sobject,
+                        "deprecatedAndHidden": False,
+                        "field": rel.field,
+                        "junctionIdListNames": [],
+                        "junctionReferenceTo": [],
+                        "relationshipName": rel.relationship_name,
+                        "restrictedDelete": rel.restricted_delete,
+                    }
+                    for rel in self.child_relationships
+                ],
+                "compactLayoutable": True,
+                "defaultImplementation": None,
+                "extendedBy": None,
+                "extendsInterfaces": None,
+                "fields": [f.describe() for f in self.fields],
+                "implementedBy": None,
+                "implementsInterfaces": None,
+                "listviewable": None,
+                "lookupLayoutable": None,
+                "namedLayoutInfos": [],
+                "networkScopeFieldName": None,
+                "recordTypeInfos": [
+                    {
+                        "active": True,
+                        "available": True,
+                        "defaultRecordTypeMapping": True,
+                        "developerName": "Master",
+                        "master": True,
+                        "name": "Master",
+                        "recordTypeId": "012000000000000AAA",
+                        "urls": {
+                            "layout": f"/services/data/v{version}/sobjects/{self.name}/describe/layouts/"
+                            "012000000000000AAA"
+                        },
+                    }
+                ],
+                "searchLayoutable": True,
+                "sobjectDescribeOption": "FULL",
+                "supportedScopes": [
+                    {"label": "All " + self.label_plural.lower(), "name": "everything"},
+                    {"label": "My " + self.label_plural.lower(), "name": "mine"},
+                ],
+            }
+        )
         return dict(sorted(info.items()))
 
 
@@ -264,8 +318,11 @@ class Schema:
 
     def global_describe(self, version: str) -> dict[str, Any]:
         """The ``sobjects/`` payload."""
-        return {"encoding": "UTF-8", "maxBatchSize": 200,
-                "sobjects": [o.basic_info(version) for o in self.objects.values()]}
+        return {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [o.basic_info(version) for o in self.objects.values()],
+        }
 
 
 def default_schema() -> Schema:

@@ -12,13 +12,45 @@ from .schema import ChildRelationship, FieldDef, ObjectDef
 
 SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
-LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
+LEAD_STATUSES = (
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+)
 INDUSTRIES = (
-    "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction",
-    "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental",
-    "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery",
-    "Manufacturing", "Media", "Not For Profit", "Other", "Recreation", "Retail", "Shipping", "Technology",
-    "Telecommunications", "Transportation", "Utilities",
+    "Agriculture",
+    "Apparel",
+    "Banking",
+    "Biotechnology",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Entertainment",
+    "Environmental",
+    "Finance",
+    "Food & Beverage",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Machinery",
+    "Manufacturing",
+    "Media",
+    "Not For Profit",
+    "Other",
+    "Recreation",
+    "Retail",
+    "Shipping",
+    "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
 )
 LOYALTY_TIERS = ("Bronze", "Silver", "Gold", "Platinum")
 INTERESTS = ("Running", "Cycling", "Yoga", "Travel", "Food")
@@ -37,11 +69,15 @@ def _text(name: str, label: str, length: int, type_: str = "string", **kw: Any) 
 
 
 def _pick(name: str, label: str, values: tuple[str, ...], type_: str = "picklist", **kw: Any) -> FieldDef:
-    return FieldDef(name, label, type_, length=4099 if type_ == "multipicklist" else 255, picklist=values, **kw)
+    return FieldDef(
+        name, label, type_, length=4099 if type_ == "multipicklist" else 255, picklist=values, **kw
+    )
 
 
 def _bool(name: str, label: str, **kw: Any) -> FieldDef:
-    return FieldDef(name, label, "boolean", nillable=False, defaulted_on_create=True, default_value=False, **kw)
+    return FieldDef(
+        name, label, "boolean", nillable=False, defaulted_on_create=True, default_value=False, **kw
+    )
 
 
 def _ref(name: str, label: str, to: str, rel: str, **kw: Any) -> FieldDef:
@@ -58,11 +94,23 @@ def _system(name: str, label: str, type_: str, **kw: Any) -> FieldDef:
 def _audit_fields() -> list[FieldDef]:
     return [
         _system("CreatedDate", "Created Date", "datetime"),
-        _system("CreatedById", "Created By ID", "reference", length=18, reference_to=("User",),
-                relationship_name="CreatedBy"),
+        _system(
+            "CreatedById",
+            "Created By ID",
+            "reference",
+            length=18,
+            reference_to=("User",),
+            relationship_name="CreatedBy",
+        ),
         _system("LastModifiedDate", "Last Modified Date", "datetime"),
-        _system("LastModifiedById", "Last Modified By ID", "reference", length=18, reference_to=("User",),
-                relationship_name="LastModifiedBy"),
+        _system(
+            "LastModifiedById",
+            "Last Modified By ID",
+            "reference",
+            length=18,
+            reference_to=("User",),
+            relationship_name="LastModifiedBy",
+        ),
         _system("SystemModstamp", "System Modstamp", "datetime"),
     ]
 
@@ -71,8 +119,16 @@ def _head(object_label: str, master_to: str) -> list[FieldDef]:
     return [
         _system("Id", f"{object_label} ID", "id", length=18, id_lookup=True),
         _system("IsDeleted", "Deleted", "boolean"),
-        _system("MasterRecordId", "Master Record ID", "reference", length=18, nillable=True,
-                defaulted_on_create=False, reference_to=(master_to,), relationship_name="MasterRecord"),
+        _system(
+            "MasterRecordId",
+            "Master Record ID",
+            "reference",
+            length=18,
+            nillable=True,
+            defaulted_on_create=False,
+            reference_to=(master_to,),
+            relationship_name="MasterRecord",
+        ),
     ]
 
 
@@ -81,20 +137,36 @@ def _person_name(last_label: str = "Last Name") -> list[FieldDef]:
         _pick("Salutation", "Salutation", SALUTATIONS, compound_field_name="Name"),
         _text("FirstName", "First Name", 40, compound_field_name="Name"),
         _text("LastName", last_label, 80, nillable=False, compound_field_name="Name"),
-        _system("Name", "Full Name", "string", length=121, name_field=True, nillable=False,
-                extra_type_info="personname"),
+        _system(
+            "Name",
+            "Full Name",
+            "string",
+            length=121,
+            name_field=True,
+            nillable=False,
+            extra_type_info="personname",
+        ),
     ]
 
 
 def _owner() -> FieldDef:
-    return FieldDef("OwnerId", "Owner ID", "reference", length=18, nillable=False, defaulted_on_create=True,
-                    reference_to=("User",), relationship_name="Owner")
+    return FieldDef(
+        "OwnerId",
+        "Owner ID",
+        "reference",
+        length=18,
+        nillable=False,
+        defaulted_on_create=True,
+        reference_to=("User",),
+        relationship_name="Owner",
+    )
 
 
 def contact() -> ObjectDef:
     """Contact (key prefix 003)."""
     fields = [
-        *_head("Contact", "Contact"), *_person_name(),
+        *_head("Contact", "Contact"),
+        *_person_name(),
         _text("Title", "Title", 128),
         _text("Email", "Email", 80, "email", id_lookup=True),
         _text("Phone", "Business Phone", 40, "phone"),
@@ -115,11 +187,26 @@ def contact() -> ObjectDef:
         _pick("Interests__c", "Interests", INTERESTS, "multipicklist", custom=True),
         FieldDef("Customer_Score__c", "Customer Score", "double", precision=18, scale=2, custom=True),
         _bool("Newsletter_Opt_In__c", "Newsletter Opt In", custom=True),
-        FieldDef("Full_Name__c", "Full Name (Formula)", "string", length=1300, createable=False,
-                 updateable=False, calculated=True, formula=FULL_NAME_FORMULA, custom=True),
+        FieldDef(
+            "Full_Name__c",
+            "Full Name (Formula)",
+            "string",
+            length=1300,
+            createable=False,
+            updateable=False,
+            calculated=True,
+            formula=FULL_NAME_FORMULA,
+            custom=True,
+        ),
     ]
-    return ObjectDef("Contact", "Contact", "Contacts", "003", tuple(fields),
-                     child_relationships=(ChildRelationship("Case", "ContactId", "Cases", restricted_delete=True),))
+    return ObjectDef(
+        "Contact",
+        "Contact",
+        "Contacts",
+        "003",
+        tuple(fields),
+        child_relationships=(ChildRelationship("Case", "ContactId", "Cases", restricted_delete=True),),
+    )
 
 
 def _conversion_fields() -> list[FieldDef]:
@@ -137,12 +224,31 @@ def _conversion_fields() -> list[FieldDef]:
     would have made, which no query can follow.
     """
     return [
-        FieldDef("IsConverted", "Converted", "boolean", nillable=False, updateable=False,
-                 defaulted_on_create=True, default_value=False),
-        _ref("ConvertedAccountId", "Converted Account ID", "Account", "ConvertedAccount",
-             createable=False, updateable=False),
-        _ref("ConvertedContactId", "Converted Contact ID", "Contact", "ConvertedContact",
-             createable=False, updateable=False),
+        FieldDef(
+            "IsConverted",
+            "Converted",
+            "boolean",
+            nillable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            default_value=False,
+        ),
+        _ref(
+            "ConvertedAccountId",
+            "Converted Account ID",
+            "Account",
+            "ConvertedAccount",
+            createable=False,
+            updateable=False,
+        ),
+        _ref(
+            "ConvertedContactId",
+            "Converted Contact ID",
+            "Contact",
+            "ConvertedContact",
+            createable=False,
+            updateable=False,
+        ),
         FieldDef("ConvertedDate", "Converted Date", "date", createable=False, updateable=False),
     ]
 
@@ -150,14 +256,21 @@ def _conversion_fields() -> list[FieldDef]:
 def lead() -> ObjectDef:
     """Lead (key prefix 00Q)."""
     fields = [
-        *_head("Lead", "Lead"), *_person_name(),
+        *_head("Lead", "Lead"),
+        *_person_name(),
         _text("Company", "Company", 255, nillable=False),
         _text("Title", "Title", 128),
         _text("Email", "Email", 80, "email", id_lookup=True),
         _text("Phone", "Phone", 40, "phone"),
         _text("MobilePhone", "Mobile Phone", 40, "phone"),
-        _pick("Status", "Status", LEAD_STATUSES, nillable=False, defaulted_on_create=True,
-              default_picklist=LEAD_STATUSES[0]),
+        _pick(
+            "Status",
+            "Status",
+            LEAD_STATUSES,
+            nillable=False,
+            defaulted_on_create=True,
+            default_picklist=LEAD_STATUSES[0],
+        ),
         _pick("LeadSource", "Lead Source", LEAD_SOURCES),
         _pick("Industry", "Industry", INDUSTRIES),
         _pick("Rating", "Rating", ("Hot", "Warm", "Cold")),
@@ -172,9 +285,18 @@ def lead() -> ObjectDef:
         FieldDef("Budget__c", "Budget", "currency", precision=16, scale=2, custom=True),
         _pick("Products_Of_Interest__c", "Products of Interest", PRODUCTS, "multipicklist", custom=True),
         _pick("Preferred_Language__c", "Preferred Language", LANGUAGES, custom=True),
-        FieldDef("Days_Since_Created__c", "Days Since Created", "double", precision=18, scale=0,
-                 createable=False, updateable=False, calculated=True, formula=DAYS_SINCE_CREATED_FORMULA,
-                 custom=True),
+        FieldDef(
+            "Days_Since_Created__c",
+            "Days Since Created",
+            "double",
+            precision=18,
+            scale=0,
+            createable=False,
+            updateable=False,
+            calculated=True,
+            formula=DAYS_SINCE_CREATED_FORMULA,
+            custom=True,
+        ),
     ]
     return ObjectDef("Lead", "Lead", "Leads", "00Q", tuple(fields))
 
@@ -184,21 +306,48 @@ def case() -> ObjectDef:
     fields = [
         _system("Id", "Case ID", "id", length=18, id_lookup=True),
         _system("IsDeleted", "Deleted", "boolean"),
-        _system("CaseNumber", "Case Number", "string", length=30, auto_number=True, name_field=True,
-                id_lookup=True),
+        _system(
+            "CaseNumber",
+            "Case Number",
+            "string",
+            length=30,
+            auto_number=True,
+            name_field=True,
+            id_lookup=True,
+        ),
         _ref("ContactId", "Contact ID", "Contact", "Contact"),
         _text("Subject", "Subject", 255),
-        _pick("Status", "Status", ("New", "Working", "Escalated", "Closed"), defaulted_on_create=True,
-              default_picklist="New"),
-        _pick("Priority", "Priority", ("High", "Medium", "Low"), defaulted_on_create=True,
-              default_picklist="Medium"),
+        _pick(
+            "Status",
+            "Status",
+            ("New", "Working", "Escalated", "Closed"),
+            defaulted_on_create=True,
+            default_picklist="New",
+        ),
+        _pick(
+            "Priority",
+            "Priority",
+            ("High", "Medium", "Low"),
+            defaulted_on_create=True,
+            default_picklist="Medium",
+        ),
         _pick("Origin", "Case Origin", ("Phone", "Email", "Web")),
         _text("Description", "Description", 32000, "textarea"),
         _system("IsClosed", "Closed", "boolean"),
         _owner(),
         *_audit_fields(),
-        FieldDef("Age_Days__c", "Age (Days)", "double", precision=18, scale=0, createable=False,
-                 updateable=False, calculated=True, formula=DAYS_SINCE_CREATED_FORMULA, custom=True),
+        FieldDef(
+            "Age_Days__c",
+            "Age (Days)",
+            "double",
+            precision=18,
+            scale=0,
+            createable=False,
+            updateable=False,
+            calculated=True,
+            formula=DAYS_SINCE_CREATED_FORMULA,
+            custom=True,
+        ),
     ]
     return ObjectDef("Case", "Case", "Cases", "500", tuple(fields))
 

@@ -21,17 +21,51 @@ from typing import Any
 
 from .schema import FieldDef, ObjectDef
 
-TIME_ZONES = ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/Paris", "Europe/Rome",
-              "Europe/Madrid", "Europe/Amsterdam", "Europe/London", "America/New_York",
-              "America/Los_Angeles", "GMT")
+TIME_ZONES = (
+    "Europe/Berlin",
+    "Europe/Vienna",
+    "Europe/Zurich",
+    "Europe/Paris",
+    "Europe/Rome",
+    "Europe/Madrid",
+    "Europe/Amsterdam",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "GMT",
+)
 LOCALES = ("de_DE", "de_AT", "de_CH", "fr_FR", "it_IT", "es_ES", "nl_NL", "en_GB", "en_US")
 LANGUAGES = ("en_US", "de", "fr", "it", "es", "nl_NL")
-EMAIL_ENCODINGS = ("UTF-8", "ISO-8859-1", "Shift_JIS", "ISO-2022-JP", "EUC-JP", "ks_c_5601-1987", "Big5",
-                   "GB2312")
-USER_TYPES = ("Standard", "PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "Guest", "CspLitePortal",
-              "CsnOnly", "SelfService")
-EDITIONS = ("Team Edition", "Professional Edition", "Enterprise Edition", "Developer Edition",
-            "Personal Edition", "Unlimited Edition", "Contact Manager Edition", "Base Edition")
+EMAIL_ENCODINGS = (
+    "UTF-8",
+    "ISO-8859-1",
+    "Shift_JIS",
+    "ISO-2022-JP",
+    "EUC-JP",
+    "ks_c_5601-1987",
+    "Big5",
+    "GB2312",
+)
+USER_TYPES = (
+    "Standard",
+    "PowerPartner",
+    "PowerCustomerSuccess",
+    "CustomerSuccess",
+    "Guest",
+    "CspLitePortal",
+    "CsnOnly",
+    "SelfService",
+)
+EDITIONS = (
+    "Team Edition",
+    "Professional Edition",
+    "Enterprise Edition",
+    "Developer Edition",
+    "Personal Edition",
+    "Unlimited Edition",
+    "Contact Manager Edition",
+    "Base Edition",
+)
 
 
 def _ro(name: str, label: str, type_: str, length: int = 0, **kw: Any) -> FieldDef:
@@ -48,8 +82,15 @@ def _pick(name: str, label: str, values: tuple[str, ...], *, nillable: bool = Fa
 
 
 def _user_ref(name: str, label: str, relationship: str, *, nillable: bool = False) -> FieldDef:
-    return _ro(name, label, "reference", 18, nillable=nillable, reference_to=("User",),
-               relationship_name=relationship)
+    return _ro(
+        name,
+        label,
+        "reference",
+        18,
+        nillable=nillable,
+        reference_to=("User",),
+        relationship_name=relationship,
+    )
 
 
 def _audit() -> list[FieldDef]:
@@ -90,11 +131,15 @@ def user() -> ObjectDef:
         _required("CommunityNickname", "Nickname", "string", 40, id_lookup=True, unique=True),
         _required("IsActive", "Active", "boolean"),
         _pick("TimeZoneSidKey", "Time Zone", TIME_ZONES),
-        _ro("UserRoleId", "Role ID", "reference", 18, reference_to=("UserRole",), relationship_name="UserRole"),
+        _ro(
+            "UserRoleId", "Role ID", "reference", 18, reference_to=("UserRole",), relationship_name="UserRole"
+        ),
         _pick("LocaleSidKey", "Locale", LOCALES),
         _required("ReceivesInfoEmails", "Info Emails", "boolean"),
         _pick("EmailEncodingKey", "Email Encoding", EMAIL_ENCODINGS),
-        _required("ProfileId", "Profile ID", "reference", 18, reference_to=("Profile",), relationship_name="Profile"),
+        _required(
+            "ProfileId", "Profile ID", "reference", 18, reference_to=("Profile",), relationship_name="Profile"
+        ),
         _pick("UserType", "User Type", USER_TYPES, nillable=True),
         _pick("LanguageLocaleKey", "Language", LANGUAGES),
         _ro("EmployeeNumber", "Employee Number", "string", 20),
@@ -128,10 +173,22 @@ def organization() -> ObjectDef:
         _ro("TrialExpirationDate", "Trial Expiration Date", "datetime"),
         *_audit(),
     ]
-    flags = (("searchable", False), ("triggerable", False), ("feedEnabled", False), ("mruEnabled", False),
-             ("replicateable", False))
-    return ObjectDef("Organization", "Organization", "Organizations", "00D", tuple(fields), read_only=True,
-                     describe_flags=flags)
+    flags = (
+        ("searchable", False),
+        ("triggerable", False),
+        ("feedEnabled", False),
+        ("mruEnabled", False),
+        ("replicateable", False),
+    )
+    return ObjectDef(
+        "Organization",
+        "Organization",
+        "Organizations",
+        "00D",
+        tuple(fields),
+        read_only=True,
+        describe_flags=flags,
+    )
 
 
 def standard_objects() -> list[ObjectDef]:

@@ -19,18 +19,16 @@ Typical use::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from toolkit.sandbox.salesforce.soql_ast import BoolOp, Expr, FieldRef, Query
 from toolkit.sandbox.salesforce.soql_lexer import SoqlError, query_error
 from toolkit.sandbox.salesforce.soql_parser import parse
-from toolkit.sandbox.salesforce.soql_predicates import (
-    ConditionCompiler, Predicate, Record, category, getter)
+from toolkit.sandbox.salesforce.soql_predicates import ConditionCompiler, Predicate, Record, category, getter
 
 MAX_OFFSET = 2000
 
-__all__ = ["CompiledQuery", "Query", "SoqlError", "compile_query", "parse",
-           "unknown_sobject_error"]
+__all__ = ["CompiledQuery", "Query", "SoqlError", "compile_query", "parse", "unknown_sobject_error"]
 
 SortKey = Callable[[Record], tuple]
 
@@ -45,9 +43,16 @@ class CompiledQuery:
         limit, offset: as in the query, or None.
     """
 
-    def __init__(self, sobject: str, fields: list[str], is_count: bool,
-                 predicate: Predicate | None, sort_keys: list[tuple[SortKey, bool]],
-                 limit: int | None, offset: int | None) -> None:
+    def __init__(
+        self,
+        sobject: str,
+        fields: list[str],
+        is_count: bool,
+        predicate: Predicate | None,
+        sort_keys: list[tuple[SortKey, bool]],
+        limit: int | None,
+        offset: int | None,
+    ) -> None:
         self.sobject = sobject
         self.fields = fields
         self.is_count = is_count
@@ -83,31 +88,37 @@ class CompiledQuery:
 
 def unknown_sobject_error(query: Query) -> SoqlError:
     """The INVALID_TYPE error Salesforce returns when the FROM object does not exist."""
-    return query_error("INVALID_TYPE", query.text, query.sobject_pos,
-                       f"sObject type '{query.sobject}' is not supported. If you are attempting "
-                       "to use a custom object, be sure to append the '__c' after the entity "
-                       "name. Please reference your WSDL or the describe call for the "
-                       "appropriate names.")
+    return query_error(
+        "INVALID_TYPE",
+        query.text,
+        query.sobject_pos,
+        f"sObject type '{query.sobject}' is not supported. If you are attempting "
+        "to use a custom object, be sure to append the '__c' after the entity "
+        "name. Please reference your WSDL or the describe call for the "
+        "appropriate names.",
+    )
 
 
 class _Compiler:
-    def __init__(self, query: Query, field_types: Mapping[str, str], sobject: str,
-                 now: datetime) -> None:
+    def __init__(self, query: Query, field_types: Mapping[str, str], sobject: str, now: datetime) -> None:
         self.query = query
         self.types = dict(field_types)
         self.by_lower = {name.lower(): name for name in field_types}
         self.sobject = sobject
-        self.conditions = ConditionCompiler(query.text, now.astimezone(timezone.utc).date())
+        self.conditions = ConditionCompiler(query.text, now.astimezone(UTC).date())
 
     def resolve(self, ref: FieldRef) -> str:
         name = self.by_lower.get(ref.name.lower())
         if name is None:
             raise query_error(
-                "INVALID_FIELD", self.query.text, ref.pos,
+                "INVALID_FIELD",
+                self.query.text,
+                ref.pos,
                 f"No such column '{ref.name}' on entity '{self.sobject}'. If you are attempting "
                 "to use a custom field, be sure to append the '__c' after the custom field "
                 "name. Please reference your WSDL or the describe call for the appropriate "
-                "names.")
+                "names.",
+            )
         return name
 
     def select(self) -> list[str]:
@@ -115,8 +126,9 @@ class _Compiler:
         for ref in self.query.fields:
             name = self.resolve(ref)
             if name in names:
-                raise query_error("MALFORMED_QUERY", self.query.text, ref.pos,
-                                  f"duplicate field selected: {name}")
+                raise query_error(
+                    "MALFORMED_QUERY", self.query.text, ref.pos, f"duplicate field selected: {name}"
+                )
             names.append(name)
         return names
 
@@ -141,8 +153,12 @@ class _Compiler:
             name = self.resolve(item.field)
             cat = category(self.types[name])
             if cat == "multipicklist":
-                raise query_error("INVALID_FIELD", self.query.text, item.field.pos,
-                                  f"field '{name}' can not be sorted in a query call")
+                raise query_error(
+                    "INVALID_FIELD",
+                    self.query.text,
+                    item.field.pos,
+                    f"field '{name}' can not be sorted in a query call",
+                )
             # Nulls sort below everything when they must end up first in ascending order or
             # last in descending order, above everything otherwise.
             null_key = (0,) if item.descending != item.nulls_first else (2,)
@@ -157,16 +173,19 @@ def _sort_key(get: Callable[[Record], object], cat: str, null_key: tuple) -> Sor
         def key(r: Record) -> tuple:
             v = get(r)
             return null_key if v is None else (1, v.casefold())  # type: ignore[union-attr]
+
         return key
 
     def plain(r: Record) -> tuple:
         v = get(r)
         return null_key if v is None else (1, v)
+
     return plain
 
 
-def compile_query(query: Query, field_types: Mapping[str, str], *, now: datetime,
-                  sobject: str | None = None) -> CompiledQuery:
+def compile_query(
+    query: Query, field_types: Mapping[str, str], *, now: datetime, sobject: str | None = None
+) -> CompiledQuery:
     """Check a parsed query against one object's fields and compile it.
 
     Args:
@@ -189,7 +208,10 @@ def compile_query(query: Query, field_types: Mapping[str, str], *, now: datetime
     predicate = compiler.expr(query.where) if query.where is not None else None
     sort_keys = compiler.sort_keys()
     if query.offset is not None and query.offset > MAX_OFFSET:
-        raise query_error("NUMBER_OUTSIDE_VALID_RANGE", query.text, query.offset_pos,
-                          f"Maximum SOQL offset allowed for apiName {name} is {MAX_OFFSET}")
-    return CompiledQuery(name, fields, query.is_count, predicate, sort_keys, query.limit,
-                         query.offset)
+        raise query_error(
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            query.text,
+            query.offset_pos,
+            f"Maximum SOQL offset allowed for apiName {name} is {MAX_OFFSET}",
+        )
+    return CompiledQuery(name, fields, query.is_count, predicate, sort_keys, query.limit, query.offset)

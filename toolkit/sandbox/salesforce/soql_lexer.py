@@ -115,8 +115,12 @@ def tokenize(text: str) -> list[Token]:
             raise _char_error(text, pos, f"no viable alternative at character '{text[pos]}'")
         kind = match.lastgroup or ""
         if kind == "BADDATETIME":
-            raise _char_error(text, match.end(), "no viable alternative at character "
-                              f"'{text[match.end()] if match.end() < len(text) else '<EOF>'}'")
+            raise _char_error(
+                text,
+                match.end(),
+                "no viable alternative at character "
+                f"'{text[match.end()] if match.end() < len(text) else '<EOF>'}'",
+            )
         if kind != "WS":
             tokens.append(Token(kind, match.group(), pos))
         pos = match.end()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from toolkit.sandbox.salesforce.soql_lexer import malformed
 
@@ -33,8 +33,7 @@ class Literal:
     like: str | None = None
 
 
-_SIMPLE_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r",
-                   "b": "\b", "f": "\f"}
+_SIMPLE_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 
 
 def decode_string(token_text: str, query: str, pos: int) -> Literal:
@@ -61,24 +60,28 @@ def decode_string(token_text: str, query: str, pos: int) -> Literal:
         elif nxt in "%_":
             decoded = nxt
             i += 2
-        elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2:i + 6]):
-            decoded = chr(int(body[i + 2:i + 6], 16))
+        elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
+            decoded = chr(int(body[i + 2 : i + 6], 16))
             i += 6
         else:
-            raise malformed(query, pos, f"Invalid string literal '{body}'. Illegal character "
-                            f"sequence '\\{nxt}' in string literal.")
+            raise malformed(
+                query,
+                pos,
+                f"Invalid string literal '{body}'. Illegal character sequence '\\{nxt}' in string literal.",
+            )
         value.append(decoded)
         like.append(re.escape(decoded))
     return Literal("string", "".join(value), token_text, pos, like="".join(like))
 
 
 _DATETIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:Z|([+-])(\d{2}):?(\d{2}))$")
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:Z|([+-])(\d{2}):?(\d{2}))$"
+)
 
 
 def format_sf_datetime(moment: datetime) -> str:
     """Format an aware datetime as Salesforce returns it: UTC, milliseconds, ``+0000``."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return f"{utc.strftime(SF_DATETIME_FORMAT)}.{utc.microsecond // 1000:03d}+0000"
 
 
@@ -96,8 +99,9 @@ def parse_datetime(text: str, query: str, pos: int) -> str:
     try:
         offset = timedelta(hours=int(off_h or 0), minutes=int(off_m or 0))
         tz = timezone(-offset if sign == "-" else offset)
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                          millis * 1000, tzinfo=tz)
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), millis * 1000, tzinfo=tz
+        )
     except ValueError:
         raise malformed(query, pos, f"Invalid datetime: {text}") from None
     return format_sf_datetime(moment)
@@ -139,8 +143,7 @@ def _fixed_range(name: str, today: date) -> tuple[date, date] | None:
     if name == "TOMORROW":
         return today + day, today + day
     if name in ("LAST_WEEK", "THIS_WEEK", "NEXT_WEEK"):
-        start = _week_start(today) + timedelta(days={"LAST_WEEK": -7, "THIS_WEEK": 0,
-                                                     "NEXT_WEEK": 7}[name])
+        start = _week_start(today) + timedelta(days={"LAST_WEEK": -7, "THIS_WEEK": 0, "NEXT_WEEK": 7}[name])
         return start, start + timedelta(days=6)
     if name in ("LAST_MONTH", "THIS_MONTH", "NEXT_MONTH"):
         first = _add_months(today, {"LAST_MONTH": -1, "THIS_MONTH": 0, "NEXT_MONTH": 1}[name])
@@ -155,10 +158,24 @@ def _fixed_range(name: str, today: date) -> tuple[date, date] | None:
     return None
 
 
-FIXED_DATE_LITERALS = frozenset({
-    "TODAY", "YESTERDAY", "TOMORROW", "LAST_WEEK", "THIS_WEEK", "NEXT_WEEK", "LAST_MONTH",
-    "THIS_MONTH", "NEXT_MONTH", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR", "LAST_90_DAYS",
-    "NEXT_90_DAYS"})
+FIXED_DATE_LITERALS = frozenset(
+    {
+        "TODAY",
+        "YESTERDAY",
+        "TOMORROW",
+        "LAST_WEEK",
+        "THIS_WEEK",
+        "NEXT_WEEK",
+        "LAST_MONTH",
+        "THIS_MONTH",
+        "NEXT_MONTH",
+        "LAST_YEAR",
+        "THIS_YEAR",
+        "NEXT_YEAR",
+        "LAST_90_DAYS",
+        "NEXT_90_DAYS",
+    }
+)
 N_DATE_LITERALS = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"})
 
 
@@ -182,5 +199,13 @@ def date_literal_range(name: str, n: int | None, today: date) -> tuple[date, dat
     raise ValueError(name)
 
 
-__all__ = ["FIXED_DATE_LITERALS", "N_DATE_LITERALS", "Literal", "date_literal_range",
-           "decode_string", "format_sf_datetime", "parse_date", "parse_datetime"]
+__all__ = [
+    "FIXED_DATE_LITERALS",
+    "N_DATE_LITERALS",
+    "Literal",
+    "date_literal_range",
+    "decode_string",
+    "format_sf_datetime",
+    "parse_date",
+    "parse_datetime",
+]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from toolkit.sandbox.salesforce.soql_ast import (
-    BoolOp, Condition, Expr, FieldRef, OrderItem, Query)
+from toolkit.sandbox.salesforce.soql_ast import BoolOp, Condition, Expr, FieldRef, OrderItem, Query
 from toolkit.sandbox.salesforce.soql_lexer import SoqlError, Token, malformed, tokenize
 from toolkit.sandbox.salesforce.soql_literals import (
-    FIXED_DATE_LITERALS, N_DATE_LITERALS, Literal, decode_string, parse_date, parse_datetime)
-
+    FIXED_DATE_LITERALS,
+    N_DATE_LITERALS,
+    Literal,
+    decode_string,
+    parse_date,
+    parse_datetime,
+)
 
 _UNSUPPORTED_CLAUSES = {
     "WITH": "WITH clauses are not supported by the sandbox",
@@ -82,8 +86,19 @@ class _Parser:
         self.reject_unsupported()
         if self.tok.kind != "EOF":
             raise self.unexpected()
-        return Query(self.text, obj.text, obj.pos, tuple(fields), is_count, where, order,
-                     limit, limit_pos, offset, offset_pos)
+        return Query(
+            self.text,
+            obj.text,
+            obj.pos,
+            tuple(fields),
+            is_count,
+            where,
+            order,
+            limit,
+            limit_pos,
+            offset,
+            offset_pos,
+        )
 
     def field_ref(self) -> FieldRef:
         tok = self.tok
@@ -93,11 +108,18 @@ class _Parser:
             raise malformed(self.text, tok.pos, "TYPEOF is not supported by the sandbox")
         self.advance()
         if self.tok.kind == "LPAREN":
-            raise malformed(self.text, tok.pos, f"Function {tok.text}() is not supported by the "
-                            "sandbox (only SELECT COUNT() FROM ...)")
+            raise malformed(
+                self.text,
+                tok.pos,
+                f"Function {tok.text}() is not supported by the sandbox (only SELECT COUNT() FROM ...)",
+            )
         if "." in tok.text:
-            raise malformed(self.text, tok.pos, f"Relationship field '{tok.text}' is not "
-                            "supported by the sandbox; select fields of the queried object only")
+            raise malformed(
+                self.text,
+                tok.pos,
+                f"Relationship field '{tok.text}' is not "
+                "supported by the sandbox; select fields of the queried object only",
+            )
         return FieldRef(tok.text, tok.pos)
 
     def select_list(self) -> tuple[list[FieldRef], bool]:
@@ -105,8 +127,11 @@ class _Parser:
             count_tok = self.advance()
             self.advance()
             if self.tok.kind != "RPAREN":
-                raise malformed(self.text, count_tok.pos, "Aggregate functions other than "
-                                "COUNT() are not supported by the sandbox")
+                raise malformed(
+                    self.text,
+                    count_tok.pos,
+                    "Aggregate functions other than COUNT() are not supported by the sandbox",
+                )
             self.advance()
             if self.tok.kind == "COMMA":
                 raise self.unexpected()
@@ -114,8 +139,7 @@ class _Parser:
         fields: list[FieldRef] = []
         while True:
             if self.tok.kind == "LPAREN":
-                raise malformed(self.text, self.tok.pos,
-                                "Sub-queries are not supported by the sandbox")
+                raise malformed(self.text, self.tok.pos, "Sub-queries are not supported by the sandbox")
             fields.append(self.field_ref())
             if self.tok.kind != "COMMA":
                 return fields, False
@@ -169,8 +193,7 @@ class _Parser:
             self.value()  # raises the bind-variable error
         self.expect("LPAREN")
         if self.is_kw("SELECT"):
-            raise malformed(self.text, self.tok.pos,
-                            "Semi-join sub-selects are not supported by the sandbox")
+            raise malformed(self.text, self.tok.pos, "Semi-join sub-selects are not supported by the sandbox")
         values = [self.value()]
         while self.tok.kind == "COMMA":
             self.advance()
@@ -188,13 +211,11 @@ class _Parser:
             return decode_string(tok.text, self.text, tok.pos)
         if kind == "NUMBER":
             self.advance()
-            number: float | int = (float(tok.text) if any(c in tok.text for c in ".eE")
-                                   else int(tok.text))
+            number: float | int = float(tok.text) if any(c in tok.text for c in ".eE") else int(tok.text)
             return Literal("number", number, tok.text, tok.pos)
         if kind == "DATETIME":
             self.advance()
-            return Literal("datetime", parse_datetime(tok.text, self.text, tok.pos),
-                           tok.text, tok.pos)
+            return Literal("datetime", parse_datetime(tok.text, self.text, tok.pos), tok.text, tok.pos)
         if kind == "DATE":
             self.advance()
             return Literal("date", parse_date(tok.text, self.text, tok.pos), tok.text, tok.pos)

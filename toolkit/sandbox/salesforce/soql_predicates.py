@@ -17,8 +17,9 @@ from toolkit.sandbox.salesforce.soql_literals import Literal, date_literal_range
 Record = dict
 Predicate = Callable[[Record], bool]
 
-STRING_TYPES = frozenset({"string", "email", "phone", "picklist", "textarea", "url", "combobox",
-                          "encryptedstring"})
+STRING_TYPES = frozenset(
+    {"string", "email", "phone", "picklist", "textarea", "url", "combobox", "encryptedstring"}
+)
 ID_TYPES = frozenset({"id", "reference"})
 NUMBER_TYPES = frozenset({"double", "int", "currency", "percent", "long"})
 _ORDERING = frozenset({"<", "<=", ">", ">="})
@@ -57,14 +58,31 @@ def _multi_key(value: str) -> frozenset[str]:
 
 
 _KEYS: dict[str, Callable[[str], object] | None] = {
-    "string": _string_key, "id": _id_key, "multipicklist": _multi_key,
-    "number": None, "boolean": None}
+    "string": _string_key,
+    "id": _id_key,
+    "multipicklist": _multi_key,
+    "number": None,
+    "boolean": None,
+}
 
-_TYPE_WORDS = {"string": "string", "id": "id", "multipicklist": "string", "number": "double",
-               "boolean": "boolean", "date": "date", "datetime": "dateTime"}
-_ACCEPTS = {"string": {"string"}, "id": {"string"}, "multipicklist": {"string"},
-            "number": {"number"}, "boolean": {"boolean"}, "date": {"date", "reldate"},
-            "datetime": {"datetime", "reldate"}}
+_TYPE_WORDS = {
+    "string": "string",
+    "id": "id",
+    "multipicklist": "string",
+    "number": "double",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "dateTime",
+}
+_ACCEPTS = {
+    "string": {"string"},
+    "id": {"string"},
+    "multipicklist": {"string"},
+    "number": {"number"},
+    "boolean": {"boolean"},
+    "date": {"date", "reldate"},
+    "datetime": {"datetime", "reldate"},
+}
 
 
 class ConditionCompiler:
@@ -82,28 +100,34 @@ class ConditionCompiler:
         """Refuse an operator the field's type does not support (INVALID_QUERY_FILTER_OPERATOR)."""
         op = cond.op
         if op == "LIKE" and cat != "string":
-            raise self.error("INVALID_QUERY_FILTER_OPERATOR", cond.pos,
-                             f"invalid operator on {sf_type} field")
+            raise self.error(
+                "INVALID_QUERY_FILTER_OPERATOR", cond.pos, f"invalid operator on {sf_type} field"
+            )
         if op in ("INCLUDES", "EXCLUDES") and cat != "multipicklist":
-            raise self.error("INVALID_QUERY_FILTER_OPERATOR", cond.pos,
-                             "includes or excludes operator only valid on multipicklist field")
+            raise self.error(
+                "INVALID_QUERY_FILTER_OPERATOR",
+                cond.pos,
+                "includes or excludes operator only valid on multipicklist field",
+            )
         if op in _ORDERING and cat in ("boolean", "multipicklist"):
-            raise self.error("INVALID_QUERY_FILTER_OPERATOR", cond.pos,
-                             f"invalid operator on {sf_type} field")
+            raise self.error(
+                "INVALID_QUERY_FILTER_OPERATOR", cond.pos, f"invalid operator on {sf_type} field"
+            )
 
     def check_literal(self, lit: Literal, field: str, cat: str) -> None:
         """Refuse a literal of the wrong type (INVALID_FIELD) or a malformed Id."""
         if lit.kind == "null" or lit.kind in _ACCEPTS[cat]:
-            if cat == "id" and lit.kind == "string" and lit.value and \
-                    not _ID_RE.fullmatch(str(lit.value)):
-                raise self.error("INVALID_QUERY_FILTER_OPERATOR", lit.pos,
-                                 f"invalid ID field: {lit.value}")
+            if cat == "id" and lit.kind == "string" and lit.value and not _ID_RE.fullmatch(str(lit.value)):
+                raise self.error("INVALID_QUERY_FILTER_OPERATOR", lit.pos, f"invalid ID field: {lit.value}")
             return
         quoted = cat in ("string", "id", "multipicklist")
-        raise self.error("INVALID_FIELD", lit.pos,
-                         f"value of filter criterion for field '{field}' must be of type "
-                         f"{_TYPE_WORDS[cat]} and should {'' if quoted else 'not '}be enclosed "
-                         "in quotes")
+        raise self.error(
+            "INVALID_FIELD",
+            lit.pos,
+            f"value of filter criterion for field '{field}' must be of type "
+            f"{_TYPE_WORDS[cat]} and should {'' if quoted else 'not '}be enclosed "
+            "in quotes",
+        )
 
     def compile(self, cond: Condition, field: str, sf_type: str) -> Predicate:
         """Check ``cond`` against the field's type and return its predicate."""
@@ -147,6 +171,7 @@ class ConditionCompiler:
                 if v is None:
                     return want_null
                 return any(lo <= v <= hi for lo, hi in spans)  # type: ignore[operator]
+
             return (lambda r: not inside(r)) if op == "NOT_IN" else inside
         span = ranges[0]
         if span is None:
@@ -178,8 +203,9 @@ def _null_compare(get: Callable[[Record], object], op: str) -> Predicate:
     return lambda r: False  # an ordering comparison with null matches nothing
 
 
-def _compare(get: Callable[[Record], object], key: Callable[[str], object] | None, op: str,
-             lit: object) -> Predicate:
+def _compare(
+    get: Callable[[Record], object], key: Callable[[str], object] | None, op: str, lit: object
+) -> Predicate:
     if lit is None:
         return _null_compare(get, op)
     k = key or (lambda v: v)
@@ -194,8 +220,9 @@ def _compare(get: Callable[[Record], object], key: Callable[[str], object] | Non
     return table[op]
 
 
-def _membership(get: Callable[[Record], object], key: Callable[[str], object] | None,
-                values: list[object], negate: bool) -> Predicate:
+def _membership(
+    get: Callable[[Record], object], key: Callable[[str], object] | None, values: list[object], negate: bool
+) -> Predicate:
     want_null = None in values
     wanted = [v for v in values if v is not None]
     try:
@@ -209,6 +236,7 @@ def _membership(get: Callable[[Record], object], key: Callable[[str], object] | 
         if v is None:
             return want_null
         return k(v) in pool
+
     return (lambda r: not inside(r)) if negate else inside
 
 
@@ -229,4 +257,5 @@ def _includes(cond: Condition, get: Callable[[Record], object]) -> Predicate:
             return False
         have = _multi_key(str(v))
         return any(w <= have for w in wanted)
+
     return (lambda r: not includes(r)) if cond.op == "EXCLUDES" else includes

@@ -13,11 +13,12 @@ from typing import Any
 
 from . import ids
 from .errors import RecordError
-from .schema import TEXT_TYPES, NUMBER_TYPES, FieldDef, ObjectDef
+from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 
 _EMAIL_RE = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 # (sobject name, field) -> error or None, for reference fields: does the target exist?
 ReferenceCheck = Callable[[FieldDef, str], RecordError | None]
@@ -29,7 +30,8 @@ def read_only_error(names: list[str]) -> RecordError:
         "INVALID_FIELD_FOR_INSERT_UPDATE",
         f"Unable to create/update fields: {', '.join(names)}. Please check the security settings of "
         "this field and verify that it is read/write for your profile or permission set.",
-        names)
+        names,
+    )
 
 
 # Writes to an object the API user may read but not write (User, Organization here), as a real
@@ -107,33 +109,42 @@ def check_value(field: FieldDef, value: Any, references: ReferenceCheck) -> tupl
     if kind in TEXT_TYPES and field.length and len(value) > field.length:
         return value, RecordError(
             "STRING_TOO_LONG",
-            f"{field.label}: data value too large: {value} (max length={field.length})", [field.name])
+            f"{field.label}: data value too large: {value} (max length={field.length})",
+            [field.name],
+        )
     if kind == "email" and not _EMAIL_RE.match(value):
-        return value, RecordError("INVALID_EMAIL_ADDRESS", f"{field.label}: invalid email address: {value}",
-                                  [field.name])
+        return value, RecordError(
+            "INVALID_EMAIL_ADDRESS", f"{field.label}: invalid email address: {value}", [field.name]
+        )
     if kind == "picklist" and field.restricted_picklist and value not in field.picklist:
-        return value, RecordError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                  f"{field.label}: bad value for restricted picklist field: {value}",
-                                  [field.name])
+        return value, RecordError(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{field.label}: bad value for restricted picklist field: {value}",
+            [field.name],
+        )
     if kind in NUMBER_TYPES:
         if field.scale or field.precision:
             value = _round(value, field.scale)
             if field.precision and abs(value) >= 10 ** (field.precision - field.scale):
                 return value, RecordError(
                     "NUMBER_OUTSIDE_VALID_RANGE",
-                    f"{field.label}: value outside of valid range on numeric field: {value}", [field.name])
+                    f"{field.label}: value outside of valid range on numeric field: {value}",
+                    [field.name],
+                )
         return value, None
     if kind == "reference":
         if not ids.is_id(value):
-            return value, RecordError("MALFORMED_ID", f"{field.label}: id value of incorrect type: {value}",
-                                      [field.name])
+            return value, RecordError(
+                "MALFORMED_ID", f"{field.label}: id value of incorrect type: {value}", [field.name]
+            )
         value = ids.normalize(value)
         return value, references(field, value)
     return value, None
 
 
-def check_values(obj: ObjectDef, values: dict[str, Any],
-                 references: ReferenceCheck) -> tuple[dict[str, Any], RecordError | None]:
+def check_values(
+    obj: ObjectDef, values: dict[str, Any], references: ReferenceCheck
+) -> tuple[dict[str, Any], RecordError | None]:
     """Validate every value of a record; stops at the first error, as Salesforce reports one."""
     out: dict[str, Any] = {}
     for name, value in values.items():
@@ -144,8 +155,9 @@ def check_values(obj: ObjectDef, values: dict[str, Any],
     return out, None
 
 
-def check_required(obj: ObjectDef, record: dict[str, Any], *, creating: bool,
-                   changed: dict[str, Any] | None = None) -> RecordError | None:
+def check_required(
+    obj: ObjectDef, record: dict[str, Any], *, creating: bool, changed: dict[str, Any] | None = None
+) -> RecordError | None:
     """REQUIRED_FIELD_MISSING if a required field is null after the write.
 
     On create every required field counts; on update only those the update sets to null.
@@ -162,4 +174,6 @@ def check_required(obj: ObjectDef, record: dict[str, Any], *, creating: bool,
             missing.append(f.name)
     if not missing:
         return None
-    return RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+    return RecordError(
+        "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .errors import ApiError
@@ -21,13 +21,14 @@ from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME_RE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"(Z|[+-]\d{2}:?\d{2})?$")
+    r"(Z|[+-]\d{2}:?\d{2})?$"
+)
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def format_datetime(moment: datetime) -> str:
     """``2026-11-27T09:37:04.000+0000`` (UTC, milliseconds), as the REST API prints datetimes."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
@@ -48,7 +49,7 @@ def parse_datetime(text: str) -> datetime:
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
         offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return (base.replace(microsecond=micro) - offset).replace(tzinfo=timezone.utc)
+    return (base.replace(microsecond=micro) - offset).replace(tzinfo=UTC)
 
 
 def to_bulk_datetime(stored: str, *, milliseconds: bool = True) -> str:
@@ -91,8 +92,11 @@ def _position(raw: str | None, key: str, value: Any) -> tuple[int, int]:
     if not raw:
         return 1, 1
     key_at = raw.find(json.dumps(key))
-    token = json.dumps(value, ensure_ascii=False) if not isinstance(value, (dict, list)) else (
-        "{" if isinstance(value, dict) else "[")
+    token = (
+        json.dumps(value, ensure_ascii=False)
+        if not isinstance(value, (dict, list))
+        else ("{" if isinstance(value, dict) else "[")
+    )
     at = raw.find(token, max(key_at, 0))
     if at < 0:
         return 1, 1
@@ -103,12 +107,18 @@ def _position(raw: str | None, key: str, value: Any) -> tuple[int, int]:
 
 def parser_error(type_name: str, key: str, value: Any, raw: str | None) -> ApiError:
     """The JSON_PARSER_ERROR Salesforce returns for a value it cannot deserialize."""
-    shown = value if isinstance(value, str) else (
-        "{" if isinstance(value, dict) else "[" if isinstance(value, list) else json.dumps(value))
+    shown = (
+        value
+        if isinstance(value, str)
+        else ("{" if isinstance(value, dict) else "[" if isinstance(value, list) else json.dumps(value))
+    )
     line, column = _position(raw, key, value)
-    return ApiError(400, "JSON_PARSER_ERROR",
-                    f"Cannot deserialize instance of {type_name} from {_token(value)} value {shown} "
-                    f"or request may be missing a required field at [line:{line}, column:{column}]")
+    return ApiError(
+        400,
+        "JSON_PARSER_ERROR",
+        f"Cannot deserialize instance of {type_name} from {_token(value)} value {shown} "
+        f"or request may be missing a required field at [line:{line}, column:{column}]",
+    )
 
 
 def coerce(field: FieldDef, key: str, value: Any, raw: str | None = None) -> Any:
@@ -168,8 +178,9 @@ def coerce(field: FieldDef, key: str, value: Any, raw: str | None = None) -> Any
     return value
 
 
-def deserialize(obj: ObjectDef, body: dict[str, Any], raw: str | None = None, *,
-                skip: tuple[str, ...] = ("attributes",)) -> dict[str, Any]:
+def deserialize(
+    obj: ObjectDef, body: dict[str, Any], raw: str | None = None, *, skip: tuple[str, ...] = ("attributes",)
+) -> dict[str, Any]:
     """Turn a JSON record body into ``{canonical field name: stored value}``.
 
     Keys are matched case-insensitively; ``attributes`` (and other ``skip`` keys) are ignored.
