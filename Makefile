@@ -10,7 +10,7 @@ APT_PACKAGES := chromium
 PYTEST_ARGS ?=
 SERVE ?= 1
 
-.PHONY: test demo venv system-deps clean bench bench-quick
+.PHONY: test lint format demo venv system-deps clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,18 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-test: $(STAMP) system-deps
+# Lint and types first (seconds), then the suite. Configured in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Apply ruff's safe fixes and its formatting.
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)

@@ -236,9 +236,9 @@ def test_a_report_of_an_unknown_run_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_template_ships_as_package_data() -> None:
-    assert resources.files("toolkit").joinpath("templates", "audit_report.html.j2").is_file()
+    assert resources.files("toolkit.audit").joinpath("templates", "audit_report.html.j2").is_file()
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "templates/*.j2" in config["tool"]["setuptools"]["package-data"]["toolkit"]
+    assert "audit/templates/*.j2" in config["tool"]["setuptools"]["package-data"]["toolkit"]
     dependencies = " ".join(config["project"]["dependencies"])
     assert "pandas>=" in dependencies and "jinja2>=" in dependencies
 
