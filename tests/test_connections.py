@@ -4,7 +4,8 @@ What counts is the integrations whose connection belongs to the account (Contact
 together, any status), not connection rows. A 6th use is refused before any sign-in where the
 account is known (a stored connection), and a fresh sign-in that is refused has its tokens
 revoked at Salesforce (``POST /services/oauth2/revoke``), so that they answer 401
-``INVALID_SESSION_ID``. The wizard's side of it is in tests/ui/test_wizard.py.
+``INVALID_SESSION_ID``. The wizard's side of it is in tests/ui/test_wizard.py. The identity read
+and the revocation, made outside the API funnel, are retried like every Salesforce request.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import pytest
 import requests
 
 from tests.support.sync import Env, setup_integration
-from toolkit.connections import connect_salesforce
+from toolkit.connections import connect_salesforce, identity_username, revoke_sign_in
 from toolkit.exceptions import ConfigError, ConnectionLimitError
 from toolkit.salesforce import TokenSet, auth, make_session
+from toolkit.sandbox.middleware import FaultPlan
 from toolkit.sandbox.salesforce.oauth import INVALID_SESSION_BODY
 
 TOKEN, REVOKE = "/services/oauth2/token", "/services/oauth2/revoke"
@@ -143,3 +145,30 @@ def test_s3_a_sign_in_refused_for_another_reason_is_revoked_too(env_factory: Any
     env.tk.create_integration("contacts", "Contact")
     env.tk.use_connection("contacts", "sandbox-org")
     assert env.tk.salesforce("contacts").limits()  # the stored connection still signs in
+
+
+# -- outside the funnel: identity reads and revocations go through the same retry -------------------
+
+
+def test_an_identity_read_goes_through_the_retry(env_factory: Any) -> None:
+    env = env_factory()
+    sf = env.sandbox.info["salesforce"]
+    tokens = _sign_in(env)
+    mark = len(env.sandbox.log.entries("salesforce"))
+    env.sandbox.faults["salesforce"].set_plan(FaultPlan(script=["503"], path_prefix="/id/"))
+    assert identity_username(tokens, env.settings) == sf["username"]
+    identity = [e.status for e in env.sandbox.log.entries("salesforce")[mark:] if e.path.startswith("/id/")]
+    assert identity == [503, 200]
+
+
+def test_a_refused_sign_in_is_revoked_even_when_the_revoke_endpoint_answers_503_first(
+    env_factory: Any,
+) -> None:
+    env = env_factory()
+    tokens = _sign_in(env)
+    mark = len(env.sandbox.log.entries("salesforce"))
+    env.sandbox.faults["salesforce"].set_plan(FaultPlan(script=["503"], path_prefix=REVOKE))
+    assert revoke_sign_in(tokens, env.sandbox.info["salesforce"]["login_url"], env.settings)
+    revokes = [e.status for e in env.sandbox.log.entries("salesforce")[mark:] if e.path == REVOKE]
+    assert revokes == [503, 200]
+    assert _api(env, tokens).status_code == 401

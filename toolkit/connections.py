@@ -18,6 +18,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import requests
+
 from .brevo import BrevoClient
 from .config import Settings
 from .credentials import CredentialStore, Secret
@@ -44,22 +46,39 @@ _SECRET_FIELDS = {
 }
 
 
-def _ca(settings: Settings) -> str | None:
-    return str(settings.ca_bundle) if settings.ca_bundle else None
+def _session(settings: Settings) -> requests.Session:
+    """A session for one Salesforce connection: every request through it (API calls, token
+    requests, identity reads, revocations) is retried by :class:`~toolkit.salesforce.SalesforceRetry`."""
+    return make_session(
+        str(settings.ca_bundle) if settings.ca_bundle else None, timeout=settings.http_timeout
+    )
 
 
 def identity_username(tokens: TokenSet, settings: Settings) -> str:
-    """The signed-in user's username, read from the token's identity URL."""
-    session = make_session(_ca(settings), timeout=settings.http_timeout)
+    """The signed-in user's username, read from the token's identity URL (retried like any call).
+
+    Raises:
+        AuthError: the identity could not be read (refused, unreachable, or not the answer
+            Salesforce documents).
+    """
+    session = _session(settings)
     try:
         response = session.get(
             tokens.id_url, headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"}
         )
+    except requests.RequestException as exc:  # its text may quote the URL: only the kind is kept
+        raise AuthError(f"could not read the signed-in user's identity ({type(exc).__name__})") from None
     finally:
         session.close()
     if response.status_code != 200:
         raise AuthError(f"could not read the signed-in user's identity (HTTP {response.status_code})")
-    return str(response.json()["username"])
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("username"), str):
+        raise AuthError("the identity answer has no username", code="invalid_identity_response")
+    return str(body["username"])
 
 
 def connect_salesforce(
@@ -144,7 +163,7 @@ def revoke_sign_in(tokens: TokenSet, login_url: str, settings: Settings) -> bool
     Returns:
         Whether Salesforce confirmed it; a failure is logged (without the token), never raised.
     """
-    session = make_session(_ca(settings), timeout=settings.http_timeout)
+    session = _session(settings)
     try:
         revoked = auth.revoke(login_url, tokens, session=session)
     except AuthError as exc:  # e.g. a login URL that is not one
@@ -174,13 +193,17 @@ def _forget_secrets(credentials: CredentialStore, name: str, store: Store) -> No
 def _client(
     tokens: TokenSet, settings: Settings, *, reauthenticate: Callable[[], TokenSet]
 ) -> SalesforceClient:
-    session = make_session(_ca(settings), timeout=settings.http_timeout)
-    return SalesforceClient(tokens, reauthenticate, session=session, version=settings.salesforce_api_version)
+    return SalesforceClient(
+        tokens, reauthenticate, session=_session(settings), version=settings.salesforce_api_version
+    )
 
 
 def _sign_in(connection: Connection, credentials: CredentialStore, settings: Settings) -> TokenSet:
-    session = make_session(_ca(settings), timeout=settings.http_timeout)
-    secret = lambda field: credentials.get("salesforce", connection.name, field)  # noqa: E731
+    session = _session(settings)
+
+    def secret(field: str) -> Secret:
+        return credentials.get("salesforce", connection.name, field)
+
     try:
         if connection.flow == "authorization_code":
             client_secret = credentials.find("salesforce", connection.name, "client_secret")

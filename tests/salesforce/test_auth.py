@@ -17,6 +17,7 @@ from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
 from toolkit.salesforce import (
     AuthorizationCodeFlow,
+    RetryPolicy,
     TokenSet,
     client_credentials,
     default_audience,
@@ -28,6 +29,7 @@ from toolkit.salesforce import (
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
 
 TOKEN_PATH = "/services/oauth2/token"
+FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def sf(sandbox: Sandbox) -> dict[str, Any]:
 
 @pytest.fixture
 def session(sf: dict[str, Any]) -> Iterator[requests.Session]:
-    s = make_session(sf["ca_bundle"])
+    s = make_session(sf["ca_bundle"], retry=FAST)
     yield s
     s.close()
 
@@ -180,13 +182,16 @@ def test_bad_client_secret_is_an_auth_error_without_the_secret(
         assert bad not in text
 
 
-def test_unreachable_login_url_is_an_auth_error(session: requests.Session) -> None:
+def test_unreachable_login_url_is_an_auth_error_after_the_retries() -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    waits: list[float] = []
+    session = make_session(None, retry=FAST, sleep=waits.append)
     with pytest.raises(AuthError) as caught:
         client_credentials(f"https://127.0.0.1:{port}", "id", "secret-value", session=session)
     assert caught.value.code == "unreachable" and "secret-value" not in str(caught.value)
+    assert len(waits) == FAST.attempts - 1  # a connection never opened is tried again, even for a POST
 
 
 def test_plain_http_login_url_is_refused(session: requests.Session) -> None:

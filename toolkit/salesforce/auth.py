@@ -31,7 +31,8 @@ from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
 
 from .auth_code import AuthorizationCodeFlow
-from .oauth import TokenSet, make_session, normalize_login_url, revoke_token, token_request
+from .oauth import TokenSet, normalize_login_url, revoke_token, token_request
+from .retry import make_session
 
 __all__ = [
     "AuthorizationCodeFlow",

@@ -1,8 +1,8 @@
 """Bulk API 2.0 query jobs, read one results page at a time, values typed like the REST API.
 
-Each request (create, each poll, each results page) goes through the funnel on its own, so a
-transient failure retries that request only: a results page is fetched again with the same
-locator, never the whole job. The requests use simple-salesforce's public parts only
+Each request (create, each poll, each results page) goes through the funnel on its own, and the
+session's retry (:mod:`.retry`) sends that request only again after a transient failure: a
+results page is fetched again with the same locator, never the whole job. The requests use simple-salesforce's public parts only
 (``Salesforce.restful`` for the JSON calls, its ``session``, ``base_url`` and ``headers`` for
 the CSV pages): its Bulk 2.0 client requires the ``Sforce-NumberOfRecords`` header of every
 results page (``KeyError`` without it) although only ``Sforce-Locator`` is needed to go on, and
@@ -16,6 +16,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 import requests
@@ -134,6 +135,7 @@ def bulk_query_pages(
         lambda sf: str(_job(sf.restful("jobs/query", method="POST", json=body))["id"]),
         method="POST",
         path="jobs/query",
+        idempotent=True,  # a job created twice leaves an unused query job, never data written twice
     )
     path = f"jobs/query/{job_id}"
     log.info("Bulk API 2.0 %s job %s created for %s", operation, job_id, sobject)
@@ -172,7 +174,7 @@ def bulk_query_pages(
     locator = ""
     while True:
         text, locator = funnel.call(
-            lambda sf: _results_page(sf, f"{path}/results", locator, max_records),
+            partial(_results_page, path=f"{path}/results", locator=locator, max_records=max_records),
             method="GET",
             path=f"{path}/results",
         )
@@ -191,7 +193,7 @@ def _job(answer: Any) -> dict[str, Any]:
     return answer
 
 
-def _results_page(sf: Salesforce, path: str, locator: str, max_records: int) -> tuple[str, str]:
+def _results_page(sf: Salesforce, *, path: str, locator: str, max_records: int) -> tuple[str, str]:
     """One CSV results page and the locator of the next (``""`` after the last).
 
     ``Sforce-Locator`` is required to go on (its absence reads as "no more pages" only when the

@@ -1,8 +1,8 @@
 """The Salesforce client the engine uses: describe, paged queries, Bulk API 2.0, collections writes.
 
-Every request goes through simple-salesforce inside one funnel (:class:`~.funnel.Funnel`):
-retries with backoff, one re-authentication on an expired session, errors mapped to the
-toolkit's tree, ``Sforce-Limit-Info`` recorded.
+Every request goes through simple-salesforce inside one funnel (:class:`~.funnel.Funnel`): one
+re-authentication on an expired session, errors mapped to the toolkit's tree, ``Sforce-Limit-Info``
+recorded; transient failures are retried by the session's urllib3 retry (:mod:`.retry`).
 
 Example:
     >>> session = make_session(ca_bundle)                                       # doctest: +SKIP
@@ -19,15 +19,18 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
 import requests
+from simple_salesforce.api import Salesforce
 
 from toolkit.exceptions import ProtocolError
 
 from .bulk import bulk_query_pages
-from .funnel import DEFAULT_API_VERSION, Funnel, RetryPolicy
+from .funnel import DEFAULT_API_VERSION, Funnel
 from .oauth import TokenSet
+from .retry import RetryPolicy
 from .soql import soql_name
 
 __all__ = ["BATCH_SIZE", "RecordError", "SalesforceClient", "SaveResult"]
@@ -119,6 +122,16 @@ def _describe(answer: Any) -> dict[str, Any]:
     return answer  # type: ignore[no-any-return]
 
 
+def _next_page(sf: Salesforce, *, url: str) -> dict[str, Any]:
+    """The query page at ``nextRecordsUrl``."""
+    return _query_page(sf.query_more(url, identifier_is_url=True))
+
+
+def _restful(sf: Salesforce, *, path: str, **kwargs: Any) -> Any:
+    """``sf.restful(path, ...)``: a call of the REST API that simple-salesforce does not wrap."""
+    return sf.restful(path, **kwargs)
+
+
 def _strip_attributes(record: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in record.items():
@@ -134,10 +147,11 @@ class SalesforceClient:
     Args:
         tokens: tokens from one of the flows in :mod:`toolkit.salesforce.auth`.
         reauthenticate: signs in again and returns fresh tokens; called on an expired session.
-        session: the HTTP session (from :func:`~toolkit.salesforce.auth.make_session`).
+        session: the HTTP session (from :func:`~toolkit.salesforce.retry.make_session`): its
+            retry policy applies unless ``retry`` or ``sleep`` replace it.
         version: the REST API version.
-        retry: how transient failures are retried.
-        sleep: the sleep function (backoff and Bulk polling).
+        retry: replaces the session's retry policy (tries and waits) when given.
+        sleep: how to wait, between tries and between Bulk polls (tests watch or skip the waits).
     """
 
     def __init__(
@@ -148,12 +162,12 @@ class SalesforceClient:
         session: requests.Session,
         version: str = DEFAULT_API_VERSION,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._funnel = Funnel(
             tokens, reauthenticate, session=session, version=version, retry=retry, sleep=sleep
         )
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
         self._describes: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
@@ -175,7 +189,7 @@ class SalesforceClient:
 
     @property
     def funnel(self) -> Funnel:
-        """The call funnel (retry and re-authentication counters, the simple-salesforce object)."""
+        """The call funnel (retries and re-authentications counted, the simple-salesforce object)."""
         return self._funnel
 
     def close(self) -> None:
@@ -225,7 +239,7 @@ class SalesforceClient:
             if page.get("done", True) or not next_url:
                 return
             page = self._funnel.call(
-                lambda sf: _query_page(sf.query_more(next_url, identifier_is_url=True)),
+                partial(_next_page, url=next_url),
                 method="GET",
                 path=endpoint,
             )
@@ -314,7 +328,7 @@ class SalesforceClient:
             batch = [str(i) for i in ids[start : start + BATCH_SIZE]]
             params = {"ids": ",".join(batch), "allOrNone": "false"}
             answer = self._funnel.call(
-                lambda sf: sf.restful("composite/sobjects", params=params, method="DELETE"),
+                partial(_restful, path="composite/sobjects", method="DELETE", params=params),
                 method="DELETE",
                 path="composite/sobjects",
             )
@@ -334,10 +348,10 @@ class SalesforceClient:
             ]
             payload = {"allOrNone": False, "records": records}
             answer = self._funnel.call(
-                lambda sf: sf.restful("composite/sobjects", method=method, json=payload),
+                partial(_restful, path="composite/sobjects", method=method, json=payload),
                 method=method,
                 path="composite/sobjects",
-                idempotent=method != "POST",
+                idempotent=method != "POST",  # a create sent twice creates twice
             )
             results += self._results(answer, batch_ids)
         failed = sum(1 for r in results if not r.success)

@@ -6,7 +6,7 @@ What came back                                              Raised
 401 (after one re-authentication)                           ``AuthError(code="INVALID_SESSION_ID")``
 403 ``API_DISABLED_FOR_ORG``                                ``ApiDisabledError``
 403 ``REQUEST_LIMIT_EXCEEDED`` (the daily allowance)        ``FatalApiError(code=...)``
-429, 500, 502, 503, 504; reset connections; timeouts        ``RetriableApiError`` (retried first)
+429, 500, 502, 503, 504; reset connections; timeouts        ``RetriableApiError`` (after the retries)
 TLS certificate not trusted                                 ``FatalApiError(code="TLS_VERIFY_FAILED")``
 any other status (400, 404, 409...)                         ``FatalApiError`` with ``errorCode``
 an answer the library cannot read (no JSON, a missing       ``ProtocolError`` naming the call
@@ -22,6 +22,8 @@ from typing import Any
 
 import requests
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
+from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from toolkit.exceptions import (
     ApiDisabledError,
@@ -34,6 +36,8 @@ from toolkit.exceptions import (
 
 __all__ = ["MALFORMED_ANSWER", "RETRIABLE_STATUSES", "error_detail", "parse_retry_after", "translate"]
 
+#: Answers worth sending a request again for (the retry in retry.py; the sources are there):
+#: Salesforce's 500 and 503, the 502 and 504 of proxies and load balancers, and 429.
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: What simple-salesforce (or the toolkit's own reading) raises on an answer of an unexpected
 #: shape: no JSON, a header it requires missing (``Sforce-NumberOfRecords``: ``KeyError``),
@@ -98,6 +102,13 @@ def _from_status(
     return FatalApiError(message, **where)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a ``ConnectionError`` wraps the retries' last failure, a timeout (requests says
+    ``ConnectionError`` for every exhausted retry, whatever the cause)."""
+    wrapped = exc.args[0] if exc.args else None
+    return isinstance(wrapped, MaxRetryError) and isinstance(wrapped.reason, Urllib3Timeout)
+
+
 def translate(
     exc: BaseException, *, method: str, path: str, retry_after: float | None = None
 ) -> ToolkitError:
@@ -119,7 +130,7 @@ def translate(
             code="TLS_VERIFY_FAILED",
             **where,
         )
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, requests.Timeout) or _timed_out(exc):
         return RetriableApiError(f"no answer in time ({type(exc).__name__})", code="TIMEOUT", **where)
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return RetriableApiError(

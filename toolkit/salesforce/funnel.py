@@ -1,25 +1,25 @@
-"""The one funnel every Salesforce call goes through.
+"""The one funnel every Salesforce API call goes through.
 
 Each call is a small function of a simple-salesforce ``Salesforce`` object (``sf.query``,
-``sf.restful``, the Bulk 2.0 client...). The funnel runs it and:
+``sf.restful``, a Bulk 2.0 results page...). The funnel runs it and:
 
-* retries transient failures (429, 5xx, reset connections, timeouts) with exponential backoff
-  and full jitter, bounded by :class:`RetryPolicy`, honouring ``Retry-After`` when present;
 * on 401 ``INVALID_SESSION_ID`` signs in again once (through the caller's ``reauthenticate``)
-  and replays the call;
+  and repeats the call;
 * translates every failure into the toolkit's exception tree (:mod:`.errors`);
 * records ``Sforce-Limit-Info`` from every answer, errors included, as ``api_usage``.
+
+Transient failures (429, 5xx, reset connections, timeouts) are not the funnel's business: the
+session's urllib3 retry (:mod:`.retry`) sends each request again where it failed, honouring
+``Retry-After``. The funnel only tells it whether the call may be sent again once Salesforce may
+have acted on it (``idempotent``), and counts what it did.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
@@ -30,53 +30,35 @@ from toolkit.exceptions import RetriableApiError
 
 from .errors import MALFORMED_ANSWER, parse_retry_after, translate
 from .oauth import TokenSet
+from .retry import NOT_PROCESSED_STATUSES, REPLAYABLE_METHODS, RetryPolicy, mount_retry, one_call
 
-__all__ = ["DEFAULT_API_VERSION", "Funnel", "RetryPolicy"]
+__all__ = ["DEFAULT_API_VERSION", "Funnel"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_VERSION = "62.0"
 T = TypeVar("T")
 _USAGE_RE = re.compile(r"api-usage=(\d+)/(\d+)")
-# Statuses at which Salesforce did not run the request: safe to replay even a create.
-_NOT_PROCESSED = frozenset({429, 503})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient failures are retried.
-
-    Attributes:
-        attempts: tries per call, the first included (1 = never retry).
-        base_delay: seconds before the first retry; doubled each time.
-        max_delay: cap of one backoff delay.
-        max_retry_after: cap of a server's ``Retry-After`` hint.
-    """
-
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_retry_after: float = 300.0
-
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        """Seconds to wait after failed try number ``attempt`` (1-based)."""
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return rng.uniform(ceiling / 2, ceiling)  # "equal jitter": never zero, never over the cap
+_FAILURES = (SalesforceError, SalesforceOperationError, requests.RequestException, *MALFORMED_ANSWER)
 
 
 class Funnel:
-    """Runs calls against one org with retries, one re-authentication and error translation.
+    """Runs calls against one org: one re-authentication, error translation, usage.
 
     Args:
         tokens: the current tokens.
         reauthenticate: returns fresh tokens (refresh token, client credentials or JWT: the
             caller decides); called at most once per call, on 401.
-        session: the HTTP session simple-salesforce uses (a response hook is added to it).
+        session: the HTTP session simple-salesforce uses (a response hook is added to it, and
+            a :class:`~.retry.SalesforceRetry` if it has none).
         version: the REST API version, e.g. ``"62.0"``.
-        retry: the retry policy.
-        sleep: the sleep function (tests may speed it up).
+        retry: replaces the session's retry policy (tries and waits) when given.
+        sleep: replaces how the session's retry waits when given (tests watch the waits).
+
+    Attributes:
+        retry: the session's :class:`~.retry.SalesforceRetry` (its ``policy``).
+        retries: requests the session's retry sent again for this funnel's calls.
+        reauthentications: sign-ins made anew after a 401.
     """
 
     def __init__(
@@ -87,14 +69,12 @@ class Funnel:
         session: requests.Session,
         version: str = DEFAULT_API_VERSION,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.version = version.lstrip("vV")
-        self.retry = retry or RetryPolicy()
         self.session = session
+        self.retry = mount_retry(session, retry, sleep=sleep)
         self._reauthenticate = reauthenticate
-        self._sleep = sleep
-        self._rng = random.Random()
         self._lock = threading.Lock()
         self._local = threading.local()
         self._usage: tuple[int, int] | None = None
@@ -149,59 +129,68 @@ class Funnel:
             self.reauthentications += 1
         log.info("Salesforce session expired; signed in again (%s flow)", tokens.flow)
 
-    def call(self, op: Callable[[Salesforce], T], *, method: str, path: str, idempotent: bool = True) -> T:
-        """Run ``op(sf)`` with retries, one re-authentication on 401 and error translation.
+    def call(
+        self, op: Callable[[Salesforce], T], *, method: str, path: str, idempotent: bool | None = None
+    ) -> T:
+        """Run ``op(sf)``; on 401 sign in again once and repeat it; translate failures.
 
         Args:
             op: one API request made through simple-salesforce.
             method, path: what the request is (for messages and exceptions; no host or query).
-            idempotent: False for requests that must not run twice (creates): they are
-                replayed only when Salesforce said it did not process them (429, 503).
+            idempotent: whether the session's retry may send the request again after
+                Salesforce may have acted on it (a 5xx, a reset or a timeout after sending).
+                ``False`` for creates: they are sent again only after a 429 or 503 (refused
+                without being run) or a connection that never opened. ``None`` decides by
+                method: every method but POST may.
 
         Raises:
             AuthError: the session was refused again after signing in anew, or signing in failed.
             ApiDisabledError: the org's API is disabled.
             FatalApiError: a request Salesforce refused (its ``code`` is Salesforce's errorCode).
-            RetriableApiError: still failing after the policy's attempts.
+            RetriableApiError: still failing after the retry policy's tries, or a failure after
+                which a create could not safely be sent again.
         """
-        attempt, renewed = 0, False
-        while True:
-            attempt += 1
-            sf = self._sf
-            self._local.retry_after = None
+        stale = self._sf
+        try:
+            return self._run(op, stale, method=method, path=path, idempotent=idempotent)
+        except SalesforceExpiredSession:
+            self._renew(stale)
+        try:
+            return self._run(op, self._sf, method=method, path=path, idempotent=idempotent)
+        except SalesforceExpiredSession as exc:
+            raise translate(exc, method=method, path=path) from exc
+
+    def _run(
+        self,
+        op: Callable[[Salesforce], T],
+        sf: Salesforce,
+        *,
+        method: str,
+        path: str,
+        idempotent: bool | None,
+    ) -> T:
+        """One run of ``op``: the session's retry inside, a :class:`SalesforceExpiredSession` let through."""
+        self._local.retry_after = None
+        with one_call(replay_safe=idempotent) as tries:
             try:
                 return op(sf)
-            except SalesforceExpiredSession as exc:
-                if renewed:
-                    raise translate(exc, method=method, path=path) from exc
-                self._renew(sf)
-                renewed, attempt = True, attempt - 1  # the replay is not a retry
-                continue
-            except (
-                SalesforceError,
-                SalesforceOperationError,
-                requests.RequestException,
-                *MALFORMED_ANSWER,
-            ) as exc:
+            except SalesforceExpiredSession:
+                raise
+            except _FAILURES as exc:
                 error = translate(exc, method=method, path=path, retry_after=self._local.retry_after)
-                if (
-                    not isinstance(error, RetriableApiError)
-                    or attempt >= self.retry.attempts
-                    or not (idempotent or error.status in _NOT_PROCESSED)
-                ):
-                    if isinstance(error, RetriableApiError) and attempt > 1:
-                        error.args = (f"{error.args[0]} (gave up after {attempt} tries)",)
-                    raise error from exc
-            delay = self.retry.delay(attempt, error.retry_after, self._rng)
-            self.retries += 1
-            log.warning(
-                "Salesforce %s %s failed (%s %s); try %d of %d in %.1f s",
-                method,
-                path,
-                error.status or "-",
-                error.code or "",
-                attempt + 1,
-                self.retry.attempts,
-                delay,
-            )
-            self._sleep(delay)
+                if isinstance(error, RetriableApiError):
+                    error.args = (f"{error.args[0]}{_outcome(tries.retries, idempotent, method, error)}",)
+                raise error from exc
+            finally:
+                with self._lock:
+                    self.retries += tries.retries
+
+
+def _outcome(retries: int, idempotent: bool | None, method: str, error: RetriableApiError) -> str:
+    """What the message adds about the tries: given up after N, or deliberately not sent again."""
+    if retries:
+        return f" (gave up after {retries + 1} tries)"
+    replay_safe = idempotent if idempotent is not None else method.upper() in REPLAYABLE_METHODS
+    if not replay_safe and error.status not in NOT_PROCESSED_STATUSES:
+        return " (not sent again: Salesforce may have carried it out)"
+    return ""

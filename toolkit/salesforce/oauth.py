@@ -1,9 +1,10 @@
-"""OAuth plumbing shared by every flow: the token set, the HTTP session and the token request.
+"""OAuth plumbing shared by every flow: the token set, the token request and revocation.
 
 The toolkit performs Salesforce's OAuth flows itself against a configurable login URL
 (``https://login.salesforce.com``, ``https://test.salesforce.com``, a My Domain such as
 ``https://acme.my.salesforce.com``, or the sandbox's ``login_url``) and hands the resulting
-instance URL and access token to simple-salesforce. Every refusal becomes
+instance URL and access token to simple-salesforce. Token requests and revocations go through the
+session's retry like every Salesforce request (:mod:`.retry`). Every refusal becomes
 :class:`~toolkit.exceptions.AuthError` carrying Salesforce's ``error`` as ``code`` and its
 ``error_description`` in the message; secrets never appear in messages, logs or reprs.
 """
@@ -14,7 +15,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,16 +22,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from toolkit._version import __version__
 from toolkit.credentials import Secret
 from toolkit.exceptions import AuthError
 
-from .errors import RETRIABLE_STATUSES, parse_retry_after
+from .retry import ensure_retry, one_call
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "TokenSet",
-    "make_session",
     "normalize_login_url",
     "revoke_token",
     "token_request",
@@ -39,15 +36,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"sf-brevo-toolkit/{__version__} python-requests/{requests.__version__}"
-DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-# A sign-in is repeated after an answer saying the server did not act on it (429, 5xx) or a
-# broken connection: one 503 from the token endpoint during a session renewal must not fail a
-# run (and mark its integration as being in error).
-TOKEN_ATTEMPTS = 4
-TOKEN_BACKOFF = 0.25
-TOKEN_MAX_RETRY_AFTER = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,45 +66,6 @@ class TokenSet:
     issued_at: datetime
     flow: str
     scope: str = ""
-
-
-class _TimeoutSession(requests.Session):
-    """A session that applies a default timeout to every request that names none.
-
-    simple-salesforce's Bulk 2.0 helpers pass no timeout; without one a dead connection would
-    hang a run forever.
-    """
-
-    def __init__(self, timeout: float | tuple[float, float]) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, *args, **kwargs)
-
-
-def make_session(
-    ca_bundle: str | None = None, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT
-) -> requests.Session:
-    """Return the ``requests.Session`` for one Salesforce connection.
-
-    Args:
-        ca_bundle: a PEM file of CAs to trust instead of the system's (the sandbox's CA). When
-            given, environment settings (``REQUESTS_CA_BUNDLE``, proxies) are ignored so that
-            they cannot override it.
-        timeout: the (connect, read) timeout applied to requests that set none.
-
-    Returns:
-        A session with a User-Agent naming the toolkit.
-    """
-    session = _TimeoutSession(timeout)
-    session.headers["User-Agent"] = USER_AGENT
-    if ca_bundle:
-        session.trust_env = False
-        session.verify = str(ca_bundle)
-    return session
 
 
 def normalize_login_url(login_url: str) -> str:
@@ -210,7 +160,8 @@ def token_request(
     Args:
         login_url: the login URL (normalised here).
         form: the grant's form fields (secrets included, revealed by the caller).
-        session: the HTTP session.
+        session: the HTTP session (from :func:`~.retry.make_session`; its retry policy applies,
+            a plain session is given the default one).
         flow: the flow's name, for messages and ``TokenSet.flow``.
         client_secret: when given, the answer's signature is checked with it.
         refresh_token: the refresh token to keep when the answer carries none (refresh grant).
@@ -219,38 +170,20 @@ def token_request(
         AuthError: refused, unreachable, or an answer that is not a token answer.
     """
     url = normalize_login_url(login_url) + "/services/oauth2/token"
-    for attempt in range(1, TOKEN_ATTEMPTS + 1):
-        wait = TOKEN_BACKOFF * 2 ** (attempt - 1)
-        try:
+    ensure_retry(session)
+    try:
+        # Sent again after a 5xx or a broken connection like any request (retry.py): one 503 from
+        # the token endpoint during a session renewal must not fail a run. Asking twice is
+        # harmless: at worst a second token, or an authorization code refused as used already.
+        with one_call(replay_safe=True):
             response = session.post(url, data=form, headers={"Accept": "application/json"})
-        except requests.RequestException as exc:
-            if attempt < TOKEN_ATTEMPTS:
-                log.warning(
-                    "Salesforce %s sign-in: no answer (%s); try %d of %d",
-                    flow,
-                    type(exc).__name__,
-                    attempt + 1,
-                    TOKEN_ATTEMPTS,
-                )
-                time.sleep(wait)
-                continue
-            # The exception text can quote the request; only its type and the host are reported.
-            raise AuthError(
-                f"could not reach the Salesforce login URL {normalize_login_url(login_url)} for "
-                f"the {flow} sign-in: {type(exc).__name__}",
-                code="unreachable",
-            ) from None
-        if response.status_code not in RETRIABLE_STATUSES or attempt == TOKEN_ATTEMPTS:
-            break
-        log.warning(
-            "Salesforce %s sign-in: HTTP %s; try %d of %d",
-            flow,
-            response.status_code,
-            attempt + 1,
-            TOKEN_ATTEMPTS,
-        )
-        hint = parse_retry_after(response.headers.get("Retry-After"))
-        time.sleep(min(hint, TOKEN_MAX_RETRY_AFTER) if hint else wait)
+    except requests.RequestException as exc:
+        # The exception text can quote the request; only its type and the host are reported.
+        raise AuthError(
+            f"could not reach the Salesforce login URL {normalize_login_url(login_url)} for "
+            f"the {flow} sign-in: {type(exc).__name__}",
+            code="unreachable",
+        ) from None
     if response.status_code != 200:
         error = _refusal(flow, response)
         log.warning("Salesforce %s sign-in refused: %s", flow, error.code)
@@ -294,8 +227,13 @@ def revoke_token(login_url: str, token: Secret, *, session: requests.Session) ->
         be reached (the caller has nothing better to do than to say so).
     """
     url = normalize_login_url(login_url) + "/services/oauth2/revoke"
+    ensure_retry(session)
     try:
-        response = session.post(url, data={"token": token.reveal()}, headers={"Accept": "application/json"})
+        # Revoking twice leaves the token as revoked as once: sent again like a GET (retry.py).
+        with one_call(replay_safe=True):
+            response = session.post(
+                url, data={"token": token.reveal()}, headers={"Accept": "application/json"}
+            )
     except requests.RequestException as exc:
         log.warning("Salesforce token revocation: no answer (%s)", type(exc).__name__)
         return False
