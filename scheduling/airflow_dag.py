@@ -1,7 +1,9 @@
-"""Apache Airflow: one papermill run of ``notebooks/sync.ipynb`` per integration, every hour.
+"""Apache Airflow: one papermill run of the toolkit's ``sync.ipynb`` per integration, every hour.
 
 Copy this file into Airflow's ``dags/`` folder (the ``apache-airflow-providers-papermill``
-package provides the operator). The worker needs ``TOOLKIT_STATE_DIR`` in its environment; the
+package provides the operator); the toolkit must be installed where Airflow runs (``pip install
+'sf-brevo-toolkit[notebooks]'``): the notebook is taken from the installed package
+(``toolkit.cli.voila.NOTEBOOKS``). The worker needs ``TOOLKIT_STATE_DIR`` in its environment; the
 credentials come from the state's ``credentials.json`` or ``TOOLKIT_SALESFORCE_*`` /
 ``TOOLKIT_BREVO_*`` variables, never from a parameter, so nothing secret is saved in the output
 notebooks.
@@ -14,6 +16,8 @@ from pathlib import Path
 
 from airflow import DAG
 from airflow.providers.papermill.operators.papermill import PapermillOperator
+
+from toolkit.cli.voila import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATIONS = ("newsletter",)  # the integrations' names, as in `toolkit integrations list`
@@ -31,7 +35,7 @@ with DAG(
     for name in INTEGRATIONS:
         PapermillOperator(
             task_id=f"sync_{name.replace('-', '_')}",
-            input_nb=str(REPO / "notebooks" / "sync.ipynb"),
+            input_nb=str(NOTEBOOKS / "sync.ipynb"),
             output_nb=str(RUNS / f"sync-{name}-{{{{ ts_nodash }}}}.ipynb"),
             kernel_name="python3",
             parameters={"integration": name, "dry_run": False, "report_dir": str(RUNS / "reports")},

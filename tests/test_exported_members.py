@@ -9,11 +9,16 @@ import pytest
 
 PACKAGES = [
     "toolkit",
-    "toolkit.sync",
-    "toolkit.salesforce",
+    "toolkit.audit",
     "toolkit.brevo",
-    "toolkit.store",
+    "toolkit.mapping",
+    "toolkit.notify",
+    "toolkit.rules",
+    "toolkit.salesforce",
     "toolkit.sandbox",
+    "toolkit.store",
+    "toolkit.sync",
+    "toolkit.ui",
 ]
 
 

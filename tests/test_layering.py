@@ -24,18 +24,18 @@ RANKS: dict[str, int] = {
     "mapping": 1,
     "brevo": 2,
     "salesforce": 2,
-    "store": 2,
     "rules": 3,
-    "connections": 3,
-    "audit": 3,
-    "notify": 4,
-    "quota": 5,
-    "sync": 6,
-    "api": 7,
-    "ui": 8,
-    "cli": 8,
-    "__main__": 9,
-    "": 9,  # toolkit/__init__.py: the public names
+    "store": 4,
+    "connections": 5,
+    "audit": 5,
+    "notify": 6,
+    "quota": 7,
+    "sync": 8,
+    "api": 9,
+    "ui": 10,
+    "cli": 10,
+    "__main__": 11,
+    "": 11,  # toolkit/__init__.py: the public names
 }
 SANDBOX = "sandbox"
 

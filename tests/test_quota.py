@@ -15,9 +15,11 @@ import pytest
 from tests.support.quota import MovingClock, active_integration, statuses, write
 from toolkit.config import Settings
 from toolkit.notify import BrevoSender, deliver
-from toolkit.quota import EXHAUSTED, WARNING, Quota
+from toolkit.quota import EXHAUSTED, STOP_REASON, WARNING, Quota, QuotaState
 from toolkit.sandbox import Sandbox
-from toolkit.store import Store
+from toolkit.store import IntegrationStatus, RunStatus, Store
+
+ACTIVE, STOPPED = IntegrationStatus.ACTIVE, IntegrationStatus.STOPPED
 
 
 def test_q1_each_written_record_is_one_task(store: Store, quota: Quota) -> None:
@@ -57,13 +59,13 @@ def test_q1_exact_boundary_10_left_25_pending(store: Store, quota: Quota) -> Non
     assert write(quota, a, run.id, 25) == 10  # 10 left, 25 pending: exactly 10 written
     assert quota.reserve(a, run.id, 15) == 0  # the engine stops the run after that batch
     status = quota.status()
-    assert (status.used, status.remaining, status.state) == (100, 0, "exhausted")
-    assert statuses(store) == {"contacts": ("stopped", "quota"), "leads": ("stopped", "quota")}
-    store.finish_run(run.id, "stopped")
+    assert (status.used, status.remaining, status.state) == (100, 0, QuotaState.EXHAUSTED)
+    assert statuses(store) == {"contacts": (STOPPED, STOP_REASON), "leads": (STOPPED, STOP_REASON)}
+    store.finish_run(run.id, RunStatus.STOPPED)
 
     after = quota.set_limit(200)  # raised: the 15 left behind are written, with no manual step
-    assert (after.share, after.state) == (0.5, "warning")  # warning: at this pace 200 is reached too
-    assert statuses(store) == {"contacts": ("active", None), "leads": ("active", None)}
+    assert (after.share, after.state) == (0.5, QuotaState.WARNING)  # warning: at this pace 200 is reached too
+    assert statuses(store) == {"contacts": (ACTIVE, None), "leads": (ACTIVE, None)}
     rerun = store.start_run(a)
     assert write(quota, a, rerun.id, 15) == 15
     assert (store.tasks_of_run(run.id), store.tasks_of_run(rerun.id)) == (10, 15)  # none twice
@@ -76,20 +78,20 @@ def test_q3_integrations_stop_at_100_percent_and_second_email(
 ) -> None:
     iid = active_integration(store, "<b>news</b>letter")
     active_integration(store, "leads")
-    active_integration(store, "draft-one", status="draft")
+    active_integration(store, "draft-one", status=IntegrationStatus.DRAFT)
     run = store.start_run(iid)
     write(quota, iid, run.id, 80)
     assert deliver(store, sender).sent == [1]
     assert quota.reserve(iid, run.id, 30) == 20  # never past the limit
     with store.transaction():
         quota.record(iid, run.id, 19)
-    assert statuses(store)["leads"] == ("active", None)  # 99 of 100: still running
+    assert statuses(store)["leads"] == (ACTIVE, None)  # 99 of 100: still running
     with store.transaction():
         quota.record(iid, run.id, 1)
     assert statuses(store) == {
-        "<b>news</b>letter": ("stopped", "quota"),
-        "draft-one": ("draft", None),
-        "leads": ("stopped", "quota"),
+        "<b>news</b>letter": (STOPPED, STOP_REASON),
+        "draft-one": (IntegrationStatus.DRAFT, None),
+        "leads": (STOPPED, STOP_REASON),
     }
     assert deliver(store, sender).sent == [2]
     mails = sandbox.brevo.sent_emails()
@@ -111,18 +113,18 @@ def test_q3_month_rollover_resumes_without_manual_step(
     iid = active_integration(store, "contacts")
     run = store.start_run(iid)
     assert write(quota, iid, run.id, 125) == 100
-    store.finish_run(run.id, "stopped")
-    assert quota.resume() == [] and statuses(store)["contacts"] == ("stopped", "quota")
+    store.finish_run(run.id, RunStatus.STOPPED)
+    assert quota.resume() == [] and statuses(store)["contacts"] == (STOPPED, STOP_REASON)
     moving_clock.now = datetime(2024, 6, 1, 0, 0, 1, tzinfo=UTC)
     assert quota.resume() == ["contacts"]  # what the engine calls before each run
     status = quota.status()
-    assert (status.month, status.used, status.state) == ("2024-06", 0, "ok")
+    assert (status.month, status.used, status.state) == ("2024-06", 0, QuotaState.OK)
     june = store.start_run(iid)
     assert write(quota, iid, june.id, 25) == 25
     assert store.tasks_used("2024-05") == 100 and store.tasks_used("2024-06") == 25
     stopped_by_hand = active_integration(store, "paused")
-    store.set_status(stopped_by_hand, "stopped", stop_reason="maintenance")
-    assert quota.resume() == [] and statuses(store)["paused"] == ("stopped", "maintenance")
+    store.set_status(stopped_by_hand, STOPPED, stop_reason="maintenance")
+    assert quota.resume() == [] and statuses(store)["paused"] == (STOPPED, "maintenance")
 
 
 def test_lowering_the_limit_below_usage_stops_and_default_restores_the_setting(
@@ -130,8 +132,11 @@ def test_lowering_the_limit_below_usage_stops_and_default_restores_the_setting(
 ) -> None:
     iid = active_integration(store, "contacts")
     write(quota, iid, store.start_run(iid).id, 60)
-    assert quota.set_limit(50).state == "exhausted" and statuses(store)["contacts"] == ("stopped", "quota")
-    assert quota.set_limit(None).limit == 100 and statuses(store)["contacts"] == ("active", None)
+    assert quota.set_limit(50).state == QuotaState.EXHAUSTED and statuses(store)["contacts"] == (
+        STOPPED,
+        STOP_REASON,
+    )
+    assert quota.set_limit(None).limit == 100 and statuses(store)["contacts"] == (ACTIVE, None)
     with pytest.raises(ValueError, match="positive"):
         quota.set_limit(0)
 
@@ -204,7 +209,7 @@ def _process(
     db_path: str,
     limit: int,
     name: str,
-    queue: multiprocessing.Queue,  # type: ignore[type-arg]
+    queue: multiprocessing.Queue[int],
     start: threading.Barrier,
 ) -> None:
     results: dict[str, int] = {}
@@ -228,7 +233,9 @@ def test_two_processes_reserving_at_once_write_exactly_the_limit(tmp_path: Path)
         p.join(10)
     assert sum(totals) == 700 and min(totals) > 0
     with Store.open(db) as store:
-        assert sum(n for _, _, n in store.tasks_by_integration(datetime.now(UTC).strftime("%Y-%m"))) == 700
+        assert (
+            sum(row.tasks for row in store.tasks_by_integration(datetime.now(UTC).strftime("%Y-%m"))) == 700
+        )
 
 
 def _daily(store: Store, quota: Quota, clock: MovingClock, per_day: list[int]) -> None:
@@ -250,7 +257,7 @@ def test_b2_forecast_warns_before_80_percent_when_the_pace_would_cross_it(
         status = quota.status()
         assert (status.used, status.share) == (27_000, 0.27)
         assert status.forecast == 27_000 + 3_000 * 22 == 93_000  # 22 days left in May
-        assert status.state == "warning" and status.exhausted_on is None
+        assert status.state == QuotaState.WARNING and status.exhausted_on is None
         assert store.list_notifications() == []  # a forecast warns on the dashboard, not by e-mail
         days = quota.usage_by_day()
         assert len(days) == 10 and days[-1] == {"day": date(2024, 5, 10), "tasks": 0, "cumulative": 27_000}
@@ -266,7 +273,7 @@ def test_b2_forecast_follows_the_recent_pace_and_names_the_day_the_limit_is_reac
         assert status.used == 30_600
         assert status.forecast == 30_600 + 5_000 * 19
         assert status.exhausted_on == date(2024, 5, 26)  # 69,400 left at 5,000 a day: 13.9 days
-        assert status.state == "warning"
+        assert status.state == QuotaState.WARNING
 
 
 def test_b2_forecast_is_ok_at_a_calm_pace(tmp_path: Path, moving_clock: MovingClock) -> None:
@@ -274,4 +281,4 @@ def test_b2_forecast_is_ok_at_a_calm_pace(tmp_path: Path, moving_clock: MovingCl
         quota = Quota(store, Settings(state_dir=tmp_path, quota_limit=100_000))
         _daily(store, quota, moving_clock, [1_000] * 9)
         status = quota.status()
-        assert (status.forecast, status.state, status.exhausted_on) == (31_000, "ok", None)
+        assert (status.forecast, status.state, status.exhausted_on) == (31_000, QuotaState.OK, None)

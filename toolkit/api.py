@@ -28,7 +28,7 @@ from .credentials import CredentialStore
 from .exceptions import ConfigError
 from .quota import Quota
 from .salesforce import SalesforceClient
-from .store import Integration, Link, LinkState, Store
+from .store import Integration, IntegrationStatus, Link, LinkState, RejectionState, ReportRow, Store
 from .sync import RunResult, run_integration
 from .sync.region import org_region
 
@@ -75,8 +75,10 @@ class Toolkit:
 
     def close(self) -> None:
         """Close the API sessions and the database."""
-        for client in [*self._sf.values(), *self._brevo.values()]:
-            client.close()
+        for sf in self._sf.values():
+            sf.close()
+        for brevo in self._brevo.values():
+            brevo.close()
         self._sf.clear()
         self._brevo.clear()
         self.store.close()
@@ -173,11 +175,11 @@ class Toolkit:
 
     def activate(self, name: str) -> Integration:
         """S8 "Save and activate"."""
-        return self.store.set_status(name, "active")
+        return self.store.set_status(name, IntegrationStatus.ACTIVE)
 
     def deactivate(self, name: str) -> Integration:
         """Stop syncing (back to draft); nothing is lost, the cursors stay."""
-        return self.store.set_status(name, "draft")
+        return self.store.set_status(name, IntegrationStatus.DRAFT)
 
     def integrations(self) -> list[Integration]:
         """Every integration with its status (S8's integrations page)."""
@@ -231,8 +233,9 @@ class Toolkit:
     def held_deletions(self, name: str) -> list[Link]:
         """Deletions the B6 guard holds until someone confirms them (:meth:`confirm_deletions`).
 
-        ``state`` says which: ``held_delete`` (deleted in Salesforce: to be taken off the Brevo
-        list) or ``held_brevo_delete`` (deleted in Brevo: to be deleted in Salesforce).
+        ``state`` says which: :attr:`LinkState.HELD_DELETE` (deleted in Salesforce: to be taken off
+        the Brevo list) or :attr:`LinkState.HELD_BREVO_DELETE` (deleted in Brevo: to be deleted in
+        Salesforce).
         """
         iid = self.store.get_integration(name).id
         return [
@@ -244,7 +247,9 @@ class Toolkit:
         """Carry out the held deletions (B6), in a run that also syncs everything else."""
         return self.run(name, confirm_deletes=True)
 
-    def rejections(self, name: str | None = None, *, state: str = "open") -> list[dict[str, Any]]:
+    def rejections(
+        self, name: str | None = None, *, state: RejectionState = RejectionState.OPEN
+    ) -> list[ReportRow]:
         """Rejected records with rule, reason and field (A1), as dicts ready for a DataFrame."""
         iid = None if name is None else self.store.get_integration(name).id
         return self.store.list_rejections(iid, state=state)

@@ -295,7 +295,7 @@ def save_settings(state_dir: Path, **values: Any) -> Path:
     return path
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     """A setting's value as :mod:`tomllib` reads it back (tuples as lists, paths as text)."""
     if isinstance(value, tuple):
         return list(value)
@@ -304,7 +304,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _toml_value(value: Any) -> str:
+def _toml_value(value: object) -> str:
     """One TOML value: a basic string, a number, a boolean or an array of them."""
     if isinstance(value, bool):
         return "true" if value else "false"

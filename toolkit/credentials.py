@@ -31,13 +31,14 @@ import secrets
 import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeAlias, TypeGuard
 
 from toolkit.exceptions import CredentialsError
 
 __all__ = ["CREDENTIALS_FILE", "CredentialStore", "Secret", "env_var_name"]
 
 CREDENTIALS_FILE = "credentials.json"
+_Stored: TypeAlias = dict[str, dict[str, dict[str, str]]]  # kind -> name -> field -> secret text
 _MASK = "***"
 
 
@@ -49,12 +50,11 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
-        if isinstance(value, Secret):
-            value = value.reveal()
-        if not isinstance(value, str):
+    def __init__(self, value: str | Secret) -> None:
+        raw: object = value.reveal() if isinstance(value, Secret) else value
+        if not isinstance(raw, str):  # a caller without type checks may pass anything
             raise TypeError("a Secret wraps a str")
-        self._value = value
+        self._value = raw
 
     def reveal(self) -> str:
         """Return the secret value itself."""
@@ -88,7 +88,7 @@ class Secret:
     def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
         return self
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret cannot be pickled (it would leave the process in clear text)")
 
 
@@ -178,7 +178,7 @@ class CredentialStore:
             self._write(data)
             return True
 
-    def _read(self) -> dict[str, dict[str, dict[str, str]]]:
+    def _read(self) -> _Stored:
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
@@ -201,9 +201,9 @@ class CredentialStore:
             raise CredentialsError(f"{self.path} is not valid JSON{where}") from None
         if not _well_formed(data):
             raise CredentialsError(f"{self.path} must hold {{kind: {{name: {{field: string}}}}}} objects")
-        return data  # type: ignore[no-any-return]  # shape checked by _well_formed
+        return data
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def _write(self, data: _Stored) -> None:
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.state_dir / f".{CREDENTIALS_FILE}.{secrets.token_hex(8)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -238,7 +238,7 @@ class CredentialStore:
             os.close(fd)
 
 
-def _well_formed(data: object) -> bool:
+def _well_formed(data: object) -> TypeGuard[_Stored]:
     if not isinstance(data, dict):
         return False
     for names in data.values():

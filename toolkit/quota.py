@@ -25,22 +25,30 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import NamedTuple, TypedDict
 
 from toolkit.notify import Email, enqueue
 
 from .config import Settings
 from .exceptions import ConfigError, QuotaExhausted
-from .store import Store
+from .store import IntegrationStatus, Store
+from .store.outbox import OutboxStatus
 from .store.quota import day_of, month_of
 
 __all__ = [
+    "DayUsage",
     "EXHAUSTED",
+    "IntegrationUsage",
+    "MonthBounds",
+    "NotificationRow",
+    "Quota",
+    "QuotaNotice",
+    "QuotaState",
+    "QuotaStatus",
     "RESERVATION_TTL",
     "STOP_REASON",
     "WARNING",
-    "Quota",
-    "QuotaStatus",
     "check_not_stopped",
     "month_bounds",
     "quota_email",
@@ -49,17 +57,74 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-WARNING, EXHAUSTED = "quota_warning", "quota_exhausted"
+
+class QuotaState(StrEnum):
+    """Where the month's task quota stands (:attr:`QuotaStatus.state`)."""
+
+    OK = "ok"
+    WARNING = "warning"  # 80% used, or forecast to be by the month's end (Q2, B2)
+    EXHAUSTED = "exhausted"  # used up: integrations are stopped until it resets or is raised (Q3)
+
+
+class QuotaNotice(StrEnum):
+    """The quota's e-mails, by the outbox ``kind`` they are queued under (one each a month)."""
+
+    WARNING = "quota_warning"  # Q2: 80% of the month's tasks used
+    EXHAUSTED = "quota_exhausted"  # Q3: all used, integrations stopped
+
+
+WARNING, EXHAUSTED = QuotaNotice.WARNING, QuotaNotice.EXHAUSTED
 STOP_REASON = "quota"
+"""The ``stop_reason`` of an integration the quota stopped (it resumes by itself, Q3)."""
 RESERVATION_TTL = timedelta(hours=2)
 _RECENT_DAYS = 7
 _DAY = timedelta(days=1)
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
+class MonthBounds(NamedTuple):
+    """A calendar month (UTC): its first moment and the next month's (``end``, excluded).
+
+    A named pair (callers unpack it: ``start, end = month_bounds(month)``).
+    """
+
+    start: datetime
+    end: datetime
+
+
+def month_bounds(month: str) -> MonthBounds:
     """The first moment of a month (``"YYYY-MM"``, UTC) and of the next one."""
     start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    return start, (start + timedelta(days=32)).replace(day=1)
+    return MonthBounds(start, (start + timedelta(days=32)).replace(day=1))
+
+
+class DayUsage(TypedDict):
+    """One day of :meth:`Quota.usage_by_day`."""
+
+    day: date
+    tasks: int
+    cumulative: int
+
+
+class IntegrationUsage(TypedDict):
+    """One integration of :meth:`Quota.usage_by_integration`."""
+
+    integration_id: int
+    integration: str
+    tasks: int
+    share: float
+
+
+class NotificationRow(TypedDict):
+    """One quota e-mail of :meth:`Quota.notifications`, with its delivery state."""
+
+    id: int
+    kind: str
+    month: str
+    status: OutboxStatus
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +134,7 @@ class QuotaStatus:
     Attributes:
         month: ``"YYYY-MM"`` (UTC). used: tasks written this month. limit: tasks allowed.
         share: ``used / limit``. reserved: tasks held by running runs, not yet written.
-        state: ``"exhausted"`` (used up), ``"warning"`` (80% reached, or forecast to be), ``"ok"``.
+        state: see :class:`QuotaState`.
         forecast: projected tasks at the month's end (B2); forecast_share: ``forecast / limit``.
         remaining: tasks left (never negative). resets_at: when the next month starts.
         exhausted_on: the day the forecast reaches the limit, if it does this month.
@@ -80,7 +145,7 @@ class QuotaStatus:
     limit: int
     share: float
     reserved: int
-    state: str
+    state: QuotaState
     forecast: int
     forecast_share: float
     remaining: int
@@ -157,15 +222,20 @@ class Quota:
         Returns:
             The names of the integrations resumed.
         """
-        if self.status().state == "exhausted":
+        if self.status().state == QuotaState.EXHAUSTED:
             return []
         resumed: list[str] = []
         with self.store.transaction():
-            for integ in self.store.list_integrations(status="stopped"):
+            for integ in self.store.list_integrations(status=IntegrationStatus.STOPPED):
                 if integ.stop_reason != STOP_REASON:
                     continue
                 try:
-                    self.store.set_status(integ.id, "active", last_error=integ.last_error)
+                    self.store.set_status(
+                        integ.id,
+                        IntegrationStatus.ACTIVE,
+                        last_error=integ.last_error,
+                        last_error_rule=integ.last_error_rule,
+                    )
                 except ConfigError as exc:
                     log.warning("quota: %s stays stopped: %s", integ.name, exc)
                     continue
@@ -202,7 +272,11 @@ class Quota:
         share, forecast_share = used / limit, forecast / limit
         warn = self.settings.quota_warning_share
         state = (
-            "exhausted" if used >= limit else "warning" if share >= warn or forecast_share >= warn else "ok"
+            QuotaState.EXHAUSTED
+            if used >= limit
+            else QuotaState.WARNING
+            if share >= warn or forecast_share >= warn
+            else QuotaState.OK
         )
         return QuotaStatus(
             month,
@@ -218,13 +292,14 @@ class Quota:
             exhausted_on,
         )
 
-    def usage_by_day(self, month: str | None = None) -> list[dict[str, Any]]:
+    def usage_by_day(self, month: str | None = None) -> list[DayUsage]:
         """Tasks per UTC day, every day up to today (or the month's end), with a running total."""
         now = self.store.quota_now()
         month = month or month_of(now)
         start, end = month_bounds(month)
         counts = self.store.tasks_by_day(month)
-        rows, total, day = [], 0, start
+        rows: list[DayUsage] = []
+        total, day = 0, start
         last = min(end - _DAY, datetime.combine(now.date(), datetime.min.time(), UTC))
         while day <= last:
             tasks = counts.get(day_of(day), 0)
@@ -233,22 +308,22 @@ class Quota:
             day += _DAY
         return rows
 
-    def usage_by_integration(self, month: str | None = None) -> list[dict[str, Any]]:
+    def usage_by_integration(self, month: str | None = None) -> list[IntegrationUsage]:
         """Tasks per integration in a month (deleted integrations too), most first."""
         month = month or month_of(self.store.quota_now())
         rows = self.store.tasks_by_integration(month)
-        total = sum(n for _, _, n in rows) or 1
+        total = sum(row.tasks for row in rows) or 1
         return [
             {
-                "integration_id": iid,
-                "integration": name or f"(deleted #{iid})",
-                "tasks": n,
-                "share": n / total,
+                "integration_id": row.integration_id,
+                "integration": row.name or f"(deleted #{row.integration_id})",
+                "tasks": row.tasks,
+                "share": row.tasks / total,
             }
-            for iid, name, n in rows
+            for row in rows
         ]
 
-    def notifications(self, month: str | None = None) -> list[dict[str, Any]]:
+    def notifications(self, month: str | None = None) -> list[NotificationRow]:
         """The quota e-mails (all months, or one) with their delivery state."""
         return [
             {
@@ -279,8 +354,14 @@ class Quota:
 
     def _stop_all(self) -> list[str]:
         stopped: list[str] = []
-        for integ in self.store.list_integrations(status="active"):
-            self.store.set_status(integ.id, "stopped", last_error=integ.last_error, stop_reason=STOP_REASON)
+        for integ in self.store.list_integrations(status=IntegrationStatus.ACTIVE):
+            self.store.set_status(
+                integ.id,
+                IntegrationStatus.STOPPED,
+                last_error=integ.last_error,
+                last_error_rule=integ.last_error_rule,
+                stop_reason=STOP_REASON,
+            )
             stopped.append(integ.name)
         if stopped:
             log.warning("quota: the month's tasks are used up; stopped %s", ", ".join(stopped))
@@ -317,7 +398,7 @@ def stopped_message(store: Store, name: str, *, default_limit: int | None = None
     """
     now = store.quota_now()
     month = month_of(now)
-    _, resets_at = month_bounds(month)
+    resets_at = month_bounds(month).end
     used = store.tasks_used(month)
     stored = store.get_quota_limit()
     limit = stored if stored is not None else default_limit if default_limit is not None else used
@@ -340,11 +421,11 @@ def check_not_stopped(store: Store, name: str, *, default_limit: int | None = No
             message says when it resumes (see :func:`stopped_message`).
     """
     integration = store.get_integration(name)
-    if integration.status == "stopped" and integration.stop_reason == STOP_REASON:
+    if integration.status == IntegrationStatus.STOPPED and integration.stop_reason == STOP_REASON:
         raise QuotaExhausted(stopped_message(store, integration.name, default_limit=default_limit))
 
 
-def quota_email(kind: str, status: QuotaStatus, integrations: list[str]) -> Email:
+def quota_email(kind: QuotaNotice, status: QuotaStatus, integrations: list[str]) -> Email:
     """The Q2 warning or the Q3 stop notice: plain words, figures with separators, HTML escaped.
 
     Args:

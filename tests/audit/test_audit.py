@@ -31,7 +31,7 @@ from toolkit.rules.base import (
     RULE_Y9,
 )
 from toolkit.sandbox.datagen import generate
-from toolkit.store import Rejection, Store
+from toolkit.store import Direction, Rejection, Store
 
 CONTACTS, LEADS, SEED, SHARE = 120, 120, 23, 0.25
 LEAD_MAPPING = {**MAPPING, "LANDLINE": "Phone", "BIRTHDATE": "Birthdate__c"}
@@ -293,13 +293,13 @@ def _reject(store: Store, iid: int, run: int, *rows: tuple[str, str, str, str, s
     store.upsert_rejections(
         [
             Rejection(
-                iid,
-                direction,
                 record,
                 rule,
+                field,
+                value,
                 f"Refused by {rule} for a plain reason.",
-                field=field,
-                value=value,
+                integration_id=iid,
+                direction=Direction(direction),
             )
             for direction, record, rule, field, value in rows
         ],
@@ -327,7 +327,7 @@ def test_rejections_filter_by_integration_rule_direction_state_and_run(tmp_path:
         ("to_salesforce", "00QB", "Y8", "FirstName", "A" * 41),
     )
     three = store.start_run(ids["leads"]).id
-    assert store.resolve_rejections(ids["leads"], "to_salesforce", ["00QA"], run_id=three) == 1
+    assert store.resolve_rejections(ids["leads"], Direction.TO_SALESFORCE, ["00QA"], run_id=three) == 1
 
     def records(**where: Any) -> list[str]:
         return sorted(audit.rejections(store, **where)["record_id"])

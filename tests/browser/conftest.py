@@ -1,6 +1,6 @@
 """The browser suite's fixtures: a sandbox, a state directory, Voilà served for real, Debian's Chromium.
 
-Voilà serves ``notebooks/`` on a free port of 127.0.0.1 with ``TOOLKIT_STATE_DIR`` pointing at a
+Voilà serves ``toolkit/notebooks/`` on a free port of 127.0.0.1 with ``TOOLKIT_STATE_DIR`` pointing at a
 state made here (a ``toolkit.toml`` naming the sandbox, the Brevo key in the credential store,
 no integration yet); it is stopped with SIGTERM, kernels included, when the session ends.
 Every page aborts requests that do not go to 127.0.0.1, so nothing waits on the network.
@@ -77,7 +77,7 @@ def page(page: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A sandbox with contacts (some breaking the rules) and Voilà serving ``notebooks/`` on it."""
+    """A sandbox with contacts (some breaking the rules) and Voilà serving ``toolkit/notebooks/`` on it."""
     voila = shutil.which("voila", path=str(Path(sys.executable).parent))
     if voila is None:
         pytest.skip("voila is not installed (pip install -e '.[test]')")

@@ -12,6 +12,13 @@ from pathlib import Path
 import requests
 
 
+def found(pattern: str, text: str) -> re.Match[str]:
+    """The first match of ``pattern`` in the demo's output (the test fails naming it if there is none)."""
+    match = re.search(pattern, text)
+    assert match, f"no line matches {pattern!r}"
+    return match
+
+
 def test_demo_without_serving_syncs_through_papermill_and_prints_the_figures(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "toolkit", "demo", "--no-serve"],
@@ -23,17 +30,15 @@ def test_demo_without_serving_syncs_through_papermill_and_prints_the_figures(tmp
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    contacts, no_email = map(
-        int, re.search(r"Salesforce: (\d+) contacts \((\d+) without e-mail", out).groups()
-    )
+    contacts, no_email = map(int, found(r"Salesforce: (\d+) contacts \((\d+) without e-mail", out).groups())
     assert contacts >= 2000  # converted Leads without a Contact of their own add Contacts
-    synced = int(re.search(r"demo-contacts: run \d+ succeeded, (\d+) records synced", out).group(1))
-    duplicates = int(re.search(r"rejected by rule: D1 \(.*?\) (\d+), Y6 \(No e-mail\) (\d+)\n", out).group(1))
+    synced = int(found(r"demo-contacts: run \d+ succeeded, (\d+) records synced", out).group(1))
+    duplicates = int(found(r"rejected by rule: D1 \(.*?\) (\d+), Y6 \(No e-mail\) (\d+)\n", out).group(1))
     assert synced + no_email + duplicates == contacts
     assert re.search(rf"rejected by rule: D1 \(.*?\) {duplicates}, Y6 \(No e-mail\) {no_email}\n", out)
     assert re.search(r"demo-leads: run \d+ succeeded, \d+ records synced", out)
     assert re.search(r"rejected by rule: Y6 \(No e-mail\) \d+, Y9 \(Phone not 6-16 digits\) \d+", out)
-    leads = int(re.search(r"demo-leads: run \d+ succeeded, (\d+)", out).group(1))
+    leads = int(found(r"demo-leads: run \d+ succeeded, (\d+)", out).group(1))
     assert f"Tasks used this month: {synced + leads:,} of 100,000" in out
     check_messy_data_lines(out, duplicates)
     reports = [Path(p) for p in re.findall(r"audit report \((?:HTML|CSV)\): (\S+)", out)]

@@ -27,7 +27,7 @@ from toolkit.notify import (
 from toolkit.quota import WARNING, Quota
 from toolkit.sandbox import Sandbox
 from toolkit.sandbox.middleware import FaultPlan
-from toolkit.store import Store
+from toolkit.store import OutboxStatus, Store
 from toolkit.store.outbox import OutboxMessage
 
 
@@ -40,6 +40,13 @@ class CrashAfterSend:
     def send(self, message: OutboxMessage) -> str:
         self.inner.send(message)
         raise KeyboardInterrupt("killed between the send and the commit")
+
+
+def _message(store: Store, message_id: int) -> OutboxMessage:
+    """The outbox message ``message_id`` (it must exist)."""
+    message = store.get_notification(message_id)
+    assert message is not None
+    return message
 
 
 def _warn(store: Store, quota: Quota) -> None:
@@ -70,8 +77,8 @@ def test_q2_one_email_at_80_percent_once_per_month(
     assert "Most tasks so far: contacts (80,000)." in mail["textContent"]
     assert mail["sender"] == {"email": "quota@toolkit.example", "name": "Toolkit"}
     assert {"outbox:1", WARNING, "sf-brevo-toolkit"} <= set(mail["tags"])
-    assert store.get_notification(1).status == "sent"  # type: ignore[union-attr]
-    assert store.get_notification(1).message_id == mail["messageId"]  # type: ignore[union-attr]
+    assert _message(store, 1).status == "sent"
+    assert _message(store, 1).message_id == mail["messageId"]
 
     moving_clock.now = datetime(2024, 6, 3, tzinfo=UTC)  # a new month: a new warning at 80%
     write(quota, iid, store.start_run(iid).id, 80_000)
@@ -86,7 +93,7 @@ def test_q3_crash_between_send_and_commit_sends_no_second_email(
     with pytest.raises(KeyboardInterrupt):
         deliver(store, CrashAfterSend(sender))
     assert len(sandbox.brevo.sent_emails()) == 1
-    assert store.get_notification(1).status == "sending"  # type: ignore[union-attr]
+    assert _message(store, 1).status == "sending"
     assert deliver(store, sender) == DeliveryReport()  # a claim that recent may still be sending
     moving_clock.advance(minutes=20)
     report = deliver(store, sender)  # without a sent log: at most once
@@ -106,7 +113,7 @@ def test_a_crashed_send_is_confirmed_from_the_sent_log(
     moving_clock.advance(minutes=20)
     log = sent_log_from(sandbox.brevo.sent_emails)
     assert deliver(store, sender, sent_log=log).sent == [1]
-    assert store.get_notification(1).status == "sent"  # type: ignore[union-attr]
+    assert _message(store, 1).status == "sent"
     assert len(sandbox.brevo.sent_emails()) == 1
 
 
@@ -120,7 +127,7 @@ def test_an_ambiguous_failure_is_resent_only_when_the_sent_log_says_it_did_not_g
     assert deliver(store, sender, sent_log=log).retry == [1]  # Brevo never saw it: send again
     assert deliver(store, sender, sent_log=log).sent == [1]
     assert len(sandbox.brevo.sent_emails()) == 1
-    assert store.get_notification(1).attempts == 2  # type: ignore[union-attr]
+    assert _message(store, 1).attempts == 2
 
 
 def test_an_ambiguous_failure_without_a_sent_log_is_not_repeated(
@@ -179,9 +186,9 @@ def test_smtp_carries_the_attempt_key_and_a_closed_relay_sends_nothing(store: St
     assert mail["Message-ID"] == f"<{message.attempt_key}@sf-brevo-toolkit>"
     assert mail["X-Toolkit-Outbox"] == "outbox:1"
     assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
-    store.settle_notification(1, str(message.attempt_key), "pending")
+    store.settle_notification(1, str(message.attempt_key), OutboxStatus.PENDING)
     assert deliver(store, smtp).retry == [1]  # nothing listens on port 1: certainly not sent
-    assert "cannot reach the SMTP relay" in str(store.get_notification(1).error)  # type: ignore[union-attr]
+    assert "cannot reach the SMTP relay" in str(_message(store, 1).error)
 
 
 def test_the_configured_sender_needs_an_address_and_recipients(
@@ -198,7 +205,9 @@ def test_the_configured_sender_needs_an_address_and_recipients(
         sender_from_settings(settings.replace(notify_transport="smtp"), credentials)
     _warn(store, quota)
     report = notify_pending(store, settings.replace(notify_from=""), credentials)
-    assert report.skipped and store.list_notifications(status="pending")  # waits for a configuration
+    assert report.skipped and store.list_notifications(
+        status=OutboxStatus.PENDING
+    )  # waits for a configuration
 
 
 def test_smtp_relay_receives_the_quota_email_once(store: Store, quota: Quota) -> None:

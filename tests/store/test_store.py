@@ -14,7 +14,21 @@ import pytest
 from toolkit.config import Settings
 from toolkit.credentials import CredentialStore
 from toolkit.exceptions import ConfigError, ConnectionLimitError
-from toolkit.store import MIGRATIONS, Conflict, Link, Rejection, Store, migrate, schema_version
+from toolkit.store import (
+    MIGRATIONS,
+    Conflict,
+    Direction,
+    IntegrationStatus,
+    Link,
+    LinkState,
+    Rejection,
+    RejectionState,
+    RunStatus,
+    Side,
+    Store,
+    migrate,
+    schema_version,
+)
 
 
 class FakeClock:
@@ -140,7 +154,7 @@ def test_s3_sixth_integration_on_one_account_is_refused_whatever_the_connection(
     store.update_integration("i4", connection_id=shared)  # moving a user between its connections adds nothing
     other = _connect(store, "other user", org_id="00D000000000001AAA", user_id="005000000000002AAA")
     store.update_integration("sixth", connection_id=other)  # another user of the same org is another account
-    store.set_status("i0", "error")  # every status counts ...
+    store.set_status("i0", IntegrationStatus.ERROR)  # every status counts ...
     with pytest.raises(ConnectionLimitError):
         store.create_integration("eighth", "Lead", connection_id=shared)
     store.delete_integration("i0")  # ... until the integration is deleted
@@ -191,24 +205,51 @@ def test_check_constraints_reject_bad_values(store: Store, integration: int) -> 
             "INSERT INTO integrations (name, object, created_at, updated_at) VALUES ('x', 'Account', '', '')"
         )
     with pytest.raises(ValueError, match="status must be one of"):
-        store.set_status(integration, "paused")
+        store.set_status(integration, "paused")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="object must be one of"):
         store.create_integration("accounts", "Account")
     with pytest.raises(ValueError, match="flow must be one of"):
         _connect(store, "d", flow="saml")
-    assert store.get_integration(integration).status == "draft"
+    assert store.get_integration(integration).status is IntegrationStatus.DRAFT
 
 
 def test_activation_needs_opt_in_connection_mapping_and_list(store: Store, integration: int) -> None:
     with pytest.raises(ConfigError, match="opt-in agreement"):
-        store.set_status(integration, "active")
+        store.set_status(integration, IntegrationStatus.ACTIVE)
     store.set_opt_in(integration)
     store.set_mapping(integration, {"EMAIL": "Email", "LASTNAME": "LastName"})
     store.set_list(integration, 7)
-    active = store.set_status("contacts", "active")
-    assert (active.status, active.mapping["EMAIL"], active.list_id) == ("active", "Email", 7)
-    stopped = store.set_status(integration, "stopped", stop_reason="quota")
-    assert (stopped.status, stopped.stop_reason) == ("stopped", "quota")
+    active = store.set_status("contacts", "active")  # type: ignore[arg-type]  # stored text works too
+    assert (active.status, active.mapping["EMAIL"], active.list_id) == (IntegrationStatus.ACTIVE, "Email", 7)
+    assert active.status == "active" and active.conflict_winner is Side.SALESFORCE
+    stopped = store.set_status(integration, IntegrationStatus.STOPPED, stop_reason="quota")
+    assert (stopped.status, stopped.stop_reason) == (IntegrationStatus.STOPPED, "quota")
+
+
+def test_a_notice_keeps_its_rule_until_the_status_is_set_again(store: Store, integration: int) -> None:
+    noticed = store.set_status(
+        integration, IntegrationStatus.DRAFT, last_error="1 Lead(s) not updated", last_error_rule="Y8"
+    )
+    assert (noticed.last_error, noticed.last_error_rule) == ("1 Lead(s) not updated", "Y8")
+    failed = store.set_status(integration, IntegrationStatus.ERROR, last_error="signed out")
+    assert (failed.last_error, failed.last_error_rule) == ("signed out", None)
+
+
+def test_migration_5_finds_the_y8_notices_shown_before(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    migrate(db, MIGRATIONS[:4])
+    for name, error in (
+        ("leads", "2 Lead(s) not updated: ... (SPEC Y8): 00QA, 00QB"),
+        ("other", "signed out"),
+    ):
+        db.execute(
+            "INSERT INTO integrations (name, object, last_error, created_at, updated_at) VALUES (?, 'Lead', ?, ?, ?)",
+            (name, error, "2025-03-01T12:00:00.000000Z", "2025-03-01T12:00:00.000000Z"),
+        )
+    db.close()
+    with Store.open(tmp_path) as store:
+        assert store.get_integration("leads").last_error_rule == "Y8"
+        assert store.get_integration("other").last_error_rule is None
 
 
 def test_transaction_rolls_back_on_exception(store: Store, integration: int) -> None:
@@ -221,7 +262,7 @@ def test_transaction_rolls_back_on_exception(store: Store, integration: int) -> 
     with store.transaction():
         store.upsert_links([Link(integration, "003B")])
         with pytest.raises(ValueError), store.transaction():  # a nested block is a savepoint
-            store.upsert_links([Link(integration, "003C", state="gone")])
+            store.upsert_links([Link(integration, "003C", state="gone")])  # type: ignore[arg-type]
     assert list(store.links_by_sf_ids(integration, ["003B", "003C"])) == ["003B"]
 
 
@@ -245,10 +286,11 @@ def test_links_bulk_upsert_and_lookup_of_100000(
     assert len(by_sf) == len(by_brevo) == store.count_links(integration) == 100_000
     assert by_brevo[42].sf_id == f"003{41:015d}"
     # An update without a Brevo id keeps the stored one (imports do not return ids).
-    store.upsert_links([Link(integration, links[0].sf_id, sf_hash="new", state="suspended")])
+    store.upsert_links([Link(integration, links[0].sf_id, sf_hash="new", state=LinkState.SUSPENDED)])
     first = store.links_by_sf_ids(integration, [links[0].sf_id])[links[0].sf_id]
-    assert (first.brevo_id, first.sf_hash, first.state) == (1, "new", "suspended")
-    assert store.count_links(integration, state="active") == 99_999
+    assert (first.brevo_id, first.sf_hash, first.state) == (1, "new", LinkState.SUSPENDED)
+    assert type(first.state) is LinkState  # read back as a member, not as text
+    assert store.count_links(integration, state=LinkState.ACTIVE) == 99_999
     assert store.delete_links(integration, (link.sf_id for link in links[:1000])) == 1000
     record_property("links_100000_upsert_seconds", round(wrote - started, 2))
     record_property("links_100000_lookup_seconds", round(read - wrote, 2))
@@ -272,18 +314,24 @@ def test_cursors_set_get_clear(store: Store, integration: int) -> None:
 
 def test_runs_start_finish_and_abandon(store: Store, integration: int, clock: FakeClock) -> None:
     run = store.start_run(integration, dry_run=True)
-    assert (run.status, run.dry_run, run.full, run.finished_at) == ("running", True, False, None)
+    assert (run.status, run.dry_run, run.full, run.finished_at) == (RunStatus.RUNNING, True, False, None)
     clock.now += timedelta(minutes=3)
     done = store.finish_run(
-        run.id, "succeeded", counts={"to_brevo": {"create": 2}}, sf_api_used=120, sf_api_limit=15_000
+        run.id,
+        RunStatus.SUCCEEDED,
+        counts={"counts": {"to_brevo.create": 2}},
+        sf_api_used=120,
+        sf_api_limit=15_000,
     )
-    assert done.finished_at - done.started_at == timedelta(minutes=3)
-    assert done.counts == {"to_brevo": {"create": 2}}
+    assert done.finished_at is not None and done.finished_at - done.started_at == timedelta(minutes=3)
+    assert done.counts == {"counts": {"to_brevo.create": 2}}
     with pytest.raises(ConfigError, match="already finished"):
-        store.finish_run(run.id, "failed")
+        store.finish_run(run.id, RunStatus.FAILED)
+    with pytest.raises(ValueError, match="finished run's status must be one of"):
+        store.finish_run(run.id, RunStatus.RUNNING)
     crashed = store.start_run(integration, full=True)
     assert store.abandon_running_runs(integration) == 1
-    assert store.get_run(crashed.id).status == "failed"
+    assert store.get_run(crashed.id).status is RunStatus.FAILED
     assert [r.id for r in store.list_runs(integration)] == [crashed.id, run.id]
 
 
@@ -292,13 +340,13 @@ def test_a1_rejection_seen_again_keeps_first_seen_and_updates_last_seen(
 ) -> None:
     first_run = store.start_run(integration).id
     y5 = Rejection(
-        integration,
-        "to_salesforce",
         "003A",
         "Y5",
+        "LastName",
+        "",
         "last name is empty in Brevo",
-        field="LastName",
-        value="",
+        integration_id=integration,
+        direction=Direction.TO_SALESFORCE,
         data_hash="h1",
     )
     store.upsert_rejections([y5], run_id=first_run)
@@ -318,45 +366,54 @@ def test_a3_resolve_and_list_open_and_resolved(store: Store, integration: int) -
     store.upsert_rejections(
         [
             Rejection(
-                integration,
-                "to_brevo",
                 "00QA",
                 "Y9",
+                "Phone",
+                "12",
                 "phone must have 6 to 16 digits",
-                field="Phone",
-                value="12",
+                integration_id=integration,
+                direction=Direction.TO_BREVO,
             ),
             Rejection(
-                integration,
-                "to_salesforce",
                 "003B",
                 "SF:DELETE_FAILED",
+                "",
+                None,
                 "Salesforce refuses to delete a contact with a related Case",
+                integration_id=integration,
+                direction=Direction.TO_SALESFORCE,
                 service_code="DELETE_FAILED",
                 permanent=True,
             ),
         ],
         run_id=run,
     )
-    assert set(store.open_rejections(integration, "to_brevo", ["00QA", "00QZ"])) == {"00QA"}
-    assert store.resolve_rejections(integration, "to_brevo", ["00QA"], run_id=run) == 1
+    [opened] = store.open_rejections(integration, Direction.TO_BREVO, ["00QA", "00QZ"])["00QA"]
+    assert (opened.direction, opened.integration_id, opened.value) == (Direction.TO_BREVO, integration, "12")
+    assert type(opened.direction) is Direction and opened.first_seen is not None
+    assert store.resolve_rejections(integration, Direction.TO_BREVO, ["00QA"], run_id=run) == 1
     assert [r["record_id"] for r in store.list_rejections(integration)] == ["003B"]
-    [resolved] = store.list_rejections(integration, state="resolved")
+    [resolved] = store.list_rejections(integration, state=RejectionState.RESOLVED)
     assert (resolved["record_id"], resolved["resolved_run_id"]) == ("00QA", run)
-    assert len(store.list_rejections(state="all", run_id=run)) == 2
+    assert len(store.list_rejections(state=RejectionState.ALL, run_id=run)) == 2
     # Seen again after being resolved: it is open again.
-    store.upsert_rejections([Rejection(integration, "to_brevo", "00QA", "Y9", "again", field="Phone")])
+    again = Rejection(
+        "00QA", "Y9", "Phone", None, "again", integration_id=integration, direction=Direction.TO_BREVO
+    )
+    store.upsert_rejections([again])
     assert {r["record_id"] for r in store.list_rejections(integration)} == {"00QA", "003B"}
+    with pytest.raises(ValueError, match="no integration or direction"):
+        store.upsert_rejections([Rejection("00QA", "Y9", "Phone", None, "from the rules alone")])
 
 
 def test_conflicts_are_recorded(store: Store, integration: int) -> None:
     run = store.start_run(integration).id
     store.add_conflicts(
-        [Conflict(integration, "003A", "salesforce", {"Phone": "1"}, {"SMS": "2"})], run_id=run
+        [Conflict(integration, "003A", Side.SALESFORCE, {"Phone": "1"}, {"SMS": "2"})], run_id=run
     )
     [conflict] = store.list_conflicts(integration, run_id=run)
     assert (conflict.winner, conflict.sf_values, conflict.brevo_values) == (
-        "salesforce",
+        Side.SALESFORCE,
         {"Phone": "1"},
         {"SMS": "2"},
     )

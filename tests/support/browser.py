@@ -20,5 +20,5 @@ class Served:
     url: str
 
     def app(self, notebook: str) -> str:
-        """The URL of one Voilà app (``notebooks/<notebook>``)."""
+        """The URL of one Voilà app (``toolkit/notebooks/<notebook>``)."""
         return f"{self.url}/voila/render/{notebook}"

@@ -13,7 +13,7 @@ from toolkit.config import Settings
 from toolkit.notify import BrevoSender
 from toolkit.quota import Quota
 from toolkit.sandbox import Sandbox, SandboxConfig
-from toolkit.store import Store
+from toolkit.store import IntegrationStatus, Store
 
 START = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 
@@ -59,7 +59,9 @@ def quota(store: Store, settings: Settings) -> Quota:
     return Quota(store, settings)
 
 
-def active_integration(store: Store, name: str, *, status: str = "active") -> int:
+def active_integration(
+    store: Store, name: str, *, status: IntegrationStatus = IntegrationStatus.ACTIVE
+) -> int:
     """An integration ready to run (connection, opt-in, mapping, list) with the given status."""
     connection = store.add_connection(
         f"org-{name}",
@@ -71,7 +73,7 @@ def active_integration(store: Store, name: str, *, status: str = "active") -> in
     integ = store.create_integration(
         name, "Contact", connection_id=connection.id, opt_in=True, mapping={"EMAIL": "Email"}, list_id=7
     )
-    if status != "draft":
+    if status != IntegrationStatus.DRAFT:
         store.set_status(integ.id, status)
     return integ.id
 
@@ -84,7 +86,7 @@ def write(quota: Quota, integration_id: int, run_id: int, n: int) -> int:
     return granted
 
 
-def statuses(store: Store) -> dict[str, tuple[str, str | None]]:
+def statuses(store: Store) -> dict[str, tuple[IntegrationStatus, str | None]]:
     return {i.name: (i.status, i.stop_reason) for i in store.list_integrations()}
 
 

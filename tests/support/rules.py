@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from toolkit.brevo import contact_ext_id
-from toolkit.rules import BrevoRow, Rejection
+from toolkit.rules import BrevoContact, BrevoRow, CheckedUpdates, Rejection, SfRecord, SfUpdate
 from toolkit.rules.base import row_id
 from toolkit.sandbox.brevo import BrevoAccount
 from toolkit.sandbox.runner import API_VERSION
@@ -81,7 +81,7 @@ def attributes_of(account: BrevoAccount) -> dict[str, Any]:
     return {"attributes": [a.to_json() for a in account.attributes.all()]}
 
 
-def make(org: SalesforceOrg, obj: str, **fields: Any) -> dict[str, Any]:
+def make(org: SalesforceOrg, obj: str, **fields: Any) -> SfRecord:
     """Create one record in the sandbox org and return it as stored."""
     base: dict[str, Any] = {"LastName": "Weber", "Email": "anna.weber@example.com"}
     if obj == "Lead":
@@ -93,7 +93,7 @@ def make(org: SalesforceOrg, obj: str, **fields: Any) -> dict[str, Any]:
     return record
 
 
-def brevo_contact(account: BrevoAccount, row: BrevoRow | None = None, **attributes: Any) -> dict[str, Any]:
+def brevo_contact(account: BrevoAccount, row: BrevoRow | None = None, **attributes: Any) -> BrevoContact:
     """A contact created in the sandbox account, as ``GET /contacts`` returns it."""
     row = row or {"email": "anna.weber@example.com", "attributes": {"EXT_ID": "0038d0000000001AAA"}}
     account.create_contact(email=row.get("email"), attributes={**row["attributes"], **attributes})
@@ -106,8 +106,7 @@ def only(rejections: list[Rejection]) -> Rejection:
     return rejections[0]
 
 
-def only_update(result: tuple[list[dict[str, Any]], list[Rejection]]) -> dict[str, Any]:
+def only_update(result: CheckedUpdates) -> SfUpdate:
     """The one update of a ``to_salesforce`` call that rejected nothing."""
-    updates, rejections = result
-    assert rejections == [] and len(updates) == 1
-    return updates[0]
+    assert result.rejections == [] and len(result.updates) == 1
+    return result.updates[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.sync import Env, setup_integration
+from toolkit.store import RunStatus
 
 NAME = "contacts"
 COMPOSITE = "/services/data/v62.0/composite/sobjects"
@@ -30,7 +31,7 @@ def started(
     env: Env = env_factory(contacts=contacts, leads=leads, seed=5)
     list_id = setup_integration(env.tk, name, obj, mapping=mapping, **kwargs)
     first = env.tk.run(name)
-    assert first.status == "succeeded", first.message
+    assert first.status == RunStatus.SUCCEEDED, first.message
     assert first.counts["to_brevo.create"] > 0
     return env, list_id
 

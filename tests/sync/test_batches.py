@@ -13,9 +13,10 @@ import pytest
 from bench.history import write_history
 from toolkit import audit
 from toolkit.brevo.imports import body_row_counts, import_bodies
-from toolkit.store import Store
+from toolkit.store import RejectionState, Store
 from toolkit.sync.batches import ImportPace, Pipeline, Planned
 from toolkit.sync.plan import Write, WriteKind
+from toolkit.sync.prepare import import_row
 
 
 def _row(n: int, size: int = 80) -> dict[str, Any]:
@@ -63,10 +64,8 @@ def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> Non
     flow.close(cursor="2026-11-27T10:00:00.000+0000")
     sent_rows = [w.row for batch in recorder.sent for w in batch.work]
     assert sent_rows == [_row(n) for n in range(2000)]  # every row once, in order
-    whole = body_row_counts(sent_rows, list_ids=[7], max_bytes=80_000)
-    per_batch = [
-        len(body_row_counts([w.row for w in b.work], list_ids=[7], max_bytes=80_000)) for b in recorder.sent
-    ]
+    whole = body_row_counts([import_row(r) for r in sent_rows if r], list_ids=[7], max_bytes=80_000)
+    per_batch = [len(body_row_counts(b.import_rows(), list_ids=[7], max_bytes=80_000)) for b in recorder.sent]
     assert sum(per_batch) == len(whole) < len(range(0, 2000, 300))  # fewer imports than pages
     assert recorder.sent[-1].cursor == "2026-11-27T10:00:00.000+0000" and not recorder.sent[0].cursor
     in_flight = 0
@@ -152,9 +151,9 @@ def test_rejection_counts_match_the_rejections_they_count(tmp_path: Path) -> Non
         expected = every.groupby(["integration", "rule", "direction", "state"]).size()
         found = counts.set_index(["integration", "rule", "direction", "state"])["count"]
         assert found.sort_index().to_dict() == expected.sort_index().to_dict()
-        open_y9 = audit.rejection_counts(store, state="open", rule="Y9", integration="leads")
+        open_y9 = audit.rejection_counts(store, state=RejectionState.OPEN, rule="Y9", integration="leads")
         assert open_y9["count"].sum() == len(
-            audit.rejections(store, state="open", rule="Y9", integration="leads")
+            audit.rejections(store, state=RejectionState.OPEN, rule="Y9", integration="leads")
         )
         plan = store.db.execute(
             "EXPLAIN QUERY PLAN SELECT integration_id, rule, direction, COUNT(*), "

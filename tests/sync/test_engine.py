@@ -18,6 +18,7 @@ import pytest
 from tests.support.sync import Env, distinct_emails, setup_integration
 from toolkit.brevo import contact_ext_id
 from toolkit.exceptions import RunLockedError
+from toolkit.store import IntegrationStatus, RunStatus
 from toolkit.sync import RunLock
 from toolkit.sync.context import SyncContext
 
@@ -41,18 +42,20 @@ def _writes(env: Env, since: int = 0) -> list[str]:
     return found
 
 
-def test_second_run_over_unchanged_data_makes_no_write_call(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_second_run_over_unchanged_data_makes_no_write_call(env_factory) -> None:
     env = env_factory(contacts=400, seed=5)
     setup_integration(env.tk)
     first = env.tk.run("contacts")
-    assert first.status == "succeeded" and first.counts["to_brevo.create"] == distinct_emails(env) > 390
+    assert (
+        first.status == RunStatus.SUCCEEDED and first.counts["to_brevo.create"] == distinct_emails(env) > 390
+    )
     mark = len(env.sandbox.log.entries())
     second = env.tk.run("contacts", full=True)  # even comparing every record
-    assert second.status == "succeeded" and second.tasks == 0
+    assert second.status == RunStatus.SUCCEEDED and second.tasks == 0
     assert _writes(env, mark) == []
 
 
-def test_a_change_on_either_side_reaches_the_other_on_the_next_run(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_on_either_side_reaches_the_other_on_the_next_run(env_factory) -> None:
     env = env_factory(contacts=50, seed=6)
     setup_integration(env.tk)
     env.tk.run("contacts")
@@ -68,7 +71,7 @@ def test_a_change_on_either_side_reaches_the_other_on_the_next_run(env_factory) 
     assert _writes(env, mark) == []
 
 
-def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(env_factory) -> None:
     env = env_factory(contacts=0)
     org = env.sandbox.salesforce
     setup_integration(env.tk)
@@ -78,11 +81,11 @@ def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(en
     assert len({r["SystemModstamp"] for r in org.records("Contact")}) == 1
     env.tk.quota.set_limit(3000)  # the quota runs out in the middle of the second page of 2,000
     stopped = env.tk.run("contacts")
-    assert stopped.status == "stopped" and stopped.tasks == 3000
+    assert stopped.status == RunStatus.STOPPED and stopped.tasks == 3000
     assert env.tk.store.get_integration("contacts").stop_reason == "quota"
     env.tk.quota.set_limit(100_000)
     rest = env.tk.run("contacts")
-    assert rest.status == "succeeded"
+    assert rest.status == RunStatus.SUCCEEDED
     in_list = {
         contact_ext_id(c)
         for page in env.tk.brevo().iter_list_contacts(env.tk.integrations()[0].list_id)
@@ -92,7 +95,7 @@ def test_records_sharing_one_systemmodstamp_across_a_page_boundary_all_arrive(en
     assert stopped.tasks + rest.tasks == 4500
 
 
-def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory, monkeypatch) -> None:
     # Imports of at most 150 kB: each REST page of 2,000 records (about 180 kB) is a batch of its own.
     env = env_factory(contacts=0, import_max_bytes=150_000)
     list_id = setup_integration(env.tk)
@@ -114,9 +117,9 @@ def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory
     with pytest.raises(KeyboardInterrupt):
         env.tk.run("contacts")
     monkeypatch.setattr(SyncContext, "commit", real_commit)
-    assert env.tk.store.list_runs()[0].status == "failed"
+    assert env.tk.store.list_runs()[0].status == RunStatus.FAILED
     rerun = env.tk.run("contacts")
-    assert rerun.status == "succeeded"
+    assert rerun.status == RunStatus.SUCCEEDED
     members = [c for page in env.tk.brevo().iter_list_contacts(list_id) for c in page]
     assert len(members) == 3000 == len({contact_ext_id(c) for c in members})  # none lost, none twice
     assert len(env.sandbox.brevo.contacts()) == 3000 + len(
@@ -127,7 +130,7 @@ def test_a_crash_between_write_and_commit_replays_without_duplicates(env_factory
 
 def test_one_run_per_integration_at_a_time_and_a_killed_run_does_not_block(
     env_factory, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = env_factory(contacts=5)
     setup_integration(env.tk)
     with RunLock(env.settings.state_dir, "contacts"), pytest.raises(RunLockedError, match="already running"):
@@ -153,10 +156,10 @@ def test_one_run_per_integration_at_a_time_and_a_killed_run_does_not_block(
         env.tk.run("contacts")
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
-    assert env.tk.run("contacts").status == "succeeded"
+    assert env.tk.run("contacts").status == RunStatus.SUCCEEDED
 
 
-def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None:
     env = env_factory(contacts=30, seed=8)
     setup_integration(env.tk)
     state = env.settings.state_dir
@@ -206,7 +209,7 @@ def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None
 
 def test_a_mapped_attribute_deleted_in_brevo_stops_the_run_instead_of_blanking_salesforce(
     env_factory,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = env_factory(contacts=10, seed=12)
     setup_integration(env.tk)
     env.tk.run("contacts")
@@ -215,7 +218,7 @@ def test_a_mapped_attribute_deleted_in_brevo_stops_the_run_instead_of_blanking_s
     env.tk.brevo().update_contact(sf_id, identifier_type="ext_id", attributes={"LASTNAME": "Changed"})
     env.tk.brevo()._call("DELETE", "/contacts/attributes/normal/FIRSTNAME")
     result = env.tk.run("contacts")
-    assert result.status == "failed" and "FIRSTNAME" in (result.message or "")
+    assert result.status == RunStatus.FAILED and "FIRSTNAME" in (result.message or "")
     assert env.sandbox.salesforce.get("Contact", sf_id)["FirstName"] == first_name
     integration = env.tk.store.get_integration("contacts")
-    assert integration.status == "error" and "FIRSTNAME" in (integration.last_error or "")
+    assert integration.status == IntegrationStatus.ERROR and "FIRSTNAME" in (integration.last_error or "")

@@ -9,6 +9,7 @@ person), L1 (Lead conversion), B9 (a contact taken off the list in Brevo); see t
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -18,10 +19,11 @@ from toolkit.mapping import Mapping, validate_mapping
 from toolkit.rules.hashing import brevo_values, canonical_values
 from toolkit.sandbox.brevo import BrevoAccount
 from toolkit.sandbox.clock import Clock
-from toolkit.store import Link, LinkState
+from toolkit.store import Link, LinkState, Side
 from toolkit.sync.diff import Change
 from toolkit.sync.plan import (
     Owners,
+    PagePlan,
     PlanSettings,
     Write,
     WriteKind,
@@ -92,7 +94,11 @@ def synced(record: dict[str, Any], mapping: Mapping = CONTACT) -> dict[str, Any]
 
 
 def link(
-    record: dict[str, Any], state: str = "active", iid: int = 1, mapping: Mapping = CONTACT, **changes: Any
+    record: dict[str, Any],
+    state: LinkState = LinkState.ACTIVE,
+    iid: int = 1,
+    mapping: Mapping = CONTACT,
+    **changes: Any,
 ) -> Link:
     values = synced({**record, **changes}, mapping)
     return Link(iid, record["Id"], 7, str(values.get("EMAIL")), "h", "h", state, values)
@@ -113,15 +119,15 @@ def change(record: dict[str, Any], link_: Link, **attributes: Any) -> Change:
 
 def plan(
     records: list[dict[str, Any]],
-    links: list[Link] = (),
-    changes: list[Change] = (),
+    links: Sequence[Link] = (),
+    changes: Sequence[Change] = (),
     *,
     obj: str = "Contact",
     owners: Owners | None = None,
     region: str | None = "DE",
-    winner: str = "salesforce",
+    winner: Side = Side.SALESFORCE,
     held: dict[str, set[str]] | None = None,
-) -> Any:
+) -> PagePlan:
     mapping = CONTACT if obj == "Contact" else LEAD
     given = (copy.deepcopy(records), copy.deepcopy(list(links)), copy.deepcopy(list(changes)))
     result = plan_page(
@@ -164,7 +170,13 @@ L1_, L2_ = "00QA00000000001AAA", "00QA00000000002AAA"
             [],
         ),
         ("deleted, never linked: nothing", [rec(A, IsDeleted=True)], [], [], []),
-        ("deleted, kept after Y10: nothing", [rec(A, IsDeleted=True)], [link(rec(A), "kept")], [], []),
+        (
+            "deleted, kept after Y10: nothing",
+            [rec(A, IsDeleted=True)],
+            [link(rec(A), LinkState.KEPT)],
+            [],
+            [],
+        ),
         ("Y6: no e-mail: rejected", [rec(A, Email=None)], [], [], [("Y6", A, "Email")]),
         ("Y7: an emptied phone is not a change", [rec(A, MobilePhone=None)], [link(rec(A))], [], []),
         (
@@ -264,14 +276,14 @@ def test_d1_no_duplicate_when_the_holder_moves_to_another_address_in_the_same_pa
 
 
 def test_d2_a_lead_whose_person_is_a_contact_is_superseded_not_written() -> None:
-    contact_link = Link(2, A, 9, SHARED, None, None, "active", {"EMAIL": SHARED})
+    contact_link = Link(2, A, 9, SHARED, None, None, LinkState.ACTIVE, {"EMAIL": SHARED})
     result = plan([lead(L1_, Email=SHARED)], obj="Lead", owners=Owners(contacts={SHARED: [contact_link]}))
     assert kinds(result) == [] and result.states == {LinkState.SUPERSEDED: {L1_: A}}
     assert result.notes["superseded"] == 1
 
 
 def test_d2_a_new_contact_takes_over_the_contact_of_a_lead_of_the_same_person() -> None:
-    lead_link = Link(5, L1_, 9, SHARED, None, None, "active", {"EMAIL": SHARED})
+    lead_link = Link(5, L1_, 9, SHARED, None, None, LinkState.ACTIVE, {"EMAIL": SHARED})
     result = plan([rec(A, Email=SHARED)], owners=Owners(leads={SHARED: [lead_link]}))
     [write] = result.writes
     assert write.kind == WriteKind.HANDOVER and write.takes_over == lead_link and write.row is not None
@@ -281,7 +293,7 @@ def test_d2_a_new_contact_takes_over_the_contact_of_a_lead_of_the_same_person() 
 
 
 def test_d2_a_superseded_lead_whose_contact_let_the_address_go_gets_a_contact_of_its_own() -> None:
-    superseded = Link(1, L1_, None, SHARED, None, None, "superseded", None, detail=A)
+    superseded = Link(1, L1_, None, SHARED, None, None, LinkState.SUPERSEDED, None, detail=A)
     result = plan([lead(L1_, Email=SHARED)], [superseded], obj="Lead")  # no Contact holds the address now
     [write] = result.writes
     assert write.kind == WriteKind.CREATE and write.link == superseded  # a contact of its own, never a
@@ -296,7 +308,9 @@ def test_l1_a_converted_lead_is_superseded_by_its_contact_and_nothing_is_deleted
 
 
 def test_l1_a_superseded_lead_deleted_later_is_not_deleted_again() -> None:
-    result = plan([lead(L1_, IsDeleted=True)], [link(lead(L1_), "superseded", mapping=LEAD)], obj="Lead")
+    result = plan(
+        [lead(L1_, IsDeleted=True)], [link(lead(L1_), LinkState.SUPERSEDED, mapping=LEAD)], obj="Lead"
+    )
     assert kinds(result) == []
 
 
@@ -306,12 +320,12 @@ def test_l1_a_superseded_lead_deleted_later_is_not_deleted_again() -> None:
 @pytest.mark.parametrize(
     ("winner", "row_first_name", "dropped"),
     [
-        ("salesforce", "Sf", {"FIRSTNAME"}),  # Salesforce's value is written; Brevo's is not written back
-        ("brevo", None, set()),  # Brevo's value stays; the row leaves the field out
+        (Side.SALESFORCE, "Sf", {"FIRSTNAME"}),  # Salesforce's value is written; Brevo's is not written back
+        (Side.BREVO, None, set()),  # Brevo's value stays; the row leaves the field out
     ],
 )
 def test_a_field_changed_on_both_sides_is_settled_by_the_winner(
-    winner: str, row_first_name: str | None, dropped: set[str]
+    winner: Side, row_first_name: str | None, dropped: set[str]
 ) -> None:
     before = rec(A)
     the_link = link(before)
@@ -324,7 +338,7 @@ def test_a_field_changed_on_both_sides_is_settled_by_the_winner(
         {"FIRSTNAME": "Sf"},
         {"FIRSTNAME": "Brevo"},
     )
-    assert set(result.settled.get(A).drop if A in result.settled else ()) == dropped
+    assert set(result.settled[A].drop if A in result.settled else ()) == dropped
     assert [w.row["attributes"].get("FIRSTNAME") for w in result.writes if w.row] == (
         [row_first_name] if row_first_name else []
     )
@@ -342,7 +356,7 @@ def test_a_value_salesforce_refused_is_not_overwritten_by_another_fields_update(
 
 def test_y6_a_suspended_link_skips_the_brevo_edits_made_meanwhile() -> None:
     before = rec(A)
-    the_link = link(before, "suspended")
+    the_link = link(before, LinkState.SUSPENDED)
     result = plan([rec(A)], [the_link], [change(before, the_link, FIRSTNAME="Brevo")])
     assert kinds(result) == [("update", A)] and result.settled[A].ignore
 
@@ -351,7 +365,7 @@ def test_y6_a_suspended_link_skips_the_brevo_edits_made_meanwhile() -> None:
 
 
 def _move(sf_id: str, old: str, new: str) -> Write:
-    the_link = Link(1, sf_id, 1, old, None, None, "active", {"EMAIL": old})
+    the_link = Link(1, sf_id, 1, old, None, None, LinkState.ACTIVE, {"EMAIL": old})
     return Write(
         WriteKind.UPDATE, sf_id, {"email": new, "attributes": {"EXT_ID": sf_id}}, the_link, {"EMAIL": new}
     )

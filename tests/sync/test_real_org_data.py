@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.sync import MAPPING, Env, setup_integration
 from toolkit.brevo import contact_ext_id
+from toolkit.store import LinkState
 
 
 def _contact(env: Env, **fields: Any) -> str:
@@ -151,7 +152,7 @@ def test_d2_a_person_who_is_a_lead_and_a_contact_has_one_brevo_contact_owned_by_
     assert all(r.ok for r in runs.values())
     [contact] = _by_email(env, "both@example.org")
     assert contact_ext_id(contact) == contact_id and contacts_list in contact["listIds"]
-    assert _state(env, "leads", lead_id) == ("superseded", contact_id)
+    assert _state(env, "leads", lead_id) == (LinkState.SUPERSEDED, contact_id)
     assert env.tk.run("leads").tasks == 0 and env.tk.run("contacts").tasks == 0
 
 
@@ -179,7 +180,7 @@ def test_l1_a_converted_leads_contact_is_handed_over_to_its_contact(env_factory:
     assert contact_ext_id(after) == contact_id and env.brevo_contact(lead_id) is None
     assert contacts_list in after["listIds"] and len(_by_email(env, "convert@example.org")) == 1
     assert env.brevo_calls("DELETE") + env.brevo_calls("POST", "/v3/contacts/lists") == deletes
-    assert _state(env, "leads", lead_id) == ("superseded", contact_id)
+    assert _state(env, "leads", lead_id) == (LinkState.SUPERSEDED, contact_id)
     env.tk.brevo().update_contact(contact_id, identifier_type="ext_id", attributes={"FIRSTNAME": "Constance"})
     assert env.tk.run("contacts").counts["to_salesforce.update"] == 1  # the Contact owns it now
     assert (env.sandbox.salesforce.get("Contact", contact_id) or {})["FirstName"] == "Constance"
@@ -214,7 +215,7 @@ def test_b9_a_contact_taken_off_the_list_in_brevo_is_not_put_back_and_still_sync
     assert result.ok and result.counts["to_brevo.update"] == 1 and result.counts["left_list"] == 1
     contact = env.brevo_contact(sf_id) or {}
     assert list_id not in contact["listIds"] and contact["attributes"]["FIRSTNAME"] == "Ottokar"
-    assert _state(env, "contacts", sf_id)[0] == "left_list"
+    assert _state(env, "contacts", sf_id)[0] == LinkState.LEFT_LIST
     [rejection] = env.tk.rejections("contacts")
     assert rejection["rule"] == "B9" and rejection["record_id"] == sf_id
     env.tk.brevo().update_contact(sf_id, identifier_type="ext_id", attributes={"LASTNAME": "Brevo-Seite"})
@@ -222,4 +223,4 @@ def test_b9_a_contact_taken_off_the_list_in_brevo_is_not_put_back_and_still_sync
     assert (env.sandbox.salesforce.get("Contact", sf_id) or {})["LastName"] == "Brevo-Seite"
     env.tk.brevo().update_contact(sf_id, identifier_type="ext_id", list_ids=[list_id])  # put back in Brevo
     assert env.tk.run("contacts").counts["back_on_list"] == 1
-    assert _state(env, "contacts", sf_id)[0] == "active" and not env.tk.rejections("contacts")
+    assert _state(env, "contacts", sf_id)[0] == LinkState.ACTIVE and not env.tk.rejections("contacts")

@@ -27,6 +27,7 @@ from tests.support.sync_rules import (
     started,
 )
 from toolkit.exceptions import MappingError
+from toolkit.store import Direction, LinkState
 
 # -- Y1 ----------------------------------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ def test_y3_date_not_yyyy_mm_dd_is_rejected_with_reason(env_factory: Any) -> Non
     [row] = open_rejections(env, "Y3")
     assert (row["record_id"], row["direction"], row["field"], row["value"]) == (
         sf_id,
-        "to_salesforce",
+        Direction.TO_SALESFORCE,
         "Birthdate",
         "25.09.1990",
     )
@@ -145,7 +146,7 @@ def test_y5_empty_last_name_not_pushed_to_salesforce(env_factory: Any) -> None:
     [row] = open_rejections(env, "Y5")
     assert (row["record_id"], row["direction"], row["field"], row["value"]) == (
         sf_id,
-        "to_salesforce",
+        Direction.TO_SALESFORCE,
         "LastName",
         None,
     )
@@ -173,9 +174,9 @@ def test_y6_contact_without_email_is_no_longer_synced_either_way(env_factory: An
     contact = env.brevo_contact(sf_id)
     assert contact is not None and contact["email"] == email.lower() and list_id in contact["listIds"]
     [link] = [link for link in env.tk.links(NAME) if link.sf_id == sf_id]
-    assert link.state == "suspended"
+    assert link.state == LinkState.SUSPENDED
     [row] = open_rejections(env, "Y6")
-    assert (row["direction"], row["record_id"], row["field"]) == ("to_brevo", sf_id, "Email")
+    assert (row["direction"], row["record_id"], row["field"]) == (Direction.TO_BREVO, sf_id, "Email")
     # Brevo edits of the suspended contact are not pushed; each skipped change is reported.
     for n, name in enumerate(("Erste", "Zweite"), start=1):
         brevo_edit(env, sf_id, FIRSTNAME=name)
@@ -183,7 +184,7 @@ def test_y6_contact_without_email_is_no_longer_synced_either_way(env_factory: An
         assert skipped.ok and skipped.rejected == {"Y6": 1}
         assert skipped.counts.get("to_salesforce.update", 0) == 0
         assert sf_record(env, sf_id)["FirstName"] == first
-        [back] = [r for r in open_rejections(env, "Y6") if r["direction"] == "to_salesforce"]
+        [back] = [r for r in open_rejections(env, "Y6") if r["direction"] == Direction.TO_SALESFORCE]
         assert back["record_id"] == sf_id and back["seen_count"] == n and back["run_id"] == skipped.run_id
         assert "e-mail" in back["reason"] or "email" in back["reason"]
     # An e-mail back in Salesforce resumes the sync, both ways; Salesforce's values go to Brevo.
@@ -194,8 +195,10 @@ def test_y6_contact_without_email_is_no_longer_synced_either_way(env_factory: An
     assert contact is not None and contact["email"] == "back.again@example.org"
     assert contact["attributes"]["FIRSTNAME"] == first
     [link] = [link for link in env.tk.links(NAME) if link.sf_id == sf_id]
-    assert link.state == "active"
-    assert [r["direction"] for r in open_rejections(env, "Y6")] == ["to_salesforce"]  # skipped, never written
+    assert link.state == LinkState.ACTIVE
+    assert [r["direction"] for r in open_rejections(env, "Y6")] == [
+        Direction.TO_SALESFORCE
+    ]  # skipped, never written
     brevo_edit(env, sf_id, FIRSTNAME="Dritte")
     assert env.tk.run(NAME).counts["to_salesforce.update"] == 1
     assert sf_record(env, sf_id)["FirstName"] == "Dritte"

@@ -18,6 +18,7 @@ from tests.support.sync_rules import (
     sf_writes,
     started,
 )
+from toolkit.store import IntegrationStatus, LinkState, RunStatus
 
 TIERS = ("Bronze", "Silver", "Gold", "Platinum")
 
@@ -176,17 +177,21 @@ def test_b6_mass_delete_guard_holds_only_the_deletions_until_confirmed(env_facto
     sf_update(env, other, FirstName="Still-Written")
     deletes = env.sf_calls("DELETE", COMPOSITE)
     blocked = env.tk.run(NAME, full=True)
-    assert blocked.status == "blocked" and blocked.tasks == 1 and blocked.counts["to_brevo.update"] == 1
+    assert (
+        blocked.status == RunStatus.BLOCKED and blocked.tasks == 1 and blocked.counts["to_brevo.update"] == 1
+    )
     assert env.brevo_contact(other)["attributes"]["FIRSTNAME"] == "Still-Written"  # type: ignore[index]
     assert blocked.message is not None and "3 of 40" in blocked.message and "Brevo" in blocked.message
     assert "--confirm-deletes" in blocked.message and blocked.counts["blocked_deletes"] == 3
     assert env.sf_calls("DELETE", COMPOSITE) == deletes and len(env.tk.links(NAME)) == 40
     assert not any(sf_record(env, i)["IsDeleted"] for i in in_brevo)
     states = {link.sf_id: link.state for link in env.tk.links(NAME)}
-    assert {states[i] for i in in_brevo} == {"held_brevo_delete"}
-    assert env.tk.store.get_integration(NAME).status == "active"  # blocked, not broken
+    assert {states[i] for i in in_brevo} == {LinkState.HELD_BREVO_DELETE}
+    assert env.tk.store.get_integration(NAME).status == IntegrationStatus.ACTIVE  # blocked, not broken
     again = env.tk.run(NAME)  # still waiting, and said so
-    assert again.status == "blocked" and "3 deletions wait" in (again.message or "") and again.tasks == 0
+    assert (
+        again.status == RunStatus.BLOCKED and "3 deletions wait" in (again.message or "") and again.tasks == 0
+    )
     confirmed = env.tk.run(NAME, confirm_deletes=True)
     assert confirmed.ok and confirmed.counts["to_salesforce.delete"] == 3
     assert all(sf_record(env, i)["IsDeleted"] for i in in_brevo) and len(env.tk.links(NAME)) == 37
@@ -194,13 +199,13 @@ def test_b6_mass_delete_guard_holds_only_the_deletions_until_confirmed(env_facto
     assert all(r["success"] for r in env.sandbox.salesforce.delete_many(in_sf))
     for full in (False, True):
         stopped = env.tk.run(NAME, full=full)
-        assert stopped.status == "blocked", (full, stopped)
+        assert stopped.status == RunStatus.BLOCKED, (full, stopped)
         assert (
             stopped.message is not None and "3 of 37" in stopped.message and "Salesforce" in stopped.message
         )
         assert all(list_id in env.brevo_contact(i)["listIds"] for i in in_sf)  # type: ignore[index]
         assert len(env.tk.links(NAME)) == 37
-    assert {link.state for link in env.tk.links(NAME) if link.sf_id in in_sf} == {"held_delete"}
+    assert {link.state for link in env.tk.links(NAME) if link.sf_id in in_sf} == {LinkState.HELD_DELETE}
     removed = env.tk.run(NAME, confirm_deletes=True)
     assert removed.ok and removed.counts["to_brevo.delete"] == 3
     assert all(list_id not in env.brevo_contact(i)["listIds"] for i in in_sf)  # type: ignore[index]

@@ -22,6 +22,7 @@ from tests.support.sync_rules import (
 )
 from toolkit.exceptions import MappingError
 from toolkit.rules.base import LEAD_FIRST_NAME_MAX
+from toolkit.store import Direction, IntegrationStatus
 
 # -- Y8, Y9 (Leads) ----------------------------------------------------------------------------------
 
@@ -45,7 +46,7 @@ def test_y8_lead_first_name_over_40_chars_not_pushed_and_integration_shows_error
     [row] = open_rejections(env, "Y8", "leads")
     assert (row["record_id"], row["field"], row["value"]) == (long_id, "FirstName", long_name)
     assert "40" in row["reason"]
-    assert integration.status == "active"  # one Lead does not stop the sync
+    assert integration.status == IntegrationStatus.ACTIVE  # one Lead does not stop the sync
     # Unchanged, it is not reported again; shortened in Brevo, it is written and the error goes.
     assert env.tk.run("leads").rejected == {}
     assert long_id in (env.tk.store.get_integration("leads").last_error or "")
@@ -86,7 +87,7 @@ def test_y9_lead_phone_outside_6_to_16_digits_not_pushed_to_brevo(env_factory: A
     assert brevo_attr(env, updated, "SMS") == sms and brevo_attr(env, updated, "LASTNAME") != "Changed"
     rows = {r["record_id"]: r for r in open_rejections(env, "Y9", "leads")}
     assert set(rows) == {short, long_, updated}
-    assert rows[short]["direction"] == "to_brevo" and rows[short]["field"] == "MobilePhone"
+    assert rows[short]["direction"] == Direction.TO_BREVO and rows[short]["field"] == "MobilePhone"
     assert "5 digits" in rows[short]["reason"] and "6 to 16" in rows[short]["reason"]
     assert "17 digits" in rows[long_]["reason"]
     assert list_id in env.brevo_contact(fine)["listIds"]  # type: ignore[index]

@@ -14,6 +14,7 @@ import pytest
 from tests.support.sync import Env, distinct_emails, setup_integration
 from toolkit.brevo import contact_ext_id
 from toolkit.sandbox.variants import WireVariants
+from toolkit.store import Direction, RunStatus
 from toolkit.timestamps import parse_brevo_datetime, parse_salesforce_datetime
 
 
@@ -159,7 +160,7 @@ def test_a_record_error_given_as_text_becomes_a_rejection_with_the_services_word
     assert result.ok, result.message
     [rejection] = [r for r in env.tk.rejections("contacts") if r["record_id"] == sf_id]
     assert rejection["service_message"] == "UNABLE_TO_LOCK_ROW: unable to obtain row lock"
-    assert rejection["direction"] == "to_salesforce"
+    assert rejection["direction"] == Direction.TO_SALESFORCE
 
 
 def test_a_query_answer_of_the_wrong_shape_fails_the_run_with_a_protocol_error(
@@ -174,8 +175,8 @@ def test_a_query_answer_of_the_wrong_shape_fails_the_run_with_a_protocol_error(
     for endpoint in ("query", "query_all"):  # the server answers a list where a page is due
         monkeypatch.setitem(rest._HANDLERS, endpoint, lambda ctx: json_response(["not", "a", "page"]))
     result = env.tk.run("contacts")
-    assert result.status == "failed"
+    assert result.status == RunStatus.FAILED
     assert "not of the shape Salesforce documents" in (result.message or "")
     assert "(GET queryAll)" in (result.message or "") and "PROTOCOL" not in (result.message or "")
     plan = env.tk.plan("contacts")  # B1 too: a clear outcome, not a library's KeyError
-    assert plan.status == "failed" and "not of the shape" in (plan.message or "")
+    assert plan.status == RunStatus.FAILED and "not of the shape" in (plan.message or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ class Held:
 
 
 @pytest.fixture
-def held(env_factory) -> Held:  # type: ignore[no-untyped-def]
+def held(env_factory: Any) -> Held:
     env = env_factory(contacts=40, seed=12)
     list_id = setup_integration(env.tk, NAME)
     assert env.tk.run(NAME).status == "succeeded"
@@ -85,14 +86,15 @@ def test_b6_integrations_page_shows_held_deletions_and_confirms_them(held: Held)
     page.choice.value = "contacts"  # a run from the page is blocked again, and says how to confirm
     page.dry_run.value = False
     page.run_button.click()
-    assert page.last_result.status == "blocked" and page.message.level == "warn"
+    assert page.last_result is not None and page.last_result.status == "blocked"
+    assert page.message.level == "warn"
     assert "blocked" in page.message.text and "Confirm button" in page.message.text
     assert len(tk.held_deletions(NAME)) == 6
 
     runs = len(tk.store.list_runs(tk.store.get_integration(NAME).id))
     button.click()  # Confirm: a real run with confirm_deletes, then the page reloads
     result = page.held.last_result
-    assert result is page.last_result and result.status == "succeeded"
+    assert result is not None and result is page.last_result and result.status == "succeeded"
     assert result.counts["to_brevo.delete"] == 3 and result.counts["to_salesforce.delete"] == 3
     assert len(tk.store.list_runs(tk.store.get_integration(NAME).id)) == runs + 1
     assert_carried_out(held)
@@ -110,11 +112,12 @@ def test_b6_dashboard_lists_integrations_with_held_deletions_and_confirms(held: 
     assert board.held.held == {"contacts": {"held_delete": 3, "held_brevo_delete": 3}}
     assert board.held in board.children and board.held.layout.display is None
     assert board.held.buttons["contacts"].description == "Confirm 6 deletions"
+    assert board.status is not None
     used = board.status.used
     board.held.buttons["contacts"].click()
     assert_carried_out(held)
     result = board.held.last_result
-    assert result.ok and result.tasks == 6
+    assert result is not None and result.ok and result.tasks == 6
     assert board.status.used == used + 6  # the dashboard reloaded: the confirmation's tasks count
     assert f">{result.run_id}<" in board.runs_html.value
     assert (
@@ -128,7 +131,7 @@ def test_b6_cli_show_and_list_name_the_held_deletions(
 ) -> None:
     monkeypatch.setenv("TOOLKIT_STATE_DIR", str(held.env.tk.settings.state_dir))
 
-    def show() -> dict:  # type: ignore[type-arg]
+    def show() -> dict[str, Any]:
         assert main(["integrations", "show", NAME]) == 0
         return json.loads(capsys.readouterr().out)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import inspect
 import re
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,15 @@ from toolkit.ui import IntegrationsPage, QuotaDashboard, dashboard
 LEAD_MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName", "SMS": "MobilePhone"}
 
 
+def first_name(env: Env, sf_id: str) -> str:
+    """The Brevo contact's FIRSTNAME (the contact must exist)."""
+    contact = env.brevo_contact(sf_id)
+    assert contact is not None
+    return str(contact["attributes"]["FIRSTNAME"])
+
+
 @pytest.fixture
-def synced(env_factory) -> Env:  # type: ignore[no-untyped-def]
+def synced(env_factory: Any) -> Env:
     """Contacts and Leads integrations, each run once (with records that break the rules)."""
     env = env_factory(contacts=40, leads=40, seed=31, rule_share=0.3)
     setup_integration(env.tk, "contacts")
@@ -57,11 +65,11 @@ def test_s8_integrations_page_shows_each_integration_and_runs_one(synced: Env) -
     page.run_button.click()
     assert page.message.level == "ok" and "would write 1 records" in page.message.text
     assert "updated in Brevo" in page.result.value and "What this dry run would do" in page.result.value
-    assert synced.brevo_contact(linked)["attributes"]["FIRSTNAME"] != "Zoë"
+    assert first_name(synced, linked) != "Zoë"
     page.dry_run.value = False
     page.run_button.click()
     assert "succeeded: wrote 1 records" in page.message.text
-    assert synced.brevo_contact(linked)["attributes"]["FIRSTNAME"] == "Zoë"
+    assert first_name(synced, linked) == "Zoë"
     assert {r["name"]: r for r in page.rows()}["contacts"]["tasks_this_month"] == contacts[
         "tasks_this_month"
     ] + 1
@@ -82,6 +90,7 @@ def test_q1_b2_b3_dashboard_shows_usage_forecast_api_and_filters_rejections(
     used = tk.quota.status().used
     tk.quota.set_limit(used * 100 // 85)  # 85% used: past the 80% mark
     board = QuotaDashboard(tk)
+    assert board.status is not None
     assert board.status.used == used and board.status.state == "warning"
     assert f"<b>{used:,}</b> of <b>{used * 100 // 85:,}</b> tasks used" in board.quota_html.value
     assert ">warning<" in board.quota_html.value and "80%" in board.quota_html.value
@@ -122,13 +131,14 @@ def test_q1_b2_b3_dashboard_shows_usage_forecast_api_and_filters_rejections(
     assert {i.status for i in tk.integrations()} == {"stopped"}
 
 
-def test_pages_on_an_empty_state_say_so(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_pages_on_an_empty_state_say_so(env_factory: Any) -> None:
     env = env_factory()
     page = IntegrationsPage(env.tk)
     assert "No integration yet" in page.table.value and page.run_button.disabled
     page.run_now()
     assert "Choose an integration first" in page.message.text
     board = QuotaDashboard(env.tk)
+    assert board.status is not None
     assert board.status.used == 0 and "No task used this month yet" in board.breakdown.value
     assert "No run yet" in board.runs_html.value and "No Salesforce API reading yet" in board.api_html.value
     assert "0 rejected record(s)" in board.rejections_html.value and board.message.text == ""

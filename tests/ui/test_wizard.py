@@ -8,6 +8,7 @@ wizard's loopback listener), exactly what a person's browser does.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,7 +47,7 @@ def set_api(env: Env, enabled: bool) -> None:
     assert answer.status_code == 200
 
 
-def test_s1_s8_through_the_login_page_and_the_loopback_redirect(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_s1_s8_through_the_login_page_and_the_loopback_redirect(env_factory: Any) -> None:
     env = env_factory(contacts=20, seed=21)
     wizard = named(env)
     step = wizard.connect_step
@@ -107,7 +108,7 @@ def test_s1_s8_through_the_login_page_and_the_loopback_redirect(env_factory) -> 
     assert result.status == "succeeded" and result.counts["to_brevo.create"] > 0
 
 
-def test_s2_a_refused_login_is_said_on_the_step(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_s2_a_refused_login_is_said_on_the_step(env_factory: Any) -> None:
     env = env_factory()
     wizard = named(env)
     step = wizard.connect_step
@@ -141,7 +142,7 @@ def test_s2_a_refused_login_is_said_on_the_step(env_factory) -> None:  # type: i
     assert step.state == "success" and not wizard.next_button.disabled
 
 
-def test_s2_api_disabled_for_org_is_said_on_the_step(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_s2_api_disabled_for_org_is_said_on_the_step(env_factory: Any) -> None:
     env = env_factory()
     wizard = named(env)
     step = wizard.connect_step
@@ -162,7 +163,7 @@ def test_s2_api_disabled_for_org_is_said_on_the_step(env_factory) -> None:  # ty
     assert step.state == "success" and not wizard.next_button.disabled
 
 
-def test_s3_a_sixth_use_of_one_account_is_refused_on_the_step(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_s3_a_sixth_use_of_one_account_is_refused_on_the_step(env_factory: Any) -> None:
     env = env_factory()
     for n in range(5):  # five integrations on the sandbox's one account, Contacts and Leads
         env.tk.create_integration(f"use-{n}", ("Contact", "Lead")[n % 2])
@@ -192,7 +193,7 @@ def test_s3_a_sixth_use_of_one_account_is_refused_on_the_step(env_factory) -> No
     assert step.state == "success" and not wizard.next_button.disabled
 
 
-def test_s5_s6_b4_mapping_offers_compatible_fields_and_says_why_a_choice_is_invalid(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_s5_s6_b4_mapping_offers_compatible_fields_and_says_why_a_choice_is_invalid(env_factory: Any) -> None:
     env = env_factory()
     wizard = named(env, "leads", "Lead")
     step = wizard.connect_step
@@ -229,7 +230,7 @@ def test_s5_s6_b4_mapping_offers_compatible_fields_and_says_why_a_choice_is_inva
     assert mapping.state == "success" and env.tk.store.get_integration("leads").sync_booleans_picklists
 
 
-def test_a_taken_name_an_existing_list_and_save_as_draft(env_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_taken_name_an_existing_list_and_save_as_draft(env_factory: Any) -> None:
     env = env_factory()
     list_id = setup_integration(env.tk, "contacts")
     wizard = SetupWizard(env.tk)
@@ -266,9 +267,11 @@ def test_a_taken_name_an_existing_list_and_save_as_draft(env_factory) -> None:  
 
 
 @pytest.mark.parametrize("bad", ["token = 'x'", "quota_limit = 'lots'"])
-def test_a_broken_configuration_is_said_instead_of_a_traceback(tmp_path, monkeypatch, bad: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_configuration_is_said_instead_of_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
     (tmp_path / "toolkit.toml").write_text(bad + "\n")
     monkeypatch.setenv("TOOLKIT_STATE_DIR", str(tmp_path))
     wizard = SetupWizard()
-    assert wizard.steps == [] and wizard.children == (wizard.problem,)
+    assert wizard.steps == [] and list(wizard.children) == [wizard.problem]
     assert "toolkit.toml" in wizard.problem.text and wizard.problem.level == "error"

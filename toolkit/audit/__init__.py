@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from toolkit.audit.meanings import RULES, describe_rule, rule_descriptions, rule_title
-from toolkit.store.records import to_ts
+from toolkit.store.base import member
+from toolkit.store.records import Direction, RejectionState, to_ts
+from toolkit.store.reporting import ReportRow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +127,11 @@ def _since(since: datetime | str | None) -> str | None:
     return to_ts(since)
 
 
-def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...], times: Iterable[str]) -> pd.DataFrame:
+def _direction(direction: str | None) -> Direction | None:
+    return None if direction is None else member(Direction, direction, "direction")
+
+
+def _frame(rows: list[ReportRow], columns: tuple[str, ...], times: Iterable[str]) -> pd.DataFrame:
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=list(columns))
@@ -140,7 +146,7 @@ def rejections(
     integration: str | int | None = None,
     rule: str | Iterable[str] | None = None,
     direction: str | None = None,
-    state: str = "all",
+    state: str = RejectionState.ALL,
     run: int | None = None,
     resolved_in: int | None = None,
     since: datetime | str | None = None,
@@ -172,8 +178,8 @@ def rejections(
     rows = store.report_rejections(
         integration_id=_integration_id(store, integration),
         rules=rules,
-        direction=direction,
-        state=state,
+        direction=_direction(direction),
+        state=member(RejectionState, state, "state"),
         run_id=run,
         resolved_run_id=resolved_in,
         since=_since(since),
@@ -188,7 +194,7 @@ def rejection_counts(
     integration: str | int | None = None,
     rule: str | Iterable[str] | None = None,
     direction: str | None = None,
-    state: str = "all",
+    state: str = RejectionState.ALL,
     since: datetime | str | None = None,
 ) -> pd.DataFrame:
     """How many rejections there are per integration, rule, direction and state, counted in SQL.
@@ -205,21 +211,21 @@ def rejection_counts(
     rows = store.report_rejection_counts(
         integration_id=_integration_id(store, integration),
         rules=rules,
-        direction=direction,
-        state=state,
+        direction=_direction(direction),
+        state=member(RejectionState, state, "state"),
         since=_since(since),
     )
     return pd.DataFrame(rows, columns=list(REJECTION_COUNT_COLUMNS))
 
 
-def _run_row(row: dict[str, Any]) -> dict[str, Any]:
+def _run_row(row: ReportRow) -> ReportRow:
     stored = row["counts"] or {}
     counts = stored.get("counts") or {}
     rejected = stored.get("rejected") or {}
     started, finished = row["started_at"], row["finished_at"]
 
     def total(action: str) -> int:
-        return sum(int(counts.get(f"{side}.{action}", 0)) for side in ("to_brevo", "to_salesforce"))
+        return sum(int(counts.get(f"{side}.{action}", 0)) for side in Direction)
 
     return {
         **row,

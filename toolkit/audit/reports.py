@@ -23,18 +23,19 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import jinja2
 
 from toolkit.audit.meanings import describe_rule, rule_title
 from toolkit.exceptions import ConfigError
-from toolkit.store import Store
+from toolkit.store import Direction, ReportRow, Store
 
 __all__ = [
     "CSV_COLUMNS",
     "HTML_ROWS_PER_RULE",
     "ReportPaths",
+    "RunSummary",
     "csv_cell",
     "file_slug",
     "render_html",
@@ -68,7 +69,7 @@ HTML_ROWS_PER_RULE = 500
 """Records shown per rule in the HTML (the CSV has them all)."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_DIRECTIONS = {"to_brevo": "Salesforce → Brevo", "to_salesforce": "Brevo → Salesforce"}
+_DIRECTIONS = {Direction.TO_BREVO: "Salesforce → Brevo", Direction.TO_SALESFORCE: "Brevo → Salesforce"}
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,36 @@ class ReportPaths:
     html: Path
 
 
-def csv_cell(value: Any) -> str:
+class RunSummary(TypedDict):
+    """What one run did (:func:`run_summary`): the head of its report, the notebooks' summary.
+
+    Times are stored UTC text (``2026-01-31T09:15:00.000000Z``); ``tasks`` are the records
+    written (SPEC Q1); ``rejected`` counts the rejections recorded in this run, ``resolved`` those
+    it resolved (A3), each also by rule; ``still_open`` the open rejections this run did not see,
+    as of now; ``sf_api_used`` and ``sf_api_limit`` the Salesforce API reading at its end (B3).
+    """
+
+    run_id: int
+    integration: str
+    object: str
+    status: str
+    dry_run: bool
+    full: bool
+    started_at: str
+    finished_at: str | None
+    error: str | None
+    tasks: int
+    counts: dict[str, int]
+    rejected: int
+    rejected_by_rule: dict[str, int]
+    resolved: int
+    resolved_by_rule: dict[str, int]
+    still_open: int
+    sf_api_used: int | None
+    sf_api_limit: int | None
+
+
+def csv_cell(value: object) -> str:
     """A value as a CSV cell, neutralised against formula injection (leading apostrophe)."""
     if value is None:
         return ""
@@ -99,14 +129,14 @@ def _when(text: str | None) -> str:
     return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _run(store: Store, run_id: int) -> dict[str, Any]:
+def _run(store: Store, run_id: int) -> ReportRow:
     found = store.report_runs(run_id=run_id)
     if not found:
         raise ConfigError(f"no run {run_id}")
     return found[0]
 
 
-def run_summary(store: Store, run_id: int) -> dict[str, Any]:
+def run_summary(store: Store, run_id: int) -> RunSummary:
     """What one run did, for a report's head or a notebook.
 
     Args:
@@ -114,11 +144,7 @@ def run_summary(store: Store, run_id: int) -> dict[str, Any]:
         run_id: the run.
 
     Returns:
-        A dict with ``run_id``, ``integration``, ``object``, ``status``, ``dry_run``, ``full``,
-        ``started_at``, ``finished_at`` (stored UTC text), ``error``, ``tasks`` (records written,
-        SPEC Q1), ``counts`` (action -> records), ``rejected`` and ``rejected_by_rule`` (recorded
-        in this run), ``resolved`` and ``resolved_by_rule`` (A3), ``still_open`` (open rejections
-        this run did not see, as of now), ``sf_api_used`` and ``sf_api_limit`` (B3).
+        The run's :class:`RunSummary`.
 
     Raises:
         ConfigError: no such run.
@@ -162,8 +188,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _groups(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    by_rule: dict[str, list[dict[str, Any]]] = {}
+def _groups(rows: list[ReportRow], limit: int) -> list[dict[str, Any]]:
+    by_rule: dict[str, list[ReportRow]] = {}
     for row in rows:
         by_rule.setdefault(row["rule"], []).append(row)
     ordered = sorted(by_rule.items(), key=lambda item: (-len(item[1]), item[0]))
@@ -181,9 +207,9 @@ def _groups(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
 
 
 def render_html(
-    summary: dict[str, Any],
-    rejected: list[dict[str, Any]],
-    resolved: list[dict[str, Any]],
+    summary: RunSummary,
+    rejected: list[ReportRow],
+    resolved: list[ReportRow],
     *,
     rows_per_rule: int = HTML_ROWS_PER_RULE,
     generated_at: datetime | None = None,
@@ -210,7 +236,7 @@ def render_html(
     )
 
 
-def _write_csv(path: Path, rejected: list[dict[str, Any]], resolved: list[dict[str, Any]]) -> None:
+def _write_csv(path: Path, rejected: list[ReportRow], resolved: list[ReportRow]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)

@@ -1,4 +1,8 @@
-"""The ``toolkit`` command line: ``toolkit sandbox start`` (more commands come with the engine)."""
+"""The ``toolkit`` command line: ``sandbox start``, ``demo``, ``integrations``, ``sync``, ``report``, ``quota``.
+
+Each module adds its sub-commands to the parser (:mod:`toolkit.cli.sync`, :mod:`toolkit.cli.quota`);
+the sandbox and the demo are imported only when asked for (they need the ``sandbox`` extra).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,19 @@ from typing import Any
 
 from toolkit.cli.quota import add_commands as add_quota_commands
 from toolkit.cli.sync import add_commands, run_command
+from toolkit.exceptions import ToolkitError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+INSTALL_SANDBOX = "pip install 'sf-brevo-toolkit[sandbox]' (in a clone: pip install -e '.[sandbox]')"
 
 
 def _sandbox_start(args: argparse.Namespace) -> int:
-    from toolkit.sandbox.middleware import FaultPlan
-    from toolkit.sandbox.runner import Sandbox, SandboxConfig
+    try:
+        from toolkit.sandbox.middleware import FaultPlan
+        from toolkit.sandbox.runner import Sandbox, SandboxConfig
+    except ModuleNotFoundError as exc:
+        raise ToolkitError(f"the sandbox needs its extra ({exc.name} is missing): {INSTALL_SANDBOX}") from exc
 
     faults = (
         FaultPlan.parse(args.faults, seed=args.fault_seed, delay_seconds=args.fault_delay)
@@ -123,9 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the sandbox with seeded data and a short tour (make demo)")
     demo.add_argument("--no-serve", action="store_true", help="exit after the tour instead of serving")
     demo.set_defaults(func=_demo)
+    notebooks = sub.add_parser(
+        "notebooks", help="print the folder of the notebooks (Voilà apps, sync.ipynb for papermill)"
+    )
+    notebooks.set_defaults(func=_notebooks)
     add_commands(sub)
     add_quota_commands(sub)
     return parser
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from toolkit.cli.voila import NOTEBOOKS
+
+    print(NOTEBOOKS)
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

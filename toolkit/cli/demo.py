@@ -1,7 +1,9 @@
 """``make demo``: the sandbox with seeded data, a short tour through real clients, a sync, the apps.
 
-Then a Contacts and a Leads integration, one real sync of each through ``notebooks/sync.ipynb``
-(papermill), the figures and audit reports, and the Voilà apps served on 127.0.0.1 until Ctrl-C.
+Then a Contacts and a Leads integration, one real sync of each through ``sync.ipynb`` of the
+toolkit's notebooks (:data:`toolkit.cli.voila.NOTEBOOKS`, papermill), the figures and audit
+reports, and the Voilà apps served on 127.0.0.1 until Ctrl-C. It needs the ``sandbox`` and
+``notebooks`` extras (``pip install 'sf-brevo-toolkit[sandbox,notebooks]'``).
 
 The figures say what the runs did with the data's real-org traits (:func:`messy_figures`):
 values cleared, duplicate e-mails rejected (D1), Leads superseded by or converted into Contacts,
@@ -11,6 +13,7 @@ held; and how many records of each trait the sandbox generated (:func:`sandbox_t
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from simple_salesforce import Salesforce
 
-from toolkit.sandbox.runner import Sandbox, SandboxConfig
+from toolkit.exceptions import ToolkitError
 
 if TYPE_CHECKING:
     from toolkit.api import Toolkit
@@ -29,6 +32,9 @@ DEMO_LEADS = 500
 DEMO_SEED = 42
 DEMO_RULE_SHARE = 0.1  # records breaking the Y rules, so that rejections show
 DEMO_STATE = ".sandbox/demo-state"  # under the working directory (git-ignored in the repository)
+INSTALL_DEMO = (
+    "pip install 'sf-brevo-toolkit[sandbox,notebooks]' (in a clone: pip install -e '.[sandbox,notebooks]')"
+)
 
 
 def tour(info: dict[str, Any]) -> list[str]:
@@ -284,7 +290,6 @@ def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
     from toolkit.api import Toolkit
     from toolkit.audit.meanings import rule_title
     from toolkit.config import Settings
-    from toolkit.exceptions import ToolkitError
 
     lines = []
     with Toolkit(Settings.from_env({"TOOLKIT_STATE_DIR": str(state_dir)})) as tk:
@@ -312,9 +317,21 @@ def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
 
 
 def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
-    """Start the sandbox, set up two integrations, sync them through papermill, report, serve Voilà."""
-    from toolkit.cli.voila import run_sync_notebook, serve_voila
+    """Start the sandbox, set up two integrations, sync them through papermill, report, serve Voilà.
 
+    Raises:
+        ToolkitError: the ``sandbox`` or ``notebooks`` extra is not installed (said before anything starts).
+    """
+    from toolkit.cli.voila import NOTEBOOKS, find_voila, run_sync_notebook, serve_voila
+
+    try:
+        from toolkit.sandbox.runner import Sandbox, SandboxConfig
+    except ModuleNotFoundError as exc:
+        raise ToolkitError(
+            f"the demo needs the sandbox extra ({exc.name} is missing): {INSTALL_DEMO}"
+        ) from exc
+    if importlib.util.find_spec("papermill") is None or (serve and find_voila() is None):
+        raise ToolkitError(f"the demo needs the notebooks extra (papermill, Voilà): {INSTALL_DEMO}")
     sandbox = Sandbox(
         SandboxConfig(contacts=DEMO_CONTACTS, leads=DEMO_LEADS, seed=DEMO_SEED, rule_share=DEMO_RULE_SHARE)
     )
@@ -340,7 +357,7 @@ def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
             out(line)
         for name, _obj, _list in DEMO_INTEGRATIONS:
             executed = run_sync_notebook(state, name, state / "runs", state / "reports")
-            out(f"papermill: notebooks/sync.ipynb -> {executed}")
+            out(f"papermill: {NOTEBOOKS / 'sync.ipynb'} -> {executed}")
         for line in demo_figures(state, state / "reports"):
             out(line)
         out(f"State: {state.resolve()}  (export TOOLKIT_STATE_DIR={state.resolve()} to use it)")

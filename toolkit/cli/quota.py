@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
-from typing import Any
 
 from toolkit.config import Settings
+from toolkit.credentials import CredentialStore
+from toolkit.notify import notify_pending
 from toolkit.quota import Quota, QuotaStatus
-from toolkit.store import Store
+from toolkit.store import IntegrationStatus, Store
 
 __all__ = ["add_commands"]
 
@@ -89,9 +90,11 @@ def _set_limit(args: argparse.Namespace) -> int:
     settings, store = _open()
     with store:
         quota = Quota(store, settings)
-        stopped_before = {i.name for i in store.list_integrations(status="stopped")}
+        stopped_before = {i.name for i in store.list_integrations(status=IntegrationStatus.STOPPED)}
         status = quota.set_limit(args.limit)
-        resumed = sorted(stopped_before - {i.name for i in store.list_integrations(status="stopped")})
+        resumed = sorted(
+            stopped_before - {i.name for i in store.list_integrations(status=IntegrationStatus.STOPPED)}
+        )
     source = "stored" if args.limit is not None else "from the settings"
     print(f"Monthly limit {status.limit:,} tasks ({source}).")
     print("\n".join(_status_lines(status)))
@@ -101,9 +104,6 @@ def _set_limit(args: argparse.Namespace) -> int:
 
 
 def _notify(_args: argparse.Namespace) -> int:
-    from toolkit.credentials import CredentialStore
-    from toolkit.notify import notify_pending
-
     settings, store = _open()
     with store:
         report = notify_pending(store, settings, CredentialStore(settings.state_dir))
@@ -117,7 +117,7 @@ def _notify(_args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``quota`` (``show``, ``set-limit``, ``notify``) to the ``toolkit`` parser's sub-commands."""
     quota = sub.add_parser("quota", help="the monthly task quota: usage, forecast, limit (Q1-Q3, B2)")
     qsub = quota.add_subparsers(dest="quota_command", required=True)

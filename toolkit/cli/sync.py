@@ -12,25 +12,32 @@ import argparse
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from toolkit.api import Toolkit
 from toolkit.audit.reports import write_run_report
 from toolkit.exceptions import ConfigError, QuotaExhausted, RunLockedError, ToolkitError
+from toolkit.store import LinkState, RejectionState, RunStatus
 
-__all__ = ["add_commands", "EXIT_CODES"]
+__all__ = ["EXIT_CODES", "add_commands"]
 
-EXIT_CODES = {"succeeded": 0, "failed": 1, "blocked": 3, "stopped": 4}
+EXIT_CODES = {RunStatus.SUCCEEDED: 0, RunStatus.FAILED: 1, RunStatus.BLOCKED: 3, RunStatus.STOPPED: 4}
+"""Exit code of ``toolkit sync`` by the run's status."""
 EXIT_CONFIG, EXIT_LOCKED = 2, 5
 
+Command = Callable[[argparse.Namespace], int]
+"""What a sub-command runs: its parsed arguments in, the exit code out."""
 
-def _toolkit() -> Any:
-    from toolkit.api import Toolkit
 
+def _toolkit() -> Toolkit:
     return Toolkit()
 
 
-HELD_STATES = ("held_delete", "held_brevo_delete")
+HELD_STATES = (LinkState.HELD_DELETE, LinkState.HELD_BREVO_DELETE)
 """Link states of deletions held by the mass-delete guard (B6): deleted in Salesforce, in Brevo."""
 
 HELD_IDS_SHOWN = 10
@@ -43,7 +50,7 @@ def _list(_args: argparse.Namespace) -> int:
         for integ in tk.integrations():
             runs = tk.store.list_runs(integ.id, limit=1)
             last = runs[0] if runs else None
-            open_rejections = len(tk.store.list_rejections(integ.id, state="open"))
+            open_rejections = len(tk.store.list_rejections(integ.id, state=RejectionState.OPEN))
             held = sum(tk.store.count_links(integ.id, state=state) for state in HELD_STATES)
             rows.append(
                 (
@@ -70,12 +77,10 @@ def _show(args: argparse.Namespace) -> int:
     integration's own, else the settings'); ``held_deletions`` counts the deletions it holds
     per link state, with the first Salesforce Ids and the command that confirms them.
     """
-    from toolkit.store import LINK_STATES
-
     with _toolkit() as tk:
         integ = tk.store.get_integration(args.name)
         runs = tk.store.list_runs(integ.id, limit=1)
-        by_state = {state: tk.store.count_links(integ.id, state=state) for state in LINK_STATES}
+        by_state = {state: tk.store.count_links(integ.id, state=state) for state in LinkState}
         held = tk.held_deletions(integ.name)
         info = {
             "name": integ.name,
@@ -123,9 +128,7 @@ def _set_status(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
+    bars: dict[str, tqdm[Any]] = {}
 
     def progress(phase: str, n: int) -> None:
         if phase not in bars:
@@ -151,7 +154,7 @@ def _sync(args: argparse.Namespace) -> int:
         return EXIT_LOCKED
     except QuotaExhausted as exc:  # Q3: stopped by the quota, and not resumed (no tasks left this month)
         print(f"toolkit sync: {exc}", file=sys.stderr)
-        return EXIT_CODES["stopped"]
+        return EXIT_CODES[RunStatus.STOPPED]
     finally:
         for bar in bars.values():
             bar.close()
@@ -165,7 +168,7 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"  audit report: {paths.html}\n                {paths.csv}")
     if result.message:
         print(result.message, file=sys.stderr)
-    return EXIT_CODES.get(result.status, 1)
+    return EXIT_CODES.get(result.status, EXIT_CODES[RunStatus.FAILED])
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -176,15 +179,15 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _last_run(tk: Any, integration: str | None) -> int:
+def _last_run(tk: Toolkit, integration: str | None) -> int:
     iid = None if integration is None else tk.store.get_integration(integration).id
-    runs = [r for r in tk.store.list_runs(iid, limit=50) if not r.dry_run and r.status != "running"]
+    runs = [r for r in tk.store.list_runs(iid, limit=50) if not r.dry_run and r.status != RunStatus.RUNNING]
     if not runs:
         raise ConfigError("no finished run to report on yet")
     return int(runs[0].id)
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``integrations`` and ``sync`` to the ``toolkit`` parser's sub-commands."""
     integrations = sub.add_parser("integrations", help="list, show, activate or deactivate integrations")
     isub = integrations.add_subparsers(dest="command_name", required=True)
@@ -221,10 +224,10 @@ def add_commands(sub: Any) -> None:
     report.set_defaults(func=_report)
 
 
-def run_command(func: Any, args: argparse.Namespace) -> int:
+def run_command(func: Command, args: argparse.Namespace) -> int:
     """Run a command, turning configuration problems into exit code 2 with a one-line message."""
     try:
-        return int(func(args))
+        return func(args)
     except (ConfigError, ToolkitError) as exc:
         print(f"toolkit: {exc}", file=sys.stderr)
         return EXIT_CONFIG

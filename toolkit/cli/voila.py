@@ -2,11 +2,17 @@
 
 ``sync.ipynb`` runs as a scheduler runs it (``papermill ... -k python3 -p integration NAME``),
 with ``TOOLKIT_STATE_DIR`` pointing at the demo's state: no credential is ever a parameter.
-Voilà serves ``notebooks/`` on 127.0.0.1 until Ctrl-C; SIGTERM stops it and its kernels.
+Voilà serves :data:`NOTEBOOKS` on 127.0.0.1 until Ctrl-C; SIGTERM stops it and its kernels.
+
+The notebooks ship inside the package (``toolkit/notebooks/``, package data of the wheel):
+:data:`NOTEBOOKS` is their folder, in a clone and in an installed toolkit alike. From a shell::
+
+    python -c "from toolkit.cli.voila import NOTEBOOKS; print(NOTEBOOKS)"
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -24,6 +30,7 @@ from typing import IO
 from toolkit.exceptions import ToolkitError
 
 __all__ = [
+    "INSTALL_NOTEBOOKS",
     "NOTEBOOKS",
     "VOILA_APPS",
     "VoilaServer",
@@ -34,8 +41,11 @@ __all__ = [
     "serve_voila",
 ]
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS: Path = Path(__file__).resolve().parents[1] / "notebooks"
+"""The folder of the toolkit's notebooks (``toolkit/notebooks/``): the Voilà apps, sync and audit_report."""
 VOILA_APPS = ("setup_wizard.ipynb", "integrations.ipynb", "quota_dashboard.ipynb")
+INSTALL_NOTEBOOKS = "pip install 'sf-brevo-toolkit[notebooks]' (in a clone: pip install -e '.[notebooks]')"
+"""How to install what the notebooks need (papermill, Voilà, ipywidgets...)."""
 
 
 def notebook_env(state_dir: Path) -> dict[str, str]:
@@ -46,14 +56,16 @@ def notebook_env(state_dir: Path) -> dict[str, str]:
 
 
 def run_sync_notebook(state_dir: Path, integration: str, out_dir: Path, report_dir: Path) -> Path:
-    """Run ``notebooks/sync.ipynb`` for real (not a dry run) with papermill's command line.
+    """Run ``sync.ipynb`` of :data:`NOTEBOOKS` for real (not a dry run) with papermill's command line.
 
     Returns:
         The executed notebook's path.
 
     Raises:
-        ToolkitError: papermill exited non-zero (the output notebook shows where).
+        ToolkitError: papermill is not installed, or exited non-zero (the output notebook shows where).
     """
+    if importlib.util.find_spec("papermill") is None:
+        raise ToolkitError(f"papermill is not installed: {INSTALL_NOTEBOOKS}")
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / f"sync-{integration}.ipynb"
     args = [
@@ -107,7 +119,7 @@ def find_voila() -> str | None:
 
 @dataclass(frozen=True)
 class VoilaServer:
-    """A running Voilà process serving ``notebooks/`` on 127.0.0.1."""
+    """A running Voilà process serving :data:`NOTEBOOKS` on 127.0.0.1."""
 
     proc: subprocess.Popen[bytes]
     port: int
@@ -139,7 +151,7 @@ def running_voila(
     log: IO[bytes] | None = None,
     timeout: float = 60.0,
 ) -> Iterator[VoilaServer]:
-    """Start Voilà on ``notebooks/`` for the state ``state_dir``, wait until it listens; stop it on leaving.
+    """Start Voilà on :data:`NOTEBOOKS` for the state ``state_dir``, wait until it listens; stop it on leaving.
 
     Args:
         state_dir: the state the apps open (``TOOLKIT_STATE_DIR``).
@@ -154,7 +166,7 @@ def running_voila(
     """
     voila = voila or find_voila()
     if voila is None:
-        raise ToolkitError("Voilà is not installed: pip install -e '.[notebooks]'")
+        raise ToolkitError(f"Voilà is not installed: {INSTALL_NOTEBOOKS}")
     port = port or _free_port()
     proc = subprocess.Popen(
         [
@@ -189,7 +201,7 @@ def serve_voila(state_dir: Path, out: object, *, port: int = 0) -> None:
     """
     voila = find_voila()
     if voila is None:
-        raise ToolkitError("Voilà is not installed: pip install -e '.[notebooks]'")
+        raise ToolkitError(f"Voilà is not installed: {INSTALL_NOTEBOOKS}")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

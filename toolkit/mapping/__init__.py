@@ -40,6 +40,7 @@ from toolkit.mapping.types import (
     SMS,
     TEXT,
     TYPE_PAIRS,
+    BrevoAttributes,
     MappableField,
     MappedField,
     Mapping,
@@ -55,12 +56,12 @@ __all__ = [
     "EMAIL",
     "FLOAT",
     "MULTIPLE_CHOICE",
-    "SMS",
-    "TEXT",
-    "TYPE_PAIRS",
     "MappableField",
     "MappedField",
     "Mapping",
+    "SMS",
+    "TEXT",
+    "TYPE_PAIRS",
     "mappable_fields",
     "suggest_mapping",
     "validate_mapping",
@@ -143,7 +144,7 @@ def _pairs(pairs: Iterable[tuple[str, str]] | dict[str, str]) -> list[tuple[str,
 def validate_mapping(
     pairs: Iterable[tuple[str, str]] | dict[str, str],
     describe: dict[str, Any],
-    brevo_attributes: Any,
+    brevo_attributes: BrevoAttributes,
     *,
     booleans_and_picklists: bool = False,
 ) -> Mapping:
@@ -222,7 +223,7 @@ def _key(text: str) -> str:
 
 
 def suggest_mapping(
-    describe: dict[str, Any], brevo_attributes: Any, *, booleans_and_picklists: bool = False
+    describe: dict[str, Any], brevo_attributes: BrevoAttributes, *, booleans_and_picklists: bool = False
 ) -> list[tuple[str, str]]:
     """Pairs the wizard proposes: EMAIL <- Email, FIRSTNAME <- FirstName, SMS <- MobilePhone...
 

@@ -6,9 +6,9 @@ can import the data types alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 # Brevo attribute kinds. EMAIL and SMS are Brevo's identifiers; SMS also stands for its other
 # phone identifiers (WHATSAPP, LANDLINE_NUMBER), which take the same E.164 numbers.
@@ -53,14 +53,16 @@ COUNTRY_FIELDS: dict[str, tuple[str, ...]] = {
     "Lead": ("CountryCode", "Country"),
 }
 
+BrevoAttributes: TypeAlias = dict[str, Any] | Iterable[dict[str, Any]]
+"""Brevo's contact attributes: the whole ``GET /contacts/attributes`` answer, or its list."""
+
 _KINDS = {"text": TEXT, "date": DATE, "float": FLOAT, "boolean": BOOLEAN, "multiple-choice": MULTIPLE_CHOICE}
 
 
-def attribute_list(brevo_attributes: Any) -> list[dict[str, Any]]:
+def attribute_list(brevo_attributes: BrevoAttributes) -> list[dict[str, Any]]:
     """The attribute dicts, given the whole ``GET /contacts/attributes`` answer or its list."""
-    if isinstance(brevo_attributes, dict):
-        brevo_attributes = brevo_attributes.get("attributes", [])
-    return [a for a in brevo_attributes if isinstance(a, dict) and a.get("name")]
+    items = brevo_attributes.get("attributes", []) if isinstance(brevo_attributes, dict) else brevo_attributes
+    return [a for a in items if isinstance(a, dict) and a.get("name")]
 
 
 def brevo_kind(attribute: dict[str, Any]) -> str | None:
@@ -228,10 +230,7 @@ class Mapping:
             ValueError: the dict is not a mapping written by :meth:`to_json`.
         """
         try:
-            fields = tuple(
-                MappedField(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
-                for f in data["fields"]
-            )
+            fields = tuple(MappedField(**_tuples(f)) for f in data["fields"])
             return cls(
                 str(data["object"]),
                 tuple((str(a), str(s)) for a, s in data["pairs"]),
@@ -241,3 +240,8 @@ class Mapping:
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a stored mapping: {exc}") from None
+
+
+def _tuples(item: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object's lists as tuples again (the frozen dataclasses hold tuples)."""
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in item.items()}

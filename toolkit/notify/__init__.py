@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from toolkit.brevo import BrevoClient
 from toolkit.config import Settings
+from toolkit.connections import open_brevo
 from toolkit.credentials import CredentialStore, Secret
 from toolkit.exceptions import (
     AuthError,
@@ -49,7 +50,7 @@ from toolkit.exceptions import (
 )
 from toolkit.notify.addresses import NO_ADDRESSES, resolve_addresses
 from toolkit.store import Store
-from toolkit.store.outbox import OutboxMessage
+from toolkit.store.outbox import OutboxMessage, OutboxStatus
 
 __all__ = [
     "BrevoSender",
@@ -236,8 +237,6 @@ def sender_from_settings(
             timeout=settings.http_timeout,
         )
     if brevo is None:
-        from toolkit.connections import open_brevo
-
         try:
             brevo = open_brevo(credentials, settings)
         except CredentialsError:
@@ -294,7 +293,7 @@ def deliver(
     report = DeliveryReport()
     for stale in store.stale_notifications(store.quota_now() - stale_after):
         _resolve(store, stale, sent_log, report, max_attempts)
-    for pending in store.list_notifications(status="pending"):
+    for pending in store.list_notifications(status=OutboxStatus.PENDING):
         message = store.claim_notification(pending.id)
         if message is None or message.attempt_key is None:
             continue  # another process claimed it
@@ -308,7 +307,7 @@ def deliver(
             log.warning("notification %s: %s", message.id, type(exc).__name__)
             _resolve(store, message, sent_log, report, max_attempts)
             continue
-        store.settle_notification(message.id, key, "sent", message_id_sent=provider_id)
+        store.settle_notification(message.id, key, OutboxStatus.SENT, message_id_sent=provider_id)
         report.sent.append(message.id)
         log.info("notification %s (%s %s) sent", message.id, message.kind, message.month)
     return report
@@ -327,7 +326,9 @@ def notify_pending(
     Never raises for a missing configuration nor for a Brevo account that cannot be asked for
     the default addresses: the messages then wait in the outbox (``skipped`` says why).
     """
-    if not store.list_notifications(status="pending") and not store.list_notifications(status="sending"):
+    if not store.list_notifications(status=OutboxStatus.PENDING) and not store.list_notifications(
+        status=OutboxStatus.SENDING
+    ):
         return DeliveryReport()
     try:
         sender = sender_from_settings(settings, credentials, brevo)
@@ -340,10 +341,10 @@ def notify_pending(
 def _settle_refused(
     store: Store, message: OutboxMessage, error: str, report: DeliveryReport, max_attempts: int
 ) -> None:
-    status = "failed" if message.attempts >= max_attempts else "pending"
+    status = OutboxStatus.FAILED if message.attempts >= max_attempts else OutboxStatus.PENDING
     assert message.attempt_key is not None
     store.settle_notification(message.id, message.attempt_key, status, error=error)
-    (report.failed if status == "failed" else report.retry).append(message.id)
+    (report.failed if status == OutboxStatus.FAILED else report.retry).append(message.id)
     log.warning("notification %s not sent (%s): %s", message.id, status, error)
 
 
@@ -354,13 +355,13 @@ def _resolve(
     assert message.attempt_key is not None
     answer = sent_log(message.attempt_tag) if sent_log is not None else None
     if answer is True:
-        store.settle_notification(message.id, message.attempt_key, "sent")
+        store.settle_notification(message.id, message.attempt_key, OutboxStatus.SENT)
         report.sent.append(message.id)
     elif answer is False:
         _settle_refused(
             store, message, "the provider has no record of the last attempt", report, max_attempts
         )
     else:
-        store.settle_notification(message.id, message.attempt_key, "unconfirmed", error=_UNKNOWN)
+        store.settle_notification(message.id, message.attempt_key, OutboxStatus.UNCONFIRMED, error=_UNKNOWN)
         report.unconfirmed.append(message.id)
         log.warning("notification %s (%s %s): %s", message.id, message.kind, message.month, _UNKNOWN)

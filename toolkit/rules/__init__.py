@@ -1,6 +1,8 @@
 """The SPEC's sync rules as checks over a chunk of records: what to write, and what not and why.
 
-Two directions, each returning ``(to_write, rejections)``:
+Two directions, each returning ``(to_write, rejections)`` (:class:`CheckedRows`,
+:class:`CheckedUpdates`; the :class:`Rejection` type, shared with the store, is in
+:mod:`toolkit.rules.rejection`):
 
 - :func:`to_brevo`: Salesforce records -> ``/contacts/import`` rows (Y6, Y7, Y9, B4, Y11);
 - :func:`to_salesforce`: Brevo contacts -> ``composite/sobjects`` updates (Y1, Y3, Y5, Y6, Y8,
@@ -35,16 +37,32 @@ from toolkit.rules.base import (
     RULE_Y6,
     RULE_Y8,
     RULE_Y9,
+    BrevoContact,
     BrevoRow,
-    Rejection,
+    CheckedRows,
+    CheckedUpdates,
+    SfRecord,
     SfUpdate,
 )
 from toolkit.rules.brevo import to_brevo
-from toolkit.rules.hashing import brevo_values, canonical_values, record_hash, salesforce_values
+from toolkit.rules.hashing import (
+    CanonicalValues,
+    brevo_values,
+    canonical_values,
+    record_hash,
+    salesforce_values,
+)
+from toolkit.rules.rejection import Direction, Rejection
 from toolkit.rules.salesforce import to_salesforce
 from toolkit.rules.values import PHONE_MAX_DIGITS, PHONE_MIN_DIGITS
 
 __all__ = [
+    "BrevoContact",
+    "BrevoRow",
+    "CanonicalValues",
+    "CheckedRows",
+    "CheckedUpdates",
+    "Direction",
     "LEAD_FIRST_NAME_MAX",
     "PHONE_MAX_DIGITS",
     "PHONE_MIN_DIGITS",
@@ -61,8 +79,8 @@ __all__ = [
     "RULE_Y6",
     "RULE_Y8",
     "RULE_Y9",
-    "BrevoRow",
     "Rejection",
+    "SfRecord",
     "SfUpdate",
     "brevo_values",
     "canonical_values",

@@ -11,11 +11,41 @@ Rule ids in :attr:`Rejection.rule`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NamedTuple, NotRequired, TypedDict
 
 from toolkit.brevo.contacts import EXT_ID
 from toolkit.mapping.types import MappedField, Mapping
+from toolkit.rules.rejection import Rejection
+
+__all__ = [
+    "BrevoContact",
+    "BrevoRow",
+    "CheckedRows",
+    "CheckedUpdates",
+    "LEAD_FIRST_NAME_MAX",
+    "RULE_B4",
+    "RULE_EMAIL_INVALID",
+    "RULE_NUMBER_RANGE",
+    "RULE_PHONE_INVALID",
+    "RULE_REQUIRED",
+    "RULE_RESTRICTED_PICKLIST",
+    "RULE_STRING_TOO_LONG",
+    "RULE_VALUE_INVALID",
+    "RULE_Y3",
+    "RULE_Y5",
+    "RULE_Y6",
+    "RULE_Y8",
+    "RULE_Y9",
+    "Refused",
+    "Rejection",
+    "SfRecord",
+    "SfUpdate",
+    "check_object",
+    "field_words",
+    "row_id",
+    "value_text",
+    "written_keys",
+]
 
 RULE_Y3 = "Y3"
 RULE_Y5 = "Y5"
@@ -33,8 +63,28 @@ RULE_RESTRICTED_PICKLIST = "SF:INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
 LEAD_FIRST_NAME_MAX = 40  # SPEC Y8
 
-#: A Salesforce update for ``PATCH composite/sobjects``: ``{"Id": ..., field: value, ...}``.
+SfRecord = dict[str, Any]
+"""A Salesforce record as the REST and Bulk APIs return it: field name -> JSON value.
+
+Its fields are whatever the org's describe says (``Id``, the mapped and system fields), so it
+stays a plain dict; the rules read it field by field."""
+
+BrevoContact = dict[str, Any]
+"""A Brevo contact as ``GET /v3/contacts`` returns it (``id``, ``email``, ``attributes``,
+``listIds``, ``modifiedAt``...): the account's attributes decide its shape, so a plain dict."""
+
 SfUpdate = dict[str, Any]
+"""A Salesforce update for ``PATCH composite/sobjects``: ``{"Id": ..., field: value, ...}``."""
+
+
+class Refused(Exception):
+    """One value cannot be written: carries the rejection's rule and reason (raised and caught
+    inside the rules, turned into a :class:`Rejection` of the record's field)."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
 
 
 class BrevoRow(TypedDict):
@@ -46,40 +96,35 @@ class BrevoRow(TypedDict):
     """
 
     email: NotRequired[str]
-    attributes: dict[str, Any]
+    attributes: dict[str, object]
 
 
-def row_id(row: BrevoRow | dict[str, Any]) -> str:
+class CheckedRows(NamedTuple):
+    """What :func:`toolkit.rules.to_brevo` returns: the rows to import and the rejections.
+
+    A named pair rather than a dataclass: every caller unpacks it (``rows, rejected = ...``).
+    """
+
+    rows: list[BrevoRow]
+    rejections: list[Rejection]
+
+
+class CheckedUpdates(NamedTuple):
+    """What :func:`toolkit.rules.to_salesforce` returns: the updates to send and the rejections."""
+
+    updates: list[SfUpdate]
+    rejections: list[Rejection]
+
+
+def row_id(row: BrevoRow) -> str:
     """The Salesforce Id a row of :func:`toolkit.rules.to_brevo` is keyed by (its ``EXT_ID``)."""
     return str(row["attributes"][EXT_ID])
 
 
-def written_keys(row: BrevoRow | dict[str, Any]) -> list[str]:
+def written_keys(row: BrevoRow) -> list[str]:
     """The synced attributes a row writes (``EMAIL`` for its e-mail), without the ``EXT_ID`` key."""
     keys = [k for k in row["attributes"] if k != EXT_ID]
     return [*keys, "EMAIL"] if "email" in row else keys
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A record the rules kept from being written, and why (SPEC A1).
-
-    Attributes:
-        record_id: the Salesforce Id (also for Brevo -> Salesforce: the contact's ext_id).
-        rule: the rule id (see the module docstring).
-        field: the Salesforce field concerned (``""`` for the whole record).
-        value: the offending value as text, ``None`` when it was empty.
-        reason: plain language for the audit report; never contains the value itself.
-        permanent: trying again without a change to the data cannot help. The rules'
-            rejections are not: the engine retries them once the source data changed (A3).
-    """
-
-    record_id: str
-    rule: str
-    field: str
-    value: str | None
-    reason: str
-    permanent: bool = False
 
 
 def value_text(value: Any) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.brevo.contacts import EXT_ID
 from toolkit.mapping.types import (
     BOOLEAN,
     CATEGORY,
@@ -16,7 +17,6 @@ from toolkit.mapping.types import (
     Mapping,
 )
 from toolkit.rules.base import (
-    EXT_ID,
     RULE_B4,
     RULE_EMAIL_INVALID,
     RULE_PHONE_INVALID,
@@ -24,7 +24,10 @@ from toolkit.rules.base import (
     RULE_Y6,
     RULE_Y9,
     BrevoRow,
+    CheckedRows,
+    Refused,
     Rejection,
+    SfRecord,
     check_object,
     field_words,
     value_text,
@@ -41,16 +44,9 @@ from toolkit.rules.values import (
     utc_day,
 )
 
+__all__ = ["to_brevo"]
+
 _UNSET: Any = object()
-
-
-class _Refused(Exception):
-    """One value cannot be sent; carries the rejection's rule and reason."""
-
-    def __init__(self, rule: str, reason: str) -> None:
-        super().__init__(reason)
-        self.rule = rule
-        self.reason = reason
 
 
 def _option(spec: MappedField, value: str, obj: str) -> str:
@@ -58,7 +54,7 @@ def _option(spec: MappedField, value: str, obj: str) -> str:
     for option in spec.options:
         if option.casefold() == folded:
             return option
-    raise _Refused(
+    raise Refused(
         RULE_B4,
         f"{field_words(obj, spec)} has a value that is not an option of Brevo "
         f"{spec.kind} attribute {spec.brevo_attribute}; add it there, or Brevo "
@@ -67,7 +63,7 @@ def _option(spec: MappedField, value: str, obj: str) -> str:
 
 
 def _convert(spec: MappedField, value: Any, obj: str, region: str | None) -> Any:
-    """The value Brevo gets for one non-empty Salesforce value (raises ``_Refused``)."""
+    """The value Brevo gets for one non-empty Salesforce value (raises ``Refused``)."""
     kind = spec.kind
     if kind == SMS:
         e164 = to_e164(str(value), region)
@@ -77,7 +73,7 @@ def _convert(spec: MappedField, value: Any, obj: str, region: str | None) -> Any
                 if region
                 else "a phone number with a country code, and the record names no country the toolkit knows"
             )
-            raise _Refused(
+            raise Refused(
                 RULE_PHONE_INVALID,
                 f"{field_words(obj, spec)} is not {where}; Brevo needs "
                 f"{spec.brevo_attribute} numbers with their country code, so "
@@ -87,12 +83,12 @@ def _convert(spec: MappedField, value: Any, obj: str, region: str | None) -> Any
     if kind == DATE:
         day = utc_day(value)
         if day is None:
-            raise _Refused(RULE_VALUE_INVALID, f"{field_words(obj, spec)} is not a date Brevo can store.")
+            raise Refused(RULE_VALUE_INVALID, f"{field_words(obj, spec)} is not a date Brevo can store.")
         return day
     if kind == FLOAT:
         number = as_number(value)
         if number is None:
-            raise _Refused(RULE_VALUE_INVALID, f"{field_words(obj, spec)} is not a number Brevo can store.")
+            raise Refused(RULE_VALUE_INVALID, f"{field_words(obj, spec)} is not a number Brevo can store.")
         return number
     if kind == BOOLEAN:
         return bool(value)
@@ -130,7 +126,7 @@ def _email_rejection(record_id: str, obj: str, spec: MappedField, value: Any) ->
 
 
 def _record(
-    record: dict[str, Any],
+    record: SfRecord,
     specs: list[MappedField],
     mapping: Mapping,
     default_region: str | None,
@@ -184,7 +180,7 @@ def _record(
             attributes[spec.brevo_attribute] = _convert(
                 spec, value, obj, None if region is _UNSET else region
             )
-        except _Refused as refusal:
+        except Refused as refusal:
             rejections.append(
                 Rejection(record_id, refusal.rule, spec.sf_field, value_text(value), refusal.reason)
             )
@@ -195,12 +191,12 @@ def _record(
 
 
 def to_brevo(
-    records: list[dict[str, Any]],
+    records: list[SfRecord],
     mapping: Mapping,
     *,
     object: str | None = None,
     default_region: str | None = None,
-) -> tuple[list[BrevoRow], list[Rejection]]:
+) -> CheckedRows:
     """Turn Salesforce records into Brevo import rows, keeping the SPEC's rules.
 
     Rules: Y6 (no email: rejected; the engine suspends the link), Y7 (an empty phone is left
@@ -221,8 +217,8 @@ def to_brevo(
             country is empty or unknown; ``None`` rejects them.
 
     Returns:
-        ``(rows, rejections)``: one row per record that passed, every rejection of the others
-        (a record may have several).
+        ``(rows, rejections)`` (:class:`~toolkit.rules.base.CheckedRows`): one row per record
+        that passed, every rejection of the others (a record may have several).
     """
     check_object(mapping, object)
     specs = list(mapping.synced())
@@ -232,4 +228,4 @@ def to_brevo(
         row = _record(record, specs, mapping, default_region, rejections)
         if row is not None:
             rows.append(row)
-    return rows, rejections
+    return CheckedRows(rows, rejections)

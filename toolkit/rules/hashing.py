@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping as MappingOf
 from datetime import date
 from typing import Any
 
@@ -30,7 +31,24 @@ from toolkit.mapping.types import (
     MappedField,
     Mapping,
 )
+from toolkit.rules.base import BrevoContact, BrevoRow, SfRecord
 from toolkit.rules.values import as_number, is_empty, utc_day
+
+__all__ = [
+    "CanonicalValues",
+    "brevo_values",
+    "canonical_hash",
+    "canonical_values",
+    "record_hash",
+    "salesforce_values",
+    "source_hash",
+]
+
+CanonicalValues = dict[str, object]
+"""Synced values in canonical form (:func:`canonical_values`), keyed by upper-case Brevo attribute.
+
+Each value is JSON: text, a number, a boolean or a sorted list of text; an empty value is absent.
+What a link keeps as ``synced`` and what the engine diffs field by field."""
 
 _NOT_DIGITS = re.compile(r"\D")
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -106,7 +124,7 @@ def _specs(mapping: Mapping) -> tuple[tuple[MappedField, ...], dict[str, MappedF
     return specs, by_name
 
 
-def canonical_values(values: dict[str, Any], mapping: Mapping | None = None) -> dict[str, Any]:
+def canonical_values(values: MappingOf[str, object], mapping: Mapping | None = None) -> CanonicalValues:
     """The normalised values the hash is taken of, keyed by upper-case Brevo attribute name.
 
     Args:
@@ -115,7 +133,7 @@ def canonical_values(values: dict[str, Any], mapping: Mapping | None = None) -> 
             names are translated to their attribute.
     """
     by_name = _specs(mapping)[1] if mapping is not None else {}
-    out: dict[str, Any] = {}
+    out: CanonicalValues = {}
     for key, value in values.items():
         spec = by_name.get(str(key).upper())
         name = spec.brevo_attribute if spec is not None else str(key).upper()
@@ -125,21 +143,21 @@ def canonical_values(values: dict[str, Any], mapping: Mapping | None = None) -> 
     return out
 
 
-def record_hash(values: dict[str, Any], mapping: Mapping | None = None) -> str:
+def record_hash(values: MappingOf[str, object], mapping: Mapping | None = None) -> str:
     """sha256 (hex) of the canonical JSON of :func:`canonical_values`."""
     return canonical_hash(canonical_values(values, mapping))
 
 
-def canonical_hash(canonical: dict[str, Any]) -> str:
+def canonical_hash(canonical: MappingOf[str, object]) -> str:
     """sha256 (hex) of values that are canonical already (:func:`canonical_values`' output)."""
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def brevo_values(item: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
+def brevo_values(item: BrevoRow | BrevoContact, mapping: Mapping) -> dict[str, object]:
     """The synced attributes of a Brevo row (``to_brevo``) or contact (``GET /contacts``)."""
-    attributes = item.get("attributes") or {}
-    out: dict[str, Any] = {}
+    attributes: MappingOf[str, object] = item.get("attributes") or {}
+    out: dict[str, object] = {}
     for spec in _specs(mapping)[0]:
         if spec.brevo_attribute == "EMAIL":
             out["EMAIL"] = item.get("email") or attributes.get("EMAIL")
@@ -148,12 +166,12 @@ def brevo_values(item: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
     return out
 
 
-def salesforce_values(record: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
+def salesforce_values(record: SfRecord, mapping: Mapping) -> dict[str, object]:
     """The synced fields of a Salesforce record or update, keyed by their Brevo attribute."""
     return {spec.brevo_attribute: record.get(spec.sf_field) for spec in _specs(mapping)[0]}
 
 
-def source_hash(record: dict[str, Any], mapping: Mapping) -> str:
+def source_hash(record: SfRecord, mapping: Mapping) -> str:
     """What a rejection of a Salesforce record is about: its mapped and country fields, hashed.
 
     The one "data changed" test of the engine (A3): a rejected record is tried again when this

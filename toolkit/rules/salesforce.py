@@ -30,6 +30,9 @@ from toolkit.rules.base import (
     RULE_Y5,
     RULE_Y6,
     RULE_Y8,
+    BrevoContact,
+    CheckedUpdates,
+    Refused,
     Rejection,
     SfUpdate,
     check_object,
@@ -38,14 +41,9 @@ from toolkit.rules.base import (
 )
 from toolkit.rules.values import as_number, email_problem, international_e164, is_empty, is_iso_date
 
+__all__ = ["to_salesforce"]
+
 _BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
-class _Refused(Exception):
-    def __init__(self, rule: str, reason: str) -> None:
-        super().__init__(reason)
-        self.rule = rule
-        self.reason = reason
 
 
 def _empty_value(spec: MappedField, obj: str) -> Any:
@@ -53,19 +51,19 @@ def _empty_value(spec: MappedField, obj: str) -> Any:
     if spec.kind == BOOLEAN:
         return False  # Salesforce checkboxes are never null
     if spec.kind == EMAIL and spec.brevo_attribute == "EMAIL":
-        raise _Refused(
+        raise Refused(
             RULE_Y6,
             f"The Brevo contact has no email address; email is required, so the change is "
             f"not pushed and the {obj.lower()} is not synced (SPEC Y6).",
         )
     if spec.required and spec.sf_field == "LastName":
-        raise _Refused(
+        raise Refused(
             RULE_Y5,
             f"Last name is empty in Brevo; Salesforce requires a {obj.lower()} last name, "
             "so the change is not pushed (SPEC Y5).",
         )
     if spec.required:
-        raise _Refused(
+        raise Refused(
             RULE_REQUIRED,
             f"{field_words(obj, spec)} is empty in Brevo; Salesforce requires it, so "
             "the change is not pushed (REQUIRED_FIELD_MISSING).",
@@ -83,7 +81,7 @@ def _picklist_value(spec: MappedField, value: Any, obj: str) -> str:
         if choice.casefold() == folded:
             return choice
     if spec.restricted:
-        raise _Refused(
+        raise Refused(
             RULE_RESTRICTED_PICKLIST,
             f"{field_words(obj, spec)} does not have the value set in Brevo "
             "among its picklist values; Salesforce would refuse it.",
@@ -95,13 +93,13 @@ def _number(spec: MappedField, value: Any, obj: str) -> int | float:
     number = as_number(value) if not isinstance(value, str) or value.strip() else None
     if number is None or (spec.sf_type == "int" and not float(number).is_integer()):
         kind = "a whole number" if spec.sf_type == "int" else "a number"
-        raise _Refused(
+        raise Refused(
             RULE_VALUE_INVALID,
             f"Brevo attribute {spec.brevo_attribute} does not hold {kind}, so it "
             f"cannot be written to {field_words(obj, spec)}.",
         )
     if spec.precision and abs(round(number, spec.scale)) >= 10 ** (spec.precision - spec.scale):
-        raise _Refused(
+        raise Refused(
             RULE_NUMBER_RANGE,
             f"{field_words(obj, spec)} takes at most {spec.precision - spec.scale} "
             "digits before the decimal point; Salesforce would refuse the value "
@@ -111,12 +109,12 @@ def _number(spec: MappedField, value: Any, obj: str) -> int | float:
 
 
 def _convert(spec: MappedField, value: Any, obj: str) -> Any:
-    """The Salesforce value for one non-empty Brevo value (raises ``_Refused``)."""
+    """The Salesforce value for one non-empty Brevo value (raises ``Refused``)."""
     kind, sf_type = spec.kind, spec.sf_type
     if kind == DATE:
         day = value.strip() if isinstance(value, str) else value
         if not is_iso_date(day):
-            raise _Refused(
+            raise Refused(
                 RULE_Y3,
                 f"Brevo date {spec.brevo_attribute} is not a real date written YYYY-MM-DD "
                 "(e.g. 1990-09-25), so it is not pushed to Salesforce (SPEC Y3).",
@@ -127,7 +125,7 @@ def _convert(spec: MappedField, value: Any, obj: str) -> Any:
     if kind == BOOLEAN:
         flag = value if isinstance(value, bool) else _BOOLEAN_WORDS.get(str(value).strip().lower())
         if flag is None:
-            raise _Refused(
+            raise Refused(
                 RULE_VALUE_INVALID,
                 f"Brevo attribute {spec.brevo_attribute} is not yes or no, so it "
                 f"cannot be written to {field_words(obj, spec)}.",
@@ -142,7 +140,7 @@ def _convert(spec: MappedField, value: Any, obj: str) -> Any:
     if kind == SMS:
         e164 = international_e164(text)
         if e164 is None:
-            raise _Refused(
+            raise Refused(
                 RULE_PHONE_INVALID,
                 f"Brevo attribute {spec.brevo_attribute} is not a phone number with "
                 f"a country code, so it cannot be written to {field_words(obj, spec)}.",
@@ -151,7 +149,7 @@ def _convert(spec: MappedField, value: Any, obj: str) -> Any:
     if sf_type == "email":
         problem = email_problem(text)
         if problem:
-            raise _Refused(
+            raise Refused(
                 RULE_EMAIL_INVALID,
                 f"Brevo attribute {spec.brevo_attribute} is not a valid email "
                 f"address, so Salesforce would refuse it: {problem}",
@@ -163,13 +161,13 @@ def _check_length(spec: MappedField, value: Any, obj: str) -> None:
     if not isinstance(value, str) or spec.sf_type not in TEXT_SF_TYPES:
         return
     if obj == "Lead" and spec.sf_field == "FirstName" and len(value) > LEAD_FIRST_NAME_MAX:
-        raise _Refused(
+        raise Refused(
             RULE_Y8,
             f"Lead first name is longer than {LEAD_FIRST_NAME_MAX} characters ({len(value)}); "
             "Salesforce would refuse it (SPEC Y8).",
         )
     if spec.length and len(value) > spec.length:
-        raise _Refused(
+        raise Refused(
             RULE_STRING_TOO_LONG,
             f"{field_words(obj, spec)} is longer than {spec.length} characters "
             f"({len(value)}); Salesforce would refuse it (STRING_TOO_LONG).",
@@ -177,8 +175,8 @@ def _check_length(spec: MappedField, value: Any, obj: str) -> None:
 
 
 def to_salesforce(
-    contacts: list[dict[str, Any]], mapping: Mapping, *, object: str | None = None
-) -> tuple[list[SfUpdate], list[Rejection]]:
+    contacts: list[BrevoContact], mapping: Mapping, *, object: str | None = None
+) -> CheckedUpdates:
     """Turn Brevo contacts into Salesforce updates of the mapped fields, keeping the SPEC's rules.
 
     Rules: Y1 (a contact without ext_id, i.e. not linked to a Salesforce record, is skipped:
@@ -194,7 +192,7 @@ def to_salesforce(
         object: ``"Contact"`` or ``"Lead"``; must match the mapping when given.
 
     Returns:
-        ``(updates, rejections)``: ``{"Id": ..., field: value}`` with every synced field (an
+        ``(updates, rejections)`` (:class:`~toolkit.rules.base.CheckedUpdates`): ``{"Id": ..., field: value}`` with every synced field (an
         empty Brevo value gives ``None``, or ``False`` for a checkbox), and the rejections.
     """
     obj = check_object(mapping, object)
@@ -216,7 +214,7 @@ def to_salesforce(
             try:
                 converted = _empty_value(spec, obj) if is_empty(value) else _convert(spec, value, obj)
                 _check_length(spec, converted, obj)
-            except _Refused as refusal:
+            except Refused as refusal:
                 rejections.append(
                     Rejection(record_id, refusal.rule, spec.sf_field, value_text(value), refusal.reason)
                 )
@@ -225,4 +223,4 @@ def to_salesforce(
             update[spec.sf_field] = converted
         if not refused:
             updates.append(update)
-    return updates, rejections
+    return CheckedUpdates(updates, rejections)

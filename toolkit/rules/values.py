@@ -11,12 +11,28 @@ import math
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+
+__all__ = [
+    "PHONE_MAX_DIGITS",
+    "PHONE_MIN_DIGITS",
+    "as_number",
+    "country_region",
+    "digit_count",
+    "email_problem",
+    "international_e164",
+    "is_empty",
+    "is_iso_date",
+    "region_for",
+    "to_e164",
+    "utc_day",
+]
 
 PHONE_MIN_DIGITS = 6  # SPEC Y9
 PHONE_MAX_DIGITS = 16
@@ -101,7 +117,9 @@ def country_region(country: str) -> str | None:
     return _country_index().get(_fold(country))
 
 
-def region_for(record: dict[str, Any], country_fields: tuple[str, ...], default: str | None) -> str | None:
+def region_for(
+    record: Mapping[str, object], country_fields: tuple[str, ...], default: str | None
+) -> str | None:
     """The phone region of a record: from its first recognised country field, else ``default``."""
     for name in country_fields:
         value = record.get(name)

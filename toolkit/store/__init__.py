@@ -4,7 +4,9 @@
 (see :mod:`toolkit.store.schema`), never a secret (those are in :mod:`toolkit.credentials`).
 It runs in WAL mode with foreign keys on and a busy timeout, so a notebook can read while a
 scheduled run writes. Records crossing module lines are the dataclasses of
-:mod:`toolkit.store.records`.
+:mod:`toolkit.store.records`, and every state the store keeps is a :class:`~enum.StrEnum` there
+(:class:`LinkState`, :class:`RunStatus`, :class:`IntegrationStatus`, :class:`Direction`,
+:class:`Side`, :class:`RejectionState`; :class:`OutboxStatus` for the outbox).
 
 Example:
     >>> store = Store.open(settings.db_path)                           # doctest: +SKIP
@@ -24,7 +26,8 @@ from toolkit.store.base import DB_FILE
 from toolkit.store.connections import MAX_CONNECTIONS_PER_ACCOUNT, ConnectionsMixin, same_account
 from toolkit.store.integrations import IntegrationsMixin
 from toolkit.store.links import LinksMixin
-from toolkit.store.quota import QuotaStoreMixin
+from toolkit.store.outbox import OUTBOX_STATES, OutboxMessage, OutboxStatus
+from toolkit.store.quota import IntegrationTasks, QuotaStoreMixin
 from toolkit.store.records import (
     CONFLICT_WINNERS,
     DIRECTIONS,
@@ -32,18 +35,25 @@ from toolkit.store.records import (
     INTEGRATION_STATUSES,
     LINK_STATES,
     OBJECTS,
+    REJECTION_STATES,
     RUN_STATUSES,
     Conflict,
     Connection,
+    Direction,
     Integration,
+    IntegrationStatus,
+    JsonObject,
     Link,
     LinkState,
     Rejection,
+    RejectionState,
     Run,
+    RunStatus,
+    Side,
     from_ts,
     to_ts,
 )
-from toolkit.store.reporting import ReportingMixin
+from toolkit.store.reporting import ReportingMixin, ReportRow
 from toolkit.store.runs import RunsMixin
 from toolkit.store.schema import MIGRATIONS, migrate, schema_version
 
@@ -53,18 +63,30 @@ __all__ = [
     "Connection",
     "DB_FILE",
     "DIRECTIONS",
+    "Direction",
     "FLOWS",
     "INTEGRATION_STATUSES",
     "Integration",
+    "IntegrationStatus",
+    "IntegrationTasks",
+    "JsonObject",
     "LINK_STATES",
     "Link",
     "LinkState",
     "MAX_CONNECTIONS_PER_ACCOUNT",
     "MIGRATIONS",
     "OBJECTS",
+    "OUTBOX_STATES",
+    "OutboxMessage",
+    "OutboxStatus",
+    "REJECTION_STATES",
     "RUN_STATUSES",
     "Rejection",
+    "RejectionState",
+    "ReportRow",
     "Run",
+    "RunStatus",
+    "Side",
     "Store",
     "from_ts",
     "migrate",

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from typing import Any
 
-from toolkit.store.base import StoreBase, dumps, loads, one_of
-from toolkit.store.records import CONFLICT_WINNERS, DIRECTIONS, Conflict, Rejection, from_ts, to_ts
-from toolkit.store.reporting import rejection_query
+from toolkit.store.base import StoreBase, dumps, loads, member
+from toolkit.store.records import (
+    Conflict,
+    Direction,
+    Rejection,
+    RejectionState,
+    Side,
+    from_ts,
+    to_ts,
+)
+from toolkit.store.reporting import ReportRow, rejection_query
 
 __all__ = ["AuditMixin"]
 
@@ -30,15 +37,55 @@ _UPSERT = (
     "CASE WHEN rejections.run_id = excluded.run_id THEN 0 ELSE 1 END, "
     "run_id = excluded.run_id, resolved_at = NULL, resolved_run_id = NULL"
 )
-_STATES = ("open", "resolved", "all")
+_DIRECTIONS = {d.value: d for d in Direction}
+#: The columns of a rejection row in the order :data:`_COLUMNS` selects them (``Rejection``'s
+#: fields, and the first keys of :meth:`AuditMixin.list_rejections`' dicts).
+_FIELDS = tuple(c.strip() for c in _COLUMNS.split(","))
 
 
 def _rejection(row: tuple[Any, ...]) -> Rejection:
-    values = list(row)
-    values[10] = bool(values[10])
-    for index in (15, 16, 17):
-        values[index] = from_ts(values[index])
-    return Rejection(*values)
+    (
+        integration_id,
+        direction,
+        record_id,
+        rule,
+        reason,
+        field,
+        value,
+        service_code,
+        service_message,
+        data_hash,
+        permanent,
+        run_id,
+        id_,
+        first_run_id,
+        seen_count,
+        first_seen,
+        last_seen,
+        resolved_at,
+        resolved_run_id,
+    ) = row
+    return Rejection(
+        record_id,
+        rule,
+        field,
+        value,
+        reason,
+        permanent=bool(permanent),
+        integration_id=integration_id,
+        direction=_DIRECTIONS[direction],
+        service_code=service_code,
+        service_message=service_message,
+        data_hash=data_hash,
+        run_id=run_id,
+        id=id_,
+        first_run_id=first_run_id,
+        seen_count=seen_count,
+        first_seen=from_ts(first_seen),
+        last_seen=from_ts(last_seen),
+        resolved_at=from_ts(resolved_at),
+        resolved_run_id=resolved_run_id,
+    )
 
 
 class AuditMixin(StoreBase):
@@ -48,17 +95,22 @@ class AuditMixin(StoreBase):
         """Record rejections; one seen before updates ``last_seen`` and keeps ``first_seen``.
 
         Args:
-            rejections: built with at least integration, direction, record, rule and reason.
+            rejections: each with its ``integration_id`` and ``direction`` set.
             run_id: the run seeing them (overrides each rejection's ``run_id`` when given).
 
         Returns:
             How many rejections were written.
+
+        Raises:
+            ValueError: a rejection without integration or direction.
         """
         now = self._now()
 
         def rows() -> Iterator[tuple[Any, ...]]:
             for r in rejections:
-                one_of(r.direction, DIRECTIONS, "direction")
+                if r.integration_id is None or r.direction is None:
+                    raise ValueError(f"rejection {r.rule} of {r.record_id} has no integration or direction")
+                member(Direction, r.direction, "direction")
                 seen_by = r.run_id if run_id is None else run_id
                 yield (
                     r.integration_id,
@@ -83,7 +135,7 @@ class AuditMixin(StoreBase):
     def resolve_rejections(
         self,
         integration_id: int,
-        direction: str,
+        direction: Direction,
         record_ids: Iterable[str],
         *,
         run_id: int | None = None,
@@ -99,7 +151,7 @@ class AuditMixin(StoreBase):
         Returns:
             How many rejections were resolved.
         """
-        one_of(direction, DIRECTIONS, "direction")
+        direction = member(Direction, direction, "direction")
         now = self._now()
         keep, only = list(keep_rules), None if only_rules is None else list(only_rules)
         sql = (
@@ -119,7 +171,7 @@ class AuditMixin(StoreBase):
         )
 
     def open_rejections_by_rule(
-        self, integration_id: int, direction: str, rules: Iterable[str]
+        self, integration_id: int, direction: Direction, rules: Iterable[str]
     ) -> list[Rejection]:
         """The open rejections of these rules (e.g. D1, to look again once the e-mail is free)."""
         wanted = list(rules)
@@ -132,7 +184,7 @@ class AuditMixin(StoreBase):
         return [_rejection(row) for row in self._rows(sql, (integration_id, direction, *wanted))]
 
     def open_rejections(
-        self, integration_id: int, direction: str, record_ids: Iterable[str]
+        self, integration_id: int, direction: Direction, record_ids: Iterable[str]
     ) -> dict[str, list[Rejection]]:
         """Return the open rejections of these records, by record id (to decide retries, A3)."""
         sql = (
@@ -148,26 +200,26 @@ class AuditMixin(StoreBase):
         self,
         integration_id: int | None = None,
         *,
-        state: str = "open",
+        state: RejectionState = RejectionState.OPEN,
         run_id: int | None = None,
-        direction: str | None = None,
+        direction: Direction | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReportRow]:
         """Return rejections as dicts (ready for a DataFrame), newest sighting first.
 
         Args:
             integration_id: one integration's, or all when ``None``.
-            state: ``"open"``, ``"resolved"`` or ``"all"``.
+            state: open, resolved or all of them.
             run_id: only those last seen in this run (the run's audit report, A2).
-            direction: only ``"to_brevo"`` or ``"to_salesforce"``.
+            direction: only those of one direction.
             limit: at most this many.
 
         Returns:
             One dict per rejection with every :class:`Rejection` field plus ``integration``
             (the integration's name).
         """
-        one_of(state, _STATES, "state")
-        columns = [*(f"r.{c.strip()}" for c in _COLUMNS.split(",")), "i.name"]
+        state = member(RejectionState, state, "state")
+        columns = [*(f"r.{c}" for c in _FIELDS), "i.name"]
         sql, params = rejection_query(
             columns,
             integration_id=integration_id,
@@ -176,7 +228,11 @@ class AuditMixin(StoreBase):
             state=state,
             limit=limit,
         )
-        return [{"integration": row[-1], **asdict(_rejection(row[:-1]))} for row in self._rows(sql, params)]
+        found: list[ReportRow] = []
+        for row in self._rows(sql, params):
+            rejection = _rejection(row[:-1])
+            found.append({"integration": row[-1], **{name: getattr(rejection, name) for name in _FIELDS}})
+        return found
 
     # -- conflicts --------------------------------------------------------------------------
 
@@ -186,7 +242,7 @@ class AuditMixin(StoreBase):
 
         def rows() -> Iterator[tuple[Any, ...]]:
             for c in conflicts:
-                one_of(c.winner, CONFLICT_WINNERS, "winner")
+                member(Side, c.winner, "winner")
                 yield (
                     c.integration_id,
                     c.run_id if run_id is None else run_id,
@@ -219,6 +275,6 @@ class AuditMixin(StoreBase):
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [
-            Conflict(i, sf, w, loads(sv), loads(bv), run, id_, from_ts(at))
+            Conflict(i, sf, Side(w), loads(sv), loads(bv), run, id_, from_ts(at))
             for i, sf, w, sv, bv, run, id_, at in self._rows(sql, params)
         ]

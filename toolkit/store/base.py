@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -16,7 +17,17 @@ from toolkit.store.schema import migrate
 if TYPE_CHECKING:
     from toolkit.config import Settings
 
-__all__ = ["BUSY_TIMEOUT_MS", "CHUNK", "DB_FILE", "StoreBase", "chunks", "dumps", "loads", "one_of"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "CHUNK",
+    "DB_FILE",
+    "StoreBase",
+    "chunks",
+    "dumps",
+    "loads",
+    "member",
+    "one_of",
+]
 
 DB_FILE = "state.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -24,6 +35,7 @@ CHUNK = 500
 """Largest ``IN (...)`` list sent in one statement (well under every database's limit)."""
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -164,8 +176,20 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str | None) -> Any:
-    """Parse a JSON column (``NULL`` as ``{}``)."""
+    """Parse a JSON column (``NULL`` as ``{}``); typed ``Any`` as :func:`json.loads` is."""
     return json.loads(text) if text else {}
+
+
+def member(kind: type[E], value: str, what: str) -> E:
+    """``value`` as a member of the enum ``kind`` (a member or its text), else ``ValueError``.
+
+    The error names the allowed values, as :func:`one_of` does.
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise ValueError(f"{what} must be one of {allowed}; got {value!r}") from None
 
 
 def one_of(value: str, allowed: Sequence[str], what: str) -> str:

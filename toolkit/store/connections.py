@@ -24,9 +24,9 @@ from toolkit.store.base import StoreBase, one_of
 from toolkit.store.records import FLOWS, Connection, from_ts
 
 __all__ = [
-    "MAX_CONNECTIONS_PER_ACCOUNT",
     "Account",
     "ConnectionsMixin",
+    "MAX_CONNECTIONS_PER_ACCOUNT",
     "check_account_use",
     "integrations_of_account",
     "same_account",

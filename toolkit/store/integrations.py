@@ -6,16 +6,16 @@ import sqlite3
 from typing import Any
 
 from toolkit.exceptions import ConfigError
-from toolkit.store.base import StoreBase, dumps, loads, one_of
+from toolkit.store.base import StoreBase, dumps, loads, member, one_of
 from toolkit.store.connections import check_account_use
-from toolkit.store.records import CONFLICT_WINNERS, INTEGRATION_STATUSES, OBJECTS, Integration, from_ts
+from toolkit.store.records import OBJECTS, Integration, IntegrationStatus, JsonObject, Side, from_ts
 
 __all__ = ["IntegrationsMixin"]
 
 _COLUMNS = (
     "id, name, object, connection_id, brevo_account, opt_in, mapping, list_id, status, "
     "last_error, stop_reason, conflict_winner, sync_booleans_picklists, mass_delete_share, "
-    "created_at, updated_at, default_region, mass_delete_min"
+    "created_at, updated_at, default_region, mass_delete_min, last_error_rule"
 )
 _SETTABLE = (
     "name",
@@ -53,6 +53,7 @@ def _integration(row: tuple[Any, ...]) -> Integration:
         updated,
         region,
         delete_min,
+        error_rule,
     ) = row
     return Integration(
         id_,
@@ -63,16 +64,17 @@ def _integration(row: tuple[Any, ...]) -> Integration:
         bool(opt_in),
         loads(mapping),
         list_id,
-        status,
+        IntegrationStatus(status),
         last_error,
         stop_reason,
-        winner,
+        Side(winner),
         bool(b4),
         share,
         from_ts(created),
         from_ts(updated),
         region,
         delete_min,
+        error_rule,
     )
 
 
@@ -81,7 +83,7 @@ def _column_value(key: str, value: Any) -> Any:
     if key == "object":
         return one_of(value, OBJECTS, "object")
     if key == "conflict_winner":
-        return one_of(value, CONFLICT_WINNERS, "conflict_winner")
+        return member(Side, value, "conflict_winner")
     if key in ("opt_in", "sync_booleans_picklists"):
         return int(bool(value))
     if key == "mapping":
@@ -148,9 +150,11 @@ class IntegrationsMixin(StoreBase):
             raise ConfigError(f"no integration {name_or_id!r} (known: {known})")
         return _integration(rows[0])
 
-    def list_integrations(self, *, status: str | None = None) -> list[Integration]:
+    def list_integrations(self, *, status: IntegrationStatus | None = None) -> list[Integration]:
         """Return every integration (or those with one status), by name (S8)."""
-        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        where, params = (
+            ("WHERE status = ?", (member(IntegrationStatus, status, "status"),)) if status else ("", ())
+        )
         rows = self._rows(f"SELECT {_COLUMNS} FROM integrations {where} ORDER BY name", params)
         return [_integration(r) for r in rows]
 
@@ -180,7 +184,7 @@ class IntegrationsMixin(StoreBase):
                 raise self._integrity(exc, values.get("name", current.name)) from None
         return self.get_integration(current.id)
 
-    def set_mapping(self, name_or_id: str | int, mapping: dict[str, Any]) -> Integration:
+    def set_mapping(self, name_or_id: str | int, mapping: JsonObject) -> Integration:
         """Store the field mapping (validated beforehand by :mod:`toolkit.mapping`)."""
         return self.update_integration(name_or_id, mapping=mapping)
 
@@ -195,21 +199,28 @@ class IntegrationsMixin(StoreBase):
     def set_status(
         self,
         name_or_id: str | int,
-        status: str,
+        status: IntegrationStatus,
         *,
         last_error: str | None = None,
+        last_error_rule: str | None = None,
         stop_reason: str | None = None,
     ) -> Integration:
-        """Set the status; ``last_error`` and ``stop_reason`` are replaced (cleared when omitted).
+        """Set the status; ``last_error``, ``last_error_rule`` and ``stop_reason`` are replaced
+        (cleared when omitted).
+
+        Args:
+            last_error: what a person should read on the integration (why it failed, a notice).
+            last_error_rule: the SPEC rule whose notice ``last_error`` is (``"Y8"``), ``None``
+                for a failure's message.
 
         Raises:
             ValueError: ``status`` is not one of draft, active, stopped, error.
             ConfigError: activating an integration without opt-in, connection, list or mapping.
         """
-        one_of(status, INTEGRATION_STATUSES, "status")
+        status = member(IntegrationStatus, status, "status")
         with self.transaction():
             current = self.get_integration(name_or_id)
-            if status == "active":
+            if status == IntegrationStatus.ACTIVE:
                 missing = [
                     label
                     for label, ok in (
@@ -225,9 +236,9 @@ class IntegrationsMixin(StoreBase):
                         f"integration {current.name!r} cannot be activated without {', '.join(missing)}"
                     )
             self.db.execute(
-                "UPDATE integrations SET status = ?, last_error = ?, stop_reason = ?, "
+                "UPDATE integrations SET status = ?, last_error = ?, last_error_rule = ?, stop_reason = ?, "
                 "updated_at = ? WHERE id = ?",
-                (status, last_error, stop_reason, self._now(), current.id),
+                (status.value, last_error, last_error_rule, stop_reason, self._now(), current.id),
             )
             return self.get_integration(current.id)
 

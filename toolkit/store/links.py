@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from toolkit.store.base import StoreBase, chunks, one_of
-from toolkit.store.records import LINK_STATES, Link, from_ts, to_ts
+from toolkit.store.base import StoreBase, chunks, member
+from toolkit.store.records import Link, LinkState, from_ts, to_ts
 
 __all__ = ["LinksMixin"]
 
@@ -26,6 +26,9 @@ _UPSERT = (
 )
 
 
+_STATES = {state.value: state for state in LinkState}  # faster than LinkState(text) per row
+
+
 def _link(row: tuple[Any, ...]) -> Link:
     integration_id, sf_id, brevo_id, email, sf_hash, brevo_hash, state, synced, synced_at, detail = row
     return Link(
@@ -35,7 +38,7 @@ def _link(row: tuple[Any, ...]) -> Link:
         email,
         sf_hash,
         brevo_hash,
-        state,
+        _STATES[state],
         None if synced is None else json.loads(synced),
         from_ts(synced_at),
         detail,
@@ -55,8 +58,8 @@ class LinksMixin(StoreBase):
 
         def rows() -> Iterator[tuple[Any, ...]]:
             for link in links:
-                if link.state not in LINK_STATES:
-                    one_of(link.state, LINK_STATES, "link state")
+                if link.state not in _STATES:
+                    member(LinkState, link.state, "link state")
                 yield (
                     link.integration_id,
                     link.sf_id,
@@ -82,14 +85,14 @@ class LinksMixin(StoreBase):
         )
 
     def set_link_state(
-        self, integration_id: int, sf_ids: Iterable[str], state: str, detail: str | None = None
+        self, integration_id: int, sf_ids: Iterable[str], state: LinkState, detail: str | None = None
     ) -> int:
         """Suspend (Y6), keep (Y10), supersede, hold or re-activate links; returns how many rows changed.
 
         Args:
             detail: what the state refers to (a superseded Lead: the Contact's Id); cleared when ``None``.
         """
-        one_of(state, LINK_STATES, "link state")
+        state = member(LinkState, state, "link state")
         return self._write_many(
             "UPDATE links SET state = ?, detail = ? WHERE integration_id = ? AND sf_id = ?",
             ((state, detail, integration_id, sf_id) for sf_id in sf_ids),
@@ -126,22 +129,22 @@ class LinksMixin(StoreBase):
         return {row[2]: _link(row) for row in self._in_chunks(sql, (integration_id,), brevo_ids)}
 
     def iter_links(
-        self, integration_id: int, *, state: str | None = None, batch: int = 5_000
+        self, integration_id: int, *, state: LinkState | None = None, batch: int = 5_000
     ) -> Iterator[Link]:
         """Yield an integration's links, by Salesforce Id, fetching ``batch`` rows at a time."""
         where, params = "integration_id = ?", list[Any]([integration_id])
         if state is not None:
             where += " AND state = ?"
-            params.append(one_of(state, LINK_STATES, "state"))
+            params.append(member(LinkState, state, "state"))
         cursor = self.db.execute(f"SELECT {_COLUMNS} FROM links WHERE {where} ORDER BY sf_id", params)
         while rows := cursor.fetchmany(batch):
             yield from map(_link, rows)
 
-    def all_links(self, integration_id: int, *, state: str | None = None) -> list[Link]:
+    def all_links(self, integration_id: int, *, state: LinkState | None = None) -> list[Link]:
         """Return every link of an integration (see :meth:`iter_links` to stream them)."""
         return list(self.iter_links(integration_id, state=state))
 
-    def count_links(self, integration_id: int, *, state: str | None = None) -> int:
+    def count_links(self, integration_id: int, *, state: LinkState | None = None) -> int:
         """Count an integration's links (B6 compares planned deletions with this)."""
         if state is None:
             rows = self._rows("SELECT COUNT(*) FROM links WHERE integration_id = ?", (integration_id,))

@@ -17,14 +17,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from toolkit.store.base import StoreBase, one_of
+from toolkit.store.base import StoreBase, member
 from toolkit.store.records import from_ts, to_ts
 
-__all__ = ["OUTBOX_STATES", "OutboxMessage", "OutboxMixin"]
+__all__ = ["OUTBOX_STATES", "OutboxMessage", "OutboxMixin", "OutboxStatus"]
 
-OUTBOX_STATES = ("pending", "sending", "sent", "unconfirmed", "failed")
+
+class OutboxStatus(StrEnum):
+    """Where a notification's delivery stands (see the module docstring)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    UNCONFIRMED = "unconfirmed"
+    FAILED = "failed"
+
+
+OUTBOX_STATES = tuple(s.value for s in OutboxStatus)
 _COLUMNS = (
     "id, kind, month, subject, text_body, html_body, status, attempts, attempt_key, "
     "message_id, error, created_at, sending_at, sent_at"
@@ -39,7 +51,7 @@ class OutboxMessage:
         kind: what happened, e.g. ``"quota_warning"`` (Q2) or ``"quota_exhausted"`` (Q3).
         month: the calendar month (``"2024-05"``, UTC) it is about; one message per kind and month.
         subject, text_body, html_body: the message, built when it was enqueued (HTML escaped).
-        status: one of :data:`OUTBOX_STATES`.
+        status: see :class:`OutboxStatus`.
         attempts: how many times it was handed to a transport.
         attempt_key: the key of the latest attempt, carried in the e-mail's tags so that the
             provider's sent log can tell whether that attempt went out.
@@ -52,7 +64,7 @@ class OutboxMessage:
     subject: str
     text_body: str
     html_body: str
-    status: str
+    status: OutboxStatus
     attempts: int
     attempt_key: str | None
     message_id: str | None
@@ -74,6 +86,7 @@ class OutboxMessage:
 
 def _message(row: tuple[Any, ...]) -> OutboxMessage:
     values = list(row)
+    values[6] = OutboxStatus(values[6])
     for index in (11, 12, 13):
         values[index] = from_ts(values[index])
     return OutboxMessage(*values)
@@ -90,9 +103,9 @@ class OutboxMixin(StoreBase):
         """
         cursor = self._write(
             "INSERT INTO outbox (kind, month, subject, text_body, html_body, status, attempts, "
-            "created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?) "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?) "
             "ON CONFLICT (kind, month) DO NOTHING",
-            (kind, month, subject, text, html, self._now()),
+            (kind, month, subject, text, html, OutboxStatus.PENDING, self._now()),
         )
         return cursor.rowcount == 1
 
@@ -102,14 +115,14 @@ class OutboxMixin(StoreBase):
         return _message(rows[0]) if rows else None
 
     def list_notifications(
-        self, *, status: str | None = None, month: str | None = None, limit: int | None = None
+        self, *, status: OutboxStatus | None = None, month: str | None = None, limit: int | None = None
     ) -> list[OutboxMessage]:
         """Return outbox messages, oldest first, optionally of one status and/or month."""
         where: list[str] = []
         params: list[Any] = []
         if status is not None:
             where.append("status = ?")
-            params.append(one_of(status, OUTBOX_STATES, "status"))
+            params.append(member(OutboxStatus, status, "status"))
         if month is not None:
             where.append("month = ?")
             params.append(month)
@@ -136,9 +149,9 @@ class OutboxMixin(StoreBase):
             raise RuntimeError("claim_notification commits on its own: call it outside transaction()")
         with self.transaction():
             changed = self.db.execute(
-                "UPDATE outbox SET status = 'sending', attempt_key = ?, attempts = attempts + 1, "
-                "sending_at = ? WHERE id = ? AND status = 'pending'",
-                (uuid.uuid4().hex, self._now(), message_id),
+                "UPDATE outbox SET status = ?, attempt_key = ?, attempts = attempts + 1, "
+                "sending_at = ? WHERE id = ? AND status = ?",
+                (OutboxStatus.SENDING, uuid.uuid4().hex, self._now(), message_id, OutboxStatus.PENDING),
             ).rowcount
         return self.get_notification(message_id) if changed else None
 
@@ -146,7 +159,7 @@ class OutboxMixin(StoreBase):
         self,
         message_id: int,
         attempt_key: str,
-        status: str,
+        status: OutboxStatus,
         *,
         message_id_sent: str | None = None,
         error: str | None = None,
@@ -156,22 +169,30 @@ class OutboxMixin(StoreBase):
         Args:
             message_id: the outbox row.
             attempt_key: the key the attempt was claimed with.
-            status: ``sent``, ``pending`` (nothing went out: try again), ``unconfirmed`` or
-                ``failed``.
+            status: ``SENT``, ``PENDING`` (nothing went out: try again), ``UNCONFIRMED`` or
+                ``FAILED``.
             message_id_sent: the provider's message id, for ``sent``.
             error: what went wrong (kept for the status display; never a secret).
 
         Returns:
             ``True`` if the row was updated.
         """
-        one_of(status, OUTBOX_STATES, "status")
-        sent_at = self._now() if status == "sent" else None
+        status = member(OutboxStatus, status, "status")
+        sent_at = self._now() if status == OutboxStatus.SENT else None
         return (
             self._write(
                 "UPDATE outbox SET status = ?, message_id = COALESCE(?, message_id), error = ?, "
-                "sent_at = COALESCE(?, sent_at) WHERE id = ? AND attempt_key = ? "
-                "AND status IN ('sending', 'unconfirmed')",
-                (status, message_id_sent, error, sent_at, message_id, attempt_key),
+                "sent_at = COALESCE(?, sent_at) WHERE id = ? AND attempt_key = ? AND status IN (?, ?)",
+                (
+                    status,
+                    message_id_sent,
+                    error,
+                    sent_at,
+                    message_id,
+                    attempt_key,
+                    OutboxStatus.SENDING,
+                    OutboxStatus.UNCONFIRMED,
+                ),
             ).rowcount
             == 1
         )
@@ -181,7 +202,7 @@ class OutboxMixin(StoreBase):
         return [
             _message(r)
             for r in self._rows(
-                f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' AND sending_at < ? ORDER BY id",
-                (to_ts(before),),
+                f"SELECT {_COLUMNS} FROM outbox WHERE status = ? AND sending_at < ? ORDER BY id",
+                (OutboxStatus.SENDING, to_ts(before)),
             )
         ]

@@ -16,14 +16,29 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from toolkit.store.outbox import OutboxMixin
-from toolkit.store.records import to_ts
+from toolkit.store.records import RunStatus, to_ts
 
-__all__ = ["QuotaStoreMixin", "day_of", "month_of"]
+__all__ = ["IntegrationTasks", "QuotaStoreMixin", "day_of", "month_of"]
 
 _HOST = socket.gethostname()
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationTasks:
+    """The tasks one integration wrote in a month.
+
+    Attributes:
+        integration_id: its id. name: its name, ``None`` once it was deleted (its tasks still
+            count for the month). tasks: records written.
+    """
+
+    integration_id: int
+    name: str | None
+    tasks: int
 
 
 def month_of(moment: datetime) -> str:
@@ -116,10 +131,10 @@ class QuotaStoreMixin(OutboxMixin):
             )
         }
 
-    def tasks_by_integration(self, month: str) -> list[tuple[int, str | None, int]]:
-        """``(integration id, name or None if deleted, tasks)`` of a month, most tasks first."""
+    def tasks_by_integration(self, month: str) -> list[IntegrationTasks]:
+        """The tasks of each integration in a month (deleted ones too), most tasks first."""
         return [
-            (int(i), name, int(n))
+            IntegrationTasks(int(i), name, int(n))
             for i, name, n in self._rows(
                 "SELECT q.integration_id, i.name, SUM(q.tasks) AS n FROM quota_ledger q "
                 "LEFT JOIN integrations i ON i.id = q.integration_id WHERE q.month = ? "
@@ -187,8 +202,8 @@ class QuotaStoreMixin(OutboxMixin):
         """Tasks reserved by live reservations (see :meth:`forget_dead_reservations`)."""
         rows = self._rows(
             "SELECT r.tasks, r.host, r.pid FROM quota_reservations r JOIN runs u ON u.id = r.run_id "
-            "WHERE u.status = 'running' AND r.expires_at >= ?",
-            (self._now(),),
+            "WHERE u.status = ? AND r.expires_at >= ?",
+            (RunStatus.RUNNING, self._now()),
         )
         return sum(int(tasks) for tasks, host, pid in rows if host != _HOST or _alive(int(pid)))
 
@@ -201,8 +216,8 @@ class QuotaStoreMixin(OutboxMixin):
         with self.transaction():
             gone = self.db.execute(
                 "DELETE FROM quota_reservations WHERE expires_at < ? OR run_id NOT IN "
-                "(SELECT id FROM runs WHERE status = 'running')",
-                (self._now(),),
+                "(SELECT id FROM runs WHERE status = ?)",
+                (self._now(), RunStatus.RUNNING),
             ).rowcount
             dead = [
                 (run_id,)

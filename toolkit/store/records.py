@@ -2,7 +2,12 @@
 
 Timestamps are timezone-aware UTC :class:`~datetime.datetime` objects in Python and ISO-8601
 text (``2024-05-01T12:00:00.000000Z``, sortable as text) in the database. Booleans are ``bool``
-in Python and ``0``/``1`` in the database.
+in Python and ``0``/``1`` in the database. States are :class:`~enum.StrEnum` members in Python
+and their values in the database: a member is a ``str`` too, so stored text compares equal to
+it, and the store turns the text it reads back into members.
+
+:class:`Rejection` and :class:`Direction` are defined in :mod:`toolkit.rules.rejection` (the
+rules build rejections and must not import the store) and re-exported here.
 """
 
 from __future__ import annotations
@@ -12,28 +17,77 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, overload
 
+from toolkit.rules.rejection import Direction, Rejection
+
 __all__ = [
     "CONFLICT_WINNERS",
-    "DIRECTIONS",
-    "FLOWS",
-    "INTEGRATION_STATUSES",
-    "LINK_STATES",
-    "OBJECTS",
-    "RUN_STATUSES",
     "Conflict",
     "Connection",
+    "DIRECTIONS",
+    "Direction",
+    "FLOWS",
+    "INTEGRATION_STATUSES",
     "Integration",
+    "IntegrationStatus",
+    "JsonObject",
+    "LINK_STATES",
     "Link",
+    "LinkState",
+    "OBJECTS",
+    "REJECTION_STATES",
+    "RUN_STATUSES",
     "Rejection",
+    "RejectionState",
     "Run",
+    "RunStatus",
+    "Side",
     "from_ts",
     "to_ts",
 ]
 
+JsonObject = dict[str, Any]
+"""A JSON object as a TEXT column holds it, parsed (a mapping, a run's counts): its shape is
+the writer's (:meth:`toolkit.mapping.Mapping.to_json`, :meth:`toolkit.sync.model.Outcome.as_json`)."""
+
 FLOWS = ("authorization_code", "client_credentials", "jwt_bearer", "password")
 OBJECTS = ("Contact", "Lead")
-INTEGRATION_STATUSES = ("draft", "active", "stopped", "error")
-CONFLICT_WINNERS = ("salesforce", "brevo")
+
+
+class IntegrationStatus(StrEnum):
+    """Where an integration stands (S8); the integrations page shows it."""
+
+    DRAFT = "draft"  # being set up, or deactivated: never runs
+    ACTIVE = "active"  # runs (on demand, or on its schedule)
+    STOPPED = "stopped"  # stopped with a ``stop_reason`` (``"quota"``: resumes by itself, Q3)
+    ERROR = "error"  # a run failed for a reason a person must fix (``last_error`` says which)
+
+
+class RunStatus(StrEnum):
+    """How a sync run stands or ended."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"  # the monthly task quota ran out (Q3): the rest is written later
+    BLOCKED = "blocked"  # deletions wait for a confirmation (B6); everything else was written
+
+
+class Side(StrEnum):
+    """One of the two services; an integration's ``conflict_winner`` is one."""
+
+    SALESFORCE = "salesforce"
+    BREVO = "brevo"
+
+
+class RejectionState(StrEnum):
+    """A rejection is open until the record is written at last (A3), then resolved.
+
+    ``ALL`` is not a state a rejection has: it asks a query for both.
+    """
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ALL = "all"
 
 
 class LinkState(StrEnum):
@@ -48,9 +102,12 @@ class LinkState(StrEnum):
     HELD_BREVO_DELETE = "held_brevo_delete"  # B6: deleted in Brevo, the Salesforce delete waits
 
 
+INTEGRATION_STATUSES = tuple(s.value for s in IntegrationStatus)
+RUN_STATUSES = tuple(s.value for s in RunStatus)
+CONFLICT_WINNERS = tuple(s.value for s in Side)
 LINK_STATES = tuple(s.value for s in LinkState)
-RUN_STATUSES = ("running", "succeeded", "failed", "stopped", "blocked")
-DIRECTIONS = ("to_brevo", "to_salesforce")
+DIRECTIONS = tuple(d.value for d in Direction)
+REJECTION_STATES = tuple(s.value for s in RejectionState)
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -112,10 +169,14 @@ class Integration:
         connection_id: the Salesforce connection, ``None`` while a draft is not yet connected.
         brevo_account: the credentials name of the Brevo API key (``("brevo", name, "api_key")``).
         opt_in: the opt-in agreement was ticked (S4).
-        mapping: Brevo attribute -> Salesforce field (S5), as stored JSON.
+        mapping: Brevo attribute -> Salesforce field (S5), as stored JSON
+            (:meth:`toolkit.mapping.Mapping.to_json`).
         list_id: the Brevo list the records are imported into (S7).
-        status: one of :data:`INTEGRATION_STATUSES`; ``last_error`` explains ``"error"`` and
-            ``stop_reason`` (e.g. ``"quota"``) explains ``"stopped"``.
+        status: see :class:`IntegrationStatus`; ``last_error`` explains ``ERROR`` and
+            ``stop_reason`` (e.g. ``"quota"``) explains ``STOPPED``.
+        last_error_rule: the SPEC rule whose notice ``last_error`` is, when it is one and not
+            a failure: ``"Y8"`` (a Lead's first name too long for Salesforce) is shown on an
+            integration that stays active, until no such rejection is open.
         conflict_winner: which side wins when both changed since the last sync.
         sync_booleans_picklists: extension B4 switched on.
         mass_delete_share: B6 threshold for this integration; ``None`` uses the setting.
@@ -130,18 +191,19 @@ class Integration:
     connection_id: int | None
     brevo_account: str
     opt_in: bool
-    mapping: dict[str, Any]
+    mapping: JsonObject
     list_id: int | None
-    status: str
+    status: IntegrationStatus
     last_error: str | None
     stop_reason: str | None
-    conflict_winner: str
+    conflict_winner: Side
     sync_booleans_picklists: bool
     mass_delete_share: float | None
     created_at: datetime
     updated_at: datetime
     default_region: str | None = None
     mass_delete_min: int | None = None
+    last_error_rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +216,10 @@ class Link:
         sf_hash, brevo_hash: hash of the mapped values last synced from/to each side; a change
             shows as a different hash and a toolkit-written change comes back with the same one
             (echo suppression).
-        state: a :class:`LinkState`: ``"active"``; ``"suspended"`` once the Salesforce e-mail
-            was removed (Y6); ``"kept"`` when the contact was deleted in Brevo but Salesforce
-            refused to delete the record (Y10), so that the refusal is reported once, not retried
-            forever; ``"superseded"``, ``"left_list"``, ``"held_delete"``, ``"held_brevo_delete"``
-            (see :class:`LinkState`).
+        state: a :class:`LinkState`: ``ACTIVE``; ``SUSPENDED`` once the Salesforce e-mail was
+            removed (Y6); ``KEPT`` when the contact was deleted in Brevo but Salesforce refused to
+            delete the record (Y10), so that the refusal is reported once, not retried forever;
+            ``SUPERSEDED``, ``LEFT_LIST``, ``HELD_DELETE``, ``HELD_BREVO_DELETE`` (see there).
         synced: the mapped values both sides held after the last sync, canonical and keyed
             by Brevo attribute (the engine diffs field by field against them).
         synced_at: when the link was last written; the store sets it when left ``None``.
@@ -171,8 +232,8 @@ class Link:
     email: str | None = None
     sf_hash: str | None = None
     brevo_hash: str | None = None
-    state: str = "active"
-    synced: dict[str, Any] | None = None
+    state: LinkState = LinkState.ACTIVE
+    synced: dict[str, object] | None = None
     synced_at: datetime | None = None
     detail: str | None = None
 
@@ -182,6 +243,9 @@ class Run:
     """One sync run of one integration; ``counts`` holds per-action and per-rule numbers.
 
     Attributes:
+        status: see :class:`RunStatus`.
+        counts: what the engine stored (:meth:`toolkit.sync.model.Outcome.as_json`), ``{}``
+            while it runs.
         full: a full resync (cursors ignored); column ``full_sync`` (``FULL`` is reserved in SQL).
         sf_api_used, sf_api_limit: Salesforce daily API usage seen at the end of the run (B3).
     """
@@ -190,66 +254,28 @@ class Run:
     integration_id: int
     started_at: datetime
     finished_at: datetime | None
-    status: str
+    status: RunStatus
     dry_run: bool
     full: bool
-    counts: dict[str, Any]
+    counts: JsonObject
     error: str | None
     sf_api_used: int | None
     sf_api_limit: int | None
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
-    """A record (or one field of it) that was not written, and why (SPEC A1, A3).
-
-    Build one with the first six fields; the store fills the rest. One row exists per
-    ``(integration_id, direction, record_id, rule, field)``: seeing it again updates
-    ``last_seen``, ``run_id`` and ``seen_count`` and re-opens it if it was resolved.
+class Conflict:
+    """Both sides changed one record since the last sync; ``winner`` is the side that was kept.
 
     Attributes:
-        direction: ``"to_brevo"`` or ``"to_salesforce"``.
-        rule: the SPEC rule id (``"Y5"``) or ``"SF:<statusCode>"`` / ``"BREVO:<code>"``.
-        reason: plain-language explanation for the audit report.
-        field: the field concerned, ``""`` for the whole record.
-        value: the offending value as text, if any.
-        service_code, service_message: the API's own error code and message.
-        data_hash: hash of the source data when rejected: a different hash later means the
-            record changed and is worth trying again (A3).
-        permanent: trying again without a change cannot help (e.g. Y10 ``DELETE_FAILED``).
-        run_id: the run that last saw it; first_run_id: the run that first did.
+        sf_values, brevo_values: the fields in conflict, canonical, keyed by Brevo attribute.
     """
 
     integration_id: int
-    direction: str
-    record_id: str
-    rule: str
-    reason: str
-    field: str = ""
-    value: str | None = None
-    service_code: str | None = None
-    service_message: str | None = None
-    data_hash: str | None = None
-    permanent: bool = False
-    run_id: int | None = None
-    id: int | None = None
-    first_run_id: int | None = None
-    seen_count: int = 1
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
-    resolved_at: datetime | None = None
-    resolved_run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Conflict:
-    """Both sides changed one record since the last sync; ``winner`` is the side that was kept."""
-
-    integration_id: int
     sf_id: str
-    winner: str
-    sf_values: dict[str, Any] = field(default_factory=dict)
-    brevo_values: dict[str, Any] = field(default_factory=dict)
+    winner: Side
+    sf_values: dict[str, object] = field(default_factory=dict)
+    brevo_values: dict[str, object] = field(default_factory=dict)
     run_id: int | None = None
     id: int | None = None
     at: datetime | None = None

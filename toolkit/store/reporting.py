@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from toolkit.store.base import StoreBase, loads, one_of
-from toolkit.store.records import DIRECTIONS
+from toolkit.store.base import StoreBase, loads, member
+from toolkit.store.records import Direction, JsonObject, RejectionState
 
 __all__ = [
+    "Query",
     "REDACTED",
-    "SECRET_WORDS",
+    "ReportRow",
     "ReportingMixin",
+    "SECRET_WORDS",
     "is_secret_name",
     "redact_row",
     "redact_value",
@@ -47,7 +49,19 @@ SECRET_WORDS = (
 )
 """Parts of a field or attribute name (compared without case, ``_``, ``-``, ``.`` or spaces)."""
 
-_STATES = ("open", "resolved", "all")
+
+class Query(NamedTuple):
+    """An SQL statement and its parameters (a named pair: callers unpack it)."""
+
+    sql: str
+    params: list[Any]
+
+
+ReportRow = dict[str, Any]
+"""One row of a report, ready for a DataFrame: column name -> value.
+
+The columns are fixed per query (see each method), but :mod:`toolkit.audit` adds computed ones
+to the rows it is given, so they stay plain dicts."""
 _REJECTION_COLUMNS = (
     "r.id",
     "r.integration_id",
@@ -137,7 +151,7 @@ def _mask(text: str | None, secret: str) -> str | None:
     return text.replace(secret, REDACTED)
 
 
-def redact_row(row: dict[str, Any], attributes: Sequence[str] = ()) -> dict[str, Any]:
+def redact_row(row: ReportRow, attributes: Sequence[str] = ()) -> ReportRow:
     """Redact one rejection dict in place and return it.
 
     Args:
@@ -153,7 +167,7 @@ def redact_row(row: dict[str, Any], attributes: Sequence[str] = ()) -> dict[str,
     return row
 
 
-def _attributes_by_field(mapping: dict[str, Any]) -> dict[str, list[str]]:
+def _attributes_by_field(mapping: JsonObject) -> dict[str, list[str]]:
     """Salesforce field -> the Brevo attributes mapped to it, from a stored mapping."""
     found: dict[str, list[str]] = {}
     for pair in mapping.get("pairs") or ():
@@ -162,19 +176,19 @@ def _attributes_by_field(mapping: dict[str, Any]) -> dict[str, list[str]]:
     return found
 
 
-def _check_filters(state: str, direction: str | None) -> None:
+def _check_filters(state: RejectionState, direction: Direction | None) -> None:
     """Raise ``ValueError`` for a ``state`` or ``direction`` filter that is not one of the known values."""
-    one_of(state, _STATES, "state")
+    member(RejectionState, state, "state")
     if direction is not None:
-        one_of(direction, DIRECTIONS, "direction")
+        member(Direction, direction, "direction")
 
 
 def _rejection_where(
     *,
     integration_id: int | None = None,
     rules: Iterable[str] = (),
-    direction: str | None = None,
-    state: str = "all",
+    direction: Direction | None = None,
+    state: RejectionState = RejectionState.ALL,
     run_id: int | None = None,
     resolved_run_id: int | None = None,
     since: str | None = None,
@@ -191,8 +205,8 @@ def _rejection_where(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    if state != "all":
-        where.append(f"r.resolved_at IS {'' if state == 'open' else 'NOT '}NULL")
+    if state != RejectionState.ALL:
+        where.append(f"r.resolved_at IS {'' if state == RejectionState.OPEN else 'NOT '}NULL")
     if since is not None:
         where.append("r.last_seen >= ?")
         params.append(since)
@@ -213,20 +227,20 @@ def rejection_query(
     *,
     integration_id: int | None = None,
     rules: Iterable[str] = (),
-    direction: str | None = None,
-    state: str = "all",
+    direction: Direction | None = None,
+    state: RejectionState = RejectionState.ALL,
     run_id: int | None = None,
     resolved_run_id: int | None = None,
     since: str | None = None,
     limit: int | None = None,
-) -> tuple[str, list[Any]]:
+) -> Query:
     """The ``SELECT`` of ``columns`` from ``rejections r`` joined to ``integrations i``, newest sighting first.
 
     Takes the filters of :meth:`ReportingMixin.report_rejections` and checks none of them (the
     callers check ``state`` and ``direction`` as they document).
 
     Returns:
-        The SQL and its parameters.
+        The SQL and its parameters (unpack as ``sql, params = rejection_query(...)``).
     """
     where, params = _rejection_where(
         integration_id=integration_id,
@@ -244,7 +258,7 @@ def rejection_query(
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return sql, params
+    return Query(sql, params)
 
 
 class ReportingMixin(StoreBase):
@@ -259,20 +273,20 @@ class ReportingMixin(StoreBase):
         *,
         integration_id: int | None = None,
         rules: Iterable[str] = (),
-        direction: str | None = None,
-        state: str = "all",
+        direction: Direction | None = None,
+        state: RejectionState = RejectionState.ALL,
         run_id: int | None = None,
         resolved_run_id: int | None = None,
         since: str | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReportRow]:
         """Rejections with their integration's name and object, redacted, newest sighting first.
 
         Args:
             integration_id: one integration's, or all.
             rules: rule ids to keep; an id ending in ``:`` (``"SF:"``, ``"BREVO:"``) keeps a family.
-            direction: ``"to_brevo"`` or ``"to_salesforce"``.
-            state: ``"open"``, ``"resolved"`` or ``"all"``.
+            direction: only those of one direction.
+            state: open, resolved or all of them.
             run_id: only those the run saw (recorded or seen again with changed data).
             resolved_run_id: only those the run resolved (A3).
             since: only those last seen at or after this ISO-8601 UTC text.
@@ -298,7 +312,9 @@ class ReportingMixin(StoreBase):
         for row in self._rows(sql, params):
             item = dict(zip(_REJECTION_KEYS, row))
             item["permanent"] = bool(item["permanent"])
-            item["state"] = "open" if item["resolved_at"] is None else "resolved"
+            item["state"] = (
+                RejectionState.OPEN if item["resolved_at"] is None else RejectionState.RESOLVED
+            ).value
             fields = [f.strip() for f in str(item["field"] or "").split(",")]
             names = [a for f in fields for a in attributes.get(item["integration_id"], {}).get(f, [])]
             found.append(redact_row(item, names))
@@ -309,10 +325,10 @@ class ReportingMixin(StoreBase):
         *,
         integration_id: int | None = None,
         rules: Iterable[str] = (),
-        direction: str | None = None,
-        state: str = "all",
+        direction: Direction | None = None,
+        state: RejectionState = RejectionState.ALL,
         since: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReportRow]:
         """Rejections counted per integration, rule, direction and state, in SQL (for dashboards).
 
         Takes the filters of :meth:`report_rejections`; returns one dict per group with the keys
@@ -331,7 +347,10 @@ class ReportingMixin(StoreBase):
         names = dict(self._rows("SELECT id, name FROM integrations"))
         found = []
         for iid, rule, direction_, total, resolved in self._rows(sql, params):
-            for state_, count in (("open", total - resolved), ("resolved", resolved)):
+            for state_, count in (
+                (RejectionState.OPEN, total - resolved),
+                (RejectionState.RESOLVED, resolved),
+            ):
                 if count:
                     found.append(
                         {
@@ -339,7 +358,7 @@ class ReportingMixin(StoreBase):
                             "integration": names.get(iid),
                             "rule": rule,
                             "direction": direction_,
-                            "state": state_,
+                            "state": state_.value,
                             "count": count,
                         }
                     )
@@ -352,7 +371,7 @@ class ReportingMixin(StoreBase):
         run_id: int | None = None,
         since: str | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReportRow]:
         """Runs with their integration, connection and org, newest first.
 
         Args:

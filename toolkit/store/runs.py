@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from toolkit.exceptions import ConfigError
 from toolkit.store.base import StoreBase, dumps, loads, one_of
-from toolkit.store.records import RUN_STATUSES, Run, from_ts
+from toolkit.store.records import RUN_STATUSES, Run, RunStatus, from_ts
 
 __all__ = ["RunsMixin"]
 
@@ -24,7 +25,7 @@ def _run(row: tuple[Any, ...]) -> Run:
         integration_id,
         from_ts(started),
         from_ts(finished),
-        status,
+        RunStatus(status),
         bool(dry_run),
         bool(full),
         loads(counts),
@@ -41,17 +42,17 @@ class RunsMixin(StoreBase):
         """Record the start of a run (status ``running``)."""
         cursor = self._write(
             "INSERT INTO runs (integration_id, started_at, status, dry_run, full_sync, counts) "
-            "VALUES (?, ?, 'running', ?, ?, '{}')",
-            (integration_id, self._now(), int(dry_run), int(full)),
+            "VALUES (?, ?, ?, ?, ?, '{}')",
+            (integration_id, self._now(), RunStatus.RUNNING, int(dry_run), int(full)),
         )
         return self.get_run(int(cursor.lastrowid or 0))
 
     def finish_run(
         self,
         run_id: int,
-        status: str,
+        status: RunStatus,
         *,
-        counts: dict[str, Any] | None = None,
+        counts: Mapping[str, object] | None = None,
         error: str | None = None,
         sf_api_used: int | None = None,
         sf_api_limit: int | None = None,
@@ -60,8 +61,8 @@ class RunsMixin(StoreBase):
 
         Args:
             run_id: the run :meth:`start_run` returned.
-            status: ``succeeded``, ``failed``, ``stopped`` (quota) or ``blocked`` (B6).
-            counts: per-action / per-rule numbers (JSON), e.g. ``{"to_brevo": {"create": 3}}``.
+            status: ``SUCCEEDED``, ``FAILED``, ``STOPPED`` (quota) or ``BLOCKED`` (B6).
+            counts: per-action / per-rule numbers (JSON, see :meth:`toolkit.sync.model.Outcome.as_json`).
             error: what went wrong, for ``failed``, ``stopped`` and ``blocked``.
             sf_api_used: Salesforce API calls used in the last 24 hours, after the run (B3).
             sf_api_limit: the org's daily API call allowance (B3).
@@ -70,10 +71,10 @@ class RunsMixin(StoreBase):
             ValueError: ``status`` is ``running`` or unknown.
             ConfigError: the run does not exist or has already finished.
         """
-        one_of(status, RUN_STATUSES[1:], "a finished run's status")
+        one_of(status, [s for s in RUN_STATUSES if s != RunStatus.RUNNING], "a finished run's status")
         with self.transaction():
             run = self.get_run(run_id)
-            if run.status != "running":
+            if run.status != RunStatus.RUNNING:
                 raise ConfigError(f"run {run_id} already finished ({run.status})")
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ?, "
@@ -129,7 +130,6 @@ class RunsMixin(StoreBase):
             How many runs were closed.
         """
         return self._write(
-            "UPDATE runs SET status = 'failed', finished_at = ?, error = ? "
-            "WHERE integration_id = ? AND status = 'running'",
-            (self._now(), error, integration_id),
+            "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE integration_id = ? AND status = ?",
+            (RunStatus.FAILED, self._now(), error, integration_id, RunStatus.RUNNING),
         ).rowcount

@@ -228,7 +228,15 @@ _V4 = [
     """ALTER TABLE integrations ADD COLUMN mass_delete_min INTEGER CHECK (mass_delete_min IS NULL OR mass_delete_min >= 0)""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+# Migration 5 (issue 13): the rule whose notice an integration's ``last_error`` is (``Y8``), so
+# that the engine no longer reads it back from the message's text; existing notices are found
+# by that text once, here.
+_V5 = [
+    """ALTER TABLE integrations ADD COLUMN last_error_rule TEXT""",
+    """UPDATE integrations SET last_error_rule = 'Y8' WHERE last_error LIKE '%(SPEC Y8)%'""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 

@@ -1,9 +1,14 @@
-"""The two-way sync engine: plan, run and dry-run an integration (SPEC Y1-Y11, B1, B5, B6)."""
+"""The two-way sync engine: plan, run and dry-run an integration (SPEC Y1-Y11, B1, B5, B6).
+
+A run's states are the store's (:class:`~toolkit.store.RunStatus`, :class:`~toolkit.store.LinkState`,
+:class:`~toolkit.store.Direction`); what one planned write does is a :class:`WriteKind`.
+"""
 
 from __future__ import annotations
 
 from .engine import run_integration
 from .lock import RunLock
-from .model import Outcome, RunResult
+from .model import Outcome, RunCounts, RunResult, action
+from .plan import Write, WriteKind
 
-__all__ = ["Outcome", "RunLock", "RunResult", "run_integration"]
+__all__ = ["Outcome", "RunCounts", "RunLock", "RunResult", "Write", "WriteKind", "action", "run_integration"]

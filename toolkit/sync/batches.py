@@ -28,13 +28,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from toolkit.rules.base import row_id
+from toolkit.rules.base import BrevoRow, row_id
 
 from ..brevo.imports import as_encoded, body_row_counts
-from ..store import Conflict, Link, Rejection
+from ..store import Conflict, Link, LinkState, Rejection
 from .plan import Write
+from .prepare import SyncedLink, import_row
 
 if TYPE_CHECKING:
     from ..brevo import BrevoClient
@@ -43,8 +45,11 @@ __all__ = ["ImportPace", "Pipeline", "Planned", "Sent", "await_imports"]
 
 log = logging.getLogger(__name__)
 
+H = TypeVar("H")
+"""What sending a batch returns and committing it takes (:class:`Sent` in the engine)."""
 
-@dataclass
+
+@dataclass(slots=True)
 class Planned:
     """A batch's planned writes and what its commit records besides them.
 
@@ -63,11 +68,11 @@ class Planned:
     conflicts: list[Conflict] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     suspend: list[str] = field(default_factory=list)
-    states: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    states: dict[LinkState, dict[str, str | None]] = field(default_factory=dict)
     records: list[Link] = field(default_factory=list)
     cursor: str | None = None
     encoded: dict[str, bytes] = field(default_factory=dict)
-    links: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    links: dict[str, SyncedLink] = field(default_factory=dict)
 
     def extend(self, other: Planned) -> None:
         self.work += other.work
@@ -100,10 +105,10 @@ class Planned:
 
     def import_rows(self) -> list[dict[str, Any] | bytes]:
         """The rows to import, in order, encoded where planning encoded them."""
-        return [self.encoded.get(w.sf_id) or w.row for w in self.work if w.row is not None]
+        return [self.encoded.get(w.sf_id) or import_row(w.row) for w in self.work if w.row is not None]
 
 
-@dataclass
+@dataclass(slots=True)
 class Sent:
     """A batch whose writes were sent: its imports' processes await confirmation.
 
@@ -114,7 +119,7 @@ class Sent:
     """
 
     planned: Planned
-    rows: list[dict[str, Any]]
+    rows: list[BrevoRow]
     process_ids: list[int]
     sent_at: float
     problems: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -166,7 +171,7 @@ class ImportPace:
             self.rows_per_second = min(self.rows_per_second, rows / max(0.1, done_after - 0.2))
 
 
-class Pipeline:
+class Pipeline(Generic[H]):
     """Send planned batches one at a time, committing each after the next page was planned.
 
     Args:
@@ -178,8 +183,8 @@ class Pipeline:
 
     def __init__(
         self,
-        send: Callable[[Planned], Any],
-        finish: Callable[[Any], None],
+        send: Callable[[Planned], H],
+        finish: Callable[[H], None],
         *,
         pack: bool = False,
         list_ids: list[int] | None = None,
@@ -191,7 +196,7 @@ class Pipeline:
         self._list_ids = list_ids or [0]
         self._max_bytes = max_bytes
         self._buffer: Planned | None = None
-        self._pending: Any = None
+        self._pending: H | None = None
         self._expected = 0  # records the pages hold in all, when known (expect)
         self._seen = 0  # records of the pages added so far
         self._seen_bytes = 0  # and the bytes of their import rows
@@ -274,10 +279,12 @@ class Pipeline:
         if pending is not None:
             self._finish(pending)
 
-    def __enter__(self) -> Pipeline:
+    def __enter__(self) -> Pipeline[H]:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         """On an error (not an interruption), still confirm and commit the batch in flight."""
         if kind is not None and issubclass(kind, Exception):
             try:

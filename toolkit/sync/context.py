@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
+from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
 
 from toolkit.mapping.types import Mapping
+from toolkit.rules.base import BrevoContact, BrevoRow
 
-from .. import rules
 from ..brevo import BrevoClient
 from ..config import Settings
+from ..quota import STOP_REASON
 from ..salesforce import SalesforceClient
-from ..store import Conflict, Integration, Link, Rejection, Store
+from ..store import Conflict, Direction, Integration, Link, LinkState, Rejection, RunStatus, Store
 from ..store.reporting import redact_row
-from .model import Outcome
+from .model import Outcome, Sample
 from .plan import RULE_LEFT_LIST, PlanSettings
 
-__all__ = ["RESTART_LOOK_BACK", "BrevoMembers", "Reserve", "SyncContext", "unlimited"]
+__all__ = ["BrevoMembers", "OtherLinkState", "RESTART_LOOK_BACK", "Reserve", "SyncContext", "unlimited"]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,21 @@ def unlimited(n: int) -> int:
     return n
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class OtherLinkState:
+    """A state to set on a link of another integration (a Lead's, superseded by a Contact: D2, L1).
+
+    Attributes:
+        integration_id, sf_id: the link. state: its new state. detail: what the state refers to.
+    """
+
+    integration_id: int
+    sf_id: str
+    state: LinkState
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BrevoMembers:
     """The integration list's members, read once in a run (see :mod:`.presence`).
 
@@ -72,10 +88,10 @@ class SyncContext:
     record_tasks: Callable[[int], None] | None = None  # counts written tasks inside the batch's commit
     progress: Callable[[str, int], None] | None = None
     outcome: Outcome = field(default_factory=Outcome)
-    stopped: str | None = None  # why the run stopped early ("quota")
+    stopped: str | None = None  # why the run stopped early (the quota: STOP_REASON)
     held: list[str] = field(default_factory=list)  # B6: why deletions wait for a confirmation
     members: BrevoMembers | None = None  # the list's members, once read in this run
-    seen_in_brevo: dict[str, dict[str, Any]] = field(default_factory=dict)  # contacts read, by EXT_ID
+    seen_in_brevo: dict[str, BrevoContact] = field(default_factory=dict)  # contacts read, by EXT_ID
     gone_in_brevo: dict[str, Link] = field(default_factory=dict)  # linked contacts found deleted in Brevo
     left_list: list[str] = field(default_factory=list)  # linked contacts found taken off the list (B9)
     off_list: set[str] = field(default_factory=set)  # seen off the list in Brevo's changes: B9 unless deleted
@@ -152,7 +168,7 @@ class SyncContext:
     def last_good_start(self) -> datetime | None:
         """When the last succeeded (not dry) run of this integration started, if any did."""
         for run in self.store.list_runs(self.iid, limit=200):
-            if run.id != self.run_id and run.status == "succeeded" and not run.dry_run:
+            if run.id != self.run_id and run.status == RunStatus.SUCCEEDED and not run.dry_run:
                 started = run.started_at
                 return started if started.tzinfo else started.replace(tzinfo=UTC)
         return None
@@ -163,19 +179,23 @@ class SyncContext:
             return wanted
         granted = max(0, min(wanted, self.reserve(wanted)))
         if granted < wanted:
-            self.stopped = "quota"
+            self.stopped = STOP_REASON
         return granted
 
     def rejections(
         self,
-        direction: str,
-        found: Iterable[rules.Rejection],
-        data_hashes: dict[str, str] | None = None,
+        direction: Direction,
+        found: Iterable[Rejection],
+        data_hashes: MappingOf[str, str] | None = None,
         *,
-        service: dict[str, tuple[str, str]] | None = None,
+        service: MappingOf[str, tuple[str, str]] | None = None,
         permanent: bool = False,
     ) -> list[Rejection]:
-        """Count rejections and turn them into store rows (written by :meth:`commit`).
+        """Count rejections and complete them for the store (written by :meth:`commit`).
+
+        Each gets this integration, ``direction``, this run, the service's code and message
+        (``service``, by record id) and its ``data_hashes`` entry; secret-like values are
+        redacted before anything is stored (A1).
 
         A3: a record rejected before whose source data has not changed since (same rule, field
         and ``data_hashes`` entry as an open rejection) is not reported again, only counted as
@@ -204,17 +224,15 @@ class SyncContext:
                 r.rule, {"record_id": r.record_id, "field": r.field, "reason": safe["reason"]}
             )
             rows.append(
-                Rejection(
-                    self.iid,
-                    direction,
-                    r.record_id,
-                    r.rule,
-                    safe["reason"],
-                    field=r.field,
+                dataclasses.replace(
+                    r,
+                    reason=safe["reason"],
                     value=safe["value"],
+                    integration_id=self.iid,
+                    direction=direction,
                     service_code=code,
                     service_message=safe["service_message"],
-                    data_hash=(data_hashes or {}).get(r.record_id),
+                    data_hash=hashes.get(r.record_id),
                     permanent=permanent or r.permanent,
                     run_id=self.run_id,
                 )
@@ -227,11 +245,11 @@ class SyncContext:
         links: Iterable[Link] = (),
         unlink: Iterable[str] = (),
         rejected: Iterable[Rejection] = (),
-        resolved: dict[str, list[str]] | None = None,
+        resolved: MappingOf[Direction, list[str]] | None = None,
         conflicts: Iterable[Conflict] = (),
-        cursors: dict[str, str] | None = None,
-        link_states: dict[str, list[str] | dict[str, str | None]] | None = None,
-        other_link_states: Iterable[tuple[int, str, str, str | None]] = (),
+        cursors: MappingOf[str, str] | None = None,
+        link_states: MappingOf[LinkState, list[str] | dict[str, str | None]] | None = None,
+        other_link_states: Iterable[OtherLinkState] = (),
         tasks: int = 0,
     ) -> None:
         """Write one batch's outcome in ONE transaction: links, rejections, conflicts, cursors, tasks.
@@ -242,8 +260,8 @@ class SyncContext:
 
         Args:
             link_states: state -> Salesforce Ids, or Ids -> detail (e.g. the Contact that took over).
-            other_link_states: ``(integration id, Salesforce Id, state, detail)`` of other
-                integrations' links (a Lead's, superseded by this integration's Contact).
+            other_link_states: other integrations' links to set (a Lead's, superseded by this
+                integration's Contact).
             resolved: direction -> records written at last: their open rejections are resolved
                 (before this batch's own rejections are recorded, so a field-level one stays open;
                 a removal from the list, B9, stays open until the contact is back on it).
@@ -261,8 +279,8 @@ class SyncContext:
                     self.store.set_link_state(
                         self.iid, [i for i, d in details.items() if d == detail], state, detail
                     )
-            for integration_id, sf_id, state, detail in other_link_states:
-                self.store.set_link_state(integration_id, [sf_id], state, detail)
+            for other in other_link_states:
+                self.store.set_link_state(other.integration_id, [other.sf_id], other.state, other.detail)
             for direction, ids in (resolved or {}).items():
                 if ids:
                     self.store.resolve_rejections(
@@ -275,6 +293,7 @@ class SyncContext:
             if tasks and self.record_tasks is not None:
                 self.record_tasks(tasks)
 
-    def sample(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A small, safe sample row for dry-run plans: the id and the mapped values."""
-        return {k: v for k, v in record.items() if k != "attributes"} | dict(record.get("attributes") or {})
+    def sample(self, row: BrevoRow) -> Sample:
+        """A small, safe sample row for dry-run plans: the e-mail and the mapped values (EXT_ID: the Id)."""
+        sample: Sample = {"email": row["email"]} if "email" in row else {}
+        return sample | row["attributes"]

@@ -16,12 +16,14 @@ one of 1,000,000 (2,000 calls) about every 5.6 hours.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .. import rules
-from ..store import Link, LinkState
+from ..store import Direction, Link, LinkState, Rejection
 from .context import SyncContext
 from .guard import deletions_held
+from .model import action
+from .plan import WriteKind
 from .presence import LIST_PAGE, left_list_rejections, list_members, look_up
 
 __all__ = ["CHECK_CALLS_PER_HOUR", "sync_brevo_deletions"]
@@ -30,6 +32,7 @@ CURSOR = "brevo_deletions_checked_at"
 PAGES = "brevo_deletions_pages"  # what the last diff cost, in calls
 CHECK_CALLS_PER_HOUR = 360
 BATCH = 200
+DELETE = action(Direction.TO_SALESFORCE, WriteKind.DELETE)
 
 
 def _due(ctx: SyncContext, full: bool, linked_before: int) -> bool:
@@ -49,7 +52,20 @@ def _due(ctx: SyncContext, full: bool, linked_before: int) -> bool:
     return age >= timedelta(hours=every)
 
 
-def _gone(ctx: SyncContext) -> tuple[list[Link], list[str]]:
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """What the full check found (:func:`_gone`).
+
+    Attributes:
+        deleted: links whose Brevo contact no longer exists (Y10: delete the record).
+        left_list: Salesforce Ids of active links whose contact was taken off the list (B9).
+    """
+
+    deleted: list[Link]
+    left_list: list[str]
+
+
+def _gone(ctx: SyncContext) -> Gone:
     """Links whose Brevo contact no longer exists, and active links whose contact left the list."""
     members = list_members(ctx)
     candidates = [
@@ -63,7 +79,7 @@ def _gone(ctx: SyncContext) -> tuple[list[Link], list[str]]:
     left = [
         link.sf_id for link in candidates if link.state == LinkState.ACTIVE and found[link.sf_id] is False
     ]
-    return gone, left
+    return Gone(gone, left)
 
 
 def sync_brevo_deletions(
@@ -86,8 +102,9 @@ def sync_brevo_deletions(
         return
     left: list[str] = []
     if checked:
-        more, left = _gone(ctx)
-        found += more
+        gone_now = _gone(ctx)
+        found += gone_now.deleted
+        left = gone_now.left_list
     held = ctx.store.all_links(ctx.iid, state=LinkState.HELD_BREVO_DELETE)
     rejected = left_list_rejections(ctx, left)
     if deletions_held(ctx, len(found) + len(held), side="Brevo", confirm=confirm_deletes):
@@ -124,13 +141,13 @@ def _checked(ctx: SyncContext, checked: bool) -> dict[str, str] | None:
 def _delete(ctx: SyncContext, batch: list[Link]) -> None:
     if ctx.dry_run:
         for link in batch:
-            ctx.outcome.add("to_salesforce.delete", sample={"Id": link.sf_id, "email": link.email})
+            ctx.outcome.add(DELETE, sample={"Id": link.sf_id, "email": link.email})
         return
     results = ctx.sf.delete_records([link.sf_id for link in batch]) if batch else []
     unlink: list[str] = []
     deleted = 0
     kept: list[str] = []
-    refused: list[rules.Rejection] = []
+    refused: list[Rejection] = []
     service: dict[str, tuple[str, str]] = {}
     for link, result in zip(batch, results):
         codes = {e.status_code for e in result.errors}
@@ -139,14 +156,14 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
             # run that sent it died before its commit): it was written once, and it counts once (Q1).
             unlink.append(link.sf_id)
             deleted += 1
-            ctx.outcome.add("to_salesforce.delete", sample={"Id": link.sf_id, "email": link.email})
+            ctx.outcome.add(DELETE, sample={"Id": link.sf_id, "email": link.email})
             continue
         error = result.errors[0]
         service[link.sf_id] = (error.status_code, error.message)
         if error.status_code == "DELETE_FAILED":
             kept.append(link.sf_id)
             refused.append(
-                rules.Rejection(
+                Rejection(
                     link.sf_id,
                     "Y10",
                     "",
@@ -158,7 +175,7 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
             )
         else:
             refused.append(
-                rules.Rejection(
+                Rejection(
                     link.sf_id,
                     f"SF:{error.status_code}",
                     "",
@@ -168,7 +185,7 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
             )
     ctx.commit(
         unlink=unlink,
-        rejected=ctx.rejections("to_salesforce", refused, service=service),
-        link_states={"kept": kept},
+        rejected=ctx.rejections(Direction.TO_SALESFORCE, refused, service=service),
+        link_states={LinkState.KEPT: kept},
         tasks=deleted,
     )

@@ -7,16 +7,18 @@ toolkit's own writes never return as changes (echo suppression).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from toolkit.rules.base import BrevoContact
+from toolkit.rules.hashing import CanonicalValues
 
 from ..store import Link
 
 __all__ = ["Change", "changed_keys", "merged"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """A linked Brevo contact that changed since the last sync.
 
@@ -32,20 +34,24 @@ class Change:
     """
 
     sf_id: str
-    contact: dict[str, Any]
-    values: dict[str, Any]
+    contact: BrevoContact
+    values: CanonicalValues
     changed: set[str] = field(default_factory=set)
     link: Link | None = None
     agreed: set[str] = field(default_factory=set)
 
 
-def changed_keys(values: dict[str, Any], synced: dict[str, Any] | None, keys: Iterable[str]) -> set[str]:
+def changed_keys(
+    values: Mapping[str, object], synced: Mapping[str, object] | None, keys: Iterable[str]
+) -> set[str]:
     """The keys among ``keys`` whose value differs from ``synced`` (all of them when never synced)."""
-    before = synced or {}
+    before: Mapping[str, object] = synced or {}
     return {k for k in keys if values.get(k) != before.get(k)}
 
 
-def merged(synced: dict[str, Any] | None, values: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+def merged(
+    synced: Mapping[str, object] | None, values: Mapping[str, object], keys: Iterable[str]
+) -> CanonicalValues:
     """``synced`` with ``keys`` taken from ``values``; a key without a value is dropped.
 
     Keys not written keep their synced value: an emptied phone left out of the import (Y7)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 
 from toolkit.mapping.types import Mapping
+from toolkit.rules.base import RULE_Y8
 
 from ..brevo import BrevoClient
 from ..config import Settings
@@ -24,9 +25,9 @@ from ..exceptions import (
     MassDeleteBlocked,
     ToolkitError,
 )
-from ..quota import Quota
+from ..quota import Quota, check_not_stopped
 from ..salesforce import SalesforceClient
-from ..store import LinkState, Store
+from ..store import Direction, IntegrationStatus, LinkState, RunStatus, Store
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
 from .inbound import read_brevo_changes, record_left_list, sync_to_salesforce
@@ -43,12 +44,8 @@ def _check_ready(store: Store, name: str, dry_run: bool) -> None:
     integration = store.get_integration(name)
     if integration.list_id is None or not integration.mapping:
         raise ConfigError(f"integration {name!r} has no Brevo list or no mapping yet: finish its setup")
-    if integration.status != "active" and not dry_run:
-        from ..quota import (
-            check_not_stopped,  # Q3: stopped by the quota -> QuotaExhausted saying when it resumes
-        )
-
-        check_not_stopped(store, name)
+    if integration.status != IntegrationStatus.ACTIVE and not dry_run:
+        check_not_stopped(store, name)  # Q3: stopped by the quota -> QuotaExhausted saying when it resumes
         why = f" ({integration.stop_reason})" if integration.stop_reason else ""
         raise ConfigError(
             f"integration {name!r} is {integration.status}{why}: activate it first, "
@@ -111,7 +108,8 @@ def run_integration(
         if quota is not None:
             ctx.reserve = quota.reserver(integration.id, run.id)
             ctx.record_tasks = lambda n: quota.record(integration.id, run.id, n)
-        status, message = "succeeded", None
+        status: RunStatus = RunStatus.SUCCEEDED
+        message: str | None = None
         linked_before = store.count_links(integration.id)
         try:
             changes, brevo_cursor = read_brevo_changes(ctx, full=full)
@@ -124,25 +122,26 @@ def run_integration(
                     ctx, linked_before=linked_before, full=full, confirm_deletes=confirm_deletes
                 )
             if ctx.stopped:
-                status = "stopped"
+                status = RunStatus.STOPPED
                 message = (
                     "the monthly task quota is used up: the rest is written after it resets or is raised"
                 )
             elif ctx.held or _held_links(store, integration.id):  # B6: all was written but held deletions
-                status, message = "blocked", " ".join(ctx.held) or _held_message(store, integration.id, name)
+                status = RunStatus.BLOCKED
+                message = " ".join(ctx.held) or _held_message(store, integration.id, name)
         except MassDeleteBlocked as exc:
-            status, message = "blocked", str(exc)
+            status, message = RunStatus.BLOCKED, str(exc)
         except (AuthError, FatalApiError, ConfigError) as exc:
-            status, message = "failed", str(exc)
+            status, message = RunStatus.FAILED, str(exc)
             if not dry_run:
-                store.set_status(name, "error", last_error=message)
+                store.set_status(name, IntegrationStatus.ERROR, last_error=message)
         except ToolkitError as exc:  # transient (retries exhausted): stays active, the next run retries
-            status, message = "failed", str(exc)
+            status, message = RunStatus.FAILED, str(exc)
         except BaseException as exc:
-            _finish(store, run.id, ctx, "failed", f"interrupted: {type(exc).__name__}", quota)
+            _finish(store, run.id, ctx, RunStatus.FAILED, f"interrupted: {type(exc).__name__}", quota)
             raise
         _finish(store, run.id, ctx, status, message, quota)
-        if status == "succeeded" and not dry_run:
+        if status == RunStatus.SUCCEEDED and not dry_run:
             _show_y8(store, name, ctx)
         log.info("run %s of %s: %s, %s tasks", run.id, name, status, ctx.outcome.tasks)
         return RunResult(
@@ -159,7 +158,7 @@ def run_integration(
 
 
 def _finish(
-    store: Store, run_id: int, ctx: SyncContext, status: str, message: str | None, quota: Quota | None
+    store: Store, run_id: int, ctx: SyncContext, status: RunStatus, message: str | None, quota: Quota | None
 ) -> None:
     if quota is not None:
         quota.release(run_id)  # whatever is left of the run's reservation
@@ -177,24 +176,27 @@ def _finish(
 def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
     """SPEC Y8: the integration shows an error naming the Lead whose first name was too long.
 
-    The status stays as it is (one Lead must not stop the sync); the message goes away once no
-    Y8 rejection is open any more.
+    The status stays as it is (one Lead must not stop the sync); the notice is kept with its
+    rule (``last_error_rule``) and goes away once no Y8 rejection is open any more.
     """
-    samples = ctx.outcome.samples.get("rule:Y8") or []
+    samples = ctx.outcome.samples.get(f"rule:{RULE_Y8}") or []
     current = store.get_integration(name)
     if samples:
-        ids = ", ".join(s["record_id"] for s in samples)
+        ids = ", ".join(str(s["record_id"]) for s in samples)
         message: str | None = (
-            f"{ctx.outcome.rejected['Y8']} Lead(s) not updated: first name "
+            f"{ctx.outcome.rejected[RULE_Y8]} Lead(s) not updated: first name "
             f"longer than 40 characters in Brevo (SPEC Y8): {ids}"
         )
-    elif "(SPEC Y8)" not in (current.last_error or "") or any(
-        r["rule"] == "Y8" for r in store.list_rejections(current.id)
+        rule: str | None = RULE_Y8
+    elif current.last_error_rule != RULE_Y8 or store.open_rejections_by_rule(
+        current.id, Direction.TO_SALESFORCE, [RULE_Y8]
     ):
-        return  # no Y8 message shown, or a Lead still waits for a shorter first name
+        return  # no Y8 notice shown, or a Lead still waits for a shorter first name
     else:
-        message = None
-    store.set_status(name, current.status, last_error=message, stop_reason=current.stop_reason)
+        message = rule = None
+    store.set_status(
+        name, current.status, last_error=message, last_error_rule=rule, stop_reason=current.stop_reason
+    )
 
 
 def _held_links(store: Store, integration_id: int) -> int:

@@ -12,24 +12,25 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import NamedTuple
 
-from toolkit.rules.base import value_text
+from toolkit.rules.base import RULE_Y6, BrevoContact, SfUpdate, value_text
 from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
 
 from .. import rules
 from ..brevo import contact_ext_id, format_brevo_datetime, parse_brevo_datetime
 from ..exceptions import ConfigError
-from ..store import Link, LinkState
+from ..store import Direction, Link, LinkState, Rejection
 from .context import SyncContext
 from .diff import Change, changed_keys, merged
-from .plan import PARKED_DOMAIN, RULE_LEFT_LIST
+from .model import action
+from .plan import PARKED_DOMAIN, RULE_LEFT_LIST, WriteKind
 from .presence import left_list_rejections
 
 SYNCED = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST, LinkState.SUSPENDED})
 """Link states whose contact's Brevo changes are read (a suspended one's only to report them, Y6)."""
 
-__all__ = ["modified_at", "read_brevo_changes", "record_left_list", "sync_to_salesforce"]
+__all__ = ["BrevoChanges", "modified_at", "read_brevo_changes", "record_left_list", "sync_to_salesforce"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,19 @@ BATCH = 200
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def modified_at(contact: dict[str, Any]) -> datetime | None:
+class BrevoChanges(NamedTuple):
+    """What :func:`read_brevo_changes` found (a named pair: the engine unpacks it).
+
+    Attributes:
+        changes: linked contacts whose synced attributes changed, by Salesforce Id.
+        cursor: the Brevo cursor to commit once they are written (``None``: keep the old one).
+    """
+
+    changes: dict[str, Change]
+    cursor: str | None
+
+
+def modified_at(contact: BrevoContact) -> datetime | None:
     """A contact's ``modifiedAt`` (with or without milliseconds, any offset), ``None`` when unreadable.
 
     A contact whose time cannot be read is still compared and synced; it only cannot move the
@@ -53,7 +66,7 @@ def modified_at(contact: dict[str, Any]) -> datetime | None:
         return None
 
 
-def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[str, Change], str | None]:
+def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> BrevoChanges:
     """Linked contacts whose synced attributes differ from the last sync, and the next cursor.
 
     Contacts without a link are Brevo's own (Y1: never created in Salesforce) and only
@@ -63,7 +76,7 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
     since = None if full else ctx.cursor_moment(CURSOR, parse_brevo_datetime)
     if since is None and ctx.store.count_links(ctx.iid) == 0:
         start = datetime.now(UTC) - timedelta(minutes=5)
-        return {}, format_brevo_datetime(start)
+        return BrevoChanges({}, format_brevo_datetime(start))
     keys = [spec.brevo_attribute for spec in ctx.mapping.synced()]
     list_id = ctx.integration.list_id
     changes: dict[str, Change] = {}
@@ -111,7 +124,7 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> tuple[dict[st
     # milliseconds; whether modifiedSince is inclusive is not documented) is read again, which is
     # harmless (it then compares equal), rather than missed.
     restart = newest - LOOK_BACK if newest else since
-    return changes, format_brevo_datetime(restart) if restart else None
+    return BrevoChanges(changes, format_brevo_datetime(restart) if restart else None)
 
 
 def record_left_list(ctx: SyncContext) -> None:
@@ -136,7 +149,7 @@ def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:
         ctx.commit(link_states={LinkState.LEFT_LIST: left, LinkState.ACTIVE: back}, rejected=rejected)
         if back:
             ctx.store.resolve_rejections(
-                ctx.iid, "to_brevo", back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,)
+                ctx.iid, Direction.TO_BREVO, back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,)
             )
 
 
@@ -149,7 +162,7 @@ def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str])
     candidates = [i for i in ids if i in changes]
     if not candidates:
         return
-    for sf_id, found in ctx.store.open_rejections(ctx.iid, "to_salesforce", candidates).items():
+    for sf_id, found in ctx.store.open_rejections(ctx.iid, Direction.TO_SALESFORCE, candidates).items():
         if any(r.data_hash == _data_hash(ctx, changes[sf_id]) for r in found):
             del changes[sf_id]
             ctx.outcome.add("still_rejected")
@@ -182,7 +195,9 @@ def sync_to_salesforce(ctx: SyncContext, changes: dict[str, Change], next_cursor
     # Brevo values Salesforce already holds: a rejection of them (an earlier try) is resolved (A3).
     agreed = [c.sf_id for c in changes.values() if c.agreed and not c.changed]
     if next_cursor or agreed:
-        ctx.commit(cursors={CURSOR: next_cursor} if next_cursor else None, resolved={"to_salesforce": agreed})
+        ctx.commit(
+            cursors={CURSOR: next_cursor} if next_cursor else None, resolved={Direction.TO_SALESFORCE: agreed}
+        )
 
 
 def _check_attributes(ctx: SyncContext) -> None:
@@ -210,16 +225,16 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
     )  # fresh: outbound may have moved them
     hashes = {c.sf_id: _data_hash(ctx, c) for c in batch}
     skipped = [
-        rules.Rejection(
+        Rejection(
             c.sf_id,
-            rules.RULE_Y6,
+            RULE_Y6,
             "Email",
             None,
             "The Salesforce record has no e-mail address any more, so this contact is no "
             "longer synced in either direction; this Brevo change was not passed on (SPEC Y6).",
         )
         for c in batch
-        if links.get(c.sf_id) is not None and links[c.sf_id].state == "suspended"
+        if links.get(c.sf_id) is not None and links[c.sf_id].state == LinkState.SUSPENDED
     ]
     active = [
         c
@@ -229,7 +244,7 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
     updates, rejected = rules.to_salesforce([c.contact for c in active], ctx.mapping, object=ctx.sobject)
     field_of = {spec.brevo_attribute: spec.sf_field for spec in ctx.mapping.synced()}
     by_id = {c.sf_id: c for c in active}
-    todo: list[dict[str, Any]] = []
+    todo: list[SfUpdate] = []
     for update in updates:
         change = by_id[update["Id"]]
         fields = {field_of[k] for k in change.changed}
@@ -239,7 +254,7 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
     granted = ctx.grant(len(todo))
     todo = todo[:granted]
     results = ctx.sf.update_records(ctx.sobject, todo) if todo and not ctx.dry_run else []
-    refused: list[rules.Rejection] = []
+    refused: list[Rejection] = []
     service: dict[str, tuple[str, str]] = {}
     written: list[Link] = []
     for i, update in enumerate(todo):
@@ -249,7 +264,7 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
             error = result.errors[0]
             service[change.sf_id] = (error.status_code, error.message)
             refused.append(
-                rules.Rejection(
+                Rejection(
                     change.sf_id,
                     f"SF:{error.status_code}",
                     ",".join(error.fields),
@@ -273,13 +288,13 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
                 synced,
             )
         )
-        ctx.outcome.add("to_salesforce.update", sample=update)
-    rows = ctx.rejections("to_salesforce", skipped + rejected, hashes) + ctx.rejections(
-        "to_salesforce", refused, hashes, service=service
+        ctx.outcome.add(action(Direction.TO_SALESFORCE, WriteKind.UPDATE), sample=update)
+    rows = ctx.rejections(Direction.TO_SALESFORCE, skipped + rejected, hashes) + ctx.rejections(
+        Direction.TO_SALESFORCE, refused, hashes, service=service
     )
     ctx.commit(
         links=written,
         rejected=rows,
-        resolved={"to_salesforce": [link.sf_id for link in written]},
+        resolved={Direction.TO_SALESFORCE: [link.sf_id for link in written]},
         tasks=len(written),
     )

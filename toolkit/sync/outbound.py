@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from toolkit.brevo.contacts import EXT_ID
+from toolkit.rules.base import RULE_Y6, SfRecord
 from toolkit.rules.hashing import brevo_values, record_hash
 
-from .. import rules
 from ..brevo.imports import encode_row
 from ..exceptions import ConfigError, FatalApiError
 from ..salesforce import soql_datetime, soql_in, soql_name
-from ..store import Conflict, Link, LinkState
+from ..store import Conflict, Direction, Link, LinkState, Rejection
 from ..timestamps import canonical_salesforce_datetime, parse_salesforce_datetime
 from .batches import ImportPace, Pipeline, Planned, Sent, await_imports
-from .context import SyncContext
+from .context import OtherLinkState, SyncContext
 from .diff import Change
 from .guard import deletions_held
+from .model import action
 from .plan import (
     FRESH,
     HOLDING,
@@ -37,7 +39,7 @@ from .plan import (
     order_email_moves,
     plan_page,
 )
-from .prepare import link_values
+from .prepare import import_row, link_values
 from .presence import ensure_present, left_list_rejections
 
 __all__ = ["sync_to_brevo"]
@@ -72,9 +74,20 @@ def _system_fields(ctx: SyncContext) -> list[str]:
     return ["SystemModstamp", "IsDeleted", "CreatedDate", *lead]
 
 
-def _pages(
-    ctx: SyncContext, cursor: datetime | None, full: bool, on_total: Callable[[int], None]
-) -> tuple[Iterator[list[dict[str, Any]]], bool]:
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """What :func:`_pages` reads: the pages, and whether they come from Bulk API 2.0 (unordered).
+
+    Attributes:
+        pages: lists of Salesforce records, read lazily.
+        bulk: a Bulk API 2.0 job (its pages are not in ``SystemModstamp`` order).
+    """
+
+    pages: Iterator[list[SfRecord]]
+    bulk: bool
+
+
+def _pages(ctx: SyncContext, cursor: datetime | None, full: bool, on_total: Callable[[int], None]) -> Pages:
     """The pages to read and whether they come from Bulk API 2.0 (unordered).
 
     An integration's initial load (no cursor, nothing linked) always goes through Bulk API 2.0:
@@ -87,16 +100,17 @@ def _pages(
     linked = ctx.store.count_links(ctx.iid) > 0
     initial = cursor is None and not linked
     if initial or (full and ctx.sf.count(ctx.sobject) > ctx.settings.bulk_threshold):
-        return ctx.sf.bulk_query_pages(
+        pages = ctx.sf.bulk_query_pages(
             _soql(ctx, None, ordered=False),
             include_deleted=linked,
             max_records=BULK_PAGE,
             poll_seconds=BULK_FIRST_POLL,
             field_types=_field_types(ctx),
             on_complete=lambda job: on_total(int(job.get("numberRecordsProcessed") or 0)),
-        ), True
+        )
+        return Pages(pages, bulk=True)
     since = None if full else cursor
-    return ctx.sf.query_pages(_soql(ctx, since, ordered=True), include_deleted=True), False
+    return Pages(ctx.sf.query_pages(_soql(ctx, since, ordered=True), include_deleted=True), bulk=False)
 
 
 def _field_types(ctx: SyncContext) -> dict[str, str]:
@@ -145,7 +159,8 @@ def sync_to_brevo(
     """
     cursor = ctx.cursor_moment(CURSOR, parse_salesforce_datetime)
     hold = _hold_deletions(ctx, cursor, full, confirm_deletes)
-    pages, bulk = _pages(ctx, cursor, full, lambda records: flow.expect(records))
+    read = _pages(ctx, cursor, full, lambda records: flow.expect(records))
+    pages, bulk = read.pages, read.bulk
     # Each page is planned while Brevo imports the previous one; an initial load packs full imports.
     pace = ImportPace(IMPORT_ROWS_PER_SECOND)
     flow = Pipeline(
@@ -160,17 +175,17 @@ def sync_to_brevo(
         # First the records waiting for an e-mail another record held until an earlier run (D1):
         # their rows join the import of this run's changes (no cursor of their own).
         for page in [] if bulk else _rechecks(ctx):
-            _, planned = _page(ctx, page, brevo_changes, hold)
-            flow.add(planned, len(page))
+            flow.add(_page(ctx, page, brevo_changes, hold).planned, len(page))
         for whole in pages:
             # A Bulk page (50,000 records) is planned in parts: the first import leaves sooner.
             for page in (
                 (whole[i : i + PLAN_CHUNK] for i in range(0, len(whole), PLAN_CHUNK)) if bulk else [whole]
             ):
-                stop_at, planned = _page(ctx, page, brevo_changes, hold)
+                paged = _page(ctx, page, brevo_changes, hold)
+                planned = paged.planned
                 ctx.tick("Salesforce -> Brevo", len(page))
                 if not bulk and page:
-                    planned.cursor = stop_at or page[-1]["SystemModstamp"]
+                    planned.cursor = paged.stop_at or page[-1]["SystemModstamp"]
                 flow.add(planned, len(page))
                 newest = max([newest or "", *(r["SystemModstamp"] for r in page)])  # one form: see _page
                 if ctx.stopped:
@@ -183,14 +198,14 @@ def sync_to_brevo(
         _release_held(ctx)
 
 
-def _rechecks(ctx: SyncContext) -> Iterator[list[dict[str, Any]]]:
+def _rechecks(ctx: SyncContext) -> Iterator[list[SfRecord]]:
     """Records rejected because another record held their e-mail, once that one let it go.
 
     Their own data did not change, so the cursor does not bring them back: the e-mails of the
     open D1 rejections are looked up among the links, and the records whose e-mail no other
     record holds any more (since an earlier run) are read again by Id (a query only when some are).
     """
-    waiting = ctx.store.open_rejections_by_rule(ctx.iid, "to_brevo", RECHECKED)
+    waiting = ctx.store.open_rejections_by_rule(ctx.iid, Direction.TO_BREVO, RECHECKED)
     if not waiting:
         return
     holders = ctx.store.links_by_emails([r.value or "" for r in waiting], integration_ids=[ctx.iid])
@@ -221,11 +236,11 @@ def _release_held(ctx: SyncContext) -> None:
         if not ctx.dry_run:
             ctx.brevo.remove_from_list(int(ctx.integration.list_id or 0), ids)
         for sf_id in ids:
-            ctx.outcome.add("to_brevo.delete", sample={"Id": sf_id})
+            ctx.outcome.add(action(Direction.TO_BREVO, WriteKind.DELETE), sample={"Id": sf_id})
         ctx.commit(unlink=ids, tasks=len(ids))
 
 
-def _owners(ctx: SyncContext, page: list[dict[str, Any]]) -> Owners:
+def _owners(ctx: SyncContext, page: list[SfRecord]) -> Owners:
     """Who holds the page's e-mails: this integration's links, and across the Brevo account (D2, L1)."""
     email_field = ctx.mapping.email_field
     if email_field is None:
@@ -262,10 +277,23 @@ def _owners(ctx: SyncContext, page: list[dict[str, Any]]) -> Owners:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedPage:
+    """One page planned (:func:`_page`).
+
+    Attributes:
+        planned: the batch to send and commit.
+        stop_at: the ``SystemModstamp`` to resume at when the quota cut the page short.
+    """
+
+    planned: Planned
+    stop_at: str | None = None
+
+
 def _page(
-    ctx: SyncContext, page: list[dict[str, Any]], brevo_changes: dict[str, Change], hold_deletes: bool
-) -> tuple[str | None, Planned]:
-    """Plan one page; returns the SystemModstamp to resume at if stopped early, and the plan."""
+    ctx: SyncContext, page: list[SfRecord], brevo_changes: dict[str, Change], hold_deletes: bool
+) -> PlannedPage:
+    """Plan one page: the batch, and where to resume if the quota stopped it early."""
     for record in page:  # one form, so that texts compare like moments (cursor, max, stop_at)
         record["SystemModstamp"] = canonical_salesforce_datetime(record["SystemModstamp"])
     links = ctx.store.links_by_sf_ids(ctx.iid, [r["Id"] for r in page])
@@ -290,7 +318,7 @@ def _page(
     for write in writes:
         if write.row is not None and write.row.get("email"):
             ctx.claimed[str(write.row["email"]).lower()] = write.sf_id
-    rejected = ctx.rejections("to_brevo", plan.rejections, plan.data_hashes)
+    rejected = ctx.rejections(Direction.TO_BREVO, plan.rejections, plan.data_hashes)
     planned = Planned(
         writes,
         _conflicts(ctx, plan),
@@ -303,13 +331,13 @@ def _page(
         if write.row is None:
             continue
         base = None if write.link is None or write.link.state in FRESH else write.link.synced
-        planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
+        planned.encoded[write.sf_id] = write.encoded or encode_row(import_row(write.row))
         planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
-    return stop_at, planned
+    return PlannedPage(planned, stop_at)
 
 
 def _unlinked_states(
-    ctx: SyncContext, plan: PagePlan, links: dict[str, Link], page: list[dict[str, Any]]
+    ctx: SyncContext, plan: PagePlan, links: dict[str, Link], page: list[SfRecord]
 ) -> list[Link]:
     """Links to record for records that get a state without ever having been written (a superseded Lead)."""
     email_field = ctx.mapping.email_field or "Email"
@@ -368,11 +396,11 @@ def _held_in_brevo(ctx: SyncContext, sf_ids: list[str]) -> dict[str, set[str]]:
         return {}
     attribute = {spec.sf_field: spec.brevo_attribute for spec in ctx.mapping.synced()}
     held: dict[str, set[str]] = {}
-    for sf_id, found in ctx.store.open_rejections(ctx.iid, "to_salesforce", sf_ids).items():
+    for sf_id, found in ctx.store.open_rejections(ctx.iid, Direction.TO_SALESFORCE, sf_ids).items():
         keys = {
             attribute[f]
             for r in found
-            if r.rule != rules.RULE_Y6
+            if r.rule != RULE_Y6
             for f in (r.field or "").split(",")
             if f in attribute
         }
@@ -407,7 +435,7 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
                 attributes={"EMAIL": f"{write.sf_id.lower()}@{PARKED_DOMAIN}"},
             )
         if imported:
-            rows = [planned.encoded.get(w.sf_id) or w.row for w in imported]
+            rows = [planned.encoded.get(w.sf_id) or import_row(w.row) for w in imported if w.row is not None]
             process_ids = ctx.brevo.import_contacts(
                 rows,
                 list_ids=[int(ctx.integration.list_id or 0)],
@@ -442,16 +470,13 @@ def _take_over(ctx: SyncContext, write: Write) -> None:
 
 def _update_directly(ctx: SyncContext, write: Write) -> dict[str, tuple[str, str]]:
     """Update a contact taken off the list in Brevo without putting it back (no list in the request)."""
-    row = write.row or {"attributes": {}}
-    attributes = {k: (None if v == "" else v) for k, v in row["attributes"].items() if k != "EXT_ID"}
-    if row.get("email"):
+    row = write.row
+    attributes: dict[str, object] = {} if row is None else dict(row["attributes"])
+    attributes.pop(EXT_ID, None)
+    if row is not None and row.get("email"):
         attributes["EMAIL"] = row["email"]
     try:
-        ctx.brevo.update_contact(
-            write.sf_id,
-            identifier_type="ext_id",
-            attributes={k: ("" if v is None else v) for k, v in attributes.items()},
-        )
+        ctx.brevo.update_contact(write.sf_id, identifier_type="ext_id", attributes=attributes)
     except FatalApiError as exc:
         return {write.sf_id: (exc.code or f"http_{exc.status}", str(exc.args[0]))}
     return {}
@@ -465,23 +490,22 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
     links: list[Link] = []
     written: list[str] = []
     revived: list[str] = []  # kept links (Y10) written back to Brevo: their Y10 rejection is resolved
-    others: list[tuple[int, str, str, str | None]] = []  # Lead links of other integrations handed over
-    refused = []
-    refused_hashes: dict[
-        str, str
-    ] = {}  # what was sent: the same rows refused again are not reported again (A3)
+    others: list[OtherLinkState] = []  # Lead links of other integrations handed over
+    refused: list[Rejection] = []
+    # What was sent: the same rows refused again are not reported again (A3).
+    refused_hashes: dict[str, str] = {}
     for write in planned.work:
         sf_id, row, link = write.sf_id, write.row, write.link
         if row is None:
-            ctx.outcome.add("to_brevo.delete", sample={"Id": sf_id})
+            ctx.outcome.add(action(Direction.TO_BREVO, WriteKind.DELETE), sample={"Id": sf_id})
             continue
         if sf_id in problems:
             code, reason = problems[sf_id]
             value = row.get("email") if code == "duplicate_email_id" else None  # rechecked once it is free
-            refused.append(rules.Rejection(sf_id, f"BREVO:{code}", "Email" if value else "", value, reason))
+            refused.append(Rejection(sf_id, f"BREVO:{code}", "Email" if value else "", value, reason))
             refused_hashes[sf_id] = record_hash(brevo_values(row, ctx.mapping))
             continue
-        synced, synced_hash = planned.links[sf_id]
+        synced = planned.links[sf_id]
         state = link.state if link is not None and link.state == LinkState.LEFT_LIST else LinkState.ACTIVE
         brevo_id = (
             link.brevo_id
@@ -489,33 +513,34 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             else (write.takes_over.brevo_id if write.takes_over else None)
         )
         links.append(
-            Link(ctx.iid, sf_id, brevo_id, row.get("email"), synced_hash, synced_hash, state, synced)
+            Link(ctx.iid, sf_id, brevo_id, row.get("email"), synced.hash, synced.hash, state, synced.values)
         )
         written.append(sf_id)
         if link is not None and link.state == LinkState.KEPT:
             revived.append(sf_id)
         if write.takes_over is not None:
-            others.append(
-                (write.takes_over.integration_id, write.takes_over.sf_id, LinkState.SUPERSEDED, sf_id)
-            )
-        ctx.outcome.add(f"to_brevo.{write.kind}", sample=ctx.sample(row))
+            taken = write.takes_over
+            others.append(OtherLinkState(taken.integration_id, taken.sf_id, LinkState.SUPERSEDED, sf_id))
+        ctx.outcome.add(action(Direction.TO_BREVO, write.kind), sample=ctx.sample(row))
         if write.cleared:
             ctx.outcome.add("cleared", len(write.cleared))
     for sf_id in planned.suspend:
-        ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": rules.RULE_Y6})
+        ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": RULE_Y6})
     left = left_list_rejections(ctx, [w.sf_id for w in planned.work if w.sf_id in ctx.left_list])
     rejected = (
-        planned.rejected + left + ctx.rejections("to_brevo", refused, refused_hashes, service=dict(problems))
+        planned.rejected
+        + left
+        + ctx.rejections(Direction.TO_BREVO, refused, refused_hashes, service=dict(problems))
     )
     for write in planned.work if not ctx.dry_run else ():  # committed now: the links say who holds what
-        email = str((write.row or {}).get("email") or "").lower()
+        email = str(write.row.get("email") or "").lower() if write.row is not None else ""
         if email and ctx.claimed.get(email) == write.sf_id:
             del ctx.claimed[email]
     ctx.commit(
         links=planned.records + links,
         unlink=deletes,
         rejected=rejected,
-        resolved={"to_brevo": written, "to_salesforce": revived},
+        resolved={Direction.TO_BREVO: written, Direction.TO_SALESFORCE: revived},
         conflicts=planned.conflicts,
         link_states={LinkState.SUSPENDED: planned.suspend, **planned.states},
         other_link_states=others,

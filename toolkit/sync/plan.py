@@ -28,25 +28,27 @@ from collections import Counter
 from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from functools import partial
+from typing import NamedTuple
 
 from toolkit.mapping.types import Mapping
-from toolkit.rules.base import RULE_Y6, BrevoRow, Rejection, row_id, written_keys
-from toolkit.rules.hashing import source_hash
+from toolkit.rules.base import RULE_Y6, BrevoRow, Rejection, SfRecord, row_id, written_keys
+from toolkit.rules.hashing import CanonicalValues, source_hash
 
-from ..store.records import Link, LinkState
+from ..store.records import Link, LinkState, Side
 from ..timestamps import parse_brevo_datetime, parse_salesforce_datetime
 from .diff import Change, changed_keys
 from .prepare import prepare
 
 __all__ = [
-    "PARKED_DOMAIN",
-    "RULE_D1",
-    "RULE_LEFT_LIST",
     "ConflictNote",
+    "OrderedWrites",
     "Owners",
+    "PARKED_DOMAIN",
     "PagePlan",
     "PlanSettings",
+    "RULE_D1",
+    "RULE_LEFT_LIST",
     "Settlement",
     "Write",
     "WriteKind",
@@ -78,7 +80,7 @@ class WriteKind(StrEnum):
     HANDOVER = "handover"  # a Contact takes over a Lead's Brevo contact (D2, L1), then is written
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Write:
     """One planned write.
 
@@ -97,13 +99,13 @@ class Write:
     sf_id: str
     row: BrevoRow | None = None
     link: Link | None = None
-    values: dict[str, Any] | None = None
+    values: CanonicalValues | None = None
     cleared: tuple[str, ...] = ()
     takes_over: Link | None = None
     encoded: bytes | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """What a page's plan settles of a Brevo change (the engine applies it to the change).
 
@@ -120,33 +122,37 @@ class Settlement:
     ignore: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConflictNote:
-    """A field changed on both sides since the last sync, and who won."""
+    """A field changed on both sides since the last sync, and who won.
+
+    Attributes:
+        salesforce, brevo: the fields in conflict, each side's canonical value.
+    """
 
     sf_id: str
-    winner: str
-    salesforce: dict[str, Any]
-    brevo: dict[str, Any]
+    winner: Side
+    salesforce: CanonicalValues
+    brevo: CanonicalValues
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanSettings:
     """What planning needs of the integration.
 
     Attributes:
         mapping: its mapping. sobject: ``"Contact"`` or ``"Lead"``.
-        conflict_winner: ``"salesforce"`` or ``"brevo"``.
+        conflict_winner: the side whose value is kept when a field changed on both.
         default_region: ISO region for national phone numbers of records naming no country.
     """
 
     mapping: Mapping
     sobject: str
-    conflict_winner: str = "salesforce"
+    conflict_winner: Side = Side.SALESFORCE
     default_region: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Owners:
     """Who else holds the e-mails of a page, by lower-cased e-mail.
 
@@ -193,7 +199,7 @@ class PagePlan:
 
 
 def plan_page(
-    records: list[dict[str, Any]],
+    records: list[SfRecord],
     links: MappingOf[str, Link],
     brevo_changes: MappingOf[str, Change],
     settings: PlanSettings,
@@ -222,9 +228,8 @@ def plan_page(
     plan = PagePlan()
     mapping = settings.mapping
     live = [r for r in records if not r.get("IsDeleted") and not r.get("IsConverted")]
-    rows, rejected, prepared = prepare(
-        live, mapping, object=settings.sobject, default_region=settings.default_region
-    )
+    page = prepare(live, mapping, object=settings.sobject, default_region=settings.default_region)
+    rows, rejected = page.rows, page.rejections
     by_record = {r["Id"]: r for r in live}
     refused = {r.record_id for r in rejected}
     plan.rejections += rejected
@@ -236,7 +241,7 @@ def plan_page(
         for r in rejected
         if r.rule == RULE_Y6 and r.record_id in links and links[r.record_id].state == LinkState.ACTIVE
     ]
-    ready = {row_id(row): (row, item) for row, item in zip(rows, prepared)}
+    ready = {row_id(row): (row, item) for row, item in zip(rows, page.prepared)}
     keepers = _email_keepers(rows, by_record, links, owners.same)
     for record in records:
         sf_id, link = record["Id"], links.get(record["Id"])
@@ -312,7 +317,7 @@ def _lead_of(contact_id: str, leads: list[Link] | None) -> Link | None:
     return _first(converted) or _first([link for link in found if link.state == LinkState.ACTIVE])
 
 
-def _duplicate(sf_id: str, keeper: str, email: Any) -> Rejection:
+def _duplicate(sf_id: str, keeper: str, email: object) -> Rejection:
     return Rejection(
         sf_id,
         RULE_D1,
@@ -328,7 +333,7 @@ def _duplicate(sf_id: str, keeper: str, email: Any) -> Rejection:
 
 def _email_keepers(
     rows: list[BrevoRow],
-    records: MappingOf[str, dict[str, Any]],
+    records: MappingOf[str, SfRecord],
     links: MappingOf[str, Link],
     same: MappingOf[str, list[Link]],
 ) -> dict[str, str]:
@@ -359,18 +364,21 @@ def _email_keepers(
         if len(ids) == 1:
             continue
         held_by = {h.sf_id for h in holders}
-
-        def age(sf_id: str) -> tuple[int, str, str]:
-            linked = sf_id in held_by or (sf_id in links and links[sf_id].state in HOLDING)
-            return (0 if linked else 1, str(records.get(sf_id, {}).get("CreatedDate") or "~"), sf_id)
-
-        keepers[email] = min(ids, key=age)
+        keepers[email] = min(ids, key=partial(_age, held_by=held_by, records=records, links=links))
     return keepers
+
+
+def _age(
+    sf_id: str, *, held_by: set[str], records: MappingOf[str, SfRecord], links: MappingOf[str, Link]
+) -> tuple[int, str, str]:
+    """Who keeps an e-mail (D1): a linked record first, then the oldest (``CreatedDate``), then by Id."""
+    linked = sf_id in held_by or (sf_id in links and links[sf_id].state in HOLDING)
+    return (0 if linked else 1, str(records.get(sf_id, {}).get("CreatedDate") or "~"), sf_id)
 
 
 def _change(
     row: BrevoRow,
-    values: dict[str, Any],
+    values: CanonicalValues,
     link: Link | None,
     brevo_change: Change | None,
     settings: PlanSettings,
@@ -390,7 +398,7 @@ def _change(
         plain = _without_empty(row)
         return Write(WriteKind.CREATE, sf_id, plain, None, values, encoded=encoded if plain is row else None)
     changed = changed_keys(values, link.synced, written_keys(row))
-    row = {**row, "attributes": dict(row["attributes"])}  # type: ignore[assignment]  # fields may be left out
+    row = {**row, "attributes": dict(row["attributes"])}  # a copy: fields may be left out
     drop: set[str] = set()
     agreed: set[str] = set()
     brevo_changed = set(brevo_change.changed) if brevo_change is not None else set()
@@ -423,7 +431,7 @@ def _change(
                     {k: brevo_change.values.get(k) for k in overlap},
                 )
             )
-            if winner == "salesforce":
+            if winner == Side.SALESFORCE:
                 drop |= overlap
                 brevo_changed -= overlap
             else:
@@ -439,7 +447,7 @@ def _change(
     return _update(row, values, link, changed) if changed else None
 
 
-def _update(row: BrevoRow, values: dict[str, Any], link: Link, changed: set[str]) -> Write:
+def _update(row: BrevoRow, values: CanonicalValues, link: Link, changed: set[str]) -> Write:
     synced = link.synced or {}
     cleared = tuple(
         sorted(
@@ -459,7 +467,7 @@ def _without_empty(row: BrevoRow) -> BrevoRow:
     """
     if "" not in row["attributes"].values():
         return row
-    return {**row, "attributes": {k: v for k, v in row["attributes"].items() if v != ""}}  # type: ignore[return-value]
+    return {**row, "attributes": {k: v for k, v in row["attributes"].items() if v != ""}}
 
 
 def _settle(plan: PagePlan, sf_id: str, drop: set[str], agreed: set[str]) -> None:
@@ -467,7 +475,7 @@ def _settle(plan: PagePlan, sf_id: str, drop: set[str], agreed: set[str]) -> Non
         plan.settled[sf_id] = Settlement(frozenset(drop), frozenset(agreed))
 
 
-def _drop(row: BrevoRow | dict[str, Any], keys: set[str]) -> None:
+def _drop(row: BrevoRow, keys: set[str]) -> None:
     for key in keys:
         if key == "EMAIL":
             row.pop("email", None)
@@ -482,7 +490,14 @@ def _earlier(brevo_time: str | None, salesforce_time: str | None) -> bool:
         return False
 
 
-def order_email_moves(writes: list[Write]) -> tuple[list[Write], list[Write]]:
+class OrderedWrites(NamedTuple):
+    """What :func:`order_email_moves` returns (a named pair: callers unpack it)."""
+
+    ordered: list[Write]
+    parked: list[Write]
+
+
+def order_email_moves(writes: list[Write]) -> OrderedWrites:
     """Order one import's writes so that no row takes an e-mail another row still holds (B5).
 
     Brevo allows one contact per e-mail and an import row whose e-mail belongs to another
@@ -498,7 +513,7 @@ def order_email_moves(writes: list[Write]) -> tuple[list[Write], list[Write]]:
     """
 
     def email(write: Write) -> str:
-        return str((write.row or {}).get("email") or "").lower()
+        return str(write.row.get("email") or "").lower() if write.row is not None else ""
 
     def released(write: Write) -> str:
         old = str(write.link.email or "").lower() if write.link is not None else ""
@@ -512,7 +527,7 @@ def order_email_moves(writes: list[Write]) -> tuple[list[Write], list[Write]]:
         if email(w) in releasing and releasing[email(w)] != i
     }
     if not waits:
-        return list(writes), []
+        return OrderedWrites(list(writes), [])
     ordered: list[int] = []
     placed: set[int] = set()
     parked: list[int] = []
@@ -530,4 +545,4 @@ def order_email_moves(writes: list[Write]) -> tuple[list[Write], list[Write]]:
             first = pending[0]
             holder = waits[first]
             parked.append(holder)
-    return [writes[i] for i in ordered], [writes[i] for i in dict.fromkeys(parked)]
+    return OrderedWrites([writes[i] for i in ordered], [writes[i] for i in dict.fromkeys(parked)])

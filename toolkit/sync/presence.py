@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
-from .. import rules
+from toolkit.rules.base import BrevoContact
+
 from ..brevo import contact_ext_id
-from ..store import Link, LinkState, Rejection
+from ..store import Direction, Link, LinkState, Rejection
 from .context import BrevoMembers, SyncContext
 from .plan import RULE_LEFT_LIST, Write, WriteKind
 
@@ -47,7 +47,7 @@ def list_members(ctx: SyncContext) -> BrevoMembers:
     return ctx.members
 
 
-def _in_list(contact: dict[str, Any], list_id: int) -> bool:
+def _in_list(contact: BrevoContact, list_id: int) -> bool:
     return list_id in (contact.get("listIds") or [])
 
 
@@ -117,9 +117,9 @@ def left_list_rejections(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]
     for sf_id in sf_ids:
         ctx.outcome.add("left_list", sample={"Id": sf_id})
     return ctx.rejections(
-        "to_brevo",
+        Direction.TO_BREVO,
         [
-            rules.Rejection(
+            Rejection(
                 sf_id,
                 RULE_LEFT_LIST,
                 "listIds",

@@ -2,7 +2,7 @@
 the quota dashboard; plus the helpers behind the papermill notebooks.
 
 The apps only call the package (:class:`toolkit.api.Toolkit`, :mod:`toolkit.quota`,
-:mod:`toolkit.audit`) and show what comes back; the notebooks in ``notebooks/`` import, build
+:mod:`toolkit.audit`) and show what comes back; the notebooks in ``toolkit/notebooks/`` import, build
 and display them. Built without arguments, each opens ``Toolkit()`` on ``$TOOLKIT_STATE_DIR``
 (and its ``toolkit.toml``), so no notebook carries a setting or a secret.
 
@@ -18,7 +18,8 @@ from __future__ import annotations
 from .common import FAIL, INIT, READY, SUCCESS
 from .dashboard import QuotaDashboard
 from .integrations import IntegrationsPage
-from .wizard import SetupWizard, WizardStep
+from .step import WizardStep
+from .wizard import SetupWizard
 
 __all__ = [
     "FAIL",

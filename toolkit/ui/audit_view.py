@@ -1,4 +1,4 @@
-"""What ``notebooks/audit_report.ipynb`` shows: one run's rejected records grouped by rule.
+"""What ``toolkit/notebooks/audit_report.ipynb`` shows: one run's rejected records grouped by rule.
 
 Every part is an HTML, PNG or DataFrame output, so the executed notebook exports to a
 stakeholders' page without code: ``jupyter nbconvert --to html --no-input audit_report.ipynb``.
@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from IPython.display import HTML, Image
 
+from toolkit.api import Toolkit
 from toolkit.audit.meanings import describe_rule, rule_title
-from toolkit.audit.reports import run_summary
+from toolkit.audit.reports import RunSummary, run_summary
 from toolkit.exceptions import ConfigError
+from toolkit.store import ReportRow, RunStatus
 
 from .charts import rules_chart
-from .common import DIRECTIONS, html_table, open_toolkit
+from .common import DIRECTIONS, frame_rows, html_table, open_toolkit
 
 __all__ = ["AuditView", "ROWS_PER_RULE", "export_html"]
 
@@ -40,16 +41,14 @@ class AuditView:
         resolved: the rejections the run resolved (A3).
     """
 
-    def __init__(
-        self, summary: dict[str, Any], rejected: list[dict[str, Any]], resolved: list[dict[str, Any]]
-    ) -> None:
+    def __init__(self, summary: RunSummary, rejected: list[ReportRow], resolved: list[ReportRow]) -> None:
         self.summary = summary
         self.rejected = rejected
         self.resolved = resolved
 
     @classmethod
     def load(
-        cls, run_id: int | None = None, integration: str | None = None, *, tk: Any | None = None
+        cls, run_id: int | None = None, integration: str | None = None, *, tk: Toolkit | None = None
     ) -> AuditView:
         """Read one run's audit from the state (the latest finished real run when ``run_id`` is None).
 
@@ -62,7 +61,9 @@ class AuditView:
             if run_id is None:
                 iid = tk.store.get_integration(integration).id if integration else None
                 runs = [
-                    r for r in tk.store.list_runs(iid, limit=50) if not r.dry_run and r.status != "running"
+                    r
+                    for r in tk.store.list_runs(iid, limit=50)
+                    if not r.dry_run and r.status != RunStatus.RUNNING
                 ]
                 if not runs:
                     raise ConfigError("no finished run to report on yet")
@@ -95,7 +96,7 @@ class AuditView:
             for k, v in facts
         )
         title = f"{s['integration']}: run {s['run_id']}"
-        return HTML(f"<h2>{html.escape(title)}</h2><table>{rows}</table>")
+        return _html(f"<h2>{html.escape(title)}</h2><table>{rows}</table>")
 
     def counts(self) -> pd.DataFrame:
         """Records per rule: rejected in this run and resolved by it, with what the rule means."""
@@ -116,10 +117,9 @@ class AuditView:
 
     def counts_html(self) -> HTML:
         """:meth:`counts` as a plain table for the page (rule, what it is, rejected, resolved)."""
-        rows = [{"rule": rule, **row} for rule, row in self.counts().to_dict("index").items()]
-        return HTML(
+        return _html(
             html_table(
-                rows,
+                frame_rows(self.counts().reset_index()),
                 (
                     ("rule", "Rule"),
                     ("title", "What"),
@@ -134,11 +134,8 @@ class AuditView:
         """Rejected records by rule, as a bar chart (PNG)."""
         counts = self.counts()
         rejected = counts[counts["rejected"] > 0]
-        return Image(
-            data=rules_chart(
-                {f"{rule} {row['title']}": int(row["rejected"]) for rule, row in rejected.iterrows()}
-            ),
-            format="png",
+        return _png(
+            rules_chart({f"{rule} {row['title']}": int(row["rejected"]) for rule, row in rejected.iterrows()})
         )
 
     def tables(self, rows_per_rule: int = ROWS_PER_RULE) -> HTML:
@@ -146,11 +143,11 @@ class AuditView:
         parts = [self._groups(self.rejected, "Rejected in this run", rows_per_rule)]
         if self.resolved:
             parts.append(self._groups(self.resolved, "Resolved by this run (A3)", rows_per_rule))
-        return HTML("".join(parts))
+        return _html("".join(parts))
 
     @staticmethod
-    def _groups(rows: list[dict[str, Any]], title: str, limit: int) -> str:
-        by_rule: dict[str, list[dict[str, Any]]] = {}
+    def _groups(rows: list[ReportRow], title: str, limit: int) -> str:
+        by_rule: dict[str, list[ReportRow]] = {}
         for row in rows:
             by_rule.setdefault(row["rule"], []).append(row)
         out = [f"<h2>{html.escape(title)}</h2>"]
@@ -183,6 +180,16 @@ class AuditView:
         return "".join(out)
 
 
+def _html(markup: str) -> HTML:
+    """An HTML output of the notebook."""
+    return HTML(markup)  # type: ignore[no-untyped-call]  # IPython's display classes are unannotated
+
+
+def _png(data: bytes) -> Image:
+    """A PNG output of the notebook."""
+    return Image(data=data, format="png")  # type: ignore[no-untyped-call]  # as above
+
+
 def export_html(notebook: Path | str, html_path: Path | str | None = None) -> Path:
     """Export an executed notebook to one HTML page without code or prompts, for stakeholders.
 
@@ -195,12 +202,13 @@ def export_html(notebook: Path | str, html_path: Path | str | None = None) -> Pa
     Returns:
         The HTML file's path.
     """
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # slow to import, and only this export needs it
 
     source = Path(notebook)
     target = Path(html_path) if html_path is not None else source.with_suffix(".html")
-    body, _ = HTMLExporter(
+    exporter = HTMLExporter(  # type: ignore[no-untyped-call]  # nbconvert's exporters are unannotated
         exclude_input=True, exclude_output_prompt=True, exclude_input_prompt=True
-    ).from_filename(str(source))
+    )
+    body, _ = exporter.from_filename(str(source))
     target.write_text(body, encoding="utf-8")
     return target

@@ -7,13 +7,15 @@ exported to HTML without code, and in a saved papermill output.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from toolkit.quota import DayUsage
 
 __all__ = ["rules_chart", "usage_chart"]
 
@@ -29,7 +31,7 @@ def _png(fig: Figure) -> bytes:
 
 
 def usage_chart(
-    days: list[dict[str, Any]], *, limit: int, warning_share: float, forecast: int, month_end: datetime
+    days: Sequence[DayUsage], *, limit: int, warning_share: float, forecast: int, month_end: datetime
 ) -> bytes:
     """Tasks per day (bars) beside the month's running total against the 80% and 100% marks.
 
@@ -72,8 +74,9 @@ def usage_chart(
     total.set_title("This month against the limit", loc="left", fontsize=11)
     total.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize=9, frameon=False)
     for ax in (per_day, total):
-        ax.xaxis.set_major_locator(DayLocator(bymonthday=(1, 8, 15, 22)))
-        ax.xaxis.set_major_formatter(DateFormatter("%-d %b"))
+        # matplotlib.dates is unannotated (matplotlib ships no stub for it)
+        ax.xaxis.set_major_locator(DayLocator(bymonthday=(1, 8, 15, 22)))  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_formatter(DateFormatter("%-d %b"))  # type: ignore[no-untyped-call]
         ax.yaxis.set_major_formatter(_THOUSANDS)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", color="#e5e5e5")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import html
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import ipywidgets as widgets
+import pandas as pd
 
+from toolkit.api import Toolkit
 from toolkit.exceptions import (
     ApiDisabledError,
     AuthError,
@@ -22,6 +24,7 @@ from toolkit.exceptions import (
     MappingError,
     ToolkitError,
 )
+from toolkit.store import Direction
 
 __all__ = [
     "ACTION_LABELS",
@@ -32,6 +35,7 @@ __all__ = [
     "STATES",
     "SUCCESS",
     "Message",
+    "frame_rows",
     "friendly_error",
     "guarded",
     "html_table",
@@ -68,7 +72,7 @@ ACTION_LABELS = {
 }
 """Plain words for the engine's counters (:attr:`toolkit.sync.RunResult.counts`)."""
 
-DIRECTIONS = {"to_brevo": "Salesforce → Brevo", "to_salesforce": "Brevo → Salesforce"}
+DIRECTIONS = {Direction.TO_BREVO: "Salesforce → Brevo", Direction.TO_SALESFORCE: "Brevo → Salesforce"}
 
 _LEVELS = {
     "info": ("#1f4e79", "#eef4fb"),
@@ -80,17 +84,13 @@ _LEVELS = {
 T = TypeVar("T")
 
 
-def open_toolkit(tk: Any | None) -> Any:
+def open_toolkit(tk: Toolkit | None) -> Toolkit:
     """The given :class:`~toolkit.api.Toolkit`, or one on the state directory of the environment.
 
     ``Toolkit()`` reads ``TOOLKIT_STATE_DIR`` and its ``toolkit.toml``: that is how a notebook
     finds the state without any parameter or secret.
     """
-    if tk is not None:
-        return tk
-    from toolkit.api import Toolkit
-
-    return Toolkit()
+    return Toolkit() if tk is None else tk
 
 
 def friendly_error(exc: BaseException) -> str:
@@ -119,7 +119,7 @@ def friendly_error(exc: BaseException) -> str:
     return f"Something went wrong ({type(exc).__name__}); the log has the details."
 
 
-class Message(widgets.HTML):
+class Message(widgets.HTML):  # type: ignore[misc]  # ipywidgets ships no type information
     """A line of text shown in place: ``say(text, "ok" | "info" | "warn" | "error")``."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -162,8 +162,13 @@ def guarded(
         return None
 
 
+def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame's rows as dicts keyed by column name (the toolkit's frames name columns by text)."""
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
+
+
 def html_table(
-    rows: Iterable[dict[str, Any]],
+    rows: Iterable[Mapping[str, object]],
     columns: Sequence[tuple[str, str]],
     *,
     css_class: str = "",
@@ -192,7 +197,7 @@ def html_table(
     )
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):

@@ -19,10 +19,13 @@ import pandas as pd
 import traitlets
 
 from toolkit import audit
+from toolkit.api import Toolkit
 from toolkit.audit.reports import csv_cell, file_slug
+from toolkit.quota import QuotaState, QuotaStatus
+from toolkit.store import RejectionState
 
 from .charts import usage_chart
-from .common import DIRECTIONS, Message, guarded, html_table, open_toolkit
+from .common import DIRECTIONS, Message, frame_rows, guarded, html_table, open_toolkit
 from .held import HeldDeletions
 
 __all__ = ["CSV_COLUMNS", "CSV_INLINE_ROWS", "QuotaDashboard", "TABLE_ROWS"]
@@ -51,14 +54,19 @@ CSV_COLUMNS = (
 """The rejections CSV's columns."""
 
 ALL = ""
-_STATE_COLOURS = {"ok": "#1e5e2f", "warning": "#a15c00", "exhausted": "#8a1c1c"}
+_STATE_COLOURS = {QuotaState.OK: "#1e5e2f", QuotaState.WARNING: "#a15c00", QuotaState.EXHAUSTED: "#8a1c1c"}
+_STATE_WORDS = {
+    QuotaState.OK: "on track",
+    QuotaState.WARNING: "warning",
+    QuotaState.EXHAUSTED: "limit reached: integrations stopped",
+}
 
 
 def _section(title: str) -> widgets.HTML:
     return widgets.HTML(f"<h3 style='margin:16px 0 4px'>{html.escape(title)}</h3>")
 
 
-class QuotaDashboard(widgets.VBox):
+class QuotaDashboard(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """This month's tasks, forecast, held deletions, API usage, recent runs and the rejections table.
 
     Args:
@@ -70,21 +78,23 @@ class QuotaDashboard(widgets.VBox):
         status: the :class:`~toolkit.quota.QuotaStatus` shown.
         held: the integrations with deletions held by the mass-delete guard (B6), each with its
             "Confirm N deletions" button (``held.buttons[name]``).
+        tk: the toolkit; absent when it could not be opened (``message`` then says why).
     """
 
     rule = traitlets.Unicode(ALL)
     integration = traitlets.Unicode(ALL)
-    state = traitlets.Unicode("open")
+    state = traitlets.Unicode(RejectionState.OPEN)
 
-    def __init__(self, tk: Any | None = None, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("toolkit-dashboard")
         self.message = Message()
-        self.status: Any = None
-        self.tk = guarded(self.message, lambda: open_toolkit(tk))
-        if self.tk is None:
+        self.status: QuotaStatus | None = None
+        opened = guarded(self.message, lambda: open_toolkit(tk))
+        if opened is None:  # e.g. a broken toolkit.toml: say so instead of a traceback
             self.children = [self.message]
             return
+        self.tk = opened
         self.quota_html = widgets.HTML()
         self.quota_html.add_class("toolkit-quota")
         self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="1000px", width="100%"))
@@ -100,7 +110,12 @@ class QuotaDashboard(widgets.VBox):
         self.rule_filter = widgets.Dropdown(description="Rule", options=[("All rules", ALL)])
         self.integration_filter = widgets.Dropdown(description="Integration", options=[("All", ALL)])
         self.state_filter = widgets.ToggleButtons(
-            options=[("Open", "open"), ("Resolved", "resolved"), ("All", "all")], value="open"
+            options=[
+                ("Open", RejectionState.OPEN),
+                ("Resolved", RejectionState.RESOLVED),
+                ("All", RejectionState.ALL),
+            ],
+            value=RejectionState.OPEN,
         )
         widgets.link((self.rule_filter, "value"), (self, "rule"))
         widgets.link((self.integration_filter, "value"), (self, "integration"))
@@ -171,7 +186,7 @@ class QuotaDashboard(widgets.VBox):
         self.api_html.value = api_usage_html(audit.api_usage(self.tk.store))
         runs = audit.runs(self.tk.store, limit=10)
         self.runs_html.value = html_table(
-            [_run_row(r) for r in runs.to_dict("records")],
+            [_run_row(r) for r in frame_rows(runs)],
             (
                 ("run_id", "Run"),
                 ("integration", "Integration"),
@@ -191,7 +206,7 @@ class QuotaDashboard(widgets.VBox):
     # -- rejections ------------------------------------------------------------------------------
 
     def _filters(self) -> None:
-        counts = audit.rejection_counts(self.tk.store, state="all")
+        counts = audit.rejection_counts(self.tk.store, state=RejectionState.ALL)
         rules = sorted(set(counts["rule"]))
         names = sorted({i.name for i in self.tk.integrations()} | set(counts["integration"].dropna()))
         rule, integration = self.rule, self.integration
@@ -200,7 +215,7 @@ class QuotaDashboard(widgets.VBox):
         self.rule = rule if rule in rules else ALL
         self.integration = integration if integration in names else ALL
 
-    def rejections_frame(self, limit: int | None = None) -> Any:
+    def rejections_frame(self, limit: int | None = None) -> pd.DataFrame:
         """The rejections matching the filters (a DataFrame, newest sighting first; at most ``limit``)."""
         return audit.rejections(
             self.tk.store,
@@ -217,13 +232,13 @@ class QuotaDashboard(widgets.VBox):
         )
         return int(counts["count"].sum())
 
-    def csv_text(self, frame: Any = None) -> str:
+    def csv_text(self, frame: pd.DataFrame | None = None) -> str:
         """The filtered rejections (or ``frame``'s) as CSV, cells neutralised against formula injection."""
         frame = self.rejections_frame() if frame is None else frame
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        for row in frame.to_dict("records"):
+        for row in frame_rows(frame):
             writer.writerow([csv_cell(_plain(row.get(c))) for c in CSV_COLUMNS])
         return out.getvalue()
 
@@ -244,7 +259,7 @@ class QuotaDashboard(widgets.VBox):
                 "direction": DIRECTIONS.get(r["direction"], r["direction"]),
                 "last_seen": f"{r['last_seen']:%Y-%m-%d %H:%M}",
             }
-            for r in frame.to_dict("records")
+            for r in frame_rows(frame)
         ]
         shown = f"{total:,} rejected record(s)" + (
             f", the first {TABLE_ROWS} shown" if total > TABLE_ROWS else ""
@@ -271,7 +286,7 @@ class QuotaDashboard(widgets.VBox):
             self.download.value = ""
             self.prepare_csv.layout.display = None
 
-    def _link(self, frame: Any) -> None:
+    def _link(self, frame: pd.DataFrame) -> None:
         """Put the rows in a download link (a data URL: the file never touches the server's disk)."""
         name = "-".join(p for p in ("rejections", self.integration, self.rule, self.state) if p)
         file_name = file_slug(name, fallback="rejections", limit=80) + ".csv"
@@ -299,16 +314,15 @@ def _plain(value: Any) -> Any:
     return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
 
 
-def quota_bar(status: Any, warning_share: float) -> str:
+def quota_bar(status: QuotaStatus, warning_share: float) -> str:
     """The month's usage as a bar with the warning (80%) and limit (100%) marks."""
-    colour = _STATE_COLOURS.get(status.state, "#333")
+    colour = _STATE_COLOURS[status.state]
     fill = min(status.share, 1.0) * 100
     mark = warning_share * 100
-    words = {"ok": "on track", "warning": "warning", "exhausted": "limit reached: integrations stopped"}
     return (
         f'<div style="font-size:15px;margin:4px 0"><b>{status.used:,}</b> of <b>{status.limit:,}</b> tasks used '
         f'in {status.month} ({status.share:.1%}) — <span class="toolkit-quota-state" style="color:{colour};'
-        f'font-weight:bold">{words.get(status.state, status.state)}</span></div>'
+        f'font-weight:bold">{_STATE_WORDS[status.state]}</span></div>'
         f'<div style="position:relative;height:18px;max-width:720px;background:#eee;border-radius:3px;'
         f'margin:8px 0 20px">'
         f'<div style="width:{fill:.2f}%;height:100%;background:{colour};border-radius:3px"></div>'
@@ -321,14 +335,14 @@ def quota_bar(status: Any, warning_share: float) -> str:
     )
 
 
-def forecast_html(status: Any, warning_share: float) -> str:
+def forecast_html(status: QuotaStatus, warning_share: float) -> str:
     """B2: where this month is heading, with a warning before the 80% mark is reached."""
     first = (
         f"Forecast for the month's end: <b>{status.forecast:,}</b> tasks ({status.forecast_share:.0%} of the "
         f"limit), {status.remaining:,} left now; the quota resets on {status.resets_at:%d %B %Y} (UTC)."
     )
     lines = [first]
-    if status.state == "exhausted":
+    if status.state == QuotaState.EXHAUSTED:
         lines.append(
             "⛔ All tasks are used: every integration is stopped until the quota resets or the limit is "
             "raised (toolkit quota set-limit N). Nothing is lost."
@@ -340,7 +354,7 @@ def forecast_html(status: Any, warning_share: float) -> str:
     return "".join(f"<p style='margin:2px 0'>{line}</p>" for line in lines)
 
 
-def api_usage_html(frame: Any) -> str:
+def api_usage_html(frame: pd.DataFrame) -> str:
     """B3: the latest Salesforce API reading per org (used / daily allowance)."""
     if frame.empty:
         return html_table([], (), empty="No Salesforce API reading yet (one is kept at the end of each run).")
@@ -354,7 +368,7 @@ def api_usage_html(frame: Any) -> str:
             "as_of": f"{r['finished_at']:%Y-%m-%d %H:%M} UTC",
             "run": f"run {r['run_id']} ({r['integration']})",
         }
-        for r in latest.to_dict("records")
+        for r in frame_rows(latest)
     ]
     return html_table(
         rows,

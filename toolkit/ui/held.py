@@ -12,11 +12,15 @@ both show it.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import islice
 from typing import Any
 
 import ipywidgets as widgets
+
+from toolkit.api import Toolkit
+from toolkit.store import Integration, Link, LinkState, RunStatus
+from toolkit.sync import RunResult
 
 from .common import Message, guarded
 
@@ -32,8 +36,8 @@ __all__ = [
 ]
 
 HELD_STATES = {
-    "held_delete": ("deleted in Salesforce", "to be taken off the Brevo list"),
-    "held_brevo_delete": ("deleted in Brevo", "to be deleted in Salesforce"),
+    LinkState.HELD_DELETE: ("deleted in Salesforce", "to be taken off the Brevo list"),
+    LinkState.HELD_BREVO_DELETE: ("deleted in Brevo", "to be deleted in Salesforce"),
 }
 """Link state of a held deletion -> (where the record was deleted, what waits)."""
 
@@ -41,15 +45,15 @@ EXAMPLES = 5
 """Held records named per integration, so that someone can check them before confirming."""
 
 
-def held_counts(tk: Any, integration: Any) -> dict[str, int]:
+def held_counts(tk: Toolkit, integration: Integration) -> dict[LinkState, int]:
     """Held deletions of one :class:`~toolkit.store.Integration` per link state (states with none left out)."""
     counts = {state: tk.store.count_links(integration.id, state=state) for state in HELD_STATES}
     return {state: n for state, n in counts.items() if n}
 
 
-def held_examples(tk: Any, integration: Any, limit: int = EXAMPLES) -> list[Any]:
+def held_examples(tk: Toolkit, integration: Integration, limit: int = EXAMPLES) -> list[Link]:
     """The first ``limit`` held links (by Salesforce Id, Salesforce-side deletions first)."""
-    found: list[Any] = []
+    found: list[Link] = []
     for state in HELD_STATES:
         found += islice(tk.store.iter_links(integration.id, state=state, batch=limit), limit - len(found))
         if len(found) >= limit:
@@ -57,8 +61,8 @@ def held_examples(tk: Any, integration: Any, limit: int = EXAMPLES) -> list[Any]
     return found
 
 
-def held_words(counts: dict[str, int]) -> str:
-    """``{"held_delete": 3}`` as ``"3 deleted in Salesforce (to be taken off the Brevo list)"``."""
+def held_words(counts: Mapping[LinkState, int]) -> str:
+    """``{LinkState.HELD_DELETE: 3}`` as ``"3 deleted in Salesforce (to be taken off the Brevo list)"``."""
     return (
         "; ".join(
             f"{n:,} {HELD_STATES[state][0]} ({HELD_STATES[state][1]})" for state, n in counts.items() if n
@@ -72,7 +76,7 @@ def confirm_label(total: int) -> str:
     return f"Confirm {total:,} deletion{'' if total == 1 else 's'}"
 
 
-class HeldDeletions(widgets.VBox):
+class HeldDeletions(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Every integration with held deletions: how many, on which side, examples, and a Confirm button.
 
     Args:
@@ -93,10 +97,10 @@ class HeldDeletions(widgets.VBox):
 
     def __init__(
         self,
-        tk: Any,
+        tk: Toolkit,
         message: Message | None = None,
         *,
-        on_confirmed: Callable[[str, Any], None] | None = None,
+        on_confirmed: Callable[[str, RunResult], None] | None = None,
         hide_when_empty: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -107,9 +111,9 @@ class HeldDeletions(widgets.VBox):
         self.message = Message() if message is None else message
         self.on_confirmed = on_confirmed
         self.hide_when_empty = hide_when_empty
-        self.held: dict[str, dict[str, int]] = {}
+        self.held: dict[str, dict[LinkState, int]] = {}
         self.buttons: dict[str, widgets.Button] = {}
-        self.last_result: Any = None
+        self.last_result: RunResult | None = None
         self.refresh()
 
     def refresh(self) -> None:
@@ -120,7 +124,7 @@ class HeldDeletions(widgets.VBox):
         quiet = not held and not (self.own_message and self.message.text)
         self.layout.display = "none" if self.hide_when_empty and quiet else None
 
-    def _rows(self) -> dict[str, dict[str, int]]:
+    def _rows(self) -> dict[str, dict[LinkState, int]]:
         found = [(integ, held_counts(self.tk, integ)) for integ in self.tk.integrations()]
         self.held = {integ.name: counts for integ, counts in found if counts}
         self.buttons = {}
@@ -166,7 +170,7 @@ class HeldDeletions(widgets.VBox):
         self.children = [head, *rows, *([self.message] if self.own_message else [])]
         return self.held
 
-    def confirm(self, name: str) -> Any:
+    def confirm(self, name: str) -> RunResult | None:
         """Carry out ``name``'s held deletions (:meth:`~toolkit.api.Toolkit.confirm_deletions`), then reload.
 
         Returns:
@@ -185,7 +189,7 @@ class HeldDeletions(widgets.VBox):
         if result is not None:
             self.last_result = result
             self.message.say(
-                confirmation_text(name, result), "ok" if result.status == "succeeded" else "warn"
+                confirmation_text(name, result), "ok" if result.status == RunStatus.SUCCEEDED else "warn"
             )
         if result is not None and self.on_confirmed is not None:
             self.on_confirmed(name, result)  # the page reloads what it shows, this box included
@@ -194,7 +198,7 @@ class HeldDeletions(widgets.VBox):
         return result
 
 
-def confirmation_text(name: str, result: Any) -> str:
+def confirmation_text(name: str, result: RunResult) -> str:
     """What a confirming run did, in words."""
     removed = result.counts.get("to_brevo.delete", 0)
     deleted = result.counts.get("to_salesforce.delete", 0)

@@ -10,15 +10,20 @@ underneath.
 from __future__ import annotations
 
 import html
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 import ipywidgets as widgets
 import traitlets
 
+from toolkit.api import Toolkit
+from toolkit.store import LinkState, RunStatus
+from toolkit.sync import RunResult
+
 from .common import ACTION_LABELS, Message, guarded, html_table, open_toolkit
 from .held import HELD_STATES, HeldDeletions, held_counts
 
-__all__ = ["COLUMNS", "IntegrationsPage"]
+__all__ = ["COLUMNS", "IntegrationRow", "IntegrationsPage"]
 
 COLUMNS = (
     ("name", "Integration"),
@@ -33,7 +38,20 @@ COLUMNS = (
 """The table's ``(key, header)`` columns, as :meth:`IntegrationsPage.rows` returns them."""
 
 
-class IntegrationsPage(widgets.VBox):
+class IntegrationRow(TypedDict):
+    """One integration as the page's table shows it (keyed as :data:`COLUMNS`)."""
+
+    name: str
+    object: str  # "Contacts" or "Leads"
+    status: str  # with the stop reason and the last error, if any
+    list: str  # "#12 Salesforce Contacts", or "-"
+    last_run: str  # "succeeded, 2026-01-31 09:15 UTC", or "never"
+    tasks_this_month: int
+    open_rejections: int
+    held_deletions: str  # "3 (deleted in Salesforce)", or ""
+
+
+class IntegrationsPage(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Every integration, with activate / deactivate / run now.
 
     Args:
@@ -44,19 +62,21 @@ class IntegrationsPage(widgets.VBox):
         last_result: the :class:`~toolkit.sync.RunResult` of the last "Run now" or confirmation, if any.
         held: the deletions held by the mass-delete guard (B6), each integration's with its
             "Confirm N deletions" button (``held.buttons[name]``).
+        tk: the toolkit; absent when it could not be opened (``message`` then says why).
     """
 
     selected = traitlets.Unicode("", allow_none=True)
 
-    def __init__(self, tk: Any | None = None, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("toolkit-integrations-page")
         self.message = Message()
-        self.last_result: Any = None
-        self.tk = guarded(self.message, lambda: open_toolkit(tk))
-        if self.tk is None:
+        self.last_result: RunResult | None = None
+        opened = guarded(self.message, lambda: open_toolkit(tk))
+        if opened is None:  # e.g. a broken toolkit.toml: say so instead of a traceback
             self.children = [self.message]
             return
+        self.tk = opened
         self.table = widgets.HTML()
         self.table.add_class("toolkit-integrations-table")
         self.choice = widgets.Dropdown(description="Integration", options=[])
@@ -101,16 +121,16 @@ class IntegrationsPage(widgets.VBox):
         ]
         self.refresh()
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[IntegrationRow]:
         """One dict per integration, keyed as :data:`COLUMNS`."""
         tk = self.tk
         tasks = {row["integration_id"]: row["tasks"] for row in tk.quota.usage_by_integration()}
         names = self._list_names()
-        rows = []
+        rows: list[IntegrationRow] = []
         for integ in tk.integrations():
             runs = tk.store.list_runs(integ.id, limit=1)
             last = runs[0] if runs else None
-            status = integ.status
+            status = str(integ.status)
             if integ.stop_reason:
                 status += f" ({integ.stop_reason})"
             if integ.last_error:
@@ -161,7 +181,7 @@ class IntegrationsPage(widgets.VBox):
         self.held.refresh()
         self.held_title.layout.display = self.held.layout.display
 
-    def _confirmed(self, _name: str, result: Any) -> None:
+    def _confirmed(self, _name: str, result: RunResult) -> None:
         """After a Confirm button's run: show what it did and reload the page."""
         self.last_result = result
         self.result.value = run_result_html(result)
@@ -196,7 +216,7 @@ class IntegrationsPage(widgets.VBox):
             return
         self.last_result = result
         verb = "would write" if result.dry_run else "wrote"
-        level = {"succeeded": "ok", "blocked": "warn"}.get(result.status, "error")
+        level = {RunStatus.SUCCEEDED: "ok", RunStatus.BLOCKED: "warn"}.get(result.status, "error")
         text = f"Run {result.run_id} of “{name}” {result.status}: {verb} {result.tasks:,} records."
         if result.message:
             text += f"\n{result.message}"
@@ -205,7 +225,7 @@ class IntegrationsPage(widgets.VBox):
         self.refresh()
 
 
-def held_cell(counts: dict[str, int]) -> str:
+def held_cell(counts: Mapping[LinkState, int]) -> str:
     """The table's "Held deletions" cell: ``"3 (deleted in Salesforce)"``, or ``""`` when none."""
     total = sum(counts.values())
     if not total:
@@ -213,7 +233,7 @@ def held_cell(counts: dict[str, int]) -> str:
     return f"{total:,} ({', '.join(HELD_STATES[state][0] for state in counts)})"
 
 
-def run_result_html(result: Any) -> str:
+def run_result_html(result: RunResult) -> str:
     """A run's counts and rejections by rule as two small tables."""
     counts = [
         {"what": ACTION_LABELS.get(k, k.replace("_", " ")), "records": v}

@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from toolkit.api import Toolkit
 from toolkit.exceptions import ConfigError
 from toolkit.notify.addresses import FROM_BREVO, fixed_by_environment, resolve_addresses, save_addresses
 
@@ -27,7 +28,7 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
 
 
-class NotifyBox(widgets.VBox):
+class NotifyBox(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """The quota e-mails' recipients (``to``) and sender (``sender``), as the save step shows them.
 
     Args:
@@ -39,7 +40,7 @@ class NotifyBox(widgets.VBox):
         note: where the shown addresses come from, or why they could not be found.
     """
 
-    def __init__(self, tk: Any, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tk = tk
         self.add_class("toolkit-notify")

@@ -1,4 +1,4 @@
-"""What ``notebooks/sync.ipynb`` runs (papermill, on a schedule): one sync, its summary, its report.
+"""What ``toolkit/notebooks/sync.ipynb`` runs (papermill, on a schedule): one sync, its summary, its report.
 
 The notebook takes an integration's name and three switches as papermill parameters; the
 state and the credentials come from ``$TOOLKIT_STATE_DIR`` (``Toolkit()``), never from a
@@ -18,10 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
+from toolkit.api import Toolkit
 from toolkit.audit.meanings import rule_title
-from toolkit.audit.reports import ReportPaths, run_summary, write_run_report
+from toolkit.audit.reports import ReportPaths, RunSummary, run_summary, write_run_report
 from toolkit.exceptions import ConfigError, ToolkitError
+from toolkit.store import RunStatus
+from toolkit.sync import RunResult
 
 from .common import ACTION_LABELS, html_table, open_toolkit
 
@@ -39,14 +43,14 @@ class SyncOutcome:
             records no rejection.
     """
 
-    result: Any
-    summary: dict[str, Any]
+    result: RunResult
+    summary: RunSummary
     report: ReportPaths | None
 
     def table(self) -> pd.DataFrame:
         """The run's figures, one per row (``figure``, ``value``)."""
         r, s = self.result, self.summary
-        rows: list[tuple[str, Any]] = [
+        rows: list[tuple[str, str | int]] = [
             ("integration", r.integration),
             ("run", r.run_id),
             ("status", r.status),
@@ -89,7 +93,7 @@ class SyncOutcome:
             ToolkitError: the run failed, was blocked (B6) or stopped by the quota (Q3).
         """
         r = self.result
-        if r.status != "succeeded":
+        if r.status != RunStatus.SUCCEEDED:
             raise ToolkitError(
                 f"run {r.run_id} of {r.integration!r} {r.status}: {r.message or 'see the summary'}"
             )
@@ -101,7 +105,7 @@ def run_sync(
     dry_run: bool = True,
     full: bool = False,
     report_dir: str | Path = "reports",
-    tk: Any | None = None,
+    tk: Toolkit | None = None,
 ) -> SyncOutcome:
     """Run one integration with tqdm progress bars and write its audit report (SPEC A2).
 
@@ -120,13 +124,11 @@ def run_sync(
         ConfigError: no integration named, an unknown one, or one not set up.
         RunLockedError: another run of it is in progress.
     """
-    from tqdm.auto import tqdm
-
     if not integration:
         raise ConfigError("set the notebook's `integration` parameter (papermill -p integration NAME)")
     own = tk is None
     tk = open_toolkit(tk)
-    bars: dict[str, Any] = {}
+    bars: dict[str, tqdm[Any]] = {}
 
     def progress(phase: str, n: int) -> None:
         if phase not in bars:

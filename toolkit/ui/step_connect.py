@@ -28,13 +28,14 @@ import ipywidgets as widgets
 import requests
 import traitlets
 
+from toolkit.api import Toolkit
 from toolkit.connections import connect_salesforce, open_salesforce
 from toolkit.exceptions import AuthError, ToolkitError
 from toolkit.salesforce import AuthorizationCodeFlow, TokenSet, make_session
-from toolkit.store import Store
+from toolkit.store import Connection, Store
 
 from .common import READY, friendly_error
-from .wizard import WizardStep
+from .step import WizardStep
 
 __all__ = ["ConnectStep", "SIGN_IN_TIMEOUT"]
 
@@ -74,7 +75,7 @@ class ConnectStep(WizardStep):
     authorize_url = traitlets.Unicode("")
 
     def __init__(
-        self, tk: Any, *, login_url: str, client_id: str, callback_port: int = 0, **kwargs: Any
+        self, tk: Toolkit, *, login_url: str, client_id: str, callback_port: int = 0, **kwargs: Any
     ) -> None:
         super().__init__(tk, **kwargs)
         self.callback_port = callback_port
@@ -130,7 +131,7 @@ class ConnectStep(WizardStep):
             self.message,
         ]
 
-    def _name_default(self, change: dict[str, Any]) -> None:
+    def _name_default(self, change: traitlets.Bunch) -> None:
         if not self.connection_name.value:
             self.connection_name.value = f"{change['new']}-salesforce"
 
@@ -139,7 +140,7 @@ class ConnectStep(WizardStep):
         self._offer(self.tk.store.list_connections())
         super().enter()
 
-    def _offer(self, connections: list[Any], selected: str | None = None) -> None:
+    def _offer(self, connections: list[Connection], selected: str | None = None) -> None:
         current = selected or self.existing.value
         self.existing.options = [(f"{c.name} — {c.username}", c.name) for c in connections]
         names = [c.name for c in connections]
@@ -156,7 +157,7 @@ class ConnectStep(WizardStep):
             self.fail("Choose a connection first.")
             return
 
-        def use() -> Any:
+        def use() -> Connection:
             # S3 first: a 6th use of the account is refused before any sign-in.
             self.tk.store.check_connection_use(name, self.integration)
             client = open_salesforce(self.tk.store, self.tk.credentials, self.tk.settings, name)
@@ -296,7 +297,7 @@ class ConnectStep(WizardStep):
             return
         self._connected(conn.name, conn.username, connections)
 
-    def _connected(self, name: str, username: str, connections: list[Any]) -> None:
+    def _connected(self, name: str, username: str, connections: list[Connection]) -> None:
         self.connection = name
         self._offer(connections, selected=name)
         self.succeed(f"Connected to Salesforce as {username} (connection “{name}”).")

@@ -24,12 +24,13 @@ import ipywidgets as widgets
 import phonenumbers
 import traitlets
 
+from toolkit.api import Toolkit
 from toolkit.exceptions import MappingError
 from toolkit.mapping import mappable_fields, suggest_mapping, validate_mapping
 from toolkit.mapping.types import attribute_list, brevo_kind
 
 from .common import INIT, READY, friendly_error
-from .wizard import WizardStep
+from .step import WizardStep
 
 __all__ = ["MappingStep", "NOT_SYNCED", "NO_REGION", "region_choices", "region_name"]
 
@@ -97,7 +98,7 @@ class MappingStep(WizardStep):
     object = traitlets.Unicode("")
     connection = traitlets.Unicode("")
 
-    def __init__(self, tk: Any, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
         self.dropdowns: dict[str, widgets.Dropdown] = {}
         self._describe: dict[str, Any] = {}
@@ -223,7 +224,7 @@ class MappingStep(WizardStep):
         """The Salesforce field names offered for a Brevo attribute (what its drop-down lists)."""
         return [v for _, v in self.dropdowns[attribute.upper()].options if v != NOT_SYNCED]
 
-    def _b4_changed(self, _change: Any) -> None:
+    def _b4_changed(self, _change: traitlets.Bunch) -> None:
         if self._loading or not self._describe:
             return
         current = dict(self.pairs)
@@ -236,7 +237,7 @@ class MappingStep(WizardStep):
             self._loading = False
         self._check()
 
-    def _changed(self, _change: Any) -> None:
+    def _changed(self, _change: traitlets.Bunch) -> None:
         if not self._loading:
             self._check()
 

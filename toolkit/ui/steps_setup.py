@@ -8,9 +8,12 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from toolkit.api import Toolkit
+from toolkit.store import Integration
+
 from .common import READY, SUCCESS
 from .notify_box import NotifyBox
-from .wizard import WizardStep
+from .step import WizardStep
 
 __all__ = ["ListStep", "NameStep", "OptInStep", "SaveStep"]
 
@@ -33,7 +36,7 @@ class NameStep(WizardStep):
     title = "Name"
     object = traitlets.Unicode("")
 
-    def __init__(self, tk: Any, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
         self.name = widgets.Text(
             description="Integration name", placeholder="e.g. newsletter", style=_WIDE, layout=_field()
@@ -73,7 +76,7 @@ class OptInStep(WizardStep):
 
     title = "Opt-in"
 
-    def __init__(self, tk: Any, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
         self.agree = widgets.Checkbox(
             value=False,
@@ -88,7 +91,7 @@ class OptInStep(WizardStep):
         )
         self.children = [intro, self.agree, self.message]
 
-    def _changed(self, change: dict[str, Any]) -> None:
+    def _changed(self, change: traitlets.Bunch) -> None:
         accepted = bool(change["new"])
         if self.attempt(lambda: self.tk.accept_opt_in(self.integration, accepted)) is None:
             return
@@ -105,7 +108,7 @@ class ListStep(WizardStep):
     title = "Brevo list"
     NEW, EXISTING = "new", "existing"
 
-    def __init__(self, tk: Any, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
         self.choice = widgets.RadioButtons(
             options=[("Create a new list", self.NEW), ("Use an existing list", self.EXISTING)],
@@ -154,12 +157,12 @@ class ListStep(WizardStep):
     def _account(self) -> str:
         return str(self.tk.store.get_integration(self.integration).brevo_account)
 
-    def _toggle(self, _change: Any = None) -> None:
+    def _toggle(self, _change: traitlets.Bunch | None = None) -> None:
         new = self.choice.value == self.NEW
         self.new_name.layout.display = None if new else "none"
         self.existing.layout.display = "none" if new else None
 
-    def _edited(self, _change: Any) -> None:
+    def _edited(self, _change: traitlets.Bunch) -> None:
         if self.state == SUCCESS and not self._loading:
             self.state = READY
             self.message.say("Press “Use this list” to keep the new choice.", "info")
@@ -200,7 +203,7 @@ class SaveStep(WizardStep):
 
     title = "Save"
 
-    def __init__(self, tk: Any, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
         super().__init__(tk, **kwargs)
         self.summary = widgets.HTML()
         self.summary.add_class("toolkit-summary")
@@ -242,7 +245,7 @@ class SaveStep(WizardStep):
         )
         self.summary.value = f'<table class="toolkit-table">{cells}</table>'
 
-    def _list_name(self, integ: Any) -> str:
+    def _list_name(self, integ: Integration) -> str:
         if integ.list_id is None:
             return "none"
         try:

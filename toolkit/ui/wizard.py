@@ -6,86 +6,44 @@ step that fails says why in place. Steps share what they need through traitlets:
 step's ``integration`` is ``dlink``-ed to every later step, the connect step's ``connection``
 to the mapping step (a new connection reloads the fields on offer).
 
-Example (JupyterLab or a Voilà notebook)::
+The steps live in their own modules and know only :class:`~toolkit.ui.step.WizardStep`; this
+module lines them up and links them.
 
-    from toolkit.ui import SetupWizard
-    SetupWizard()        # Toolkit() on $TOOLKIT_STATE_DIR; login URL and client id from its settings
+Example (JupyterLab or a Voilà notebook; ``Toolkit()`` on ``$TOOLKIT_STATE_DIR``, login URL and
+client id from its settings):
+    >>> from toolkit.ui import SetupWizard                                     # doctest: +SKIP
+    >>> SetupWizard()                                                          # doctest: +SKIP
 
-Headless (tests)::
-
-    wizard = SetupWizard(tk)
-    wizard.name_step.name.value = "newsletter"
-    wizard.name_step.create.click()
-    assert wizard.name_step.state == "success" and not wizard.next_button.disabled
+Headless (tests):
+    >>> wizard = SetupWizard(tk)                                               # doctest: +SKIP
+    >>> wizard.name_step.name.value = "newsletter"                             # doctest: +SKIP
+    >>> wizard.name_step.create.click()                                        # doctest: +SKIP
+    >>> wizard.name_step.state, wizard.next_button.disabled                    # doctest: +SKIP
+    ('success', False)
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import ipywidgets as widgets
 import traitlets
 
-from .common import FAIL, INIT, READY, STATES, SUCCESS, Message, guarded, open_toolkit
+from toolkit.api import Toolkit
 
-__all__ = ["SetupWizard", "WizardStep"]
+from .common import FAIL, INIT, READY, SUCCESS, Message, guarded, open_toolkit
+from .step import WizardStep
+from .step_connect import ConnectStep
+from .step_mapping import MappingStep
+from .steps_setup import ListStep, NameStep, OptInStep, SaveStep
 
-T = TypeVar("T")
+__all__ = ["SetupWizard"]
 
 _MARKS = {SUCCESS: "✓", FAIL: "✗", READY: "•", INIT: ""}
 
 
-class WizardStep(widgets.VBox):
-    """One step of the wizard: its inputs, a message line and a ``state``.
-
-    Subclasses build their inputs in ``__init__`` (and put them in ``children`` before
-    ``self.message``), load what they show in :meth:`enter`, and call :meth:`succeed` or
-    :meth:`fail`.
-
-    Attributes:
-        state: ``init``, ``ready``, ``success`` or ``fail``.
-        integration: the integration being set up (empty until the name step created it).
-        title: the step's name in the wizard's header.
-    """
-
-    state = traitlets.Enum(STATES, default_value=INIT)
-    integration = traitlets.Unicode("")
-    title = "Step"
-
-    def __init__(self, tk: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.tk = tk
-        self.message = Message()
-        self.add_class("toolkit-step")
-
-    def enter(self) -> None:
-        """Called each time the step is shown; the default makes a new step ``ready``."""
-        if self.state == INIT:
-            self.state = READY
-
-    def reset(self) -> None:
-        """Back to ``init`` (what it showed depends on an earlier step that changed)."""
-        self.state = INIT
-        self.message.say("")
-
-    def succeed(self, text: str) -> None:
-        """Mark the step done and say what was done."""
-        self.state = SUCCESS
-        self.message.say(text, "ok")
-
-    def fail(self, text: str) -> None:
-        """Mark the step failed and say why, in place."""
-        self.state = FAIL
-        self.message.say(text, "error")
-
-    def attempt(self, action: Callable[[], T]) -> T | None:
-        """Run ``action``; on an error the step fails with the error in plain words."""
-        return guarded(self.message, action, on_error=lambda _: setattr(self, "state", FAIL))
-
-
-class SetupWizard(widgets.VBox):
+class SetupWizard(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Create an integration step by step: name, connect, opt-in, mapping, list, save (S1-S8).
 
     Args:
@@ -100,13 +58,15 @@ class SetupWizard(widgets.VBox):
         steps: the steps in order; also as ``name_step``, ``connect_step``, ``opt_in_step``,
             ``mapping_step``, ``list_step``, ``save_step``.
         next_button, back_button: the navigation (Next enabled only after a step succeeded).
+        tk: the toolkit; absent when it could not be opened (``problem`` then says why).
+        problem: why the toolkit could not be opened (e.g. a broken ``toolkit.toml``).
     """
 
     index = traitlets.Int(0)
 
     def __init__(
         self,
-        tk: Any | None = None,
+        tk: Toolkit | None = None,
         *,
         login_url: str | None = None,
         client_id: str | None = None,
@@ -116,15 +76,12 @@ class SetupWizard(widgets.VBox):
         super().__init__(**kwargs)
         self.add_class("toolkit-wizard")
         self.problem = Message()
-        self.tk = guarded(self.problem, lambda: open_toolkit(tk))
-        if self.tk is None:  # e.g. a broken toolkit.toml: say so instead of a traceback
+        self.steps: list[WizardStep] = []
+        opened = guarded(self.problem, lambda: open_toolkit(tk))
+        if opened is None:  # e.g. a broken toolkit.toml: say so instead of a traceback
             self.children = [self.problem]
-            self.steps: list[WizardStep] = []
             return
-        from .step_connect import ConnectStep
-        from .step_mapping import MappingStep
-        from .steps_setup import ListStep, NameStep, OptInStep, SaveStep
-
+        self.tk = opened
         settings = self.tk.settings
         self.name_step = NameStep(self.tk)
         self.connect_step = ConnectStep(
@@ -177,13 +134,13 @@ class SetupWizard(widgets.VBox):
             return
         self.index = index
 
-    def _show(self, _change: Any = None) -> None:
+    def _show(self, _change: traitlets.Bunch | None = None) -> None:
         step = self.step
         self.body.children = [step]
         step.enter()
         self._refresh()
 
-    def _refresh(self, _change: Any = None) -> None:
+    def _refresh(self, _change: traitlets.Bunch | None = None) -> None:
         last = self.index == len(self.steps) - 1
         self.back_button.disabled = self.index == 0
         self.next_button.disabled = last or self.step.state != SUCCESS
