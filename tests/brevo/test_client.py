@@ -133,7 +133,7 @@ def test_exhausted_connection_resets_raise_retriable_error(make_sandbox: MakeSan
 def test_send_email_is_not_repeated_after_a_503_but_is_after_a_429(make_sandbox: MakeSandbox) -> None:
     sandbox, brevo = make_sandbox()
     client = client_for(brevo)
-    message = {
+    message: dict[str, Any] = {
         "sender": {"email": "sync@example.com", "name": "Sync"},
         "to": [{"email": "ops@example.com"}],
         "subject": "Quota at 80%",

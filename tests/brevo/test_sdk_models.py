@@ -215,7 +215,7 @@ def _process_queued(calls: Calls) -> None:
     calls.sandbox.brevo.processes.pause()
     [process_id] = calls.client.import_contacts([{"email": "q@example.com"}], list_ids=[calls.list_id])
     process = calls.client._json("GET", "/processes/{process_id}", path_params={"process_id": process_id})
-    assert process["status"] == "queued"
+    assert process is not None and process["status"] == "queued"
     calls.sandbox.brevo.processes.resume()
 
 
@@ -235,7 +235,7 @@ def _process_in_process(calls: Calls) -> None:
         [process_id] = calls.client.import_contacts([{"email": "p@example.com"}], list_ids=[calls.list_id])
         assert started.wait(10)
         process = calls.client._json("GET", "/processes/{process_id}", path_params={"process_id": process_id})
-        assert process["status"] == "in_process"
+        assert process is not None and process["status"] == "in_process"
     finally:
         release.set()
         del processes._execute

@@ -21,6 +21,7 @@ from typing import Any
 from tests.support.sync import Env, make_env, setup_integration
 from toolkit.brevo import contact_ext_id
 from toolkit.sandbox.brevo.contact_ops import update_contact
+from toolkit.store import RejectionState
 from toolkit.sync import RunResult
 
 NAME = "contacts"
@@ -195,7 +196,7 @@ def snapshot(env: Env, name: str = NAME) -> dict[str, Any]:
             r["value"] or "",
             r["resolved_at"] is None,
         )
-        for r in env.tk.store.list_rejections(iid, state="all")
+        for r in env.tk.store.list_rejections(iid, state=RejectionState.ALL)
     )
     links = sorted(
         (link.sf_id, link.state, link.sf_hash, link.brevo_hash) for link in env.tk.store.iter_links(iid)

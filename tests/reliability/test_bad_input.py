@@ -29,6 +29,7 @@ from tests.support.sync import MAPPING, Env, setup_integration
 from toolkit.audit.reports import write_run_report
 from toolkit.exceptions import MappingError
 from toolkit.sandbox.brevo.contact_ops import update_contact
+from toolkit.store import RejectionState
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 DERIVED = {"Name", "Full_Name__c"}  # Salesforce computes them from the names
@@ -42,6 +43,13 @@ def _create(env: Env, kinds: list[Kind], tag: str) -> list[str]:
     results = env.sandbox.salesforce.create_many("Contact", rows)
     assert all(r["success"] for r in results), [r["errors"] for r in results if not r["success"]]
     return [r["id"] for r in results]
+
+
+def _in_brevo(env: Env, sf_id: str) -> dict[str, Any]:
+    """The Brevo contact synced from ``sf_id`` (it must exist)."""
+    contact = env.brevo_contact(sf_id)
+    assert contact is not None, sf_id
+    return contact
 
 
 def _rejections(env: Env, direction: str) -> dict[str, list[dict[str, Any]]]:
@@ -244,7 +252,7 @@ def test_every_sync_rule_meets_its_bad_record_in_one_workload(env_factory: Any, 
     assert first_leads.status == "succeeded" and first_leads.rejected == {"Y9": 2}  # Y9: never sent
     assert env.brevo_contact(leads["y9_short"]) is None and env.brevo_contact(leads["y9_long"]) is None
     assert not tk.rejections(NAME), [(r["rule"], r["reason"]) for r in tk.rejections(NAME)]
-    sms = {i: env.brevo_contact(i)["attributes"]["SMS"] for i in ids.values()}
+    sms = {i: _in_brevo(env, i)["attributes"]["SMS"] for i in ids.values()}
 
     brevo.create_contact(email="only.in.brevo@rules.example", list_ids=[list_id])  # Y1
     org.update_many(
@@ -264,21 +272,23 @@ def test_every_sync_rule_meets_its_bad_record_in_one_workload(env_factory: Any, 
     result = tk.run(NAME, confirm_deletes=True)  # 2 of 6 deleted: above the B6 share, confirmed
     assert result.status == "succeeded" and result.rejected == {"Y6": 1, "Y10": 1}, result.rejected
     assert tk.run("leads").rejected == {"Y8": 1}
-    assert org.get("Lead", leads["y8_first_name"])["FirstName"] != "A" * 41
+    assert org.record("Lead", leads["y8_first_name"])["FirstName"] != "A" * 41
     assert len(org.records("Contact")) == contacts_before - 1  # Y1: nothing created; Y10: one deleted
-    assert env.brevo_contact(ids["y2_email_moves"])["email"] == "moved@rules.example"  # Y2/B5
-    assert env.brevo_contact(ids["y6_email_removed"])["email"] == "y6_email_removed@rules.example"  # Y6
+    assert _in_brevo(env, ids["y2_email_moves"])["email"] == "moved@rules.example"  # Y2/B5
+    assert _in_brevo(env, ids["y6_email_removed"])["email"] == "y6_email_removed@rules.example"  # Y6
     assert {link.sf_id: link.state for link in tk.links(NAME)}[ids["y6_email_removed"]] == "suspended"
     assert (
-        env.brevo_contact(ids["y7_mobile_emptied"])["attributes"]["SMS"] == sms[ids["y7_mobile_emptied"]]
+        _in_brevo(env, ids["y7_mobile_emptied"])["attributes"]["SMS"] == sms[ids["y7_mobile_emptied"]]
     )  # Y7
     assert (
-        org.get("Contact", ids["y10_deleted"])["IsDeleted"]
-        and not org.get("Contact", ids["y10_with_case"])["IsDeleted"]
+        org.record("Contact", ids["y10_deleted"])["IsDeleted"]
+        and not org.record("Contact", ids["y10_with_case"])["IsDeleted"]
     )
-    assert "NEWSLETTER" not in env.brevo_contact(ids["y11"])["attributes"]  # Y11
-    rules = {r["rule"] for r in tk.rejections(state="all")}
-    assert {"Y6", "Y8", "Y9", "Y10"} <= rules and all(r["reason"] for r in tk.rejections(state="all"))
+    assert "NEWSLETTER" not in _in_brevo(env, ids["y11"])["attributes"]  # Y11
+    rules = {r["rule"] for r in tk.rejections(state=RejectionState.ALL)}
+    assert {"Y6", "Y8", "Y9", "Y10"} <= rules and all(
+        r["reason"] for r in tk.rejections(state=RejectionState.ALL)
+    )
     figures(
         "sync rules on bad records",
         "Y1, Y2/B5, Y4, Y6, Y7, Y8, Y9, Y10, Y11 (Y3, Y5 above): each as specified",

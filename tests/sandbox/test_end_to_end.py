@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from simple_salesforce import Salesforce
 
+from tests.support.salesforce import SandboxSalesforce
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
 from toolkit.sandbox.salesforce.oauth_client import salesforce_session
 
@@ -32,8 +32,9 @@ def test_b7_simple_salesforce_client_credentials_describe_paged_query_composite_
 ) -> None:
     sf_info = sandbox.info["salesforce"]
     session = salesforce_session(sf_info["login_url"], sf_info["ca_bundle"])
-    # simple-salesforce performs the client-credentials flow itself (unchanged library).
-    sf = Salesforce(
+    # simple-salesforce performs the client-credentials flow itself (unchanged library; the
+    # subclass only states the types of what it returns).
+    sf = SandboxSalesforce(
         consumer_key=sf_info["client_id"],
         consumer_secret=sf_info["client_secret"],
         domain="sandbox.my",
@@ -68,7 +69,7 @@ def test_b7_simple_salesforce_client_credentials_describe_paged_query_composite_
     assert results[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
     assert sf.Contact.get(ids[2])["Title"] == "CTO"
 
-    pages_csv = list(sf.bulk2.Contact.query("SELECT Id, Email FROM Contact", max_records=2000, wait=0.1))
+    pages_csv = sf.bulk2_query("Contact", "SELECT Id, Email FROM Contact", max_records=2000, wait=0.1)
     rows = [row for page in pages_csv for row in csv.DictReader(io.StringIO(page))]
     assert len(pages_csv) == 3 and len(rows) == total
     assert sf.api_usage["api-usage"].used > 0

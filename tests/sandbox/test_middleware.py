@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 import requests
@@ -13,7 +14,7 @@ from toolkit.sandbox.middleware import FaultInjector, FaultPlan, RequestLog, Ser
 from toolkit.sandbox.tls import SandboxTLS
 
 
-def _ok(environ, start_response):  # type: ignore[no-untyped-def]
+def _ok(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     return json_response({"ok": True})(environ, start_response)
 
 

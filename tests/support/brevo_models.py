@@ -347,7 +347,7 @@ class ReadRecorder:
         return value
 
 
-class RecordingDict(dict):  # type: ignore[type-arg]
+class RecordingDict(dict[Any, Any]):
     """A dict that tells its recorder which keys are read."""
 
     def __init__(
@@ -410,7 +410,7 @@ class RecordingDict(dict):  # type: ignore[type-arg]
         return (dict, (dict(dict.items(self)),))
 
 
-class RecordingList(list):  # type: ignore[type-arg]
+class RecordingList(list[Any]):
     """A list of recorded items (list reads carry no key)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RecordingList:

@@ -2,6 +2,8 @@
 
 ``sf_env`` serves a fresh org over real HTTPS and hands back a simple-salesforce client built
 the way the toolkit builds it (``session_id`` + ``instance_url`` + a CA-trusting session).
+:class:`SandboxSalesforce` is that client with the types of what it returns, and
+:func:`error_body` reads the errors it raises.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from typing import Any
 
 import pytest
 import requests
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce, SFType
+from simple_salesforce.bulk import SFBulkHandler
+from simple_salesforce.bulk2 import DEFAULT_QUERY_PAGE_SIZE, SFBulk2Handler, SFBulk2Type
+from simple_salesforce.exceptions import SalesforceError
 
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.middleware import FaultInjector, RequestLog, Service
@@ -24,6 +29,70 @@ from toolkit.sandbox.salesforce.org import SalesforceOrg
 
 API = "/services/data/v59.0"
 UNKNOWN_CONTACT_ID = make_id("003", 987_654_321)  # well-formed, never issued
+
+
+class SandboxSalesforce(Salesforce):
+    """simple-salesforce's client, typed as it behaves.
+
+    simple-salesforce annotates ``sf.<name>`` as ``SFBulkHandler | SFBulk2Handler | SFType``
+    whatever the name: here ``sf.Contact`` is an :class:`SFType` and ``sf.bulk``/``sf.bulk2``
+    are the Bulk API handlers. ``describe()`` and ``restful()`` return the decoded JSON (None
+    only for an empty answer), not ``Optional[Any]``, so that tests may index them.
+    """
+
+    def __getattr__(self, name: str) -> SFType:
+        found = super().__getattr__(name)
+        if not isinstance(found, SFType):
+            raise AttributeError(name)
+        return found
+
+    @property
+    def bulk(self) -> SFBulkHandler:
+        """The Bulk API 1.0 handler (``sf.bulk.Contact...``)."""
+        handler = super().__getattr__("bulk")
+        assert isinstance(handler, SFBulkHandler)
+        return handler
+
+    @property
+    def bulk2(self) -> SFBulk2Handler:
+        """The Bulk API 2.0 handler (``sf.bulk2.Contact.query(...)``)."""
+        handler = super().__getattr__("bulk2")
+        assert isinstance(handler, SFBulk2Handler)
+        return handler
+
+    def bulk2_query(
+        self, sobject: str, soql: str, *, max_records: int = DEFAULT_QUERY_PAGE_SIZE, wait: float = 0.01
+    ) -> list[str]:
+        """The CSV pages of a Bulk API 2.0 query (``sf.bulk2.<sobject>.query``), polled every ``wait`` s."""
+        job: SFBulk2Type = getattr(self.bulk2, sobject)
+        pages = []
+        # simple-salesforce annotates wait as int, yet only sleeps it (and its own default poll is 0.5 s)
+        for page in job.query(soql, max_records=max_records, wait=wait):  # type: ignore[arg-type]
+            assert isinstance(page, str), (
+                "simple-salesforce annotates the pages as str | int; they are CSV text"
+            )
+            pages.append(page)
+        return pages
+
+    def describe(self, **kwargs: Any) -> Any:
+        """The global describe (``GET /sobjects``)."""
+        return super().describe(**kwargs)
+
+    def restful(
+        self, path: str, params: dict[str, Any] | None = None, method: str = "GET", **kwargs: Any
+    ) -> Any:
+        """A REST call to ``path`` under the API version's root, as :meth:`Salesforce.restful`."""
+        return super().restful(path, params, method, **kwargs)
+
+
+def error_body(exc: SalesforceError) -> list[dict[str, Any]]:
+    """The error answer a simple-salesforce exception carries, ``[{"message", "errorCode", ...}]``.
+
+    simple-salesforce annotates ``SalesforceError.content`` as bytes, but stores the decoded JSON.
+    """
+    content: object = exc.content
+    assert isinstance(content, list), content
+    return content
 
 
 @dataclass
@@ -45,9 +114,9 @@ class SfEnv:
         self.token = get_token(self.http, self.url, self.credentials)
 
     @property
-    def sf(self) -> Salesforce:
+    def sf(self) -> SandboxSalesforce:
         """A simple-salesforce client (default API version 59.0)."""
-        return Salesforce(instance_url=self.url, session_id=self.token, session=self.http)
+        return SandboxSalesforce(instance_url=self.url, session_id=self.token, session=self.http)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}

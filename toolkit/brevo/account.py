@@ -60,10 +60,15 @@ def pick_sender(senders: list[dict[str, Any]], prefer: str | None = None) -> dic
         for sender in active:
             if sender["email"].lower() == prefer.lower():
                 return sender
-    return min(active, key=lambda s: s.get("id") if isinstance(s.get("id"), int) else 0, default=None)
+    return min(active, key=_sender_id, default=None)
 
 
-def _text(value: Any) -> str:
+def _sender_id(sender: dict[str, Any]) -> int:
+    value = sender.get("id")
+    return value if isinstance(value, int) else 0
+
+
+def _text(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(value)
     return value

@@ -5,16 +5,43 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypedDict, TypeVar, Unpack
 
 import requests
 
 from toolkit.exceptions import ProtocolError
 from toolkit.timestamps import format_milliseconds, parse_brevo_datetime
 
-__all__ = ["BrevoApi", "format_brevo_datetime", "parse_brevo_datetime"]
+__all__ = [
+    "BrevoApi",
+    "CallOptions",
+    "JsonObject",
+    "PathParams",
+    "QueryParams",
+    "format_brevo_datetime",
+    "parse_brevo_datetime",
+]
 
 T = TypeVar("T")
+
+JsonObject: TypeAlias = dict[str, Any]
+"""A decoded JSON object, as Brevo answers every call the toolkit reads (its values are any JSON)."""
+
+PathParams: TypeAlias = Mapping[str, str | int]
+"""Values for the ``{name}`` placeholders of a path template."""
+
+QueryParams: TypeAlias = Mapping[str, str | int | None]
+"""Query parameters (``None`` values are left out of the URL)."""
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`BrevoApi._call` (also taken by :meth:`BrevoApi._json`)."""
+
+    path_params: PathParams | None
+    params: QueryParams | None
+    json: object
+    data: bytes | None
+    idempotent: bool | None
 
 
 def format_brevo_datetime(moment: datetime) -> str:
@@ -36,9 +63,9 @@ class BrevoApi(abc.ABC):
         method: str,
         path: str,
         *,
-        path_params: Mapping[str, str | int] | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
+        path_params: PathParams | None = None,
+        params: QueryParams | None = None,
+        json: object = None,
         data: bytes | None = None,
         idempotent: bool | None = None,
     ) -> requests.Response:
@@ -51,7 +78,7 @@ class BrevoApi(abc.ABC):
                 template, never the filled-in identifiers (e-mail addresses are personal data).
             path_params: values for the placeholders (URL-encoded here).
             params: query parameters.
-            json: a JSON body.
+            json: a JSON body (``None``: none).
             data: a body already encoded as JSON bytes.
             idempotent: whether a retry after an ambiguous failure is harmless; by default every
                 method but POST is.
@@ -62,14 +89,14 @@ class BrevoApi(abc.ABC):
             FatalApiError: any other error answer, with Brevo's ``code`` and ``message``.
         """
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _json(self, method: str, path: str, **options: Unpack[CallOptions]) -> JsonObject | None:
         """:meth:`_call` and decode the JSON answer (``None`` for an empty body).
 
         Raises:
             ProtocolError: the answer is not JSON, or (every Brevo answer the toolkit reads is
                 one) not a JSON object.
         """
-        response = self._call(method, path, **kwargs)
+        response = self._call(method, path, **options)
         if not response.content:
             return None
         shown = path if not path.startswith("http") else ""
@@ -93,9 +120,13 @@ class BrevoApi(abc.ABC):
             )
         return answer
 
-    def _field(self, answer: Any, key: str, convert: Callable[[Any], T], *, method: str, path: str) -> T:
+    def _field(
+        self, answer: JsonObject | None, key: str, convert: Callable[[Any], T], *, method: str, path: str
+    ) -> T:
         """``convert(answer[key])``, or a :class:`ProtocolError` naming the call when that fails."""
         try:
+            if answer is None:
+                raise KeyError(key)
             return convert(answer[key])
         except (KeyError, TypeError, ValueError):
             raise ProtocolError(
@@ -108,8 +139,8 @@ class BrevoApi(abc.ABC):
         key: str,
         *,
         page_size: int,
-        params: Mapping[str, Any] | None = None,
-        path_params: Mapping[str, str | int] | None = None,
+        params: QueryParams | None = None,
+        path_params: PathParams | None = None,
         max_page: int | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield the pages (``response[key]``) of a ``limit``/``offset`` listing, oldest first.

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeAlias
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.util.retry import RequestHistory, Retry
 
 from toolkit._version import __version__
 from toolkit.credentials import Secret
@@ -26,6 +27,7 @@ from toolkit.exceptions import ApiError, AuthError, FatalApiError, RetriableApiE
 
 from .account import AccountMixin
 from .attributes import AttributesMixin
+from .base import PathParams, QueryParams
 from .contacts import ContactsMixin
 from .email import EmailMixin
 from .imports import ImportsMixin
@@ -36,7 +38,7 @@ __all__ = ["BrevoClient", "ResponseHook"]
 
 log = logging.getLogger(__name__)
 SERVICE = "brevo"
-ResponseHook = Callable[[requests.Response], None]
+ResponseHook: TypeAlias = Callable[[requests.Response], None]
 
 
 class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, EmailMixin, AccountMixin):
@@ -74,7 +76,7 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         self.base_url = base_url.rstrip("/")
         self._origin = f"{parts.scheme}://{parts.netloc}".lower()
         self._base_path = parts.path.rstrip("/")
-        self._api_key = Secret(api_key)
+        self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         if not self._api_key:
             raise ValueError("api_key is empty")
         self.timeout = timeout
@@ -90,7 +92,7 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         self._usage_lock = threading.Lock()
 
     @staticmethod
-    def _new_session(ca_bundle: str | None, retry: Any) -> requests.Session:
+    def _new_session(ca_bundle: str | None, retry: Retry) -> requests.Session:
         session = requests.Session()
         if ca_bundle is not None:
             session.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
@@ -128,9 +130,9 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
         method: str,
         path: str,
         *,
-        path_params: Mapping[str, str | int] | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
+        path_params: PathParams | None = None,
+        params: QueryParams | None = None,
+        json: object = None,
         data: bytes | None = None,
         idempotent: bool | None = None,
     ) -> requests.Response:
@@ -178,14 +180,14 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
             return response
         raise self._error(response, method, shown)
 
-    def _url(self, path: str, path_params: Mapping[str, str | int] | None) -> tuple[str, str]:
+    def _url(self, path: str, path_params: PathParams | None) -> tuple[str, str]:
         if path.startswith(("https://", "http://")):
             return path, urlsplit(path).path
         filled = path.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
         return self.base_url + filled, self._base_path + path
 
     def _count(self, response: requests.Response | None, method: str, shown: str) -> None:
-        history = getattr(getattr(getattr(response, "raw", None), "retries", None), "history", None) or ()
+        history = _retry_history(response)
         throttled = sum(1 for h in history if h.status == 429)
         if response is not None and response.status_code == 429:
             throttled += 1
@@ -219,6 +221,12 @@ class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, Emai
                 path=shown,
             )
         return FatalApiError(message, service=SERVICE, status=status, code=code, method=method, path=shown)
+
+
+def _retry_history(response: requests.Response | None) -> tuple[RequestHistory, ...]:
+    """The retries urllib3 made before ``response`` (none when there is no response)."""
+    retries = getattr(getattr(response, "raw", None), "retries", None)  # urllib3's response, when real
+    return retries.history if isinstance(retries, Retry) else ()
 
 
 def _error_body(response: requests.Response) -> tuple[str | None, str]:

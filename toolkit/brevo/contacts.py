@@ -10,7 +10,7 @@ from toolkit.exceptions import FatalApiError
 
 from .base import BrevoApi, format_brevo_datetime
 
-__all__ = ["EXT_ID", "IDENTIFIER_TYPES", "ContactsMixin", "contact_ext_id"]
+__all__ = ["ContactsMixin", "EXT_ID", "IDENTIFIER_TYPES", "contact_ext_id"]
 
 IDENTIFIER_TYPES = ("email_id", "phone_id", "contact_id", "ext_id", "whatsapp_id", "landline_number_id")
 CONTACTS_MAX_PAGE = 1000
@@ -65,7 +65,7 @@ class ContactsMixin(BrevoApi):
             ``listIds``, ``attributes`` with the external id as ``EXT_ID``...). The caller keeps its own cursor,
             e.g. the greatest ``modifiedAt`` it has processed.
         """
-        params: dict[str, Any] = {}
+        params: dict[str, str] = {}
         if modified_since is not None:
             params["modifiedSince"] = format_brevo_datetime(modified_since)
         yield from self._paged(
@@ -80,7 +80,7 @@ class ContactsMixin(BrevoApi):
         Diffing the members against the links finds contacts deleted in Brevo, which
         ``modifiedSince`` never reports; it costs ``members / page_size`` calls.
         """
-        params: dict[str, Any] = {}
+        params: dict[str, str] = {}
         if modified_since is not None:
             params["modifiedSince"] = format_brevo_datetime(modified_since)
         yield from self._paged(
@@ -104,7 +104,7 @@ class ContactsMixin(BrevoApi):
             return self._json(
                 "GET",
                 "/contacts/{identifier}",
-                path_params={"identifier": identifier},  # type: ignore[no-any-return]
+                path_params={"identifier": identifier},
                 params=_identifier_params(identifier_type),
             )
         except FatalApiError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .base import BrevoApi
@@ -15,12 +16,12 @@ class EmailMixin(BrevoApi):
     def send_email(
         self,
         *,
-        sender: dict[str, Any],
-        to: list[dict[str, Any]],
+        sender: Mapping[str, str],
+        to: Sequence[Mapping[str, str]],
         subject: str,
         html: str | None = None,
         text: str | None = None,
-        tags: list[str] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> str:
         """Send one transactional e-mail and return its ``messageId``.
 
@@ -42,7 +43,11 @@ class EmailMixin(BrevoApi):
             raise ValueError("send_email needs html or text")
         if not to:
             raise ValueError("send_email needs at least one recipient")
-        body: dict[str, Any] = {"sender": sender, "to": to, "subject": subject}
+        body: dict[str, Any] = {
+            "sender": dict(sender),
+            "to": [dict(recipient) for recipient in to],
+            "subject": subject,
+        }
         if html:
             body["htmlContent"] = html
         if text:

@@ -14,8 +14,8 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeAlias
 
 from toolkit.exceptions import FatalApiError, RetriableApiError
 
@@ -24,6 +24,7 @@ from .base import BrevoApi
 __all__ = [
     "BREVO_MAX_IMPORT_BYTES",
     "ImportProblem",
+    "ImportRow",
     "ImportsMixin",
     "as_encoded",
     "body_row_counts",
@@ -46,6 +47,10 @@ _REASONS = {
 }
 _ID_COLUMNS = (("ext_id", "ext_id"), ("email", "email_id"), ("sms", "phone_id"))
 
+ImportRow: TypeAlias = Mapping[str, object]
+"""One contact of an import (``{"email": ..., "attributes": {"EXT_ID": ..., ...}}``): a dict, or
+a TypedDict such as :class:`toolkit.rules.BrevoRow`, of JSON values."""
+
 
 class ImportProblem(NamedTuple):
     """One row an import skipped.
@@ -66,7 +71,7 @@ class ImportProblem(NamedTuple):
 
 
 def import_bodies(
-    rows: Iterable[dict[str, Any] | bytes],
+    rows: Iterable[ImportRow | bytes],
     *,
     list_ids: list[int],
     update_existing: bool = True,
@@ -84,7 +89,7 @@ def import_bodies(
 
 
 def body_row_counts(
-    rows: Iterable[dict[str, Any] | bytes],
+    rows: Iterable[ImportRow | bytes],
     *,
     list_ids: list[int],
     update_existing: bool = True,
@@ -115,21 +120,22 @@ def _envelope(
     return b'{"jsonBody":[', tail
 
 
-def encode_row(row: dict[str, Any]) -> bytes:
+def encode_row(row: ImportRow) -> bytes:
     """One import row as it goes into a body: compact UTF-8 JSON.
 
     Every function here also takes rows encoded this way, so that a caller who needs the sizes
     of its rows (to pack imports) encodes each row once.
     """
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    plain = row if isinstance(row, dict) else dict(row)  # json encodes dicts, not other mappings
+    return json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def as_encoded(row: dict[str, Any] | bytes) -> bytes:
+def as_encoded(row: ImportRow | bytes) -> bytes:
     """``row`` as :func:`encode_row` encodes it (a row already encoded is returned as it is)."""
     return row if isinstance(row, bytes) else encode_row(row)
 
 
-def _chunks(rows: Iterable[dict[str, Any] | bytes], budget: int) -> Iterator[list[bytes]]:
+def _chunks(rows: Iterable[ImportRow | bytes], budget: int) -> Iterator[list[bytes]]:
     """The encoded rows, grouped so that each group joined by commas fits in ``budget`` bytes."""
     chunk: list[bytes] = []
     size = 0
@@ -158,7 +164,7 @@ class ImportsMixin(BrevoApi):
 
     def import_contacts(
         self,
-        rows: Iterable[dict[str, Any] | bytes],
+        rows: Iterable[ImportRow | bytes],
         *,
         list_ids: list[int],
         update_existing: bool = True,
@@ -270,7 +276,7 @@ class ImportsMixin(BrevoApi):
         return problems
 
 
-def _problem_of(kind: str, item: Any) -> ImportProblem:
+def _problem_of(kind: str, item: object) -> ImportProblem:
     """One report entry (a CSV row or JSON object, or a bare identifier) as an ImportProblem."""
     if not isinstance(item, dict):
         text = str(item)

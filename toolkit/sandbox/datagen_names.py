@@ -114,7 +114,9 @@ _PARTICLES: Final = (" von ", " van der ", " de la ", " dos ", " di ", "-")
 
 def has_non_latin(text: str | None) -> bool:
     """True when ``text`` holds a letter of a non-Latin script."""
-    return bool(text) and not text.isascii() and NON_LATIN_RE.search(text) is not None  # type: ignore[union-attr]
+    if not text:
+        return False
+    return not text.isascii() and NON_LATIN_RE.search(text) is not None
 
 
 def non_latin_name(rng: random.Random, female: bool) -> tuple[Name, Name]:

@@ -90,6 +90,8 @@ def _valid(number: phonenumbers.PhoneNumber, region: str, kind: str) -> bool:
 def _bases(region: str, kind: str, rng: random.Random) -> tuple[Base, ...]:
     """Draw random variants of the region's example number and keep tail-stable valid ones."""
     example = phonenumbers.example_number_for_type(region, _TYPES[kind][0])
+    if example is None:
+        raise ValueError(f"phonenumbers has no example {kind} number for {region}")
     prefix = f"+{example.country_code}"
     nsn = phonenumbers.national_significant_number(example)
     found: dict[str, Base] = {}

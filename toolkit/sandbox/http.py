@@ -6,13 +6,20 @@ import json
 import logging
 import ssl
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response
 
 # The development server logs every request at INFO; the sandbox keeps its own request log.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+Handler: TypeAlias = Callable[..., Response]
+"""An API operation's function: the request (and the service's state) and the URL's values in, the response out."""
+
+Route: TypeAlias = tuple[str, str, str, Handler]
+"""One route of a service: ``(operation, method, path, handler)``."""
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -21,7 +28,6 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     resp = Response(data, status=status, headers=headers)
     if body is not None:
         resp.mimetype = "application/json"
-        resp.charset = "utf-8"
     return resp
 
 
@@ -31,8 +37,8 @@ class ServerThread:
     def __init__(
         self, app: Any, *, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
     ) -> None:
+        # threaded=True: a ThreadedWSGIServer, whose request threads are daemon threads
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
-        self.server.daemon_threads = True
         self._thread = threading.Thread(
             target=self.server.serve_forever,
             kwargs={"poll_interval": 0.1},

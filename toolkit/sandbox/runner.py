@@ -243,9 +243,9 @@ def seed_data(
     if cases:
         org.create_many("Case", cases)
     conversions = [
-        LeadConvert(lead_ids[lead], None if contact is None else contact_ids[contact])
+        LeadConvert(lead_id, None if contact is None else contact_ids[contact])
         for lead, contact in data.conversions
-        if lead_ids[lead] and (contact is None or contact_ids[contact])
+        if (lead_id := lead_ids[lead]) and (contact is None or contact_ids[contact])
     ]
     if conversions:
         org.convert_leads(conversions)

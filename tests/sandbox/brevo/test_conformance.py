@@ -155,6 +155,7 @@ class Ctx:
             requests.Request(method, self.base + path, json=json, params=params, headers=headers)
         )
         as_sent_to_brevo = prepared.copy()
+        assert prepared.url is not None  # prepare_request always sets it
         as_sent_to_brevo.url = SPEC_SERVER + prepared.url[len(self.base) :]
         spec_request = RequestsOpenAPIRequest(as_sent_to_brevo)
         if valid_request:

@@ -90,9 +90,8 @@ def test_add_and_remove_members_and_page_through_the_list(api: str, http: reques
     }
     seen = []
     for offset in range(0, 12, 5):
-        page = http.get(
-            f"{api}/contacts/lists/2/contacts", params={"limit": 5, "offset": offset, "sort": "asc"}
-        ).json()
+        params: dict[str, str | int] = {"limit": 5, "offset": offset, "sort": "asc"}
+        page = http.get(f"{api}/contacts/lists/2/contacts", params=params).json()
         assert page["count"] == 12
         seen += [c["id"] for c in page["contacts"]]
     assert seen == ids

@@ -17,7 +17,7 @@ def _rows(text: str) -> list[list[str]]:
 
 def test_bulk2_query_through_simple_salesforce(sf_env: SfEnv) -> None:
     ids = sf_env.contacts(2500)
-    pages = list(sf_env.sf.bulk2.Contact.query("SELECT Id, Email FROM Contact", max_records=1000, wait=0.01))
+    pages = sf_env.sf.bulk2_query("Contact", "SELECT Id, Email FROM Contact", max_records=1000)
     assert len(pages) == 3
     rows = [row for page in pages for row in _rows(page)[1:]]
     assert [r[0] for r in rows] == ids

@@ -45,7 +45,7 @@ def test_patch_with_one_too_long_value_reports_results_in_request_order(sf_env: 
             "message": f"First Name: data value too large: {'B' * 41} (max length=40)",
         }
     ]
-    stored = [sf_env.org.get("Contact", i) for i in ids]
+    stored = [sf_env.org.record("Contact", i) for i in ids]
     assert [s["FirstName"] for s in stored] == ["A", "First1", "C", "D"]
     stamps = {stored[i]["SystemModstamp"] for i in (0, 2, 3)}
     assert len(stamps) == 1 and stored[1]["SystemModstamp"] < stamps.pop()
@@ -68,7 +68,7 @@ def test_all_or_none_rolls_every_record_back(sf_env: SfEnv) -> None:
     assert results[0] == {"id": ids[0], "success": False, "errors": [ROLLED_BACK]}
     assert results[1]["errors"][0]["statusCode"] == "INVALID_EMAIL_ADDRESS"
     assert results[2]["errors"] == [ROLLED_BACK]
-    assert [sf_env.org.get("Contact", i)["FirstName"] for i in ids] == ["First0", "First1", "First2"]
+    assert [sf_env.org.record("Contact", i)["FirstName"] for i in ids] == ["First0", "First1", "First2"]
 
 
 def test_create_collection_of_mixed_objects(sf_env: SfEnv) -> None:
@@ -96,7 +96,7 @@ def test_create_collection_of_mixed_objects(sf_env: SfEnv) -> None:
         ],
     }
     assert results[2]["success"] and results[2]["id"].startswith("00Q")
-    a, c = sf_env.org.get("Contact", results[0]["id"]), sf_env.org.get("Lead", results[2]["id"])
+    a, c = sf_env.org.record("Contact", results[0]["id"]), sf_env.org.record("Lead", results[2]["id"])
     assert a["SystemModstamp"] == c["SystemModstamp"]
 
 
@@ -139,7 +139,7 @@ def test_delete_collection_in_order_with_per_record_errors(sf_env: SfEnv) -> Non
     assert resp.status_code == 200 and [r.get("id") for r in results] == [ids[0], UNKNOWN_CONTACT_ID, ids[1]]
     assert [r["success"] for r in results] == [True, False, True]
     assert results[1]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
-    assert sf_env.org.get("Contact", ids[0])["IsDeleted"] is True
+    assert sf_env.org.record("Contact", ids[0])["IsDeleted"] is True
 
 
 def test_delete_all_or_none_keeps_every_record(sf_env: SfEnv) -> None:
@@ -148,7 +148,7 @@ def test_delete_all_or_none_keeps_every_record(sf_env: SfEnv) -> None:
         "DELETE", f"{API}/composite/sobjects", params={"ids": f"{ids[0]},nonsense", "allOrNone": "true"}
     ).json()
     assert results[0]["errors"] == [ROLLED_BACK] and results[1]["errors"][0]["statusCode"] == "MALFORMED_ID"
-    assert sf_env.org.get("Contact", ids[0])["IsDeleted"] is False
+    assert sf_env.org.record("Contact", ids[0])["IsDeleted"] is False
 
 
 def test_retrieve_returns_records_in_order_and_null_for_unknown_ids(sf_env: SfEnv) -> None:

@@ -11,12 +11,12 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 import pytest
-from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from tests.support.salesforce import API, UNKNOWN_CONTACT_ID, SfEnv
+from tests.support.salesforce import API, UNKNOWN_CONTACT_ID, SandboxSalesforce, SfEnv, error_body
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.datagen import generate
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
@@ -140,7 +140,7 @@ def test_updates_of_a_converted_lead_are_refused(sf_env: SfEnv) -> None:
     }
     with pytest.raises(SalesforceMalformedRequest) as single:
         sf_env.sf.Lead.update(lead_id, {"FirstName": "Augusta"})
-    assert single.value.status == 400 and single.value.content == [refusal]
+    assert single.value.status == 400 and error_body(single.value) == [refusal]
     response = sf_env.call(
         "PATCH",
         f"{API}/composite/sobjects",
@@ -241,7 +241,7 @@ def test_control_route_converts_a_lead(sf_env: SfEnv) -> None:
 def test_bulk_2_query_reads_the_conversion_fields(sf_env: SfEnv) -> None:
     converted, kept = _lead(sf_env), _lead(sf_env, Email="other@analytical.example")
     contact_id = sf_env.org.convert_lead(converted)
-    pages = list(sf_env.sf.bulk2.Lead.query(f"SELECT {CONVERSION_FIELDS} FROM Lead", wait=0.01))
+    pages = sf_env.sf.bulk2_query("Lead", f"SELECT {CONVERSION_FIELDS} FROM Lead")
     rows = {row["Id"]: row for page in pages for row in csv.DictReader(io.StringIO(page))}
     assert rows[converted]["IsConverted"] == "true" and rows[converted]["ConvertedContactId"] == contact_id
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", rows[converted]["ConvertedDate"])
@@ -253,7 +253,7 @@ def test_saved_state_keeps_conversions(sf_env: SfEnv) -> None:
     lead_id = _lead(sf_env)
     contact_id = sf_env.org.convert_lead(lead_id)
     loaded = SalesforceOrg.from_dict(json.loads(json.dumps(sf_env.org.to_dict())), Clock())
-    assert loaded.get("Lead", lead_id)["ConvertedContactId"] == contact_id
+    assert loaded.record("Lead", lead_id)["ConvertedContactId"] == contact_id
     assert (
         loaded.update_many("Lead", [{"Id": lead_id, "FirstName": "X"}])[0]["errors"][0]["statusCode"]
         == "CANNOT_UPDATE_CONVERTED_LEAD"
@@ -263,19 +263,26 @@ def test_saved_state_keeps_conversions(sf_env: SfEnv) -> None:
         for name in ("ConvertedContactId", "ConvertedAccountId", "ConvertedDate"):
             row.pop(name)
     old = SalesforceOrg.from_dict(state, Clock())
-    assert old.get("Lead", lead_id)["ConvertedDate"] is None
+    assert old.record("Lead", lead_id)["ConvertedDate"] is None
 
 
 # -- the seeded data (datagen + seed_data) ---------------------------------------------------------
 
-SEED = {"contacts": 600, "leads": 400, "seed": 12}
+
+class Seed(TypedDict):
+    contacts: int
+    leads: int
+    seed: int
+
+
+SEED: Seed = {"contacts": 600, "leads": 400, "seed": 12}
 
 
 @pytest.fixture(scope="module")
-def seeded() -> Iterator[tuple[Sandbox, Salesforce]]:
+def seeded() -> Iterator[tuple[Sandbox, SandboxSalesforce]]:
     sandbox = Sandbox(SandboxConfig(**SEED, brevo_rate_limit=0))
     info = sandbox.start()["salesforce"]
-    sf = Salesforce(
+    sf = SandboxSalesforce(
         consumer_key=info["client_id"],
         consumer_secret=info["client_secret"],
         domain="sandbox.my",
@@ -287,7 +294,7 @@ def seeded() -> Iterator[tuple[Sandbox, Salesforce]]:
 
 
 def test_seeded_leads_are_converted_into_new_and_existing_contacts(
-    seeded: tuple[Sandbox, Salesforce],
+    seeded: tuple[Sandbox, SandboxSalesforce],
 ) -> None:
     _, sf = seeded
     data = generate(**SEED)
@@ -308,7 +315,7 @@ def test_seeded_leads_are_converted_into_new_and_existing_contacts(
             assert contacts.index(contact) >= SEED["contacts"]  # created by the conversion
 
 
-def test_seeded_duplicate_emails_have_one_older_contact(seeded: tuple[Sandbox, Salesforce]) -> None:
+def test_seeded_duplicate_emails_have_one_older_contact(seeded: tuple[Sandbox, SandboxSalesforce]) -> None:
     _, sf = seeded
     contacts = sf.query_all("SELECT Id, Email, CreatedDate FROM Contact WHERE Email != null")["records"]
     data = generate(**SEED)

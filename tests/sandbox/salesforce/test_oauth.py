@@ -658,7 +658,7 @@ def test_generated_credentials_look_real_and_summary_hides_secrets(creds: Creden
     assert creds.client_id.startswith("3MVG9") and len(creds.client_id) == 85
     assert creds.username == "integration@sandbox.example.com"
     assert "BEGIN CERTIFICATE" in creds.jwt_public_key_pem
-    assert creds.jwt_public_key().key_size == 2048  # type: ignore[union-attr]
+    assert creds.jwt_public_key().key_size == 2048
     summary = creds.public_summary()
     assert summary == {"client_id": creds.client_id, "username": creds.username}
     for secret in (creds.client_secret, creds.password, creds.jwt_private_key_pem):

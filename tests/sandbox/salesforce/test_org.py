@@ -73,9 +73,9 @@ def test_one_call_shares_one_timestamp_and_later_calls_do_not() -> None:
     first = org.create_many("Contact", [{"LastName": f"L{i}"} for i in range(300)])
     clock.advance(timedelta(seconds=1))
     second = org.create_many("Contact", [{"LastName": "Later"}])
-    stamps = {org.get("Contact", r["id"])["SystemModstamp"] for r in first}
+    stamps = {org.record("Contact", r["id"])["SystemModstamp"] for r in first}
     assert len(stamps) == 1
-    assert org.get("Contact", second[0]["id"])["CreatedDate"] > stamps.pop()
+    assert org.record("Contact", second[0]["id"])["CreatedDate"] > stamps.pop()
 
 
 def test_update_and_delete_through_the_python_api() -> None:
@@ -84,12 +84,12 @@ def test_update_and_delete_through_the_python_api() -> None:
     updated = org.update_many("Contact", [{"Id": a, "FirstName": "Ann"}, {"Id": "003x", "FirstName": "X"}])
     assert updated[0] == {"id": a, "success": True, "errors": []}
     assert updated[1]["errors"][0]["statusCode"] == "MALFORMED_ID"
-    assert org.get("Contact", a)["Name"] == "Ann A"
+    assert org.record("Contact", a)["Name"] == "Ann A"
     assert org.delete_many([b]) == [{"id": b, "success": True, "errors": []}]
     assert [r["Id"] for r in org.records("Contact")] == [a]
     assert [r["Id"] for r in org.records("Contact", include_deleted=True)] == [a, b]
     org.records("Contact")[0]["LastName"] = "mutated"
-    assert org.get("Contact", a)["LastName"] == "A"
+    assert org.record("Contact", a)["LastName"] == "A"
 
 
 def test_save_and_load_round_trips_through_json() -> None:
@@ -105,7 +105,7 @@ def test_save_and_load_round_trips_through_json() -> None:
     assert loaded.records("Contact", include_deleted=True) == org.records("Contact", include_deleted=True)
     assert loaded.delete_many([contact["id"]])[0]["errors"][0]["statusCode"] == "DELETE_FAILED"
     [new] = loaded.create_many("Case", [{"Subject": "Next"}])
-    assert loaded.get("Case", new["id"])["CaseNumber"] == "00001002" and new["id"] > contact["id"]
+    assert loaded.record("Case", new["id"])["CaseNumber"] == "00001002" and new["id"] > contact["id"]
     assert (
         loaded.deleted_records("Contact", "2000-01-01T00:00:00.000+0000", "2100-01-01T00:00:00.000+0000")[0][
             "id"

@@ -14,7 +14,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from tests.support.salesforce import API, SfEnv
+from tests.support.salesforce import API, SfEnv, error_body
 from toolkit.sandbox.middleware import FaultPlan
 
 
@@ -50,7 +50,7 @@ def test_global_and_object_describe_report_the_schema(sf_env: SfEnv) -> None:
 def test_unknown_object_is_404_not_found(sf_env: SfEnv) -> None:
     with pytest.raises(SalesforceResourceNotFound) as exc:
         sf_env.sf.Foo__c.describe()
-    assert exc.value.content == [
+    assert error_body(exc.value) == [
         {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
     ]
 
@@ -125,7 +125,7 @@ def test_count_query_returns_total_size_and_no_records(sf_env: SfEnv) -> None:
 def test_soql_errors_are_400_with_their_error_code(sf_env: SfEnv, soql: str, code: str) -> None:
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf_env.sf.query(soql)
-    assert exc.value.content[0]["errorCode"] == code
+    assert error_body(exc.value)[0]["errorCode"] == code
 
 
 def test_unknown_query_locator_is_400(sf_env: SfEnv) -> None:
@@ -151,7 +151,7 @@ def test_single_record_create_get_update_delete(sf_env: SfEnv) -> None:
     assert sf.Contact.delete(created["id"]) == 204
     with pytest.raises(SalesforceResourceNotFound) as exc:
         sf.Contact.get(created["id"])
-    assert exc.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
+    assert error_body(exc.value)[0]["errorCode"] == "ENTITY_IS_DELETED"
 
 
 def test_raw_create_answers_201_and_15_char_ids_are_accepted(sf_env: SfEnv) -> None:
@@ -239,7 +239,8 @@ def test_injected_faults_answer_with_salesforce_error_lists(sf_env: SfEnv) -> No
     with pytest.raises(SalesforceGeneralError) as unavailable:
         sf_env.sf.query("SELECT Id FROM Contact")
     assert (
-        unavailable.value.status == 503 and unavailable.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
+        unavailable.value.status == 503
+        and error_body(unavailable.value)[0]["errorCode"] == "SERVER_UNAVAILABLE"
     )
     failed = sf_env.get(f"{API}/sobjects/")
     assert failed.status_code == 500 and failed.json()[0]["errorCode"] == "UNKNOWN_EXCEPTION"

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceRefusedRequest
 
-from tests.support.salesforce import API, SfEnv
+from tests.support.salesforce import API, SfEnv, error_body
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.salesforce.org import SalesforceOrg
 
@@ -59,7 +59,7 @@ def token_user_id(sf_env: SfEnv) -> str:
 
 
 def error_of(exc: pytest.ExceptionInfo[Any]) -> tuple[str, str]:
-    entry = exc.value.content[0]
+    entry = error_body(exc.value)[0]
     return entry["errorCode"], entry["message"]
 
 

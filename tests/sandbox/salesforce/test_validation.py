@@ -40,7 +40,7 @@ def test_blanking_last_name_on_update_is_required_field_missing(sf_env: SfEnv) -
     [cid] = sf_env.contacts(1)
     resp = sf_env.call("PATCH", f"{API}/sobjects/Contact/{cid}", json={"LastName": ""})
     assert resp.status_code == 400 and resp.json()[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
-    assert sf_env.org.get("Contact", cid)["LastName"] == "Last0"
+    assert sf_env.org.record("Contact", cid)["LastName"] == "Last0"
 
 
 def test_string_too_long_quotes_label_value_and_length(sf_env: SfEnv) -> None:
@@ -197,7 +197,7 @@ def test_undeserializable_values_fail_the_whole_request(
     [error] = resp.json()
     assert error["errorCode"] == "JSON_PARSER_ERROR"
     assert error["message"].startswith(f"Cannot deserialize instance of {type_name} from ")
-    assert sf_env.org.get("Contact", cid)["LastName"] == "Last0"
+    assert sf_env.org.record("Contact", cid)["LastName"] == "Last0"
 
 
 def test_dates_numbers_and_multipicklists_are_stored_in_salesforce_form(sf_env: SfEnv) -> None:

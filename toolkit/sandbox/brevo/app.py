@@ -12,6 +12,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
+from ..http import Handler, Route
 from ..middleware import FaultInjector, RequestLog, Service
 from .account import BrevoAccount
 from .control import control_routes
@@ -23,9 +24,8 @@ from .routes_lists import ROUTES as LIST_ROUTES
 from .routes_misc import ROUTES as MISC_ROUTES
 
 log = logging.getLogger(__name__)
-Handler = Callable[..., Response]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-ROUTES: list[tuple[str, str, str, Handler]] = [*CONTACT_ROUTES, *LIST_ROUTES, *MISC_ROUTES, *ACCOUNT_ROUTES]
+ROUTES: list[Route] = [*CONTACT_ROUTES, *LIST_ROUTES, *MISC_ROUTES, *ACCOUNT_ROUTES]
 
 
 def url_map() -> Map:

@@ -111,8 +111,10 @@ def import_row(
     account: BrevoAccount, job: ImportJob, row: dict[str, Any], from_text: bool
 ) -> tuple[str, str] | None:
     """Import one row (the caller holds the account lock); ``(report kind, reason)`` when skipped."""
-    raw_attributes = row.get("attributes") if isinstance(row.get("attributes"), dict) else {}
-    attributes = {str(k).upper(): v for k, v in raw_attributes.items()}
+    raw_attributes = row.get("attributes")
+    attributes = (
+        {str(k).upper(): v for k, v in raw_attributes.items()} if isinstance(raw_attributes, dict) else {}
+    )
     email_raw = row.get("email") if not _empty(row.get("email")) else attributes.get("EMAIL")
     # A jsonBody item has only ``email`` and ``attributes`` (brevo-python 5.1.0
     # ``ImportContactsRequestJsonBodyItem``): the external id is ``attributes.EXT_ID``, and any

@@ -211,8 +211,8 @@ class ProcessManager:
 
 
 def _report_entry(line: int, row: dict[str, Any], reason: str) -> dict[str, Any]:
-    attributes = row.get("attributes") if isinstance(row.get("attributes"), dict) else {}
-    upper = {str(k).upper(): v for k, v in attributes.items()}
+    attributes = row.get("attributes")
+    upper = {str(k).upper(): v for k, v in attributes.items()} if isinstance(attributes, dict) else {}
     return {
         "line": line,
         "email": row.get("email") or upper.get("EMAIL") or "",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from ..http import json_response
+from ..http import Route, json_response
 
 if TYPE_CHECKING:
     from .account import BrevoAccount
@@ -31,7 +31,7 @@ def _get_senders(account: BrevoAccount, request: Request) -> Response:
         return json_response({"senders": [s.to_json() for s in senders]})
 
 
-ROUTES = [
+ROUTES: list[Route] = [
     ("getAccount", "GET", "/v3/account", _get_account),
     ("getSenders", "GET", "/v3/senders", _get_senders),
 ]

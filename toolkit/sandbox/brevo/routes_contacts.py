@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..http import json_response
+from ..http import Route, json_response
 from .contact_ops import CONTACT_NOT_FOUND, create_contact, update_batch, update_contact
 from .contacts import Contact
 from .errors import invalid, not_found
@@ -125,7 +125,7 @@ def _post_batch(account: BrevoAccount, request: Request) -> Response:
     return json_response(None, 204)
 
 
-ROUTES = [
+ROUTES: list[Route] = [
     ("getContacts", "GET", "/v3/contacts", _get_contacts),
     ("createContact", "POST", "/v3/contacts", _post_contact),
     ("getContactInfo", "GET", "/v3/contacts/<identifier>", _get_contact),

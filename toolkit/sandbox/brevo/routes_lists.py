@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..http import json_response
+from ..http import Route, json_response
 from .contacts import Contact, ContactPatch
 from .errors import BrevoError, invalid, missing
 from .formats import format_ts, int_arg, json_body, normalize_email, page, path_id, sort_arg
@@ -228,12 +228,12 @@ def _membership(account: BrevoAccount, request: Request, list_id: str, *, adding
         success: list[Any] = []
         failure: list[Any] = []
         found = [_member(store, keys[0], value) for value in values]  # type errors before any write
-        for value, contact in zip(values, found):
-            if contact is None or (lst.id in contact.list_ids) == adding:
+        for value, member in zip(values, found):
+            if member is None or (lst.id in member.list_ids) == adding:
                 failure.append(value)
                 continue
             store.apply(
-                contact, ContactPatch(add_lists=[lst.id]) if adding else ContactPatch(remove_lists=[lst.id])
+                member, ContactPatch(add_lists=[lst.id]) if adding else ContactPatch(remove_lists=[lst.id])
             )
             success.append(value)
     if not success:
@@ -265,7 +265,7 @@ def _remove_from_list(account: BrevoAccount, request: Request, list_id: str) -> 
     return _membership(account, request, list_id, adding=False)
 
 
-ROUTES = [
+ROUTES: list[Route] = [
     ("getFolders", "GET", "/v3/contacts/folders", _get_folders),
     ("createFolder", "POST", "/v3/contacts/folders", _post_folder),
     ("getFolder", "GET", "/v3/contacts/folders/<folder_id>", _get_folder),

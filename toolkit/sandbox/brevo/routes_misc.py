@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from ..http import json_response
+from ..http import Route, json_response
 from .errors import missing, not_found
 from .formats import int_arg, json_body, page, path_id, sort_arg
 from .imports import MAX_BODY_BYTES, parse_import_request
@@ -85,7 +85,7 @@ def _post_email(account: BrevoAccount, request: Request) -> Response:
     return json_response(body, status)
 
 
-ROUTES = [
+ROUTES: list[Route] = [
     ("getAttributes", "GET", "/v3/contacts/attributes", _get_attributes),
     ("createAttribute", "POST", "/v3/contacts/attributes/<category>/<name>", _post_attribute),
     ("updateAttribute", "PUT", "/v3/contacts/attributes/<category>/<name>", _put_attribute),

@@ -267,8 +267,8 @@ def job_results(ctx: Ctx, job_id: str) -> Response:
         raise ApiError(400, "INVALIDLOCATOR", f"Invalid locator: {args.get('locator')}")
     page = found.rows[offset : offset + count]
     next_offset = offset + len(page)
+    # werkzeug adds "; charset=utf-8" to a text/* mimetype
     response = Response(found.csv_page(offset, count), status=200, mimetype="text/csv")
-    response.charset = "utf-8"
     if not ctx.org.variants.chance("salesforce.bulk.records-header", f"{found.id}:{offset}", 0.3):
         response.headers["Sforce-NumberOfRecords"] = str(
             len(page)

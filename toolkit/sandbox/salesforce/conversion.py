@@ -54,9 +54,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONVERTED_STATUSES",
+    "ConversionError",
     "DEFAULT_CONVERTED_STATUS",
     "LEAD_TO_CONTACT",
-    "ConversionError",
     "LeadConvert",
     "convert_leads",
 ]
@@ -161,7 +161,7 @@ class _Converter:
         if self._accounts is None:
             self._accounts = {
                 r["ConvertedContactId"]: r["ConvertedAccountId"]
-                for r in self.org._store["Lead"].values()
+                for r in self.org.store.rows("Lead")
                 if r.get("ConvertedContactId")
             }
         return self._accounts.get(contact_id)
@@ -184,13 +184,13 @@ class _Converter:
             error = self._merge_into(contact, lead, request.overwrite_lead_source)
         if error is not None or contact_id is None:
             return _result(lead_id, error=error)
-        account_id = (self._account_of(contact_id) if contact is not None else None) or self.org._take_ids(
-            ACCOUNT_PREFIX, 1
-        )[0]
+        account_id = self._account_of(contact_id) if contact is not None else None
+        if account_id is None:
+            account_id = self.org.store.take_ids(ACCOUNT_PREFIX, 1)[0]
         if self._accounts is not None:
             self._accounts[contact_id] = account_id
-        self.org._put(
-            self.org.object("Lead"),
+        self.org.store.put(
+            "Lead",
             {
                 **lead,
                 "IsConverted": True,

@@ -28,7 +28,7 @@ from .oauth_jwt import OAuthError
 from .oauth_login import AuthorizeEndpoint
 from .oauth_store import AccessSession, TokenStore
 
-__all__ = ["Credentials", "OAuthError", "OAuthServer", "INVALID_SESSION_BODY"]
+__all__ = ["Credentials", "INVALID_SESSION_BODY", "OAuthError", "OAuthServer"]
 
 INVALID_SESSION_BODY = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 NOT_FOUND_BODY = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]

@@ -109,9 +109,18 @@ class Credentials:
         """What may be shown to anyone: the consumer key and the username, never a secret."""
         return {"client_id": self.client_id, "username": self.username}
 
-    def jwt_public_key(self) -> PublicKeyTypes:
-        """The public key JWT bearer assertions are verified with."""
+    def jwt_public_key(self) -> rsa.RSAPublicKey:
+        """The public key JWT bearer assertions (RS256) are verified with.
+
+        Raises:
+            ValueError: the PEM holds no RSA public key (or is no PEM).
+        """
         data = self.jwt_public_key_pem.encode()
+        key: PublicKeyTypes
         if b"BEGIN CERTIFICATE" in data:
-            return x509.load_pem_x509_certificate(data).public_key()
-        return serialization.load_pem_public_key(data)
+            key = x509.load_pem_x509_certificate(data).public_key()
+        else:
+            key = serialization.load_pem_public_key(data)
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError(f"the JWT key is a {type(key).__name__}, not an RSA key")
+        return key

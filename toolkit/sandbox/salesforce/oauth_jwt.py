@@ -79,7 +79,7 @@ def verify_assertion(
         jwt.decode(
             assertion,
             credentials.jwt_public_key(),
-            algorithms=["RS256"],  # type: ignore[arg-type]
+            algorithms=["RS256"],
             options={
                 "verify_exp": False,
                 "verify_aud": False,
@@ -88,7 +88,7 @@ def verify_assertion(
                 "verify_iss": False,
             },
         )
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, ValueError) as exc:  # ValueError: the app's key is no RSA key
         raise OAuthError("invalid_grant", "invalid assertion") from exc
     audiences = claims.get("aud")
     audiences = audiences if isinstance(audiences, list) else [audiences]

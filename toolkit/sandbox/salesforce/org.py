@@ -1,9 +1,13 @@
 """The sandbox org: its records, writes with Salesforce's validation, the Recycle Bin and the API allowance.
 
 The REST API and the Python API (used to seed data and by tests) share the same write path,
-so both validate alike. Stored records are dicts keyed by canonical field names, in the stored
-forms described in :mod:`values`; every write replaces a record's dict (copy-on-write), so a
-snapshot taken under the lock stays consistent while other threads write.
+so both validate alike. Three modules share the work and use only each other's public names:
+this one (:class:`SalesforceOrg`: lookups, the lock, the Recycle Bin's 15 days, save/load),
+:mod:`org_writes` and :mod:`conversion` (the checks and writes of one call, under the org's
+lock) and :mod:`org_store` (the stored records, the Id sequences and the Recycle Bin, with no
+checks). Stored records are dicts keyed by canonical field names, in the stored forms described
+in :mod:`values`; every write replaces a record's dict (copy-on-write), so a snapshot taken
+under the lock stays consistent while other threads write.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from .errors import RecordError
 from .formulas import TIME_DEPENDENT, with_read_time_fields
 from .oauth_credentials import SANDBOX_USERNAME
 from .org_standard import CompanyInfo, standard_records
+from .org_store import RecordStore
 from .org_writes import WriteBatch
 from .schema import ObjectDef, Schema, default_schema
 from .values import format_datetime
@@ -58,6 +63,10 @@ class SalesforceOrg:
         api_enabled: False makes every REST call answer 403 API_DISABLED_FOR_ORG.
         allowance: the rolling 24-hour API request count.
         schema: the org's objects and fields.
+        store: the stored records of the data objects. Reading it or writing to it bypasses the
+            lock and every check: only the write path (:mod:`org_writes`, :mod:`conversion`)
+            writes to it, under the lock; everyone else reads through :meth:`get`,
+            :meth:`records` and :meth:`snapshot` and writes through :meth:`save` and friends.
     """
 
     def __init__(
@@ -85,13 +94,8 @@ class SalesforceOrg:
         self.variants = WireVariants(None)  # the documented forms; the runner picks per seed
         self.allowance = ApiAllowance(clock, api_daily_limit)
         self.created_date = format_datetime(clock.now())
+        self.store = RecordStore(self.data_objects)
         self._lock = threading.RLock()
-        self._store: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.data_objects}
-        self._deleted: dict[str, str] = {}  # id -> deletedDate, in deletion order
-        self._purged_until: str | None = None
-        self._next_sequence = 1
-        self._next_case_number = 1001
-        self._cases_by_contact: dict[str, set[str]] = {}
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -124,7 +128,7 @@ class SalesforceOrg:
         if obj.read_only:
             record = next((r for r in standard_records(self, obj.name) if r["Id"] == record_id), None)
         else:
-            record = self._store[obj.name].get(record_id)
+            record = self.store.get(obj.name, record_id)
         return (obj, record) if record is not None else None
 
     def find(self, record_id: str) -> tuple[ObjectDef, dict[str, Any]] | None:
@@ -145,6 +149,17 @@ class SalesforceOrg:
             found = self.lookup(record_id)
             return None if found is None else with_read_time_fields(obj.name, found[1], self.clock.now())
 
+    def record(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """Like :meth:`get`, for a record known to exist.
+
+        Raises:
+            KeyError: the record is unknown or purged, or ``record_id`` is no Id of ``sobject``.
+        """
+        found = self.get(sobject, record_id)
+        if found is None:
+            raise KeyError(record_id)
+        return found
+
     def records(self, sobject: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         """Copies of an object's records in creation order (deleted ones only if asked)."""
         return [dict(r) for r in self.snapshot(sobject, include_deleted)]
@@ -156,7 +171,7 @@ class SalesforceOrg:
             return standard_records(self, obj.name)
         with self._lock:
             self._purge()
-            rows = list(self._store[obj.name].values())
+            rows = self.store.rows(obj.name)
         if not include_deleted:
             rows = [r for r in rows if not r["IsDeleted"]]
         if obj.name in TIME_DEPENDENT:
@@ -275,51 +290,10 @@ class SalesforceOrg:
             batch = WriteBatch(self, format_datetime(self.clock.now()))
             return batch.delete(list(record_ids), all_or_none)
 
-    # -- internals used by WriteBatch ------------------------------------------------------------
-
-    def _take_ids(self, prefix: str, count: int) -> list[str]:
-        first = self._next_sequence
-        self._next_sequence += count
-        return [ids.make_id(prefix, n) for n in range(first, first + count)]
-
-    def _take_case_number(self) -> str:
-        number = self._next_case_number
-        self._next_case_number += 1
-        return f"{number:08d}"
-
-    def _put(self, obj: ObjectDef, record: dict[str, Any], deleted_date: str | None = None) -> None:
-        record_id = record["Id"]
-        old = self._store[obj.name].get(record_id)
-        self._store[obj.name][record_id] = record
-        if deleted_date is not None:
-            self._deleted[record_id] = deleted_date
-        if obj.name == "Case":
-            self._index_case(old, record)
-
-    def _index_case(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        if old is not None and old.get("ContactId") and not old["IsDeleted"]:
-            self._cases_by_contact.get(old["ContactId"], set()).discard(old["Id"])
-        if new is not None and new.get("ContactId") and not new["IsDeleted"]:
-            self._cases_by_contact.setdefault(new["ContactId"], set()).add(new["Id"])
-
-    def _open_cases(self, contact_id: str) -> list[dict[str, Any]]:
-        cases = self._store["Case"]
-        return sorted((cases[i] for i in self._cases_by_contact.get(contact_id, ())), key=lambda c: c["Id"])
-
     def _purge(self) -> None:
-        """Empty the Recycle Bin of records deleted more than 15 days ago."""
-        if not self._deleted:
-            return
-        cutoff = format_datetime(self.clock.now() - timedelta(days=RECYCLE_BIN_DAYS))
-        while self._deleted:
-            record_id, deleted_date = next(iter(self._deleted.items()))
-            if deleted_date >= cutoff:
-                break
-            del self._deleted[record_id]
-            found = self.lookup(record_id)
-            if found is not None:
-                del self._store[found[0].name][record_id]
-            self._purged_until = deleted_date
+        """Empty the Recycle Bin of records deleted more than 15 days ago (under the lock)."""
+        if self.store.recycle_bin:
+            self.store.purge(format_datetime(self.clock.now() - timedelta(days=RECYCLE_BIN_DAYS)))
 
     # -- replication (getUpdated / getDeleted) ----------------------------------------------------
 
@@ -334,7 +308,7 @@ class SalesforceOrg:
             self._purge()
             return [
                 {"id": i, "deletedDate": d}
-                for i, d in self._deleted.items()
+                for i, d in self.store.recycle_bin.items()
                 if i.startswith(obj.key_prefix) and start <= d < end
             ]
 
@@ -343,7 +317,7 @@ class SalesforceOrg:
         """The last time records were purged from the Recycle Bin (or the org's creation)."""
         with self._lock:
             self._purge()
-            return self._purged_until or self.created_date
+            return self.store.purged_until or self.created_date
 
     # -- save / load -------------------------------------------------------------------------
 
@@ -360,11 +334,7 @@ class SalesforceOrg:
                 "api_enabled": self.api_enabled,
                 "allowance": self.allowance.to_dict(),
                 "created_date": self.created_date,
-                "next_sequence": self._next_sequence,
-                "next_case_number": self._next_case_number,
-                "purged_until": self._purged_until,
-                "records": {name: list(store.values()) for name, store in self._store.items()},
-                "deleted": dict(self._deleted),
+                **self.store.to_dict(),
             }
 
     @classmethod
@@ -381,16 +351,11 @@ class SalesforceOrg:
         org.api_enabled = bool(data.get("api_enabled", True))
         org.allowance.load(data.get("allowance", {}))
         org.created_date = data.get("created_date", org.created_date)
-        org._next_sequence = int(data["next_sequence"])
-        org._next_case_number = int(data["next_case_number"])
-        org._purged_until = data.get("purged_until")
-        for name, rows in data["records"].items():
-            obj = org.object(name)
-            missing = {f.name: f.default_value for f in obj.fields}  # fields added since the state was saved
-            for row in rows:
-                org._put(obj, {**missing, **row})
-        org._deleted = dict(data.get("deleted", {}))
+        records = {org.object(name).name: rows for name, rows in data["records"].items()}
+        # every field's default, for the fields added to the schema since the state was saved
+        defaults = {name: {f.name: f.default_value for f in org.object(name).fields} for name in records}
+        org.store.load({**data, "records": records}, defaults)
         return org
 
 
-__all__ = ["SalesforceOrg", "RecordError", "RECYCLE_BIN_DAYS", "ConversionError", "LeadConvert"]
+__all__ = ["ConversionError", "LeadConvert", "RECYCLE_BIN_DAYS", "RecordError", "SalesforceOrg"]

@@ -1,7 +1,8 @@
 """One write call against the org (a REST call, a collection or a ``create_many``).
 
 Every record is checked first; then, unless ``allOrNone`` fails the call, the valid ones are
-written with ONE shared timestamp, as a real org stamps a DML batch. Runs under the org's lock.
+written to the org's :class:`~.org_store.RecordStore` with ONE shared timestamp, as a real org
+stamps a DML batch. Runs under the org's lock.
 """
 
 from __future__ import annotations
@@ -201,10 +202,10 @@ class WriteBatch:
                 continue
             assert p.record is not None
             if p.creating:
-                p.record["Id"] = p.record_id = self.org._take_ids(p.obj.key_prefix, 1)[0]
+                p.record["Id"] = p.record_id = self.org.store.take_ids(p.obj.key_prefix, 1)[0]
                 if p.obj.name == "Case":
-                    p.record["CaseNumber"] = self.org._take_case_number()
-            self.org._put(p.obj, p.record)
+                    p.record["CaseNumber"] = self.org.store.take_case_number()
+            self.org.store.put(p.obj.name, p.record)
             results.append(save_result(p.record_id))
         return results
 
@@ -223,7 +224,7 @@ class WriteBatch:
         for p in prepared:
             if p.error is None:
                 assert p.record is not None
-                self.org._put(p.obj, p.record, deleted_date=self.stamp)
+                self.org.store.put(p.obj.name, p.record, deleted_date=self.stamp)
             results.append(save_result(p.record_id, [p.error] if p.error else None))
         return results
 
@@ -243,7 +244,9 @@ class WriteBatch:
             return Prepared(obj, record_id, error=ENTITY_IS_DELETED)
         if obj.name == "Contact":
             cases = [
-                c for c in self.org._open_cases(record_id) if not self.staged.get(c["Id"], c)["IsDeleted"]
+                c
+                for c in self.org.store.open_cases(record_id)
+                if not self.staged.get(c["Id"], c)["IsDeleted"]
             ]
             if cases:
                 numbers = ", ".join(c["CaseNumber"] for c in cases)

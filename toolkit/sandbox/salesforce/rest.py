@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ..http import Handler
 from . import bulk, rest_composite, rest_directory, rest_query, rest_replication, rest_sobjects
 from .errors import ApiError, error_response, not_found
 from .rest_query import CursorStore
@@ -58,16 +59,13 @@ class Ctx:
         raw = self.request.get_data(as_text=True)
         try:
             return json.loads(raw), raw
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ApiError(
                 400,
                 "JSON_PARSER_ERROR",
-                f"Unexpected character: {exc.msg} at "
-                f"[line:{getattr(exc, 'lineno', 1)}, column:{getattr(exc, 'colno', 1)}]",
+                f"Unexpected character: {exc.msg} at [line:{exc.lineno}, column:{exc.colno}]",
             ) from None
 
-
-Handler = Callable[..., Response]
 
 _V = "/services/data/v<version:version>"
 _ROUTES: list[tuple[str, str, tuple[str, ...], Handler]] = [
@@ -141,7 +139,7 @@ class RestApi:
             return self._with_usage(
                 error_response(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
             )
-        return self._with_usage(self._dispatch(request, endpoint, values))
+        return self._with_usage(self._dispatch(request, endpoint, dict(values)))
 
     def _dispatch(self, request: Request, endpoint: str, values: dict[str, Any]) -> Response:
         if not endpoint:

@@ -24,7 +24,14 @@ from datetime import UTC, datetime
 from toolkit.sandbox.salesforce.soql_ast import BoolOp, Expr, FieldRef, Query
 from toolkit.sandbox.salesforce.soql_lexer import SoqlError, query_error
 from toolkit.sandbox.salesforce.soql_parser import parse
-from toolkit.sandbox.salesforce.soql_predicates import ConditionCompiler, Predicate, Record, category, getter
+from toolkit.sandbox.salesforce.soql_predicates import (
+    ConditionCompiler,
+    Getter,
+    Predicate,
+    Record,
+    category,
+    getter,
+)
 
 MAX_OFFSET = 2000
 
@@ -166,13 +173,13 @@ class _Compiler:
         return keys
 
 
-def _sort_key(get: Callable[[Record], object], cat: str, null_key: tuple) -> SortKey:
+def _sort_key(get: Getter, cat: str, null_key: tuple) -> SortKey:
     if cat == "string":
         # Values differing only in case tie, as they are equal for "=": the next ORDER BY term
         # decides, so keyset paging on (text, Id) neither skips nor repeats records.
         def key(r: Record) -> tuple:
             v = get(r)
-            return null_key if v is None else (1, v.casefold())  # type: ignore[union-attr]
+            return null_key if v is None else (1, v.casefold())
 
         return key
 

@@ -6,10 +6,17 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import TypeAlias
 
 from toolkit.sandbox.salesforce.soql_lexer import malformed
 
 SF_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+RelativeDate: TypeAlias = tuple[str, int | None]
+"""A date literal such as ``TODAY`` (``("TODAY", None)``) or ``LAST_N_DAYS:7`` (``("LAST_N_DAYS", 7)``)."""
+
+LiteralValue: TypeAlias = str | int | float | bool | RelativeDate | None
+"""The decoded value of a :class:`Literal` (see its ``value``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +34,7 @@ class Literal:
     """
 
     kind: str
-    value: object
+    value: LiteralValue
     text: str
     pos: int
     like: str | None = None
@@ -201,8 +208,10 @@ def date_literal_range(name: str, n: int | None, today: date) -> tuple[date, dat
 
 __all__ = [
     "FIXED_DATE_LITERALS",
-    "N_DATE_LITERALS",
     "Literal",
+    "LiteralValue",
+    "N_DATE_LITERALS",
+    "RelativeDate",
     "date_literal_range",
     "decode_string",
     "format_sf_datetime",

@@ -9,13 +9,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeAlias
 
 from toolkit.sandbox.salesforce.soql_ast import Condition
 from toolkit.sandbox.salesforce.soql_lexer import SoqlError, query_error
 from toolkit.sandbox.salesforce.soql_literals import Literal, date_literal_range
 
-Record = dict
-Predicate = Callable[[Record], bool]
+Record: TypeAlias = dict[str, Any]
+"""A stored record: canonical field name -> stored value."""
+
+Value: TypeAlias = Any
+"""A stored field value (str, int, float, bool or None, see ``soql.py``) or its comparison key.
+
+Any rather than a union: one condition only ever compares the values of one field's type with
+literals of that type (:meth:`ConditionCompiler.check_literal` refuses others), which no static
+type can say; a union would make every comparison a type error.
+"""
+
+Predicate: TypeAlias = Callable[[Record], bool]
+Getter: TypeAlias = Callable[[Record], Value]
+Key: TypeAlias = Callable[[str], Value]
 
 STRING_TYPES = frozenset(
     {"string", "email", "phone", "picklist", "textarea", "url", "combobox", "encryptedstring"}
@@ -37,7 +50,7 @@ def category(sf_type: str) -> str:
     return "string"
 
 
-def getter(field: str, cat: str) -> Callable[[Record], object]:
+def getter(field: str, cat: str) -> Getter:
     """Read a field; for text families an empty string counts as null, as in Salesforce."""
     if cat in ("string", "id", "multipicklist"):
         return lambda r: r.get(field) or None
@@ -57,7 +70,7 @@ def _multi_key(value: str) -> frozenset[str]:
     return frozenset(part.strip().casefold() for part in value.split(";") if part.strip())
 
 
-_KEYS: dict[str, Callable[[str], object] | None] = {
+_KEYS: dict[str, Key | None] = {
     "string": _string_key,
     "id": _id_key,
     "multipicklist": _multi_key,
@@ -153,13 +166,16 @@ class ConditionCompiler:
             return None
         if lit.kind != "reldate":
             return str(lit.value), str(lit.value)
-        name, n = lit.value  # type: ignore[misc]
+        value = lit.value
+        if not isinstance(value, tuple):
+            raise TypeError(f"a date literal's value is (name, n), not {value!r}")
+        name, n = value
         first, last = date_literal_range(name, n, self.today)
         if cat == "date":
             return first.isoformat(), last.isoformat()
         return f"{first.isoformat()}T00:00:00.000+0000", f"{last.isoformat()}T23:59:59.999+0000"
 
-    def _temporal(self, cond: Condition, get: Callable[[Record], object], cat: str) -> Predicate:
+    def _temporal(self, cond: Condition, get: Getter, cat: str) -> Predicate:
         ranges = [self._range(lit, cat) for lit in cond.values]
         op = cond.op
         if op in ("IN", "NOT_IN"):
@@ -170,7 +186,7 @@ class ConditionCompiler:
                 v = get(r)
                 if v is None:
                     return want_null
-                return any(lo <= v <= hi for lo, hi in spans)  # type: ignore[operator]
+                return any(lo <= v <= hi for lo, hi in spans)
 
             return (lambda r: not inside(r)) if op == "NOT_IN" else inside
         span = ranges[0]
@@ -178,24 +194,28 @@ class ConditionCompiler:
             return _null_compare(get, op)
         lo, hi = span
         table: dict[str, Predicate] = {
-            "=": lambda r: (v := get(r)) is not None and lo <= v <= hi,  # type: ignore[operator]
-            "!=": lambda r: (v := get(r)) is None or not lo <= v <= hi,  # type: ignore[operator]
-            "<": lambda r: (v := get(r)) is not None and v < lo,  # type: ignore[operator]
-            "<=": lambda r: (v := get(r)) is not None and v <= hi,  # type: ignore[operator]
-            ">": lambda r: (v := get(r)) is not None and v > hi,  # type: ignore[operator]
-            ">=": lambda r: (v := get(r)) is not None and v >= lo,  # type: ignore[operator]
+            "=": lambda r: (v := get(r)) is not None and lo <= v <= hi,
+            "!=": lambda r: (v := get(r)) is None or not lo <= v <= hi,
+            "<": lambda r: (v := get(r)) is not None and v < lo,
+            "<=": lambda r: (v := get(r)) is not None and v <= hi,
+            ">": lambda r: (v := get(r)) is not None and v > hi,
+            ">=": lambda r: (v := get(r)) is not None and v >= lo,
         }
         return table[op]
 
 
-def _lit_key(lit: Literal, key: Callable[[str], object] | None, cat: str) -> object:
+def _lit_key(lit: Literal, key: Key | None, cat: str) -> Value:
     value = lit.value
     if value is None or (cat in ("string", "id", "multipicklist") and value == ""):
         return None
-    return key(value) if key is not None else value  # type: ignore[arg-type]
+    if key is None:
+        return value
+    if not isinstance(value, str):  # check_literal admits only strings for the keyed families
+        raise TypeError(f"a {cat} literal is a string, not {value!r}")
+    return key(value)
 
 
-def _null_compare(get: Callable[[Record], object], op: str) -> Predicate:
+def _null_compare(get: Getter, op: str) -> Predicate:
     if op == "=":
         return lambda r: get(r) is None
     if op == "!=":
@@ -203,30 +223,26 @@ def _null_compare(get: Callable[[Record], object], op: str) -> Predicate:
     return lambda r: False  # an ordering comparison with null matches nothing
 
 
-def _compare(
-    get: Callable[[Record], object], key: Callable[[str], object] | None, op: str, lit: object
-) -> Predicate:
+def _compare(get: Getter, key: Key | None, op: str, lit: Value) -> Predicate:
     if lit is None:
         return _null_compare(get, op)
     k = key or (lambda v: v)
     table: dict[str, Predicate] = {
         "=": lambda r: (v := get(r)) is not None and k(v) == lit,
         "!=": lambda r: (v := get(r)) is None or k(v) != lit,
-        "<": lambda r: (v := get(r)) is not None and k(v) < lit,  # type: ignore[operator]
-        "<=": lambda r: (v := get(r)) is not None and k(v) <= lit,  # type: ignore[operator]
-        ">": lambda r: (v := get(r)) is not None and k(v) > lit,  # type: ignore[operator]
-        ">=": lambda r: (v := get(r)) is not None and k(v) >= lit,  # type: ignore[operator]
+        "<": lambda r: (v := get(r)) is not None and k(v) < lit,
+        "<=": lambda r: (v := get(r)) is not None and k(v) <= lit,
+        ">": lambda r: (v := get(r)) is not None and k(v) > lit,
+        ">=": lambda r: (v := get(r)) is not None and k(v) >= lit,
     }
     return table[op]
 
 
-def _membership(
-    get: Callable[[Record], object], key: Callable[[str], object] | None, values: list[object], negate: bool
-) -> Predicate:
+def _membership(get: Getter, key: Key | None, values: list[Value], negate: bool) -> Predicate:
     want_null = None in values
     wanted = [v for v in values if v is not None]
     try:
-        pool: set[object] | list[object] = set(wanted)
+        pool: set[Value] | list[Value] = set(wanted)
     except TypeError:
         pool = wanted
     k = key or (lambda v: v)
@@ -240,14 +256,14 @@ def _membership(
     return (lambda r: not inside(r)) if negate else inside
 
 
-def _like(lit: Literal, get: Callable[[Record], object]) -> Predicate:
+def _like(lit: Literal, get: Getter) -> Predicate:
     if lit.kind == "null":
         return lambda r: False
     pattern = re.compile(lit.like or "", re.IGNORECASE | re.DOTALL)
     return lambda r: (v := get(r)) is not None and pattern.fullmatch(str(v)) is not None
 
 
-def _includes(cond: Condition, get: Callable[[Record], object]) -> Predicate:
+def _includes(cond: Condition, get: Getter) -> Predicate:
     # INCLUDES ('A;B', 'C') means: (A and B) or C.
     wanted = [_multi_key(str(lit.value)) for lit in cond.values if lit.value]
 
