@@ -4,7 +4,7 @@ What counts is the integrations whose connection belongs to the account (Contact
 together, any status), not connection rows. A 6th use is refused before any sign-in where the
 account is known (a stored connection), and a fresh sign-in that is refused has its tokens
 revoked at Salesforce (``POST /services/oauth2/revoke``), so that they answer 401
-``INVALID_SESSION_ID``. The wizard's side of it is in tests/ui/test_wizard.py. The identity read
+``INVALID_SESSION_ID``. The wizard's side of it is in tests/ui/wizard/test_wizard.py. The identity read
 and the revocation, made outside the API funnel, are retried like every Salesforce request.
 """
 

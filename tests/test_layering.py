@@ -19,6 +19,7 @@ RANKS: dict[str, int] = {
     "_version": 0,
     "exceptions": 0,
     "timestamps": 0,
+    "transport": 0,
     "config": 1,
     "credentials": 1,
     "mapping": 1,

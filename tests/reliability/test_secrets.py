@@ -25,7 +25,7 @@ from toolkit.audit.reports import write_run_report
 from toolkit.connections import connect_salesforce, save_brevo_key
 from toolkit.exceptions import ToolkitError
 from toolkit.salesforce import auth, make_session
-from toolkit.sandbox.salesforce.oauth_store import TokenStore
+from toolkit.sandbox.salesforce.oauth.store import TokenStore
 
 CREDENTIALS = "credentials.json"
 

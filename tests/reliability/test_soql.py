@@ -18,7 +18,8 @@ from tests.reliability.scenario import NAME
 from tests.support.sync import MAPPING, Env, setup_integration
 from toolkit.salesforce import soql_quote
 from toolkit.sandbox.brevo.contact_ops import update_contact
-from toolkit.sandbox.salesforce import bulk, rest_query
+from toolkit.sandbox.salesforce import bulk
+from toolkit.sandbox.salesforce.rest import query as rest_query
 
 _DATETIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})")
 _SELECT = re.compile(r"^SELECT (.+?) FROM (\w+)", re.IGNORECASE)

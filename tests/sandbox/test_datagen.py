@@ -31,8 +31,8 @@ from toolkit.sandbox.datagen import (
     iter_contacts,
     iter_leads,
 )
-from toolkit.sandbox.datagen_names import NON_LATIN_RE
-from toolkit.sandbox.datagen_people import fold
+from toolkit.sandbox.datagen.names import NON_LATIN_RE
+from toolkit.sandbox.datagen.people import fold
 
 CONTACT_LENGTHS = {
     "FirstName": 40,

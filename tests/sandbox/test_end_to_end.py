@@ -14,7 +14,7 @@ import requests
 
 from tests.support.salesforce import SandboxSalesforce
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
-from toolkit.sandbox.salesforce.oauth_client import salesforce_session
+from toolkit.sandbox.salesforce.oauth.client import salesforce_session
 
 
 @pytest.fixture(scope="module")

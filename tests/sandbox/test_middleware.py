@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -133,3 +134,20 @@ def test_reset_faults_never_corrupt_the_next_tls_connections(
             failures += 1
         fresh.close()
     assert (failures, answers) == (20, 20)
+
+
+def test_a_reset_leaves_no_body_behind_to_be_logged_as_a_next_request(
+    service: Service, base: str, http: requests.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A token request's form carries the client secret: the server must read it before the reset,
+    # or its keep-alive loop parses it as a request line and logs it ("Bad request syntax").
+    service.faults.set_plan(FaultPlan(script=["reset"]))
+    secret = "client_secret=" + "s3cr3t" * 4
+    with caplog.at_level("DEBUG"), pytest.raises(requests.ConnectionError):
+        http.post(
+            f"{base}/services/oauth2/token",
+            data=f"grant_type=client_credentials&client_id=x&{secret}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    time.sleep(0.3)  # the server's thread finishes the connection
+    assert "s3cr3t" not in caplog.text

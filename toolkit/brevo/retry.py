@@ -8,14 +8,13 @@ the wait is clamped to [0.05 s, 60 s]. A standard ``Retry-After`` header, when p
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from urllib3.exceptions import SSLError
 from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
+
+from toolkit.transport import NetworkRetry
 
 __all__ = ["BrevoRetry", "RateLimitUsage", "reset_seconds"]
 
@@ -48,7 +47,7 @@ def reset_seconds(raw: str | None) -> float | None:
     return min(MAX_WAIT, max(MIN_WAIT, value))
 
 
-class BrevoRetry(Retry):
+class BrevoRetry(NetworkRetry):
     """urllib3 ``Retry`` that honours Brevo's ``x-sib-ratelimit-reset`` on 429 answers.
 
     Everything else (counting, exponential backoff for 5xx, resets and timeouts) is urllib3's.
@@ -62,26 +61,6 @@ class BrevoRetry(Retry):
         if response.status == 429:
             return reset_seconds(response.headers.get(RESET_HEADER))
         return None
-
-    def _is_read_error(self, err: Exception) -> bool:
-        # A TLS stream broken mid-way (EOF, bad record) is a network failure like a reset and is
-        # retried as a read error; a certificate that fails verification is not (urllib3 would
-        # count both as "other" errors).
-        if isinstance(err, SSLError):
-            return not _is_verification_error(err)
-        return bool(super()._is_read_error(err))
-
-
-def _is_verification_error(err: BaseException) -> bool:
-    seen: BaseException | None = err
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:
-        visited.add(id(seen))
-        if isinstance(seen, ssl.SSLCertVerificationError) or type(seen).__name__ == "CertificateError":
-            return True
-        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = nested or seen.__cause__ or seen.__context__
-    return False
 
 
 def make_retry(

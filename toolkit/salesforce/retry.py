@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import random
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,11 +42,10 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import SSLError
 from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
 
 from toolkit._version import __version__
+from toolkit.transport import NetworkRetry
 
 from .errors import RETRIABLE_STATUSES, parse_retry_after
 
@@ -154,7 +152,7 @@ def _replay_safe(method: str) -> bool:
     return method.upper() in REPLAYABLE_METHODS
 
 
-class SalesforceRetry(Retry):
+class SalesforceRetry(NetworkRetry):
     """urllib3 ``Retry`` with Salesforce's rules (see the module's docstring).
 
     Counting, the kinds of failure and ``Retry-After`` parsing are urllib3's; this class adds
@@ -191,14 +189,6 @@ class SalesforceRetry(Retry):
             return True  # refused without being run: safe to send again, even a create
         return bool(super().is_retry(method, status_code, has_retry_after))
 
-    def _is_read_error(self, err: Exception) -> bool:
-        # A TLS stream broken mid-way (EOF, bad record) is a network failure like a reset and is
-        # retried as a read error; a certificate that fails verification is not (urllib3 would
-        # count both as "other" errors, which are not retried).
-        if isinstance(err, SSLError):
-            return not _is_verification_error(err)
-        return bool(super()._is_read_error(err))
-
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         """``Retry-After`` in seconds (delta-seconds or an HTTP date); ``None`` if absent or unreadable."""
         return parse_retry_after(response.headers.get("Retry-After"))
@@ -228,18 +218,6 @@ class SalesforceRetry(Retry):
                 " (Retry-After)" if hint is not None else "",
             )
         self.sleeper(wait)
-
-
-def _is_verification_error(err: BaseException) -> bool:
-    seen: BaseException | None = err
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:
-        visited.add(id(seen))
-        if isinstance(seen, ssl.SSLCertVerificationError) or type(seen).__name__ == "CertificateError":
-            return True
-        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = nested or seen.__cause__ or seen.__context__
-    return False
 
 
 def make_retry(

@@ -5,8 +5,8 @@ Start both with :class:`Sandbox` (or ``toolkit sandbox start`` on the command li
 
 from __future__ import annotations
 
-from .clock import Clock
-from .middleware import FaultPlan, RequestLog
-from .runner import Sandbox, SandboxConfig
+from toolkit.sandbox.clock import Clock
+from toolkit.sandbox.middleware import FaultPlan, RequestLog
+from toolkit.sandbox.runner import Sandbox, SandboxConfig
 
 __all__ = ["Clock", "FaultPlan", "RequestLog", "Sandbox", "SandboxConfig"]

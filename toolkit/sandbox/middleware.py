@@ -19,8 +19,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from .clock import Clock
-from .http import json_response
+from toolkit.sandbox.clock import Clock
+from toolkit.sandbox.http import json_response
 
 FAULT_KINDS = ("429", "500", "503", "reset", "delay")
 
@@ -159,6 +159,11 @@ def reset_connection(environ: dict[str, Any]) -> None:
     connection reuse the descriptor while the old TLS state still points at it); ``SO_LINGER`` 0
     makes that close a reset.
     """
+    # Read the request's body first: left on the connection, the server's keep-alive loop would
+    # parse it as the next request line and log it, a token request's client secret included.
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length.isdigit():
+        environ["wsgi.input"].read(int(length))
     sock = environ.get("werkzeug.socket")
     if sock is not None:
         try:

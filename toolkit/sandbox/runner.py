@@ -10,17 +10,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import brevo, salesforce
-from .brevo import BrevoAccount
-from .clock import Clock
-from .datagen import GeneratedRecord, generate
-from .http import ServerThread
-from .middleware import FaultInjector, FaultPlan, RequestLog
-from .salesforce import SalesforceOrg
-from .salesforce.conversion import LeadConvert
-from .salesforce.oauth import Credentials, OAuthServer
-from .tls import make_tls
-from .variants import WireVariants
+from toolkit.sandbox import brevo, salesforce
+from toolkit.sandbox.brevo import BrevoAccount
+from toolkit.sandbox.clock import Clock
+from toolkit.sandbox.datagen import GeneratedRecord, generate
+from toolkit.sandbox.http import ServerThread
+from toolkit.sandbox.middleware import FaultInjector, FaultPlan, RequestLog
+from toolkit.sandbox.salesforce import SalesforceOrg
+from toolkit.sandbox.salesforce.oauth import Credentials, OAuthServer
+from toolkit.sandbox.salesforce.org.conversion import LeadConvert
+from toolkit.sandbox.tls import make_tls
+from toolkit.sandbox.variants import WireVariants
 
 API_VERSION = "62.0"
 SEED_CHUNK = 10_000
@@ -209,7 +209,7 @@ def _create(org: SalesforceOrg, sobject: str, records: list[GeneratedRecord]) ->
     for start in range(0, len(records), SEED_CHUNK):
         chunk = [_created(r, now) for r in records[start : start + SEED_CHUNK]]
         # Older records carry their CreatedDate, as a data load with "Set Audit Fields upon
-        # Record Creation" keeps it (salesforce/org_writes.py AUDIT_FIELDS_ON_CREATE).
+        # Record Creation" keeps it (salesforce/org/writes.py AUDIT_FIELDS_ON_CREATE).
         created += [
             res.get("id") if res["success"] else None
             for res in org.create_many(sobject, chunk, set_audit_fields=True)

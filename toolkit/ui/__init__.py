@@ -18,8 +18,8 @@ from __future__ import annotations
 from .common import FAIL, INIT, READY, SUCCESS
 from .dashboard import QuotaDashboard
 from .integrations import IntegrationsPage
-from .step import WizardStep
 from .wizard import SetupWizard
+from .wizard.step import WizardStep
 
 __all__ = [
     "FAIL",

@@ -20,9 +20,9 @@ from tests.support.salesforce import API, UNKNOWN_CONTACT_ID, SandboxSalesforce,
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.datagen import generate
 from toolkit.sandbox.runner import Sandbox, SandboxConfig
-from toolkit.sandbox.salesforce.conversion import ConversionError
-from toolkit.sandbox.salesforce.oauth_client import salesforce_session
+from toolkit.sandbox.salesforce.oauth.client import salesforce_session
 from toolkit.sandbox.salesforce.org import SalesforceOrg
+from toolkit.sandbox.salesforce.org.conversion import ConversionError
 
 CONVERSION_FIELDS = "Id, IsConverted, ConvertedContactId, ConvertedAccountId, ConvertedDate, Status"
 LEAD = {

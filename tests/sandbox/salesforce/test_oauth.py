@@ -25,7 +25,7 @@ from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.http import json_response
 from toolkit.sandbox.middleware import FaultInjector, RequestLog, Service
 from toolkit.sandbox.salesforce.oauth import INVALID_SESSION_BODY, Credentials, OAuthServer
-from toolkit.sandbox.salesforce.oauth_client import salesforce_session
+from toolkit.sandbox.salesforce.oauth.client import salesforce_session
 from toolkit.sandbox.tls import SandboxTLS
 
 ORG_ID = "00D5g000004XyZ1EAK"

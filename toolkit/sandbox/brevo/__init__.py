@@ -6,10 +6,10 @@ It speaks Brevo's wire format over HTTPS so that the toolkit runs against it unc
 
 from __future__ import annotations
 
-from .account import BrevoAccount
-from .app import BrevoApp, make_app, make_service, url_map
-from .control import control_routes
-from .errors import BrevoError, fault_body
+from toolkit.sandbox.brevo.account import BrevoAccount
+from toolkit.sandbox.brevo.app import BrevoApp, make_app, make_service, url_map
+from toolkit.sandbox.brevo.control import control_routes
+from toolkit.sandbox.brevo.errors import BrevoError, fault_body
 
 __all__ = [
     "BrevoAccount",

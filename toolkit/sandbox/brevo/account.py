@@ -8,15 +8,15 @@ import string
 import threading
 from typing import Any
 
-from ..clock import Clock
-from ..variants import WireVariants
-from .attributes import AttributeRegistry
-from .contact_ops import create_contact as _create_contact
-from .contacts import ContactStore
-from .lists import ListStore
-from .processes import ProcessManager
-from .profile import AccountProfile, SenderRecord, default_senders
-from .ratelimit import FixedWindowRateLimiter
+from toolkit.sandbox.brevo.attributes import AttributeRegistry
+from toolkit.sandbox.brevo.contact_ops import create_contact as _create_contact
+from toolkit.sandbox.brevo.contacts import ContactStore
+from toolkit.sandbox.brevo.lists import ListStore
+from toolkit.sandbox.brevo.processes import ProcessManager
+from toolkit.sandbox.brevo.profile import AccountProfile, SenderRecord, default_senders
+from toolkit.sandbox.brevo.ratelimit import FixedWindowRateLimiter
+from toolkit.sandbox.clock import Clock
+from toolkit.sandbox.variants import WireVariants
 
 _ALNUM = string.ascii_letters + string.digits
 

@@ -12,16 +12,16 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..http import Handler, Route
-from ..middleware import FaultInjector, RequestLog, Service
-from .account import BrevoAccount
-from .control import control_routes
-from .errors import REQUEST_ID_HEADER, BrevoError, fault_body, new_request_id
-from .ratelimit import RATE_LIMITED_PREFIX
-from .routes_account import ROUTES as ACCOUNT_ROUTES
-from .routes_contacts import ROUTES as CONTACT_ROUTES
-from .routes_lists import ROUTES as LIST_ROUTES
-from .routes_misc import ROUTES as MISC_ROUTES
+from toolkit.sandbox.brevo.account import BrevoAccount
+from toolkit.sandbox.brevo.control import control_routes
+from toolkit.sandbox.brevo.errors import REQUEST_ID_HEADER, BrevoError, fault_body, new_request_id
+from toolkit.sandbox.brevo.ratelimit import RATE_LIMITED_PREFIX
+from toolkit.sandbox.brevo.routes.account import ROUTES as ACCOUNT_ROUTES
+from toolkit.sandbox.brevo.routes.contacts import ROUTES as CONTACT_ROUTES
+from toolkit.sandbox.brevo.routes.lists import ROUTES as LIST_ROUTES
+from toolkit.sandbox.brevo.routes.misc import ROUTES as MISC_ROUTES
+from toolkit.sandbox.http import Handler, Route
+from toolkit.sandbox.middleware import FaultInjector, RequestLog, Service
 
 log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

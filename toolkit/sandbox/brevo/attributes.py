@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from .errors import BrevoError, invalid, missing, not_found
-from .formats import is_digits
+from toolkit.sandbox.brevo.errors import BrevoError, invalid, missing, not_found
+from toolkit.sandbox.brevo.formats import is_digits
 
 CATEGORIES = ("normal", "transactional", "category", "calculated", "global")
 TYPES_BY_CATEGORY: dict[str, tuple[str, ...]] = {

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .attributes import AttributeRegistry
-from .contacts import UNSET, ContactPatch
-from .errors import invalid
-from .formats import bool_field, int_list, normalize_email, normalize_phone
-from .lists import ListStore
+from toolkit.sandbox.brevo.attributes import AttributeRegistry
+from toolkit.sandbox.brevo.contacts import UNSET, ContactPatch
+from toolkit.sandbox.brevo.errors import invalid
+from toolkit.sandbox.brevo.formats import bool_field, int_list, normalize_email, normalize_phone
+from toolkit.sandbox.brevo.lists import ListStore
 
 INVALID_PHONE = "Invalid phone number, SMS phone number should be in format: 91xxxxxxxxxx or +91xxxxxxxxxx."
 INVALID_EMAIL = "Invalid email address"

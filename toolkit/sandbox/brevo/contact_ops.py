@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .contact_input import parse_contact_body
-from .contacts import UNSET, Contact, ContactPatch
-from .errors import BrevoError, invalid, missing, not_found
-from .formats import bool_field
+from toolkit.sandbox.brevo.contact_input import parse_contact_body
+from toolkit.sandbox.brevo.contacts import UNSET, Contact, ContactPatch
+from toolkit.sandbox.brevo.errors import BrevoError, invalid, missing, not_found
+from toolkit.sandbox.brevo.formats import bool_field
 
 if TYPE_CHECKING:
-    from .account import BrevoAccount
+    from toolkit.sandbox.brevo.account import BrevoAccount
 
 MISSING_IDENTIFIER = "An email or SMS phone number is mandatory to create a new contact."
 CONTACT_NOT_FOUND = "Contact does not exist"

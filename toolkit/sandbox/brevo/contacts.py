@@ -10,10 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..clock import Clock
-from ..variants import WireVariants
-from .errors import invalid
-from .formats import TIMESTAMP_FORMS, format_ts, is_digits, normalize_email, normalize_phone
+from toolkit.sandbox.brevo.errors import invalid
+from toolkit.sandbox.brevo.formats import (
+    TIMESTAMP_FORMS,
+    format_ts,
+    is_digits,
+    normalize_email,
+    normalize_phone,
+)
+from toolkit.sandbox.clock import Clock
+from toolkit.sandbox.variants import WireVariants
 
 _NO_VARIANTS = WireVariants(None)
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from ..http import json_response
-from .processes import REPORT_PATH
+from toolkit.sandbox.brevo.processes import REPORT_PATH
+from toolkit.sandbox.http import json_response
 
 if TYPE_CHECKING:
-    from .account import BrevoAccount
+    from toolkit.sandbox.brevo.account import BrevoAccount
 
 ControlHandler = Callable[[Request], Response]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from ..http import json_response
+from toolkit.sandbox.http import json_response
 
 REQUEST_ID_HEADER = "sib-request-id"
 

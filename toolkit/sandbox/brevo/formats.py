@@ -11,7 +11,7 @@ import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from werkzeug.wrappers import Request
 
-from .errors import BrevoError, invalid, missing
+from toolkit.sandbox.brevo.errors import BrevoError, invalid, missing
 
 _DATETIME_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$"

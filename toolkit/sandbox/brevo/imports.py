@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .contacts import ContactPatch
-from .errors import invalid, missing
-from .formats import bool_field, int_list, normalize_email, normalize_phone
+from toolkit.sandbox.brevo.contacts import ContactPatch
+from toolkit.sandbox.brevo.errors import invalid, missing
+from toolkit.sandbox.brevo.formats import bool_field, int_list, normalize_email, normalize_phone
 
 if TYPE_CHECKING:
-    from .account import BrevoAccount
+    from toolkit.sandbox.brevo.account import BrevoAccount
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 #: The problem reports of ``info.import`` (brevo-python v4 ``GetProcessResponseInfoImport``).

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..clock import Clock
-from .errors import invalid, missing, not_found
+from toolkit.sandbox.brevo.errors import invalid, missing, not_found
+from toolkit.sandbox.clock import Clock
 
 FIRST_FOLDER = "Your first folder"
 FIRST_LIST = "Your first list"

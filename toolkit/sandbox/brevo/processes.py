@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..variants import WireVariants
-from .formats import TIMESTAMP_FORMS, format_ts
-from .imports import REPORT_KINDS, ImportJob, import_row
+from toolkit.sandbox.brevo.formats import TIMESTAMP_FORMS, format_ts
+from toolkit.sandbox.brevo.imports import REPORT_KINDS, ImportJob, import_row
+from toolkit.sandbox.variants import WireVariants
 
 if TYPE_CHECKING:
-    from .account import BrevoAccount
+    from toolkit.sandbox.brevo.account import BrevoAccount
 
 log = logging.getLogger(__name__)
 _NO_VARIANTS = WireVariants(None)

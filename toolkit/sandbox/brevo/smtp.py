@@ -11,11 +11,11 @@ import random
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import invalid, missing
-from .formats import format_ts, normalize_email
+from toolkit.sandbox.brevo.errors import invalid, missing
+from toolkit.sandbox.brevo.formats import format_ts, normalize_email
 
 if TYPE_CHECKING:
-    from .account import BrevoAccount
+    from toolkit.sandbox.brevo.account import BrevoAccount
 
 _random = random.Random()
 

@@ -6,7 +6,7 @@ Public entry points: :class:`~.org.SalesforceOrg` (the data and its Python API),
 
 from __future__ import annotations
 
-from .app import control_routes, fault_body, make_app, make_service
-from .org import SalesforceOrg
+from toolkit.sandbox.salesforce.app import control_routes, fault_body, make_app, make_service
+from toolkit.sandbox.salesforce.org import SalesforceOrg
 
 __all__ = ["SalesforceOrg", "control_routes", "fault_body", "make_app", "make_service"]

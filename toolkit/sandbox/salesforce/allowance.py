@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..clock import Clock
+from toolkit.sandbox.clock import Clock
 
 WINDOW_MINUTES = 24 * 60
 

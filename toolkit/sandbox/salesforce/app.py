@@ -15,13 +15,13 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..http import json_response
-from ..middleware import ControlHandler, FaultInjector, RequestLog, Service
-from .conversion import DEFAULT_CONVERTED_STATUS, LeadConvert
-from .errors import error_response, not_found
-from .oauth import OAuthServer
-from .org import SalesforceOrg
-from .rest import RestApi
+from toolkit.sandbox.http import json_response
+from toolkit.sandbox.middleware import ControlHandler, FaultInjector, RequestLog, Service
+from toolkit.sandbox.salesforce.errors import error_response, not_found
+from toolkit.sandbox.salesforce.oauth import OAuthServer
+from toolkit.sandbox.salesforce.org import SalesforceOrg
+from toolkit.sandbox.salesforce.org.conversion import DEFAULT_CONVERTED_STATUS, LeadConvert
+from toolkit.sandbox.salesforce.rest import RestApi
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

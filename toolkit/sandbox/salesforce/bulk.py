@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from ..http import json_response
-from . import ids
-from .errors import ApiError
-from .rest_query import compile_soql
-from .values import format_datetime, to_bulk_datetime
+from toolkit.sandbox.http import json_response
+from toolkit.sandbox.salesforce import ids
+from toolkit.sandbox.salesforce.errors import ApiError
+from toolkit.sandbox.salesforce.rest.query import compile_soql
+from toolkit.sandbox.salesforce.values import format_datetime, to_bulk_datetime
 
 if TYPE_CHECKING:
-    from .org import SalesforceOrg
-    from .rest import Ctx
+    from toolkit.sandbox.salesforce.org import SalesforceOrg
+    from toolkit.sandbox.salesforce.rest import Ctx
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from ..http import json_response
+from toolkit.sandbox.http import json_response
 
 NOT_FOUND_MESSAGE = "The requested resource does not exist"
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from . import ids
-from .errors import RecordError
-from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
+from toolkit.sandbox.salesforce import ids
+from toolkit.sandbox.salesforce.errors import RecordError
+from toolkit.sandbox.salesforce.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 
 _EMAIL_RE = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"

@@ -15,8 +15,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .errors import ApiError
-from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
+from toolkit.sandbox.salesforce.errors import ApiError
+from toolkit.sandbox.salesforce.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME_RE = re.compile(

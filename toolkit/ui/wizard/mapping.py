@@ -1,0 +1,269 @@
+"""The wizard's field mapping step (SPEC S5, S6, Y4, Y11, B4).
+
+One drop-down per writable Brevo contact attribute, offering only the Salesforce fields that
+may map to it (:func:`toolkit.mapping.mappable_fields`: formula and read-only fields are never
+listed; booleans and picklists only with the B4 switch). The proposal comes from
+:func:`toolkit.mapping.suggest_mapping` (or the integration's saved mapping). Every change is
+checked at once with :func:`toolkit.mapping.validate_mapping` and, when valid, saved; when not,
+the reason is said in place (e.g. no EMAIL or SMS mapped, S5).
+
+Below the drop-downs, the phone region: the ISO region in which national phone numbers
+(``0151 2345678``) of records naming no country are read, offered as every region the
+``phonenumbers`` library knows, by country name. It defaults to the integration's saved region,
+else the org's (:meth:`toolkit.api.Toolkit.org_region`, Salesforce's ``Organization``), and is
+saved with the mapping (``set_mapping(..., default_region=...)``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+import ipywidgets as widgets
+import phonenumbers
+import traitlets
+
+from toolkit.api import Toolkit
+from toolkit.exceptions import MappingError
+from toolkit.mapping import mappable_fields, suggest_mapping, validate_mapping
+from toolkit.mapping.types import attribute_list, brevo_kind
+
+from ..common import INIT, READY, friendly_error
+from .step import WizardStep
+
+__all__ = ["MappingStep", "NOT_SYNCED", "NO_REGION", "region_choices", "region_name"]
+
+NOT_SYNCED = ""
+"""The drop-down value of an attribute left unmapped."""
+
+NO_REGION = ""
+"""The phone region drop-down's value when no region is set (offered only while none is known)."""
+
+_NO_REGION_LABEL = "— none: national numbers without a country are rejected —"
+_MISSING_NAMES = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}  # not in the geodata
+
+_ROW = {"description_width": "14em"}
+
+
+def _fold(text: str) -> str:
+    """``"Åland Islands"`` as ``"aland islands"``: the sort key of country names."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch)
+    )
+
+
+def region_name(region: str) -> str:
+    """The English name of an ISO region (``"DE"`` -> ``"Germany"``), from phonenumbers' geodata.
+
+    Falls back to the code itself where the geodata has no name (or is not installed, as with
+    ``phonenumberslite``).
+    """
+    try:
+        from phonenumbers.geodata.locale import LOCALE_DATA
+    except ImportError:  # pragma: no cover - phonenumberslite
+        LOCALE_DATA = {}
+    names = LOCALE_DATA.get(region, {})
+    name = names.get("en", "")
+    for _ in range(3):  # "*xx" points to the entry of language "xx"
+        if not name.startswith("*"):
+            break
+        name = names.get(name[1:], "")
+    return name if name and not name.startswith("*") else _MISSING_NAMES.get(region, region)
+
+
+@lru_cache(maxsize=1)
+def region_choices() -> tuple[tuple[str, str], ...]:
+    """Every region phonenumbers supports as ``(label, code)``, sorted by name: ``("Germany (DE, +49)", "DE")``."""
+    regions = [(region_name(r), r) for r in phonenumbers.SUPPORTED_REGIONS]
+    return tuple(
+        (f"{name} ({code}, +{phonenumbers.country_code_for_region(code)})", code)
+        for name, code in sorted(regions, key=lambda item: (_fold(item[0]), item[1]))
+    )
+
+
+class MappingStep(WizardStep):
+    """S5: a drop-down of compatible Salesforce fields per Brevo attribute, and the phone region.
+
+    Attributes:
+        object: the Salesforce object (from the name step).
+        connection: the connection (from the connect step); a new one reloads the fields.
+        dropdowns: Brevo attribute name -> its drop-down (value: a field's API name or ``""``).
+        b4: the "booleans and picklists" switch (B4).
+        region: the phone region drop-down (value: an ISO code such as ``"DE"``, or
+            :data:`NO_REGION` while none is known).
+    """
+
+    title = "Field mapping"
+    object = traitlets.Unicode("")
+    connection = traitlets.Unicode("")
+
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
+        super().__init__(tk, **kwargs)
+        self.dropdowns: dict[str, widgets.Dropdown] = {}
+        self._describe: dict[str, Any] = {}
+        self._attributes: list[dict[str, Any]] = []
+        self._loading = False
+        self.b4 = widgets.Checkbox(
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="Also sync boolean fields and picklists (Brevo boolean and "
+            "category attributes, extension B4)",
+        )
+        self.b4.observe(self._b4_changed, names="value")
+        self.rows = widgets.VBox()
+        self.rows.add_class("toolkit-mapping-rows")
+        intro = widgets.HTML(
+            "<p>For each Brevo attribute, choose the Salesforce field it syncs with (both ways). "
+            "Attributes left “not synced” are not touched. Formula fields are never offered. "
+            "At least EMAIL or SMS must be mapped.</p>"
+        )
+        self.region = widgets.Dropdown(
+            options=list(region_choices()),
+            value=None,
+            description="Phone region",
+            style=_ROW,
+            layout=widgets.Layout(width="36em"),
+        )
+        self.region.add_class("toolkit-phone-region")
+        self.region.observe(self._changed, names="value")
+        region_hint = widgets.HTML(
+            '<span style="color:#666;font-size:12px;line-height:1.4;display:block">Phone numbers written without '
+            "a country code (“0151 2345678”) on records naming no country are read as numbers of this region; "
+            "Brevo gets them in international form (+49…). The org's country is proposed.</span>",
+            layout=widgets.Layout(flex="1 1 0%", min_width="0"),
+        )
+        self.children = [
+            intro,
+            self.b4,
+            self.rows,
+            widgets.HBox([self.region, region_hint], layout=widgets.Layout(margin="6px 0 0 0")),
+            self.message,
+        ]
+        self.observe(lambda _: self.reset(), names="connection")
+
+    def enter(self) -> None:
+        """Load both sides' metadata and propose a mapping (once per connection)."""
+        if self.state != INIT:
+            return
+        loaded = self.attempt(self._load)
+        if loaded is not None:
+            self.state = READY
+            self._check()
+
+    def _load(self) -> bool:
+        integ = self.tk.store.get_integration(self.integration)
+        self._describe = self.tk.salesforce(integ).describe(integ.object)
+        self._attributes = attribute_list(self.tk.brevo_attributes(integ.name))
+        saved = (integ.mapping or {}).get("pairs")
+        region = integ.default_region or self.tk.org_region(integ.name)
+        self._loading = True
+        try:
+            self.b4.value = bool(integ.sync_booleans_picklists) if saved else self.b4.value
+            self._build(dict(saved) if saved else dict(self._suggest()))
+            self._set_region(region)
+        finally:
+            self._loading = False
+        return True
+
+    def _set_region(self, region: str | None) -> None:
+        """Offer every region, plus "none" only while no region is known; select ``region``."""
+        choices = list(region_choices())
+        known = region is not None and region.upper() in {code for _, code in choices}
+        self.region.options = choices if known else [(_NO_REGION_LABEL, NO_REGION), *choices]
+        self.region.value = region.upper() if known and region else NO_REGION
+
+    @property
+    def default_region(self) -> str | None:
+        """The chosen phone region (``"DE"``), or ``None`` when none is chosen."""
+        return self.region.value or None
+
+    def _suggest(self) -> list[tuple[str, str]]:
+        return suggest_mapping(self._describe, self._attributes, booleans_and_picklists=self.b4.value)
+
+    def _build(self, chosen: dict[str, str]) -> None:
+        """One drop-down per writable attribute, pre-set to ``chosen`` where that is offered."""
+        offered = mappable_fields(self._describe, booleans_and_picklists=self.b4.value)
+        self.dropdowns = {}
+        rows = []
+        for attribute in self._attributes:
+            kind = brevo_kind(attribute)
+            if kind is None:
+                continue  # EXT_ID and Brevo-computed attributes are never written by a sync
+            name = str(attribute["name"]).upper()
+            options = [("— not synced —", NOT_SYNCED)] + [
+                (f"{f.label} ({f.name})", f.name) for f in offered if kind in f.brevo_types
+            ]
+            value = chosen.get(name, NOT_SYNCED)
+            dropdown = widgets.Dropdown(
+                options=options,
+                description=name,
+                style=_ROW,
+                value=value if value in {v for _, v in options} else NOT_SYNCED,
+                disabled=len(options) == 1,
+                layout=widgets.Layout(width="36em"),
+            )
+            dropdown.add_class(f"toolkit-map-{name.lower()}")
+            dropdown.observe(self._changed, names="value")
+            self.dropdowns[name] = dropdown
+            hint = widgets.HTML(
+                f'<span style="color:#666;font-size:12px">{kind} attribute'
+                + (", no compatible field" if len(options) == 1 else "")
+                + "</span>"
+            )
+            rows.append(widgets.HBox([dropdown, hint]))
+        self.rows.children = rows
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The chosen ``(brevo_attribute, salesforce_field)`` pairs."""
+        return [(name, box.value) for name, box in self.dropdowns.items() if box.value != NOT_SYNCED]
+
+    def options_for(self, attribute: str) -> list[str]:
+        """The Salesforce field names offered for a Brevo attribute (what its drop-down lists)."""
+        return [v for _, v in self.dropdowns[attribute.upper()].options if v != NOT_SYNCED]
+
+    def _b4_changed(self, _change: traitlets.Bunch) -> None:
+        if self._loading or not self._describe:
+            return
+        current = dict(self.pairs)
+        for name, field in self._suggest():  # newly offered booleans/picklists get their proposal
+            current.setdefault(name, field)
+        self._loading = True
+        try:
+            self._build(current)
+        finally:
+            self._loading = False
+        self._check()
+
+    def _changed(self, _change: traitlets.Bunch) -> None:
+        if not self._loading:
+            self._check()
+
+    def _check(self) -> None:
+        """Validate the choice; save it when valid, otherwise say why in place."""
+        pairs = self.pairs
+        try:
+            validate_mapping(pairs, self._describe, self._attributes, booleans_and_picklists=self.b4.value)
+        except MappingError as exc:
+            self.fail(friendly_error(exc))
+            return
+        region = self.default_region
+        mapping = self.attempt(
+            lambda: self.tk.set_mapping(
+                self.integration, pairs, default_region=region, booleans_and_picklists=self.b4.value
+            )
+        )
+        if mapping is not None:
+            stored = self.tk.store.get_integration(self.integration).default_region
+            if stored and stored != region:  # "none" keeps the region saved before (set_mapping's default)
+                self._loading = True
+                try:
+                    self._set_region(stored)
+                finally:
+                    self._loading = False
+                region = stored
+            shown = ", ".join(f"{a} ← {f}" for a, f in mapping.pairs)
+            where = f"{region_name(region)} ({region})" if region else "none"
+            self.succeed(f"{len(mapping.pairs)} attribute(s) mapped: {shown}. Phone region: {where}.")

@@ -1,0 +1,279 @@
+"""The wizard's plain steps: name (S1, S9), opt-in (S4), Brevo list (S7), save (S8)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from toolkit.api import Toolkit
+from toolkit.store import Integration
+
+from ..common import READY, SUCCESS
+from .notify_box import NotifyBox
+from .step import WizardStep
+
+__all__ = ["ListStep", "NameStep", "OptInStep", "SaveStep"]
+
+_WIDE = {"description_width": "10em"}
+OBJECTS = (("Salesforce Contacts", "Contact"), ("Salesforce Leads", "Lead"))
+
+
+def _field() -> widgets.Layout:
+    """A layout of its own for each input (a shared one would hide them all with one)."""
+    return widgets.Layout(width="32em")
+
+
+class NameStep(WizardStep):
+    """S1/S9: name the integration and pick Contacts or Leads; creates a draft integration.
+
+    Attributes:
+        object: ``"Contact"`` or ``"Lead"``, set when the draft is created.
+    """
+
+    title = "Name"
+    object = traitlets.Unicode("")
+
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
+        super().__init__(tk, **kwargs)
+        self.name = widgets.Text(
+            description="Integration name", placeholder="e.g. newsletter", style=_WIDE, layout=_field()
+        )
+        self.object_choice = widgets.ToggleButtons(
+            options=OBJECTS, value="Contact", description="Sync", style=_WIDE
+        )
+        self.create = widgets.Button(description="Create integration", button_style="primary")
+        self.create.on_click(lambda _: self.submit())
+        intro = widgets.HTML(
+            "<p>Give the integration a name (shown on the integrations page) and choose which "
+            "Salesforce records it keeps in sync with Brevo.</p>"
+        )
+        self.children = [intro, self.name, self.object_choice, self.create, self.message]
+
+    def submit(self) -> None:
+        """Create the draft integration (or say why not)."""
+        name = self.name.value.strip()
+        if not name:
+            self.fail("Give the integration a name first.")
+            return
+        integ = self.attempt(lambda: self.tk.create_integration(name, self.object_choice.value))
+        if integ is None:
+            return
+        for box in (self.name, self.object_choice, self.create):
+            box.disabled = True
+        self.object = integ.object
+        self.integration = integ.name
+        self.succeed(
+            f"Created the draft integration “{integ.name}” for Salesforce {integ.object}s. "
+            "Next: connect your Salesforce account."
+        )
+
+
+class OptInStep(WizardStep):
+    """S4: the opt-in agreement must be ticked before going on."""
+
+    title = "Opt-in"
+
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
+        super().__init__(tk, **kwargs)
+        self.agree = widgets.Checkbox(
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="I confirm that the contacts I sync have agreed to receive my "
+            "e-mails and messages (opt-in agreement)",
+        )
+        self.agree.observe(self._changed, names="value")
+        intro = widgets.HTML(
+            "<p>Brevo only allows contacts who opted in. Please confirm before going on.</p>"
+        )
+        self.children = [intro, self.agree, self.message]
+
+    def _changed(self, change: traitlets.Bunch) -> None:
+        accepted = bool(change["new"])
+        if self.attempt(lambda: self.tk.accept_opt_in(self.integration, accepted)) is None:
+            return
+        if accepted:
+            self.succeed("Opt-in agreement accepted.")
+        else:
+            self.state = READY
+            self.message.say("Tick the opt-in agreement to go on.", "warn")
+
+
+class ListStep(WizardStep):
+    """S7: an existing Brevo list, or a new one (created in the "Salesforce" folder)."""
+
+    title = "Brevo list"
+    NEW, EXISTING = "new", "existing"
+
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
+        super().__init__(tk, **kwargs)
+        self.choice = widgets.RadioButtons(
+            options=[("Create a new list", self.NEW), ("Use an existing list", self.EXISTING)],
+            value=self.NEW,
+            description="Brevo list",
+            style=_WIDE,
+        )
+        self.new_name = widgets.Text(description="New list name", style=_WIDE, layout=_field())
+        self.existing = widgets.Dropdown(
+            description="Existing list", options=[], style=_WIDE, layout=_field()
+        )
+        self.use = widgets.Button(description="Use this list", button_style="primary")
+        self.use.on_click(lambda _: self.submit())
+        for box in (self.choice, self.new_name, self.existing):
+            box.observe(self._edited, names="value")
+        self.choice.observe(self._toggle, names="value")
+        self._loading = False
+        intro = widgets.HTML(
+            "<p>The Salesforce records are imported into this Brevo list and kept in sync with it.</p>"
+        )
+        self.children = [intro, self.choice, self.new_name, self.existing, self.use, self.message]
+        self._toggle()
+
+    def enter(self) -> None:
+        """Load the account's lists; propose a new list's name."""
+        if not self.new_name.value and self.integration:
+            self.new_name.value = f"Salesforce {self.integration}"
+        lists = self.attempt(lambda: self.tk.brevo(self._account()).lists())
+        if lists is not None:
+            current, self._loading = self.existing.value, True
+            try:
+                self.existing.options = [
+                    (
+                        f"#{lst['id']} {lst['name']} ({lst.get('totalSubscribers', 0):,} contacts)",
+                        int(lst["id"]),
+                    )
+                    for lst in lists
+                ]
+                ids = [int(lst["id"]) for lst in lists]
+                if ids:  # keep the choice, else the first list (never an empty drop-down)
+                    self.existing.value = current if current in ids else ids[0]
+            finally:
+                self._loading = False
+        super().enter()
+
+    def _account(self) -> str:
+        return str(self.tk.store.get_integration(self.integration).brevo_account)
+
+    def _toggle(self, _change: traitlets.Bunch | None = None) -> None:
+        new = self.choice.value == self.NEW
+        self.new_name.layout.display = None if new else "none"
+        self.existing.layout.display = "none" if new else None
+
+    def _edited(self, _change: traitlets.Bunch) -> None:
+        if self.state == SUCCESS and not self._loading:
+            self.state = READY
+            self.message.say("Press “Use this list” to keep the new choice.", "info")
+
+    def submit(self) -> None:
+        """Create or check the list and attach it to the integration."""
+        if self.choice.value == self.NEW:
+            name = self.new_name.value.strip()
+            if not name:
+                self.fail("Name the new list.")
+                return
+            list_id = self.attempt(lambda: self.tk.choose_list(self.integration, new_list=name))
+            what = f"the new list “{name}”"
+        else:
+            if self.existing.value is None:
+                self.fail("Brevo has no list yet: create a new one.")
+                return
+            list_id = self.attempt(
+                lambda: self.tk.choose_list(self.integration, list_id=int(self.existing.value))
+            )
+            what = "the list"
+        if list_id is not None:
+            if self.choice.value == self.NEW:  # a second click must not create a second list
+                self.choice.value = self.EXISTING
+                self.enter()
+                self.existing.value = list_id
+            self.succeed(f"Records go to {what} (#{list_id}).")
+
+
+class SaveStep(WizardStep):
+    """S8: a summary, where the quota e-mails go (Q2, Q3), then "Save and activate" or "Save without
+    activating" (a draft).
+
+    Attributes:
+        notify: the quota e-mails' recipients and sender (see :class:`~toolkit.ui.wizard.notify_box.NotifyBox`);
+            a change is stored when the integration is saved.
+    """
+
+    title = "Save"
+
+    def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
+        super().__init__(tk, **kwargs)
+        self.summary = widgets.HTML()
+        self.summary.add_class("toolkit-summary")
+        self.activate = widgets.Button(
+            description="Save and activate", button_style="success", layout=widgets.Layout(width="auto")
+        )
+        self.draft = widgets.Button(
+            description="Save without activating", layout=widgets.Layout(width="auto")
+        )
+        self.activate.on_click(lambda _: self.save(activate=True))
+        self.draft.on_click(lambda _: self.save(activate=False))
+        self.notify = NotifyBox(tk)
+        self.children = [self.summary, self.notify, widgets.HBox([self.activate, self.draft]), self.message]
+
+    def enter(self) -> None:
+        """Show what was chosen, and where the quota e-mails will go."""
+        self.attempt(self._summarise)
+        self.notify.load()
+        super().enter()
+
+    def _summarise(self) -> None:
+        integ = self.tk.store.get_integration(self.integration)
+        conn = self.tk.store.get_connection(integ.connection_id) if integ.connection_id else None
+        pairs = (integ.mapping or {}).get("pairs", [])
+        rows = [
+            ("Integration", integ.name),
+            ("Salesforce object", f"{integ.object}s"),
+            ("Salesforce account", f"{conn.username} ({conn.name})" if conn else "not connected"),
+            ("Opt-in agreement", "accepted" if integ.opt_in else "not accepted"),
+            ("Field mapping", ", ".join(f"{a} ← {f}" for a, f in pairs) or "none"),
+            ("Booleans and picklists (B4)", "synced" if integ.sync_booleans_picklists else "not synced"),
+            ("Brevo list", self._list_name(integ)),
+            ("Status now", integ.status),
+        ]
+        cells = "".join(
+            f'<tr><th style="text-align:left;padding:3px 12px 3px 0">{html.escape(k)}</th>'
+            f"<td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        self.summary.value = f'<table class="toolkit-table">{cells}</table>'
+
+    def _list_name(self, integ: Integration) -> str:
+        if integ.list_id is None:
+            return "none"
+        try:
+            names = {int(lst["id"]): lst["name"] for lst in self.tk.brevo(integ.brevo_account).lists()}
+        except Exception:
+            names = {}
+        return f"#{integ.list_id} {names.get(integ.list_id, '')}".strip()
+
+    def _keep_addresses(self) -> bool:
+        self.notify.keep()
+        return True
+
+    def save(self, *, activate: bool) -> None:
+        """Keep changed quota e-mail addresses, then activate the integration or leave it a draft."""
+        if self.attempt(self._keep_addresses) is None:
+            return
+        integ = self.attempt(
+            lambda: self.tk.activate(self.integration) if activate else self.tk.deactivate(self.integration)
+        )
+        if integ is None:
+            return
+        self._summarise()
+        if activate:
+            self.succeed(
+                f"“{integ.name}” is saved and active: it syncs on its next run. Use the integrations "
+                "page to run it now."
+            )
+        else:
+            self.succeed(
+                f"“{integ.name}” is saved as a draft; activate it on the integrations page when ready."
+            )
