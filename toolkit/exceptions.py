@@ -22,6 +22,8 @@ Messages never contain secrets or personal data beyond a record id.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ApiDisabledError",
     "ApiError",
@@ -102,8 +104,8 @@ class ApiError(ToolkitError):
 class RetriableApiError(ApiError):
     """A transient failure; ``retry_after`` carries the server's hint in seconds, if any."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
 
@@ -118,8 +120,8 @@ class ProtocolError(FatalApiError):
     hold personal data). ``code`` is ``PROTOCOL_ERROR`` unless a more precise one is given.
     """
 
-    def __init__(self, message: str, *, service: str, code: str = "PROTOCOL_ERROR", **kwargs: object) -> None:
-        super().__init__(message, service=service, code=code, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, service: str, code: str = "PROTOCOL_ERROR", **kwargs: Any) -> None:
+        super().__init__(message, service=service, code=code, **kwargs)
 
 
 class MappingError(ToolkitError):

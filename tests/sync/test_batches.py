@@ -16,7 +16,6 @@ from toolkit.brevo.imports import body_row_counts, import_bodies
 from toolkit.store import RejectionState, Store
 from toolkit.sync.batches import ImportPace, Pipeline, Planned
 from toolkit.sync.plan import Write, WriteKind
-from toolkit.sync.prepare import import_row
 
 
 def _row(n: int, size: int = 80) -> dict[str, Any]:
@@ -64,7 +63,7 @@ def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> Non
     flow.close(cursor="2026-11-27T10:00:00.000+0000")
     sent_rows = [w.row for batch in recorder.sent for w in batch.work]
     assert sent_rows == [_row(n) for n in range(2000)]  # every row once, in order
-    whole = body_row_counts([import_row(r) for r in sent_rows if r], list_ids=[7], max_bytes=80_000)
+    whole = body_row_counts([r for r in sent_rows if r], list_ids=[7], max_bytes=80_000)
     per_batch = [len(body_row_counts(b.import_rows(), list_ids=[7], max_bytes=80_000)) for b in recorder.sent]
     assert sum(per_batch) == len(whole) < len(range(0, 2000, 300))  # fewer imports than pages
     assert recorder.sent[-1].cursor == "2026-11-27T10:00:00.000+0000" and not recorder.sent[0].cursor

@@ -10,7 +10,6 @@ from tests.support.sync import setup_integration
 from toolkit import rules
 from toolkit.brevo.imports import import_bodies
 from toolkit.mapping.types import Mapping
-from toolkit.sync.prepare import import_row
 
 N = 50_000
 IMPORT_MAX = 8_000_000
@@ -42,7 +41,7 @@ def test_initial_sync_of_50000_contacts_uses_at_most_1_05x_the_minimum_calls(env
 
     mapping = Mapping.from_json(env.tk.store.get_integration("contacts").mapping)
     rows, _ = rules.to_brevo(env.sandbox.salesforce.records("Contact"), mapping, object="Contact")
-    bodies = import_bodies(map(import_row, rows), list_ids=[list_id], max_bytes=IMPORT_MAX)
+    bodies = import_bodies(rows, list_ids=[list_id], max_bytes=IMPORT_MAX)
     body_bytes = sum(len(b) for b in bodies)
     minimum_imports = math.ceil(body_bytes / IMPORT_MAX)  # imports of up to 8 MB
     minimum = {

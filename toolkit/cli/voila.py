@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +191,7 @@ def running_voila(
         _stop(proc)
 
 
-def serve_voila(state_dir: Path, out: object, *, port: int = 0) -> None:
+def serve_voila(state_dir: Path, out: Callable[[str], object], *, port: int = 0) -> None:
     """Serve the Voilà apps on 127.0.0.1, print their URLs and wait for Ctrl-C (or SIGTERM).
 
     Args:
@@ -207,8 +207,8 @@ def serve_voila(state_dir: Path, out: object, *, port: int = 0) -> None:
     try:
         with running_voila(state_dir, port=port, voila=voila) as server:
             for app in VOILA_APPS:
-                out(f"  {server.url}/voila/render/{app}")  # type: ignore[operator]
-            out("Serving the apps. Press Ctrl-C to stop.")  # type: ignore[operator]
+                out(f"  {server.url}/voila/render/{app}")
+            out("Serving the apps. Press Ctrl-C to stop.")
             while not stop.wait(0.5):
                 if server.proc.poll() is not None:
                     raise ToolkitError(f"Voilà stopped (exit code {server.proc.returncode})")

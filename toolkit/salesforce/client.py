@@ -119,7 +119,8 @@ def _describe(answer: Any) -> dict[str, Any]:
         isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields
     ):
         raise TypeError("a describe answer has a list of named fields")
-    return answer  # type: ignore[no-any-return]
+    described: dict[str, Any] = answer
+    return described
 
 
 def _next_page(sf: Salesforce, *, url: str) -> dict[str, Any]:

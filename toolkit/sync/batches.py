@@ -29,14 +29,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from toolkit.rules.base import BrevoRow, row_id
 
-from ..brevo.imports import as_encoded, body_row_counts
+from ..brevo.imports import ImportRow, as_encoded, body_row_counts
 from ..store import Conflict, Link, LinkState, Rejection
 from .plan import Write
-from .prepare import SyncedLink, import_row
+from .prepare import SyncedLink
 
 if TYPE_CHECKING:
     from ..brevo import BrevoClient
@@ -103,9 +103,9 @@ class Planned:
                 seen += 1
         return Planned()
 
-    def import_rows(self) -> list[dict[str, Any] | bytes]:
+    def import_rows(self) -> list[ImportRow | bytes]:
         """The rows to import, in order, encoded where planning encoded them."""
-        return [self.encoded.get(w.sf_id) or import_row(w.row) for w in self.work if w.row is not None]
+        return [self.encoded.get(w.sf_id) or w.row for w in self.work if w.row is not None]
 
 
 @dataclass(slots=True)
@@ -233,7 +233,7 @@ class Pipeline(Generic[H]):
             ready, self._buffer = self._buffer, rest
             self._dispatch(ready)
 
-    def _body_bytes(self, buffered: list[dict[str, Any] | bytes]) -> int:
+    def _body_bytes(self, buffered: list[ImportRow | bytes]) -> int:
         """How big the next import may be: ``max_bytes``, or less to cut what is left evenly."""
         if not self._expected or not self._seen:
             return self._max_bytes

@@ -39,7 +39,7 @@ from .plan import (
     order_email_moves,
     plan_page,
 )
-from .prepare import import_row, link_values
+from .prepare import link_values
 from .presence import ensure_present, left_list_rejections
 
 __all__ = ["sync_to_brevo"]
@@ -331,7 +331,7 @@ def _page(
         if write.row is None:
             continue
         base = None if write.link is None or write.link.state in FRESH else write.link.synced
-        planned.encoded[write.sf_id] = write.encoded or encode_row(import_row(write.row))
+        planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
         planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
     return PlannedPage(planned, stop_at)
 
@@ -435,7 +435,7 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
                 attributes={"EMAIL": f"{write.sf_id.lower()}@{PARKED_DOMAIN}"},
             )
         if imported:
-            rows = [planned.encoded.get(w.sf_id) or import_row(w.row) for w in imported if w.row is not None]
+            rows = [planned.encoded.get(w.sf_id) or w.row for w in imported if w.row is not None]
             process_ids = ctx.brevo.import_contacts(
                 rows,
                 list_ids=[int(ctx.integration.list_id or 0)],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
-from typing import Any, cast
 
 from toolkit.mapping.types import Mapping
 from toolkit.rules.base import BrevoRow, Rejection, SfRecord, written_keys
@@ -19,7 +18,7 @@ from .. import rules
 from ..brevo.imports import encode_row
 from .diff import merged
 
-__all__ = ["PreparedPage", "PreparedRow", "SyncedLink", "import_row", "link_values", "prepare"]
+__all__ = ["PreparedPage", "PreparedRow", "SyncedLink", "link_values", "prepare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +62,6 @@ class SyncedLink:
     hash: str
 
 
-def import_row(row: BrevoRow) -> dict[str, Any]:
-    """``row`` as :mod:`toolkit.brevo.imports` types an import row (the same object, not a copy).
-
-    A :class:`~toolkit.rules.BrevoRow` is a plain dict at run time; the import functions are
-    typed with ``dict[str, Any]`` (they take any JSON row), which a TypedDict is not.
-    """
-    return cast(dict[str, Any], row)
-
-
 def link_values(row: BrevoRow, values: CanonicalValues, synced: MappingOf[str, object] | None) -> SyncedLink:
     """A link's synced values and hash once ``row`` (canonical ``values``) is written over ``synced``.
 
@@ -95,5 +85,5 @@ def prepare(
     prepared = []
     for row in rows:
         values = canonical_values(brevo_values(row, mapping), mapping)
-        prepared.append(PreparedRow(values, encode_row(import_row(row))))
+        prepared.append(PreparedRow(values, encode_row(row)))
     return PreparedPage(rows, rejected, prepared)

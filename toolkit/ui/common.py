@@ -119,7 +119,7 @@ def friendly_error(exc: BaseException) -> str:
     return f"Something went wrong ({type(exc).__name__}); the log has the details."
 
 
-class Message(widgets.HTML):  # type: ignore[misc]  # ipywidgets ships no type information
+class Message(widgets.HTML):
     """A line of text shown in place: ``say(text, "ok" | "info" | "warn" | "error")``."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -66,7 +66,7 @@ def _section(title: str) -> widgets.HTML:
     return widgets.HTML(f"<h3 style='margin:16px 0 4px'>{html.escape(title)}</h3>")
 
 
-class QuotaDashboard(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
+class QuotaDashboard(widgets.VBox):
     """This month's tasks, forecast, held deletions, API usage, recent runs and the rejections table.
 
     Args:

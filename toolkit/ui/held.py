@@ -76,7 +76,7 @@ def confirm_label(total: int) -> str:
     return f"Confirm {total:,} deletion{'' if total == 1 else 's'}"
 
 
-class HeldDeletions(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
+class HeldDeletions(widgets.VBox):
     """Every integration with held deletions: how many, on which side, examples, and a Confirm button.
 
     Args:

@@ -51,7 +51,7 @@ class IntegrationRow(TypedDict):
     held_deletions: str  # "3 (deleted in Salesforce)", or ""
 
 
-class IntegrationsPage(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
+class IntegrationsPage(widgets.VBox):
     """Every integration, with activate / deactivate / run now.
 
     Args:

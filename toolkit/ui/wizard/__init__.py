@@ -43,7 +43,7 @@ __all__ = ["SetupWizard"]
 _MARKS = {SUCCESS: "✓", FAIL: "✗", READY: "•", INIT: ""}
 
 
-class SetupWizard(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
+class SetupWizard(widgets.VBox):
     """Create an integration step by step: name, connect, opt-in, mapping, list, save (S1-S8).
 
     Args:

@@ -28,7 +28,7 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
 
 
-class NotifyBox(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
+class NotifyBox(widgets.VBox):
     """The quota e-mails' recipients (``to``) and sender (``sender``), as the save step shows them.
 
     Args:

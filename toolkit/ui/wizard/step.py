@@ -23,7 +23,7 @@ __all__ = ["WizardStep"]
 T = TypeVar("T")
 
 
-class WizardStep(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
+class WizardStep(widgets.VBox):
     """One step of the wizard: its inputs, a message line and a ``state``.
 
     Subclasses build their inputs in ``__init__`` (and put them in ``children`` before
