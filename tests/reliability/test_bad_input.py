@@ -15,7 +15,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from tests.reliability.bad_input import (
+from tests.support.bad_input import (
     EXTRA_ATTRIBUTES,
     FORMULAS,
     INJECTIONS,
@@ -24,7 +24,7 @@ from tests.reliability.bad_input import (
     materialise,
     salesforce_kinds,
 )
-from tests.reliability.scenario import NAME, VOLATILE
+from tests.support.scenario import NAME, VOLATILE
 from tests.support.sync import MAPPING, Env, setup_integration
 from toolkit.audit.reports import write_run_report
 from toolkit.exceptions import MappingError

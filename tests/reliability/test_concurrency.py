@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.reliability.scenario import NAME, cli_environment, mutate, snapshot, tasks_used, workload_env
+from tests.support.scenario import NAME, cli_environment, mutate, snapshot, tasks_used, workload_env
 from tests.support.sync import Env
 
 LOOPBACK_V4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.scenario import NAME, cli_environment, diff, mutate, snapshot, tasks_used, workload_env
+from tests.support.scenario import NAME, cli_environment, diff, mutate, snapshot, tasks_used, workload_env
 from tests.support.sync import Env
 
 TRIALS = 20

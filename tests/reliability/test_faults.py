@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.scenario import diff, run_rounds, snapshot, tasks_used, workload_env
+from tests.support.scenario import diff, run_rounds, snapshot, tasks_used, workload_env
 from tests.support.sync import Env, setup_integration
 from toolkit.sandbox.middleware import FAULT_KINDS, FaultPlan
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.bad_input import INJECTIONS
-from tests.reliability.scenario import NAME
+from tests.support.bad_input import INJECTIONS
+from tests.support.scenario import NAME
 from tests.support.sync import MAPPING, Env, setup_integration
 from toolkit.salesforce import soql_quote
 from toolkit.sandbox.brevo.contact_ops import update_contact
