@@ -333,6 +333,18 @@ def _get_senders(calls: Calls) -> None:
     assert [s["id"] for s in calls.client.senders(domain="mycompany.example")] == [2, 3]
 
 
+def _webhooks(calls: Calls) -> None:
+    first = calls.client.create_webhook(
+        "https://toolkit.example/brevo/events",
+        ["contactUpdated", "contactDeleted", "unsubscribed", "listAddition"],
+        token="test-auth-token1234",
+        description="toolkit",
+    )
+    calls.client.create_webhook("https://toolkit.example/other", ["contactDeleted"], description="")
+    assert [w.id for w in calls.client.list_webhooks()] == [first, first + 1]
+    calls.client.delete_webhook(first)
+
+
 # (test id, endpoint checked, what drives the calls)
 CASES: list[tuple[str, tuple[str, str], Callable[[Calls], None]]] = [
     (
@@ -389,6 +401,9 @@ CASES: list[tuple[str, tuple[str, str], Callable[[Calls], None]]] = [
     ("send_email_matches_SendTransacEmailResponse", ("POST", "/smtp/email"), _send_email),
     ("get_account_matches_GetAccountResponse", ("GET", "/account"), _get_account),
     ("get_senders_matches_GetSendersResponse", ("GET", "/senders"), _get_senders),
+    ("create_webhook_matches_CreateWebhookResponse", ("POST", "/webhooks"), _webhooks),
+    ("get_webhooks_matches_GetWebhooksResponse", ("GET", "/webhooks"), _webhooks),
+    ("delete_webhook_204_has_no_body", ("DELETE", "/webhooks/{webhook_id}"), _webhooks),
 ]
 
 

@@ -50,6 +50,7 @@ from brevo.process.types import GetProcessResponse
 from brevo.senders.types import GetSendersResponse
 from brevo.transactional_emails.types import SendTransacEmailResponse
 from brevo.types import GetContacts, PostContactInfo
+from brevo.webhooks.types import CreateWebhookResponse, GetWebhooksResponse
 
 __all__ = [
     "ENDPOINTS",
@@ -138,6 +139,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/smtp/email", SendTransacEmailResponse, "transactional_emails.send_transac_email"),
     Endpoint("GET", "/account", GetAccountResponse, "account.get_account"),
     Endpoint("GET", "/senders", GetSendersResponse, "senders.get_senders"),
+    Endpoint("POST", "/webhooks", CreateWebhookResponse, "webhooks.create_webhook"),
+    Endpoint("GET", "/webhooks", GetWebhooksResponse, "webhooks.get_webhooks"),
+    Endpoint("DELETE", "/webhooks/{webhook_id}", None, "webhooks.delete_webhook"),
 )
 BY_KEY = {e.key: e for e in ENDPOINTS}
 

@@ -33,6 +33,7 @@ from .email import EmailMixin
 from .imports import ImportsMixin
 from .lists import ListsMixin
 from .retry import RESET_HEADER, RateLimitUsage, make_retry, reset_seconds
+from .webhooks import WebhooksMixin
 
 __all__ = ["BrevoClient", "ResponseHook"]
 
@@ -41,8 +42,10 @@ SERVICE = "brevo"
 ResponseHook: TypeAlias = Callable[[requests.Response], None]
 
 
-class BrevoClient(ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, EmailMixin, AccountMixin):
-    """Brevo API v3 over ``requests``: contacts, imports, lists, attributes, transactional e-mail, account.
+class BrevoClient(
+    ContactsMixin, ImportsMixin, ListsMixin, AttributesMixin, EmailMixin, AccountMixin, WebhooksMixin
+):
+    """Brevo API v3 over ``requests``: contacts, imports, lists, attributes, e-mail, account, webhooks.
 
     Args:
         base_url: the API root, ending in ``/v3`` (``https://api.brevo.com/v3`` or the sandbox's).

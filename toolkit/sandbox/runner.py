@@ -181,6 +181,7 @@ class Sandbox:
         for server in self._servers:
             server.stop()
         self._servers.clear()
+        self.brevo.webhooks.stop()  # webhook deliveries still queued are dropped, as the server is gone
         if self.config.state_file is not None:
             self.save(self.config.state_file)
         if self._tmp is not None:

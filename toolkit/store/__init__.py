@@ -6,7 +6,8 @@ It runs in WAL mode with foreign keys on and a busy timeout, so a notebook can r
 scheduled run writes. Records crossing module lines are the dataclasses of
 :mod:`toolkit.store.records`, and every state the store keeps is a :class:`~enum.StrEnum` there
 (:class:`LinkState`, :class:`RunStatus`, :class:`IntegrationStatus`, :class:`Direction`,
-:class:`Side`, :class:`RejectionState`; :class:`OutboxStatus` for the outbox).
+:class:`Side`, :class:`RejectionState`; :class:`OutboxStatus` for the outbox,
+:class:`WebhookEventOutcome` for the webhook inbox).
 
 Example:
     >>> store = Store.open(settings.db_path)                           # doctest: +SKIP
@@ -56,6 +57,13 @@ from toolkit.store.records import (
 from toolkit.store.reporting import ReportingMixin, ReportRow
 from toolkit.store.runs import RunsMixin
 from toolkit.store.schema import MIGRATIONS, migrate, schema_version
+from toolkit.store.webhook_events import (
+    WEBHOOK_OUTCOMES,
+    InboxEvent,
+    WebhookEvent,
+    WebhookEventOutcome,
+    WebhookEventsMixin,
+)
 
 __all__ = [
     "CONFLICT_WINNERS",
@@ -66,6 +74,7 @@ __all__ = [
     "Direction",
     "FLOWS",
     "INTEGRATION_STATUSES",
+    "InboxEvent",
     "Integration",
     "IntegrationStatus",
     "IntegrationTasks",
@@ -88,6 +97,9 @@ __all__ = [
     "RunStatus",
     "Side",
     "Store",
+    "WEBHOOK_OUTCOMES",
+    "WebhookEvent",
+    "WebhookEventOutcome",
     "from_ts",
     "migrate",
     "same_account",
@@ -97,7 +109,14 @@ __all__ = [
 
 
 class Store(
-    ConnectionsMixin, IntegrationsMixin, LinksMixin, RunsMixin, AuditMixin, ReportingMixin, QuotaStoreMixin
+    ConnectionsMixin,
+    IntegrationsMixin,
+    LinksMixin,
+    RunsMixin,
+    AuditMixin,
+    ReportingMixin,
+    QuotaStoreMixin,
+    WebhookEventsMixin,
 ):
     """The state database. Open it with :meth:`Store.open`; write atomically with :meth:`transaction`.
 
@@ -123,6 +142,8 @@ class Store(
       (:mod:`toolkit.notify`): ``enqueue_notification``, ``claim_notification``,
       ``settle_notification``, ``get_notification``, ``list_notifications``,
       ``stale_notifications``.
+    - webhook inbox (issue 14, :mod:`toolkit.store.webhook_events`): ``record_events``,
+      ``pending_events``, ``get_webhook_event``, ``mark_processed``, ``purge_processed``.
     """
 
     @property

@@ -236,7 +236,33 @@ _V5 = [
     """UPDATE integrations SET last_error_rule = 'Y8' WHERE last_error LIKE '%(SPEC Y8)%'""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+# Migration 6 (issue 14): the inbox of Brevo's marketing webhooks. An event is a hint recorded
+# as it arrives (``key`` dedupes a retried or repeated delivery per integration) and processed
+# later by a targeted run, which sets ``processed_at`` and ``outcome``; processed rows are purged
+# after a while. ``list_ids`` is a JSON array; ``api_key_name`` the key that made the change.
+_V6 = [
+    """CREATE TABLE IF NOT EXISTS webhook_events (
+        id INTEGER PRIMARY KEY,
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('contact_updated', 'contact_deleted', 'unsubscribed', 'list_addition')),
+        email TEXT NOT NULL,
+        contact_id BIGINT,
+        list_ids TEXT NOT NULL DEFAULT '[]',
+        api_key_name TEXT,
+        event_at TEXT NOT NULL,
+        key TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        processed_at TEXT,
+        outcome TEXT CHECK (outcome IS NULL OR outcome IN ('applied', 'ignored', 'failed')),
+        CHECK ((processed_at IS NULL) = (outcome IS NULL)),
+        UNIQUE (integration_id, key)
+    )""",
+    """CREATE INDEX IF NOT EXISTS webhook_events_pending ON webhook_events (integration_id, processed_at, event_at)""",
+    """CREATE INDEX IF NOT EXISTS webhook_events_processed ON webhook_events (processed_at)""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 

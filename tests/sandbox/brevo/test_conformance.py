@@ -307,6 +307,26 @@ SINGLE_CALLS += [
     ("getAccount", 200, "GET", "/v3/account", {}),
     ("getSenders", 200, "GET", "/v3/senders", {}),
 ]
+WEBHOOK = {
+    "url": "https://example.com/brevo/events",
+    "events": ["contactUpdated", "contactDeleted", "unsubscribed", "listAddition"],
+    "type": "marketing",
+    "description": "toolkit",
+    "auth": {"type": "bearer", "token": "test-auth-token1234"},
+    "headers": [{"key": "cf-secret", "value": "test-header-value"}],
+}
+SINGLE_CALLS += [
+    ("createWebhook", 201, "POST", "/v3/webhooks", {"json": WEBHOOK}),
+    ("createWebhook", 400, "POST", "/v3/webhooks", {"json": {**WEBHOOK, "events": ["sent"]}}),
+    ("getWebhooks", 200, "GET", "/v3/webhooks", {"params": {"type": "marketing", "sort": "asc"}}),
+    ("getWebhooks", 400, "GET", "/v3/webhooks", {"params": {"type": "sms"}, "valid_request": False}),
+    ("getWebhook", 400, "GET", "/v3/webhooks/abc", {"valid_request": False}),
+    ("getWebhook", 404, "GET", "/v3/webhooks/99", {}),
+    ("updateWebhook", 400, "PUT", "/v3/webhooks/abc", {"json": {"description": "x"}, "valid_request": False}),
+    ("updateWebhook", 404, "PUT", "/v3/webhooks/99", {"json": {"description": "x"}}),
+    ("deleteWebhook", 400, "DELETE", "/v3/webhooks/abc", {"valid_request": False}),
+    ("deleteWebhook", 404, "DELETE", "/v3/webhooks/99", {}),
+]
 CASES: list[tuple[str, int, str, Callable[[Ctx], None]]] = [
     (op, status, "single", _single(method, path, status, **kwargs))
     for op, status, method, path, kwargs in SINGLE_CALLS
@@ -547,6 +567,29 @@ def senders_filtered(c: Ctx) -> None:
     assert [s["id"] for s in found] == [2, 3]
     found = c.call("GET", "/v3/senders", 200, params={"ip": "123.98.68.7"}).json()["senders"]
     assert [s["id"] for s in found] == [3]
+
+
+@case("getWebhook", 200)
+def get_webhook(c: Ctx) -> None:
+    webhook_id = c.call("POST", "/v3/webhooks", 201, json=WEBHOOK).json()["id"]
+    c.call("GET", "/v3/webhooks", 200, params={"type": "marketing"})
+    c.call("GET", f"/v3/webhooks/{webhook_id}", 200)
+
+
+@case("updateWebhook", 204)
+def update_webhook(c: Ctx) -> None:
+    webhook_id = c.call("POST", "/v3/webhooks", 201, json=WEBHOOK).json()["id"]
+    c.call("PUT", f"/v3/webhooks/{webhook_id}", 204, json={"events": ["contactDeleted"], "batched": True})
+    c.call("PUT", f"/v3/webhooks/{webhook_id}", 400, json={"events": ["inboundEmailProcessed"]})
+
+
+@case("deleteWebhook", 204)
+def delete_webhook(c: Ctx) -> None:
+    webhook_id = c.call(
+        "POST", "/v3/webhooks", 201, json={"url": "https://example.com/t", "events": ["sent"]}
+    ).json()["id"]
+    c.call("GET", "/v3/webhooks", 200)
+    c.call("DELETE", f"/v3/webhooks/{webhook_id}", 204)
 
 
 # --- the tests --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from toolkit.sandbox.brevo.lists import ListStore
 from toolkit.sandbox.brevo.processes import ProcessManager
 from toolkit.sandbox.brevo.profile import AccountProfile, SenderRecord, default_senders
 from toolkit.sandbox.brevo.ratelimit import FixedWindowRateLimiter
+from toolkit.sandbox.brevo.webhooks import WebhookDispatcher
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.variants import WireVariants
 
@@ -39,6 +40,10 @@ class BrevoAccount:
         profile: the owner, company and plan ``GET /account`` shows (``profile.email`` is the
             account's e-mail).
         senders: the senders ``GET /senders`` lists; a new account has one active sender.
+        api_key_name: the name of ``api_key`` (what contact webhooks carry as ``api_key_name``
+            for changes made through the API).
+        webhooks: the registered webhooks and the worker delivering their events
+            (``webhooks.stop()`` ends deliveries when the sandbox stops).
     """
 
     def __init__(
@@ -46,17 +51,21 @@ class BrevoAccount:
         clock: Clock,
         *,
         api_key: str | None = None,
+        api_key_name: str = "sandbox",
         profile: AccountProfile | None = None,
         senders: list[SenderRecord] | None = None,
     ) -> None:
         self.clock = clock
         self.api_key = api_key or new_api_key()
+        self.api_key_name = api_key_name
         self.profile = profile or AccountProfile()
         self.senders: list[SenderRecord] = (
             list(senders) if senders is not None else default_senders(self.profile)
         )
         self.lock = threading.RLock()
         self.contact_store = ContactStore(clock)
+        self.webhooks = WebhookDispatcher(clock, self.lock)
+        self.contact_store.webhooks = self.webhooks
         self.list_store = ListStore(clock)
         self.attributes = AttributeRegistry()
         self.processes = ProcessManager(self)
@@ -120,6 +129,7 @@ class BrevoAccount:
         with self.lock:
             return {
                 "api_key": self.api_key,
+                "api_key_name": self.api_key_name,
                 "profile": self.profile.to_dict(),
                 "senders": [s.to_json() for s in self.senders],
                 "contacts": self.contact_store.to_dict(),
@@ -127,6 +137,7 @@ class BrevoAccount:
                 "attributes": self.attributes.to_dict(),
                 "processes": self.processes.to_dict(),
                 "emails": copy.deepcopy(self.emails),
+                "webhooks": self.webhooks.to_dict(),
             }
 
     @classmethod
@@ -134,10 +145,18 @@ class BrevoAccount:
         """Rebuild an account written by ``to_dict``; unfinished imports run again."""
         profile = AccountProfile.from_dict(data["profile"]) if "profile" in data else None
         senders = [SenderRecord(**s) for s in data["senders"]] if "senders" in data else None
-        account = cls(clock, api_key=data["api_key"], profile=profile, senders=senders)
+        account = cls(
+            clock,
+            api_key=data["api_key"],
+            api_key_name=data.get("api_key_name", "sandbox"),
+            profile=profile,
+            senders=senders,
+        )
         account.list_store = ListStore.from_dict(data["lists"], clock)
         account.attributes = AttributeRegistry.from_dict(data["attributes"])
         account.contact_store.load(data["contacts"])
         account.emails = copy.deepcopy(data["emails"])
+        if "webhooks" in data:
+            account.webhooks.load(data["webhooks"])
         account.processes.load(data["processes"])
         return account

@@ -20,12 +20,14 @@ from toolkit.sandbox.brevo.routes.account import ROUTES as ACCOUNT_ROUTES
 from toolkit.sandbox.brevo.routes.contacts import ROUTES as CONTACT_ROUTES
 from toolkit.sandbox.brevo.routes.lists import ROUTES as LIST_ROUTES
 from toolkit.sandbox.brevo.routes.misc import ROUTES as MISC_ROUTES
+from toolkit.sandbox.brevo.routes.webhooks import ROUTES as WEBHOOK_ROUTES
+from toolkit.sandbox.brevo.webhooks import API_KEY_NAME
 from toolkit.sandbox.http import Handler, Route
 from toolkit.sandbox.middleware import FaultInjector, RequestLog, Service
 
 log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-ROUTES: list[Route] = [*CONTACT_ROUTES, *LIST_ROUTES, *MISC_ROUTES, *ACCOUNT_ROUTES]
+ROUTES: list[Route] = [*CONTACT_ROUTES, *LIST_ROUTES, *MISC_ROUTES, *ACCOUNT_ROUTES, *WEBHOOK_ROUTES]
 
 
 def url_map() -> Map:
@@ -62,7 +64,11 @@ class BrevoApp:
                 if not decision.allowed:
                     raise BrevoError(429, "too_many_requests", "The expected rate limit is exceeded.")
             operation, args = self.url_map.bind_to_environ(request.environ).match()
-            response = self._handlers[operation](self.account, request, **args)
+            token = API_KEY_NAME.set(self.account.api_key_name)  # contact webhooks' api_key_name
+            try:
+                response = self._handlers[operation](self.account, request, **args)
+            finally:
+                API_KEY_NAME.reset(token)
         except BrevoError as error:
             response = error.response()
         except (NotFound, RequestRedirect):

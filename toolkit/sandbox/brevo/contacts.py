@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.sandbox.brevo.errors import invalid
 from toolkit.sandbox.brevo.formats import (
@@ -18,8 +18,12 @@ from toolkit.sandbox.brevo.formats import (
     normalize_email,
     normalize_phone,
 )
+from toolkit.sandbox.brevo.webhooks import API_KEY_NAME
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.variants import WireVariants
+
+if TYPE_CHECKING:
+    from toolkit.sandbox.brevo.webhooks import WebhookDispatcher
 
 _NO_VARIANTS = WireVariants(None)
 
@@ -127,6 +131,7 @@ class ContactStore:
         self._by_sms: dict[str, int] = {}
         self._members: dict[int, set[int]] = defaultdict(set)
         self.next_id = 1
+        self.webhooks: WebhookDispatcher | None = None  # told of every change (the account sets it)
 
     def all(self) -> list[Contact]:
         """Every contact, oldest first."""
@@ -205,12 +210,43 @@ class ContactStore:
         contact = Contact(id=self.next_id, created_at=now, modified_at=now)
         self.next_id += 1
         self._contacts[contact.id] = contact
-        self.apply(contact, patch)
+        self._apply(contact, patch)
         contact.modified_at = now
+        if self.webhooks is not None and self.webhooks.listening():
+            self.webhooks.contact_changed(
+                contact,
+                content={},
+                added_lists=sorted(contact.list_ids),
+                unsubscribed=contact.email_blacklisted,
+                api_key_name=API_KEY_NAME.get(),
+            )
         return contact
 
     def apply(self, contact: Contact, patch: ContactPatch) -> bool:
-        """Apply ``patch``; ``modifiedAt`` moves only when something actually changed."""
+        """Apply ``patch``; ``modifiedAt`` moves only when something actually changed.
+
+        The account's webhooks are told what changed: the attributes (``EMAIL`` and ``EXT_ID``
+        included; ``None`` for a removed one), the lists the contact joined, and whether its
+        e-mail became blacklisted (an unsubscribe).
+        """
+        if self.webhooks is None or not self.webhooks.listening():
+            return self._apply(contact, patch)  # no snapshot to take (imports of 1M rows)
+        before = contact.to_json()["attributes"] | {"EMAIL": contact.email}
+        lists, blacklisted = set(contact.list_ids), contact.email_blacklisted
+        changed = self._apply(contact, patch)
+        if changed:
+            after = contact.to_json()["attributes"] | {"EMAIL": contact.email}
+            content = {k: after.get(k) for k in {*before, *after} if before.get(k) != after.get(k)}
+            self.webhooks.contact_changed(
+                contact,
+                content=dict(sorted(content.items())),
+                added_lists=sorted(contact.list_ids - lists),
+                unsubscribed=contact.email_blacklisted and not blacklisted,
+                api_key_name=API_KEY_NAME.get(),
+            )
+        return changed
+
+    def _apply(self, contact: Contact, patch: ContactPatch) -> bool:
         before = contact.state()
         if patch.email is not UNSET and patch.email != contact.email:
             self._reindex(self._by_email, contact.email, patch.email, contact.id)
@@ -248,6 +284,8 @@ class ContactStore:
 
     def delete(self, contact: Contact) -> None:
         """Remove a contact, its identifiers and its list memberships."""
+        if self.webhooks is not None:
+            self.webhooks.contact_deleted(contact)
         for index, key in (
             (self._by_email, contact.email),
             (self._by_ext, contact.ext_id),

@@ -5,6 +5,10 @@
 - ``GET|PUT /_sandbox/brevo/imports``: ``{"paused": bool}`` holds queued imports (to observe ``queued``).
 - ``GET /_sandbox/brevo/import-report?processId=N&kind=K``: CSV of the rows an import skipped
   (the URLs that ``GET /v3/processes/{id}`` lists under ``info.import``).
+- ``GET /_sandbox/brevo/webhook-deliveries``: every webhook delivery attempt (webhookId, url,
+  event, attempt, status, error, outcome, at), never the auth token or headers.
+- ``GET|PUT /_sandbox/brevo/webhook-retry``: ``{"scale": x}`` multiplies Brevo's retry delays
+  (10 min, 1 h, 2 h, 8 h); a test sets it small.
 """
 
 from __future__ import annotations
@@ -66,6 +70,20 @@ def control_routes(account: BrevoAccount) -> dict[tuple[str, str], ControlHandle
         writer.writerows(rows)
         return Response(out.getvalue(), mimetype="text/csv")
 
+    def webhook_deliveries(_request: Request) -> Response:
+        attempts = account.webhooks.attempts()
+        return json_response({"count": len(attempts), "deliveries": attempts})
+
+    def get_webhook_retry(_request: Request) -> Response:
+        return json_response({"scale": account.webhooks.retry_scale})
+
+    def put_webhook_retry(request: Request) -> Response:
+        scale = (request.get_json(force=True) or {})["scale"]
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
+            raise ValueError("scale must be a number >= 0")
+        account.webhooks.retry_scale = float(scale)
+        return get_webhook_retry(request)
+
     return {
         ("GET", "/_sandbox/brevo/emails"): get_emails,
         ("DELETE", "/_sandbox/brevo/emails"): clear_emails,
@@ -74,4 +92,7 @@ def control_routes(account: BrevoAccount) -> dict[tuple[str, str], ControlHandle
         ("GET", "/_sandbox/brevo/imports"): get_imports,
         ("PUT", "/_sandbox/brevo/imports"): put_imports,
         ("GET", "/" + REPORT_PATH): import_report,
+        ("GET", "/_sandbox/brevo/webhook-deliveries"): webhook_deliveries,
+        ("GET", "/_sandbox/brevo/webhook-retry"): get_webhook_retry,
+        ("PUT", "/_sandbox/brevo/webhook-retry"): put_webhook_retry,
     }

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from toolkit.sandbox.brevo.contacts import ContactPatch
 from toolkit.sandbox.brevo.errors import invalid, missing
 from toolkit.sandbox.brevo.formats import bool_field, int_list, normalize_email, normalize_phone
+from toolkit.sandbox.brevo.webhooks import API_KEY_NAME
 
 if TYPE_CHECKING:
     from toolkit.sandbox.brevo.account import BrevoAccount
@@ -46,6 +47,7 @@ class ImportJob:
     empty_attributes: bool = False
     email_blacklist: bool = False
     sms_blacklist: bool = False
+    api_key_name: str = ""  # the key that asked for the import (webhooks' ``api_key_name``)
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any], bool]]:
         """``(line, row, from_text)`` for every row; CSV lines count the header as line 1."""
@@ -100,6 +102,7 @@ def parse_import_request(account: BrevoAccount, body: dict[str, Any], size: int)
         empty_attributes=bool(bool_field(body, "emptyContactsAttributes", False)),
         email_blacklist=bool(bool_field(body, "emailBlacklist", False)),
         sms_blacklist=bool(bool_field(body, "smsBlacklist", False)),
+        api_key_name=API_KEY_NAME.get(),
     )
 
 

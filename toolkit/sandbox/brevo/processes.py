@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.sandbox.brevo.formats import TIMESTAMP_FORMS, format_ts
 from toolkit.sandbox.brevo.imports import REPORT_KINDS, ImportJob, import_row
+from toolkit.sandbox.brevo.webhooks import API_KEY_NAME
 from toolkit.sandbox.variants import WireVariants
 
 if TYPE_CHECKING:
@@ -165,6 +166,7 @@ class ProcessManager:
         job = process.job
         assert job is not None
         rows = list(job.rows())
+        API_KEY_NAME.set(job.api_key_name)  # this worker thread's context: changes come from that key
         for start in range(0, len(rows), CHUNK_ROWS):
             with self._lock:
                 for line, row, from_text in rows[start : start + CHUNK_ROWS]:
