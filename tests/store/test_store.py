@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.store import FakeClock
 from toolkit.config import Settings
 from toolkit.credentials import CredentialStore
 from toolkit.exceptions import ConfigError, ConnectionLimitError
@@ -29,28 +29,6 @@ from toolkit.store import (
     migrate,
     schema_version,
 )
-
-
-class FakeClock:
-    """A clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
-    opened = Store.open(tmp_path, clock=clock)
-    yield opened
-    opened.close()
 
 
 def _connect(store: Store, name: str, **kw: str) -> int:
