@@ -203,6 +203,16 @@ def bool_field(body: dict[str, Any], name: str, default: bool | None = None) -> 
     return value
 
 
+def str_field(body: dict[str, Any], name: str) -> str | None:
+    """An optional text body field; 400 when it is not a string."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{name} should be a string")
+    return value
+
+
 def page(items: list[Any], offset: int, limit: int, descending: bool) -> list[Any]:
     """One page of ``items`` (given in creation order), newest first when ``descending``."""
     ordered = items[::-1] if descending else items

@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from toolkit.sandbox.brevo.errors import invalid, missing, not_found
-from toolkit.sandbox.brevo.formats import format_ts
+from toolkit.sandbox.brevo.formats import format_ts, str_field
 
 if TYPE_CHECKING:
     from toolkit.sandbox.brevo.contacts import Contact
@@ -188,15 +188,6 @@ class _Delivery:
     attempt: int = field(default=1, compare=False)
 
 
-def _string(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise invalid(f"{name} should be a string")
-    return value
-
-
 def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise invalid("url is not valid")
@@ -288,8 +279,8 @@ class WebhookDispatcher:
         webhook_type = body.get("type", "transactional")
         if webhook_type not in WEBHOOK_TYPES:
             raise invalid("type is not valid")
-        domain = _string(body, "domain")
-        channel = _string(body, "channel")
+        domain = str_field(body, "domain")
+        channel = str_field(body, "channel")
         # brevo-python 5.1.0 CreateWebhookRequestChannel: email | sms
         if channel is not None and channel not in ("email", "sms"):
             raise invalid("channel is not valid")
@@ -301,7 +292,7 @@ class WebhookDispatcher:
             url=_url(body["url"]),
             events=_events(body["events"], webhook_type),
             type=webhook_type,
-            description=_string(body, "description") or "",
+            description=str_field(body, "description") or "",
             created_at=now,
             modified_at=now,
             batched=_batched(body.get("batched")),
@@ -329,8 +320,8 @@ class WebhookDispatcher:
             raise missing("Pass at least one of " + ", ".join(known))
         url = _url(body["url"]) if body.get("url") is not None else webhook.url
         events = _events(body["events"], webhook.type) if body.get("events") is not None else webhook.events
-        description = _string(body, "description")
-        domain = _string(body, "domain")
+        description = str_field(body, "description")
+        domain = str_field(body, "domain")
         batched = _batched(body["batched"]) if "batched" in body else webhook.batched
         auth = _auth(body["auth"]) if body.get("auth") is not None else webhook.auth
         headers = _headers(body["headers"]) if body.get("headers") is not None else webhook.headers
