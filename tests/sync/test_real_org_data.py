@@ -204,6 +204,33 @@ def test_y10_a_contact_deleted_in_brevo_is_not_recreated_by_a_salesforce_edit(en
     assert (env.sandbox.salesforce.get("Contact", gone) or {})["IsDeleted"]  # Y10, in this run
 
 
+def test_y10_an_edit_made_with_the_brevo_deletion_is_settled_by_it_however_often_it_is_read(
+    env_factory: Any,
+) -> None:
+    """Edited in Salesforce and deleted in Brevo between two runs, with a Case (Salesforce refuses the
+    delete): the deletion settles the edit. Reading the record again (a crash replay, the cursor's
+    same-second group, a full run) does not bring the contact back; the next edit does."""
+    env: Env = env_factory(contacts=40, seed=7)
+    setup_integration(env.tk)
+    assert env.tk.run("contacts").ok
+    with_case = {c["ContactId"] for c in env.sandbox.salesforce.records("Case")}
+    kept = sorted(with_case & {link.sf_id for link in env.tk.links("contacts")})[0]
+    _update(env, kept, Email="moved@example.org")
+    assert env.tk.brevo().delete_contact(kept, "ext_id")
+    refused = env.tk.run("contacts")
+    assert refused.ok and refused.rejected == {"Y10": 1} and "to_brevo.update" not in refused.counts
+    for full in (False, True):
+        again = env.tk.run("contacts", full=full)
+        assert again.ok and again.tasks == 0, again.counts
+    assert env.brevo_contact(kept) is None and not _by_email(env, "moved@example.org")
+    assert _state(env, "contacts", kept)[0] == LinkState.KEPT
+    assert [r["rule"] for r in env.tk.rejections("contacts")] == ["Y10"]
+    _update(env, kept, FirstName="Later")
+    back = env.tk.run("contacts")
+    assert back.ok and back.counts.get("to_brevo.create") == 1 and not env.tk.rejections("contacts")
+    assert (env.brevo_contact(kept) or {}).get("email") == "moved@example.org"
+
+
 def test_b9_a_contact_taken_off_the_list_in_brevo_is_not_put_back_and_still_synced(env_factory: Any) -> None:
     env: Env = env_factory()
     sf_id = _contact(env, Email="off@example.org", FirstName="Otto")

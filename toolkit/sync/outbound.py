@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from toolkit.brevo.contacts import EXT_ID
@@ -308,7 +308,10 @@ def _page(
                 plan.set_state(LinkState.HELD_DELETE, write.sf_id)
                 ctx.outcome.add("held_delete", sample={"Id": write.sf_id})
         writes = [w for w in writes if w.kind != WriteKind.DELETE]
-    writes = ensure_present(ctx, writes)  # never re-create a contact deleted in Brevo (Y10), nor re-list it
+    sent = ensure_present(ctx, writes)  # never re-create a contact deleted in Brevo (Y10), nor re-list it
+    kept = {w.sf_id for w in sent}
+    gone = _consumed(ctx, [w for w in writes if w.sf_id not in kept and w.sf_id in ctx.gone_in_brevo])
+    writes = sent
     granted = ctx.grant(len(writes))
     stop_at = None
     if granted < len(writes):
@@ -325,7 +328,7 @@ def _page(
         rejected,
         plan.suspend,
         states=plan.states,
-        records=_unlinked_states(ctx, plan, links, page),
+        records=_unlinked_states(ctx, plan, links, page) + gone,
     )
     for write in writes:  # worked out now, while Brevo imports the previous batch
         if write.row is None:
@@ -334,6 +337,25 @@ def _page(
         planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
         planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
     return PlannedPage(planned, stop_at)
+
+
+def _consumed(ctx: SyncContext, dropped: list[Write]) -> list[Link]:
+    """The links of updates dropped because the contact was deleted in Brevo, with this change seen.
+
+    The change is committed with the page's cursor: it is the deletion's to settle (Y10), in this
+    run or, after a crash, in the next deletion check. Were it left pending, a later re-read of
+    the record would bring the contact back to Brevo, or not, depending on where the cursor
+    stood; once Salesforce refuses the delete (kept), only a later change brings it back.
+    """
+    links = []
+    for write in dropped:
+        if write.row is None or write.link is None:
+            continue
+        synced = link_values(write.row, write.values or {}, write.link.synced)
+        link = replace(write.link, sf_hash=synced.hash, synced=synced.values)
+        ctx.gone_in_brevo[write.sf_id] = link
+        links.append(link)
+    return links
 
 
 def _unlinked_states(
