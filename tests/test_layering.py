@@ -20,6 +20,7 @@ RANKS: dict[str, int] = {
     "exceptions": 0,
     "timestamps": 0,
     "transport": 0,
+    "schedules": 0,
     "config": 1,
     "credentials": 1,
     "mapping": 1,

@@ -28,7 +28,16 @@ from .credentials import CredentialStore
 from .exceptions import ConfigError
 from .quota import Quota
 from .salesforce import SalesforceClient
-from .store import Integration, IntegrationStatus, Link, LinkState, RejectionState, ReportRow, Store
+from .store import (
+    Integration,
+    IntegrationStatus,
+    Link,
+    LinkState,
+    RejectionState,
+    ReportRow,
+    RunTrigger,
+    Store,
+)
 from .sync import RunResult, run_integration
 from .sync.region import org_region
 
@@ -194,8 +203,11 @@ class Toolkit:
         full: bool = False,
         confirm_deletes: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        trigger: RunTrigger = RunTrigger.MANUAL,
     ) -> RunResult:
         """Run one integration's two-way sync (see :func:`toolkit.sync.run_integration`).
+
+        ``trigger`` records what started it (``toolkit serve`` passes its own).
 
         Integrations stopped by the quota resume first when the month rolled over or the limit
         was raised (Q3), and quota e-mails queued by the run are sent after it (Q2).
@@ -214,6 +226,7 @@ class Toolkit:
             confirm_deletes=confirm_deletes,
             quota=None if dry_run else self.quota,
             progress=progress,
+            trigger=trigger,
         )
         self.notify()
         return result

@@ -134,7 +134,7 @@ def test_migration_6_adds_the_inbox_and_keeps_existing_data(tmp_path: Path) -> N
     )
     db.close()
     with Store.open(tmp_path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 6
+        assert store.schema_version == len(MIGRATIONS) >= 6
         kept = store.get_integration("kept")
         assert (kept.name, kept.last_error) == ("kept", "signed out")
         assert list(store.links_by_sf_ids(kept.id, ["00Q1"])) == ["00Q1"]

@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from toolkit.exceptions import ConfigError
+from toolkit.schedules import parse_schedule
 from toolkit.store.base import StoreBase, dumps, loads, member, one_of
 from toolkit.store.connections import check_account_use
 from toolkit.store.records import OBJECTS, Integration, IntegrationStatus, JsonObject, Side, from_ts
@@ -15,7 +16,8 @@ __all__ = ["IntegrationsMixin"]
 _COLUMNS = (
     "id, name, object, connection_id, brevo_account, opt_in, mapping, list_id, status, "
     "last_error, stop_reason, conflict_winner, sync_booleans_picklists, mass_delete_share, "
-    "created_at, updated_at, default_region, mass_delete_min, last_error_rule"
+    "created_at, updated_at, default_region, mass_delete_min, last_error_rule, schedule, sync_unsubscribes, "
+    "sms_optout_field, webhook_id, webhook_url"
 )
 _SETTABLE = (
     "name",
@@ -30,6 +32,11 @@ _SETTABLE = (
     "mass_delete_share",
     "default_region",
     "mass_delete_min",
+    "schedule",
+    "sync_unsubscribes",
+    "sms_optout_field",
+    "webhook_id",
+    "webhook_url",
 )
 
 
@@ -54,6 +61,11 @@ def _integration(row: tuple[Any, ...]) -> Integration:
         region,
         delete_min,
         error_rule,
+        schedule,
+        unsubscribes,
+        sms_field,
+        webhook_id,
+        webhook_url,
     ) = row
     return Integration(
         id_,
@@ -75,6 +87,11 @@ def _integration(row: tuple[Any, ...]) -> Integration:
         region,
         delete_min,
         error_rule,
+        schedule,
+        bool(unsubscribes),
+        sms_field,
+        webhook_id,
+        webhook_url,
     )
 
 
@@ -84,7 +101,9 @@ def _column_value(key: str, value: Any) -> Any:
         return one_of(value, OBJECTS, "object")
     if key == "conflict_winner":
         return member(Side, value, "conflict_winner")
-    if key in ("opt_in", "sync_booleans_picklists"):
+    if key == "schedule":
+        return parse_schedule(value).text
+    if key in ("opt_in", "sync_booleans_picklists", "sync_unsubscribes"):
         return int(bool(value))
     if key == "mapping":
         if not isinstance(value, dict):
@@ -112,7 +131,8 @@ class IntegrationsMixin(StoreBase):
             object: ``"Contact"`` or ``"Lead"`` (S9).
             **fields: any of ``connection_id``, ``brevo_account``, ``opt_in``, ``mapping``,
                 ``list_id``, ``conflict_winner``, ``sync_booleans_picklists``,
-                ``mass_delete_share``.
+                ``mass_delete_share``, ``schedule``, ``sync_unsubscribes`` (B8: on unless
+                given), ``sms_optout_field``...
 
         Raises:
             ConfigError: the name is taken or the connection does not exist.
@@ -122,7 +142,7 @@ class IntegrationsMixin(StoreBase):
         """
         if not name or not name.strip():
             raise ConfigError("an integration needs a name")
-        values = self._validated({"name": name, "object": object, **fields})
+        values = self._validated({"name": name, "object": object, "sync_unsubscribes": True, **fields})
         now = self._now()
         columns = ", ".join((*values, "created_at", "updated_at"))
         marks = ", ".join("?" * (len(values) + 2))

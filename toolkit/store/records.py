@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, overload
 
 from toolkit.rules.rejection import Direction, Rejection
+from toolkit.schedules import DEFAULT_SCHEDULE
 
 __all__ = [
     "CONFLICT_WINNERS",
@@ -183,6 +184,12 @@ class Integration:
         default_region: ISO region (``"DE"``) for phone numbers written without a country code
             on records that name no country; ``None`` until set (the org's country by default).
         mass_delete_min: B6 fires only above this many deletions too; ``None`` uses the setting.
+        schedule: when ``toolkit serve`` runs it (:func:`toolkit.schedules.parse_schedule`).
+        sync_unsubscribes: B8, Brevo's ``emailBlacklisted`` <-> Salesforce ``HasOptedOutOfEmail``
+            both ways (and ``smsBlacklisted`` <-> ``sms_optout_field`` when one is chosen).
+        sms_optout_field: the Salesforce checkbox ``smsBlacklisted`` is synced with, or ``None``.
+        webhook_id, webhook_url: the Brevo marketing webhook ``toolkit serve`` registered for
+            it (deleted when it is deactivated); its token is in the credentials.
     """
 
     id: int
@@ -204,6 +211,11 @@ class Integration:
     default_region: str | None = None
     mass_delete_min: int | None = None
     last_error_rule: str | None = None
+    schedule: str = DEFAULT_SCHEDULE
+    sync_unsubscribes: bool = False
+    sms_optout_field: str | None = None
+    webhook_id: int | None = None
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +250,17 @@ class Link:
     detail: str | None = None
 
 
+class RunTrigger(StrEnum):
+    """What started a run: a person or a script, or ``toolkit serve`` and why."""
+
+    MANUAL = "manual"  # Toolkit.run, toolkit sync, the integrations page's Run button
+    SCHEDULE = "schedule"  # the integration's schedule (Integration.schedule)
+    RETRY = "retry"  # a failed scheduled run, retried with backoff
+    EVENT = "event"  # Brevo webhooks received (a targeted run)
+    POLL = "poll"  # the Salesforce poll found changes
+    RECONCILE = "reconcile"  # the periodic full reconciliation
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """One sync run of one integration; ``counts`` holds per-action and per-rule numbers.
@@ -248,6 +271,7 @@ class Run:
             while it runs.
         full: a full resync (cursors ignored); column ``full_sync`` (``FULL`` is reserved in SQL).
         sf_api_used, sf_api_limit: Salesforce daily API usage seen at the end of the run (B3).
+        trigger: what started it (:class:`RunTrigger`); ``None`` for runs before migration 7.
     """
 
     id: int
@@ -261,6 +285,7 @@ class Run:
     error: str | None
     sf_api_used: int | None
     sf_api_limit: int | None
+    trigger: RunTrigger | None = None
 
 
 @dataclass(frozen=True, slots=True)

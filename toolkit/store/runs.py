@@ -7,19 +7,19 @@ from typing import Any
 
 from toolkit.exceptions import ConfigError
 from toolkit.store.base import StoreBase, dumps, loads, one_of
-from toolkit.store.records import RUN_STATUSES, Run, RunStatus, from_ts
+from toolkit.store.records import RUN_STATUSES, Run, RunStatus, RunTrigger, from_ts
 
 __all__ = ["RunsMixin"]
 
 _COLUMNS = (
     "id, integration_id, started_at, finished_at, status, dry_run, full_sync, counts, "
-    "error, sf_api_used, sf_api_limit"
+    "error, sf_api_used, sf_api_limit, trigger"
 )
 _ABANDONED = "abandoned: the process ended before the run finished"
 
 
 def _run(row: tuple[Any, ...]) -> Run:
-    (id_, integration_id, started, finished, status, dry_run, full, counts, error, used, limit) = row
+    (id_, integration_id, started, finished, status, dry_run, full, counts, error, used, limit, trigger) = row
     return Run(
         id_,
         integration_id,
@@ -32,18 +32,33 @@ def _run(row: tuple[Any, ...]) -> Run:
         error,
         used,
         limit,
+        RunTrigger(trigger) if trigger else None,
     )
 
 
 class RunsMixin(StoreBase):
     """Methods on ``runs``."""
 
-    def start_run(self, integration_id: int, *, dry_run: bool = False, full: bool = False) -> Run:
-        """Record the start of a run (status ``running``)."""
+    def start_run(
+        self,
+        integration_id: int,
+        *,
+        dry_run: bool = False,
+        full: bool = False,
+        trigger: RunTrigger = RunTrigger.MANUAL,
+    ) -> Run:
+        """Record the start of a run (status ``running``) and what started it."""
         cursor = self._write(
-            "INSERT INTO runs (integration_id, started_at, status, dry_run, full_sync, counts) "
-            "VALUES (?, ?, ?, ?, ?, '{}')",
-            (integration_id, self._now(), RunStatus.RUNNING, int(dry_run), int(full)),
+            "INSERT INTO runs (integration_id, started_at, status, dry_run, full_sync, counts, trigger) "
+            "VALUES (?, ?, ?, ?, ?, '{}', ?)",
+            (
+                integration_id,
+                self._now(),
+                RunStatus.RUNNING,
+                int(dry_run),
+                int(full),
+                RunTrigger(trigger).value,
+            ),
         )
         return self.get_run(int(cursor.lastrowid or 0))
 

@@ -262,7 +262,30 @@ _V6 = [
     """CREATE INDEX IF NOT EXISTS webhook_events_processed ON webhook_events (processed_at)""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+# Migration 7 (issue 14): ``toolkit serve``. Per integration: its schedule (an interval or a cron
+# expression, :mod:`toolkit.schedules`), unsubscribes synced both ways (B8; off for existing
+# integrations, on for new ones), the Salesforce checkbox ``smsBlacklisted`` goes to (none: not
+# synced), and the Brevo webhook registered for it (its id and the URL it posts to; the token
+# Brevo sends back is a secret, kept in the credentials, never here). Per run: what started it.
+# Per integration and UTC hour: the Salesforce poll's cost (B3 shows it beside the API usage).
+_V7 = [
+    """ALTER TABLE integrations ADD COLUMN schedule TEXT NOT NULL DEFAULT 'every 15 minutes'""",
+    """ALTER TABLE integrations ADD COLUMN sync_unsubscribes INTEGER NOT NULL DEFAULT 0""",
+    """ALTER TABLE integrations ADD COLUMN sms_optout_field TEXT""",
+    """ALTER TABLE integrations ADD COLUMN webhook_id BIGINT""",
+    """ALTER TABLE integrations ADD COLUMN webhook_url TEXT""",
+    """ALTER TABLE runs ADD COLUMN trigger TEXT""",
+    """CREATE TABLE IF NOT EXISTS polls (
+        integration_id INTEGER NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+        hour TEXT NOT NULL,
+        polls INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        found INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (integration_id, hour)
+    )""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 

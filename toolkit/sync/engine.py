@@ -27,7 +27,7 @@ from ..exceptions import (
 )
 from ..quota import Quota, check_not_stopped
 from ..salesforce import SalesforceClient
-from ..store import Direction, IntegrationStatus, LinkState, RunStatus, Store
+from ..store import Direction, IntegrationStatus, LinkState, RunStatus, RunTrigger, Store
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
 from .inbound import read_brevo_changes, record_left_list, sync_to_salesforce
@@ -65,6 +65,7 @@ def run_integration(
     confirm_deletes: bool = False,
     quota: Quota | None = None,
     progress: Callable[[str, int], None] | None = None,
+    trigger: RunTrigger = RunTrigger.MANUAL,
 ) -> RunResult:
     """Run (or, with ``dry_run``, plan: SPEC B1) one integration's two-way sync.
 
@@ -81,6 +82,7 @@ def run_integration(
         quota: the monthly task quota (SPEC Q1-Q3): tasks are reserved before each batch and
             counted in the batch's commit; ``None`` writes without a quota.
         progress: called with ``(phase, records)`` as records are handled (e.g. a tqdm bar).
+        trigger: what started the run, kept with it (the pages show it).
 
     Returns:
         The run's result; ``status`` says how it ended. Refusals of single records are
@@ -93,7 +95,7 @@ def run_integration(
     _check_ready(store, name, dry_run)
     with RunLock(settings.state_dir, name):
         integration = store.get_integration(name)
-        run = store.start_run(integration.id, dry_run=dry_run, full=full)
+        run = store.start_run(integration.id, dry_run=dry_run, full=full, trigger=trigger)
         ctx = SyncContext(
             store,
             settings,
