@@ -58,6 +58,6 @@ def test_a_wrong_schedule_is_refused_with_what_is_accepted(store: Store) -> None
 def test_a_run_keeps_what_started_it(store: Store) -> None:
     integ = store.create_integration("x", "Contact")
     manual = store.start_run(integ.id)
-    event = store.start_run(integ.id, trigger=RunTrigger.EVENT)
+    store.start_run(integ.id, trigger=RunTrigger.EVENT)
     store.finish_run(manual.id, RunStatus.SUCCEEDED)
     assert [r.trigger for r in store.list_runs(integ.id)] == [RunTrigger.EVENT, RunTrigger.MANUAL]
