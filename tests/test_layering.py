@@ -36,6 +36,7 @@ RANKS: dict[str, int] = {
     "api": 9,
     "ui": 10,
     "cli": 10,
+    "serve": 10,
     "__main__": 11,
     "": 11,  # toolkit/__init__.py: the public names
 }
