@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.exceptions import ConfigError
+from toolkit.schedules import parse_schedule
 
 __all__ = ["APP_NAME", "CONFIG_FILE", "ENV_PREFIX", "Settings", "default_state_dir", "save_settings"]
 
@@ -96,6 +97,21 @@ class Settings:
         smtp_host, smtp_port, smtp_security, smtp_username: the SMTP relay when
             ``notify_transport = "smtp"``; ``smtp_security`` is ``"starttls"``, ``"ssl"`` or
             ``"none"``. The password is a credential (``("smtp", "default", "password")``).
+        public_url: where Brevo reaches ``toolkit serve``'s webhook receiver from the internet
+            (``https://sync.example.com``, a reverse proxy in front of ``webhook_port``); empty:
+            no webhooks are registered, and Brevo changes are seen by the scheduled runs.
+        serve_host: the address ``toolkit serve`` binds (the apps and the receiver); beyond
+            127.0.0.1 the apps always ask for their token.
+        webhook_port, apps_port: the receiver's and the Voilà apps' ports.
+        poll_seconds: how often ``toolkit serve`` asks Salesforce whether records changed
+            (one ``SELECT COUNT()`` per active integration; 0 = no poll).
+        reconcile_schedule: when ``toolkit serve`` runs each active integration in full (reads
+            everything, catches what incremental reads miss); a schedule as in
+            :mod:`toolkit.schedules` (weekly, Sunday 03:00 UTC); empty: never.
+        keep_runs_days: how long the executed notebooks and reports of served runs are kept
+            (0: for ever).
+        run_retries, retry_seconds: a failed scheduled run is retried this many times, after
+            ``retry_seconds``, then twice that, and so on (its next scheduled run still comes).
     """
 
     state_dir: Path = field(default_factory=default_state_dir)
@@ -122,6 +138,15 @@ class Settings:
     smtp_port: int = 587
     smtp_security: str = "starttls"
     smtp_username: str = ""
+    public_url: str = ""
+    serve_host: str = "127.0.0.1"
+    webhook_port: int = 8765
+    apps_port: int = 8866
+    poll_seconds: float = 60
+    reconcile_schedule: str = "0 3 * * sun"
+    keep_runs_days: float = 30
+    run_retries: int = 3
+    retry_seconds: float = 60
 
     def __post_init__(self) -> None:
         _check(self.quota_limit > 0, "quota_limit", "must be a positive number of tasks")
@@ -144,6 +169,20 @@ class Settings:
         _check(1 <= self.page_size <= 2_000, "page_size", "must be between 1 and 2000")
         for name in ("bulk_threshold", "import_max_bytes", "http_timeout"):
             _check(getattr(self, name) > 0, name, "must be positive")
+        for name in ("webhook_port", "apps_port"):
+            _check(0 <= getattr(self, name) < 65536, name, "must be a TCP port (0 = any free port)")
+        for name in ("poll_seconds", "keep_runs_days", "run_retries", "retry_seconds"):
+            _check(getattr(self, name) >= 0, name, "must be 0 or more")
+        _check(
+            not self.public_url or self.public_url.startswith(("https://", "http://")),
+            "public_url",
+            "must be an http(s) URL (or empty: no webhooks)",
+        )
+        if self.reconcile_schedule:
+            try:
+                parse_schedule(self.reconcile_schedule)
+            except ValueError as exc:
+                raise ConfigError(f"setting 'reconcile_schedule': {exc}") from None
         for name in ("salesforce_login_url", "brevo_api_url"):
             _check(getattr(self, name).startswith(("https://", "http://")), name, "must be an http(s) URL")
 

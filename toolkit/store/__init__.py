@@ -27,6 +27,7 @@ from toolkit.store.base import DB_FILE
 from toolkit.store.connections import MAX_CONNECTIONS_PER_ACCOUNT, ConnectionsMixin, same_account
 from toolkit.store.integrations import IntegrationsMixin
 from toolkit.store.links import LinksMixin
+from toolkit.store.polls import PollHour, PollsMixin
 from toolkit.store.outbox import OUTBOX_STATES, OutboxMessage, OutboxStatus
 from toolkit.store.quota import IntegrationTasks, QuotaStoreMixin
 from toolkit.store.records import (
@@ -96,6 +97,7 @@ __all__ = [
     "ReportRow",
     "Run",
     "RunStatus",
+    "PollHour",
     "RunTrigger",
     "Side",
     "Store",
@@ -119,6 +121,7 @@ class Store(
     ReportingMixin,
     QuotaStoreMixin,
     WebhookEventsMixin,
+    PollsMixin,
 ):
     """The state database. Open it with :meth:`Store.open`; write atomically with :meth:`transaction`.
 

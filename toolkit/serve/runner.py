@@ -1,0 +1,164 @@
+"""A served run: ``sync.ipynb`` run by papermill, its notebook and report kept, retried with backoff.
+
+``toolkit serve`` runs each integration's scheduled (and reconciliation) runs as a scheduler
+would from the outside: ``papermill sync.ipynb`` in a child process, with ``TOOLKIT_STATE_DIR``
+and no credential as a parameter. Each run keeps, under ``<state_dir>/runs/<integration>/``::
+
+    20261206T081500Z-schedule.ipynb         the executed notebook (what a person opens to see why)
+    20261206T081500Z-schedule-report/       the run's audit report (HTML and CSV, SPEC A2)
+
+:func:`purge_runs` removes those older than ``Settings.keep_runs_days``. The run's own row in
+the state (status, counts, trigger) is what the pages show; the notebook is the evidence.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from toolkit.exceptions import ToolkitError
+from toolkit.store import Run, RunStatus, RunTrigger, Store
+
+__all__ = [
+    "NOTEBOOK_TIMEOUT",
+    "ServedRun",
+    "backoff",
+    "purge_runs",
+    "run_folder",
+    "run_sync_notebook",
+    "sync_notebook",
+]
+
+NOTEBOOK_TIMEOUT = 6 * 3600
+"""Seconds a served run may take before it is abandoned (a 1M-record initial load takes minutes)."""
+PAPERMILL_MISSING = "papermill is not installed: pip install 'sf-brevo-toolkit[notebooks]'"
+
+
+def sync_notebook() -> Path:
+    """The toolkit's ``sync.ipynb`` (package data, in a clone and in an installed toolkit alike)."""
+    return Path(__file__).resolve().parents[1] / "notebooks" / "sync.ipynb"
+
+
+def run_folder(state_dir: Path, integration: str) -> Path:
+    """Where the served runs of ``integration`` keep their notebooks and reports."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", integration).strip("._") or "integration"
+    return state_dir / "runs" / safe
+
+
+@dataclass(frozen=True, slots=True)
+class ServedRun:
+    """What a served run left behind.
+
+    Attributes:
+        exit_code: papermill's (0: the run succeeded; 1: the notebook failed, e.g. the run failed).
+        run: the run's row in the state, ``None`` when the notebook failed before it began (e.g.
+            the integration was deactivated meanwhile, or another run held its lock).
+        error: the last line papermill printed when it failed (never a secret: the notebook
+            takes none).
+    """
+
+    integration: str
+    trigger: RunTrigger
+    notebook: Path
+    report_dir: Path
+    exit_code: int
+    run: Run | None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """The notebook ran and the run succeeded."""
+        return self.exit_code == 0 and self.run is not None and self.run.status == RunStatus.SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        """Worth a retry: the run failed (or the notebook died) rather than being blocked or stopped."""
+        if self.run is None:
+            return self.exit_code != 0
+        return self.run.status in (RunStatus.FAILED, RunStatus.RUNNING)
+
+
+def _environment(state_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
+    env["TOOLKIT_STATE_DIR"] = str(state_dir.resolve())
+    return env
+
+
+def run_sync_notebook(
+    state_dir: Path,
+    integration: str,
+    *,
+    trigger: RunTrigger = RunTrigger.SCHEDULE,
+    full: bool = False,
+    now: datetime | None = None,
+    timeout: float = NOTEBOOK_TIMEOUT,
+) -> ServedRun:
+    """Run ``sync.ipynb`` for ``integration`` with papermill (for real, not a dry run).
+
+    Args:
+        state_dir: the state (``TOOLKIT_STATE_DIR`` of the child; the only thing it is given).
+        trigger: recorded with the run (the pages show why it ran).
+        full: a full resync (the weekly reconciliation).
+        now: the time the files are named after (default: now, UTC).
+        timeout: seconds before the child is killed.
+
+    Raises:
+        ToolkitError: papermill is not installed.
+    """
+    if importlib.util.find_spec("papermill") is None:
+        raise ToolkitError(PAPERMILL_MISSING)
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = run_folder(state_dir, integration)
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = folder / f"{stamp}-{trigger}.ipynb"
+    report_dir = folder / f"{stamp}-{trigger}-report"
+    with Store.open(state_dir) as store:
+        integration_id = store.get_integration(integration).id
+        before = max((r.id for r in store.list_runs(integration_id, limit=1)), default=0)
+    args = [sys.executable, "-m", "papermill", str(sync_notebook()), str(notebook), "-k", "python3"]
+    args += ["--no-progress-bar", "-p", "integration", integration, "-p", "dry_run", "False"]
+    args += ["-p", "full_resync", str(full), "-p", "report_dir", str(report_dir.resolve())]
+    args += ["-p", "trigger", str(trigger)]
+    try:
+        done = subprocess.run(
+            args, env=_environment(state_dir), capture_output=True, text=True, timeout=timeout, check=False
+        )
+        code, output = done.returncode, done.stderr
+    except subprocess.TimeoutExpired:
+        code, output = -9, f"the run took more than {timeout:.0f} s and was stopped"
+    with Store.open(state_dir) as store:
+        runs = [r for r in store.list_runs(integration_id, limit=5) if r.id > before]
+    error = "" if code == 0 else (output.strip().splitlines() or [f"exit {code}"])[-1][:500]
+    return ServedRun(integration, trigger, notebook, report_dir, code, runs[-1] if runs else None, error)
+
+
+def backoff(attempt: int, base_seconds: float) -> timedelta:
+    """The wait before retry ``attempt`` (1, 2, ...): ``base``, then doubled each time, at most a day."""
+    return timedelta(seconds=min(base_seconds * 2 ** max(0, attempt - 1), 86_400))
+
+
+def purge_runs(state_dir: Path, keep_days: float, *, now: float | None = None) -> int:
+    """Remove served runs' notebooks and reports older than ``keep_days``; returns how many went."""
+    root = state_dir / "runs"
+    if not root.is_dir() or keep_days <= 0:
+        return 0
+    limit = (time.time() if now is None else now) - keep_days * 86_400
+    removed = 0
+    for folder in root.iterdir():
+        for item in folder.iterdir() if folder.is_dir() else ():
+            if item.stat().st_mtime >= limit:
+                continue
+            if item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+            removed += 1
+    return removed
