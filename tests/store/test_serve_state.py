@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from tests.support.store import FakeClock
+from toolkit import audit
 from toolkit.schedules import DEFAULT_SCHEDULE
 from toolkit.store import MIGRATIONS, RunStatus, RunTrigger, Store, migrate
 
@@ -61,3 +65,22 @@ def test_a_run_keeps_what_started_it(store: Store) -> None:
     store.start_run(integ.id, trigger=RunTrigger.EVENT)
     store.finish_run(manual.id, RunStatus.SUCCEEDED)
     assert [r.trigger for r in store.list_runs(integ.id)] == [RunTrigger.EVENT, RunTrigger.MANUAL]
+
+
+def test_b3_the_polls_cost_is_counted_per_integration_and_hour(store: Store, clock: FakeClock) -> None:
+    a, b = (store.create_integration(name, "Contact").id for name in ("a", "b"))
+    for found in (False, False, True):
+        store.record_poll(a, calls=1, found=found)
+    clock.now += timedelta(hours=1)
+    store.record_poll(a, calls=1, found=False)
+    store.record_poll(b, calls=2, found=True)
+    usage = audit.poll_usage(store)
+    assert list(usage.columns) == list(audit.POLL_USAGE_COLUMNS)
+    assert [tuple(r) for r in usage[["integration", "polls", "calls", "found"]].itertuples(index=False)] == [
+        ("a", 3, 3, 1),
+        ("a", 1, 1, 0),
+        ("b", 1, 2, 1),
+    ]
+    assert (usage["hour"].iloc[1] - usage["hour"].iloc[0]) == pd.Timedelta(hours=1)
+    assert audit.poll_usage(store, integration="b")["calls"].tolist() == [2]
+    assert audit.poll_usage(store, since=clock.now)["polls"].sum() == 2

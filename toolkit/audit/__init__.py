@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_USAGE_COLUMNS",
+    "POLL_USAGE_COLUMNS",
     "REJECTION_COLUMNS",
     "REJECTION_COUNT_COLUMNS",
     "RULES",
     "RUN_COLUMNS",
     "api_usage",
+    "poll_usage",
     "describe_rule",
     "rejection_counts",
     "rejections",
@@ -111,6 +113,9 @@ API_USAGE_COLUMNS = (
     "status",
 )
 """Columns of :func:`api_usage`, in order."""
+
+POLL_USAGE_COLUMNS = ("integration", "hour", "polls", "calls", "found")
+"""Columns of :func:`poll_usage`, in order."""
 
 _TIMES = ("first_seen", "last_seen", "resolved_at")
 
@@ -302,3 +307,30 @@ def api_usage(
     if wanted is not None:
         frame = frame[frame["integration_id"] == wanted]
     return pd.DataFrame(frame[list(API_USAGE_COLUMNS)]).reset_index(drop=True)
+
+
+def poll_usage(
+    store: Store, *, integration: str | int | None = None, since: datetime | None = None
+) -> pd.DataFrame:
+    """The Salesforce poll of ``toolkit serve`` per integration and UTC hour (shown beside B3).
+
+    ``calls`` are the Salesforce API calls the polls made (one ``SELECT COUNT()`` each), ``found``
+    the polls that found changes (each then started a run, whose calls :func:`api_usage` shows).
+
+    Returns:
+        A DataFrame with :data:`POLL_USAGE_COLUMNS`, oldest hour first; ``hour`` is a UTC datetime.
+    """
+    import pandas as pd
+
+    names = {i.id: i.name for i in store.list_integrations()}
+    rows = [
+        {
+            "integration": names.get(h.integration_id, str(h.integration_id)),
+            "hour": pd.Timestamp(h.hour + ":00", tz="UTC"),
+            "polls": h.polls,
+            "calls": h.calls,
+            "found": h.found,
+        }
+        for h in store.poll_hours(_integration_id(store, integration), since=since)
+    ]
+    return pd.DataFrame(rows, columns=list(POLL_USAGE_COLUMNS))
