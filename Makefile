@@ -10,7 +10,7 @@ APT_PACKAGES := chromium
 PYTEST_ARGS ?=
 SERVE ?= 1
 
-.PHONY: test lint format demo venv system-deps clean bench bench-quick
+.PHONY: test lint format demo serve venv system-deps clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: lint system-deps
 
 demo: $(STAMP)
 	$(BIN)/toolkit demo $(if $(filter 0,$(SERVE)),--no-serve,)
+
+# `toolkit serve` on the sandbox: the demo's integrations run by themselves, Brevo webhooks arrive.
+serve: $(STAMP)
+	$(BIN)/toolkit demo --server
 
 # Benchmarks of issue 6 against the sandbox (not part of `make test`); see bench/RESULTS.md.
 BENCH_ARGS ?=

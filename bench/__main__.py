@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .case_dashboard import dashboard
+from .case_events import event_latency
 from .case_incremental import incremental_run
 from .case_initial import initial_sync, naive_script
 from .driver import Host
@@ -48,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--history-runs", type=int, default=10_000)
     parser.add_argument("--history-rejections", type=int, default=1_000_000)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["incremental", "naive", "dashboard"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["incremental", "naive", "dashboard", "events"]
+    )
+    parser.add_argument("--events", type=int, default=100, help="webhook events the event case times")
     parser.add_argument("--seed", type=int, default=50)
     parser.add_argument("--profile", type=Path, default=None, help="directory for pyinstrument reports")
     parser.add_argument("--out", type=Path, default=None, help="write the full results (JSON) there")
@@ -109,12 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         if "dashboard" not in args.skip:
             _log(f"dashboard: writing {args.history_runs:,} runs and {args.history_rejections:,} rejections")
             results["dashboard"] = dashboard(work, runs=args.history_runs, rejections=args.history_rejections)
+        if "events" not in args.skip:
+            _log(f"events: {args.events} Brevo edits through webhooks to Salesforce")
+            results["events"] = event_latency(work, events=args.events, seed=args.seed)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     results["seconds"] = time.perf_counter() - started
     largest = results["sizes"][str(max(sizes))]["summary"]
-    summary = {**largest, "dashboard_seconds": (results.get("dashboard") or {}).get("dashboard_seconds")}
+    events = results.get("events") or {}
+    summary = {
+        **largest,
+        "dashboard_seconds": (results.get("dashboard") or {}).get("dashboard_seconds"),
+        "event_latency_p50_s": events.get("event_latency_p50_s"),
+        "event_latency_p95_s": events.get("event_latency_p95_s"),
+        "poll_calls_per_hour": events.get("poll_calls_per_hour"),
+    }
     results["summary"] = summary
     results["targets_met"] = verdicts(summary)
     if args.out:

@@ -16,6 +16,7 @@ TARGETS = (
     ("incremental_calls_share", "<=", 0.02, "incremental calls <= 2% of a full run"),
     ("incremental_time_share", "<=", 0.02, "incremental time <= 2% of a full run"),
     ("dashboard_seconds", "<=", 2.0, "dashboard data <= 2 s"),
+    ("event_latency_p95_s", "<=", 5.0, "Brevo event -> Salesforce write <= 5 s p95"),
 )
 
 

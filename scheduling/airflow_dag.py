@@ -3,7 +3,7 @@
 Copy this file into Airflow's ``dags/`` folder (the ``apache-airflow-providers-papermill``
 package provides the operator); the toolkit must be installed where Airflow runs (``pip install
 'sf-brevo-toolkit[notebooks]'``): the notebook is taken from the installed package
-(``toolkit.cli.voila.NOTEBOOKS``). The worker needs ``TOOLKIT_STATE_DIR`` in its environment; the
+(``toolkit.apps.NOTEBOOKS``). The worker needs ``TOOLKIT_STATE_DIR`` in its environment; the
 credentials come from the state's ``credentials.json`` or ``TOOLKIT_SALESFORCE_*`` /
 ``TOOLKIT_BREVO_*`` variables, never from a parameter, so nothing secret is saved in the output
 notebooks.
@@ -17,7 +17,7 @@ from pathlib import Path
 from airflow import DAG
 from airflow.providers.papermill.operators.papermill import PapermillOperator
 
-from toolkit.cli.voila import NOTEBOOKS
+from toolkit.apps import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATIONS = ("newsletter",)  # the integrations' names, as in `toolkit integrations list`

@@ -23,6 +23,7 @@ KEYS = (
     "incremental_calls_share",
     "incremental_time_share",
     "dashboard_seconds",
+    "event_latency_p95_s",
 )
 
 
@@ -45,6 +46,8 @@ def test_bench_quick_json_reports_ratios_against_the_sandbox(tmp_path: Path) -> 
             "200",
             "--history-rejections",
             "3000",
+            "--events",
+            "10",
             "--work",
             str(tmp_path / "work"),
             "--out",
@@ -65,6 +68,10 @@ def test_bench_quick_json_reports_ratios_against_the_sandbox(tmp_path: Path) -> 
     assert summary["records"] == 2000 and summary["calls"] >= summary["minimum_calls"] > 0
     assert summary["calls_ratio"] == summary["calls"] / summary["minimum_calls"]
     assert set(summary["targets_met"]) == set(KEYS)
+    assert (
+        summary["event_latency_p50_s"] <= summary["event_latency_p95_s"]
+        and summary["poll_calls_per_hour"] > 0
+    )
     full = json.loads((tmp_path / "results.json").read_text())
     initial = full["sizes"]["2000"]["initial"]
     assert initial["counts"].get("to_brevo.create", 0) + sum(initial["rejected"].values()) == 2000

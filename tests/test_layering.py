@@ -35,10 +35,11 @@ RANKS: dict[str, int] = {
     "sync": 8,
     "api": 9,
     "ui": 10,
-    "cli": 10,
-    "serve": 10,
-    "__main__": 11,
-    "": 11,  # toolkit/__init__.py: the public names
+    "apps": 10,
+    "cli": 12,
+    "serve": 11,
+    "__main__": 13,
+    "": 13,  # toolkit/__init__.py: the public names
 }
 SANDBOX = "sandbox"
 

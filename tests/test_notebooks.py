@@ -29,8 +29,8 @@ import requests
 
 from tests.support.sync import make_env, setup_integration
 from toolkit.api import Toolkit
+from toolkit.apps import NOTEBOOKS, VOILA_APPS, notebook_env
 from toolkit.cli.demo import write_state_config
-from toolkit.cli.voila import NOTEBOOKS, VOILA_APPS, notebook_env
 from toolkit.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]

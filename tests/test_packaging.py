@@ -148,8 +148,8 @@ def test_every_package_the_toolkit_imports_is_declared_where_it_is_needed() -> N
 
 CHECK_IMPORTS = """
 import json, sys
-import toolkit, toolkit.cli, toolkit.cli.demo, toolkit.cli.voila
-print(json.dumps({"modules": sorted(sys.modules), "notebooks": str(toolkit.cli.voila.NOTEBOOKS)}))
+import toolkit, toolkit.cli, toolkit.cli.demo, toolkit.apps
+print(json.dumps({"modules": sorted(sys.modules), "notebooks": str(toolkit.apps.NOTEBOOKS)}))
 """
 
 

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from toolkit.mapping import suggest_mapping, validate_mapping
@@ -37,6 +37,7 @@ from .store import (
     ReportRow,
     RunTrigger,
     Store,
+    WebhookEvent,
 )
 from .sync import RunResult, run_integration
 from .sync.region import org_region
@@ -204,10 +205,13 @@ class Toolkit:
         confirm_deletes: bool = False,
         progress: Callable[[str, int], None] | None = None,
         trigger: RunTrigger = RunTrigger.MANUAL,
+        events: Sequence[WebhookEvent] | None = None,
     ) -> RunResult:
         """Run one integration's two-way sync (see :func:`toolkit.sync.run_integration`).
 
-        ``trigger`` records what started it (``toolkit serve`` passes its own).
+        ``trigger`` records what started it (``toolkit serve`` passes its own); ``events``
+        makes it a targeted run that also acts on these webhook events (``toolkit serve``:
+        :func:`toolkit.serve.events.apply_events`).
 
         Integrations stopped by the quota resume first when the month rolled over or the limit
         was raised (Q3), and quota e-mails queued by the run are sent after it (Q2).
@@ -227,6 +231,7 @@ class Toolkit:
             quota=None if dry_run else self.quota,
             progress=progress,
             trigger=trigger,
+            events=events,
         )
         self.notify()
         return result

@@ -34,11 +34,24 @@ from typing import Any
 from toolkit.exceptions import ConfigError
 from toolkit.schedules import parse_schedule
 
-__all__ = ["APP_NAME", "CONFIG_FILE", "ENV_PREFIX", "Settings", "default_state_dir", "save_settings"]
+__all__ = [
+    "APP_NAME",
+    "CONFIG_FILE",
+    "ENV_PREFIX",
+    "ROLE_ENV",
+    "VIEWER_ROLE",
+    "Settings",
+    "default_state_dir",
+    "save_settings",
+]
 
 APP_NAME = "sf-brevo-toolkit"
 CONFIG_FILE = "toolkit.toml"
 ENV_PREFIX = "TOOLKIT_"
+ROLE_ENV = "TOOLKIT_ROLE"
+"""The environment variable that gives the apps' role (``toolkit.apps`` sets it for viewers)."""
+VIEWER_ROLE = "viewer"
+"""The read-only role: the pages show what is there and offer no action (no run, no editing)."""
 _SECRET_WORDS = ("secret", "password", "token", "api_key", "apikey", "private_key")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from toolkit.brevo import BrevoEvent, EventKind, MalformedEvent, authenticate, parse_event, parse_events
+from toolkit.brevo.events import ParsedBatch, parse_batch
 from toolkit.credentials import Secret
 
 # The examples of https://developers.brevo.com/docs/marketing-webhooks ("xxxxxx" ids made numbers),
@@ -136,6 +137,27 @@ def test_a_batch_is_a_list_of_events() -> None:
         EventKind.LIST_ADDITION,
     ]
     assert parse_events(b"[]") == []
+
+
+def test_a_lenient_batch_keeps_the_well_formed_events_and_counts_the_others() -> None:
+    broken = [
+        {**CONTACT_UPDATED, "ts": "yesterday"},
+        {"event": "opened", "email": "a@b.c", "ts": 1},
+        "x",
+        None,
+    ]
+    parsed = parse_batch(_body([CONTACT_DELETED, *broken, LIST_ADDITION]))
+    assert [e.kind for e in parsed.events] == [EventKind.CONTACT_DELETED, EventKind.LIST_ADDITION]
+    assert parsed.malformed == 4
+    assert parse_batch(_body(CONTACT_DELETED)) == ParsedBatch(parse_events(_body([CONTACT_DELETED])), 0)
+    assert parse_batch(b"[]") == ParsedBatch([], 0)
+    assert parse_batch(_body({"event": "contact_deleted"})) == ParsedBatch([], 1)
+
+
+@pytest.mark.parametrize("body", [b"", b"nope", b"\xff", b"42", b'"text"', b"null"])
+def test_a_lenient_batch_still_refuses_a_body_that_is_no_event_at_all(body: bytes) -> None:
+    with pytest.raises(MalformedEvent):
+        parse_batch(body)
 
 
 SECRET_EMAIL = "private.person@example.org"

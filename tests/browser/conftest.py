@@ -2,7 +2,9 @@
 
 Voilà serves ``toolkit/notebooks/`` on a free port of 127.0.0.1 with ``TOOLKIT_STATE_DIR`` pointing at a
 state made here (a ``toolkit.toml`` naming the sandbox, the Brevo key in the credential store,
-no integration yet); it is stopped with SIGTERM, kernels included, when the session ends.
+no integration yet); it is stopped with SIGTERM, kernels included, when the session ends. It asks
+for the apps token (``toolkit.apps.apps_token``): ``served.app(...)`` logs the browser in
+with it. ``viewer_served`` is a second Voilà on the same state, read-only (``viewer=True``).
 Every page aborts requests that do not go to 127.0.0.1, so nothing waits on the network.
 """
 
@@ -18,8 +20,8 @@ import pytest
 
 from tests.support.browser import Served
 from tests.support.sync import make_env
+from toolkit.apps import running_voila
 from toolkit.cli.demo import write_state_config
-from toolkit.cli.voila import running_voila
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 CHROMIUM_ARGS = [
@@ -75,12 +77,17 @@ def page(page: Any) -> Any:
     return page
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A sandbox with contacts (some breaking the rules) and Voilà serving ``toolkit/notebooks/`` on it."""
+def _voila() -> str:
     voila = shutil.which("voila", path=str(Path(sys.executable).parent))
     if voila is None:
         pytest.skip("voila is not installed (pip install -e '.[test]')")
+    return voila
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A sandbox with contacts (some breaking the rules) and Voilà serving ``toolkit/notebooks/`` on it."""
+    voila = _voila()
     tmp = tmp_path_factory.mktemp("browser")
     sandbox, tk = make_env(tmp, contacts=40, seed=7, rule_share=0.25)
     write_state_config(sandbox.info, tk.settings.state_dir)
@@ -91,7 +98,25 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 tk.settings.state_dir, voila=voila, cwd=tmp, log=log, timeout=VOILA_START_TIMEOUT
             ) as server,
         ):
-            yield Served(sandbox, tk, server.url)
+            yield Served(sandbox, tk, server, tmp / "voila.log")
     finally:
         tk.close()
         sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def viewer_served(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A second Voilà on ``served``'s state, for stakeholders: read-only, without the setup wizard."""
+    tmp = tmp_path_factory.mktemp("viewer")
+    with (
+        (tmp / "voila.log").open("wb") as log,
+        running_voila(
+            served.tk.settings.state_dir,
+            viewer=True,
+            voila=_voila(),
+            cwd=tmp,
+            log=log,
+            timeout=VOILA_START_TIMEOUT,
+        ) as server,
+    ):
+        yield Served(served.sandbox, served.tk, server, tmp / "voila.log")

@@ -1,7 +1,8 @@
 """The Voilà apps in Debian's Chromium, as a person uses them (issue 5).
 
-One walk through the setup wizard, including the sandbox's Salesforce login page in its own tab
-(the loopback redirect completes the step), a screenshot per step (into ``docs/screenshots/`` with TOOLKIT_UPDATE_SCREENSHOTS=1);
+One walk through the setup wizard (logged in to Voilà with the apps token), including the
+sandbox's Salesforce login page in its own tab (the loopback redirect completes the step), the
+schedule on the save step, a screenshot per step (into ``docs/screenshots/`` with TOOLKIT_UPDATE_SCREENSHOTS=1);
 then the integrations page runs the new integration for real, and the quota dashboard shows it
 and its tasks. Last, deletions held by the mass-delete guard (B6) show on the integrations page
 with their Confirm button, which carries them out.
@@ -100,13 +101,19 @@ def test_the_wizard_then_the_integrations_page_and_the_dashboard(page: Any, serv
     expect(message).to_contain_text("Newsletter (browser)")
     shot(page, "wizard-5-list")
 
-    # 6. Save and activate (S8).
+    # 6. Save and activate (S8), with a schedule, checked as it is typed.
     button(page, "Next").click()
+    schedule, said = page.get_by_label("Schedule", exact=True), page.locator(".toolkit-schedule-message")
+    expect(schedule).to_have_value("every 15 minutes")
+    schedule.fill("every blue moon")
+    expect(said).to_contain_text("write an interval")
+    schedule.fill("every 2 hours")
+    expect(said).to_have_text("")
     button(page, "Save and activate").click()
     expect(message).to_contain_text("active", timeout=30_000)
     shot(page, "wizard-6-saved")
     integ = served.tk.store.get_integration(NAME)
-    assert integ.status == "active" and integ.list_id
+    assert integ.status == "active" and integ.list_id and integ.schedule == "every 2 hours"
 
     # The integrations page: the new integration, run for real.
     page.goto(served.app("integrations.ipynb"))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import requests
 
+from toolkit.apps import apps_token
+
 
 def found(pattern: str, text: str) -> re.Match[str]:
     """The first match of ``pattern`` in the demo's output (the test fails naming it if there is none)."""
@@ -94,8 +96,9 @@ def test_demo_serves_the_voila_apps_until_ctrl_c(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        urls = []
+        urls, printed = [], []
         for line in proc.stdout:
+            printed.append(line)
             urls += re.findall(r"http://127\.0\.0\.1:\d+/voila/render/\S+\.ipynb", line)
             if line.startswith("Serving the apps"):
                 break
@@ -104,7 +107,14 @@ def test_demo_serves_the_voila_apps_until_ctrl_c(tmp_path: Path) -> None:
             "integrations.ipynb",
             "quota_dashboard.ipynb",
         ]
-        page = requests.get(urls[2], timeout=60)  # Voilà runs the notebook before answering
+        state = tmp_path / ".sandbox" / "demo-state"
+        token = apps_token(state).reveal()  # made and saved when the apps were served
+        assert token not in "".join(printed)  # the demo says where the token is, never the token
+        assert "toolkit apps token" in "".join(printed) and str(state.resolve()) in "".join(printed)
+        refused = requests.get(urls[2], timeout=60)  # no login: Jupyter's login page, no app
+        assert "/login" in refused.url and "Monthly tasks" not in refused.text
+        # Voilà runs the notebook before answering
+        page = requests.get(urls[2], headers={"Authorization": f"token {token}"}, timeout=60)
         assert page.status_code == 200 and "Monthly tasks" in page.text  # the notebook ran
         assert "from toolkit.ui import" not in page.text  # no code shown
         proc.send_signal(signal.SIGINT)

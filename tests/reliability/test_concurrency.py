@@ -125,7 +125,7 @@ def test_the_sandbox_listens_on_127_0_0_1_only(env_factory: Any) -> None:
 def test_the_voila_apps_listen_on_127_0_0_1_only(tmp_path: Path) -> None:
     pytest.importorskip("voila")
     script = (
-        "import sys; from pathlib import Path; from toolkit.cli.voila import serve_voila; "
+        "import sys; from pathlib import Path; from toolkit.apps import serve_voila; "
         "serve_voila(Path(sys.argv[1]), lambda line: print(line, flush=True))"
     )
     child = subprocess.Popen(

@@ -6,6 +6,7 @@ flow against the sandbox's login URL, as a scheduled run would.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from toolkit.api import Toolkit
 from toolkit.cli.demo import connect_sandbox, sandbox_settings
-from toolkit.config import Settings
+from toolkit.config import Settings, save_settings
 from toolkit.sandbox import Sandbox, SandboxConfig
 
 MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName", "SMS": "MobilePhone"}
@@ -56,6 +57,21 @@ def make_env(
     tk = Toolkit(sandbox_settings(info, tmp_path / "state", **settings))
     connect_sandbox(tk, info, "sandbox-org")
     return sandbox, tk
+
+
+def write_settings(settings: Settings) -> Path:
+    """Save ``settings`` (those that differ from the defaults) to its ``toolkit.toml``, as a user
+    would: a child process (papermill, ``toolkit serve``) then reads the same ones."""
+    defaults = Settings(state_dir=settings.state_dir)
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(Settings):
+        value = getattr(settings, spec.name)
+        if spec.name == "state_dir" or value == getattr(defaults, spec.name):
+            continue
+        values[spec.name] = (
+            str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+        )
+    return save_settings(settings.state_dir, **values)
 
 
 def distinct_emails(env: Env, obj: str = "Contact") -> int:

@@ -12,6 +12,8 @@ import pytest
 import toolkit.ui
 from tests.support.sync import Env, setup_integration
 from toolkit.ui import IntegrationsPage, QuotaDashboard, dashboard
+from toolkit.ui.common import FAIL, SUCCESS
+from toolkit.ui.wizard.steps import SaveStep
 
 LEAD_MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName", "SMS": "MobilePhone"}
 
@@ -142,6 +144,68 @@ def test_pages_on_an_empty_state_say_so(env_factory: Any) -> None:
     assert board.status.used == 0 and "No task used this month yet" in board.breakdown.value
     assert "No run yet" in board.runs_html.value and "No Salesforce API reading yet" in board.api_html.value
     assert "0 rejected record(s)" in board.rejections_html.value and board.message.text == ""
+
+
+def test_the_integrations_page_edits_each_integrations_schedule(env_factory: Any) -> None:
+    env = env_factory(contacts=10, seed=3)
+    tk = env.tk
+    setup_integration(tk, "contacts")
+    tk.create_integration("draft", "Lead")
+    page = IntegrationsPage(tk)
+    assert {r["name"]: r["schedule"] for r in page.rows()} == {
+        "contacts": "every 15 minutes",
+        "draft": "every 15 minutes",
+    }
+    page.choice.value = "contacts"
+    assert page.schedule.value == "every 15 minutes" and not page.schedule.disabled
+
+    page.schedule.value = "every now and then"  # refused, in words, next to the field
+    page.schedule_button.click()
+    assert page.schedule_message.level == "error" and "write an interval" in page.schedule_message.text
+    assert tk.store.get_integration("contacts").schedule == "every 15 minutes"
+    page.schedule.value = "1s"
+    page.schedule_button.click()
+    assert "5 seconds or more" in page.schedule_message.text
+
+    page.schedule.value = "  0 6 * * MON-FRI "  # a cron expression, kept in its canonical form
+    page.schedule_button.click()
+    assert page.schedule_message.level == "ok" and "runs 0 6 * * mon-fri" in page.schedule_message.text
+    assert tk.store.get_integration("contacts").schedule == "0 6 * * mon-fri"
+    assert page.schedule.value == "0 6 * * mon-fri" and ">0 6 * * mon-fri<" in page.table.value
+    page.schedule.value = "2h"
+    page.schedule_button.click()
+    assert tk.store.get_integration("contacts").schedule == "every 2 hours" == page.schedule.value
+
+    page.choice.value = "draft"  # the field follows the drop-down
+    assert page.schedule.value == "every 15 minutes" and page.schedule_message.text == ""
+    page.choice.value = "contacts"
+    assert page.schedule.value == "every 2 hours"
+
+
+def test_the_wizards_save_step_takes_a_checked_schedule(env_factory: Any) -> None:
+    env = env_factory(contacts=10, seed=3)
+    tk = env.tk
+    setup_integration(tk, "contacts")
+    tk.deactivate("contacts")
+    step = SaveStep(tk)
+    step.integration = "contacts"
+    step.enter()
+    assert step.schedule.value == "every 15 minutes"  # the default, as the draft has it
+    assert "every 15 minutes" in step.summary.value and step.schedule_message.text == ""
+
+    step.schedule.value = "every blue moon"  # checked as it is typed, the error next to it
+    assert step.schedule_message.level == "error" and "write an interval" in step.schedule_message.text
+    step.activate.click()
+    assert step.state == FAIL and "Correct the schedule" in step.message.text
+    assert tk.store.get_integration("contacts").status == "draft"
+
+    step.schedule.value = "30 7 * * *"
+    assert step.schedule_message.text == ""
+    step.activate.click()
+    assert step.state == SUCCESS, step.message.text
+    integ = tk.store.get_integration("contacts")
+    assert (integ.status, integ.schedule) == ("active", "30 7 * * *")
+    assert "30 7 * * *" in step.summary.value
 
 
 def test_ui_exports_are_sorted_and_documented() -> None:

@@ -1,7 +1,8 @@
 """Brevo's marketing webhooks as data: parsed, checked and authenticated, with no I/O.
 
 An event is a hint (issue 14): the receiver authenticates it (:func:`authenticate`), parses it
-(:func:`parse_events`), records it durably (:meth:`toolkit.store.Store.record_events`, which
+(:func:`parse_batch`, which keeps the well-formed events of a batch; :func:`parse_events` takes a
+batch whole or not at all), records it durably (:meth:`toolkit.store.Store.record_events`, which
 ignores an event already recorded by its :attr:`BrevoEvent.key`) and answers at once; a
 targeted run then reads the affected contacts from the API and applies the usual rules. So an
 event keeps only what finds the contact and orders the hints (kind, e-mail, list ids, time,
@@ -41,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from toolkit.credentials import Secret
 from toolkit.exceptions import ToolkitError
@@ -51,7 +52,9 @@ __all__ = [
     "BrevoEvent",
     "EventKind",
     "MalformedEvent",
+    "ParsedBatch",
     "authenticate",
+    "parse_batch",
     "parse_event",
     "parse_events",
 ]
@@ -152,6 +155,48 @@ def parse_events(body: bytes) -> list[BrevoEvent]:
                 raise MalformedEvent(f"event {index} of the batch: {error}") from None
         return events
     return [_event(data)]
+
+
+class ParsedBatch(NamedTuple):
+    """What :func:`parse_batch` kept of a webhook body.
+
+    Attributes:
+        events: the well-formed events, in the body's order.
+        malformed: how many events of the body were left out as malformed (their positions are
+            not kept: a caller has nothing to repeat of them).
+    """
+
+    events: list[BrevoEvent]
+    malformed: int
+
+
+def parse_batch(body: bytes) -> ParsedBatch:
+    """The well-formed events of a webhook body, and how many others were left out (lenient).
+
+    The receiver's reading: one malformed event of a batched delivery must not cost the others
+    (Brevo retries nothing after a 4xx, so refusing the whole batch would lose them), and an
+    event is only a hint, so a malformed one is simply dropped.
+
+    Raises:
+        MalformedEvent: the body is no UTF-8 JSON, or is neither an object nor an array.
+
+    Example:
+        >>> parsed = parse_batch(b'[{"event": "contact_deleted", "email": "a@example.com", "ts": 1}, {"event": 1}]')
+        >>> ([e.kind.value for e in parsed.events], parsed.malformed)
+        (['contact_deleted'], 1)
+    """
+    data = _json(body)
+    items = data if isinstance(data, list) else [data]
+    if not isinstance(data, list | dict):
+        raise MalformedEvent("the body must be a JSON object or an array of them")
+    events: list[BrevoEvent] = []
+    malformed = 0
+    for item in items:
+        try:
+            events.append(_event(item))
+        except MalformedEvent:
+            malformed += 1
+    return ParsedBatch(events, malformed)
 
 
 def parse_event(body: bytes) -> BrevoEvent:

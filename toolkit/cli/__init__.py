@@ -14,7 +14,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from toolkit.cli.apps import add_commands as add_apps_commands
 from toolkit.cli.quota import add_commands as add_quota_commands
+from toolkit.cli.serve import add_commands as add_serve_commands
 from toolkit.cli.sync import add_commands, run_command
 from toolkit.exceptions import ToolkitError
 
@@ -138,11 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.set_defaults(func=_notebooks)
     add_commands(sub)
     add_quota_commands(sub)
+    add_serve_commands(sub)
+    add_apps_commands(sub)  # toolkit apps token
     return parser
 
 
 def _notebooks(args: argparse.Namespace) -> int:
-    from toolkit.cli.voila import NOTEBOOKS
+    from toolkit.apps import NOTEBOOKS
 
     print(NOTEBOOKS)
     return EXIT_OK

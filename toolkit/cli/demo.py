@@ -1,9 +1,11 @@
 """``make demo``: the sandbox with seeded data, a short tour through real clients, a sync, the apps.
 
 Then a Contacts and a Leads integration, one real sync of each through ``sync.ipynb`` of the
-toolkit's notebooks (:data:`toolkit.cli.voila.NOTEBOOKS`, papermill), the figures and audit
-reports, and the Voilà apps served on 127.0.0.1 until Ctrl-C. It needs the ``sandbox`` and
-``notebooks`` extras (``pip install 'sf-brevo-toolkit[sandbox,notebooks]'``).
+toolkit's notebooks (:data:`toolkit.apps.NOTEBOOKS`, papermill), the figures and audit
+reports, and the Voilà apps served on 127.0.0.1 until Ctrl-C, behind a login: the demo prints
+where the apps token is (the demo state's ``credentials.json``, or ``toolkit apps token``), never
+the token itself. It needs the ``sandbox`` and ``notebooks`` extras
+(``pip install 'sf-brevo-toolkit[sandbox,notebooks]'``).
 
 The figures say what the runs did with the data's real-org traits (:func:`messy_figures`):
 values cleared, duplicate e-mails rejected (D1), Leads superseded by or converted into Contacts,
@@ -322,7 +324,7 @@ def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
     Raises:
         ToolkitError: the ``sandbox`` or ``notebooks`` extra is not installed (said before anything starts).
     """
-    from toolkit.cli.voila import NOTEBOOKS, find_voila, run_sync_notebook, serve_voila
+    from toolkit.apps import NOTEBOOKS, find_voila, run_sync_notebook, serve_voila
 
     try:
         from toolkit.sandbox.runner import Sandbox, SandboxConfig
@@ -362,7 +364,7 @@ def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
             out(line)
         out(f"State: {state.resolve()}  (export TOOLKIT_STATE_DIR={state.resolve()} to use it)")
         if serve:
-            out("Voilà apps:")
+            out("Voilà apps (they ask for the apps token, see below):")
             serve_voila(state, out)
     finally:
         sandbox.stop()

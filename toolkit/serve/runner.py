@@ -1,8 +1,9 @@
 """A served run: ``sync.ipynb`` run by papermill, its notebook and report kept, retried with backoff.
 
 ``toolkit serve`` runs each integration's scheduled (and reconciliation) runs as a scheduler
-would from the outside: ``papermill sync.ipynb`` in a child process, with ``TOOLKIT_STATE_DIR``
-and no credential as a parameter. Each run keeps, under ``<state_dir>/runs/<integration>/``::
+would from the outside: ``papermill sync.ipynb`` in a child process, with the server's own
+environment (``TOOLKIT_STATE_DIR``, and the ``TOOLKIT_*`` settings and credential variables a
+unit file gives it) and no credential as a parameter. Each run keeps, under ``<state_dir>/runs/<integration>/``::
 
     20261206T081500Z-schedule.ipynb         the executed notebook (what a person opens to see why)
     20261206T081500Z-schedule-report/       the run's audit report (HTML and CSV, SPEC A2)
@@ -13,18 +14,16 @@ the state (status, counts, trigger) is what the pages show; the notebook is the 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from toolkit.exceptions import ToolkitError
+from toolkit.apps import papermill_sync
 from toolkit.store import Run, RunStatus, RunTrigger, Store
 
 __all__ = [
@@ -34,17 +33,10 @@ __all__ = [
     "purge_runs",
     "run_folder",
     "run_sync_notebook",
-    "sync_notebook",
 ]
 
 NOTEBOOK_TIMEOUT = 6 * 3600
 """Seconds a served run may take before it is abandoned (a 1M-record initial load takes minutes)."""
-PAPERMILL_MISSING = "papermill is not installed: pip install 'sf-brevo-toolkit[notebooks]'"
-
-
-def sync_notebook() -> Path:
-    """The toolkit's ``sync.ipynb`` (package data, in a clone and in an installed toolkit alike)."""
-    return Path(__file__).resolve().parents[1] / "notebooks" / "sync.ipynb"
 
 
 def run_folder(state_dir: Path, integration: str) -> Path:
@@ -86,12 +78,6 @@ class ServedRun:
         return self.run.status in (RunStatus.FAILED, RunStatus.RUNNING)
 
 
-def _environment(state_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
-    env["TOOLKIT_STATE_DIR"] = str(state_dir.resolve())
-    return env
-
-
 def run_sync_notebook(
     state_dir: Path,
     integration: str,
@@ -113,8 +99,6 @@ def run_sync_notebook(
     Raises:
         ToolkitError: papermill is not installed.
     """
-    if importlib.util.find_spec("papermill") is None:
-        raise ToolkitError(PAPERMILL_MISSING)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     folder = run_folder(state_dir, integration)
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,13 +107,16 @@ def run_sync_notebook(
     with Store.open(state_dir) as store:
         integration_id = store.get_integration(integration).id
         before = max((r.id for r in store.list_runs(integration_id, limit=1)), default=0)
-    args = [sys.executable, "-m", "papermill", str(sync_notebook()), str(notebook), "-k", "python3"]
-    args += ["--no-progress-bar", "-p", "integration", integration, "-p", "dry_run", "False"]
-    args += ["-p", "full_resync", str(full), "-p", "report_dir", str(report_dir.resolve())]
-    args += ["-p", "trigger", str(trigger)]
     try:
-        done = subprocess.run(
-            args, env=_environment(state_dir), capture_output=True, text=True, timeout=timeout, check=False
+        done = papermill_sync(
+            state_dir,
+            integration,
+            notebook,
+            report_dir,
+            full=full,
+            trigger=str(trigger),
+            timeout=timeout,
+            environ=os.environ,  # the server's: its TOOLKIT_* settings and credentials variables
         )
         code, output = done.returncode, done.stderr
     except subprocess.TimeoutExpired:

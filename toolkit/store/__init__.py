@@ -27,8 +27,8 @@ from toolkit.store.base import DB_FILE
 from toolkit.store.connections import MAX_CONNECTIONS_PER_ACCOUNT, ConnectionsMixin, same_account
 from toolkit.store.integrations import IntegrationsMixin
 from toolkit.store.links import LinksMixin
-from toolkit.store.polls import PollHour, PollsMixin
 from toolkit.store.outbox import OUTBOX_STATES, OutboxMessage, OutboxStatus
+from toolkit.store.polls import PollHour, PollsMixin
 from toolkit.store.quota import IntegrationTasks, QuotaStoreMixin
 from toolkit.store.records import (
     CONFLICT_WINNERS,
@@ -90,6 +90,7 @@ __all__ = [
     "OUTBOX_STATES",
     "OutboxMessage",
     "OutboxStatus",
+    "PollHour",
     "REJECTION_STATES",
     "RUN_STATUSES",
     "Rejection",
@@ -97,7 +98,6 @@ __all__ = [
     "ReportRow",
     "Run",
     "RunStatus",
-    "PollHour",
     "RunTrigger",
     "Side",
     "Store",

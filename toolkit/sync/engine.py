@@ -6,12 +6,17 @@ write the remaining Brevo changes to Salesforce -> on its cadence, find contacts
 Brevo and delete them in Salesforce. Every batch commits its links, cursor and rejections in
 one transaction after the API confirmed it, so a crash anywhere replays at most one batch and
 the replay changes nothing twice.
+
+A targeted run (``events``: Brevo's marketing webhooks, issue 14) is the same run, told what
+to look at too: the linked contacts the events name that the read of Brevo's changes did not
+bring are read directly, and the contacts ``contact_deleted`` events name are looked up and,
+if really gone, deleted in this run (:mod:`.presence`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from toolkit.mapping.types import Mapping
 from toolkit.rules.base import RULE_Y8
@@ -27,13 +32,14 @@ from ..exceptions import (
 )
 from ..quota import Quota, check_not_stopped
 from ..salesforce import SalesforceClient
-from ..store import Direction, IntegrationStatus, LinkState, RunStatus, RunTrigger, Store
+from ..store import Direction, IntegrationStatus, LinkState, RunStatus, RunTrigger, Store, WebhookEvent
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
 from .inbound import read_brevo_changes, record_left_list, sync_to_salesforce
 from .lock import RunLock
 from .model import RunResult
 from .outbound import sync_to_brevo
+from .presence import confirm_deleted, named_changes
 
 __all__ = ["run_integration"]
 
@@ -66,6 +72,7 @@ def run_integration(
     quota: Quota | None = None,
     progress: Callable[[str, int], None] | None = None,
     trigger: RunTrigger = RunTrigger.MANUAL,
+    events: Sequence[WebhookEvent] | None = None,
 ) -> RunResult:
     """Run (or, with ``dry_run``, plan: SPEC B1) one integration's two-way sync.
 
@@ -83,6 +90,15 @@ def run_integration(
             counted in the batch's commit; ``None`` writes without a quota.
         progress: called with ``(phase, records)`` as records are handled (e.g. a tqdm bar).
         trigger: what started the run, kept with it (the pages show it).
+        events: webhook events of this integration (its inbox, see
+            :meth:`toolkit.store.Store.pending_events`) that this run must act on besides the
+            usual: hints, checked against the API. The contacts named by ``contact_deleted``
+            events are looked up now and, if Brevo no longer knows them, deleted in Salesforce
+            in this run (Y10 and B6 as usual) even when the periodic deletion check is not due;
+            a contact that still exists is not deleted. The linked contacts named (by e-mail or
+            contact id) by the other events are read when Brevo's ``modifiedSince`` read did
+            not bring them. The caller marks the events processed
+            (:func:`toolkit.serve.events.apply_events`).
 
     Returns:
         The run's result; ``status`` says how it ended. Refusals of single records are
@@ -115,10 +131,14 @@ def run_integration(
         linked_before = store.count_links(integration.id)
         try:
             changes, brevo_cursor = read_brevo_changes(ctx, full=full)
+            if events:
+                named_changes(ctx, events, changes)
             sync_to_brevo(ctx, changes, full=full, confirm_deletes=confirm_deletes)
             record_left_list(ctx)
             if not ctx.stopped:
                 sync_to_salesforce(ctx, changes, brevo_cursor)
+            if events and not ctx.stopped:
+                confirm_deleted(ctx, events)
             if not ctx.stopped:
                 sync_brevo_deletions(
                     ctx, linked_before=linked_before, full=full, confirm_deletes=confirm_deletes

@@ -13,21 +13,46 @@ write are looked up, by the cheaper of two ways (the run's API calls are what th
 Contacts seen in this run's read of Brevo's changes need no look-up. A deleted contact's write
 is dropped and its link handed to the deletion check (Y10, in this run); a contact taken off the
 list is updated directly, without a list (``left_list``, B9), and the audit shows it.
+
+A targeted run (Brevo's marketing webhooks, issue 14) brings hints, never facts: the links its
+events name (:func:`event_links`) are looked up here too. A ``contact_deleted`` event's contact
+is handed to the deletion check only when the look-up finds it gone now
+(:func:`confirm_deleted`): a forged, replayed or reordered event (the contact re-created since)
+deletes nothing. The other events' linked contacts are read when this run's read of Brevo's
+changes (``modifiedSince``) did not bring them (:func:`named_changes`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Sequence
 
 from toolkit.rules.base import BrevoContact
+from toolkit.rules.hashing import brevo_values, canonical_values
 
 from ..brevo import contact_ext_id
-from ..store import Direction, Link, LinkState, Rejection
+from ..brevo.events import EventKind
+from ..store import Direction, Link, LinkState, Rejection, WebhookEvent
 from .context import BrevoMembers, SyncContext
-from .plan import RULE_LEFT_LIST, Write, WriteKind
+from .diff import Change, changed_keys
+from .plan import PARKED_DOMAIN, RULE_LEFT_LIST, Write, WriteKind
 
-__all__ = ["LIST_PAGE", "ensure_present", "left_list_rejections", "list_members", "look_up"]
+__all__ = [
+    "LIST_PAGE",
+    "confirm_deleted",
+    "ensure_present",
+    "event_links",
+    "left_list_rejections",
+    "list_members",
+    "look_up",
+    "named_changes",
+]
+
+DELETABLE = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST})
+"""Link states whose record a deletion in Brevo deletes (as the full check of :mod:`.deletions`)."""
+READ_BACK = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST, LinkState.SUSPENDED})
+"""Link states whose contact's Brevo changes are read (as :mod:`.inbound` does)."""
 
 LIST_PAGE = 500  # members per call of GET /contacts/lists/{id}/contacts
 
@@ -133,3 +158,89 @@ def left_list_rejections(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]
             for sf_id in sf_ids
         ],
     )
+
+
+def event_links(ctx: SyncContext, events: Iterable[WebhookEvent]) -> dict[int, list[Link]]:
+    """The integration's links each event names, by event id: by e-mail, or by Brevo contact id.
+
+    An event naming no link (a contact of Brevo's own, Y1, or of another integration) maps to
+    an empty list.
+    """
+    events = list(events)
+    by_email = ctx.store.links_by_emails({e.email for e in events}, integration_ids=[ctx.iid])
+    ids = {e.contact_id for e in events if e.contact_id is not None}
+    by_id = ctx.store.links_by_brevo_ids(ctx.iid, ids) if ids else {}
+    named: dict[int, list[Link]] = {}
+    for event in events:
+        links = {link.sf_id: link for link in by_email.get(event.email.lower(), [])}
+        if event.contact_id is not None and event.contact_id in by_id:
+            link = by_id[event.contact_id]
+            links[link.sf_id] = link
+        named[event.id] = list(links.values())
+    return named
+
+
+def confirm_deleted(ctx: SyncContext, events: Sequence[WebhookEvent]) -> list[Link]:
+    """Hand the linked contacts that ``contact_deleted`` events name, and that are gone now, to the deletion check.
+
+    Each named link (active or off the list, as the full check takes them) is looked up at
+    Brevo now (:func:`look_up`, one call each): only a contact Brevo no longer knows is added to
+    ``ctx.gone_in_brevo``, which :func:`toolkit.sync.deletions.sync_brevo_deletions` deletes in
+    this run (Y10, the B6 guard as usual) whether or not the periodic check is due. A contact
+    that still exists (a forged or replayed event, or one reordered after a re-creation) is left
+    alone, and so is a contact taken off the list only (B9 is the full check's to decide).
+
+    Returns:
+        The links found gone.
+    """
+    deletions = [e for e in events if e.kind == EventKind.CONTACT_DELETED]
+    if not deletions:
+        return []
+    candidates: dict[str, Link] = {}
+    for links in event_links(ctx, deletions).values():
+        for link in links:
+            if link.state in DELETABLE and link.sf_id not in ctx.gone_in_brevo:
+                candidates[link.sf_id] = link
+    found = look_up(ctx, list(candidates))
+    gone = [link for sf_id, link in candidates.items() if found[sf_id] is None]
+    for link in gone:
+        ctx.gone_in_brevo[link.sf_id] = link
+        ctx.outcome.add("deleted_in_brevo", sample={"Id": link.sf_id})
+    return gone
+
+
+def named_changes(ctx: SyncContext, events: Sequence[WebhookEvent], changes: dict[str, Change]) -> int:
+    """Read the linked contacts that events other than deletions name and this run's read did not bring.
+
+    Brevo's ``modifiedSince`` read normally brings every change an event tells of; a linked
+    contact it did not bring (a change older than the cursor, or one that did not move
+    ``modifiedAt``) is read directly, one ``GET /contacts/{ext_id}`` each (the event names it by
+    e-mail or contact id, :func:`event_links`; the link's EXT_ID finds the contact even when its
+    e-mail changed since), and added to ``changes`` when its synced attributes differ from the
+    last sync, as the read would have added it. Events naming no link (Brevo's own contacts, Y1)
+    cost no call.
+
+    Returns:
+        How many contacts were read.
+    """
+    others = [e for e in events if e.kind != EventKind.CONTACT_DELETED]
+    if not others:
+        return 0
+    todo: dict[str, Link] = {}
+    for links in event_links(ctx, others).values():
+        for link in links:
+            if link.state in READ_BACK and link.sf_id not in ctx.seen_in_brevo and link.sf_id not in changes:
+                todo[link.sf_id] = link
+    keys = [spec.brevo_attribute for spec in ctx.mapping.synced()]
+    for sf_id, link in todo.items():
+        contact = ctx.brevo.get_contact(sf_id, identifier_type="ext_id")
+        if contact is None:
+            continue  # deleted since: the deletion check (or its own event) settles it
+        ctx.seen_in_brevo[sf_id] = contact
+        values = canonical_values(brevo_values(contact, ctx.mapping), ctx.mapping)
+        changed = changed_keys(values, link.synced, keys)
+        if str(values.get("EMAIL") or "").endswith("@" + PARKED_DOMAIN):
+            changed.discard("EMAIL")  # parked for an exchange of addresses (B5), as the read does
+        if changed:
+            changes[sf_id] = Change(sf_id, contact, values, changed, link)
+    return len(todo)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -17,6 +18,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from toolkit.api import Toolkit
+from toolkit.config import ROLE_ENV, VIEWER_ROLE
 from toolkit.exceptions import (
     ApiDisabledError,
     AuthError,
@@ -32,14 +34,17 @@ __all__ = [
     "FAIL",
     "INIT",
     "READY",
+    "ROLE_ENV",
     "STATES",
     "SUCCESS",
+    "VIEWER_ROLE",
     "Message",
     "frame_rows",
     "friendly_error",
     "guarded",
     "html_table",
     "open_toolkit",
+    "viewer_mode",
 ]
 
 log = logging.getLogger(__name__)
@@ -82,6 +87,19 @@ _LEVELS = {
 }
 
 T = TypeVar("T")
+
+
+def viewer_mode(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the apps run read-only, for stakeholders: ``TOOLKIT_ROLE=viewer`` in the environment.
+
+    A Voilà server started with ``running_voila(..., viewer=True)`` sets it in its kernels'
+    environment; the pages then show no action button and no editable field.
+
+    Args:
+        environ: the environment to read (default: this process's).
+    """
+    env = os.environ if environ is None else environ
+    return env.get(ROLE_ENV, "").strip().lower() == VIEWER_ROLE
 
 
 def open_toolkit(tk: Toolkit | None) -> Toolkit:

@@ -3,7 +3,8 @@ mass-delete guard with a Confirm button each (B6), Salesforce API usage (B3), re
 the rejected records (A1) filterable by rule and integration, with a CSV download.
 
 Everything comes from :class:`toolkit.quota.Quota` and :mod:`toolkit.audit`; this module only
-lays it out.
+lays it out. For a viewer (``TOOLKIT_ROLE=viewer``, :func:`~toolkit.ui.common.viewer_mode`) it is
+read-only: the held deletions are listed without their Confirm buttons.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from toolkit.quota import QuotaState, QuotaStatus
 from toolkit.store import RejectionState
 
 from .charts import usage_chart
-from .common import DIRECTIONS, Message, frame_rows, guarded, html_table, open_toolkit
+from .common import DIRECTIONS, Message, frame_rows, guarded, html_table, open_toolkit, viewer_mode
 from .held import HeldDeletions
 
 __all__ = ["CSV_COLUMNS", "CSV_INLINE_ROWS", "QuotaDashboard", "TABLE_ROWS"]
@@ -71,8 +72,11 @@ class QuotaDashboard(widgets.VBox):
 
     Args:
         tk: the toolkit (default: ``Toolkit()`` on ``$TOOLKIT_STATE_DIR``).
+        viewer: read-only, for stakeholders: no Confirm button (default:
+            :func:`~toolkit.ui.common.viewer_mode`); filtering and the CSV download stay.
 
     Attributes:
+        viewer: whether the dashboard is read-only.
         rule, integration, state: the rejections table's filters (linked to its drop-downs;
             ``""`` means all).
         status: the :class:`~toolkit.quota.QuotaStatus` shown.
@@ -85,9 +89,12 @@ class QuotaDashboard(widgets.VBox):
     integration = traitlets.Unicode(ALL)
     state = traitlets.Unicode(RejectionState.OPEN)
 
-    def __init__(self, tk: Toolkit | None = None, **kwargs: Any) -> None:
+    def __init__(self, tk: Toolkit | None = None, *, viewer: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("toolkit-dashboard")
+        self.viewer = viewer_mode() if viewer is None else viewer
+        if self.viewer:
+            self.add_class("toolkit-viewer")
         self.message = Message()
         self.status: QuotaStatus | None = None
         opened = guarded(self.message, lambda: open_toolkit(tk))
@@ -102,7 +109,9 @@ class QuotaDashboard(widgets.VBox):
         self.forecast_html = widgets.HTML()
         self.forecast_html.add_class("toolkit-forecast")
         self.breakdown = widgets.HTML()
-        self.held = HeldDeletions(self.tk, on_confirmed=lambda _name, _result: self.refresh())
+        self.held = HeldDeletions(
+            self.tk, on_confirmed=lambda _name, _result: self.refresh(), viewer=self.viewer
+        )
         self.api_html = widgets.HTML()
         self.api_html.add_class("toolkit-api-usage")
         self.runs_html = widgets.HTML()

@@ -6,7 +6,8 @@ deletions (creates and updates still go through): the links wait in state ``held
 Brevo, not yet deleted in Salesforce). :class:`HeldDeletions` lists them, with a few examples to
 check, and its "Confirm N deletions" button carries them out through
 :meth:`toolkit.api.Toolkit.confirm_deletions`. The integrations page and the quota dashboard
-both show it.
+both show it; for a viewer (:func:`~toolkit.ui.common.viewer_mode`) it lists them without the
+buttons, and :meth:`HeldDeletions.confirm` refuses.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from toolkit.api import Toolkit
 from toolkit.store import Integration, Link, LinkState, RunStatus
 from toolkit.sync import RunResult
 
-from .common import Message, guarded
+from .common import Message, guarded, viewer_mode
 
 __all__ = [
     "EXAMPLES",
@@ -88,6 +89,8 @@ class HeldDeletions(widgets.VBox):
             it, the box reloads itself).
         hide_when_empty: show nothing at all while no deletion is held and nothing is to be said
             (else a line saying that none is held).
+        viewer: read-only: the held deletions are listed without a Confirm button (default:
+            :func:`~toolkit.ui.common.viewer_mode`).
 
     Attributes:
         held: integration name -> held deletions per link state, as last loaded.
@@ -102,11 +105,13 @@ class HeldDeletions(widgets.VBox):
         *,
         on_confirmed: Callable[[str, RunResult], None] | None = None,
         hide_when_empty: bool = False,
+        viewer: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.add_class("toolkit-held-deletions")
         self.tk = tk
+        self.viewer = viewer_mode() if viewer is None else viewer
         self.own_message = message is None
         self.message = Message() if message is None else message
         self.on_confirmed = on_confirmed
@@ -142,9 +147,12 @@ class HeldDeletions(widgets.VBox):
             text = widgets.HTML(
                 f'<div class="toolkit-held-row" style="margin:2px 0"><b>{html.escape(name)}</b>: '
                 f"{html.escape(held_words(counts))}.<br><span style='color:#555;font-size:12px'>"
-                f"Check them first: {shown}{more}.</span></div>",
+                f"{'Examples' if self.viewer else 'Check them first'}: {shown}{more}.</span></div>",
                 layout=widgets.Layout(width="auto", flex="1 1 auto"),
             )
+            if self.viewer:  # read-only: the rows, no button
+                rows.append(text)
+                continue
             button = widgets.Button(
                 description=confirm_label(total),
                 button_style="danger",
@@ -161,6 +169,8 @@ class HeldDeletions(widgets.VBox):
             "The mass-delete guard (B6) holds these deletions: more records were deleted on one side than "
             "the integration allows without a confirmation. Everything else was synced."
         )
+        if self.viewer:
+            intro += " Someone who manages the integrations confirms them."
         head = widgets.HTML(
             f"<p style='margin:4px 0'>{html.escape(intro)}</p>"
             if self.held
@@ -177,6 +187,11 @@ class HeldDeletions(widgets.VBox):
             The confirming run's :class:`~toolkit.sync.RunResult`, or ``None`` when it could not run
             (the message says why).
         """
+        if self.viewer:
+            self.message.say(
+                "This page is read-only: deletions are confirmed by someone who manages it.", "warn"
+            )
+            return None
         button = self.buttons.get(name)
         if button is not None:
             button.disabled = True

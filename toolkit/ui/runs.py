@@ -24,7 +24,7 @@ from toolkit.api import Toolkit
 from toolkit.audit.meanings import rule_title
 from toolkit.audit.reports import ReportPaths, RunSummary, run_summary, write_run_report
 from toolkit.exceptions import ConfigError, ToolkitError
-from toolkit.store import RunStatus
+from toolkit.store import RunStatus, RunTrigger
 from toolkit.sync import RunResult
 
 from .common import ACTION_LABELS, html_table, open_toolkit
@@ -106,6 +106,7 @@ def run_sync(
     full: bool = False,
     report_dir: str | Path = "reports",
     tk: Toolkit | None = None,
+    trigger: str = RunTrigger.MANUAL,
 ) -> SyncOutcome:
     """Run one integration with tqdm progress bars and write its audit report (SPEC A2).
 
@@ -115,6 +116,7 @@ def run_sync(
         full: compare every record, not only the changes since the last run.
         report_dir: where the report's HTML and CSV go (created if missing).
         tk: the toolkit (default: ``Toolkit()`` on ``$TOOLKIT_STATE_DIR``, closed afterwards).
+        trigger: what started the run (a :class:`toolkit.store.RunTrigger` value), kept with it.
 
     Returns:
         The outcome; a failed run is returned too (its report written), see
@@ -136,7 +138,9 @@ def run_sync(
         bars[phase].update(n)
 
     try:
-        result = tk.run(integration, dry_run=dry_run, full=full, progress=progress)
+        result = tk.run(
+            integration, dry_run=dry_run, full=full, progress=progress, trigger=RunTrigger(trigger)
+        )
         report = None if result.dry_run else write_run_report(tk.store, result.run_id, report_dir)
         summary = run_summary(tk.store, result.run_id)
     finally:

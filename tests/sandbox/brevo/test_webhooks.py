@@ -364,3 +364,20 @@ def test_retry_scale_is_a_sandbox_setting(base: str, http: requests.Session, acc
     assert http.put(f"{base}/_sandbox/brevo/webhook-retry", json={"scale": 0.5}).json() == {"scale": 0.5}
     assert account.webhooks.retry_scale == 0.5
     assert http.get(f"{base}/_sandbox/brevo/webhook-retry").json() == {"scale": 0.5}
+
+
+def test_a_contact_without_an_email_gets_no_event(
+    api: str, http: requests.Session, receiver: Receiver, account: BrevoAccount
+) -> None:
+    # Brevo's documented payloads all carry an e-mail (marketing-webhooks page): no "email": null.
+    _register(api, http, receiver.url)
+    sms_only = http.post(f"{api}/contacts", json={"attributes": {"SMS": "33612345678"}, "listIds": [2]})
+    assert sms_only.status_code == 201, sms_only.text
+    contact_id = sms_only.json()["id"]
+    http.put(f"{api}/contacts/{contact_id}", json={"attributes": {"FIRSTNAME": "Sam"}})
+    http.delete(f"{api}/contacts/{contact_id}")
+    http.post(f"{api}/contacts", json={"email": "after@example.com"})
+    assert account.webhooks.wait_idle(10)
+    assert [r["body"]["email"] for r in receiver.received] == []
+    http.put(f"{api}/contacts/after@example.com", json={"attributes": {"FIRSTNAME": "Al"}})
+    assert [r["body"]["email"] for r in receiver.wait_for(1)] == ["after@example.com"]

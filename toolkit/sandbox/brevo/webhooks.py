@@ -19,7 +19,9 @@ event (API name)      ``event`` in body      fields
 (list_addition) or the contact's lists; ``api_key_name`` comes from the changelog of
 2026-11-01 (https://developers.brevo.com/changelog/2026/11/1). The page's unsubscribe event is a
 campaign's (camp_id, campaign name, date_sent, ts_sent, tag, sending_ip): the sandbox sends no
-campaigns, so those are left out. A ``batched`` webhook gets a JSON array (of one event).
+campaigns, so those are left out. A ``batched`` webhook gets a JSON array (of one event). A
+contact without an e-mail address (SMS only) gets no event at all: the documented payloads all
+carry ``email`` and none shows ``null`` there (see ``_emit``).
 
 Deliveries run in a background thread (alive only while deliveries are due, stopped by
 ``WebhookDispatcher.stop``) and are retried as Brevo's "Retry mechanism" page says
@@ -382,7 +384,13 @@ class WebhookDispatcher:
 
     def _emit(self, event: str, email: str | None, extra: Callable[[], dict[str, Any]]) -> None:
         targets = [w for w in self.webhooks.values() if w.type == "marketing" and event in w.events]
-        if not targets:
+        if not targets or not email:
+            # A contact without an e-mail (SMS only) gets no event: every event table of Brevo's
+            # marketing-webhooks page (https://developers.brevo.com/docs/marketing-webhooks)
+            # lists ``email`` ("Recipient email", a string) and every example carries one; no
+            # source read shows a contact event without one or with ``"email": null``. Sending
+            # nothing is the one behaviour that contradicts no documentation
+            # (shared/reference/brevo-api.md §4 and §6).
             return
         now = self.clock.now()
         ts = int(now.timestamp())

@@ -9,9 +9,10 @@ import ipywidgets as widgets
 import traitlets
 
 from toolkit.api import Toolkit
+from toolkit.schedules import DEFAULT_SCHEDULE, parse_schedule
 from toolkit.store import Integration
 
-from ..common import READY, SUCCESS
+from ..common import READY, SUCCESS, Message, guarded
 from .notify_box import NotifyBox
 from .step import WizardStep
 
@@ -193,10 +194,14 @@ class ListStep(WizardStep):
 
 
 class SaveStep(WizardStep):
-    """S8: a summary, where the quota e-mails go (Q2, Q3), then "Save and activate" or "Save without
-    activating" (a draft).
+    """S8: a summary, the schedule, where the quota e-mails go (Q2, Q3), then "Save and activate" or
+    "Save without activating" (a draft).
 
     Attributes:
+        schedule: when ``toolkit serve`` runs the integration: an interval or a 5-field cron
+            expression in UTC (:func:`toolkit.schedules.parse_schedule`), ``every 15 minutes`` by
+            default; checked as it is typed, stored when the integration is saved.
+        schedule_message: why the schedule is refused, next to it.
         notify: the quota e-mails' recipients and sender (see :class:`~toolkit.ui.wizard.notify_box.NotifyBox`);
             a change is stored when the integration is saved.
     """
@@ -215,14 +220,54 @@ class SaveStep(WizardStep):
         )
         self.activate.on_click(lambda _: self.save(activate=True))
         self.draft.on_click(lambda _: self.save(activate=False))
+        self.schedule = widgets.Text(
+            value=DEFAULT_SCHEDULE,
+            description="Schedule",
+            placeholder="every 15 minutes, 2h, or cron: 0 6 * * mon-fri",
+            style=_WIDE,
+            layout=_field(),
+        )
+        self.schedule.add_class("toolkit-schedule")
+        self.schedule_message = Message()
+        self.schedule_message.add_class("toolkit-schedule-message")
+        self.schedule_message.remove_class("toolkit-message")  # the step's or page's own stays unique
+        self.schedule.observe(lambda _: self.check_schedule(), names="value")
+        schedule_help = widgets.HTML(
+            "<p style='color:#555;font-size:12px;margin:0 0 4px 10em'>How often <code>toolkit serve</code> "
+            "runs it: an interval (every 15 minutes, 2h) or a cron expression in UTC "
+            "(minute hour day month weekday, e.g. 0 6 * * mon-fri).</p>"
+        )
         self.notify = NotifyBox(tk)
-        self.children = [self.summary, self.notify, widgets.HBox([self.activate, self.draft]), self.message]
+        self.children = [
+            self.summary,
+            self.schedule,
+            schedule_help,
+            self.schedule_message,
+            self.notify,
+            widgets.HBox([self.activate, self.draft]),
+            self.message,
+        ]
 
     def enter(self) -> None:
-        """Show what was chosen, and where the quota e-mails will go."""
+        """Show what was chosen, the integration's schedule, and where the quota e-mails will go."""
         self.attempt(self._summarise)
+        integ = self.attempt(lambda: self.tk.store.get_integration(self.integration))
+        if integ is not None:
+            self.schedule.value = integ.schedule
         self.notify.load()
         super().enter()
+
+    def check_schedule(self) -> str | None:
+        """Check the typed schedule; say next to it why it is refused.
+
+        Returns:
+            Its canonical text (``"every 15 minutes"``), or ``None`` when it is not a schedule.
+        """
+        checked = guarded(self.schedule_message, lambda: parse_schedule(self.schedule.value))
+        if checked is None:
+            return None
+        self.schedule_message.say("")
+        return checked.text
 
     def _summarise(self) -> None:
         integ = self.tk.store.get_integration(self.integration)
@@ -236,6 +281,7 @@ class SaveStep(WizardStep):
             ("Field mapping", ", ".join(f"{a} ← {f}" for a, f in pairs) or "none"),
             ("Booleans and picklists (B4)", "synced" if integ.sync_booleans_picklists else "not synced"),
             ("Brevo list", self._list_name(integ)),
+            ("Schedule", integ.schedule),
             ("Status now", integ.status),
         ]
         cells = "".join(
@@ -258,8 +304,26 @@ class SaveStep(WizardStep):
         self.notify.keep()
         return True
 
+    def _keep_schedule(self) -> bool:
+        """Store the schedule; a bad one is said next to the field and the step fails."""
+        if self.check_schedule() is None:
+            self.fail("Correct the schedule to save the integration.")
+            return False
+        integ = guarded(
+            self.schedule_message,
+            lambda: self.tk.store.update_integration(self.integration, schedule=self.schedule.value),
+        )
+        if integ is None:
+            self.fail("Correct the schedule to save the integration.")
+            return False
+        self.schedule.value = integ.schedule
+        return True
+
     def save(self, *, activate: bool) -> None:
-        """Keep changed quota e-mail addresses, then activate the integration or leave it a draft."""
+        """Keep the schedule and changed quota e-mail addresses, then activate the integration or
+        leave it a draft."""
+        if not self._keep_schedule():
+            return
         if self.attempt(self._keep_addresses) is None:
             return
         integ = self.attempt(
