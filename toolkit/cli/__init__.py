@@ -82,7 +82,7 @@ def _human_summary(info: dict[str, Any]) -> str:
 def _demo(args: argparse.Namespace) -> int:
     from toolkit.cli.demo import run_demo
 
-    return run_demo(serve=not args.no_serve)
+    return run_demo(serve=not args.no_serve, server=args.server)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.set_defaults(func=_sandbox_start)
     demo = sub.add_parser("demo", help="the sandbox with seeded data and a short tour (make demo)")
     demo.add_argument("--no-serve", action="store_true", help="exit after the tour instead of serving")
+    demo.add_argument(
+        "--server", action="store_true", help="then run `toolkit serve` on the demo's state (make serve)"
+    )
     demo.set_defaults(func=_demo)
     notebooks = sub.add_parser(
         "notebooks", help="print the folder of the notebooks (Voilà apps, sync.ipynb for papermill)"

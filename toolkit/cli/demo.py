@@ -318,8 +318,34 @@ def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
     return lines
 
 
-def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
+def _serve(state: Path, out: Callable[[str], None]) -> None:
+    """``toolkit serve`` on the demo's state until Ctrl-C, its webhooks posted to 127.0.0.1."""
+    import signal
+    import socket
+    import threading
+
+    from toolkit.config import Settings, save_settings
+    from toolkit.serve.app import serve_forever
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    save_settings(state, webhook_port=port, public_url=f"http://127.0.0.1:{port}")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        serve_forever(Settings.from_env(state_dir=state), out, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_demo(*, serve: bool = True, server: bool = False, out: Callable[[str], None] = print) -> int:
     """Start the sandbox, set up two integrations, sync them through papermill, report, serve Voilà.
+
+    With ``server`` (``make serve``), ``toolkit serve`` then runs on the demo's state instead of
+    Voilà alone: the integrations run every 15 minutes by themselves, and the sandbox Brevo sends
+    its webhooks to the server's receiver on 127.0.0.1 (registered by the server).
 
     Raises:
         ToolkitError: the ``sandbox`` or ``notebooks`` extra is not installed (said before anything starts).
@@ -363,7 +389,9 @@ def run_demo(*, serve: bool = True, out: Callable[[str], None] = print) -> int:
         for line in demo_figures(state, state / "reports"):
             out(line)
         out(f"State: {state.resolve()}  (export TOOLKIT_STATE_DIR={state.resolve()} to use it)")
-        if serve:
+        if server:
+            _serve(state, out)
+        elif serve:
             out("Voilà apps (they ask for the apps token, see below):")
             serve_voila(state, out)
     finally:

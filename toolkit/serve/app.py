@@ -33,7 +33,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from toolkit.api import Toolkit
-from toolkit.apps import running_voila
+from toolkit.apps import login_help, running_voila
 from toolkit.config import Settings
 from toolkit.exceptions import RunLockedError, ToolkitError
 from toolkit.schedules import trigger
