@@ -10,11 +10,17 @@ from toolkit.exceptions import FatalApiError
 
 from .base import BrevoApi, format_brevo_datetime
 
-__all__ = ["ContactsMixin", "EXT_ID", "IDENTIFIER_TYPES", "contact_ext_id"]
+__all__ = ["BATCH_UPDATE_MAX", "ContactsMixin", "EXT_ID", "IDENTIFIER_TYPES", "contact_ext_id"]
 
 IDENTIFIER_TYPES = ("email_id", "phone_id", "contact_id", "ext_id", "whatsapp_id", "landline_number_id")
 CONTACTS_MAX_PAGE = 1000
 LIST_CONTACTS_MAX_PAGE = 500
+BATCH_UPDATE_MAX = 100
+"""Contacts per ``POST /contacts/batch`` call. Brevo's definition states no maximum; 100 keeps a
+call small and is what the toolkit sends (a refused call is split to find the refused contact)."""
+BATCH_IDENTIFIERS = ("email", "id", "sms")
+"""What identifies a contact in an ``updateBatchContacts`` item: exactly one of these (definition
+``updateBatchContacts``: "only pass one of the supported contact identifiers. Email, id or sms")."""
 EXT_ID = "EXT_ID"
 """The contact attribute Brevo keeps the external id in (the toolkit's Salesforce Id, SPEC B5)."""
 
@@ -156,8 +162,13 @@ class ContactsMixin(BrevoApi):
         ext_id: str | None = None,
         list_ids: list[int] | None = None,
         unlink_list_ids: list[int] | None = None,
+        email_blacklisted: bool | None = None,
+        sms_blacklisted: bool | None = None,
     ) -> None:
         """Update one contact (``attributes={"EMAIL": ...}`` changes its e-mail).
+
+        ``email_blacklisted``/``sms_blacklisted`` set or clear the contact's blacklist flags
+        (definition ``updateContact``: ``emailBlacklisted``, ``smsBlacklisted``); ``None`` leaves them.
 
         Raises:
             FatalApiError: 404 ``document_not_found``, or 400 when an identifier is taken.
@@ -167,6 +178,8 @@ class ContactsMixin(BrevoApi):
             "ext_id": ext_id,
             "listIds": list_ids,
             "unlinkListIds": unlink_list_ids,
+            "emailBlacklisted": email_blacklisted,
+            "smsBlacklisted": sms_blacklisted,
         }
         self._call(
             "PUT",
@@ -175,6 +188,32 @@ class ContactsMixin(BrevoApi):
             params=_identifier_params(identifier_type),
             json={k: v for k, v in body.items() if v is not None},
         )
+
+    def update_contacts(self, items: list[dict[str, Any]]) -> None:
+        """Update several contacts, :data:`BATCH_UPDATE_MAX` a call (``POST /contacts/batch``).
+
+        Each item names its contact by exactly one of ``email``, ``id`` or ``sms`` and carries
+        what to change: ``attributes``, ``emailBlacklisted``, ``smsBlacklisted``, ``ext_id``,
+        ``listIds``, ``unlinkListIds`` (definition ``updateBatchContacts``; brevo-python 5.1.0
+        ``UpdateBatchContactsRequestContactsItem``). Brevo answers 204 once all are updated, no
+        process to poll. The values are absolute, so a retry is harmless.
+
+        Raises:
+            ValueError: an item names no identifier or more than one.
+            FatalApiError: 400 for a call Brevo refused (e.g. ``document_not_found``: a contact
+                it does not know); the calls before it were made.
+        """
+        for position, item in enumerate(items):
+            named = [k for k in BATCH_IDENTIFIERS if item.get(k) not in (None, "")]
+            if len(named) != 1:
+                raise ValueError(f"item {position} must name its contact by exactly one of email, id or sms")
+        for start in range(0, len(items), BATCH_UPDATE_MAX):
+            self._call(
+                "POST",
+                "/contacts/batch",
+                json={"contacts": items[start : start + BATCH_UPDATE_MAX]},
+                idempotent=True,
+            )
 
     def delete_contact(self, identifier: str | int, identifier_type: str | None = None) -> bool:
         """Delete one contact; ``False`` when it did not exist (so a replayed delete is harmless)."""

@@ -45,6 +45,7 @@ _REASONS = {
     "duplicate_whatsapp_id": "the WhatsApp number belongs to another contact",
     "duplicate_landline_number_id": "the landline number belongs to another contact",
 }
+_ROW_KEYS = frozenset({"email", "attributes"})
 _ID_COLUMNS = (("ext_id", "ext_id"), ("email", "email_id"), ("sms", "phone_id"))
 
 ImportRow: TypeAlias = Mapping[str, object]
@@ -127,6 +128,11 @@ def encode_row(row: ImportRow) -> bytes:
     of its rows (to pack imports) encodes each row once.
     """
     plain = row if isinstance(row, dict) else dict(row)  # json encodes dicts, not other mappings
+    if len(plain) > 2 or not plain.keys() <= _ROW_KEYS:
+        # An import item has only email and attributes (brevo-python 5.1.0
+        # ImportContactsRequestJsonBodyItem; the definition's requestContactImport jsonBody): other
+        # keys a row carries (B8's blacklist flags, set by a batch update) stay out of the import.
+        plain = {k: v for k, v in plain.items() if k in _ROW_KEYS}
     return json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -29,15 +29,21 @@ from typing import Any
 
 from toolkit.exceptions import MappingError
 from toolkit.mapping.types import (
+    BLACKLIST,
+    BLACKLIST_FLAGS,
     BOOLEAN,
     CATEGORY,
     COUNTRY_FIELDS,
     DATE,
     EMAIL,
+    EMAIL_BLACKLISTED,
+    EMAIL_OPT_OUT_FIELD,
     FLOAT,
     MULTIPLE_CHOICE,
     OPT_IN_TYPES,
+    RULE_B8,
     SMS,
+    SMS_BLACKLISTED,
     TEXT,
     TYPE_PAIRS,
     BrevoAttributes,
@@ -50,19 +56,27 @@ from toolkit.mapping.types import (
 )
 
 __all__ = [
+    "BLACKLIST",
+    "BLACKLIST_FLAGS",
     "BOOLEAN",
     "CATEGORY",
     "DATE",
     "EMAIL",
+    "EMAIL_BLACKLISTED",
+    "EMAIL_OPT_OUT_FIELD",
     "FLOAT",
     "MULTIPLE_CHOICE",
     "MappableField",
     "MappedField",
     "Mapping",
+    "RULE_B8",
     "SMS",
+    "SMS_BLACKLISTED",
     "TEXT",
     "TYPE_PAIRS",
+    "check_sms_optout_field",
     "mappable_fields",
+    "optout_checkboxes",
     "suggest_mapping",
     "validate_mapping",
 ]
@@ -261,3 +275,51 @@ def suggest_mapping(
                 taken.add(candidate)
                 break
     return suggestions
+
+
+def optout_checkboxes(describe: dict[str, Any]) -> list[MappableField]:
+    """The object's checkboxes B8 may sync with ``smsBlacklisted`` (the wizard's drop-down).
+
+    Updateable boolean fields that are no formula, in describe order, ``HasOptedOutOfEmail``
+    excepted (it is synced with ``emailBlacklisted``).
+    """
+    return [
+        MappableField(f["name"], f.get("label") or f["name"], "boolean", (BLACKLIST,))
+        for f in describe.get("fields", [])
+        if f.get("type") == "boolean"
+        and f.get("updateable")
+        and not f.get("calculated")
+        and not f.get("deprecatedAndHidden")
+        and f["name"] != EMAIL_OPT_OUT_FIELD
+    ]
+
+
+def check_sms_optout_field(describe: dict[str, Any], name: str) -> str:
+    """Check that ``name`` is a checkbox B8 can sync with Brevo's ``smsBlacklisted``; its API name.
+
+    Args:
+        describe: the object's describe result (Contact or Lead).
+        name: the field chosen for ``smsBlacklisted`` (any case).
+
+    Returns:
+        The field's API name as Salesforce spells it.
+
+    Raises:
+        MappingError: naming the field and B8: the object has no such field, or it is not an
+            updateable checkbox (boolean field, no formula).
+    """
+    obj = str(describe.get("name", "record"))
+    fields = {str(f["name"]).lower(): f for f in describe.get("fields", [])}
+    field = fields.get(name.strip().lower())
+    if field is None:
+        raise MappingError(name, f"{obj} has no field of that name to sync with smsBlacklisted ({RULE_B8})")
+    if field["name"] not in {f.name for f in optout_checkboxes(describe)}:
+        what = "a formula field" if field.get("calculated") else f"a {field.get('type')} field"
+        if field.get("type") == "boolean" and not field.get("calculated"):
+            what = "a read-only checkbox" if not field.get("updateable") else "the e-mail opt-out"
+        raise MappingError(
+            field["name"],
+            f"smsBlacklisted syncs with an updateable checkbox (boolean field) of the {obj}, and this is {what} "
+            f"({RULE_B8})",
+        )
+    return str(field["name"])

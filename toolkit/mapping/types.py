@@ -7,8 +7,10 @@ can import the data types alone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeAlias
+
+from toolkit.exceptions import MappingError
 
 # Brevo attribute kinds. EMAIL and SMS are Brevo's identifiers; SMS also stands for its other
 # phone identifiers (WHATSAPP, LANDLINE_NUMBER), which take the same E.164 numbers.
@@ -20,6 +22,18 @@ FLOAT = "float"
 BOOLEAN = "boolean"
 CATEGORY = "category"
 MULTIPLE_CHOICE = "multiple-choice"
+BLACKLIST = "blacklist"
+"""B8: not an attribute but one of a contact's top-level blacklist flags (``emailBlacklisted``,
+``smsBlacklisted``), synced with a Salesforce checkbox. Its canonical value is ``True`` or absent."""
+
+EMAIL_BLACKLISTED = "emailBlacklisted"
+"""Brevo's top-level contact flag: ``true`` when the contact unsubscribed from e-mails (B8)."""
+SMS_BLACKLISTED = "smsBlacklisted"
+"""Brevo's top-level contact flag: ``true`` when the contact unsubscribed from SMS (B8)."""
+BLACKLIST_FLAGS = (EMAIL_BLACKLISTED, SMS_BLACKLISTED)
+EMAIL_OPT_OUT_FIELD = "HasOptedOutOfEmail"
+"""The standard Contact and Lead checkbox B8 syncs with ``emailBlacklisted``."""
+RULE_B8 = "B8"
 
 PHONE_IDENTIFIERS = ("SMS", "WHATSAPP", "LANDLINE_NUMBER")
 
@@ -179,6 +193,9 @@ class Mapping:
         booleans_and_picklists: B4 switched on.
         fields: one :class:`MappedField` per pair, same order.
         country_fields: the object's country fields, read to parse national phone numbers.
+        unsubscribes: B8's blacklist flags, each with its Salesforce checkbox (kind
+            :data:`BLACKLIST`); set for a run by :meth:`with_unsubscribes`, never stored (the
+            integration's ``sync_unsubscribes`` and ``sms_optout_field`` say whether they sync).
     """
 
     object: str
@@ -186,6 +203,7 @@ class Mapping:
     booleans_and_picklists: bool = False
     fields: tuple[MappedField, ...] = ()
     country_fields: tuple[str, ...] = ()
+    unsubscribes: tuple[MappedField, ...] = ()
 
     def __post_init__(self) -> None:
         described = tuple((f.brevo_attribute, f.sf_field) for f in self.fields)
@@ -195,10 +213,44 @@ class Mapping:
             )
 
     def synced(self) -> Iterator[MappedField]:
-        """The pairs that sync: all of them, except boolean/picklist fields without B4 (Y11)."""
+        """The pairs that sync: all of them, except boolean/picklist fields without B4 (Y11).
+
+        Then B8's blacklist flags, when the run syncs them (:meth:`with_unsubscribes`).
+        """
         for field in self.fields:
             if self.booleans_and_picklists or field.sf_type not in OPT_IN_TYPES:
                 yield field
+        yield from self.unsubscribes
+
+    def with_unsubscribes(self, sms_optout_field: str | None = None, sms_label: str | None = None) -> Mapping:
+        """This mapping plus B8's flags: ``emailBlacklisted`` <-> ``HasOptedOutOfEmail``, and
+        ``smsBlacklisted`` <-> ``sms_optout_field`` when one is given (a checkbox of the object).
+
+        Raises:
+            MappingError: a flag's checkbox is mapped to an attribute already (Brevo -> Salesforce
+                would get two values for it), naming the field and B8.
+        """
+        flags = [(EMAIL_BLACKLISTED, EMAIL_OPT_OUT_FIELD, "Email Opt Out")]
+        if sms_optout_field:
+            flags.append((SMS_BLACKLISTED, sms_optout_field, sms_label or sms_optout_field))
+        mapped = {f.sf_field.lower(): f.brevo_attribute for f in self.fields}
+        for flag, sf_field, _label in flags:
+            if sf_field.lower() in mapped:
+                raise MappingError(
+                    sf_field,
+                    f"the field is mapped to the attribute {mapped[sf_field.lower()]} and synced with Brevo's "
+                    f"{flag} by {RULE_B8} (sync unsubscribes); unmap it or switch {RULE_B8} off",
+                )
+        if sms_optout_field and sms_optout_field.lower() == EMAIL_OPT_OUT_FIELD.lower():
+            raise MappingError(
+                sms_optout_field,
+                f"{EMAIL_OPT_OUT_FIELD} is synced with emailBlacklisted already; choose another checkbox for "
+                f"smsBlacklisted ({RULE_B8})",
+            )
+        unsubscribes = tuple(
+            MappedField(flag, BLACKLIST, sf_field, "boolean", label) for flag, sf_field, label in flags
+        )
+        return replace(self, unsubscribes=unsubscribes)
 
     @property
     def email_field(self) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, NotRequired, TypedDict
 
 from toolkit.brevo.contacts import EXT_ID
-from toolkit.mapping.types import MappedField, Mapping
+from toolkit.mapping.types import BLACKLIST_FLAGS, MappedField, Mapping
 from toolkit.rules.rejection import Rejection
 
 __all__ = [
@@ -93,10 +93,16 @@ class BrevoRow(TypedDict):
     An import item has only ``email`` and ``attributes`` (brevo-python 5.1.0
     ``ImportContactsRequestJsonBodyItem``): the Salesforce Id goes in as the attribute
     ``EXT_ID`` (:func:`row_id` reads it back).
+
+    B8's blacklist flags (``emailBlacklisted``, ``smsBlacklisted``) ride along at the top level
+    when the run syncs unsubscribes: the import leaves them out
+    (:func:`~toolkit.brevo.imports.encode_row`), a batch update sets the ones that change.
     """
 
     email: NotRequired[str]
     attributes: dict[str, object]
+    emailBlacklisted: NotRequired[bool]
+    smsBlacklisted: NotRequired[bool]
 
 
 class CheckedRows(NamedTuple):
@@ -122,9 +128,14 @@ def row_id(row: BrevoRow) -> str:
 
 
 def written_keys(row: BrevoRow) -> list[str]:
-    """The synced attributes a row writes (``EMAIL`` for its e-mail), without the ``EXT_ID`` key."""
+    """The synced attributes a row writes (``EMAIL`` for its e-mail, B8's blacklist flags by
+    their name), without the ``EXT_ID`` key."""
     keys = [k for k in row["attributes"] if k != EXT_ID]
-    return [*keys, "EMAIL"] if "email" in row else keys
+    if "email" in row:
+        keys.append("EMAIL")
+    if len(row) > 2 or "email" not in row:  # quick: a row without flags has email and attributes
+        keys += [k for k in BLACKLIST_FLAGS if k in row]
+    return keys
 
 
 def value_text(value: Any) -> str | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from toolkit.brevo.contacts import EXT_ID
 from toolkit.mapping.types import (
+    BLACKLIST,
     BOOLEAN,
     CATEGORY,
     DATE,
@@ -143,6 +144,10 @@ def _record(
     refused = False
     for spec in specs:
         value = record.get(spec.sf_field)
+        if spec.kind == BLACKLIST:  # B8: a top-level flag of the contact, set by a batch update
+            flag = value.strip().lower() == "true" if isinstance(value, str) else bool(value)
+            row[spec.brevo_attribute] = flag  # type: ignore[literal-required]
+            continue
         if spec.kind == EMAIL:
             rejection = _email_rejection(record_id, obj, spec, value)
             if rejection is None:
@@ -206,7 +211,9 @@ def to_brevo(
     ``default_region``: a field-level rejection, the number is left out and the row still goes),
     picklist values that are no option of the Brevo category.
     Text is trimmed, dates sent as ``YYYY-MM-DD``, other empty values as ``""`` (the import
-    clears them: ``emptyContactsAttributes``).
+    clears them: ``emptyContactsAttributes``). B8's flags (mapping built
+    :meth:`~toolkit.mapping.types.Mapping.with_unsubscribes`) go at the row's top level
+    (``emailBlacklisted``: the record's ``HasOptedOutOfEmail``).
 
     Args:
         records: Salesforce records as the REST API returns them (``Id`` and the fields of

@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from toolkit.mapping.types import (
+    BLACKLIST,
     BOOLEAN,
     CATEGORY,
     DATE,
@@ -47,7 +48,8 @@ __all__ = [
 CanonicalValues = dict[str, object]
 """Synced values in canonical form (:func:`canonical_values`), keyed by upper-case Brevo attribute.
 
-Each value is JSON: text, a number, a boolean or a sorted list of text; an empty value is absent.
+Each value is JSON: text, a number, a boolean or a sorted list of text; an empty value is absent
+(so is a B8 blacklist flag that is not set).
 What a link keeps as ``synced`` and what the engine diffs field by field."""
 
 _NOT_DIGITS = re.compile(r"\D")
@@ -73,6 +75,11 @@ def _generic(value: Any) -> Any:
 
 
 def _normalise(value: Any, kind: str | None, spec: MappedField | None) -> Any:
+    if kind == BLACKLIST:
+        # B8: blacklisted or not; "not" is absent, like a flag never synced, so that switching B8
+        # on changes no link's hash and an unknown past never re-subscribes anyone.
+        flag = _BOOLEAN_WORDS.get(value.strip().lower()) if isinstance(value, str) else bool(value)
+        return True if flag else None
     if kind == BOOLEAN:
         if isinstance(value, str):
             return _BOOLEAN_WORDS.get(value.strip().lower(), value.strip())
@@ -155,11 +162,16 @@ def canonical_hash(canonical: MappingOf[str, object]) -> str:
 
 
 def brevo_values(item: BrevoRow | BrevoContact, mapping: Mapping) -> dict[str, object]:
-    """The synced attributes of a Brevo row (``to_brevo``) or contact (``GET /contacts``)."""
+    """The synced attributes of a Brevo row (``to_brevo``) or contact (``GET /contacts``).
+
+    B8's blacklist flags are read from the top level, where both carry them.
+    """
     attributes: MappingOf[str, object] = item.get("attributes") or {}
     out: dict[str, object] = {}
     for spec in _specs(mapping)[0]:
-        if spec.brevo_attribute == "EMAIL":
+        if spec.kind == BLACKLIST:
+            out[spec.brevo_attribute] = item.get(spec.brevo_attribute)
+        elif spec.brevo_attribute == "EMAIL":
             out["EMAIL"] = item.get("email") or attributes.get("EMAIL")
         else:
             out[spec.brevo_attribute] = attributes.get(spec.brevo_attribute)

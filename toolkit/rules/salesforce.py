@@ -6,6 +6,7 @@ from typing import Any
 
 from toolkit.brevo.contacts import contact_ext_id
 from toolkit.mapping.types import (
+    BLACKLIST,
     BOOLEAN,
     CATEGORY,
     DATE,
@@ -48,7 +49,7 @@ _BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": Fa
 
 def _empty_value(spec: MappedField, obj: str) -> Any:
     """What an empty Brevo value becomes in Salesforce, or the refusal."""
-    if spec.kind == BOOLEAN:
+    if spec.kind in (BOOLEAN, BLACKLIST):
         return False  # Salesforce checkboxes are never null
     if spec.kind == EMAIL and spec.brevo_attribute == "EMAIL":
         raise Refused(
@@ -122,7 +123,7 @@ def _convert(spec: MappedField, value: Any, obj: str) -> Any:
         return f"{day}T00:00:00.000+0000" if sf_type == "datetime" else day
     if kind == FLOAT:
         return _number(spec, value, obj)
-    if kind == BOOLEAN:
+    if kind in (BOOLEAN, BLACKLIST):
         flag = value if isinstance(value, bool) else _BOOLEAN_WORDS.get(str(value).strip().lower())
         if flag is None:
             raise Refused(
@@ -184,7 +185,8 @@ def to_salesforce(
     empty last name where LastName is mapped), Y6 (a contact whose email was removed), Y8
     (Lead first name over 40 characters), and what Salesforce would refuse: text longer than
     the field (``STRING_TOO_LONG``), other required fields empty, numbers out of range, values
-    outside a restricted picklist, invalid e-mails. SMS numbers become E.164 text.
+    outside a restricted picklist, invalid e-mails. SMS numbers become E.164 text. B8's
+    blacklist flags (``emailBlacklisted``...) are read from the contact's top level.
 
     Args:
         contacts: contacts as ``GET /v3/contacts`` returns them.
@@ -207,7 +209,9 @@ def to_salesforce(
         update: SfUpdate = {"Id": record_id}
         refused = False
         for spec in specs:
-            if spec.brevo_attribute == "EMAIL":
+            if spec.kind == BLACKLIST:  # B8: the contact's top-level flag
+                value = contact.get(spec.brevo_attribute)
+            elif spec.brevo_attribute == "EMAIL":
                 value = contact.get("email") or attributes.get("EMAIL")
             else:
                 value = attributes.get(spec.brevo_attribute)

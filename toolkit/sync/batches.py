@@ -90,7 +90,7 @@ class Planned:
         """Keep the work up to the ``rows``-th import row (and everything else); return the rest."""
         seen = 0
         for index, write in enumerate(self.work):
-            if write.row is not None:
+            if write.row is not None and write.imported:
                 if seen == rows:
                     rest = Planned(self.work[index:])
                     self.work = self.work[:index]
@@ -104,8 +104,9 @@ class Planned:
         return Planned()
 
     def import_rows(self) -> list[ImportRow | bytes]:
-        """The rows to import, in order, encoded where planning encoded them."""
-        return [self.encoded.get(w.sf_id) or w.row for w in self.work if w.row is not None]
+        """The rows to import, in order, encoded where planning encoded them (a write that only
+        changes B8's blacklist flags imports nothing: see :attr:`~toolkit.sync.plan.Write.imported`)."""
+        return [self.encoded.get(w.sf_id) or w.row for w in self.work if w.row is not None and w.imported]
 
 
 @dataclass(slots=True)

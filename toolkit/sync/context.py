@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from toolkit.mapping.types import Mapping
+from toolkit.mapping import check_sms_optout_field
+from toolkit.mapping.types import RULE_B8, Mapping
 from toolkit.rules.base import BrevoContact, BrevoRow
 
 from ..brevo import BrevoClient
 from ..config import Settings
+from ..exceptions import ConfigError, MappingError
 from ..quota import STOP_REASON
 from ..salesforce import SalesforceClient
 from ..store import Conflict, Direction, Integration, Link, LinkState, Rejection, RunStatus, Store
@@ -74,6 +76,11 @@ class SyncContext:
     """Everything a phase of one run needs; phases call its methods to record outcomes.
 
     In a dry run (B1) the ``record_*`` methods only count: nothing reaches the store.
+
+    When the integration syncs unsubscribes (B8, ``Integration.sync_unsubscribes``), ``mapping``
+    is the stored one plus Brevo's blacklist flags
+    (:meth:`~toolkit.mapping.types.Mapping.with_unsubscribes`): the rules, the diff, conflicts and
+    echoes treat them like mapped attributes. :meth:`check_unsubscribes` says what is wrong with them.
     """
 
     store: Store
@@ -97,6 +104,41 @@ class SyncContext:
     off_list: set[str] = field(default_factory=set)  # seen off the list in Brevo's changes: B9 unless deleted
     deleted_in_salesforce: set[str] = field(default_factory=set)  # records this run saw deleted in Salesforce
     claimed: dict[str, str] = field(default_factory=dict)  # e-mail -> Id of rows sent, not yet committed (D1)
+    unsubscribes_problem: str | None = None  # B8: why the blacklist flags cannot sync (check_unsubscribes)
+    unsubscribes_checked: bool = False  # B8: the SMS opt-out checkbox was checked against describe
+
+    def __post_init__(self) -> None:
+        """B8: add the blacklist flags to the run's mapping when the integration syncs them."""
+        if not self.integration.sync_unsubscribes:
+            return
+        try:
+            self.mapping = self.mapping.with_unsubscribes(self.integration.sms_optout_field)
+        except MappingError as exc:
+            self.unsubscribes_problem = str(exc)
+
+    def check_unsubscribes(self) -> None:
+        """B8: refuse to run when the blacklist flags cannot sync as set (before anything is written).
+
+        The SMS opt-out checkbox (``Integration.sms_optout_field``) must be an updateable boolean
+        field of the object: checked once a run against Salesforce's describe (a call only when
+        one is set).
+
+        Raises:
+            ConfigError: naming the field and B8.
+        """
+        if self.unsubscribes_problem is None and not self.unsubscribes_checked:
+            self.unsubscribes_checked = True
+            chosen = self.integration.sms_optout_field
+            if self.integration.sync_unsubscribes and chosen:
+                try:
+                    check_sms_optout_field(self.sf.describe(self.sobject), chosen)
+                except MappingError as exc:
+                    self.unsubscribes_problem = str(exc)
+        if self.unsubscribes_problem is not None:
+            raise ConfigError(
+                f"integration {self.integration.name!r} cannot sync unsubscribes ({RULE_B8}): "
+                f"{self.unsubscribes_problem}; choose another checkbox, or switch {RULE_B8} off"
+            )
 
     @property
     def iid(self) -> int:

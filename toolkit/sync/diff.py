@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from toolkit.mapping.types import EMAIL_BLACKLISTED
 from toolkit.rules.base import BrevoContact
 from toolkit.rules.hashing import CanonicalValues
 
 from ..store import Link
 
-__all__ = ["Change", "changed_keys", "merged"]
+__all__ = ["Change", "address_resubscribed", "changed_keys", "merged"]
 
 
 @dataclass(slots=True)
@@ -31,6 +32,10 @@ class Change:
         link: the link as read when the change was found.
         agreed: attributes Salesforce already holds with the same value (taken out of
             ``changed``: nothing to write, e.g. a write replayed after a crash).
+        resynced: attributes whose Brevo value the link takes when the change is written,
+            without writing them to Salesforce (B8: a blacklist Brevo lifted only because the
+            address changed, :func:`address_resubscribed`); the record's next read then finds
+            Salesforce's opt-out changed and blacklists the contact again.
     """
 
     sf_id: str
@@ -39,6 +44,7 @@ class Change:
     changed: set[str] = field(default_factory=set)
     link: Link | None = None
     agreed: set[str] = field(default_factory=set)
+    resynced: set[str] = field(default_factory=set)
 
 
 def changed_keys(
@@ -64,3 +70,23 @@ def merged(
         else:
             out[key] = values[key]
     return out
+
+
+def address_resubscribed(
+    values: Mapping[str, object], synced: Mapping[str, object] | None, changed: set[str]
+) -> bool:
+    """B8: whether a Brevo contact lost its e-mail blacklist only because its address changed.
+
+    Brevo re-subscribes a blacklisted contact whose e-mail is updated (brevo-python
+    ``updateContact``: "it is going to remove that blocklisting from the contact and they will
+    be resubscribed"). That is no opt-in of the person: the caller leaves ``emailBlacklisted``
+    out of the change, so Salesforce's opt-out stays (and an address the toolkit moved, e.g. an
+    import a crash cut off before its batch update, is blacklisted again by the replay).
+    """
+    before = synced or {}
+    return (
+        "EMAIL" in changed
+        and EMAIL_BLACKLISTED in changed
+        and bool(before.get(EMAIL_BLACKLISTED))
+        and not values.get(EMAIL_BLACKLISTED)
+    )

@@ -1,7 +1,8 @@
 """Brevo -> Salesforce: linked contacts modified since the cursor, mapped fields only (SPEC Y1).
 
 Brevo's changes are read first, before Salesforce's, so that a record changed on both sides is
-seen as a conflict; what remains after the conflicts are settled is written here through
+seen as a conflict (B8's blacklist flags, ``emailBlacklisted`` -> ``HasOptedOutOfEmail``, like
+any mapped attribute: an unsubscribe moves the contact's ``modifiedAt``); what remains after the conflicts are settled is written here through
 ``PATCH composite/sobjects`` (200 a call, allOrNone false), each refusal recorded with
 Salesforce's statusCode and message.
 """
@@ -14,6 +15,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from toolkit.mapping.types import BLACKLIST, EMAIL_BLACKLISTED
 from toolkit.rules.base import RULE_Y6, BrevoContact, SfUpdate, value_text
 from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
 
@@ -22,7 +24,7 @@ from ..brevo import contact_ext_id, format_brevo_datetime, parse_brevo_datetime
 from ..exceptions import ConfigError
 from ..store import Direction, Link, LinkState, Rejection
 from .context import SyncContext
-from .diff import Change, changed_keys, merged
+from .diff import Change, address_resubscribed, changed_keys, merged
 from .model import action
 from .plan import PARKED_DOMAIN, RULE_LEFT_LIST, WriteKind
 from .presence import left_list_rejections
@@ -73,6 +75,7 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> BrevoChanges:
     counted. On the first run there is nothing linked yet: nothing is read and the cursor
     starts now.
     """
+    ctx.check_unsubscribes()
     since = None if full else ctx.cursor_moment(CURSOR, parse_brevo_datetime)
     if since is None and ctx.store.count_links(ctx.iid) == 0:
         start = datetime.now(UTC) - timedelta(minutes=5)
@@ -110,8 +113,12 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> BrevoChanges:
             changed = changed_keys(values, link.synced, keys)
             if str(values.get("EMAIL") or "").endswith("@" + PARKED_DOMAIN):
                 changed.discard("EMAIL")  # parked for an exchange of addresses a crash interrupted (B5)
+            resynced = set()
+            if address_resubscribed(values, link.synced, changed):
+                changed.discard(EMAIL_BLACKLISTED)  # B8: Brevo's side effect of a new address, no opt-in
+                resynced.add(EMAIL_BLACKLISTED)
             if changed:
-                changes[link.sf_id] = Change(link.sf_id, contact, values, changed, link)
+                changes[link.sf_id] = Change(link.sf_id, contact, values, changed, link, resynced=resynced)
         _skip_rejected(ctx, changes, ids)
     if learnt and not ctx.dry_run:
         ctx.store.set_brevo_ids(ctx.iid, learnt)
@@ -210,7 +217,7 @@ def _check_attributes(ctx: SyncContext) -> None:
     missing = [
         s.brevo_attribute
         for s in ctx.mapping.synced()
-        if s.brevo_attribute != "EMAIL" and s.brevo_attribute.upper() not in existing
+        if s.brevo_attribute != "EMAIL" and s.kind != BLACKLIST and s.brevo_attribute.upper() not in existing
     ]
     if missing:
         raise ConfigError(
@@ -274,7 +281,7 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
             )
             continue
         link = links[change.sf_id]
-        synced = merged(link.synced, change.values, change.changed)
+        synced = merged(link.synced, change.values, change.changed | change.resynced)
         synced_hash = canonical_hash(synced)
         written.append(
             Link(

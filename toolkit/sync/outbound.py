@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from toolkit.brevo.contacts import EXT_ID
+from toolkit.brevo.contacts import BATCH_UPDATE_MAX, EXT_ID
 from toolkit.rules.base import RULE_Y6, SfRecord
 from toolkit.rules.hashing import brevo_values, record_hash
 
 from ..brevo.imports import encode_row
 from ..exceptions import ConfigError, FatalApiError
+from ..mapping.types import EMAIL_BLACKLISTED, SMS_BLACKLISTED
 from ..salesforce import soql_datetime, soql_in, soql_name
 from ..store import Conflict, Direction, Link, LinkState, Rejection
 from ..timestamps import canonical_salesforce_datetime, parse_salesforce_datetime
@@ -123,7 +124,7 @@ def _field_types(ctx: SyncContext) -> dict[str, str]:
         "isconverted": "boolean",
         "convertedcontactid": "reference",
     }
-    return types | {f.sf_field.lower(): f.sf_type for f in ctx.mapping.fields}
+    return types | {f.sf_field.lower(): f.sf_type for f in (*ctx.mapping.fields, *ctx.mapping.unsubscribes)}
 
 
 def _hold_deletions(ctx: SyncContext, cursor: datetime | None, full: bool, confirm_deletes: bool) -> bool:
@@ -157,6 +158,7 @@ def sync_to_brevo(
         confirm_deletes: go ahead although more than the allowed share would be deleted (B6),
             and carry out the deletions an earlier run held.
     """
+    ctx.check_unsubscribes()
     cursor = ctx.cursor_moment(CURSOR, parse_salesforce_datetime)
     hold = _hold_deletions(ctx, cursor, full, confirm_deletes)
     read = _pages(ctx, cursor, full, lambda records: flow.expect(records))
@@ -438,11 +440,13 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
     contacts that must let an e-mail go for an exchange of addresses (B5), then one import of
     the rows in an order Brevo can take, direct updates of the contacts taken off the list in
     Brevo (an import would put them back), and the removal of deleted records from the list.
+    B8's blacklist flags are set once the import is done (:func:`_set_flags`, in :func:`_finish`);
+    a write that changes only them imports nothing.
     """
     writes, parked = order_email_moves([w for w in planned.work if w.row is not None])
     planned.work = writes + [w for w in planned.work if w.row is None]
-    direct = [w for w in writes if w.link is not None and w.link.state == LinkState.LEFT_LIST]
-    imported = [w for w in writes if w not in direct]
+    direct = [w for w in writes if _is_direct(w)]
+    imported = [w for w in writes if w.imported and not _is_direct(w)]
     deletes = [w.sf_id for w in planned.work if w.kind == WriteKind.DELETE]
     problems: dict[str, tuple[str, str]] = {}
     process_ids: list[int] = []
@@ -490,24 +494,104 @@ def _take_over(ctx: SyncContext, write: Write) -> None:
             raise
 
 
+def _is_direct(write: Write) -> bool:
+    """A write to a contact taken off the list in Brevo (B9): updated directly, not imported."""
+    return write.link is not None and write.link.state == LinkState.LEFT_LIST
+
+
 def _update_directly(ctx: SyncContext, write: Write) -> dict[str, tuple[str, str]]:
-    """Update a contact taken off the list in Brevo without putting it back (no list in the request)."""
+    """Update a contact taken off the list in Brevo without putting it back (no list in the request).
+
+    Its B8 blacklist flags go in the same ``PUT /contacts/{ext_id}`` (definition ``updateContact``:
+    ``emailBlacklisted``, ``smsBlacklisted``).
+    """
     row = write.row
     attributes: dict[str, object] = {} if row is None else dict(row["attributes"])
     attributes.pop(EXT_ID, None)
     if row is not None and row.get("email"):
         attributes["EMAIL"] = row["email"]
     try:
-        ctx.brevo.update_contact(write.sf_id, identifier_type="ext_id", attributes=attributes)
+        ctx.brevo.update_contact(
+            write.sf_id,
+            identifier_type="ext_id",
+            attributes=attributes,
+            email_blacklisted=write.flags.get(EMAIL_BLACKLISTED),
+            sms_blacklisted=write.flags.get(SMS_BLACKLISTED),
+        )
     except FatalApiError as exc:
         return {write.sf_id: (exc.code or f"http_{exc.status}", str(exc.args[0]))}
     return {}
+
+
+def _set_flags(
+    ctx: SyncContext, writes: list[Write], problems: dict[str, tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """B8: set the blacklist flags the batch's writes change, :data:`BATCH_UPDATE_MAX` contacts a call.
+
+    ``POST /contacts/batch`` (definition ``updateBatchContacts``) takes ``emailBlacklisted`` and
+    ``smsBlacklisted`` per contact, where an import has only import-wide flags; it runs after the
+    import, so that a contact the import created exists. Each contact is named by its Brevo id
+    when the link knows it, else by the e-mail (or SMS number) the import gave it: the batch
+    takes only ``email``, ``id`` or ``sms``, not an ext_id. A call Brevo refuses is tried again
+    contact by contact; the refused ones are returned, by Salesforce Id, like import refusals.
+    """
+    items: list[tuple[str, dict[str, object]]] = []
+    refused: dict[str, tuple[str, str]] = {}
+    for write in writes:
+        if not write.flags or write.row is None or write.sf_id in problems or _is_direct(write):
+            continue
+        named = _batch_identifier(write)
+        if named is None:
+            refused[write.sf_id] = (
+                "no_identifier",
+                "the contact has no e-mail, SMS number or known Brevo id (B8)",
+            )
+            continue
+        items.append((write.sf_id, {**named, **write.flags}))
+        ctx.outcome.add("unsubscribes_to_brevo" if any(write.flags.values()) else "resubscribes_to_brevo")
+    if ctx.dry_run or not items:
+        return refused
+    for start in range(0, len(items), BATCH_UPDATE_MAX):
+        chunk = items[start : start + BATCH_UPDATE_MAX]
+        try:
+            ctx.brevo.update_contacts([item for _, item in chunk])
+        except FatalApiError as exc:
+            if len(chunk) == 1:
+                refused[chunk[0][0]] = _flag_refusal(exc)
+                continue
+            for sf_id, item in chunk:  # which contact Brevo refused: one call each
+                try:
+                    ctx.brevo.update_contacts([item])
+                except FatalApiError as single:
+                    refused[sf_id] = _flag_refusal(single)
+    return refused
+
+
+def _flag_refusal(exc: FatalApiError) -> tuple[str, str]:
+    return (exc.code or f"http_{exc.status}", f"Brevo refused the unsubscribe status (B8): {exc.args[0]}")
+
+
+def _batch_identifier(write: Write) -> dict[str, object] | None:
+    """How ``POST /contacts/batch`` names the write's contact: its id, else its e-mail (the row's:
+    the import ran first), else its SMS."""
+    link = write.link
+    if link is not None and link.state not in FRESH and link.brevo_id is not None:
+        return {"id": int(link.brevo_id)}
+    if write.takes_over is not None and write.takes_over.brevo_id is not None:
+        return {"id": int(write.takes_over.brevo_id)}
+    row = write.row or {"attributes": {}}
+    email = row.get("email") or (link.email if link is not None else None)
+    if email:
+        return {"email": str(email)}
+    sms = row["attributes"].get("SMS")
+    return {"sms": str(sms)} if sms else None
 
 
 def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
     """Wait until Brevo processed the batch's imports, then commit the batch in one transaction."""
     planned = sent.planned
     problems = await_imports(ctx.brevo, sent, pace) | sent.problems
+    problems |= _set_flags(ctx, planned.work, problems)
     deletes = [w.sf_id for w in planned.work if w.kind == WriteKind.DELETE]
     links: list[Link] = []
     written: list[str] = []

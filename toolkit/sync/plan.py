@@ -19,7 +19,10 @@ Rules planned here, besides the per-record rules of :func:`toolkit.rules.to_brev
 - L1: a converted Lead's Brevo contact is handed over to the Contact it became (the Contact's
   create takes over the Lead's contact: same contact, EXT_ID changed, Contact mapping); the
   Lead's link is superseded, nothing is deleted;
-- conflicts (a field changed on both sides) settled by the integration's winner.
+- conflicts (a field changed on both sides) settled by the integration's winner;
+- B8 (unsubscribes): Brevo's blacklist flags are synced values like the attributes (changes,
+  conflicts, echoes); a write whose flags change says which (``Write.flags``, set by a batch
+  update after the import), and a write that changes nothing but flags imports nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from enum import StrEnum
 from functools import partial
 from typing import NamedTuple
 
-from toolkit.mapping.types import Mapping
+from toolkit.mapping.types import BLACKLIST_FLAGS, EMAIL_BLACKLISTED, Mapping
 from toolkit.rules.base import RULE_Y6, BrevoRow, Rejection, SfRecord, row_id, written_keys
 from toolkit.rules.hashing import CanonicalValues, source_hash
 
@@ -93,6 +96,10 @@ class Write:
         cleared: attributes this write empties in Brevo.
         takes_over: for a handover, the Lead link whose Brevo contact this record takes over.
         encoded: the row as an import body holds it, when planning encoded it already.
+        flags: B8's blacklist flags this write changes in Brevo (``{"emailBlacklisted": True}``):
+            the import cannot carry them per contact, a batch update sets them.
+        imported: the row goes into the import; ``False`` when only ``flags`` change (the
+            batch update alone writes it).
     """
 
     kind: WriteKind
@@ -103,6 +110,8 @@ class Write:
     cleared: tuple[str, ...] = ()
     takes_over: Link | None = None
     encoded: bytes | None = None
+    flags: MappingOf[str, bool] = field(default_factory=dict)
+    imported: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +308,7 @@ def plan_page(
                     write.values,
                     takes_over=lead,
                     encoded=write.encoded,
+                    flags=write.flags,
                 )
             )
         else:
@@ -396,7 +406,15 @@ def _change(
     sf_id = row_id(row)
     if link is None:
         plain = _without_empty(row)
-        return Write(WriteKind.CREATE, sf_id, plain, None, values, encoded=encoded if plain is row else None)
+        return Write(
+            WriteKind.CREATE,
+            sf_id,
+            plain,
+            None,
+            values,
+            encoded=encoded if plain is row else None,
+            flags=_flags(plain, values, None, set(written_keys(plain))),
+        )
     changed = changed_keys(values, link.synced, written_keys(row))
     row = {**row, "attributes": dict(row["attributes"])}  # a copy: fields may be left out
     drop: set[str] = set()
@@ -414,7 +432,17 @@ def _change(
         link.state in FRESH
     ):  # no Brevo contact of its own: written anew once it changes (Y10), or at once (D2)
         _settle(plan, sf_id, drop, agreed)
-        return Write(WriteKind.CREATE, sf_id, _without_empty(row), link, values) if changed else None
+        if not changed:
+            return None
+        plain = _without_empty(row)
+        return Write(
+            WriteKind.CREATE,
+            sf_id,
+            plain,
+            link,
+            values,
+            flags=_flags(plain, values, None, set(written_keys(plain))),
+        )
     if link.state == LinkState.SUSPENDED:
         if brevo_change is not None:  # Y6: Brevo edits made while suspended stay skipped
             plan.settled[sf_id] = Settlement(ignore=True)
@@ -456,7 +484,38 @@ def _update(row: BrevoRow, values: CanonicalValues, link: Link, changed: set[str
             if values.get(k) is None and synced.get(k) is not None and k in row["attributes"]
         )
     )
-    return Write(WriteKind.UPDATE, row_id(row), row, link, values, cleared)
+    flags = _flags(row, values, synced, changed)
+    if "EMAIL" in changed and "email" in row and values.get(EMAIL_BLACKLISTED) and EMAIL_BLACKLISTED in row:
+        # Brevo re-subscribes a blacklisted contact whose e-mail changes (brevo-python updateContact:
+        # "it is going to remove that blocklisting"): an opted-out record's new address is
+        # blacklisted again after the import (see also diff.address_resubscribed).
+        flags[EMAIL_BLACKLISTED] = True
+    return Write(
+        WriteKind.UPDATE,
+        row_id(row),
+        row,
+        link,
+        values,
+        cleared,
+        flags=flags,
+        imported=not flags or bool(changed - flags.keys()),
+    )
+
+
+def _flags(
+    row: BrevoRow, values: CanonicalValues, synced: MappingOf[str, object] | None, changed: set[str]
+) -> dict[str, bool]:
+    """B8: the blacklist flags the row still carries whose value differs from ``synced``.
+
+    A new contact (``synced`` ``None``) is set only where Salesforce says it opted out: an
+    existing Brevo contact it joins keeps its own unsubscribe, which then flows to Salesforce.
+    """
+    before = synced or {}
+    return {
+        k: bool(values.get(k))
+        for k in BLACKLIST_FLAGS
+        if k in row and k in changed and values.get(k) != before.get(k)
+    }
 
 
 def _without_empty(row: BrevoRow) -> BrevoRow:
@@ -479,6 +538,8 @@ def _drop(row: BrevoRow, keys: set[str]) -> None:
     for key in keys:
         if key == "EMAIL":
             row.pop("email", None)
+        elif key in BLACKLIST_FLAGS:
+            row.pop(key, None)  # type: ignore[misc]
         row["attributes"].pop(key, None)
 
 

@@ -15,7 +15,14 @@ import phonenumbers
 from tests.support.sync import Env
 from tests.support.ui import named
 from toolkit.ui import SetupWizard
-from toolkit.ui.wizard.mapping import NO_REGION, MappingStep, region_choices, region_name
+from toolkit.ui.wizard.mapping import (
+    NO_REGION,
+    NOT_SYNCED,
+    SMS_OPTOUT_NONE,
+    MappingStep,
+    region_choices,
+    region_name,
+)
 
 
 def to_mapping(env: Env, name: str = "newsletter") -> SetupWizard:
@@ -91,3 +98,46 @@ def test_mapping_step_proposes_another_org_country_and_none_when_unknown(env_fac
     assert step.state == "success" and env.tk.store.get_integration("unknown").default_region == "DE"
     step.region.value = NO_REGION  # "none" cannot take a saved region back: the page shows what is kept
     assert step.region.value == "DE" and "Phone region: Germany (DE)." in step.message.text
+
+
+def test_b8_mapping_step_syncs_unsubscribes_by_default_and_saves_the_sms_checkbox(env_factory: Any) -> None:
+    env = env_factory(contacts=5, seed=5)
+    wizard = to_mapping(env)
+    step: MappingStep = wizard.mapping_step
+    assert step.state == "success", step.message.text
+    assert step.b8.value is True and "Sync unsubscribes (B8)" in step.b8.description
+    assert "Unsubscribes: synced (B8)." in step.message.text
+    integ = env.tk.store.get_integration("newsletter")
+    assert (integ.sync_unsubscribes, integ.sms_optout_field) == (True, None)
+
+    assert step.sms_mapped and step.sms_optout.layout.display == ""  # SMS <- MobilePhone is proposed
+    offered = [v for _, v in step.sms_optout.options]
+    assert offered[0] == SMS_OPTOUT_NONE and "DoNotCall" in offered
+    assert "HasOptedOutOfEmail" not in offered  # synced with emailBlacklisted already
+    step.sms_optout.value = "DoNotCall"
+    assert step.state == "success" and "SMS ⟷ DoNotCall" in step.message.text
+    assert env.tk.store.get_integration("newsletter").sms_optout_field == "DoNotCall"
+
+    for phone in ("SMS", "WHATSAPP", "LANDLINE_NUMBER"):  # no SMS attribute mapped: no SMS unsubscribes
+        if phone in step.dropdowns:
+            step.dropdowns[phone].value = NOT_SYNCED
+    assert not step.sms_mapped
+    assert step.sms_optout.layout.display == "none"
+    assert env.tk.store.get_integration("newsletter").sms_optout_field is None
+
+    step.b8.value = False
+    assert step.state == "success" and "Unsubscribes: not synced." in step.message.text
+    assert env.tk.store.get_integration("newsletter").sync_unsubscribes is False
+
+
+def test_b8_mapping_step_refuses_the_opt_out_mapped_to_an_attribute_too(env_factory: Any) -> None:
+    env = env_factory(contacts=5, seed=5)
+    env.tk.brevo().create_attribute("normal", "OPTED_OUT", "boolean")
+    wizard = to_mapping(env)
+    step: MappingStep = wizard.mapping_step
+    step.b4.value = True
+    step.dropdowns["OPTED_OUT"].value = "HasOptedOutOfEmail"
+    assert step.state == "fail"
+    assert "HasOptedOutOfEmail" in step.message.text and "B8" in step.message.text
+    step.b8.value = False  # B8 off: the checkbox may map to an attribute
+    assert step.state == "success", step.message.text

@@ -73,7 +73,16 @@ def update_contact(
 
 
 def update_batch(account: BrevoAccount, body: dict[str, Any]) -> None:
-    """``POST /contacts/batch``: every item is checked before any is applied."""
+    """``POST /contacts/batch``: every item is checked before any is applied.
+
+    Source: Brevo's definition (getbrevo/brevo-php ``swagger_definition_v3.yml`` @ c795929,
+    ``updateBatchContacts``; brevo-python 5.1.0 ``UpdateBatchContactsRequestContactsItem``):
+    each item names its contact by exactly one of ``email``, ``id`` or ``sms`` ("For each
+    operation only pass one of the supported contact identifiers") and may set
+    ``emailBlacklisted``/``smsBlacklisted``; the answer is 204 "All contacts updated" with no
+    body, or 400 (``errorModel``: ``code``, ``message``). The definition states no maximum of
+    items per call. A blacklist flag that changes moves ``modifiedAt`` (:meth:`ContactStore.apply`).
+    """
     items = body.get("contacts")
     if not isinstance(items, list) or not items:
         raise missing("contacts is mandatory")

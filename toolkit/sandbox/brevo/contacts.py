@@ -277,6 +277,10 @@ class ContactStore:
             contact.smtp_blacklist_sender.extend(
                 s for s in patch.smtp_blacklist_sender if s not in contact.smtp_blacklist_sender
             )
+        # modifiedAt: "Last modification UTC date-time of the contact" (definition getContactDetails,
+        # openapi-v3.yml); getContacts' modifiedSince filters "the contacts modified after" a moment.
+        # The blacklist flags are part of state(): an unsubscribe or re-subscribe is a modification,
+        # so an incremental read (modifiedSince) sees it (B8 relies on this).
         changed = contact.state() != before
         if changed:
             contact.modified_at = self.clock.now()

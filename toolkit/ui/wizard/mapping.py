@@ -12,6 +12,12 @@ Below the drop-downs, the phone region: the ISO region in which national phone n
 ``phonenumbers`` library knows, by country name. It defaults to the integration's saved region,
 else the org's (:meth:`toolkit.api.Toolkit.org_region`, Salesforce's ``Organization``), and is
 saved with the mapping (``set_mapping(..., default_region=...)``).
+
+Then B8: a checkbox "Sync unsubscribes (B8)" (Brevo's ``emailBlacklisted`` <-> Salesforce's
+``HasOptedOutOfEmail``, both ways), ticked for a new integration, and, while an SMS attribute is
+mapped, a drop-down of the object's checkboxes for Brevo's ``smsBlacklisted`` (empty: not
+synced). Both are checked with the mapping and saved with
+``store.update_integration(name, sync_unsubscribes=..., sms_optout_field=...)``.
 """
 
 from __future__ import annotations
@@ -26,16 +32,19 @@ import traitlets
 
 from toolkit.api import Toolkit
 from toolkit.exceptions import MappingError
-from toolkit.mapping import mappable_fields, suggest_mapping, validate_mapping
-from toolkit.mapping.types import attribute_list, brevo_kind
+from toolkit.mapping import mappable_fields, optout_checkboxes, suggest_mapping, validate_mapping
+from toolkit.mapping.types import SMS, Mapping, attribute_list, brevo_kind
 
 from ..common import INIT, READY, friendly_error
 from .step import WizardStep
 
-__all__ = ["MappingStep", "NOT_SYNCED", "NO_REGION", "region_choices", "region_name"]
+__all__ = ["MappingStep", "NOT_SYNCED", "NO_REGION", "SMS_OPTOUT_NONE", "region_choices", "region_name"]
 
 NOT_SYNCED = ""
 """The drop-down value of an attribute left unmapped."""
+
+SMS_OPTOUT_NONE = ""
+"""The SMS opt-out drop-down's value when ``smsBlacklisted`` is not synced (B8)."""
 
 NO_REGION = ""
 """The phone region drop-down's value when no region is set (offered only while none is known)."""
@@ -92,6 +101,9 @@ class MappingStep(WizardStep):
         b4: the "booleans and picklists" switch (B4).
         region: the phone region drop-down (value: an ISO code such as ``"DE"``, or
             :data:`NO_REGION` while none is known).
+        b8: the "Sync unsubscribes (B8)" checkbox.
+        sms_optout: the checkbox field ``smsBlacklisted`` syncs with (value: a field's API name,
+            or :data:`SMS_OPTOUT_NONE`); shown while an SMS attribute is mapped and B8 is on.
     """
 
     title = "Field mapping"
@@ -134,11 +146,31 @@ class MappingStep(WizardStep):
             "Brevo gets them in international form (+49…). The org's country is proposed.</span>",
             layout=widgets.Layout(flex="1 1 0%", min_width="0"),
         )
+        self.b8 = widgets.Checkbox(
+            value=True,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="Sync unsubscribes (B8): a contact unsubscribed in Brevo is opted out of e-mail in "
+            "Salesforce (Email Opt Out), and the other way round",
+        )
+        self.b8.add_class("toolkit-sync-unsubscribes")
+        self.b8.observe(self._changed, names="value")
+        self.sms_optout = widgets.Dropdown(
+            options=[("— not synced —", SMS_OPTOUT_NONE)],
+            value=SMS_OPTOUT_NONE,
+            description="SMS unsubscribes ⟷",
+            style=_ROW,
+            layout=widgets.Layout(width="36em", display="none"),
+        )
+        self.sms_optout.add_class("toolkit-sms-optout")
+        self.sms_optout.observe(self._changed, names="value")
         self.children = [
             intro,
             self.b4,
             self.rows,
             widgets.HBox([self.region, region_hint], layout=widgets.Layout(margin="6px 0 0 0")),
+            self.b8,
+            self.sms_optout,
             self.message,
         ]
         self.observe(lambda _: self.reset(), names="connection")
@@ -163,6 +195,13 @@ class MappingStep(WizardStep):
             self.b4.value = bool(integ.sync_booleans_picklists) if saved else self.b4.value
             self._build(dict(saved) if saved else dict(self._suggest()))
             self._set_region(region)
+            self.b8.value = bool(integ.sync_unsubscribes)  # new integrations: on (the store's default)
+            self.sms_optout.options = [("— not synced —", SMS_OPTOUT_NONE)] + [
+                (f"{f.label} ({f.name})", f.name) for f in optout_checkboxes(self._describe)
+            ]
+            chosen = integ.sms_optout_field or SMS_OPTOUT_NONE
+            offered = {v for _, v in self.sms_optout.options}
+            self.sms_optout.value = chosen if chosen in offered else SMS_OPTOUT_NONE
         finally:
             self._loading = False
         return True
@@ -241,11 +280,30 @@ class MappingStep(WizardStep):
         if not self._loading:
             self._check()
 
+    @property
+    def sms_mapped(self) -> bool:
+        """Whether an SMS attribute (SMS, WHATSAPP, LANDLINE_NUMBER) is mapped."""
+        kinds = {str(a["name"]).upper(): brevo_kind(a) for a in self._attributes}
+        return any(kinds.get(name) == SMS for name, _ in self.pairs)
+
+    @property
+    def sms_optout_field(self) -> str | None:
+        """The checkbox chosen for ``smsBlacklisted`` (B8), when it applies: B8 on and an SMS mapped."""
+        if not (self.b8.value and self.sms_mapped):
+            return None
+        return self.sms_optout.value or None
+
     def _check(self) -> None:
         """Validate the choice; save it when valid, otherwise say why in place."""
         pairs = self.pairs
+        self.sms_optout.layout.display = "" if self.b8.value and self.sms_mapped else "none"
+        sms_field = self.sms_optout_field
         try:
-            validate_mapping(pairs, self._describe, self._attributes, booleans_and_picklists=self.b4.value)
+            checked = validate_mapping(
+                pairs, self._describe, self._attributes, booleans_and_picklists=self.b4.value
+            )
+            if self.b8.value:  # B8's checkboxes must not be mapped to attributes as well
+                self._check_unsubscribes(checked, sms_field)
         except MappingError as exc:
             self.fail(friendly_error(exc))
             return
@@ -255,7 +313,16 @@ class MappingStep(WizardStep):
                 self.integration, pairs, default_region=region, booleans_and_picklists=self.b4.value
             )
         )
-        if mapping is not None:
+        saved = (
+            None
+            if mapping is None
+            else self.attempt(
+                lambda: self.tk.store.update_integration(
+                    self.integration, sync_unsubscribes=self.b8.value, sms_optout_field=sms_field
+                )
+            )
+        )
+        if mapping is not None and saved is not None:
             stored = self.tk.store.get_integration(self.integration).default_region
             if stored and stored != region:  # "none" keeps the region saved before (set_mapping's default)
                 self._loading = True
@@ -266,4 +333,14 @@ class MappingStep(WizardStep):
                 region = stored
             shown = ", ".join(f"{a} ← {f}" for a, f in mapping.pairs)
             where = f"{region_name(region)} ({region})" if region else "none"
-            self.succeed(f"{len(mapping.pairs)} attribute(s) mapped: {shown}. Phone region: {where}.")
+            unsubscribes = "not synced"
+            if self.b8.value:
+                unsubscribes = "synced (B8)" + (f", SMS ⟷ {sms_field}" if sms_field else "")
+            self.succeed(
+                f"{len(mapping.pairs)} attribute(s) mapped: {shown}. Phone region: {where}. "
+                f"Unsubscribes: {unsubscribes}."
+            )
+
+    def _check_unsubscribes(self, mapping: Mapping, sms_field: str | None) -> None:
+        """Raise :class:`MappingError` when B8 cannot sync as chosen (a checkbox mapped already)."""
+        mapping.with_unsubscribes(sms_field)
