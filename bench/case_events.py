@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.api import Toolkit
-from toolkit.cli.demo import connect_sandbox, sandbox_settings
+from toolkit.cli.demo import connect_sandbox, sandbox_settings, write_state_config
+from toolkit.config import save_settings
 from toolkit.sandbox import Sandbox, SandboxConfig
 from toolkit.serve.app import Server
 
@@ -62,6 +63,9 @@ def event_latency(work: Path, *, events: int = 100, contacts: int = 1000, seed: 
         public_url=f"http://127.0.0.1:{port}",
         poll_seconds=0,
     )
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    write_state_config(info, settings.state_dir)  # the server's papermill runs read the same settings
+    save_settings(settings.state_dir, webhook_port=port, public_url=settings.public_url, poll_seconds=0)
     tk = Toolkit(settings)
     server: Server | None = None
     try:
@@ -117,17 +121,22 @@ def _poll_cost(sandbox: Sandbox, settings: Any, seconds: float = 20) -> dict[str
     server = Server(
         settings.replace(poll_seconds=1, public_url=""), apps=False, webhooks=False, refresh_seconds=0.5
     )
-    server.start()
-    try:
-        time.sleep(2)  # the first refresh and its scheduled run (nothing to do)
-        mark = len(sandbox.log.entries("salesforce"))
-        with Toolkit(settings) as tk:
-            iid = tk.store.get_integration(NAME).id
+    with Toolkit(settings) as tk:
+        iid = tk.store.get_integration(NAME).id
+        last_run = tk.store.list_runs(iid, limit=1)[0].id
+        server.start()
+        try:  # the server's first scheduled run (nothing to do) is not the poll's cost
+            _until(
+                lambda: (latest := tk.store.list_runs(iid, limit=1)[0]).id > last_run and latest.finished_at,
+                120,
+                0.1,
+            )
+            mark = len(sandbox.log.entries("salesforce"))
             before = sum(h.polls for h in tk.store.poll_hours(iid))
             time.sleep(seconds)
             polls = sum(h.polls for h in tk.store.poll_hours(iid)) - before
-    finally:
-        server.stop()
-    calls = len(sandbox.log.entries("salesforce")) - mark
+            calls = len(sandbox.log.entries("salesforce")) - mark
+        finally:
+            server.stop()
     per_poll = calls / max(1, polls)
     return {"polls": polls, "poll_calls": calls, "poll_calls_per_hour": round(per_poll * 60, 1)}
