@@ -117,6 +117,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST", "/contacts", CreateContactResponse, "contacts.create_contact", optional=True
     ),  # 201 or 204
+    Endpoint("POST", "/contacts/batch", None, "contacts.update_batch_contacts"),
     Endpoint("POST", "/contacts/import", ImportContactsResponse, "contacts.import_contacts"),
     Endpoint("GET", "/contacts/attributes", GetAttributesResponse, "contacts.get_attributes"),
     Endpoint("GET", "/contacts/lists", GetListsResponse, "contacts.get_lists"),
