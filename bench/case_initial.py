@@ -127,7 +127,9 @@ def initial_sync(
     )
     (work / "minimum.bin").unlink()
     last = runs[-1]
-    minimum = minimum_calls(records, int(whole["imports"]), int(last["counts"].get("unsubscribes_to_brevo", 0)))
+    minimum = minimum_calls(
+        records, int(whole["imports"]), int(last["counts"].get("unsubscribes_to_brevo", 0))
+    )
     ratios = [r["run_seconds"] / f["seconds"] for f, r in zip(floors, runs, strict=True)]
     return {
         "records": records,
