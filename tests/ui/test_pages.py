@@ -11,6 +11,7 @@ import pytest
 
 import toolkit.ui
 from tests.support.sync import Env, setup_integration
+from toolkit.serve.poll import poll_salesforce
 from toolkit.ui import IntegrationsPage, QuotaDashboard, dashboard
 from toolkit.ui.common import FAIL, SUCCESS
 from toolkit.ui.wizard.steps import SaveStep
@@ -100,6 +101,11 @@ def test_q1_b2_b3_dashboard_shows_usage_forecast_api_and_filters_rejections(
     assert "Forecast for the month's end" in board.forecast_html.value
     assert "contacts" in board.breakdown.value and "leads" in board.breakdown.value
     assert re.search(r"\d[\d,]* of 100,000", board.api_html.value)  # B3: the sandbox's daily allowance
+    assert "Salesforce poll" not in board.api_html.value  # no toolkit serve polled this state
+    poll = poll_salesforce(tk, "contacts")  # as toolkit serve does every minute
+    assert (poll.calls, poll.changed) == (1, 0)
+    board.refresh()
+    assert re.search(r"Salesforce poll.*>contacts<.*>1<.*>1<.*>0<", board.api_html.value, re.S)
     assert all(f">{r.id}<" in board.runs_html.value for r in tk.store.list_runs())
 
     everything = board.rejections_frame()

@@ -192,7 +192,10 @@ class QuotaDashboard(widgets.VBox):
             (("integration", "Integration"), ("tasks", "Tasks"), ("share", "Share")),
             empty="No task used this month yet.",
         )
-        self.api_html.value = api_usage_html(audit.api_usage(self.tk.store))
+        since = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(hours=23)
+        self.api_html.value = api_usage_html(audit.api_usage(self.tk.store)) + poll_usage_html(
+            audit.poll_usage(self.tk.store, since=since.to_pydatetime())
+        )
         runs = audit.runs(self.tk.store, limit=10)
         self.runs_html.value = html_table(
             [_run_row(r) for r in frame_rows(runs)],
@@ -388,5 +391,30 @@ def api_usage_html(frame: pd.DataFrame) -> str:
             ("left", "Left"),
             ("as_of", "As of"),
             ("run", "Read by"),
+        ),
+    )
+
+
+def poll_usage_html(frame: pd.DataFrame) -> str:
+    """Beside B3: what ``toolkit serve``'s Salesforce poll cost in the last 24 hours, per integration."""
+    if frame.empty:
+        return ""  # no server polls this state: nothing to show
+    totals = frame.groupby("integration", sort=True)[["polls", "calls", "found"]].sum()
+    rows = [
+        {
+            "integration": str(name),
+            "polls": f"{int(r['polls']):,}",
+            "calls": f"{int(r['calls']):,}",
+            "found": f"{int(r['found']):,}",
+        }
+        for name, r in totals.iterrows()
+    ]
+    return "<h4>Salesforce poll (toolkit serve), last 24 hours</h4>" + html_table(
+        rows,
+        (
+            ("integration", "Integration"),
+            ("polls", "Polls"),
+            ("calls", "API calls"),
+            ("found", "Polls that found changes"),
         ),
     )
