@@ -64,6 +64,7 @@ __all__ = [
     "run_sync_notebook",
     "running_voila",
     "serve_voila",
+    "stop_process",
 ]
 
 NOTEBOOKS: Path = Path(__file__).resolve().parent / "notebooks"
@@ -265,12 +266,13 @@ class VoilaServer:
         )
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (Voilà stops its kernels), then SIGKILL to the whole process group after 20 s."""
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """SIGTERM (Voilà stops its kernels, ``toolkit serve`` its lanes), then SIGKILL to the whole
+    process group after ``grace`` seconds (the process must lead its group: ``start_new_session``)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(20)
+            proc.wait(grace)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
@@ -402,7 +404,7 @@ def running_voila(
             shutil.rmtree(config, ignore_errors=True)  # read at start: the token leaves the disk
             yield VoilaServer(proc, port, ip, token or None, viewer)
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 def serve_voila(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.support.sync import MAPPING, make_env
-from toolkit.apps import VoilaServer, apps_token
+from toolkit.apps import VoilaServer, apps_token, stop_process
 from toolkit.cli.demo import write_state_config
 from toolkit.config import save_settings
 from toolkit.serve.runner import run_folder
@@ -104,12 +103,7 @@ def test_an_integration_activated_on_the_page_runs_on_its_schedule_by_itself(
         _button(page, "Refresh").click()
         expect(table).to_contain_text("schedule", timeout=30_000)  # the page shows what started the run
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_process(proc, grace=60)
         log.close()
         tk.close()
         sandbox.stop()
