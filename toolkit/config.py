@@ -113,6 +113,9 @@ class Settings:
         public_url: where Brevo reaches ``toolkit serve``'s webhook receiver from the internet
             (``https://sync.example.com``, a reverse proxy in front of ``webhook_port``); empty:
             no webhooks are registered, and Brevo changes are seen by the scheduled runs.
+        brevo_api_key_name: the name the toolkit's Brevo API key has in Brevo's settings (not the
+            key). Brevo's webhook events say which key made a change (``api_key_name``); those
+            made with this one are the toolkit's own writes coming back, and start no run.
         serve_host: the address ``toolkit serve`` binds (the apps and the receiver); beyond
             127.0.0.1 the apps always ask for their token.
         webhook_port, apps_port: the receiver's and the Voilà apps' ports.
@@ -152,6 +155,7 @@ class Settings:
     smtp_security: str = "starttls"
     smtp_username: str = ""
     public_url: str = ""
+    brevo_api_key_name: str = ""
     serve_host: str = "127.0.0.1"
     webhook_port: int = 8765
     apps_port: int = 8866

@@ -21,6 +21,8 @@ import pytest
 import requests
 
 from tests.support.sync import Env, setup_integration
+from toolkit.api import Toolkit
+from toolkit.sandbox.brevo.contact_ops import update_contact
 from toolkit.serve.events import apply_events
 from toolkit.serve.hooks import HOOK_EVENTS, sync_webhooks
 from toolkit.serve.receiver import TOKEN_FIELD, TOKEN_KIND, Receiver, hook_url
@@ -451,3 +453,28 @@ def test_events_for_an_inactive_integration_are_ignored_without_a_run(hooked: Ho
     runs = len(hooked.tk.store.list_runs(hooked.iid, limit=100))
     assert apply_events(hooked.tk, NAME) is None
     assert hooked.pending() == [] and len(hooked.tk.store.list_runs(hooked.iid, limit=100)) == runs
+
+
+def test_the_toolkits_own_writes_coming_back_as_events_start_no_run(hooked: Hooked) -> None:
+    """With ``brevo_api_key_name`` set, an event of a change the toolkit's key made is its own write
+    echoing back: ignored without a run. A person's edit in Brevo (no API key) is applied."""
+    ids = _start(hooked, ana={"Email": "ana@example.org", "FirstName": "Ana"})
+    hooked.settle()
+    own_name = hooked.env.sandbox.brevo.api_key_name
+    with Toolkit(hooked.tk.settings.replace(brevo_api_key_name=own_name)) as tk:
+        [ok] = hooked.env.sandbox.salesforce.update_many("Contact", [{"Id": ids["ana"], "FirstName": "Anna"}])
+        assert ok["success"] and tk.run(NAME).counts["to_brevo.update"] == 1
+        [echo] = hooked.wait_for_event("contact_updated", "ana@example.org")
+        assert echo.api_key_name == own_name
+        runs = len(tk.store.list_runs(hooked.iid))
+        assert apply_events(tk, NAME) is None and len(tk.store.list_runs(hooked.iid)) == runs
+        done = tk.store.get_webhook_event(echo.id)
+        assert done is not None and done.outcome == WebhookEventOutcome.IGNORED
+        update_contact(
+            hooked.env.sandbox.brevo, ids["ana"], "ext_id", {"attributes": {"FIRSTNAME": "Annika"}}
+        )
+        [edit] = hooked.wait_for_event("contact_updated", "ana@example.org")
+        assert edit.api_key_name == ""  # made in Brevo's own app, not through an API key
+        result = apply_events(tk, NAME)
+        assert result is not None and result.counts["to_salesforce.update"] == 1
+        assert hooked.sf(ids["ana"])["FirstName"] == "Annika"

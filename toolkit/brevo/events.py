@@ -124,15 +124,24 @@ class BrevoEvent:
 
     @property
     def key(self) -> str:
-        """A stable key for deduplication: the SHA-256 of kind, e-mail, contact id, time and lists.
+        """A stable key for deduplication: the SHA-256 of kind, e-mail, contact id, time, lists and
+        the API key's name.
 
         The same event delivered twice (a retry, a batch sent again) has the same key; events
         differing in any of these have different keys. Two changes of one contact in the same
-        second and the same lists share a key, which loses nothing: either is only a hint that
-        makes a targeted run read the contact.
+        second, the same lists and by the same key share a key, which loses nothing: either is
+        only a hint that makes a targeted run read the contact. The key's name keeps a person's
+        edit apart from the toolkit's own write in the same second (an echo, ignored).
         """
         canonical = json.dumps(
-            [self.kind.value, self.email, self.contact_id, self.event_at.isoformat(), list(self.list_ids)],
+            [
+                self.kind.value,
+                self.email,
+                self.contact_id,
+                self.event_at.isoformat(),
+                list(self.list_ids),
+                self.api_key_name,
+            ],
             separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode()).hexdigest()

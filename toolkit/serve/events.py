@@ -25,6 +25,7 @@ import logging
 from collections.abc import Sequence
 
 from ..api import Toolkit
+from ..brevo.events import EventKind
 from ..exceptions import RunLockedError
 from ..store import IntegrationStatus, RunStatus, RunTrigger, WebhookEvent, WebhookEventOutcome
 from ..sync import RunResult
@@ -62,6 +63,13 @@ def apply_events(tk: Toolkit, name: str) -> RunResult | None:
         tk.store.mark_processed([e.id for e in events], WebhookEventOutcome.IGNORED)
         log.info("integration %s is %s: %s event(s) ignored", name, integration.status, len(events))
         return None
+    echoes = _echoes(tk.settings.brevo_api_key_name, events)
+    if echoes:
+        tk.store.mark_processed([e.id for e in echoes], WebhookEventOutcome.IGNORED)
+        events = [e for e in events if e not in echoes]
+        if not events:
+            log.info("integration %s: %s event(s) of its own writes ignored", name, len(echoes))
+            return None
     named = _named(tk, integration.id, events)
     try:
         result = tk.run(name, trigger=RunTrigger.EVENT, events=events)
@@ -82,6 +90,19 @@ def apply_events(tk: Toolkit, name: str) -> RunResult | None:
         len(events) - len(named),
     )
     return result
+
+
+def _echoes(own_key: str, events: Sequence[WebhookEvent]) -> list[WebhookEvent]:
+    """The events of changes the toolkit's own API key made (``Settings.brevo_api_key_name``).
+
+    Only contact updates and list additions carry ``api_key_name`` (Brevo's changelog of
+    2026-11-01; ``""`` for a change not made through the API); without the setting none is
+    known to be an echo, and each costs one quiet targeted run.
+    """
+    if not own_key:
+        return []
+    kinds = (EventKind.CONTACT_UPDATED, EventKind.LIST_ADDITION)
+    return [e for e in events if e.kind in kinds and e.api_key_name == own_key]
 
 
 def _named(tk: Toolkit, integration_id: int, events: Sequence[WebhookEvent]) -> set[int]:
