@@ -47,10 +47,10 @@ def _finished(env: Env, count: int) -> list[Run] | None:
 def served(env_factory: Any) -> Iterator[Callable[..., tuple[Env, Server]]]:
     servers: list[Server] = []
 
-    def _start(env: Env, **changes: Any) -> tuple[Env, Server]:
-        settings = env.settings.replace(poll_seconds=0, **changes)
+    def _start(env: Env, webhooks: bool = False, **changes: Any) -> tuple[Env, Server]:
+        settings = env.settings.replace(poll_seconds=0, webhook_port=0, **changes)
         write_settings(settings)  # the papermill runs read toolkit.toml, as under a real server
-        server = Server(settings, apps=False, webhooks=False, refresh_seconds=0.3)
+        server = Server(settings, apps=False, webhooks=webhooks, refresh_seconds=0.3)
         server.start()
         servers.append(server)
         return env, server
@@ -99,6 +99,24 @@ def test_a_deactivated_integration_stops_running_and_a_new_schedule_is_taken_up(
     _wait(lambda: server.next_run("contacts") is None)
     assert env.tk.store.get_integration("contacts").status != IntegrationStatus.ACTIVE
     assert len(_runs(env)) == 1
+
+
+def test_webhooks_follow_activation_and_brevo_is_not_asked_at_every_refresh(
+    env_factory: Any, served: Any
+) -> None:
+    env: Env = env_factory(contacts=3, seed=4)
+    setup_integration(env.tk)
+    env.tk.store.update_integration("contacts", schedule="every 1 hours")
+    _, server = served(env, webhooks=True, public_url="https://sync.example.com")
+    _wait(lambda: env.tk.store.get_integration("contacts").webhook_id)
+    [hook] = env.tk.brevo().list_webhooks()
+    assert hook.url == "https://sync.example.com/brevo/webhooks/contacts"
+    time.sleep(2)  # six refreshes or so
+    assert env.sandbox.log.count("brevo", "GET", "/v3/webhooks") == 2  # the server's one, and ours
+    env.tk.deactivate("contacts")
+    _wait(lambda: env.tk.store.get_integration("contacts").webhook_id is None)
+    assert env.tk.brevo().list_webhooks() == []
+    assert server.receiver is not None and server.receiver.url.startswith("http://127.0.0.1:")
 
 
 def test_a_run_that_cannot_start_is_retried_with_backoff(env_factory: Any, served: Any) -> None:

@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 10.0
 """How often the server re-reads the integrations (activated, deactivated, schedule changed)."""
+WEBHOOKS_RECHECK = timedelta(minutes=10)
+"""How often the registered webhooks are checked at Brevo when no integration changed."""
 EVENTS_KEPT = timedelta(days=7)
 """Processed webhook events are kept this long (to answer "did Brevo tell us?"), then purged."""
 
@@ -114,6 +116,8 @@ class Server:
         self._schedules: dict[str, tuple[str, str]] = {}  # name -> (schedule, reconcile) as scheduled
         self._stack = ExitStack()
         self._stopping = threading.Event()
+        self._hooks_state: tuple[tuple[str, str, int | None], ...] | None = None
+        self._hooks_checked_at = datetime.min.replace(tzinfo=UTC)
         self._lanes_lock = threading.Lock()
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -166,11 +170,7 @@ class Server:
         with Toolkit(self.settings) as tk:
             active = {i.name: i for i in tk.store.list_integrations(status=IntegrationStatus.ACTIVE)}
             if self.webhooks:
-                try:
-                    for change in sync_webhooks(tk, self.settings.public_url or None):
-                        log.info("webhooks: %s", change)
-                except ToolkitError as exc:
-                    log.warning("webhooks could not be registered: %s", exc)
+                self._check_webhooks(tk)
             pending = {name for name, i in active.items() if tk.store.pending_events(i.id, limit=1)}
         for name in set(self._schedules) - set(active):
             for job in ("sync", "poll", "reconcile", "retry"):
@@ -202,6 +202,23 @@ class Server:
             self._schedules[name] = wanted
         for name in pending & set(active):
             self.submit(name, Work.EVENTS)
+
+    def _check_webhooks(self, tk: Toolkit) -> None:
+        """Register or remove webhooks when an integration's status changed, else every
+        :data:`WEBHOOKS_RECHECK` (one ``GET /webhooks`` per Brevo account: one deleted in Brevo's
+        settings comes back)."""
+        state = tuple((i.name, i.status, i.webhook_id) for i in tk.store.list_integrations())
+        now = datetime.now(UTC)
+        if state == self._hooks_state and now - self._hooks_checked_at < WEBHOOKS_RECHECK:
+            return
+        try:
+            for change in sync_webhooks(tk, self.settings.public_url or None):
+                log.info("webhooks: %s", change)
+        except ToolkitError as exc:  # retried at the next refresh
+            log.warning("webhooks could not be registered: %s", exc)
+            return
+        self._hooks_state = tuple((i.name, i.status, i.webhook_id) for i in tk.store.list_integrations())
+        self._hooks_checked_at = now
 
     def next_run(self, name: str) -> datetime | None:
         """When the integration's next scheduled run is due (``None``: not scheduled here)."""
