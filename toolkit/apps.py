@@ -53,6 +53,8 @@ __all__ = [
     "INSTALL_NOTEBOOKS",
     "NOTEBOOKS",
     "VIEWER_APPS",
+    "VIEWER_TOKEN_ENV",
+    "VIEWER_TOKEN_KEY",
     "VOILA_APPS",
     "VoilaServer",
     "apps_token",
@@ -77,6 +79,9 @@ APPS_TOKEN_ENV = "TOOLKIT_APPS_TOKEN"
 """The environment variable that sets the apps' login token (else the credential store's entry)."""
 APPS_TOKEN_KEY = ("apps", "default", "token")
 """The apps token's ``(kind, name, field)`` in :class:`toolkit.credentials.CredentialStore`."""
+VIEWER_TOKEN_ENV = "TOOLKIT_APPS_VIEWER_TOKEN"
+VIEWER_TOKEN_KEY = ("apps", "viewer", "token")
+"""The read-only apps' own token: its environment variable and its credentials entry."""
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 INSTALL_NOTEBOOKS = "pip install 'sf-brevo-toolkit[notebooks]' (in a clone: pip install -e '.[notebooks]')"
 """How to install what the notebooks need (papermill, Voilà, ipywidgets...)."""
@@ -94,39 +99,46 @@ def apps_token_path(state_dir: Path) -> Path:
     return CredentialStore(state_dir).path
 
 
-def apps_token(state_dir: Path, environ: Mapping[str, str] = os.environ) -> Secret:
+def apps_token(state_dir: Path, environ: Mapping[str, str] = os.environ, *, viewer: bool = False) -> Secret:
     """The token that logs a browser in to the Voilà apps of ``state_dir``.
 
     ``TOOLKIT_APPS_TOKEN`` when set, else the credential store's ``("apps", "default", "token")``
     (:data:`APPS_TOKEN_KEY`, in the 0600 ``credentials.json``), which is generated with
-    :func:`secrets.token_urlsafe` and saved there on first use.
+    :func:`secrets.token_urlsafe` and saved there on first use. The read-only apps (``viewer``)
+    have a token of their own (``TOOLKIT_APPS_VIEWER_TOKEN``, else ``("apps", "viewer",
+    "token")``): a stakeholder given it cannot log in to the full apps.
 
     Args:
         state_dir: the toolkit's state directory.
         environ: the environment to read (default: this process's).
+        viewer: the read-only apps' token.
 
     Raises:
         CredentialsError: the credentials file is unsafe (readable by others) or unreadable.
     """
-    if environ.get(APPS_TOKEN_ENV):
-        return Secret(environ[APPS_TOKEN_ENV])
+    variable, key = (VIEWER_TOKEN_ENV, VIEWER_TOKEN_KEY) if viewer else (APPS_TOKEN_ENV, APPS_TOKEN_KEY)
+    if environ.get(variable):
+        return Secret(environ[variable])
     store = CredentialStore(state_dir, environ)
-    found = store.find(*APPS_TOKEN_KEY)
+    found = store.find(*key)
     if found is None:
-        store.set(*APPS_TOKEN_KEY, secrets.token_urlsafe(32))
-        found = store.get(*APPS_TOKEN_KEY)  # another process may have saved its own first: one wins
+        store.set(*key, secrets.token_urlsafe(32))
+        found = store.get(*key)  # another process may have saved its own first: one wins
     return found
 
 
-def login_help(state_dir: Path, environ: Mapping[str, str] = os.environ) -> str:
-    """How to log in to the apps of ``state_dir``, in words; never the token itself."""
-    if environ.get(APPS_TOKEN_ENV):
-        where = f"the value of ${APPS_TOKEN_ENV}"
+def login_help(state_dir: Path, environ: Mapping[str, str] = os.environ, *, viewer: bool = False) -> str:
+    """How to log in to the apps of ``state_dir`` (the read-only ones: ``viewer``), in words;
+    never the token itself."""
+    variable = VIEWER_TOKEN_ENV if viewer else APPS_TOKEN_ENV
+    if environ.get(variable):
+        where = f"the value of ${variable}"
     else:
         where = f'the "apps" entry of {apps_token_path(state_dir).resolve()}'
+    option = " --viewer" if viewer else ""
     return (
-        f"Log in with the apps token: it is {where}, or run "
-        f"`TOOLKIT_STATE_DIR={state_dir.resolve()} toolkit apps token` "
+        f"Log in with the {'read-only ' if viewer else ''}apps token: it is {where}, or run "
+        f"`TOOLKIT_STATE_DIR={state_dir.resolve()} toolkit apps token{option}` "
         "(paste it into the login page, or add ?token=<token> to an app's URL once)."
     )
 
@@ -371,7 +383,7 @@ def running_voila(
     voila = voila or find_voila()
     if voila is None:
         raise ToolkitError(f"Voilà is not installed: {INSTALL_NOTEBOOKS}")
-    token = apps_token(state_dir) if token is None else token
+    token = apps_token(state_dir, viewer=viewer) if token is None else token
     if not token and ip not in LOOPBACK:
         raise ToolkitError(f"the apps need a login token to listen on {ip} (beyond 127.0.0.1)")
     port = port or _free_port()
@@ -435,7 +447,7 @@ def serve_voila(
         with running_voila(state_dir, port=port, ip=ip, viewer=viewer, voila=voila) as server:
             for app in server.apps:
                 out(f"  {server.app_url(app)}")
-            out(login_help(state_dir))
+            out(login_help(state_dir, viewer=viewer))
             out("Serving the apps. Press Ctrl-C to stop.")
             while not stop.wait(0.5):
                 if server.proc.poll() is not None:

@@ -81,11 +81,17 @@ def test_an_app_without_the_token_is_refused_and_with_it_works(page: Any, served
         assert page.url == served.bare(app)
 
 
-def test_the_viewer_apps_show_no_action_and_refuse_the_wizard(page: Any, viewer_served: Served) -> None:
+def test_the_viewer_apps_show_no_action_and_refuse_the_wizard(
+    page: Any, served: Served, viewer_served: Served
+) -> None:
     name = integration(viewer_served)
     assert viewer_served.server.viewer and viewer_served.server.apps == VIEWER_APPS
     page.goto(viewer_served.bare("integrations.ipynb"))
     refused(page)  # viewers log in too
+    team = served.server.token
+    assert team is not None and viewer_served.server.token != team  # with a token of their own
+    page.goto(viewer_served.bare("integrations.ipynb") + f"?token={team.reveal()}")
+    refused(page)  # the team's token opens only the full apps
 
     wizard = viewer_served.server.login_url("setup_wizard.ipynb")
     answer = page.goto(wizard)

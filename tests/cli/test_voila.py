@@ -14,6 +14,7 @@ import pytest
 from toolkit.apps import (
     APPS_TOKEN_ENV,
     APPS_TOKEN_KEY,
+    VIEWER_TOKEN_ENV,
     VoilaServer,
     apps_token,
     apps_token_path,
@@ -34,6 +35,20 @@ def test_the_apps_token_is_made_once_and_kept_in_the_0600_credentials_file(tmp_p
     assert CredentialStore(tmp_path, {}).get(*APPS_TOKEN_KEY) == token
     assert apps_token(tmp_path, environ={}) == token  # the same on every use
     assert apps_token(tmp_path / "other", environ={}) != token  # one per state
+
+
+def test_the_read_only_apps_have_a_token_of_their_own(tmp_path: Path) -> None:
+    """A stakeholder given the viewer token cannot log in to the full apps, nor the other way."""
+    full, viewer = apps_token(tmp_path, environ={}), apps_token(tmp_path, environ={}, viewer=True)
+    assert viewer != full and apps_token(tmp_path, environ={}, viewer=True) == viewer
+    assert (
+        apps_token(tmp_path, environ={VIEWER_TOKEN_ENV: "for-stakeholders"}, viewer=True)
+        == "for-stakeholders"
+    )
+    assert apps_token(tmp_path, environ={APPS_TOKEN_ENV: "for-the-team"}, viewer=True) == viewer
+    assert "--viewer" in login_help(tmp_path, {}, viewer=True) and viewer.reveal() not in login_help(
+        tmp_path, {}
+    )
 
 
 def test_the_environment_variable_wins(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from toolkit.apps import APPS_TOKEN_ENV, apps_token
+from toolkit.apps import APPS_TOKEN_ENV, VIEWER_TOKEN_ENV, apps_token
 from toolkit.config import default_state_dir
 
 __all__ = ["add_commands"]
@@ -15,7 +15,7 @@ __all__ = ["add_commands"]
 def _apps_token_command(args: argparse.Namespace) -> int:
     """``toolkit apps token``: print the apps' login token (generated and saved on first use)."""
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
-    print(apps_token(state_dir).reveal())
+    print(apps_token(state_dir, viewer=args.viewer).reveal())
     return 0
 
 
@@ -28,6 +28,11 @@ def add_commands(sub: Any) -> None:
         help="print the token that logs a browser in to the Voilà apps",
         description=f"Prints ${APPS_TOKEN_ENV} if set, else the token kept in the state's credentials.json "
         "(generated and saved there, mode 0600, on first use). Anyone with it can use the apps.",
+    )
+    token.add_argument(
+        "--viewer",
+        action="store_true",
+        help=f"the read-only apps' own token (${VIEWER_TOKEN_ENV}, else kept beside the other)",
     )
     token.add_argument(
         "--state-dir", help="the state directory (default: $TOOLKIT_STATE_DIR, else the default one)"

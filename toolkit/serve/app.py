@@ -330,7 +330,7 @@ def serve_forever(
         if server.apps_url:
             role = "read-only (viewer)" if viewer else "full"
             out(f"Apps ({role}): {server.apps_url}/voila/render/integrations.ipynb")
-            out(login_help(settings.state_dir))
+            out(login_help(settings.state_dir, viewer=viewer))
         if server.receiver is not None:
             public = settings.public_url or "(no public_url: webhooks are not registered)"
             out(f"Brevo webhooks: {server.receiver.url}/brevo/webhooks/<integration>, public {public}")
