@@ -58,7 +58,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     serve = sub.add_parser(
         "serve",
         help="run the active integrations on their schedules, receive Brevo webhooks, serve the apps",
-        description=__doc__,
+        description=__doc__.replace("``", "").replace(":class:`toolkit.config.Settings`", "the Settings"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--host", help="address to bind (default: serve_host, 127.0.0.1)")
