@@ -119,6 +119,7 @@ def test_notebooks_are_thin_and_declare_safe_parameters() -> None:
         "dry_run": ("bool", "True"),
         "full_resync": ("bool", "False"),
         "report_dir": ("str", '"reports"'),
+        "trigger": ("str", '"manual"'),  # toolkit serve passes schedule, retry or reconcile
     }
     audit = papermill.inspect_notebook(str(NOTEBOOKS / "audit_report.ipynb"))
     assert set(audit) == {"run_id", "integration"}
