@@ -72,7 +72,7 @@ def test_an_active_integration_runs_on_its_schedule_with_its_notebook_and_report
     assert [(r.trigger, r.status) for r in runs] == [(RunTrigger.SCHEDULE, RunStatus.SUCCEEDED)] * 2
     assert (runs[0].counts["tasks"], runs[1].counts["tasks"]) == (15, 0)  # the second finds nothing new
     gap = (runs[1].started_at - runs[0].started_at).total_seconds()
-    assert 5 <= gap <= 20, gap  # the schedule, not a loop
+    assert 5 <= gap <= 60, gap  # the schedule (every 6 s, or right after a slower run), not a loop
     assert runs[0].finished_at is not None and runs[0].finished_at <= runs[1].started_at  # one at a time
     folder = run_folder(env.settings.state_dir, "contacts")
     notebooks = sorted(folder.glob("*-schedule.ipynb"))
