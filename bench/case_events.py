@@ -14,13 +14,13 @@ cores): the figures are an upper bound of what a server on its own machine sees.
 
 from __future__ import annotations
 
-import socket
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 from toolkit.api import Toolkit
+from toolkit.apps import free_port
 from toolkit.cli.demo import connect_sandbox, sandbox_settings, write_state_config
 from toolkit.config import save_settings
 from toolkit.sandbox import Sandbox, SandboxConfig
@@ -28,12 +28,6 @@ from toolkit.serve.app import Server
 
 MAPPING = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName"}
 NAME = "events"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _until(check: Any, timeout: float, every: float = 0.005) -> float:
@@ -55,7 +49,7 @@ def event_latency(work: Path, *, events: int = 100, contacts: int = 1000, seed: 
     """Brevo edit -> Salesforce write latencies over ``events`` webhook events, and the poll's cost."""
     sandbox = Sandbox(SandboxConfig(contacts=contacts, seed=seed, brevo_rate_limit=0))
     info = sandbox.start()
-    port = _free_port()
+    port = free_port()
     settings = sandbox_settings(
         info,
         work / "events-state",

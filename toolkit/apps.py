@@ -60,6 +60,7 @@ __all__ = [
     "apps_token",
     "apps_token_path",
     "find_voila",
+    "free_port",
     "login_help",
     "notebook_env",
     "papermill_sync",
@@ -67,6 +68,7 @@ __all__ = [
     "running_voila",
     "serve_voila",
     "stop_process",
+    "wait_for_port",
 ]
 
 NOTEBOOKS: Path = Path(__file__).resolve().parent / "notebooks"
@@ -197,15 +199,25 @@ def run_sync_notebook(state_dir: Path, integration: str, out_dir: Path, report_d
     return output
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server started next; 0 lets the OS choose instead)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(
-    port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0, host: str = "127.0.0.1"
+def wait_for_port(
+    port: int,
+    proc: subprocess.Popen[bytes],
+    timeout: float = 60.0,
+    host: str = "127.0.0.1",
+    name: str = "Voilà",
 ) -> None:
+    """Wait until ``proc`` (a server called ``name`` in the error) accepts connections on ``port``.
+
+    Raises:
+        ToolkitError: it exited, or did not listen within ``timeout`` seconds.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -213,7 +225,7 @@ def _wait_for_port(
                 return
         except OSError:
             time.sleep(0.2)
-    raise ToolkitError(f"Voilà did not start on {host}:{port} (exit code {proc.poll()})")
+    raise ToolkitError(f"{name} did not start on {host}:{port} (exit code {proc.poll()})")
 
 
 def _connect_host(ip: str) -> str:
@@ -386,7 +398,7 @@ def running_voila(
     token = apps_token(state_dir, viewer=viewer) if token is None else token
     if not token and ip not in LOOPBACK:
         raise ToolkitError(f"the apps need a login token to listen on {ip} (beyond 127.0.0.1)")
-    port = port or _free_port()
+    port = port or free_port()
     env = notebook_env(state_dir)
     if viewer:
         env[ROLE_ENV] = VIEWER_ROLE
@@ -412,7 +424,7 @@ def running_voila(
             start_new_session=True,
         )
         try:
-            _wait_for_port(port, proc, timeout, _connect_host(ip))
+            wait_for_port(port, proc, timeout, _connect_host(ip))
             shutil.rmtree(config, ignore_errors=True)  # read at start: the token leaves the disk
             yield VoilaServer(proc, port, ip, token or None, viewer)
         finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,31 +19,13 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.support.sync import MAPPING, make_env
-from toolkit.apps import VoilaServer, apps_token, stop_process
+from toolkit.apps import VoilaServer, apps_token, free_port, stop_process, wait_for_port
 from toolkit.cli.demo import write_state_config
 from toolkit.config import save_settings
 from toolkit.serve.runner import run_folder
 from toolkit.store import IntegrationStatus, RunStatus, RunTrigger
 
 NAME = "newsletter"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"toolkit serve exited with {proc.returncode}"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"toolkit serve did not listen on {port}")
 
 
 def _button(page: Any, name: str) -> Any:
@@ -63,7 +44,7 @@ def test_an_integration_activated_on_the_page_runs_on_its_schedule_by_itself(
     tk.set_mapping(NAME, MAPPING)
     tk.choose_list(NAME, new_list="Newsletter")
     tk.store.update_integration(NAME, schedule="every 8 seconds")  # saved by the wizard, not activated
-    apps_port, webhook_port = _free_port(), _free_port()
+    apps_port, webhook_port = free_port(), free_port()
     save_settings(state, apps_port=apps_port, webhook_port=webhook_port, poll_seconds=0)
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
@@ -74,7 +55,7 @@ def test_an_integration_activated_on_the_page_runs_on_its_schedule_by_itself(
         start_new_session=True,
     )
     try:
-        _listening(apps_port, proc)
+        wait_for_port(apps_port, proc, 90, name="toolkit serve")
         apps = VoilaServer(proc, apps_port, token=apps_token(state))
         page.goto(apps.login_url("integrations.ipynb"))
         table = page.locator(".toolkit-integrations-table")

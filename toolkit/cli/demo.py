@@ -321,15 +321,13 @@ def demo_figures(state_dir: Path, report_dir: Path) -> list[str]:
 def _serve(state: Path, out: Callable[[str], None]) -> None:
     """``toolkit serve`` on the demo's state until Ctrl-C, its webhooks posted to 127.0.0.1."""
     import signal
-    import socket
     import threading
 
+    from toolkit.apps import free_port
     from toolkit.config import Settings, save_settings
     from toolkit.serve.app import serve_forever
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     save_settings(state, webhook_port=port, public_url=f"http://127.0.0.1:{port}")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -66,7 +66,8 @@ def apply_events(tk: Toolkit, name: str) -> RunResult | None:
     echoes = _echoes(tk.settings.brevo_api_key_name, events)
     if echoes:
         tk.store.mark_processed([e.id for e in echoes], WebhookEventOutcome.IGNORED)
-        events = [e for e in events if e not in echoes]
+        echo_ids = {e.id for e in echoes}
+        events = [e for e in events if e.id not in echo_ids]
         if not events:
             log.info("integration %s: %s event(s) of its own writes ignored", name, len(echoes))
             return None

@@ -15,7 +15,6 @@ the state (status, counts, trigger) is what the pages show; the notebook is the 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from toolkit.apps import papermill_sync
 from toolkit.store import Run, RunStatus, RunTrigger, Store
+from toolkit.sync.lock import file_name
 
 __all__ = [
     "NOTEBOOK_TIMEOUT",
@@ -41,8 +41,7 @@ NOTEBOOK_TIMEOUT = 6 * 3600
 
 def run_folder(state_dir: Path, integration: str) -> Path:
     """Where the served runs of ``integration`` keep their notebooks and reports."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", integration).strip("._") or "integration"
-    return state_dir / "runs" / safe
+    return state_dir / "runs" / file_name(integration)  # as its run lock's file is named
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,12 @@ from types import TracebackType
 
 from ..exceptions import RunLockedError
 
-__all__ = ["RunLock"]
+__all__ = ["RunLock", "file_name"]
+
+
+def file_name(integration: str) -> str:
+    """An integration's name as one file name: letters, digits, ``-`` and ``_`` kept, the rest ``_``."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in integration)
 
 
 class RunLock:
@@ -26,8 +31,7 @@ class RunLock:
     """
 
     def __init__(self, state_dir: Path, integration: str) -> None:
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in integration)
-        self.path = state_dir / "locks" / f"{safe}.lock"
+        self.path = state_dir / "locks" / f"{file_name(integration)}.lock"
         self.integration = integration
         self._fd: int | None = None
 
