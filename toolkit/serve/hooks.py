@@ -103,9 +103,13 @@ def _current(tk: Toolkit, integration: Integration, url: str, registered: dict[i
 
 
 def _delete(brevo: BrevoClient, webhook_id: int) -> None:
-    """Delete a webhook at Brevo; one already gone (404) is fine."""
+    """Delete a webhook at Brevo; one already gone is fine.
+
+    Brevo's delete-webhook reference lists the code ``document_not_found`` without showing its
+    status (``reference/brevo-api.md`` §6): a 404, or that code with another status, means gone.
+    """
     try:
         brevo.delete_webhook(webhook_id)
     except FatalApiError as exc:
-        if exc.status != 404:
+        if exc.status != 404 and exc.code != "document_not_found":
             raise
