@@ -32,7 +32,7 @@ from toolkit.notify import Email, enqueue
 
 from .config import Settings
 from .exceptions import ConfigError, QuotaExhausted
-from .store import IntegrationStatus, Store
+from .store import SYSTEM_ACTOR, IntegrationStatus, StopReason, Store
 from .store.outbox import OutboxStatus
 from .store.quota import day_of, month_of
 
@@ -74,7 +74,7 @@ class QuotaNotice(StrEnum):
 
 
 WARNING, EXHAUSTED = QuotaNotice.WARNING, QuotaNotice.EXHAUSTED
-STOP_REASON = "quota"
+STOP_REASON = StopReason.QUOTA
 """The ``stop_reason`` of an integration the quota stopped (it resumes by itself, Q3)."""
 RESERVATION_TTL = timedelta(hours=2)
 _RECENT_DAYS = 7
@@ -235,6 +235,7 @@ class Quota:
                         IntegrationStatus.ACTIVE,
                         last_error=integ.last_error,
                         last_error_rule=integ.last_error_rule,
+                        actor=SYSTEM_ACTOR,
                     )
                 except ConfigError as exc:
                     log.warning("quota: %s stays stopped: %s", integ.name, exc)
@@ -361,6 +362,7 @@ class Quota:
                 last_error=integ.last_error,
                 last_error_rule=integ.last_error_rule,
                 stop_reason=STOP_REASON,
+                actor=SYSTEM_ACTOR,
             )
             stopped.append(integ.name)
         if stopped:

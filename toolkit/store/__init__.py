@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from toolkit.store.audit import AuditMixin
 from toolkit.store.base import DB_FILE
+from toolkit.store.changes import SYSTEM_ACTOR
 from toolkit.store.connections import MAX_CONNECTIONS_PER_ACCOUNT, ConnectionsMixin, same_account
 from toolkit.store.integrations import IntegrationsMixin
 from toolkit.store.links import LinksMixin
@@ -31,6 +32,7 @@ from toolkit.store.outbox import OUTBOX_STATES, OutboxMessage, OutboxStatus
 from toolkit.store.polls import PollHour, PollsMixin
 from toolkit.store.quota import IntegrationTasks, QuotaStoreMixin
 from toolkit.store.records import (
+    CHANGE_ACTIONS,
     CONFLICT_WINNERS,
     DIRECTIONS,
     FLOWS,
@@ -39,6 +41,8 @@ from toolkit.store.records import (
     OBJECTS,
     REJECTION_STATES,
     RUN_STATUSES,
+    Change,
+    ChangeAction,
     Conflict,
     Connection,
     Direction,
@@ -53,6 +57,7 @@ from toolkit.store.records import (
     RunStatus,
     RunTrigger,
     Side,
+    StopReason,
     from_ts,
     to_ts,
 )
@@ -68,7 +73,10 @@ from toolkit.store.webhook_events import (
 )
 
 __all__ = [
+    "CHANGE_ACTIONS",
     "CONFLICT_WINNERS",
+    "Change",
+    "ChangeAction",
     "Conflict",
     "Connection",
     "DB_FILE",
@@ -99,7 +107,9 @@ __all__ = [
     "Run",
     "RunStatus",
     "RunTrigger",
+    "SYSTEM_ACTOR",
     "Side",
+    "StopReason",
     "Store",
     "WEBHOOK_OUTCOMES",
     "WebhookEvent",
@@ -131,7 +141,8 @@ class Store(
       ``update_connection``, ``delete_connection``, ``count_for_account`` (S3).
     - integrations: ``create_integration``, ``get_integration``, ``list_integrations``,
       ``update_integration``, ``set_mapping``, ``set_list``, ``set_opt_in``, ``set_status``,
-      ``delete_integration``.
+      ``pause``, ``resume``, ``delete_integration``; changes (who changed what, issue 15):
+      ``record_change``, ``list_changes``.
     - links: ``upsert_links``, ``set_brevo_ids``, ``set_link_state``, ``links_by_sf_ids``,
       ``links_by_brevo_ids``, ``iter_links``, ``all_links``, ``count_links``, ``delete_links``.
     - cursors: ``get_cursor``, ``set_cursor``, ``cursors``, ``clear_cursors``.

@@ -3,8 +3,8 @@
 A Salesforce *account* is one user of one org (org id + user id, the identity of every token
 answer). SPEC S3 allows one account to be connected at most 5 times in total across Contacts and
 Leads integrations: what counts is the integrations whose connection belongs to that account,
-whatever their status (draft, active, stopped, error; a deleted integration is gone and frees its
-place), not the connection rows. Several integrations may share one stored connection, and one
+whatever their status (draft, active, stopped, error; a deleted integration, gone or kept for its
+history, frees its place), not the connection rows. Several integrations may share one stored connection, and one
 account may have several connections (e.g. a new sign-in replacing a revoked one): a connection
 that no integration uses is not a use.
 
@@ -99,7 +99,7 @@ def integrations_of_account(store: StoreBase, account: Account, *, besides: int 
     """The names of the integrations using ``account`` through any connection (``besides`` left out)."""
     rows = store._rows(  # one row per integration that has a connection: a few dozen at most
         "SELECT i.id, i.name, c.username, c.org_id, c.user_id, c.login_url FROM integrations i "
-        "JOIN connections c ON c.id = i.connection_id ORDER BY i.name"
+        "JOIN connections c ON c.id = i.connection_id WHERE i.deleted_at IS NULL ORDER BY i.name"
     )
     return [name for id_, name, *who in rows if id_ != besides and same_account(account, Account(*who))]
 

@@ -8,8 +8,18 @@ from typing import Any
 from toolkit.exceptions import ConfigError
 from toolkit.schedules import parse_schedule
 from toolkit.store.base import StoreBase, dumps, loads, member, one_of
+from toolkit.store.changes import ChangesMixin
 from toolkit.store.connections import check_account_use
-from toolkit.store.records import OBJECTS, Integration, IntegrationStatus, JsonObject, Side, from_ts
+from toolkit.store.records import (
+    OBJECTS,
+    ChangeAction,
+    Integration,
+    IntegrationStatus,
+    JsonObject,
+    Side,
+    StopReason,
+    from_ts,
+)
 
 __all__ = ["IntegrationsMixin"]
 
@@ -17,7 +27,7 @@ _COLUMNS = (
     "id, name, object, connection_id, brevo_account, opt_in, mapping, list_id, status, "
     "last_error, stop_reason, conflict_winner, sync_booleans_picklists, mass_delete_share, "
     "created_at, updated_at, default_region, mass_delete_min, last_error_rule, schedule, sync_unsubscribes, "
-    "sms_optout_field, webhook_id, webhook_url"
+    "sms_optout_field, webhook_id, webhook_url, backfill_pending, list_move_from, list_move_remove, deleted_at"
 )
 _SETTABLE = (
     "name",
@@ -37,7 +47,14 @@ _SETTABLE = (
     "sms_optout_field",
     "webhook_id",
     "webhook_url",
+    "backfill_pending",
+    "list_move_from",
+    "list_move_remove",
 )
+_UNAUDITED = frozenset(
+    ("webhook_id", "webhook_url", "backfill_pending", "list_move_from", "list_move_remove")
+)
+"""Bookkeeping of ``toolkit serve`` and of the next run, not settings a person changes."""
 
 
 def _integration(row: tuple[Any, ...]) -> Integration:
@@ -66,6 +83,10 @@ def _integration(row: tuple[Any, ...]) -> Integration:
         sms_field,
         webhook_id,
         webhook_url,
+        backfill,
+        move_from,
+        move_remove,
+        deleted,
     ) = row
     return Integration(
         id_,
@@ -92,7 +113,27 @@ def _integration(row: tuple[Any, ...]) -> Integration:
         sms_field,
         webhook_id,
         webhook_url,
+        bool(backfill),
+        move_from,
+        bool(move_remove),
+        from_ts(deleted) if deleted else None,
     )
+
+
+def _audit_text(key: str, value: Any) -> str | None:
+    """A setting's value as the change log shows it (a mapping as its pairs)."""
+    if value is None:
+        return None
+    if key == "mapping":
+        pairs = (value or {}).get("pairs", []) if isinstance(value, dict) else []
+        return ", ".join(f"{attribute} <- {field}" for attribute, field in pairs)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _status_text(status: IntegrationStatus, stop_reason: str | None) -> str:
+    return f"{status} ({stop_reason})" if stop_reason else str(status)
 
 
 def _column_value(key: str, value: Any) -> Any:
@@ -103,7 +144,13 @@ def _column_value(key: str, value: Any) -> Any:
         return member(Side, value, "conflict_winner")
     if key == "schedule":
         return parse_schedule(value).text
-    if key in ("opt_in", "sync_booleans_picklists", "sync_unsubscribes"):
+    if key in (
+        "opt_in",
+        "sync_booleans_picklists",
+        "sync_unsubscribes",
+        "backfill_pending",
+        "list_move_remove",
+    ):
         return int(bool(value))
     if key == "mapping":
         if not isinstance(value, dict):
@@ -120,7 +167,7 @@ def _column_value(key: str, value: Any) -> Any:
     return value
 
 
-class IntegrationsMixin(StoreBase):
+class IntegrationsMixin(ChangesMixin, StoreBase):
     """Methods on ``integrations``."""
 
     def create_integration(self, name: str, object: str, **fields: Any) -> Integration:
@@ -155,7 +202,11 @@ class IntegrationsMixin(StoreBase):
                 )
             except sqlite3.IntegrityError as exc:
                 raise self._integrity(exc, name) from None
-            return self.get_integration(int(cursor.lastrowid or 0))
+            created = self.get_integration(int(cursor.lastrowid or 0))
+            self.record_change(
+                ChangeAction.CREATED, created.name, integration_id=created.id, new=f"{created.object}s"
+            )
+            return created
 
     def get_integration(self, name_or_id: str | int) -> Integration:
         """Return an integration by name or id.
@@ -170,11 +221,21 @@ class IntegrationsMixin(StoreBase):
             raise ConfigError(f"no integration {name_or_id!r} (known: {known})")
         return _integration(rows[0])
 
-    def list_integrations(self, *, status: IntegrationStatus | None = None) -> list[Integration]:
-        """Return every integration (or those with one status), by name (S8)."""
-        where, params = (
-            ("WHERE status = ?", (member(IntegrationStatus, status, "status"),)) if status else ("", ())
-        )
+    def list_integrations(
+        self, *, status: IntegrationStatus | None = None, include_deleted: bool = False
+    ) -> list[Integration]:
+        """Return every integration (or those with one status), by name (S8).
+
+        Args:
+            include_deleted: also those deleted with their history kept (the month's report).
+        """
+        conditions, params = [], []  # type: list[str], list[Any]
+        if status:
+            conditions.append("status = ?")
+            params.append(member(IntegrationStatus, status, "status"))
+        if not include_deleted:
+            conditions.append("deleted_at IS NULL")
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self._rows(f"SELECT {_COLUMNS} FROM integrations {where} ORDER BY name", params)
         return [_integration(r) for r in rows]
 
@@ -193,6 +254,7 @@ class IntegrationsMixin(StoreBase):
             return current
         sets = ", ".join(f"{key} = ?" for key in values)
         with self.transaction():  # BEGIN IMMEDIATE: the S3 count and the change cannot interleave
+            current = self.get_integration(current.id)
             if values.get("connection_id") is not None:
                 check_account_use(self, values["connection_id"], current.id)
             try:
@@ -202,7 +264,19 @@ class IntegrationsMixin(StoreBase):
                 )
             except sqlite3.IntegrityError as exc:
                 raise self._integrity(exc, values.get("name", current.name)) from None
-        return self.get_integration(current.id)
+            after = self.get_integration(current.id)
+            for key in values:
+                old, new = getattr(current, key), getattr(after, key)
+                if key not in _UNAUDITED and old != new:
+                    self.record_change(
+                        ChangeAction.EDITED,
+                        after.name,
+                        integration_id=after.id,
+                        field=key,
+                        old=_audit_text(key, old),
+                        new=_audit_text(key, new),
+                    )
+        return after
 
     def set_mapping(self, name_or_id: str | int, mapping: JsonObject) -> Integration:
         """Store the field mapping (validated beforehand by :mod:`toolkit.mapping`)."""
@@ -224,6 +298,7 @@ class IntegrationsMixin(StoreBase):
         last_error: str | None = None,
         last_error_rule: str | None = None,
         stop_reason: str | None = None,
+        actor: str | None = None,
     ) -> Integration:
         """Set the status; ``last_error``, ``last_error_rule`` and ``stop_reason`` are replaced
         (cleared when omitted).
@@ -232,6 +307,9 @@ class IntegrationsMixin(StoreBase):
             last_error: what a person should read on the integration (why it failed, a notice).
             last_error_rule: the SPEC rule whose notice ``last_error`` is (``"Y8"``), ``None``
                 for a failure's message.
+            stop_reason: why it is ``STOPPED`` (a :class:`~toolkit.store.records.StopReason`).
+            actor: who is recorded as making a change of status (default: the store's ``actor``;
+                :data:`~toolkit.store.changes.SYSTEM_ACTOR` for the toolkit's own).
 
         Raises:
             ValueError: ``status`` is not one of draft, active, stopped, error.
@@ -255,18 +333,100 @@ class IntegrationsMixin(StoreBase):
                     raise ConfigError(
                         f"integration {current.name!r} cannot be activated without {', '.join(missing)}"
                     )
+            if current.deleted_at is not None:
+                raise ConfigError(f"integration {current.name!r} was deleted")
             self.db.execute(
                 "UPDATE integrations SET status = ?, last_error = ?, last_error_rule = ?, stop_reason = ?, "
                 "updated_at = ? WHERE id = ?",
                 (status.value, last_error, last_error_rule, stop_reason, self._now(), current.id),
             )
+            if (current.status, current.stop_reason) != (status, stop_reason):
+                self.record_change(
+                    ChangeAction.STATUS,
+                    current.name,
+                    integration_id=current.id,
+                    field="status",
+                    old=_status_text(current.status, current.stop_reason),
+                    new=_status_text(status, stop_reason),
+                    actor=actor,
+                )
             return self.get_integration(current.id)
 
-    def delete_integration(self, name_or_id: str | int) -> None:
-        """Delete an integration with its links, cursors, runs, rejections and conflicts."""
+    def delete_integration(self, name_or_id: str | int, *, keep_history: bool = False) -> Integration:
+        """Delete an integration.
+
+        Args:
+            keep_history: keep its links, runs, rejections and changes for the month's report:
+                it is marked deleted (``deleted_at``), renamed ``"<name> (deleted <when>)"`` so
+                that its name can be used again, no longer listed, run or counted for S3.
+                Otherwise it is removed with its links, cursors, runs, rejections and conflicts
+                (the tasks it used stay in the month's quota, and the change log keeps the deletion).
+
+        Returns:
+            The integration as it was before (its ``name`` the one it had).
+        """
         with self.transaction():
             current = self.get_integration(name_or_id)
-            self.db.execute("DELETE FROM integrations WHERE id = ?", (current.id,))
+            if keep_history:
+                stamp = self._clock().strftime("%Y-%m-%d %H:%M:%S")
+                self.db.execute(
+                    "UPDATE integrations SET name = ?, status = ?, stop_reason = NULL, deleted_at = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (
+                        f"{current.name} (deleted {stamp})",
+                        IntegrationStatus.DRAFT.value,
+                        self._now(),
+                        self._now(),
+                        current.id,
+                    ),
+                )
+            else:
+                self.db.execute("DELETE FROM integrations WHERE id = ?", (current.id,))
+            self.record_change(
+                ChangeAction.DELETED,
+                current.name,
+                integration_id=current.id if keep_history else None,
+                new="history kept" if keep_history else "history removed",
+            )
+            return current
+
+    def pause(self, name_or_id: str | int) -> Integration:
+        """Pause an active integration (``STOPPED``, :attr:`StopReason.PAUSED`): it does not run
+        until :meth:`resume`; its cursors stay, so the next run catches up.
+
+        Raises:
+            ConfigError: it is not active (a draft, an error or an integration already stopped).
+        """
+        with self.transaction():
+            current = self.get_integration(name_or_id)
+            if current.status != IntegrationStatus.ACTIVE:
+                raise ConfigError(
+                    f"integration {current.name!r} is {current.status}, not active: nothing to pause"
+                )
+            return self.set_status(
+                current.id,
+                IntegrationStatus.STOPPED,
+                stop_reason=StopReason.PAUSED,
+                last_error=current.last_error,
+                last_error_rule=current.last_error_rule,
+            )
+
+    def resume(self, name_or_id: str | int) -> Integration:
+        """Make a paused integration active again (its next run catches up from the cursors).
+
+        Raises:
+            ConfigError: it is not paused.
+        """
+        with self.transaction():
+            current = self.get_integration(name_or_id)
+            if not current.paused:
+                raise ConfigError(f"integration {current.name!r} is not paused")
+            return self.set_status(
+                current.id,
+                IntegrationStatus.ACTIVE,
+                last_error=current.last_error,
+                last_error_rule=current.last_error_rule,
+            )
 
     @staticmethod
     def _validated(fields: dict[str, Any]) -> dict[str, Any]:

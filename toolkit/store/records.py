@@ -21,7 +21,10 @@ from toolkit.rules.rejection import Direction, Rejection
 from toolkit.schedules import DEFAULT_SCHEDULE
 
 __all__ = [
+    "CHANGE_ACTIONS",
     "CONFLICT_WINNERS",
+    "Change",
+    "ChangeAction",
     "Conflict",
     "Connection",
     "DIRECTIONS",
@@ -42,6 +45,7 @@ __all__ = [
     "Run",
     "RunStatus",
     "Side",
+    "StopReason",
     "from_ts",
     "to_ts",
 ]
@@ -61,6 +65,13 @@ class IntegrationStatus(StrEnum):
     ACTIVE = "active"  # runs (on demand, or on its schedule)
     STOPPED = "stopped"  # stopped with a ``stop_reason`` (``"quota"``: resumes by itself, Q3)
     ERROR = "error"  # a run failed for a reason a person must fix (``last_error`` says which)
+
+
+class StopReason(StrEnum):
+    """Why an integration is ``STOPPED`` (its ``stop_reason``)."""
+
+    QUOTA = "quota"  # the monthly task quota ran out: resumes by itself (Q3)
+    PAUSED = "paused"  # a person paused it: resumes when a person resumes it; the cursors stay
 
 
 class RunStatus(StrEnum):
@@ -91,6 +102,18 @@ class RejectionState(StrEnum):
     ALL = "all"
 
 
+class ChangeAction(StrEnum):
+    """What a recorded change to an integration or a connection was (the ``changes`` table)."""
+
+    CREATED = "created"
+    EDITED = "edited"  # one setting: ``field`` with its ``old`` and ``new`` value
+    STATUS = "status"  # activated, paused, resumed, deactivated, stopped by the quota, failed
+    DELETED = "deleted"
+    CONNECTED = "connected"
+    RECONNECTED = "reconnected"
+    DISCONNECTED = "disconnected"
+
+
 class LinkState(StrEnum):
     """Where a link stands; a plain ``str`` too, so stored text compares equal to it."""
 
@@ -109,6 +132,7 @@ CONFLICT_WINNERS = tuple(s.value for s in Side)
 LINK_STATES = tuple(s.value for s in LinkState)
 DIRECTIONS = tuple(d.value for d in Direction)
 REJECTION_STATES = tuple(s.value for s in RejectionState)
+CHANGE_ACTIONS = tuple(a.value for a in ChangeAction)
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -190,6 +214,13 @@ class Integration:
         sms_optout_field: the Salesforce checkbox ``smsBlacklisted`` is synced with, or ``None``.
         webhook_id, webhook_url: the Brevo marketing webhook ``toolkit serve`` registered for
             it (deleted when it is deactivated); its token is in the credentials.
+        backfill_pending: an edit mapped new attributes: the next run is a full one, which
+            writes them for every linked contact (counted as tasks), and clears this.
+        list_move_from: the list an edit moved the integration away from: the next run puts
+            the linked contacts on ``list_id`` first (and takes them off this list when
+            ``list_move_remove``), then clears it.
+        deleted_at: when it was deleted with its history kept (it no longer runs, is not
+            listed, and frees its S3 place; its runs and audit stay for the month's report).
     """
 
     id: int
@@ -216,6 +247,15 @@ class Integration:
     sms_optout_field: str | None = None
     webhook_id: int | None = None
     webhook_url: str | None = None
+    backfill_pending: bool = False
+    list_move_from: int | None = None
+    list_move_remove: bool = True
+    deleted_at: datetime | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Stopped by a person (:attr:`StopReason.PAUSED`): it runs again once resumed."""
+        return self.status == IntegrationStatus.STOPPED and self.stop_reason == StopReason.PAUSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,3 +344,30 @@ class Conflict:
     run_id: int | None = None
     id: int | None = None
     at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change made to an integration or a connection, and who made it.
+
+    Attributes:
+        at: when. actor: who (``TOOLKIT_ACTOR``, else the operating-system user and host; ``toolkit``
+            for the toolkit's own changes such as a quota stop). via: where (``"integrations page"``,
+            ``"setup wizard"``, ``"python"``, ``"toolkit serve"``...).
+        integration_id, connection_id: what it was made to (``None`` once that was removed for good).
+        subject: the integration's or connection's name at the time.
+        action: see :class:`ChangeAction`. field, old, new: the setting and its values as text
+            (``""``/``None`` when the action has none).
+    """
+
+    id: int
+    at: datetime
+    actor: str
+    via: str
+    integration_id: int | None
+    connection_id: int | None
+    subject: str
+    action: ChangeAction
+    field: str
+    old: str | None
+    new: str | None

@@ -285,7 +285,37 @@ _V7 = [
     )""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+# Issue 15: an integration's life after the wizard. Edits that need the next run to do more
+# (``backfill_pending``: a full run writes newly mapped attributes; ``list_move_from``: the linked
+# contacts join the new list, and leave the old one when ``list_move_remove``), soft deletion
+# (``deleted_at``: kept for the month's report), disconnected connections, the name of a rejected
+# record, and every change made to an integration or a connection, with who made it.
+_V8 = [
+    f"""ALTER TABLE integrations ADD COLUMN {_bool("backfill_pending")}""",
+    """ALTER TABLE integrations ADD COLUMN list_move_from INTEGER""",
+    f"""ALTER TABLE integrations ADD COLUMN {_bool("list_move_remove", 1)}""",
+    """ALTER TABLE integrations ADD COLUMN deleted_at TEXT""",
+    """ALTER TABLE connections ADD COLUMN disconnected_at TEXT""",
+    """ALTER TABLE rejections ADD COLUMN record_name TEXT""",
+    """CREATE TABLE IF NOT EXISTS changes (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        via TEXT NOT NULL DEFAULT '',
+        integration_id INTEGER REFERENCES integrations (id) ON DELETE SET NULL,
+        connection_id INTEGER REFERENCES connections (id) ON DELETE SET NULL,
+        subject TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('created', 'edited', 'status', 'deleted',
+            'connected', 'reconnected', 'disconnected')),
+        field TEXT NOT NULL DEFAULT '',
+        old TEXT,
+        new TEXT
+    )""",
+    """CREATE INDEX IF NOT EXISTS changes_integration ON changes (integration_id, at)""",
+    """CREATE INDEX IF NOT EXISTS changes_connection ON changes (connection_id, at)""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 

@@ -32,7 +32,16 @@ from ..exceptions import (
 )
 from ..quota import Quota, check_not_stopped
 from ..salesforce import SalesforceClient
-from ..store import Direction, IntegrationStatus, LinkState, RunStatus, RunTrigger, Store, WebhookEvent
+from ..store import (
+    SYSTEM_ACTOR,
+    Direction,
+    IntegrationStatus,
+    LinkState,
+    RunStatus,
+    RunTrigger,
+    Store,
+    WebhookEvent,
+)
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
 from .inbound import read_brevo_changes, record_left_list, sync_to_salesforce
@@ -156,7 +165,7 @@ def run_integration(
         except (AuthError, FatalApiError, ConfigError) as exc:
             status, message = RunStatus.FAILED, str(exc)
             if not dry_run:
-                store.set_status(name, IntegrationStatus.ERROR, last_error=message)
+                store.set_status(name, IntegrationStatus.ERROR, last_error=message, actor=SYSTEM_ACTOR)
         except ToolkitError as exc:  # transient (retries exhausted): stays active, the next run retries
             status, message = RunStatus.FAILED, str(exc)
         except BaseException as exc:
@@ -217,7 +226,12 @@ def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
     else:
         message = rule = None
     store.set_status(
-        name, current.status, last_error=message, last_error_rule=rule, stop_reason=current.stop_reason
+        name,
+        current.status,
+        last_error=message,
+        last_error_rule=rule,
+        stop_reason=current.stop_reason,
+        actor=SYSTEM_ACTOR,
     )
 
 
