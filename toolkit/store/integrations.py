@@ -324,6 +324,10 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
                     for label, ok in (
                         ("the opt-in agreement (S4)", current.opt_in),
                         ("a Salesforce connection", current.connection_id is not None),
+                        (
+                            "its Salesforce connection signed in again (it was disconnected: reconnect it)",
+                            current.connection_id is None or not self._disconnected(current.connection_id),
+                        ),
                         ("a field mapping (S5)", bool(current.mapping)),
                         ("a Brevo list (S7)", current.list_id is not None),
                     )
@@ -427,6 +431,10 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
                 last_error=current.last_error,
                 last_error_rule=current.last_error_rule,
             )
+
+    def _disconnected(self, connection_id: int) -> bool:
+        rows = self._rows("SELECT disconnected_at FROM connections WHERE id = ?", (connection_id,))
+        return bool(rows and rows[0][0])
 
     @staticmethod
     def _validated(fields: dict[str, Any]) -> dict[str, Any]:
