@@ -54,6 +54,15 @@ class ListsMixin(BrevoApi):
                 return int(folder["id"])
         return self.create_folder(name)
 
+    def add_to_list(self, list_id: int, ext_ids: list[str]) -> list[str]:
+        """Put contacts on a list by ext_id, 150 a call; returns the ext_ids Brevo added.
+
+        A batch whose contacts are all on the list already (a replay after a crash) is not an
+        error: Brevo answers it with 400 "Contact already in list and/or does not exist"
+        (brevo-api.md §1.8).
+        """
+        return self._membership(list_id, ext_ids, "add", "already in list")
+
     def remove_from_list(self, list_id: int, ext_ids: list[str]) -> list[str]:
         """Take contacts out of a list by ext_id, 150 a call; returns the ext_ids Brevo removed.
 
@@ -61,22 +70,26 @@ class ListsMixin(BrevoApi):
         whose contacts are all gone from the list already (a replay after a crash or a lost
         answer) is not an error: Brevo answers it with 400 "Contact already removed from list".
         """
-        removed: list[str] = []
+        return self._membership(list_id, ext_ids, "remove", "already removed")
+
+    def _membership(self, list_id: int, ext_ids: list[str], verb: str, done: str) -> list[str]:
+        """``POST /contacts/lists/{id}/contacts/add|remove`` in batches; a 400 saying ``done`` is a no-op."""
+        changed: list[str] = []
         for start in range(0, len(ext_ids), LIST_MEMBERSHIP_MAX):
             batch = ext_ids[start : start + LIST_MEMBERSHIP_MAX]
             try:
                 answer = self._json(
                     "POST",
-                    "/contacts/lists/{list_id}/contacts/remove",
+                    f"/contacts/lists/{{list_id}}/contacts/{verb}",
                     json={"extIds": batch},
                     idempotent=True,
                     path_params={"list_id": int(list_id)},
                 )
             except FatalApiError as exc:
-                if exc.status == 400 and "already removed" in str(exc.args[0]).lower():
+                if exc.status == 400 and done in str(exc.args[0]).lower():
                     continue
                 raise
             contacts = (answer or {}).get("contacts")
             success = contacts.get("success") if isinstance(contacts, dict) else None
-            removed += [str(x) for x in success] if isinstance(success, list) else []
-        return removed
+            changed += [str(x) for x in success] if isinstance(success, list) else []
+        return changed

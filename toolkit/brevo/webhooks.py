@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from toolkit.credentials import Secret
-from toolkit.exceptions import ProtocolError
+from toolkit.exceptions import FatalApiError, ProtocolError
 from toolkit.timestamps import parse_brevo_datetime
 
 from .base import BrevoApi
@@ -120,6 +120,16 @@ class WebhooksMixin(BrevoApi):
                 path="/webhooks",
             ) from None
 
-    def delete_webhook(self, webhook_id: int) -> None:
-        """Delete a webhook (Brevo stops posting to it)."""
-        self._call("DELETE", "/webhooks/{webhook_id}", path_params={"webhook_id": int(webhook_id)})
+    def delete_webhook(self, webhook_id: int, *, missing_ok: bool = False) -> None:
+        """Delete a webhook (Brevo stops posting to it).
+
+        Args:
+            missing_ok: one already gone is fine. Brevo's delete-webhook reference lists the code
+                ``document_not_found`` without showing its status (``reference/brevo-api.md`` §6):
+                a 404, or that code with another status, means gone.
+        """
+        try:
+            self._call("DELETE", "/webhooks/{webhook_id}", path_params={"webhook_id": int(webhook_id)})
+        except FatalApiError as exc:
+            if not (missing_ok and (exc.status == 404 or exc.code == "document_not_found")):
+                raise

@@ -23,11 +23,9 @@ import logging
 import secrets
 
 from ..api import Toolkit
-from ..brevo import BrevoClient
 from ..brevo.events import EventKind
 from ..brevo.webhooks import Webhook
 from ..credentials import Secret
-from ..exceptions import FatalApiError
 from ..store import Integration, IntegrationStatus
 from .receiver import TOKEN_FIELD, TOKEN_KIND, hook_url
 
@@ -66,7 +64,7 @@ def sync_webhooks(tk: Toolkit, public_url: str | None) -> list[str]:
             if _current(tk, integration, url, registered):
                 continue
             if integration.webhook_id is not None:
-                _delete(brevo, integration.webhook_id)
+                brevo.delete_webhook(integration.webhook_id, missing_ok=True)
                 changed.append(f"{integration.name}: webhook {integration.webhook_id} deleted (URL changed)")
             token = secrets.token_urlsafe(32)
             tk.credentials.set(TOKEN_KIND, integration.name, TOKEN_FIELD, token)
@@ -80,7 +78,7 @@ def sync_webhooks(tk: Toolkit, public_url: str | None) -> list[str]:
             changed.append(f"{integration.name}: webhook {webhook_id} registered for {url}")
         elif integration.webhook_id is not None or integration.webhook_url is not None:
             if integration.webhook_id is not None:
-                _delete(tk.brevo(integration.brevo_account), integration.webhook_id)
+                tk.brevo(integration.brevo_account).delete_webhook(integration.webhook_id, missing_ok=True)
             tk.store.update_integration(integration.name, webhook_id=None, webhook_url=None)
             tk.credentials.delete(TOKEN_KIND, integration.name, TOKEN_FIELD)
             changed.append(f"{integration.name}: webhook {integration.webhook_id} deleted")
@@ -100,16 +98,3 @@ def _current(tk: Toolkit, integration: Integration, url: str, registered: dict[i
     if kept is None:
         return False  # the receiver could authenticate nothing: register again with a new token
     return webhook.token is None or webhook.token == kept  # Brevo shows the token back (getWebhook)
-
-
-def _delete(brevo: BrevoClient, webhook_id: int) -> None:
-    """Delete a webhook at Brevo; one already gone is fine.
-
-    Brevo's delete-webhook reference lists the code ``document_not_found`` without showing its
-    status (``reference/brevo-api.md`` §6): a 404, or that code with another status, means gone.
-    """
-    try:
-        brevo.delete_webhook(webhook_id)
-    except FatalApiError as exc:
-        if exc.status != 404 and exc.code != "document_not_found":
-            raise

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from ..api import WEBHOOK_TOKEN
 from ..brevo.events import MalformedEvent, authenticate, parse_batch
 from ..credentials import CredentialStore
 from ..exceptions import ConfigError
@@ -51,8 +52,7 @@ HOOK_PATH = "/brevo/webhooks/"
 """The path under which each integration's endpoint lies (then its URL-quoted name)."""
 MAX_BODY_BYTES = 1_000_000
 """The largest body accepted (1 MB); a larger one is answered 413 without being read."""
-TOKEN_KIND = "brevo_webhook"
-TOKEN_FIELD = "token"
+TOKEN_KIND, TOKEN_FIELD = WEBHOOK_TOKEN
 """The credentials entry of an integration's bearer token: ``(TOKEN_KIND, <name>, TOKEN_FIELD)``."""
 
 

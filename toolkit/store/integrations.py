@@ -126,7 +126,7 @@ def _audit_text(key: str, value: Any) -> str | None:
         return None
     if key == "mapping":
         pairs = (value or {}).get("pairs", []) if isinstance(value, dict) else []
-        return ", ".join(f"{attribute} <- {field}" for attribute, field in pairs)
+        return ", ".join(f"{attribute} <- {field}" for attribute, field in pairs) or None
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
@@ -431,6 +431,22 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
                 last_error=current.last_error,
                 last_error_rule=current.last_error_rule,
             )
+
+    def settle_list_move(self, integration_id: int, *, moved_from: int, moved_to: int) -> None:
+        """A run carried out the list move from ``moved_from`` to ``moved_to``: forget it, unless
+        an edit made since then asks for another move (then the next run does that one)."""
+        self._write(
+            "UPDATE integrations SET list_move_from = NULL WHERE id = ? AND list_move_from = ? AND list_id = ?",
+            (integration_id, moved_from, moved_to),
+        )
+
+    def settle_backfill(self, integration_id: int, *, mapping: JsonObject) -> None:
+        """A full run wrote every linked contact with ``mapping``: the backfill is done, unless an
+        edit made since then changed the mapping again (then the next run is a full one too)."""
+        self._write(
+            "UPDATE integrations SET backfill_pending = 0 WHERE id = ? AND mapping = ?",
+            (integration_id, dumps(mapping)),
+        )
 
     def _disconnected(self, connection_id: int) -> bool:
         rows = self._rows("SELECT disconnected_at FROM connections WHERE id = ?", (connection_id,))

@@ -6,9 +6,23 @@ A run's states are the store's (:class:`~toolkit.store.RunStatus`, :class:`~tool
 
 from __future__ import annotations
 
+from .edits import EditPlan, EditPreview, IntegrationEdit, plan_edit
 from .engine import run_integration
 from .lock import RunLock
 from .model import Outcome, RunCounts, RunResult, action
 from .plan import Write, WriteKind
 
-__all__ = ["Outcome", "RunCounts", "RunLock", "RunResult", "Write", "WriteKind", "action", "run_integration"]
+__all__ = [
+    "EditPlan",
+    "EditPreview",
+    "IntegrationEdit",
+    "Outcome",
+    "RunCounts",
+    "RunLock",
+    "RunResult",
+    "Write",
+    "WriteKind",
+    "action",
+    "plan_edit",
+    "run_integration",
+]

@@ -35,6 +35,7 @@ from ..salesforce import SalesforceClient
 from ..store import (
     SYSTEM_ACTOR,
     Direction,
+    Integration,
     IntegrationStatus,
     LinkState,
     RunStatus,
@@ -45,6 +46,7 @@ from ..store import (
 from .context import SyncContext
 from .deletions import sync_brevo_deletions
 from .inbound import read_brevo_changes, record_left_list, sync_to_salesforce
+from .lists import move_linked_contacts
 from .lock import RunLock
 from .model import RunResult
 from .outbound import sync_to_brevo
@@ -82,6 +84,7 @@ def run_integration(
     progress: Callable[[str, int], None] | None = None,
     trigger: RunTrigger = RunTrigger.MANUAL,
     events: Sequence[WebhookEvent] | None = None,
+    proposed: Integration | None = None,
 ) -> RunResult:
     """Run (or, with ``dry_run``, plan: SPEC B1) one integration's two-way sync.
 
@@ -108,6 +111,13 @@ def run_integration(
             contact id) by the other events are read when Brevo's ``modifiedSince`` read did
             not bring them. The caller marks the events processed
             (:func:`toolkit.serve.events.apply_events`).
+        proposed: plan with these settings instead of the stored ones (a dry run only: the
+            preview of an edit, :meth:`toolkit.api.Toolkit.preview_edit`).
+
+    An edit's pending work is done by the next real run: a backfill of newly mapped
+    attributes (``backfill_pending``) makes it a full run, settled when it ends with everything
+    written; a list move (``list_move_from``) is carried out first
+    (:func:`~toolkit.sync.lists.move_linked_contacts`).
 
     Returns:
         The run's result; ``status`` says how it ended. Refusals of single records are
@@ -117,9 +127,12 @@ def run_integration(
         RunLockedError: another run of this integration is in progress.
         ConfigError: the integration is unknown, not set up, or not active (unless dry run).
     """
+    if proposed is not None and not dry_run:
+        raise ValueError("proposed settings are only planned (dry_run=True), never written")
     _check_ready(store, name, dry_run)
     with RunLock(settings.state_dir, name):
-        integration = store.get_integration(name)
+        integration = proposed or store.get_integration(name)
+        full = full or integration.backfill_pending
         run = store.start_run(integration.id, dry_run=dry_run, full=full, trigger=trigger)
         ctx = SyncContext(
             store,
@@ -137,8 +150,10 @@ def run_integration(
             ctx.record_tasks = lambda n: quota.record(integration.id, run.id, n)
         status: RunStatus = RunStatus.SUCCEEDED
         message: str | None = None
+        written = True  # everything but held deletions written (SUCCEEDED, or BLOCKED by ctx.held)
         linked_before = store.count_links(integration.id)
         try:
+            move_linked_contacts(ctx)
             changes, brevo_cursor = read_brevo_changes(ctx, full=full)
             if events:
                 named_changes(ctx, events, changes)
@@ -160,8 +175,8 @@ def run_integration(
             elif ctx.held or _held_links(store, integration.id):  # B6: all was written but held deletions
                 status = RunStatus.BLOCKED
                 message = " ".join(ctx.held) or _held_message(store, integration.id, name)
-        except MassDeleteBlocked as exc:
-            status, message = RunStatus.BLOCKED, str(exc)
+        except MassDeleteBlocked as exc:  # stopped before writing everything
+            status, message, written = RunStatus.BLOCKED, str(exc), False
         except (AuthError, FatalApiError, ConfigError) as exc:
             status, message = RunStatus.FAILED, str(exc)
             if not dry_run:
@@ -172,6 +187,9 @@ def run_integration(
             _finish(store, run.id, ctx, RunStatus.FAILED, f"interrupted: {type(exc).__name__}", quota)
             raise
         _finish(store, run.id, ctx, status, message, quota)
+        complete = status == RunStatus.SUCCEEDED or (status == RunStatus.BLOCKED and written)
+        if complete and not dry_run and integration.backfill_pending:
+            store.settle_backfill(integration.id, mapping=integration.mapping)
         if status == RunStatus.SUCCEEDED and not dry_run:
             _show_y8(store, name, ctx)
         log.info("run %s of %s: %s, %s tasks", run.id, name, status, ctx.outcome.tasks)

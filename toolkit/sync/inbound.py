@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from toolkit.mapping.types import BLACKLIST, EMAIL_BLACKLISTED
 from toolkit.rules.base import RULE_Y6, BrevoContact, SfUpdate, value_text
 from toolkit.rules.hashing import brevo_values, canonical_hash, canonical_values
+from toolkit.rules.rejection import person_name
 
 from .. import rules
 from ..brevo import contact_ext_id, format_brevo_datetime, parse_brevo_datetime
@@ -32,7 +34,14 @@ from .presence import left_list_rejections
 SYNCED = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST, LinkState.SUSPENDED})
 """Link states whose contact's Brevo changes are read (a suspended one's only to report them, Y6)."""
 
-__all__ = ["BrevoChanges", "modified_at", "read_brevo_changes", "record_left_list", "sync_to_salesforce"]
+__all__ = [
+    "BrevoChanges",
+    "contact_name",
+    "modified_at",
+    "read_brevo_changes",
+    "record_left_list",
+    "sync_to_salesforce",
+]
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +109,9 @@ def read_brevo_changes(ctx: SyncContext, *, full: bool = False) -> BrevoChanges:
                 ctx.outcome.add("brevo_only")
                 continue
             ctx.seen_in_brevo[link.sf_id] = contact
-            on_list = list_id in (contact.get("listIds") or [])
+            listed = contact.get("listIds") or []
+            # a dry run before a pending list move (issue 15) finds the contacts on the old list still
+            on_list = list_id in listed or (ctx.dry_run and ctx.integration.list_move_from in listed)
             if link.state == LinkState.ACTIVE and not on_list:
                 left.append(link.sf_id)
             elif link.state == LinkState.LEFT_LIST and on_list:
@@ -149,7 +160,8 @@ def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:
     """Contacts taken off the integration's list in Brevo, or put back on it (B9), recorded."""
     for sf_id in back:
         ctx.outcome.add("back_on_list", sample={"Id": sf_id})
-    rejected = left_list_rejections(ctx, left)
+    names = {sf_id: contact_name(ctx.seen_in_brevo.get(sf_id)) for sf_id in left}
+    rejected = _named(left_list_rejections(ctx, left), names)
     if ctx.dry_run:
         return
     with ctx.store.transaction():  # the states and the B9 entries they settle, together
@@ -158,6 +170,23 @@ def _list_moves(ctx: SyncContext, left: list[str], back: list[str]) -> None:
             ctx.store.resolve_rejections(
                 ctx.iid, Direction.TO_BREVO, back, run_id=ctx.run_id, only_rules=(RULE_LEFT_LIST,)
             )
+
+
+def contact_name(contact: BrevoContact | None) -> str | None:
+    """The person a Brevo contact is: its ``FIRSTNAME`` and ``LASTNAME`` attributes, else ``None``.
+
+    Never its e-mail (the reports show the name beside the record's Id).
+    """
+    attributes = (contact or {}).get("attributes") or {}
+    return person_name(attributes.get("FIRSTNAME"), attributes.get("LASTNAME"))
+
+
+def _named(found: list[Rejection], names: dict[str, str | None]) -> list[Rejection]:
+    """The rejections, each with its record's name where one is known (and it has none yet)."""
+    return [
+        replace(r, record_name=names[r.record_id]) if names.get(r.record_id) and not r.record_name else r
+        for r in found
+    ]
 
 
 def _skip_rejected(ctx: SyncContext, changes: dict[str, Change], ids: list[str]) -> None:
@@ -296,6 +325,8 @@ def _batch(ctx: SyncContext, batch: list[Change]) -> None:
             )
         )
         ctx.outcome.add(action(Direction.TO_SALESFORCE, WriteKind.UPDATE), sample=update)
+    names = {c.sf_id: contact_name(c.contact) for c in batch}
+    skipped, rejected, refused = (_named(found, names) for found in (skipped, rejected, refused))
     rows = ctx.rejections(Direction.TO_SALESFORCE, skipped + rejected, hashes) + ctx.rejections(
         Direction.TO_SALESFORCE, refused, hashes, service=service
     )

@@ -36,11 +36,15 @@ class WizardStep(widgets.VBox):
     Attributes:
         state: ``init``, ``ready``, ``success`` or ``fail``.
         integration: the integration being set up (empty until the name step created it).
+        editing: the wizard edits a live integration (issue 15): the step shows the saved
+            settings and keeps what is chosen until the save step stores it all at once, after a
+            preview, instead of storing each choice as it is made.
         title: the step's name in the wizard's header.
     """
 
     state = traitlets.Enum(STATES, default_value=INIT)
     integration = traitlets.Unicode("")
+    editing = traitlets.Bool(False)
     title = "Step"
 
     def __init__(self, tk: Toolkit, **kwargs: Any) -> None:
