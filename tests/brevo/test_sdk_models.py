@@ -292,6 +292,12 @@ def _remove_from_list(calls: Calls) -> None:
     ]
 
 
+def _add_to_list(calls: Calls) -> None:
+    seed(calls)
+    other = calls.client.create_list("Newsletter 2027", calls.client.ensure_folder("Salesforce"))
+    assert calls.client.add_to_list(other, ["003C0000", "003NOBODY"]) == ["003C0000"]
+
+
 def _get_attributes(calls: Calls) -> None:
     seed(calls)
     names = {a["name"] for a in calls.client.attributes()}
@@ -387,6 +393,11 @@ CASES: list[tuple[str, tuple[str, str], Callable[[Calls], None]]] = [
     ("get_one_list_matches_GetListResponse", ("GET", "/contacts/lists/{list_id}"), _get_list),
     ("get_folders_matches_GetFoldersResponse", ("GET", "/contacts/folders"), _get_folders),
     ("create_folder_matches_CreateFolderResponse", ("POST", "/contacts/folders"), _create_folder),
+    (
+        "add_to_list_matches_PostContactInfo",
+        ("POST", "/contacts/lists/{list_id}/contacts/add"),
+        _add_to_list,
+    ),
     (
         "remove_from_list_matches_PostContactInfo",
         ("POST", "/contacts/lists/{list_id}/contacts/remove"),

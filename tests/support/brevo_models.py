@@ -127,6 +127,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/contacts/lists/{list_id}/contacts", GetContacts, "contacts.get_contacts_from_list"),
     Endpoint(
         "POST",
+        "/contacts/lists/{list_id}/contacts/add",
+        PostContactInfo,
+        "contacts.add_contact_to_list",
+    ),
+    Endpoint(
+        "POST",
         "/contacts/lists/{list_id}/contacts/remove",
         PostContactInfo,
         "contacts.remove_contact_from_list",

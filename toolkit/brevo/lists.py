@@ -6,7 +6,7 @@ from typing import Any
 
 from toolkit.exceptions import FatalApiError
 
-from .base import BrevoApi
+from .base import BrevoApi, CallOptions
 
 __all__ = ["ListsMixin"]
 
@@ -77,14 +77,16 @@ class ListsMixin(BrevoApi):
         changed: list[str] = []
         for start in range(0, len(ext_ids), LIST_MEMBERSHIP_MAX):
             batch = ext_ids[start : start + LIST_MEMBERSHIP_MAX]
+            options: CallOptions = {
+                "json": {"extIds": batch},
+                "idempotent": True,
+                "path_params": {"list_id": int(list_id)},
+            }
             try:
-                answer = self._json(
-                    "POST",
-                    f"/contacts/lists/{{list_id}}/contacts/{verb}",
-                    json={"extIds": batch},
-                    idempotent=True,
-                    path_params={"list_id": int(list_id)},
-                )
+                if verb == "add":
+                    answer = self._json("POST", "/contacts/lists/{list_id}/contacts/add", **options)
+                else:
+                    answer = self._json("POST", "/contacts/lists/{list_id}/contacts/remove", **options)
             except FatalApiError as exc:
                 if exc.status == 400 and done in str(exc.args[0]).lower():
                     continue

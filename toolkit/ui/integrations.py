@@ -5,7 +5,10 @@ open rejections, deletions held by the mass-delete guard), the held deletions wi
 deletions" button per integration (B6, :class:`~toolkit.ui.held.HeldDeletions`), then one
 integration chosen in a drop-down: its schedule (an interval or a cron expression, run by
 ``toolkit serve``; :func:`toolkit.schedules.parse_schedule`), activate, deactivate, or run now (a
-dry run, B1, or a real run) with the result shown underneath.
+dry run, B1, or a real run) with the result shown underneath; edit it (the setup wizard's steps,
+pre-filled, with a preview before saving: :class:`~toolkit.ui.wizard.SetupWizard` ``edit=``), pause
+and resume it, delete it (asked first; its history kept for the month's report unless asked
+otherwise; the Brevo contacts stay), and read its history: who changed what, and when.
 
 For a viewer (``TOOLKIT_ROLE=viewer``, :func:`~toolkit.ui.common.viewer_mode`) the page is
 read-only: the table and the held deletions, no button that acts and no field to edit.
@@ -22,17 +25,21 @@ import traitlets
 
 from toolkit.api import Toolkit
 from toolkit.schedules import DEFAULT_SCHEDULE
-from toolkit.store import LinkState, Run, RunStatus
+from toolkit.store import Change, IntegrationStatus, LinkState, Run, RunStatus
 from toolkit.sync import RunResult
 
-from .common import ACTION_LABELS, Message, guarded, html_table, open_toolkit, viewer_mode
+from .common import Message, guarded, html_table, open_toolkit, viewer_mode
 from .held import HELD_STATES, HeldDeletions, held_counts
+from .runs import run_result_html
+from .wizard import SetupWizard
 
 __all__ = [
     "COLUMNS",
     "TRIGGER_WORDS",
     "IntegrationRow",
     "IntegrationsPage",
+    "change_words",
+    "history_html",
     "last_run_words",
     "trigger_words",
 ]
@@ -151,9 +158,44 @@ class IntegrationsPage(widgets.VBox):
         self.activate_button = widgets.Button(description="Activate", button_style="success")
         self.deactivate_button = widgets.Button(description="Deactivate", button_style="warning")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.edit_button = widgets.Button(description="Edit", icon="pencil")
+        self.pause_button = widgets.Button(description="Pause", icon="pause")
+        self.resume_button = widgets.Button(description="Resume", icon="play-circle", button_style="success")
+        self.delete_button = widgets.Button(description="Delete…", icon="trash", button_style="danger")
         self.run_button.on_click(lambda _: self.run_now())
         self.activate_button.on_click(lambda _: self.set_active(True))
         self.deactivate_button.on_click(lambda _: self.set_active(False))
+        self.edit_button.on_click(lambda _: self.edit())
+        self.pause_button.on_click(lambda _: self.pause())
+        self.resume_button.on_click(lambda _: self.resume())
+        self.delete_button.on_click(lambda _: self.ask_delete())
+        self.remove_history = widgets.Checkbox(
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+            description="Also remove its links, runs and audit (otherwise kept for this month's report)",
+        )
+        self.confirm_delete = widgets.Button(description="Delete", button_style="danger", icon="trash")
+        self.cancel_delete = widgets.Button(description="Cancel")
+        self.confirm_delete.on_click(lambda _: self.delete())
+        self.cancel_delete.on_click(lambda _: self._close_delete())
+        self.delete_question = widgets.HTML()
+        self.delete_box = widgets.VBox(
+            [
+                self.delete_question,
+                self.remove_history,
+                widgets.HBox([self.confirm_delete, self.cancel_delete]),
+            ],
+            layout=widgets.Layout(
+                display="none", border="1px solid #c62828", padding="6px 10px", margin="6px 0"
+            ),
+        )
+        self.delete_box.add_class("toolkit-delete-box")
+        self.editor = widgets.VBox(layout=widgets.Layout(display="none", margin="8px 0"))
+        self.editor.add_class("toolkit-editor")
+        self.wizard: SetupWizard | None = None
+        self.history = widgets.HTML()
+        self.history.add_class("toolkit-history")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.result = widgets.HTML()
         self.result.add_class("toolkit-run-result")
@@ -169,7 +211,7 @@ class IntegrationsPage(widgets.VBox):
         self.schedule_message = Message()
         self.schedule_message.add_class("toolkit-schedule-message")
         self.schedule_message.remove_class("toolkit-message")  # the step's or page's own stays unique
-        self.observe(lambda _: self._load_schedule(), names="selected")
+        self.observe(lambda _: self._selected(), names="selected")
         self.held = HeldDeletions(
             self.tk, on_confirmed=self._confirmed, hide_when_empty=True, viewer=self.viewer
         )
@@ -198,10 +240,23 @@ class IntegrationsPage(widgets.VBox):
                 self.choice,
                 widgets.HBox([self.schedule, self.schedule_button]),
                 self.schedule_message,
-                widgets.HBox([self.activate_button, self.deactivate_button]),
+                widgets.HBox(
+                    [
+                        self.activate_button,
+                        self.pause_button,
+                        self.resume_button,
+                        self.deactivate_button,
+                        self.edit_button,
+                        self.delete_button,
+                    ]
+                ),
+                self.delete_box,
                 widgets.HBox([self.run_button, widgets.VBox([self.dry_run, self.full])]),
                 self.message,
                 self.result,
+                self.editor,
+                widgets.HTML("<h3 style='margin:14px 0 4px'>History: who changed what</h3>"),
+                self.history,
             ]
         self.refresh()
 
@@ -268,10 +323,40 @@ class IntegrationsPage(widgets.VBox):
             self.deactivate_button,
             self.schedule,
             self.schedule_button,
+            self.edit_button,
+            self.delete_button,
         ):
             widget.disabled = not has
+        self._enable_status_buttons()
         self.held.refresh()
         self.held_title.layout.display = self.held.layout.display
+        self._load_history()
+
+    def _selected(self) -> None:
+        """Another integration chosen: its schedule, its history, the buttons its status allows."""
+        self._load_schedule()
+        self._close_delete()
+        self._enable_status_buttons()
+        self._load_history()
+
+    def _enable_status_buttons(self) -> None:
+        """Activate a draft or a failed integration, pause an active one, resume a paused one."""
+        integ = None
+        if self.selected and not self.viewer:
+            integ = guarded(self.message, lambda: self.tk.store.get_integration(str(self.selected)))
+        status = integ.status if integ else None
+        self.activate_button.disabled = status not in (IntegrationStatus.DRAFT, IntegrationStatus.ERROR)
+        self.pause_button.disabled = status != IntegrationStatus.ACTIVE
+        self.resume_button.disabled = not (integ and integ.paused)
+        self.deactivate_button.disabled = status is None or status == IntegrationStatus.DRAFT
+
+    def _load_history(self) -> None:
+        if self.viewer or not self.selected:
+            self.history.value = ""
+            return
+        changes = guarded(self.message, lambda: self.tk.changes(str(self.selected), limit=50))
+        if changes is not None:
+            self.history.value = history_html(changes)
 
     def _confirmed(self, _name: str, result: RunResult) -> None:
         """After a Confirm button's run: show what it did and reload the page."""
@@ -329,6 +414,100 @@ class IntegrationsPage(widgets.VBox):
             self.message.say(f"“{name}” is now {integ.status}.", "ok")
             self.refresh()
 
+    def _chosen(self) -> str | None:
+        """The selected integration's name; ``None`` (said in place) in viewer mode or when none is chosen."""
+        if self._read_only():
+            return None
+        if not self.selected:
+            self.message.say("Choose an integration first.", "warn")
+            return None
+        return str(self.selected)
+
+    def edit(self) -> SetupWizard | None:
+        """Open the setup wizard on the selected integration, pre-filled; it previews before saving."""
+        name = self._chosen()
+        if name is None:
+            return None
+        wizard = SetupWizard(self.tk, edit=name)
+        wizard.save_step.observe(lambda _: self.refresh(), names="state")
+        close = widgets.Button(description="Close the editor", icon="times")
+        close.on_click(lambda _: self.close_editor())
+        self.wizard = wizard
+        self.editor.children = [close, wizard]
+        self.editor.layout.display = None
+        self.message.say(
+            f"Editing “{name}”: change what you need, then preview and save in the last step.", "info"
+        )
+        return wizard
+
+    def close_editor(self) -> None:
+        """Close the wizard opened by :meth:`edit` (what it did not save is dropped)."""
+        if self.wizard is not None:
+            self.wizard.connect_step.close()
+        self.wizard = None
+        self.editor.children = []
+        self.editor.layout.display = "none"
+        self.refresh()
+
+    def pause(self) -> None:
+        """Pause the selected integration: it does not run until resumed; nothing is lost."""
+        name = self._chosen()
+        if name is None:
+            return
+        if guarded(self.message, lambda: self.tk.pause(name)) is not None:
+            self.message.say(
+                f"“{name}” is paused: it does not run until you resume it. Its next run then catches up "
+                "with everything changed meanwhile.",
+                "ok",
+            )
+            self.refresh()
+
+    def resume(self) -> None:
+        """Resume the selected (paused) integration."""
+        name = self._chosen()
+        if name is None:
+            return
+        if guarded(self.message, lambda: self.tk.resume(name)) is not None:
+            self.message.say(f"“{name}” is active again: its next run catches up.", "ok")
+            self.refresh()
+
+    def ask_delete(self) -> None:
+        """Ask before deleting: what is deleted, what stays (the Brevo contacts always do)."""
+        name = self._chosen()
+        if name is None:
+            return
+        linked = guarded(self.message, lambda: len(self.tk.links(name)))
+        if linked is None:
+            return
+        self.delete_question.value = (
+            f"<b>Delete “{html.escape(name)}”?</b> It stops syncing for good. Its {linked:,} Brevo contacts "
+            "stay in Brevo, on their list: deleting an integration never deletes a contact."
+        )
+        self.confirm_delete.description = f"Delete “{name}”"
+        self.remove_history.value = False
+        self.delete_box.layout.display = None
+
+    def _close_delete(self) -> None:
+        self.delete_box.layout.display = "none"
+
+    def delete(self) -> None:
+        """Delete the selected integration, as asked in the box :meth:`ask_delete` opened."""
+        name = self._chosen()
+        if name is None:
+            return
+        keep = not self.remove_history.value
+        gone = guarded(self.message, lambda: self.tk.delete_integration(name, keep_history=keep))
+        if gone is None:
+            return
+        self._close_delete()
+        kept = (
+            "Its runs, rejections and links are kept for this month's report."
+            if keep
+            else "Its runs, rejections and links were removed."
+        )
+        self.message.say(f"“{name}” is deleted; its Brevo contacts are untouched. {kept}", "ok")
+        self.refresh()
+
     def run_now(self) -> None:
         """Run the selected integration (a dry run unless the box is unticked) and show the result."""
         name = self.selected
@@ -366,18 +545,27 @@ def held_cell(counts: Mapping[LinkState, int]) -> str:
     return f"{total:,} ({', '.join(HELD_STATES[state][0] for state in counts)})"
 
 
-def run_result_html(result: RunResult) -> str:
-    """A run's counts and rejections by rule as two small tables."""
-    counts = [
-        {"what": ACTION_LABELS.get(k, k.replace("_", " ")), "records": v}
-        for k, v in sorted(result.counts.items())
-        if v
+def history_html(changes: list[Change]) -> str:
+    """The change log of one integration as a table: when, who, where, what (newest first)."""
+    rows = [
+        {
+            "at": f"{change.at:%Y-%m-%d %H:%M} UTC",
+            "actor": change.actor,
+            "via": change.via,
+            "what": change_words(change),
+        }
+        for change in changes
     ]
-    rejected = [{"rule": k, "records": v} for k, v in sorted(result.rejected.items())]
-    title = "What this dry run would do" if result.dry_run else "What this run did"
-    return (
-        f"<h4 style='margin:8px 0 4px'>{html.escape(title)}</h4>"
-        + html_table(counts, (("what", "Records"), ("records", "Count")), empty="No change found.")
-        + "<h4 style='margin:8px 0 4px'>Rejected by rule</h4>"
-        + html_table(rejected, (("rule", "Rule"), ("records", "Records")), empty="No record rejected.")
+    return html_table(
+        rows,
+        (("at", "When"), ("actor", "Who"), ("via", "Where"), ("what", "What")),
+        css_class="toolkit-history-table",
+        empty="No change recorded yet.",
     )
+
+
+def change_words(change: Change) -> str:
+    """One change in words: ``"schedule: every 15 minutes → every 2 hours"``, ``"created (Contacts)"``."""
+    if change.field:
+        return f"{change.field.replace('_', ' ')}: {change.old or 'none'} → {change.new or 'none'}"
+    return f"{change.action}" + (f" ({change.new})" if change.new else "")

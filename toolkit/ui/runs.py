@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from toolkit.sync import RunResult
 
 from .common import ACTION_LABELS, html_table, open_toolkit
 
-__all__ = ["SyncOutcome", "run_sync"]
+__all__ = ["SyncOutcome", "run_result_html", "run_sync"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +153,20 @@ def run_sync(
         # A widget bar is saved at its first state; leave the final counts as text in the notebook.
         print("\n".join(f"{phase}: {bar.n:,} records" for phase, bar in bars.items()))
     return SyncOutcome(result, summary, report)
+
+
+def run_result_html(result: RunResult) -> str:
+    """A run's counts and rejections by rule as two small tables."""
+    counts = [
+        {"what": ACTION_LABELS.get(k, k.replace("_", " ")), "records": v}
+        for k, v in sorted(result.counts.items())
+        if v
+    ]
+    rejected = [{"rule": k, "records": v} for k, v in sorted(result.rejected.items())]
+    title = "What this dry run would do" if result.dry_run else "What this run did"
+    return (
+        f"<h4 style='margin:8px 0 4px'>{html.escape(title)}</h4>"
+        + html_table(counts, (("what", "Records"), ("records", "Count")), empty="No change found.")
+        + "<h4 style='margin:8px 0 4px'>Rejected by rule</h4>"
+        + html_table(rejected, (("rule", "Rule"), ("records", "Records")), empty="No record rejected.")
+    )

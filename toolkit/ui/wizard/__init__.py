@@ -14,6 +14,10 @@ client id from its settings):
     >>> from toolkit.ui import SetupWizard                                     # doctest: +SKIP
     >>> SetupWizard()                                                          # doctest: +SKIP
 
+Editing a live integration (issue 15): the same steps, pre-filled with what is saved, and a save
+step that previews the change (B1) before it is stored:
+    >>> SetupWizard(edit="newsletter")                                         # doctest: +SKIP
+
 Headless (tests):
     >>> wizard = SetupWizard(tk)                                               # doctest: +SKIP
     >>> wizard.name_step.name.value = "newsletter"                             # doctest: +SKIP
@@ -31,6 +35,7 @@ import ipywidgets as widgets
 import traitlets
 
 from toolkit.api import Toolkit
+from toolkit.sync import IntegrationEdit
 
 from ..common import FAIL, INIT, READY, SUCCESS, Message, guarded, open_toolkit
 from .connect import ConnectStep
@@ -52,11 +57,15 @@ class SetupWizard(widgets.VBox):
         client_id: the connected app's consumer key (default: ``settings.salesforce_client_id``).
         callback_port: the sign-in redirect's port on 127.0.0.1 (default:
             ``settings.salesforce_callback_port``; 0 = any free port).
+        edit: the name of an integration to change instead of creating one: its connection,
+            mapping, list and schedule, pre-filled; nothing is stored until the save step's
+            "Save changes", after its preview (:meth:`toolkit.api.Toolkit.preview_edit`).
 
     Attributes:
         index: the step shown (0-based).
         steps: the steps in order; also as ``name_step``, ``connect_step``, ``opt_in_step``,
-            ``mapping_step``, ``list_step``, ``save_step``.
+            ``mapping_step``, ``list_step``, ``save_step`` (editing: connect, mapping, list, save).
+        editing: the integration edited, or ``""`` when creating one.
         next_button, back_button: the navigation (Next enabled only after a step succeeded).
         tk: the toolkit; absent when it could not be opened (``problem`` then says why).
         problem: why the toolkit could not be opened (e.g. a broken ``toolkit.toml``).
@@ -71,10 +80,12 @@ class SetupWizard(widgets.VBox):
         login_url: str | None = None,
         client_id: str | None = None,
         callback_port: int | None = None,
+        edit: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.add_class("toolkit-wizard")
+        self.editing = edit or ""
         self.problem = Message()
         self.steps: list[WizardStep] = []
         opened = guarded(self.problem, lambda: open_toolkit(tk))
@@ -94,17 +105,30 @@ class SetupWizard(widgets.VBox):
         self.mapping_step = MappingStep(self.tk)
         self.list_step = ListStep(self.tk)
         self.save_step = SaveStep(self.tk)
-        self.steps = [
-            self.name_step,
-            self.connect_step,
-            self.opt_in_step,
-            self.mapping_step,
-            self.list_step,
-            self.save_step,
-        ]
-        for step in self.steps[1:]:
-            widgets.dlink((self.name_step, "integration"), (step, "integration"))
-        widgets.dlink((self.name_step, "object"), (self.mapping_step, "object"))
+        if self.editing:
+            integ = guarded(self.problem, lambda: self.tk.store.get_integration(self.editing))
+            if integ is None:  # e.g. deleted meanwhile
+                self.children = [self.problem]
+                return
+            self.steps = [self.connect_step, self.mapping_step, self.list_step, self.save_step]
+            self.add_class("toolkit-wizard-edit")
+            for step in self.steps:
+                step.editing = True
+                step.integration = integ.name
+            self.mapping_step.object = integ.object
+            self.save_step.collect = self.collect_edit
+        else:
+            self.steps = [
+                self.name_step,
+                self.connect_step,
+                self.opt_in_step,
+                self.mapping_step,
+                self.list_step,
+                self.save_step,
+            ]
+            for step in self.steps[1:]:
+                widgets.dlink((self.name_step, "integration"), (step, "integration"))
+            widgets.dlink((self.name_step, "object"), (self.mapping_step, "object"))
         widgets.dlink((self.connect_step, "connection"), (self.mapping_step, "connection"))
         for step in self.steps:
             step.observe(self._refresh, names="state")
@@ -120,6 +144,21 @@ class SetupWizard(widgets.VBox):
         self.children = [self.header, self.body, nav]
         self.observe(self._show, names="index")
         self._show()
+
+    def collect_edit(self) -> IntegrationEdit:
+        """What the steps of an edit hold now, as one edit (the save step previews and stores it)."""
+        mapping = self.mapping_step
+        return IntegrationEdit(
+            mapping=mapping.pairs if mapping.dropdowns else None,
+            booleans_and_picklists=mapping.b4.value if mapping.dropdowns else None,
+            sync_unsubscribes=mapping.b8.value if mapping.dropdowns else None,
+            sms_optout_field=(mapping.sms_optout_field or "") if mapping.dropdowns else None,
+            default_region=mapping.default_region if mapping.dropdowns else None,
+            list_id=self.list_step.chosen_list,
+            move_contacts=self.list_step.move.value,
+            connection=self.connect_step.connection or None,
+            schedule=self.save_step.schedule.value,
+        )
 
     @property
     def step(self) -> WizardStep:
@@ -157,7 +196,10 @@ class SetupWizard(widgets.VBox):
                 f'<span class="toolkit-wizard-tab toolkit-state-{step.state}" style="{style};'
                 f'padding:2px 6px;margin-right:6px">{i + 1}. {html.escape(step.title)} {mark}</span>'
             )
+        editing = (
+            f'<h2 style="margin:0 0 8px">Edit “{html.escape(self.editing)}”</h2>' if self.editing else ""
+        )
         self.header.value = (
-            f'<div style="font-size:14px;margin-bottom:8px">{"".join(items)}</div>'
+            f'{editing}<div style="font-size:14px;margin-bottom:8px">{"".join(items)}</div>'
             f'<h3 style="margin:4px 0">{html.escape(self.step.title)}</h3>'
         )

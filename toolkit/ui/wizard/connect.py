@@ -34,7 +34,7 @@ from toolkit.exceptions import AuthError, ToolkitError
 from toolkit.salesforce import AuthorizationCodeFlow, TokenSet, make_session
 from toolkit.store import Connection, Store
 
-from ..common import READY, friendly_error
+from ..common import INIT, READY, friendly_error
 from .step import WizardStep
 
 __all__ = ["ConnectStep", "SIGN_IN_TIMEOUT"]
@@ -136,8 +136,23 @@ class ConnectStep(WizardStep):
             self.connection_name.value = f"{change['new']}-salesforce"
 
     def enter(self) -> None:
-        """List the connections made before (hidden when there are none)."""
-        self._offer(self.tk.store.list_connections())
+        """List the connections made before (hidden when there are none).
+
+        Editing, the integration's own connection is chosen and the step starts done.
+        """
+        connections = self.tk.store.list_connections()
+        if self.editing and self.state == INIT:
+            integ = self.tk.store.get_integration(self.integration)
+            current = next((c for c in connections if c.id == integ.connection_id), None)
+            if current is not None:
+                self._offer(connections, selected=current.name)
+                self.connection = current.name
+                self.succeed(
+                    f"Uses the connection “{current.name}” ({current.username}). Choose another one, or sign in "
+                    "again, to change it: it is saved with the other changes."
+                )
+                return
+        self._offer(connections)
         super().enter()
 
     def _offer(self, connections: list[Connection], selected: str | None = None) -> None:
@@ -165,7 +180,8 @@ class ConnectStep(WizardStep):
                 client.limits()  # a disabled API or a revoked grant shows here, before anything is kept
             finally:
                 client.close()
-            self.tk.use_connection(self.integration, name)
+            if not self.editing:  # an edit stores it with the other changes (the save step)
+                self.tk.use_connection(self.integration, name)
             return self.tk.store.get_connection(name)
 
         conn = self.attempt(use)
@@ -287,7 +303,7 @@ class ConnectStep(WizardStep):
                     client_id=sign_in.client_id,
                     flow="authorization_code",
                     login_url=sign_in.flow.login_url,
-                    integration=self.integration,
+                    integration=None if self.editing else self.integration,
                 )
                 connections = store.list_connections()
         except Exception as exc:  # shown on the step in words
@@ -300,7 +316,8 @@ class ConnectStep(WizardStep):
     def _connected(self, name: str, username: str, connections: list[Connection]) -> None:
         self.connection = name
         self._offer(connections, selected=name)
-        self.succeed(f"Connected to Salesforce as {username} (connection “{name}”).")
+        later = " It is used once you save the changes." if self.editing else ""
+        self.succeed(f"Connected to Salesforce as {username} (connection “{name}”).{later}")
 
     def _drop_flow(self) -> None:
         with self._lock:

@@ -13,6 +13,9 @@ Below the drop-downs, the phone region: the ISO region in which national phone n
 else the org's (:meth:`toolkit.api.Toolkit.org_region`, Salesforce's ``Organization``), and is
 saved with the mapping (``set_mapping(..., default_region=...)``).
 
+Editing a live integration (``editing``), nothing is saved here: the save step stores the
+choice with the other changes, after its preview.
+
 Then B8: a checkbox "Sync unsubscribes (B8)" (Brevo's ``emailBlacklisted`` <-> Salesforce's
 ``HasOptedOutOfEmail``, both ways), ticked for a new integration, and, while an SMS attribute is
 mapped, a drop-down of the object's checkboxes for Brevo's ``smsBlacklisted`` (empty: not
@@ -23,6 +26,7 @@ synced). Both are checked with the mapping and saved with
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -186,6 +190,8 @@ class MappingStep(WizardStep):
 
     def _load(self) -> bool:
         integ = self.tk.store.get_integration(self.integration)
+        if self.editing and self.connection:  # another connection chosen in this edit, not saved yet
+            integ = replace(integ, connection_id=self.tk.store.get_connection(self.connection).id)
         self._describe = self.tk.salesforce(integ).describe(integ.object)
         self._attributes = attribute_list(self.tk.brevo_attributes(integ.name))
         saved = (integ.mapping or {}).get("pairs")
@@ -308,6 +314,12 @@ class MappingStep(WizardStep):
             self.fail(friendly_error(exc))
             return
         region = self.default_region
+        if self.editing:  # stored with the other changes, after the save step's preview
+            self.succeed(
+                f"{len(checked.pairs)} attribute(s) mapped: {', '.join(f'{a} ← {f}' for a, f in checked.pairs)}. "
+                "Saved with the other changes (see the preview in the last step)."
+            )
+            return
         mapping = self.attempt(
             lambda: self.tk.set_mapping(
                 self.integration, pairs, default_region=region, booleans_and_picklists=self.b4.value
