@@ -140,7 +140,9 @@ class IntegrationsPage(widgets.VBox):
         self.tk = opened
         self.table = widgets.HTML()
         self.table.add_class("toolkit-integrations-table")
+        self.message.add_class("toolkit-page-message")
         self.choice = widgets.Dropdown(description="Integration", options=[])
+        self.choice.add_class("toolkit-integration-choice")
         widgets.link((self.choice, "value"), (self, "selected"))
         self.dry_run = widgets.Checkbox(
             value=True,
