@@ -25,9 +25,11 @@ SHOTS = (
 BASE = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName"}
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, height: int = 2400) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": height})  # Voilà scrolls inside its page: show it all
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def button(page: Any, name: str) -> Any:

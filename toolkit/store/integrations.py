@@ -268,6 +268,8 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
             for key in values:
                 old, new = getattr(current, key), getattr(after, key)
                 if key not in _UNAUDITED and old != new:
+                    if key == "connection_id":  # by name: ids mean nothing to a reader
+                        old, new = self._connection_name(old), self._connection_name(new)
                     self.record_change(
                         ChangeAction.EDITED,
                         after.name,
@@ -447,6 +449,10 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
             "UPDATE integrations SET backfill_pending = 0 WHERE id = ? AND mapping = ?",
             (integration_id, dumps(mapping)),
         )
+
+    def _connection_name(self, connection_id: int | None) -> str | None:
+        rows = self._rows("SELECT name FROM connections WHERE id = ?", (connection_id,))
+        return str(rows[0][0]) if rows else None
 
     def _disconnected(self, connection_id: int) -> bool:
         rows = self._rows("SELECT disconnected_at FROM connections WHERE id = ?", (connection_id,))

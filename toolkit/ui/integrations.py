@@ -138,6 +138,8 @@ class IntegrationsPage(widgets.VBox):
             self.children = [self.message]
             return
         self.tk = opened
+        if tk is None:  # the app's own toolkit: its changes are recorded as made on this page
+            self.tk.store.via = "integrations page"
         self.table = widgets.HTML()
         self.table.add_class("toolkit-integrations-table")
         self.message.add_class("toolkit-page-message")

@@ -93,6 +93,8 @@ class SetupWizard(widgets.VBox):
             self.children = [self.problem]
             return
         self.tk = opened
+        if tk is None:  # the app's own toolkit: its changes are recorded as made in the wizard
+            self.tk.store.via = "setup wizard"
         settings = self.tk.settings
         self.name_step = NameStep(self.tk)
         self.connect_step = ConnectStep(

@@ -331,7 +331,9 @@ class SaveStep(WizardStep):
         self.preview_html = widgets.HTML()
         self.preview_html.add_class("toolkit-edit-preview")
         self.buttons = widgets.HBox([self.activate, self.draft])
+        self.summary_title = widgets.HTML()
         self.children = [
+            self.summary_title,
             self.summary,
             self.schedule,
             schedule_help,
@@ -345,6 +347,12 @@ class SaveStep(WizardStep):
 
     def _edit_mode(self, _change: traitlets.Bunch | None = None) -> None:
         self.title = "Review and save" if self.editing else "Save"
+        self.summary_title.value = (
+            "<h4 style='margin:4px 0'>As saved now</h4><p style='color:#555;margin:0 0 4px'>Change the schedule "
+            "here; press “Preview changes” to see what your changes will do before you save them.</p>"
+            if self.editing
+            else ""
+        )
         self.buttons.children = (
             [self.preview_button, self.save_button] if self.editing else [self.activate, self.draft]
         )
