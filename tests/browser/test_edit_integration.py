@@ -83,9 +83,9 @@ def test_edit_the_mapping_of_a_live_integration_preview_save_and_run(page: Any, 
     expect(preview).to_contain_text("Newly synced: SMS", timeout=60_000)
     expect(preview).to_contain_text("What this dry run would do")
     expect(step_message).to_contain_text("Nothing is saved yet")
-    planned = int(
-        re.search(r"([\d,]+) contacts would be updated", preview.inner_text()).group(1).replace(",", "")
-    )
+    found = re.search(r"([\d,]+) contacts would be updated", preview.inner_text())
+    assert found is not None
+    planned = int(found.group(1).replace(",", ""))
     assert planned > 0 and not tk.store.get_integration(name).backfill_pending
     shot(page, "integrations-edit-preview")
     button(page, "Save changes").click()
