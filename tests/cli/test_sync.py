@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.sync import setup_integration
+from tests.support.sync import setup_integration, write_settings
 from toolkit.quota import month_bounds
 from toolkit.store.quota import month_of
 
@@ -55,3 +55,32 @@ def test_q3_sync_of_an_integration_stopped_by_the_quota_exits_4_and_says_when_it
     assert raised.returncode == 0 and "Resumed: contacts" in raised.stdout
     rest = toolkit("sync", "contacts", "--quiet")
     assert rest.returncode == 0 and "wrote 15 records" in rest.stdout
+
+
+def test_integrations_pause_resume_history_and_delete_from_the_command_line(env_factory: Any) -> None:
+    env = env_factory(contacts=6, seed=9)
+    list_id = setup_integration(env.tk)
+    env.tk.run("contacts")
+    members = {c["id"] for page in env.tk.brevo().iter_list_contacts(list_id, 500) for c in page}
+    write_settings(env.settings)
+    environ = {
+        **os.environ,
+        "TOOLKIT_STATE_DIR": str(env.settings.state_dir),
+        "TOOLKIT_ACTOR": "ops@example.com",
+    }
+
+    def toolkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], capture_output=True, text=True, env=environ, timeout=120)
+
+    paused = toolkit("integrations", "pause", "contacts")
+    assert paused.returncode == 0 and "contacts: stopped (paused)" in paused.stdout, paused.stderr
+    refused = toolkit("sync", "contacts", "--quiet")
+    assert refused.returncode == 2 and "paused" in refused.stderr
+    assert toolkit("integrations", "resume", "contacts").stdout.strip() == "contacts: active"
+    history = toolkit("integrations", "history", "contacts").stdout.splitlines()
+    assert "ops@example.com  [command line]  status: stopped (paused) -> active" in history[0]
+    assert "status: active -> stopped (paused)" in history[1]
+    deleted = toolkit("integrations", "delete", "contacts")
+    assert deleted.returncode == 0 and "Brevo contacts are untouched" in deleted.stdout
+    assert {c["id"] for page in env.tk.brevo().iter_list_contacts(list_id, 500) for c in page} == members
+    assert "contacts" not in toolkit("integrations", "list").stdout

@@ -34,7 +34,7 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _toolkit() -> Toolkit:
-    return Toolkit()
+    return Toolkit(via="command line")
 
 
 HELD_STATES = (LinkState.HELD_DELETE, LinkState.HELD_BREVO_DELETE)
@@ -121,9 +121,30 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _set_status(args: argparse.Namespace) -> int:
+    verbs = {"activate": "activate", "deactivate": "deactivate", "pause": "pause", "resume": "resume"}
     with _toolkit() as tk:
-        integ = tk.activate(args.name) if args.command_name == "activate" else tk.deactivate(args.name)
-    print(f"{integ.name}: {integ.status}")
+        integ = getattr(tk, verbs[args.command_name])(args.name)
+    print(f"{integ.name}: {integ.status}" + (f" ({integ.stop_reason})" if integ.stop_reason else ""))
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    with _toolkit() as tk:
+        gone = tk.delete_integration(args.name, keep_history=not args.remove_history)
+    kept = "its history removed" if args.remove_history else "its history kept for the month's report"
+    print(f"{gone.name}: deleted, {kept}; its Brevo contacts are untouched")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    with _toolkit() as tk:
+        for change in tk.changes(args.name, limit=args.limit):
+            what = (
+                f"{change.field}: {change.old or 'none'} -> {change.new or 'none'}"
+                if change.field
+                else f"{change.action}" + (f" ({change.new})" if change.new else "")
+            )
+            print(f"{change.at:%Y-%m-%d %H:%M:%S} UTC  {change.actor}  [{change.via}]  {what}")
     return 0
 
 
@@ -189,16 +210,35 @@ def _last_run(tk: Toolkit, integration: str | None) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``integrations`` and ``sync`` to the ``toolkit`` parser's sub-commands."""
-    integrations = sub.add_parser("integrations", help="list, show, activate or deactivate integrations")
+    integrations = sub.add_parser(
+        "integrations", help="list, show, activate, pause, resume, delete integrations; their history"
+    )
     isub = integrations.add_subparsers(dest="command_name", required=True)
     isub.add_parser("list", help="every integration with its status").set_defaults(func=_list)
     show = isub.add_parser("show", help="one integration in detail (JSON)")
     show.add_argument("name")
     show.set_defaults(func=_show)
-    for verb in ("activate", "deactivate"):
-        p = isub.add_parser(verb, help=f"{verb} an integration")
+    for verb, what in (
+        ("activate", "activate an integration"),
+        ("deactivate", "deactivate an integration (back to a draft)"),
+        ("pause", "pause an active integration (its next run after resume catches up)"),
+        ("resume", "resume a paused integration"),
+    ):
+        p = isub.add_parser(verb, help=what)
         p.add_argument("name")
         p.set_defaults(func=_set_status)
+    delete = isub.add_parser("delete", help="delete an integration (its Brevo contacts are never deleted)")
+    delete.add_argument("name")
+    delete.add_argument(
+        "--remove-history",
+        action="store_true",
+        help="also remove its links, runs and audit (kept for the month's report by default)",
+    )
+    delete.set_defaults(func=_delete)
+    history = isub.add_parser("history", help="who changed an integration, what and when (newest first)")
+    history.add_argument("name")
+    history.add_argument("--limit", type=int, default=50)
+    history.set_defaults(func=_history)
     sync = sub.add_parser(
         "sync",
         help="run one integration's two-way sync",
