@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.audit.links import BREVO_APP_URL
 from toolkit.config import Settings, default_state_dir
 from toolkit.credentials import CredentialStore, Secret, env_var_name
 from toolkit.exceptions import ConfigError, CredentialsError
@@ -69,6 +70,16 @@ def test_bad_toml_is_refused_with_the_key(tmp_path: Path, content: str, message:
     (tmp_path / "toolkit.toml").write_text(content)
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({"TOOLKIT_STATE_DIR": str(tmp_path)})
+
+
+def test_brevo_app_url_defaults_to_brevo_and_is_checked(tmp_path: Path) -> None:
+    env = {"TOOLKIT_STATE_DIR": str(tmp_path)}
+    assert Settings.from_env(env).brevo_app_url == "https://app.brevo.com" == BREVO_APP_URL
+    (tmp_path / "toolkit.toml").write_text('brevo_app_url = "https://127.0.0.1:8443/"\n')
+    assert Settings.from_env(env).brevo_app_url == "https://127.0.0.1:8443"  # no trailing /
+    env["TOOLKIT_BREVO_APP_URL"] = "app.brevo.com"
+    with pytest.raises(ConfigError, match=r"brevo_app_url.*http"):
+        Settings.from_env(env)
 
 
 def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:

@@ -95,6 +95,9 @@ class Settings:
         salesforce_callback_port: the wizard's OAuth redirect listener port on 127.0.0.1 (0 = any
             free port; a real connected app needs ``http://127.0.0.1:<port>/callback`` registered).
         brevo_api_url: base URL of Brevo's API v3 (or the sandbox's).
+        brevo_app_url: Brevo's web app, where the reports link a contact
+            (``<brevo_app_url>/contact/index/<contact id>``, see :mod:`toolkit.audit.links`);
+            the sandbox's Brevo server when the toolkit talks to the sandbox.
         page_size: Salesforce records read per page and per chunk (2,000 is the REST maximum).
         bulk_threshold: initial loads of more records than this use Bulk API 2.0.
         import_max_bytes: largest ``/contacts/import`` body sent to Brevo (about 8 MB).
@@ -141,6 +144,7 @@ class Settings:
     salesforce_client_id: str = ""
     salesforce_callback_port: int = 0
     brevo_api_url: str = "https://api.brevo.com/v3"
+    brevo_app_url: str = "https://app.brevo.com"
     page_size: int = 2_000
     bulk_threshold: int = 10_000
     import_max_bytes: int = 8_000_000
@@ -200,7 +204,7 @@ class Settings:
                 parse_schedule(self.reconcile_schedule)
             except ValueError as exc:
                 raise ConfigError(f"setting 'reconcile_schedule': {exc}") from None
-        for name in ("salesforce_login_url", "brevo_api_url"):
+        for name in ("salesforce_login_url", "brevo_api_url", "brevo_app_url"):
             _check(getattr(self, name).startswith(("https://", "http://")), name, "must be an http(s) URL")
 
     @property

@@ -4,6 +4,8 @@ SPEC A1: every record that was not written, with its integration, run, direction
 field, value (secret-like fields redacted, see :mod:`toolkit.store.reporting`), rule id, a
 plain-language reason, the service's own code and message, first and last seen, and when it
 was resolved (A3). B3: the Salesforce API usage (``Sforce-Limit-Info``) kept per run.
+Records people can recognise (issue 15): each rejected or held record carries the person's name
+(``record_name``) and the URLs that open it in Salesforce and in Brevo (:mod:`.links`).
 
 Example:
     >>> from toolkit import audit
@@ -17,11 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
+from toolkit.audit.links import BREVO_APP_URL, brevo_url, name_from_values, salesforce_url, with_links
 from toolkit.audit.meanings import RULES, describe_rule, rule_descriptions, rule_title
+from toolkit.exceptions import ConfigError
 from toolkit.store.base import member
-from toolkit.store.records import Direction, RejectionState, to_ts
+from toolkit.store.records import Direction, Integration, Link, LinkState, RejectionState, to_ts
 from toolkit.store.reporting import ReportRow
 
 if TYPE_CHECKING:
@@ -31,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_USAGE_COLUMNS",
+    "HELD_COLUMNS",
+    "HELD_WORDS",
     "POLL_USAGE_COLUMNS",
     "REJECTION_COLUMNS",
     "REJECTION_COUNT_COLUMNS",
@@ -38,6 +45,9 @@ __all__ = [
     "RUN_COLUMNS",
     "api_usage",
     "describe_rule",
+    "held_records",
+    "held_row",
+    "instance_url",
     "poll_usage",
     "rejection_counts",
     "rejections",
@@ -60,6 +70,7 @@ REJECTION_COLUMNS = (
     "first_seen",
     "last_seen",
     "resolved_at",
+    "record_name",
     "state",
     "resolved_run_id",
     "first_run_id",
@@ -68,8 +79,12 @@ REJECTION_COLUMNS = (
     "object",
     "integration_id",
     "id",
+    "salesforce_url",
+    "brevo_url",
 )
-"""Columns of :func:`rejections`, in order (the first thirteen are SPEC A1's)."""
+"""Columns of :func:`rejections`, in order (the first thirteen are SPEC A1's); ``record_name`` is
+the person's name (never an e-mail), ``salesforce_url`` and ``brevo_url`` open the record in each
+service (:mod:`toolkit.audit.links`; empty when unknown)."""
 
 REJECTION_COUNT_COLUMNS = ("integration", "rule", "direction", "state", "count", "integration_id")
 """Columns of :func:`rejection_counts`, in order."""
@@ -117,6 +132,26 @@ API_USAGE_COLUMNS = (
 POLL_USAGE_COLUMNS = ("integration", "hour", "polls", "calls", "found")
 """Columns of :func:`poll_usage`, in order."""
 
+HELD_COLUMNS = (
+    "integration",
+    "record_id",
+    "record_name",
+    "state",
+    "deleted_in",
+    "waiting",
+    "salesforce_url",
+    "brevo_url",
+    "brevo_id",
+    "integration_id",
+)
+"""Keys of :func:`held_records`' rows, in order."""
+
+HELD_WORDS = {
+    LinkState.HELD_DELETE: ("deleted in Salesforce", "to be taken off the Brevo list"),
+    LinkState.HELD_BREVO_DELETE: ("deleted in Brevo", "to be deleted in Salesforce"),
+}
+"""Link state of a deletion held by the mass-delete guard (B6) -> (where it was deleted, what waits)."""
+
 _TIMES = ("first_seen", "last_seen", "resolved_at")
 
 
@@ -156,6 +191,7 @@ def rejections(
     resolved_in: int | None = None,
     since: datetime | str | None = None,
     limit: int | None = None,
+    brevo_app_url: str | None = BREVO_APP_URL,
 ) -> pd.DataFrame:
     """Rejected records (A1), newest sighting first, one row per record, rule and field.
 
@@ -170,10 +206,11 @@ def rejections(
         resolved_in: only those this run resolved (A3).
         since: only those last seen at or after this moment (UTC).
         limit: at most this many rows.
+        brevo_app_url: Brevo's web app, for ``brevo_url`` (``Settings.brevo_app_url``).
 
     Returns:
         A DataFrame with :data:`REJECTION_COLUMNS`; times are UTC ``datetime64``; ``value`` of
-        secret-like fields is ``"***"``.
+        secret-like fields is ``"***"``; ``record_name`` is the person's name (never an e-mail).
 
     Raises:
         ConfigError: no such integration.
@@ -190,7 +227,7 @@ def rejections(
         since=_since(since),
         limit=limit,
     )
-    return _frame(rows, REJECTION_COLUMNS, _TIMES)
+    return _frame([with_links(r, brevo_app_url) for r in rows], REJECTION_COLUMNS, _TIMES)
 
 
 def rejection_counts(
@@ -334,3 +371,62 @@ def poll_usage(
         for h in store.poll_hours(_integration_id(store, integration), since=since)
     ]
     return pd.DataFrame(rows, columns=list(POLL_USAGE_COLUMNS))
+
+
+def instance_url(store: Store, integration: Integration) -> str | None:
+    """The instance URL of an integration's Salesforce org (its connection's), ``None`` when unknown."""
+    if integration.connection_id is None:
+        return None
+    try:
+        return store.get_connection(integration.connection_id).instance_url
+    except ConfigError:  # the connection was removed: the records cannot be linked
+        return None
+
+
+def held_records(
+    store: Store,
+    integration: Integration,
+    *,
+    limit: int | None = None,
+    brevo_app_url: str | None = BREVO_APP_URL,
+) -> list[ReportRow]:
+    """The deletions the mass-delete guard holds (B6), records people can recognise, by Salesforce Id.
+
+    Records deleted in Salesforce come first. Each row has :data:`HELD_COLUMNS`: the person's
+    name from the link's synced values (``FIRSTNAME``/``LASTNAME``, when mapped; never the
+    e-mail), the link to the record in Salesforce, and the link to the Brevo contact while it
+    exists (not for a contact deleted in Brevo).
+
+    Args:
+        store: the state database.
+        integration: the integration (``store.get_integration(name)``).
+        limit: at most this many rows.
+        brevo_app_url: Brevo's web app (``Settings.brevo_app_url``).
+    """
+    base = instance_url(store, integration)
+    rows: list[ReportRow] = []
+    for state in HELD_WORDS:
+        wanted = None if limit is None else max(0, limit - len(rows))
+        if wanted == 0:
+            break
+        links = store.iter_links(integration.id, state=state, batch=min(wanted or 500, 500))
+        rows += [held_row(integration, link, base, brevo_app_url) for link in islice(links, wanted)]
+    return rows
+
+
+def held_row(integration: Integration, link: Link, base: str | None, brevo_app_url: str | None) -> ReportRow:
+    """One held deletion as a :func:`held_records` row."""
+    deleted_in, waiting = HELD_WORDS.get(LinkState(link.state), (str(link.state), ""))
+    gone_in_brevo = link.state == LinkState.HELD_BREVO_DELETE
+    return {
+        "integration": integration.name,
+        "record_id": link.sf_id,
+        "record_name": name_from_values(link.synced),
+        "state": str(link.state),
+        "deleted_in": deleted_in,
+        "waiting": waiting,
+        "salesforce_url": salesforce_url(base, link.sf_id),
+        "brevo_url": None if gone_in_brevo else brevo_url(brevo_app_url, link.brevo_id),
+        "brevo_id": link.brevo_id,
+        "integration_id": integration.id,
+    }

@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import jinja2
+from markupsafe import Markup
 
+from toolkit.audit import HELD_WORDS, held_records
+from toolkit.audit.links import BREVO_APP_URL, record_html, with_links
 from toolkit.audit.meanings import describe_rule, rule_title
 from toolkit.exceptions import ConfigError
 from toolkit.store import Direction, ReportRow, Store
@@ -49,6 +52,7 @@ CSV_COLUMNS = (
     "run_id",
     "direction",
     "record_id",
+    "record_name",
     "field",
     "value",
     "rule",
@@ -62,8 +66,12 @@ CSV_COLUMNS = (
     "last_seen",
     "resolved_at",
     "resolved_run_id",
+    "salesforce_url",
+    "brevo_url",
 )
-"""The CSV's header; ``in_this_run`` is ``rejected`` or ``resolved``."""
+"""The CSV's header; ``in_this_run`` is ``rejected`` or ``resolved``; ``record_name`` is the
+person's name (never an e-mail), ``salesforce_url`` and ``brevo_url`` open the record in each
+service (empty when unknown)."""
 
 HTML_ROWS_PER_RULE = 500
 """Records shown per rule in the HTML (the CSV has them all)."""
@@ -175,6 +183,15 @@ def run_summary(store: Store, run_id: int) -> RunSummary:
     }
 
 
+def _record_cell(row: ReportRow) -> Markup:
+    """A row's "Record" cell: ``Name (Id)``, the Id linking to Salesforce, then a Brevo link."""
+    return Markup(  # record_html escapes every value it is given
+        record_html(
+            str(row["record_id"]), row.get("record_name"), row.get("salesforce_url"), row.get("brevo_url")
+        )
+    )
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("toolkit.audit", "templates"),
@@ -185,6 +202,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["when"] = _when
     env.filters["direction"] = lambda d: _DIRECTIONS.get(d, d)
+    env.filters["record"] = _record_cell
     return env
 
 
@@ -213,8 +231,14 @@ def render_html(
     *,
     rows_per_rule: int = HTML_ROWS_PER_RULE,
     generated_at: datetime | None = None,
+    held: list[ReportRow] | None = None,
+    held_total: int = 0,
+    brevo_app_url: str | None = BREVO_APP_URL,
 ) -> str:
     """The stakeholders' page: summary, rejections grouped by rule with counts, then resolved ones.
+
+    Each record shows as ``Name (Id)``, its Id linking to the record in Salesforce and, where it
+    is linked to a Brevo contact, a "Brevo" link (:mod:`toolkit.audit.links`).
 
     Args:
         summary: :func:`run_summary`'s dict.
@@ -222,21 +246,36 @@ def render_html(
         resolved: the rejections the run resolved.
         rows_per_rule: records listed per rule; the rest are counted (the CSV lists them all).
         generated_at: the time printed in the footer (now by default).
+        held: the integration's deletions held by the mass-delete guard, as of now
+            (:func:`toolkit.audit.held_records` rows; at most ``rows_per_rule`` are listed).
+        held_total: how many deletions are held in all (``len(held)`` when smaller).
+        brevo_app_url: Brevo's web app, for the contacts' links (``Settings.brevo_app_url``).
 
     Returns:
         The HTML document; every value is escaped.
     """
     moment = generated_at or datetime.now(UTC)
     template = _environment().get_template("audit_report.html.j2")
+    waiting = list(held or ())
     return template.render(
         s=summary,
-        groups=_groups(rejected, rows_per_rule),
-        resolved=_groups(resolved, rows_per_rule),
+        groups=_groups(_linked(rejected, brevo_app_url), rows_per_rule),
+        resolved=_groups(_linked(resolved, brevo_app_url), rows_per_rule),
+        held=waiting[:rows_per_rule],
+        held_total=max(held_total, len(waiting)),
         generated=moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
-def _write_csv(path: Path, rejected: list[ReportRow], resolved: list[ReportRow]) -> None:
+def _linked(rows: list[ReportRow], brevo_app_url: str | None) -> list[ReportRow]:
+    """Copies of reporting rows with their ``salesforce_url`` and ``brevo_url``."""
+    return [with_links(dict(row), brevo_app_url) for row in rows]
+
+
+def _write_csv(
+    path: Path, rejected: list[ReportRow], resolved: list[ReportRow], brevo_app_url: str | None
+) -> None:
+    rejected, resolved = _linked(rejected, brevo_app_url), _linked(resolved, brevo_app_url)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)
@@ -248,6 +287,18 @@ def _write_csv(path: Path, rejected: list[ReportRow], resolved: list[ReportRow])
     tmp.replace(path)
 
 
+def _held(store: Store, name: str, limit: int, brevo_app_url: str | None) -> tuple[list[ReportRow], int]:
+    """The integration's held deletions (at most ``limit``) and how many there are (B6)."""
+    try:
+        integration = store.get_integration(name)
+    except ConfigError:  # deleted since the run: nothing is held any more
+        return [], 0
+    held = held_records(store, integration, limit=limit, brevo_app_url=brevo_app_url)
+    if not held:
+        return [], 0
+    return held, sum(store.count_links(integration.id, state=state) for state in HELD_WORDS)
+
+
 def file_slug(text: str, *, fallback: str, limit: int = 60) -> str:
     """``text`` as a file-name part: ASCII letters and digits joined by ``-``, lower case, at most
     ``limit`` characters; ``fallback`` when nothing is left."""
@@ -255,9 +306,17 @@ def file_slug(text: str, *, fallback: str, limit: int = 60) -> str:
 
 
 def write_run_report(
-    store: Store, run_id: int, directory: Path | str, *, rows_per_rule: int = HTML_ROWS_PER_RULE
+    store: Store,
+    run_id: int,
+    directory: Path | str,
+    *,
+    rows_per_rule: int = HTML_ROWS_PER_RULE,
+    brevo_app_url: str | None = BREVO_APP_URL,
 ) -> ReportPaths:
     """Write a run's audit report as CSV and HTML (SPEC A2, A3).
+
+    The HTML also lists the integration's deletions held by the mass-delete guard (B6), as of
+    now; the CSV lists the rejections only.
 
     Args:
         store: the state database.
@@ -265,6 +324,7 @@ def write_run_report(
         directory: where to write (created if missing); files are named
             ``audit-<integration>-run-<id>.csv`` and ``.html`` and replaced if they exist.
         rows_per_rule: records listed per rule in the HTML.
+        brevo_app_url: Brevo's web app, for the contacts' links (``Settings.brevo_app_url``).
 
     Returns:
         The two paths.
@@ -279,8 +339,17 @@ def write_run_report(
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"audit-{file_slug(summary['integration'], fallback='integration')}-run-{run_id}"
     paths = ReportPaths(folder / f"{stem}.csv", folder / f"{stem}.html")
-    _write_csv(paths.csv, rejected, resolved)
-    html = render_html(summary, rejected, resolved, rows_per_rule=rows_per_rule)
+    _write_csv(paths.csv, rejected, resolved, brevo_app_url)
+    held, held_total = _held(store, summary["integration"], rows_per_rule, brevo_app_url)
+    html = render_html(
+        summary,
+        rejected,
+        resolved,
+        rows_per_rule=rows_per_rule,
+        held=held,
+        held_total=held_total,
+        brevo_app_url=brevo_app_url,
+    )
     tmp = paths.html.with_name(paths.html.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(paths.html)

@@ -10,11 +10,12 @@ toolkit: the rules use it, and the store imports it from here (and re-exports it
 
 from __future__ import annotations
 
+import re
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from enum import StrEnum
 
-__all__ = ["Direction", "Rejection"]
+__all__ = ["Direction", "NAME_MAX", "Rejection", "person_name"]
 
 
 class Direction(StrEnum):
@@ -53,6 +54,10 @@ class Rejection:
             record changed and is worth trying again (A3).
         run_id: the run that last saw it; first_run_id: the run that first did.
         id, seen_count, first_seen, last_seen, resolved_at, resolved_run_id: kept by the store.
+        record_name: the person's name as the source holds it (a Contact's or Lead's
+            ``FirstName LastName``; a Brevo contact's ``FIRSTNAME LASTNAME``), so that the reports
+            show whom a record is; ``None`` when unknown. Never an e-mail address (see
+            :func:`toolkit.rules.rejection.person_name`).
     """
 
     record_id: str
@@ -75,3 +80,26 @@ class Rejection:
     last_seen: datetime | None = None
     resolved_at: datetime | None = None
     resolved_run_id: int | None = None
+    record_name: str | None = None
+
+
+NAME_MAX = 200
+"""Longest name kept (Salesforce's FirstName is 40 characters and LastName 80)."""
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
+
+
+def person_name(first: object, last: object) -> str | None:
+    """``"First Last"`` from a person's name parts, ``None`` when there is none to show.
+
+    Parts are stripped and blank ones left out; a part that holds an e-mail address (a
+    ``FirstName`` typed as ``ann@example.com``) is left out as well: reports show names beside
+    the records, never addresses.
+
+    Example:
+        >>> person_name(" Ann ", "Lee"), person_name(None, "Lee"), person_name("", "a@b.example")
+        ('Ann Lee', 'Lee', None)
+    """
+    parts = [str(p).strip() for p in (first, last) if p is not None and not isinstance(p, bool)]
+    kept = [" ".join(p.split()) for p in parts if p and not _EMAIL.search(p)]
+    name = " ".join(kept)
+    return name[:NAME_MAX] or None

@@ -22,16 +22,18 @@ __all__ = ["AuditMixin"]
 _COLUMNS = (
     "integration_id, direction, record_id, rule, reason, field, value, service_code, "
     "service_message, data_hash, permanent, run_id, id, first_run_id, seen_count, "
-    "first_seen, last_seen, resolved_at, resolved_run_id"
+    "first_seen, last_seen, resolved_at, resolved_run_id, record_name"
 )
 _UPSERT = (
     "INSERT INTO rejections (integration_id, direction, record_id, rule, reason, field, value, "
     "service_code, service_message, data_hash, permanent, run_id, first_run_id, seen_count, "
-    "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+    "first_seen, last_seen, record_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) "
     "ON CONFLICT (integration_id, direction, record_id, rule, field) DO UPDATE SET "
     "reason = excluded.reason, value = excluded.value, service_code = excluded.service_code, "
     "service_message = excluded.service_message, data_hash = excluded.data_hash, "
     "permanent = excluded.permanent, last_seen = excluded.last_seen, "
+    # The newest name the source gave; a sighting without one keeps the name known before.
+    "record_name = COALESCE(NULLIF(excluded.record_name, ''), rejections.record_name), "
     # A replayed run (crash, then rerun) does not count the same sighting twice.
     "seen_count = rejections.seen_count + "
     "CASE WHEN rejections.run_id = excluded.run_id THEN 0 ELSE 1 END, "
@@ -64,6 +66,7 @@ def _rejection(row: tuple[Any, ...]) -> Rejection:
         last_seen,
         resolved_at,
         resolved_run_id,
+        record_name,
     ) = row
     return Rejection(
         record_id,
@@ -85,6 +88,7 @@ def _rejection(row: tuple[Any, ...]) -> Rejection:
         last_seen=from_ts(last_seen),
         resolved_at=from_ts(resolved_at),
         resolved_run_id=resolved_run_id,
+        record_name=record_name,
     )
 
 
@@ -128,6 +132,7 @@ class AuditMixin(StoreBase):
                     seen_by,
                     now,
                     now,
+                    r.record_name or None,
                 )
 
         return self._write_many(_UPSERT, rows())

@@ -71,6 +71,9 @@ _REJECTION_COLUMNS = (
     "r.first_run_id",
     "r.direction",
     "r.record_id",
+    "r.record_name",
+    "c.instance_url",
+    "l.brevo_id",
     "r.field",
     "r.value",
     "r.rule",
@@ -253,6 +256,9 @@ def rejection_query(
     )
     sql = (
         f"SELECT {', '.join(columns)} FROM rejections r JOIN integrations i ON i.id = r.integration_id"
+        # Where to find the record: its org's instance URL, and its Brevo contact when linked.
+        " LEFT JOIN connections c ON c.id = i.connection_id"
+        " LEFT JOIN links l ON l.integration_id = r.integration_id AND l.sf_id = r.record_id"
         + where
         + " ORDER BY r.last_seen DESC, r.id DESC"
     )
@@ -293,7 +299,10 @@ class ReportingMixin(StoreBase):
             limit: at most this many.
 
         Returns:
-            One dict per rejection, keys as in :data:`toolkit.audit.REJECTION_COLUMNS`.
+            One dict per rejection, keys as in :data:`toolkit.audit.REJECTION_COLUMNS` (but the
+            links, which :mod:`toolkit.audit` builds from ``instance_url`` and ``brevo_id``: the
+            org's instance URL and the linked contact's id, ``None`` when unknown);
+            ``record_name`` is the person's name the source gave, never an e-mail.
         """
         _check_filters(state, direction)
         sql, params = rejection_query(

@@ -54,6 +54,8 @@ IMPORT_ROWS_PER_SECOND = (
     8_000  # a cautious guess of Brevo's import speed (lowered as imports show): every poll is a call,
 )
 # and Brevo allows /processes about 100 calls an hour; the sandbox imports about 10,000 rows a second
+NAME_FIELDS = ("FirstName", "LastName")
+"""Read with every record, mapped or not: the reports name the rejected ones (A1)."""
 RECHECKED = (RULE_D1,)
 """Rejections about an e-mail another record holds: tried again once that record lets it go."""
 
@@ -70,9 +72,16 @@ def _soql(ctx: SyncContext, cursor: datetime | None, *, ordered: bool) -> str:
 
 
 def _system_fields(ctx: SyncContext) -> list[str]:
-    """What planning reads besides the mapping: the cursor, deletions, age (D1), conversion (L1)."""
+    """What planning reads besides the mapping: the cursor, deletions, age (D1), conversion (L1),
+    and the person's name for the reports (A1: a rejected record shows its name beside its Id).
+
+    ``FirstName`` and ``LastName`` are standard fields of both Contact and Lead (the parts of
+    their compound ``Name``; ``LastName`` is required), so selecting them costs no call and no
+    describe; they are not part of a rejection's data hash (:func:`~toolkit.rules.hashing.source_hash`
+    reads the mapped fields only).
+    """
     lead = ["IsConverted", "ConvertedContactId"] if ctx.sobject == "Lead" else []
-    return ["SystemModstamp", "IsDeleted", "CreatedDate", *lead]
+    return ["SystemModstamp", "IsDeleted", "CreatedDate", *lead, *NAME_FIELDS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,8 @@ def _field_types(ctx: SyncContext) -> dict[str, str]:
         "createddate": "datetime",
         "isconverted": "boolean",
         "convertedcontactid": "reference",
+        "firstname": "string",
+        "lastname": "string",
     }
     return types | {f.sf_field.lower(): f.sf_type for f in (*ctx.mapping.fields, *ctx.mapping.unsubscribes)}
 
@@ -608,7 +619,11 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
         if sf_id in problems:
             code, reason = problems[sf_id]
             value = row.get("email") if code == "duplicate_email_id" else None  # rechecked once it is free
-            refused.append(Rejection(sf_id, f"BREVO:{code}", "Email" if value else "", value, reason))
+            refused.append(
+                Rejection(
+                    sf_id, f"BREVO:{code}", "Email" if value else "", value, reason, record_name=write.name
+                )
+            )
             refused_hashes[sf_id] = record_hash(brevo_values(row, ctx.mapping))
             continue
         synced = planned.links[sf_id]
@@ -632,7 +647,11 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             ctx.outcome.add("cleared", len(write.cleared))
     for sf_id in planned.suspend:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": RULE_Y6})
-    left = left_list_rejections(ctx, [w.sf_id for w in planned.work if w.sf_id in ctx.left_list])
+    names = {w.sf_id: w.name for w in planned.work if w.name}
+    left = [
+        replace(r, record_name=names[r.record_id]) if r.record_id in names and not r.record_name else r
+        for r in left_list_rejections(ctx, [w.sf_id for w in planned.work if w.sf_id in ctx.left_list])
+    ]
     rejected = (
         planned.rejected
         + left

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping as MappingOf
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
 from typing import NamedTuple
@@ -37,6 +37,7 @@ from typing import NamedTuple
 from toolkit.mapping.types import BLACKLIST_FLAGS, EMAIL_BLACKLISTED, Mapping
 from toolkit.rules.base import RULE_Y6, BrevoRow, Rejection, SfRecord, row_id, written_keys
 from toolkit.rules.hashing import CanonicalValues, source_hash
+from toolkit.rules.rejection import person_name
 
 from ..store.records import Link, LinkState, Side
 from ..timestamps import parse_brevo_datetime, parse_salesforce_datetime
@@ -57,6 +58,7 @@ __all__ = [
     "WriteKind",
     "order_email_moves",
     "plan_page",
+    "record_name",
 ]
 
 RULE_D1 = "D1"
@@ -100,6 +102,8 @@ class Write:
             the import cannot carry them per contact, a batch update sets them.
         imported: the row goes into the import; ``False`` when only ``flags`` change (the
             batch update alone writes it).
+        name: the person's name as Salesforce holds it (``FirstName LastName``), for the
+            rejection of a write Brevo refuses (the reports show it beside the Id).
     """
 
     kind: WriteKind
@@ -112,6 +116,7 @@ class Write:
     encoded: bytes | None = None
     flags: MappingOf[str, bool] = field(default_factory=dict)
     imported: bool = True
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +318,27 @@ def plan_page(
             )
         else:
             plan.writes.append(write)
+    _name(plan, {r["Id"]: r for r in records})
     return plan
+
+
+def record_name(record: SfRecord | None) -> str | None:
+    """The person a Salesforce record is: ``FirstName LastName`` (the read selects both), never an e-mail."""
+    if not record:
+        return None
+    return person_name(record.get("FirstName"), record.get("LastName"))
+
+
+def _name(plan: PagePlan, records: MappingOf[str, SfRecord]) -> None:
+    """Give the plan's rejections and writes the name of their record (the reports show it)."""
+    names = {sf_id: record_name(record) for sf_id, record in records.items()}
+    plan.rejections = [
+        replace(r, record_name=names.get(r.record_id))
+        if r.record_name is None and names.get(r.record_id)
+        else r
+        for r in plan.rejections
+    ]
+    plan.writes = [replace(w, name=names.get(w.sf_id)) if names.get(w.sf_id) else w for w in plan.writes]
 
 
 def _first(links: list[Link] | None) -> Link | None:

@@ -18,6 +18,8 @@ import pandas as pd
 from IPython.display import HTML, Image
 
 from toolkit.api import Toolkit
+from toolkit.audit import held_records
+from toolkit.audit.links import BREVO_APP_URL, MarkupCells, record_html, with_links
 from toolkit.audit.meanings import describe_rule, rule_title
 from toolkit.audit.reports import RunSummary, run_summary
 from toolkit.exceptions import ConfigError
@@ -35,16 +37,31 @@ ROWS_PER_RULE = 200
 class AuditView:
     """One run's audit: a heading, counts by rule, a chart, and a table per rule (SPEC A1-A3).
 
+    Each record shows as ``Name (Id)``, the Id linking to the record in Salesforce, with a
+    "Brevo" link to its contact where it is linked (:mod:`toolkit.audit.links`).
+
     Args:
         summary: :func:`toolkit.audit.reports.run_summary` of the run.
         rejected: the rejections the run recorded (store reporting rows, values redacted).
         resolved: the rejections the run resolved (A3).
+        held: the integration's deletions held by the mass-delete guard (B6), as of now
+            (:func:`toolkit.audit.held_records` rows).
+        brevo_app_url: Brevo's web app, for the contacts' links (``Settings.brevo_app_url``).
     """
 
-    def __init__(self, summary: RunSummary, rejected: list[ReportRow], resolved: list[ReportRow]) -> None:
+    def __init__(
+        self,
+        summary: RunSummary,
+        rejected: list[ReportRow],
+        resolved: list[ReportRow],
+        *,
+        held: list[ReportRow] | None = None,
+        brevo_app_url: str | None = BREVO_APP_URL,
+    ) -> None:
         self.summary = summary
-        self.rejected = rejected
-        self.resolved = resolved
+        self.rejected = [with_links(dict(r), brevo_app_url) for r in rejected]
+        self.resolved = [with_links(dict(r), brevo_app_url) for r in resolved]
+        self.held = list(held or ())
 
     @classmethod
     def load(
@@ -68,10 +85,20 @@ class AuditView:
                 if not runs:
                     raise ConfigError("no finished run to report on yet")
                 run_id = int(runs[0].id)
+            summary = run_summary(tk.store, run_id)
+            app_url = tk.settings.brevo_app_url
+            held = held_records(
+                tk.store,
+                tk.store.get_integration(summary["integration"]),
+                limit=ROWS_PER_RULE,
+                brevo_app_url=app_url,
+            )
             return cls(
-                run_summary(tk.store, run_id),
+                summary,
                 tk.store.report_rejections(run_id=run_id),
                 tk.store.report_rejections(resolved_run_id=run_id),
+                held=held,
+                brevo_app_url=app_url,
             )
         finally:
             if own:
@@ -143,7 +170,31 @@ class AuditView:
         parts = [self._groups(self.rejected, "Rejected in this run", rows_per_rule)]
         if self.resolved:
             parts.append(self._groups(self.resolved, "Resolved by this run (A3)", rows_per_rule))
+        if self.held:
+            parts.append(self._held(rows_per_rule))
         return _html("".join(parts))
+
+    def _held(self, limit: int) -> str:
+        cells = MarkupCells()
+        rows = [
+            {
+                **h,
+                "record": cells.add(
+                    record_html(h["record_id"], h["record_name"], h["salesforce_url"], h["brevo_url"])
+                ),
+            }
+            for h in self.held[:limit]
+        ]
+        table = html_table(
+            rows,
+            (("record", "Record"), ("deleted_in", "Deleted in"), ("waiting", "Waiting")),
+            css_class="toolkit-held-table",
+        )
+        return (
+            "<h2>Deletions waiting for a confirmation (B6)</h2><p>As of now: more records were deleted on one "
+            "side than the integration allows without a confirmation; these wait until someone who manages "
+            "the integration confirms them.</p>" + cells.fill(table)
+        )
 
     @staticmethod
     def _groups(rows: list[ReportRow], title: str, limit: int) -> str:
@@ -155,8 +206,18 @@ class AuditView:
             out.append("<p>No record.</p>")
         for rule, items in sorted(by_rule.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             items = sorted(items, key=lambda r: (r["record_id"], r["field"] or ""))
+            cells = MarkupCells()  # the "Record" cells: the name, the Id linking to Salesforce, Brevo
             shown = [
-                {**r, "direction": DIRECTIONS.get(r["direction"], r["direction"])} for r in items[:limit]
+                {
+                    **r,
+                    "record": cells.add(
+                        record_html(
+                            r["record_id"], r.get("record_name"), r.get("salesforce_url"), r.get("brevo_url")
+                        )
+                    ),
+                    "direction": DIRECTIONS.get(r["direction"], r["direction"]),
+                }
+                for r in items[:limit]
             ]
             more = f" (the first {limit} listed; the CSV has all)" if len(items) > limit else ""
             out.append(
@@ -164,17 +225,19 @@ class AuditView:
                 f"{len(items):,} record(s){more}</h3><p>{html.escape(describe_rule(rule))}</p>"
             )
             out.append(
-                html_table(
-                    shown,
-                    (
-                        ("record_id", "Record"),
-                        ("direction", "Direction"),
-                        ("field", "Field"),
-                        ("value", "Value"),
-                        ("reason", "Reason"),
-                        ("service_code", "Service code"),
-                    ),
-                    css_class="toolkit-audit-table",
+                cells.fill(
+                    html_table(
+                        shown,
+                        (
+                            ("record", "Record"),
+                            ("direction", "Direction"),
+                            ("field", "Field"),
+                            ("value", "Value"),
+                            ("reason", "Reason"),
+                            ("service_code", "Service code"),
+                        ),
+                        css_class="toolkit-audit-table",
+                    )
                 )
             )
         return "".join(out)

@@ -21,6 +21,7 @@ import traitlets
 
 from toolkit import audit
 from toolkit.api import Toolkit
+from toolkit.audit.links import MarkupCells, record_html
 from toolkit.audit.reports import csv_cell, file_slug
 from toolkit.quota import QuotaState, QuotaStatus
 from toolkit.store import RejectionState
@@ -43,6 +44,7 @@ CSV_COLUMNS = (
     "run_id",
     "direction",
     "record_id",
+    "record_name",
     "field",
     "value",
     "rule",
@@ -51,8 +53,11 @@ CSV_COLUMNS = (
     "first_seen",
     "last_seen",
     "state",
+    "salesforce_url",
+    "brevo_url",
 )
-"""The rejections CSV's columns."""
+"""The rejections CSV's columns (``record_name``: the person's name, never an e-mail; the URLs
+open the record in Salesforce and its contact in Brevo, empty when unknown)."""
 
 ALL = ""
 _STATE_COLOURS = {QuotaState.OK: "#1e5e2f", QuotaState.WARNING: "#a15c00", QuotaState.EXHAUSTED: "#8a1c1c"}
@@ -235,6 +240,7 @@ class QuotaDashboard(widgets.VBox):
             rule=self.rule or None,
             state=self.state,
             limit=limit,
+            brevo_app_url=self.tk.settings.brevo_app_url,
         )
 
     def rejections_count(self) -> int:
@@ -264,9 +270,18 @@ class QuotaDashboard(widgets.VBox):
         total = guarded(self.message, self.rejections_count)
         if frame is None or total is None:
             return
+        cells = MarkupCells()  # the "Record" cells: the name, the Id linking to Salesforce, Brevo
         rows = [
             {
                 **{k: _plain(v) for k, v in r.items()},
+                "record": cells.add(
+                    record_html(
+                        str(r["record_id"]),
+                        _plain(r["record_name"]),
+                        _plain(r["salesforce_url"]),
+                        _plain(r["brevo_url"]),
+                    )
+                ),
                 "rule": f"{r['rule']} — {audit.rule_title(r['rule'])}",
                 "direction": DIRECTIONS.get(r["direction"], r["direction"]),
                 "last_seen": f"{r['last_seen']:%Y-%m-%d %H:%M}",
@@ -276,21 +291,23 @@ class QuotaDashboard(widgets.VBox):
         shown = f"{total:,} rejected record(s)" + (
             f", the first {TABLE_ROWS} shown" if total > TABLE_ROWS else ""
         )
-        self.rejections_html.value = f"<p style='margin:4px 0'>{shown}</p>" + html_table(
-            rows,
-            (
-                ("integration", "Integration"),
-                ("record_id", "Record"),
-                ("direction", "Direction"),
-                ("field", "Field"),
-                ("value", "Value"),
-                ("rule", "Rule"),
-                ("reason", "Reason"),
-                ("last_seen", "Last seen (UTC)"),
-                ("state", "State"),
-            ),
-            css_class="toolkit-rejections-table",
-            empty="No rejected record matches.",
+        self.rejections_html.value = f"<p style='margin:4px 0'>{shown}</p>" + cells.fill(
+            html_table(
+                rows,
+                (
+                    ("integration", "Integration"),
+                    ("record", "Record"),
+                    ("direction", "Direction"),
+                    ("field", "Field"),
+                    ("value", "Value"),
+                    ("rule", "Rule"),
+                    ("reason", "Reason"),
+                    ("last_seen", "Last seen (UTC)"),
+                    ("state", "State"),
+                ),
+                css_class="toolkit-rejections-table",
+                empty="No rejected record matches.",
+            )
         )
         if total <= CSV_INLINE_ROWS:
             self._link(frame if total <= TABLE_ROWS else self.rejections_frame())

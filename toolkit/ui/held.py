@@ -20,6 +20,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from toolkit.api import Toolkit
+from toolkit.audit import held_records
+from toolkit.audit.links import record_html
 from toolkit.store import Integration, Link, LinkState, RunStatus
 from toolkit.sync import RunResult
 
@@ -33,6 +35,7 @@ __all__ = [
     "confirmation_text",
     "held_counts",
     "held_examples",
+    "held_record_html",
     "held_words",
 ]
 
@@ -70,6 +73,15 @@ def held_words(counts: Mapping[LinkState, int]) -> str:
         )
         or "none"
     )
+
+
+def held_record_html(row: Mapping[str, Any]) -> str:
+    """One held deletion (a :func:`toolkit.audit.held_records` row) as ``Name (Id) · Brevo``, escaped.
+
+    The Id links to the record in Salesforce, "Brevo" to its contact while it exists; the name
+    comes from the link's synced ``FIRSTNAME``/``LASTNAME`` (a record without one shows its Id).
+    """
+    return record_html(row["record_id"], row["record_name"], row["salesforce_url"], row["brevo_url"])
 
 
 def confirm_label(total: int) -> str:
@@ -139,10 +151,10 @@ class HeldDeletions(widgets.VBox):
                 continue
             name = integ.name
             total = sum(counts.values())
-            examples = held_examples(self.tk, integ)
-            shown = ", ".join(
-                html.escape(f"{link.email} ({link.sf_id})" if link.email else link.sf_id) for link in examples
+            examples = held_records(
+                self.tk.store, integ, limit=EXAMPLES, brevo_app_url=self.tk.settings.brevo_app_url
             )
+            shown = ", ".join(held_record_html(example) for example in examples)
             more = f" and {total - len(examples):,} more" if total > len(examples) else ""
             text = widgets.HTML(
                 f'<div class="toolkit-held-row" style="margin:2px 0"><b>{html.escape(name)}</b>: '
