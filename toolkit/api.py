@@ -472,12 +472,16 @@ class Toolkit:
         return self.store.list_rejections(iid, state=state)
 
     # -- connections (issue 15) ------------------------------------------------------------------
-    def connections(self) -> list[ConnectionView]:
+    def connections(self, *, store: Store | None = None) -> list[ConnectionView]:
         """Every Salesforce connection: its org and user, the integrations using it, its account's
         uses (S3: ``view.uses == "1 of 5"``), whether it is disconnected, the org's API usage the
         newest run through it saw (B3), and its token state as :meth:`check_connection` last found
-        it (``not checked`` until then: nothing signs in to list them)."""
-        return connection_views(self.store, self._token_states())
+        it (``not checked`` until then: nothing signs in to list them).
+
+        Args:
+            store: the database connection to read through (another thread's own; default: this toolkit's).
+        """
+        return connection_views(store or self.store, self._token_states())
 
     def check_connection(self, name: str) -> TokenState:
         """Sign in through a connection once and say whether it still works (remembered for
@@ -486,9 +490,11 @@ class Toolkit:
         self._token_states()[name] = state
         return state
 
-    def connection_changes(self, name: str, *, limit: int = 50) -> list[Change]:
-        """A connection's recorded changes, newest first: connected, disconnected, reconnected, by whom."""
-        return self.store.list_changes(connection_id=self.store.get_connection(name).id, limit=limit)
+    def connection_changes(self, name: str, *, limit: int = 50, store: Store | None = None) -> list[Change]:
+        """A connection's recorded changes, newest first: connected, disconnected, reconnected, by whom
+        (``store``: as for :meth:`connections`)."""
+        db = store or self.store
+        return db.list_changes(connection_id=db.get_connection(name).id, limit=limit)
 
     def disconnect_blockers(self, name: str) -> list[tuple[str, str]]:
         """The integrations that keep a connection from being disconnected: ``(name, status)``

@@ -73,9 +73,9 @@ __all__ = [
 
 NOTEBOOKS: Path = Path(__file__).resolve().parent / "notebooks"
 """The folder of the toolkit's notebooks (``toolkit/notebooks/``): the Voilà apps, sync and audit_report."""
-VOILA_APPS = ("setup_wizard.ipynb", "integrations.ipynb", "quota_dashboard.ipynb")
+VOILA_APPS = ("setup_wizard.ipynb", "integrations.ipynb", "quota_dashboard.ipynb", "connections.ipynb")
 """The Voilà apps, as served by default."""
-VIEWER_APPS = ("integrations.ipynb", "quota_dashboard.ipynb")
+VIEWER_APPS = ("integrations.ipynb", "quota_dashboard.ipynb", "connections.ipynb")
 """The apps served read-only to stakeholders (``running_voila(..., viewer=True)``): no setup wizard."""
 APPS_TOKEN_ENV = "TOOLKIT_APPS_TOKEN"
 """The environment variable that sets the apps' login token (else the credential store's entry)."""

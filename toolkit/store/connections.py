@@ -11,20 +11,36 @@ that no integration uses is not a use.
 :func:`check_account_use` refuses the 6th use before anything is written; the store calls it in
 the transaction that sets an integration's ``connection_id``, so that two processes cannot both
 take the last place.
+
+A connection may be *disconnected* (issue 15: its token revoked at Salesforce, its secrets
+removed, ``disconnected_at`` set) and later *reconnected* (a new sign-in of the same account).
+:meth:`ConnectionsMixin.mark_disconnected` refuses while an integration that runs by itself uses
+it (active, or stopped by the quota: it resumes by itself); each of these changes, and the
+connection's creation, is recorded in the ``changes`` table in the transaction that makes it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from toolkit.exceptions import ConfigError, ConnectionLimitError
 from toolkit.store.base import StoreBase, one_of
-from toolkit.store.records import FLOWS, Connection, from_ts
+from toolkit.store.changes import ChangesMixin
+from toolkit.store.records import (
+    FLOWS,
+    ChangeAction,
+    Connection,
+    IntegrationStatus,
+    StopReason,
+    from_ts,
+)
 
 __all__ = [
     "Account",
+    "ApiUsage",
     "ConnectionsMixin",
     "MAX_CONNECTIONS_PER_ACCOUNT",
     "check_account_use",
@@ -36,7 +52,8 @@ MAX_CONNECTIONS_PER_ACCOUNT = 5
 """Integrations (Contacts and Leads together) that may use one Salesforce account (SPEC S3)."""
 
 _COLUMNS = (
-    "id, name, login_url, instance_url, org_id, user_id, username, client_id, flow, created_at, updated_at"
+    "id, name, login_url, instance_url, org_id, user_id, username, client_id, flow, created_at, updated_at, "
+    "disconnected_at"
 )
 _UPDATABLE = ("login_url", "instance_url", "org_id", "user_id", "username", "client_id", "flow")
 
@@ -137,7 +154,9 @@ def check_account_use(store: StoreBase, connection_id: int, integration_id: int 
 
 
 def _connection(row: tuple[Any, ...]) -> Connection:
-    id_, name, login_url, instance_url, org_id, user_id, username, client_id, flow, created, updated = row
+    id_, name, login_url, instance_url, org_id, user_id, username, client_id, flow, created, updated = row[
+        :11
+    ]
     return Connection(
         id_,
         name,
@@ -150,10 +169,34 @@ def _connection(row: tuple[Any, ...]) -> Connection:
         flow,
         from_ts(created),
         from_ts(updated),
+        from_ts(row[11]),
     )
 
 
-class ConnectionsMixin(StoreBase):
+def _signed_in_as(connection: Connection) -> str:
+    """Who a connection signs in as, for the change log: ``"user@example.com (org 00D...)"``."""
+    return connection.username + (f" (org {connection.org_id})" if connection.org_id else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUsage:
+    """The Salesforce org's daily API usage as the newest run through a connection saw it (B3).
+
+    Attributes:
+        used, limit: API calls of the last 24 hours and the org's daily allowance.
+        seen_at: when that run started.
+    """
+
+    used: int
+    limit: int
+    seen_at: datetime
+
+    def __str__(self) -> str:
+        share = f" ({self.used / self.limit:.0%})" if self.limit else ""
+        return f"{self.used:,} of {self.limit:,}{share}, {self.seen_at:%Y-%m-%d %H:%M} UTC"
+
+
+class ConnectionsMixin(ChangesMixin, StoreBase):
     """Methods on ``connections``."""
 
     def add_connection(
@@ -168,7 +211,8 @@ class ConnectionsMixin(StoreBase):
         org_id: str | None = None,
         user_id: str | None = None,
     ) -> Connection:
-        """Record a signed-in Salesforce account (its secrets go to the credential store).
+        """Record a signed-in Salesforce account (its secrets go to the credential store), and the
+        change (:attr:`~toolkit.store.records.ChangeAction.CONNECTED`) in the same transaction.
 
         A connection is not yet a use of the account (S3 counts integrations): see
         :func:`check_account_use`, which ``create_integration``/``update_integration`` apply.
@@ -189,7 +233,14 @@ class ConnectionsMixin(StoreBase):
                 )
             except sqlite3.IntegrityError:
                 raise ConfigError(f"a connection named {name!r} already exists") from None
-            return self.get_connection(int(cursor.lastrowid or 0))
+            connection = self.get_connection(int(cursor.lastrowid or 0))
+            self.record_change(
+                ChangeAction.CONNECTED,
+                name,
+                connection_id=connection.id,
+                new=f"{_signed_in_as(connection)} via {flow}",
+            )
+            return connection
 
     def get_connection(self, name_or_id: str | int) -> Connection:
         """Return a connection by name or id.
@@ -249,6 +300,129 @@ class ConnectionsMixin(StoreBase):
                     f"{', '.join(map(repr, users))}: delete them or connect them elsewhere first"
                 )
             self.db.execute("DELETE FROM connections WHERE id = ?", (connection.id,))
+
+    def running_users(self, connection: str | int) -> list[tuple[str, str]]:
+        """The integrations using ``connection`` that run by themselves: ``(name, status)`` pairs.
+
+        Active integrations, and those stopped by the quota (they resume by themselves, Q3);
+        paused, draft, failed and deleted integrations do not run. While there is one, the
+        connection may not be disconnected (:meth:`mark_disconnected`).
+        """
+        rows = self._rows(
+            "SELECT name, status, stop_reason FROM integrations WHERE connection_id = ? AND deleted_at IS NULL "
+            "AND (status = ? OR (status = ? AND stop_reason = ?)) ORDER BY name",
+            (
+                self.get_connection(connection).id,
+                IntegrationStatus.ACTIVE.value,
+                IntegrationStatus.STOPPED.value,
+                StopReason.QUOTA.value,
+            ),
+        )
+        return [
+            (str(name), "active" if status == IntegrationStatus.ACTIVE else "stopped by the quota")
+            for name, status, _reason in rows
+        ]
+
+    def mark_disconnected(self, name_or_id: str | int) -> Connection:
+        """Mark a connection disconnected (``disconnected_at``) and record the change, in one transaction.
+
+        The caller revokes its token and removes its secrets
+        (:func:`toolkit.connections.disconnect_salesforce`); from now on nothing signs in
+        through it, and no integration using it can be activated, until it is reconnected
+        (:meth:`mark_connected`).
+
+        Raises:
+            ConfigError: it is disconnected already, or integrations that run by themselves use it
+                (named in the message with their status: pause or deactivate them first).
+        """
+        with self.transaction():
+            current = self.get_connection(name_or_id)
+            if current.disconnected_at is not None:
+                raise ConfigError(
+                    f"connection {current.name!r} was disconnected already "
+                    f"({current.disconnected_at:%Y-%m-%d %H:%M} UTC)"
+                )
+            running = self.running_users(current.id)
+            if running:
+                named = ", ".join(f"{name!r} ({status})" for name, status in running)
+                raise ConfigError(
+                    f"connection {current.name!r} cannot be disconnected while "
+                    f"{'an integration runs' if len(running) == 1 else 'integrations run'} through it: "
+                    f"{named}; pause or deactivate {'it' if len(running) == 1 else 'them'} first"
+                )
+            now = self._now()
+            self.db.execute(
+                "UPDATE connections SET disconnected_at = ?, updated_at = ? WHERE id = ?",
+                (now, now, current.id),
+            )
+            self.record_change(
+                ChangeAction.DISCONNECTED,
+                current.name,
+                connection_id=current.id,
+                old=_signed_in_as(current),
+            )
+            return self.get_connection(current.id)
+
+    def mark_connected(self, name_or_id: str | int, **identity: Any) -> Connection:
+        """Record a new sign-in of a stored connection (a reconnection), in one transaction.
+
+        The identity fields (``login_url``, ``instance_url``, ``org_id``, ``user_id``,
+        ``username``, ``client_id``, ``flow``) are replaced, ``disconnected_at`` is cleared, and
+        the change (:attr:`~toolkit.store.records.ChangeAction.RECONNECTED`) is recorded.
+
+        Raises:
+            ConfigError: the new sign-in is another Salesforce account (:func:`same_account`):
+                a connection keeps its account; make a new connection for another one.
+            ValueError: an unknown identity field.
+        """
+        unknown = set(identity) - set(_UPDATABLE)
+        if unknown:
+            raise ValueError(f"cannot update connection field(s) {sorted(unknown)}")
+        if "flow" in identity:
+            one_of(identity["flow"], FLOWS, "flow")
+        with self.transaction():
+            current = self.get_connection(name_or_id)
+            now_as = Account(
+                identity.get("username", current.username),
+                identity.get("org_id", current.org_id),
+                identity.get("user_id", current.user_id),
+                identity.get("login_url", current.login_url),
+            )
+            if not same_account(Account.of(current), now_as):
+                raise ConfigError(
+                    f"this sign-in is the Salesforce account {now_as}, but connection {current.name!r} "
+                    f"is {Account.of(current)}: sign in as that user of that org, or make a new "
+                    "connection for the other account"
+                )
+            sets = "".join(f"{key} = ?, " for key in identity)
+            now = self._now()
+            self.db.execute(
+                f"UPDATE connections SET {sets}disconnected_at = NULL, updated_at = ? WHERE id = ?",
+                (*identity.values(), now, current.id),
+            )
+            updated = self.get_connection(current.id)
+            self.record_change(
+                ChangeAction.RECONNECTED,
+                current.name,
+                connection_id=current.id,
+                old="disconnected" if current.disconnected_at is not None else "connected",
+                new=f"{_signed_in_as(updated)} via {updated.flow}",
+            )
+            return updated
+
+    def api_usage(self, connection: str | int) -> ApiUsage | None:
+        """The org's daily Salesforce API usage the newest run through ``connection`` recorded (B3)."""
+        rows = self._rows(
+            "SELECT r.sf_api_used, r.sf_api_limit, r.started_at FROM runs r "
+            "JOIN integrations i ON i.id = r.integration_id "
+            "WHERE i.connection_id = ? AND r.sf_api_used IS NOT NULL AND r.sf_api_limit IS NOT NULL "
+            "ORDER BY r.started_at DESC, r.id DESC LIMIT 1",
+            (self.get_connection(connection).id,),
+        )
+        if not rows:
+            return None
+        used, limit, started = rows[0]
+        return ApiUsage(int(used), int(limit), from_ts(started))
 
     def count_for_account(
         self,

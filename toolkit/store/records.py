@@ -170,6 +170,8 @@ class Connection:
         org_id, user_id, username: identity of the signed-in account (org/user ids may be unknown).
         client_id: the connected app's consumer key (not a secret).
         flow: the OAuth flow used to sign in, one of :data:`FLOWS`.
+        disconnected_at: when it was disconnected (its token revoked, its secrets removed;
+            :func:`toolkit.connections.disconnect_salesforce`), ``None`` while it is connected.
     """
 
     id: int
@@ -183,6 +185,12 @@ class Connection:
     flow: str
     created_at: datetime
     updated_at: datetime
+    disconnected_at: datetime | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Not disconnected: it may sign in (issue 15)."""
+        return self.disconnected_at is None
 
 
 @dataclass(frozen=True, slots=True)

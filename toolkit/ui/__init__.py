@@ -1,5 +1,5 @@
-"""ipywidgets apps for people who do not write code: the setup wizard, the integrations page and
-the quota dashboard; plus the helpers behind the papermill notebooks.
+"""ipywidgets apps for people who do not write code: the setup wizard, the integrations page, the
+connections page and the quota dashboard; plus the helpers behind the papermill notebooks.
 
 The apps only call the package (:class:`toolkit.api.Toolkit`, :mod:`toolkit.quota`,
 :mod:`toolkit.audit`) and show what comes back; the notebooks in ``toolkit/notebooks/`` import, build
@@ -16,12 +16,14 @@ Importing this package needs the ``notebooks`` extra (ipywidgets, matplotlib).
 from __future__ import annotations
 
 from .common import FAIL, INIT, READY, SUCCESS
+from .connections import ConnectionsPage
 from .dashboard import QuotaDashboard
 from .integrations import IntegrationsPage
 from .wizard import SetupWizard
 from .wizard.step import WizardStep
 
 __all__ = [
+    "ConnectionsPage",
     "FAIL",
     "INIT",
     "IntegrationsPage",
