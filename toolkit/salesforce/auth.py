@@ -154,12 +154,45 @@ def jwt_bearer(
         "exp": int(time.time()) + JWT_LIFETIME_SECONDS,
     }
     assertion = jwt.encode(claims, key, algorithm="RS256")
-    return token_request(
-        login_url,
-        {"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
-        session=session,
-        flow="jwt_bearer",
-    )
+    try:
+        return token_request(
+            login_url,
+            {"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
+            session=session,
+            flow="jwt_bearer",
+        )
+    except AuthError as exc:
+        hint = _JWT_HINTS.get(_described(exc)) if exc.code == "invalid_grant" else None
+        if hint is None:
+            raise
+        raise AuthError(f"{exc.args[0]}: {hint}", code=exc.code) from None
+
+
+# What to change in Salesforce Setup for the JWT bearer refusals Salesforce describes.
+_JWT_HINTS = {
+    "user hasn't approved this consumer": (
+        "the user is not pre-authorized for the app. In Setup, on the external client app's "
+        "Policies (a connected app: Manage > Edit Policies), set Permitted Users to “Admin "
+        "approved users are pre-authorized” and add the user's profile or a permission set "
+        "assigned to the user"
+    ),
+    "invalid assertion": (
+        "most often the certificate on the app is not the one of this private key, or the "
+        "consumer key is not the app's: upload this key's certificate to the app (Enable JWT "
+        "Bearer Flow / Use digital signatures)"
+    ),
+    "audience is invalid": (
+        "use https://login.salesforce.com (or the org's My Domain) for a production org and "
+        "https://test.salesforce.com for a sandbox org as the login URL"
+    ),
+}
+
+
+def _described(exc: AuthError) -> str:
+    """The ``error_description`` quoted in a refusal of :func:`token_request` (or "")."""
+    text = str(exc)
+    start, end = text.find("("), text.rfind(")")
+    return text[start + 1 : end] if 0 <= start < end else ""
 
 
 def refresh(

@@ -7,6 +7,10 @@ page and redirects to loopback callbacks with a code; ``/services/oauth2/revoke`
 ``/services/oauth2/userinfo`` behave as Salesforce's. ``GET /id/<org>/<user>`` (the ``id`` of a
 token answer) is served too. Secrets are never logged nor echoed in answers.
 
+The connected app's Setup (callback URLs, selected scopes, secret requirement) is
+:attr:`OAuthServer.app` (:class:`~.policy.AppSettings`), read and changed with ``GET`` / ``PUT
+/_sandbox/salesforce/connected-app``.
+
 Example:
     >>> oauth = OAuthServer(Credentials.generate(), Clock(), org_id="00D...", user_id="005...")  # doctest: +SKIP
     >>> oauth.instance_url = "https://127.0.0.1:4431"   # once the server is bound  # doctest: +SKIP
@@ -26,9 +30,10 @@ from toolkit.sandbox.salesforce.oauth.grants import TokenEndpoint, token_body
 from toolkit.sandbox.salesforce.oauth.identity import IdentityUser, identity_body, userinfo_body
 from toolkit.sandbox.salesforce.oauth.jwt import OAuthError
 from toolkit.sandbox.salesforce.oauth.login import AuthorizeEndpoint
+from toolkit.sandbox.salesforce.oauth.policy import AppSettings
 from toolkit.sandbox.salesforce.oauth.store import AccessSession, TokenStore
 
-__all__ = ["Credentials", "INVALID_SESSION_BODY", "OAuthError", "OAuthServer"]
+__all__ = ["AppSettings", "Credentials", "INVALID_SESSION_BODY", "OAuthError", "OAuthServer"]
 
 INVALID_SESSION_BODY = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 NOT_FOUND_BODY = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
@@ -63,6 +68,7 @@ class OAuthServer:
             ``https://127.0.0.1:4431``); the login URL is the same URL in the sandbox. While
             empty, the URL the request came to is used.
         store: the sessions, refresh tokens and codes.
+        app: the connected app's settings in Setup (callback URLs, scopes, secret requirement).
     """
 
     def __init__(
@@ -80,7 +86,8 @@ class OAuthServer:
         self.user_id = user_id
         self.instance_url = ""
         self.store = TokenStore(clock, org_id, session_seconds)
-        self.tokens = TokenEndpoint(credentials, self.store, clock)
+        self.app = AppSettings()
+        self.tokens = TokenEndpoint(credentials, self.store, clock, self.app)
         self._authorize = AuthorizeEndpoint(self.tokens)
         self._user = IdentityUser(org_id=org_id, user_id=user_id, username=credentials.username)
         self._created = clock.now()
@@ -156,7 +163,22 @@ class OAuthServer:
                 }
             )
 
+        def get_app(_request: Request) -> Response:
+            return json_response(self.app.as_dict())
+
+        def put_app(request: Request) -> Response:
+            data = request.get_json(force=True, silent=True)
+            if not isinstance(data, dict):
+                return json_response({"error": "send a JSON object of connected-app settings"}, 400)
+            try:
+                self.app.update(data)
+            except ValueError as exc:
+                return json_response({"error": str(exc)}, 400)
+            return json_response(self.app.as_dict())
+
         return {
+            ("GET", "/_sandbox/salesforce/connected-app"): get_app,
+            ("PUT", "/_sandbox/salesforce/connected-app"): put_app,
             ("POST", "/_sandbox/salesforce/expire-sessions"): expire,
             ("POST", "/_sandbox/salesforce/revoke-refresh-tokens"): revoke_refresh,
             ("GET", "/_sandbox/salesforce/oauth"): info,

@@ -13,28 +13,35 @@ from datetime import datetime
 from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.salesforce.oauth.credentials import Credentials
 from toolkit.sandbox.salesforce.oauth.jwt import OAuthError, verify_assertion
+from toolkit.sandbox.salesforce.oauth.policy import DEFAULT_SCOPES, AppSettings, canonical_scope
 from toolkit.sandbox.salesforce.oauth.store import AccessSession, AuthorizationCode, RefreshGrant, TokenStore
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GRANT_TYPES = ("password", "client_credentials", "refresh_token", "authorization_code", JWT_BEARER)
 
-# The connected app's selected OAuth scopes; offline_access is Salesforce's synonym of refresh_token.
-APP_SCOPES = ("api", "refresh_token")
-SCOPE_ALIASES = {"offline_access": "refresh_token"}
+# The connected app's default selected OAuth scopes (see policy.AppSettings for the others).
+APP_SCOPES = DEFAULT_SCOPES
 
 
-def granted_scope(requested: str | None) -> str:
+def granted_scope(requested: str | None, app: AppSettings | None = None) -> str:
     """The scopes granted for a request, in the app's order; all of the app's when none are asked.
 
+    Args:
+        requested: the request's ``scope`` parameter.
+        app: the connected app's settings (the defaults when omitted).
+
     Raises:
-        OAuthError: ``invalid_scope`` if a scope is not selected on the connected app.
+        OAuthError: ``invalid_scope`` if a scope is not selected on the connected app and the
+            app refuses such requests (``unselected_scopes="refuse"``, the default).
     """
+    settings = app or AppSettings()
+    scopes, policy = settings.scopes, settings.unselected_scopes
     if not requested or not requested.strip():
-        return " ".join(APP_SCOPES)
-    wanted = {SCOPE_ALIASES.get(s, s) for s in requested.split()}
-    if not wanted <= set(APP_SCOPES):
+        return " ".join(scopes)
+    wanted = {canonical_scope(s) for s in requested.split()}
+    if not wanted <= set(scopes) and policy == "refuse":
         raise OAuthError("invalid_scope", "the requested scope is not allowed")
-    return " ".join(s for s in APP_SCOPES if s in wanted)
+    return " ".join(s for s in scopes if s in wanted)
 
 
 def pkce_matches(code: AuthorizationCode, verifier: str) -> bool:
@@ -90,10 +97,13 @@ def token_body(
 class TokenEndpoint:
     """Runs one token request's grant against the connected app and the token store."""
 
-    def __init__(self, credentials: Credentials, store: TokenStore, clock: Clock) -> None:
+    def __init__(
+        self, credentials: Credentials, store: TokenStore, clock: Clock, app: AppSettings | None = None
+    ) -> None:
         self.credentials = credentials
         self.store = store
         self.clock = clock
+        self.app = app or AppSettings()
 
     def exchange(self, form: Mapping[str, str], authorization: str | None, own_url: str) -> IssuedGrant:
         """Run the grant named by ``form["grant_type"]``.
@@ -116,7 +126,7 @@ class TokenEndpoint:
             return self._password(form, client_id, secret)
         if grant_type == "client_credentials":
             self._check_client(client_id, secret, secret_required=True)
-            return IssuedGrant(self.store.issue_session(client_id or "", granted_scope(None)))
+            return IssuedGrant(self.store.issue_session(client_id or "", granted_scope(None, self.app)))
         if grant_type == "refresh_token":
             return self._refresh(form, client_id, secret)
         return self._authorization_code(form, client_id, secret)
@@ -154,10 +164,10 @@ class TokenEndpoint:
         self._check_client(client_id, secret, secret_required=True)
         if not self.user_matches(form.get("username"), form.get("password")):
             raise OAuthError("invalid_grant", "authentication failure")
-        return IssuedGrant(self.store.issue_session(client_id or "", granted_scope(None)))
+        return IssuedGrant(self.store.issue_session(client_id or "", granted_scope(None, self.app)))
 
     def _refresh(self, form: Mapping[str, str], client_id: str | None, secret: str | None) -> IssuedGrant:
-        self._check_client(client_id, secret, secret_required=False)
+        self._check_client(client_id, secret, secret_required=self.app.require_secret)
         token = form.get("refresh_token")
         if not token:
             raise OAuthError("invalid_request", "missing refresh token")
@@ -170,7 +180,7 @@ class TokenEndpoint:
         self, form: Mapping[str, str], client_id: str | None, secret: str | None
     ) -> IssuedGrant:
         verifier = form.get("code_verifier")
-        self._check_client(client_id, secret, secret_required=False)
+        self._check_client(client_id, secret, secret_required=self.app.require_secret)
         value = form.get("code")
         if not value:
             raise OAuthError("invalid_request", "missing required code parameter")
@@ -209,6 +219,8 @@ class TokenEndpoint:
             client_now=server_now - self.clock.offset,
             server_now=server_now,
         )
+        if not self.app.jwt_preauthorized:
+            raise OAuthError("invalid_grant", "user hasn't approved this consumer")
         return IssuedGrant(
-            self.store.issue_session(self.credentials.client_id, granted_scope(None)), signed=False
+            self.store.issue_session(self.credentials.client_id, granted_scope(None, self.app)), signed=False
         )

@@ -15,13 +15,17 @@ from toolkit.sandbox.salesforce.oauth.pages import error_page, login_page
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def redirect_allowed(uri: str, own_url: str) -> bool:
+def redirect_allowed(uri: str, own_url: str, registered: tuple[str, ...] = ()) -> bool:
     """Whether the sandbox may send a browser to ``uri``.
 
-    Real connected apps only redirect to their registered callback URLs. The sandbox instead
-    accepts any loopback URL (clients listen on random ports) and URLs on the sandbox itself;
-    never another host, so a code can never leak off the machine.
+    Real connected apps only redirect to their registered callback URLs (an exact match). The
+    sandbox does so too once callback URLs are registered (``registered``, see
+    :class:`~.policy.AppSettings`); with none registered (the default) it accepts any loopback
+    URL (clients listen on random ports) and URLs on the sandbox itself. Never another host,
+    either way, so a code can never leak off the machine.
     """
+    if registered and uri not in registered:
+        return False
     if not uri or any(ch.isspace() or ord(ch) < 32 for ch in uri) or "\\" in uri:
         return False
     try:
@@ -70,7 +74,7 @@ class AuthorizeEndpoint:
         code = self.tokens.store.issue_code(
             params["client_id"],
             params["redirect_uri"],
-            granted_scope(params.get("scope")),
+            granted_scope(params.get("scope"), self.tokens.app),
             params.get("code_challenge") or None,
             params.get("code_challenge_method") or "S256",
         )
@@ -84,7 +88,7 @@ class AuthorizeEndpoint:
         if params.get("client_id") != self.tokens.credentials.client_id:
             return error_page("invalid_client_id", "client identifier invalid")
         redirect_uri = params.get("redirect_uri", "")
-        if not redirect_allowed(redirect_uri, own_url):
+        if not redirect_allowed(redirect_uri, own_url, self.tokens.app.callback_urls):
             return error_page("redirect_uri_mismatch", "redirect_uri must match configuration")
         state = {"state": params["state"]} if params.get("state") else {}
         if params.get("response_type") != "code":
@@ -97,7 +101,7 @@ class AuthorizeEndpoint:
                 },
             )
         try:
-            granted_scope(params.get("scope"))
+            granted_scope(params.get("scope"), self.tokens.app)
         except OAuthError as exc:
             return _redirect(
                 redirect_uri, {"error": exc.error, "error_description": exc.description, **state}
