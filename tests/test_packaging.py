@@ -32,6 +32,7 @@ SANDBOX_ONLY = {"faker", "werkzeug", "trustme"}
 NOTEBOOK_MODULES = {"papermill", "voila", "ipywidgets", "matplotlib", "nbconvert", "ipykernel", "jupyterlab"}
 NOTEBOOK_FILES = {
     "audit_report.ipynb",
+    "connections.ipynb",
     "integrations.ipynb",
     "quota_dashboard.ipynb",
     "setup_wizard.ipynb",

@@ -13,7 +13,7 @@ generated on first use). It reaches Voilà in a ``voila.json`` written 0600 in a
 directory (never on the command line, never in the environment of Voilà and its kernels), which
 is removed once Voilà listens; a ``voila.py`` beside it scrubs ``token=`` out of Voilà's log
 lines. ``toolkit apps token`` prints the token on request. With ``viewer=True`` only the
-dashboard and the integrations page are served, read-only (``TOOLKIT_ROLE=viewer`` in the
+dashboard, the integrations page and the connections page are served, read-only (``TOOLKIT_ROLE=viewer`` in the
 kernels' environment: :func:`toolkit.ui.common.viewer_mode`).
 
 The notebooks ship inside the package (``toolkit/notebooks/``, package data of the wheel):
@@ -381,7 +381,7 @@ def running_voila(
         ip: the address Voilà listens on (beyond loopback, a token is required).
         token: the login token; ``None`` = :func:`apps_token` of ``state_dir``. An empty
             ``Secret("")`` serves without a login, on a loopback address only.
-        viewer: serve the dashboard and the integrations page only (:data:`VIEWER_APPS`),
+        viewer: serve the dashboard, the integrations and the connections pages only (:data:`VIEWER_APPS`),
             read-only: the kernels get ``TOOLKIT_ROLE=viewer``; the wizard answers 404.
         voila: Voilà's executable (default: :func:`find_voila`).
         cwd: Voilà's working directory (default: this process's).

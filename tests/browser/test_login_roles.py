@@ -28,10 +28,12 @@ APP_CONTENT = {
     "setup_wizard.ipynb": ".toolkit-wizard",
     "integrations.ipynb": ".toolkit-integrations-page",
     "quota_dashboard.ipynb": ".toolkit-dashboard",
+    "connections.ipynb": ".toolkit-connections-page",
 }
 NAME = "login-roles"  # no real run: the other browser tests count this month's tasks
 ACTIONS = re.compile(
-    r"Run now|Activate|Deactivate|Confirm|Save schedule|Save and activate|Create integration"
+    r"Run now|Activate|Deactivate|Confirm|Save schedule|Save and activate|Create integration|Edit|Pause|Resume|"
+    r"Delete|Disconnect|Reconnect|Check sign-in"
 )
 SHOT = Path(tempfile.gettempdir()) / "toolkit-viewer-integrations.png"
 

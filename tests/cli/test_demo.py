@@ -106,6 +106,7 @@ def test_demo_serves_the_voila_apps_until_ctrl_c(tmp_path: Path) -> None:
             "setup_wizard.ipynb",
             "integrations.ipynb",
             "quota_dashboard.ipynb",
+            "connections.ipynb",
         ]
         state = tmp_path / ".sandbox" / "demo-state"
         token = apps_token(state).reveal()  # made and saved when the apps were served

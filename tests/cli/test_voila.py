@@ -87,6 +87,7 @@ def test_the_server_keeps_its_token_out_of_its_repr_and_its_app_urls() -> None:
     assert server.url == "http://127.0.0.1:8866" and server.apps == (
         "integrations.ipynb",
         "quota_dashboard.ipynb",
+        "connections.ipynb",
     )
     assert server.login_url("integrations.ipynb") == (
         "http://127.0.0.1:8866/login?next=%2Fvoila%2Frender%2Fintegrations.ipynb&token=s3cret-token"
