@@ -35,7 +35,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -55,7 +54,6 @@ from toolkit.apps import NOTEBOOKS, free_port, notebook_env, stop_process, wait_
 from toolkit.cli.demo import write_state_config
 from toolkit.sandbox import Sandbox
 from toolkit.store import Store
-from toolkit.ui.common import open_toolkit
 
 pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (pip install -e '.[test]')")
 
@@ -380,31 +378,3 @@ def test_the_apps_run_in_jupyterlab(page: Any, jlab: Lab, notebook: str, shown: 
     expect(widget).to_contain_text(text)
     assert_no_error_output(panel)
     shot(page, f"jupyterlab-{notebook.removesuffix('.ipynb')}", SCRATCH_SHOTS)  # for a look, not the docs
-
-
-def test_an_apps_toolkit_works_from_any_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """JupyterLab runs widget callbacks in a kernel subshell's thread: the toolkit the apps open
-    (``open_toolkit``) reads and writes its database from a thread other than its opener's."""
-    monkeypatch.setenv("TOOLKIT_STATE_DIR", str(tmp_path / "state"))
-    tk = open_toolkit(None)
-    seen: list[str] = []
-    errors: list[BaseException] = []
-
-    def callback() -> None:  # as a button's callback runs in a subshell
-        try:
-            seen.extend(i.name for i in tk.store.list_integrations())
-            tk.create_integration("from-a-subshell", "Lead")
-            with tk.store.transaction():
-                tk.store.get_integration("from-a-subshell")
-        except BaseException as exc:
-            errors.append(exc)
-
-    try:
-        tk.create_integration("from-the-cell", "Contact")
-        thread = threading.Thread(target=callback)
-        thread.start()
-        thread.join(30)
-        assert errors == [] and seen == ["from-the-cell"]
-        assert [i.name for i in tk.store.list_integrations()] == ["from-a-subshell", "from-the-cell"]
-    finally:
-        tk.close()

@@ -422,3 +422,40 @@ def test_database_holds_no_secret_after_use(tmp_path: Path) -> None:
     for db_file in tmp_path.glob("state.db*"):
         content = db_file.read_bytes()
         assert not any(value.encode() in content for value in secrets.values()), db_file.name
+
+
+def test_a_store_is_usable_from_any_thread_each_with_its_own_connection(tmp_path: Path) -> None:
+    """The apps' callbacks may run on another thread (JupyterLab's kernel subshells, a sign-in
+    listener): such a thread gets a connection of its own, with its own transaction."""
+    import threading
+
+    store = Store.open(tmp_path)
+    store.create_integration("from-the-cell", "Contact")
+    seen: list[str] = []
+    errors: list[BaseException] = []
+    inside = threading.Event()
+    go_on = threading.Event()
+
+    def callback() -> None:  # as a button's callback runs in a subshell
+        try:
+            seen.extend(i.name for i in store.list_integrations())
+            with store.transaction():
+                store.create_integration("from-a-subshell", "Lead")
+                inside.set()
+                go_on.wait(10)
+        except BaseException as exc:
+            errors.append(exc)
+            inside.set()
+
+    thread = threading.Thread(target=callback)
+    thread.start()
+    assert inside.wait(10)
+    assert store._depth == 0 and not store.db.in_transaction  # the other thread's transaction is its own
+    assert [i.name for i in store.list_integrations()] == ["from-the-cell"]  # not committed yet
+    go_on.set()
+    thread.join(10)
+    assert errors == [] and seen == ["from-the-cell"]
+    assert [i.name for i in store.list_integrations()] == ["from-a-subshell", "from-the-cell"]
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.list_integrations()

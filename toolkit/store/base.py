@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -54,18 +55,63 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class StoreBase:
-    """One SQLite connection in autocommit mode; writes go through :meth:`transaction`.
+def _connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode with the store's pragmas (WAL, foreign keys, busy timeout)."""
+    db = sqlite3.connect(
+        path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=check_same_thread
+    )
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
+        db.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        db.close()
+        raise
+    return db
 
-    A ``Store`` belongs to the thread that opened it (sqlite3's rule); other processes may open
-    the same file at the same time (WAL mode, ``busy_timeout``).
+
+class StoreBase:
+    """SQLite connections in autocommit mode, one per thread; writes go through :meth:`transaction`.
+
+    A SQLite connection belongs to the thread that opened it (sqlite3's rule), and a transaction
+    to its connection. The thread that opens the store uses the connection it opened; any other
+    thread that uses the store gets a connection of its own to the same file on first use (the
+    apps' callbacks may run on another thread than the cell that built them: JupyterLab's kernel
+    subshells, a sign-in listener). They are as independent as separate processes: WAL mode and
+    ``busy_timeout`` make them safe together, and each has its own transaction.
     """
 
     def __init__(self, db: sqlite3.Connection, path: Path, clock: Callable[[], datetime] = _utc_now) -> None:
-        self.db = db
+        self._local = threading.local()
+        self._local.db = db
+        self._others: list[sqlite3.Connection] = []  # opened for other threads; closed by close()
+        self._others_lock = threading.Lock()
         self.path = path
         self._clock = clock
-        self._depth = 0
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (a thread other than the opener's gets its own on first use)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            db = self._local.db = _connect(self.path, check_same_thread=False)  # closed from close()'s thread
+            with self._others_lock:
+                self._others.append(db)
+        return db
+
+    @property
+    def _depth(self) -> int:
+        """This thread's transaction depth (0: none; more: savepoints inside it)."""
+        return int(getattr(self._local, "depth", 0))
+
+    @_depth.setter
+    def _depth(self, depth: int) -> None:
+        self._local.depth = depth
+
+    _closed = False
 
     @classmethod
     def open(cls, path: Path | str, *, clock: Callable[[], datetime] | None = None) -> Self:
@@ -84,12 +130,8 @@ class StoreBase:
         if path.is_dir():
             path = path / DB_FILE
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        db = _connect(path)
         try:
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
-            db.execute("PRAGMA foreign_keys = ON")
             migrate(db)
         except BaseException:
             db.close()
@@ -102,8 +144,15 @@ class StoreBase:
         return cls.open(settings.db_path, clock=clock)
 
     def close(self) -> None:
-        """Close the connection (uncommitted work is rolled back)."""
-        self.db.close()
+        """Close the connections, every thread's (uncommitted work is rolled back)."""
+        self._closed = True
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+        with self._others_lock:
+            others, self._others = self._others, []
+        for other in others:
+            other.close()
 
     def __enter__(self) -> Self:
         return self

@@ -7,7 +7,8 @@ Voilà page shows no code and no stack).
 The apps run in Voilà and in JupyterLab. JupyterLab (4.4 and later) sends widget events to a
 kernel *subshell* when the kernel has them (ipykernel 7): a button's callback then runs in
 another thread than the cell that built the page. The toolkit :func:`open_toolkit` opens for
-an app therefore keeps one SQLite connection per thread (:class:`ThreadLocalStore`).
+an app may therefore be used from several threads; its store keeps one SQLite connection per thread
+(:class:`~toolkit.store.base.StoreBase`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import html
 import logging
 import math
 import os
-import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -33,7 +32,7 @@ from toolkit.exceptions import (
     MappingError,
     ToolkitError,
 )
-from toolkit.store import Direction, Store
+from toolkit.store import Direction
 
 __all__ = [
     "ACTION_LABELS",
@@ -46,7 +45,6 @@ __all__ = [
     "SUCCESS",
     "VIEWER_ROLE",
     "Message",
-    "ThreadLocalStore",
     "frame_rows",
     "friendly_error",
     "guarded",
@@ -110,68 +108,15 @@ def viewer_mode(environ: Mapping[str, str] | None = None) -> bool:
     return env.get(ROLE_ENV, "").strip().lower() == VIEWER_ROLE
 
 
-class ThreadLocalStore(Store):
-    """A :class:`~toolkit.store.Store` usable from any thread: one SQLite connection per thread.
-
-    A SQLite connection belongs to the thread that opened it. In JupyterLab 4.4+ with
-    ipykernel 7, widget events arrive on a subshell's thread, not on the thread of the cell that
-    opened the toolkit: without this, the first click that reads the database fails with
-    ``ProgrammingError: SQLite objects created in a thread can only be used in that same
-    thread``. Each thread gets its own connection to the same file (WAL mode and the busy
-    timeout make them safe together, as for separate processes), and its own transaction depth.
-
-    Args:
-        store: the store to adopt (its connection stays the one of the thread that opened it).
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._local = threading.local()
-        super().__init__(store.db, store.path, store._clock)
-        self.actor, self.via = store.actor, store.via
-
-    @property  # a plain attribute in StoreBase: here, one per thread
-    def db(self) -> sqlite3.Connection:
-        """This thread's connection (opened on first use, schema checked)."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = Store.open(self.path).db
-        return db
-
-    @db.setter
-    def db(self, db: sqlite3.Connection) -> None:
-        self._local.db = db
-
-    @property
-    def _depth(self) -> int:  # the transaction depth is per connection
-        depth: int = getattr(self._local, "depth", 0)
-        return depth
-
-    @_depth.setter
-    def _depth(self, depth: int) -> None:
-        self._local.depth = depth
-
-    def close(self) -> None:
-        """Close this thread's connection (another thread's closes when that thread ends)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
-
-
 def open_toolkit(tk: Toolkit | None) -> Toolkit:
     """The given :class:`~toolkit.api.Toolkit`, or one on the state directory of the environment.
 
     ``Toolkit()`` reads ``TOOLKIT_STATE_DIR`` and its ``toolkit.toml``: that is how a notebook
-    finds the state without any parameter or secret. The toolkit opened here keeps its database
-    in a :class:`ThreadLocalStore`, so that the app's callbacks may run in any thread (JupyterLab's
-    kernel subshells). A given ``tk`` is returned as it is.
+    finds the state without any parameter or secret. A given ``tk`` is returned as it is. Either
+    may be used from the app's callbacks in any thread (JupyterLab's kernel subshells): the store
+    gives each thread its own connection (:class:`~toolkit.store.base.StoreBase`).
     """
-    if tk is not None:
-        return tk
-    opened = Toolkit()
-    shared = ThreadLocalStore(opened.store)
-    opened.store = opened.quota.store = shared
-    return opened
+    return tk if tk is not None else Toolkit()
 
 
 def friendly_error(exc: BaseException) -> str:
