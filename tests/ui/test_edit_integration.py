@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.sync import Env, setup_integration
 from toolkit.store import IntegrationStatus, RunStatus
-from toolkit.ui import IntegrationsPage
+from toolkit.ui import IntegrationsPage, SetupWizard
 from toolkit.ui.common import READY, SUCCESS
 
 NAME = "contacts"
@@ -25,12 +25,18 @@ def live(env_factory: Any) -> Env:
     return env
 
 
-def test_editing_the_mapping_previews_then_saves_and_the_next_run_fills_the_attribute(live: Env) -> None:
-    tk = live.tk
-    page = IntegrationsPage(tk)
+def editing(env: Env) -> tuple[IntegrationsPage, SetupWizard]:
+    """The integrations page with the integration chosen, and its Edit button's wizard."""
+    page = IntegrationsPage(env.tk)
     page.selected = NAME
     wizard = page.edit()
     assert wizard is not None and wizard.editing == NAME
+    return page, wizard
+
+
+def test_editing_the_mapping_previews_then_saves_and_the_next_run_fills_the_attribute(live: Env) -> None:
+    tk = live.tk
+    page, wizard = editing(live)
     assert [s.title for s in wizard.steps] == [
         "Connect Salesforce",
         "Field mapping",
@@ -74,10 +80,7 @@ def test_editing_the_mapping_previews_then_saves_and_the_next_run_fills_the_attr
 
 def test_a_list_change_is_offered_with_the_choice_to_leave_the_contacts(live: Env) -> None:
     tk = live.tk
-    page = IntegrationsPage(tk)
-    page.selected = NAME
-    wizard = page.edit()
-    assert wizard is not None
+    _page, wizard = editing(live)
     wizard.go(1)
     wizard.go(2)
     step = wizard.list_step
@@ -141,10 +144,7 @@ def _walk(widget: Any) -> list[Any]:
 
 def test_a_wrong_schedule_or_mapping_is_said_in_place_and_nothing_is_saved(live: Env) -> None:
     tk = live.tk
-    page = IntegrationsPage(tk)
-    page.selected = NAME
-    wizard = page.edit()
-    assert wizard is not None
+    _page, wizard = editing(live)
     wizard.go(1)
     for box in wizard.mapping_step.dropdowns.values():
         box.value = ""

@@ -17,7 +17,7 @@ read-only: the table and the held deletions, no button that acts and no field to
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
 import ipywidgets as widgets
@@ -455,24 +455,23 @@ class IntegrationsPage(widgets.VBox):
 
     def pause(self) -> None:
         """Pause the selected integration: it does not run until resumed; nothing is lost."""
-        name = self._chosen()
-        if name is None:
-            return
-        if guarded(self.message, lambda: self.tk.pause(name)) is not None:
-            self.message.say(
-                f"“{name}” is paused: it does not run until you resume it. Its next run then catches up "
-                "with everything changed meanwhile.",
-                "ok",
-            )
-            self.refresh()
+        self._act(
+            self.tk.pause,
+            "“{name}” is paused: it does not run until you resume it. Its next run then catches up with "
+            "everything changed meanwhile.",
+        )
 
     def resume(self) -> None:
         """Resume the selected (paused) integration."""
+        self._act(self.tk.resume, "“{name}” is active again: its next run catches up.")
+
+    def _act(self, action: Callable[[str], object], done: str) -> None:
+        """Do ``action`` to the selected integration; say ``done`` (``{name}`` filled in) and reload."""
         name = self._chosen()
         if name is None:
             return
-        if guarded(self.message, lambda: self.tk.resume(name)) is not None:
-            self.message.say(f"“{name}” is active again: its next run catches up.", "ok")
+        if guarded(self.message, lambda: action(name)) is not None:
+            self.message.say(done.format(name=name), "ok")
             self.refresh()
 
     def ask_delete(self) -> None:
