@@ -179,7 +179,9 @@ class IntegrationsPage(widgets.VBox):
             layout=widgets.Layout(width="auto"),
             description="Also remove its links, runs and audit (otherwise kept for this month's report)",
         )
-        self.confirm_delete = widgets.Button(description="Delete", button_style="danger", icon="trash")
+        self.confirm_delete = widgets.Button(
+            description="Delete", button_style="danger", icon="trash", layout=widgets.Layout(width="auto")
+        )
         self.cancel_delete = widgets.Button(description="Cancel")
         self.confirm_delete.on_click(lambda _: self.delete())
         self.cancel_delete.on_click(lambda _: self._close_delete())
