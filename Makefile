@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the test suite needs (installed with apt-get when missing).
-APT_PACKAGES := chromium
+# Debian packages the test suite needs (installed with apt-get when missing): Chromium for the
+# browser tests, PostgreSQL's server binaries for the store's second backend (tests/support/postgres.py).
+APT_PACKAGES := chromium postgresql
 PYTEST_ARGS ?=
 SERVE ?= 1
 

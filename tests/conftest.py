@@ -15,8 +15,10 @@ from toolkit.sandbox.middleware import RequestLog, Service
 from toolkit.sandbox.tls import SandboxTLS, make_tls
 
 # Fixtures that live beside their helpers: the Salesforce sandbox's (sf_env), the engine's (env_factory)
-# and the quota and notification tests' (moving_clock, settings, store, quota, sandbox, brevo, sender).
+# the quota and notification tests' (moving_clock, settings, store, quota, sandbox, brevo, sender)
+# and PostgreSQL's (pg_server: one real server a session; pg_url: a fresh database a test).
 pytest_plugins = [
+    "tests.support.postgres",
     "tests.support.salesforce",
     "tests.support.sync",
     "tests.support.quota",

@@ -101,7 +101,7 @@ def test_extras_split_the_product_from_the_sandbox_the_notebooks_and_the_tests()
     assert not base & (SANDBOX_ONLY | NOTEBOOK_MODULES | {"lark", "pytest"})
     assert {_name(r) for r in extras["sandbox"]} == SANDBOX_ONLY
     assert {_name(r) for r in extras["notebooks"]} >= NOTEBOOK_MODULES
-    assert f"{PROJECT}[sandbox,notebooks]" in extras["test"]
+    assert f"{PROJECT}[sandbox,notebooks,postgresql]" in extras["test"]
     assert {"pytest", "ruff", "mypy", "types-requests", "pandas-stubs", "types-tqdm"} <= _requirements(
         project, "test"
     )
