@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from toolkit.exceptions import ConfigError
 from toolkit.schedules import parse_schedule
@@ -42,6 +43,7 @@ __all__ = [
     "VIEWER_ROLE",
     "Settings",
     "default_state_dir",
+    "redact_url",
     "save_settings",
 ]
 
@@ -53,6 +55,16 @@ ROLE_ENV = "TOOLKIT_ROLE"
 VIEWER_ROLE = "viewer"
 """The read-only role: the pages show what is there and offer no action (no run, no editing)."""
 _SECRET_WORDS = ("secret", "password", "token", "api_key", "apikey", "private_key")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a log line: a password in it becomes ``***`` (a path is returned as it is)."""
+    parts = urlsplit(url)
+    if "://" not in url or parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
 def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -79,6 +91,11 @@ class Settings:
 
     Attributes:
         state_dir: directory holding ``state.db``, ``credentials.json`` and ``toolkit.toml``.
+        state_url: where the state is kept (issue 16): empty for ``<state_dir>/state.db`` (the
+            embedded SQLite default), another SQLite file's path, or ``postgresql://user@host/db``
+            for a state shared by several machines. A password is better left to libpq
+            (``PGPASSWORD``, ``~/.pgpass``); one in the URL is accepted from the environment or an
+            argument only, never from ``toolkit.toml``, and never shown (``repr``, logs, errors).
         quota_limit: tasks (records written, either direction) allowed per calendar month (Q1).
         quota_warning_share: share of ``quota_limit`` at which the one warning e-mail goes (Q2).
         mass_delete_share: deletions above this share of an integration's links (and above
@@ -134,6 +151,7 @@ class Settings:
     """
 
     state_dir: Path = field(default_factory=default_state_dir)
+    state_url: str = field(default="", repr=False)
     quota_limit: int = 100_000
     quota_warning_share: float = 0.8
     mass_delete_share: float = 0.05
@@ -171,6 +189,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check(self.quota_limit > 0, "quota_limit", "must be a positive number of tasks")
+        if "://" in self.state_url and not self.state_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                f"setting 'state_url' ({redact_url(self.state_url)}) must be a SQLite file's path "
+                "or a postgresql:// URL"
+            )
         for name in ("quota_warning_share", "mass_delete_share"):
             _check(0 < getattr(self, name) <= 1, name, "must be a share between 0 and 1 (0.05 = 5%)")
         _check(self.brevo_deletion_check_hours >= 0, "brevo_deletion_check_hours", "must be >= 0")
@@ -213,6 +236,11 @@ class Settings:
         return self.state_dir / "state.db"
 
     @property
+    def state_location(self) -> Path | str:
+        """What :meth:`toolkit.store.Store.open` opens: ``state_url``, else :attr:`db_path`."""
+        return self.state_url or self.db_path
+
+    @property
     def credentials_path(self) -> Path:
         """The 0600 credentials file, ``<state_dir>/credentials.json``."""
         return self.state_dir / "credentials.json"
@@ -239,6 +267,11 @@ class Settings:
         if config_file.is_file():
             for key, raw in _read_toml(config_file).items():
                 values[key] = _coerce(key, raw, f"{config_file}")
+            if urlsplit(values.get("state_url", "")).password is not None:
+                raise ConfigError(
+                    f"{config_file}: 'state_url' holds a password; give it to libpq (PGPASSWORD, "
+                    "~/.pgpass) or in TOOLKIT_STATE_URL, never in toolkit.toml"
+                )
         for spec in fields(cls):
             var = ENV_PREFIX + spec.name.upper()
             if spec.name != "state_dir" and env.get(var, "") != "":

@@ -30,7 +30,14 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["PgServer", "find_bindir", "free_port", "pg_server", "pg_url", "start_server"]
+__all__ = [
+    "PgServer",
+    "find_bindir",
+    "free_port",
+    "pg_server",
+    "pg_url",
+    "start_server",
+]
 
 #: The database every connection of the fixtures goes through to create and drop the tests' ones.
 ADMIN_DB = "postgres"

@@ -164,10 +164,12 @@ class Store(
 
     @property
     def schema_version(self) -> int:
-        """The database's schema version (``PRAGMA user_version``)."""
-        return schema_version(self.db)
+        """The database's schema version (SQLite: ``PRAGMA user_version``; PostgreSQL: a table)."""
+        return self.dialect.schema_version(self.db)
 
     @property
     def journal_mode(self) -> str:
-        """SQLite's journal mode (``"wal"`` for a file database)."""
+        """SQLite's journal mode (``"wal"`` for a file database; ``""`` on PostgreSQL)."""
+        if self.dialect.name != "sqlite":
+            return ""
         return str(self.db.execute("PRAGMA journal_mode").fetchone()[0])

@@ -1,9 +1,12 @@
-"""The SQLite connection under :class:`~toolkit.store.Store`: opening, pragmas, transactions."""
+"""The connections under :class:`~toolkit.store.Store`: opening, one per thread, transactions.
+
+The database is SQLite (the embedded default) or PostgreSQL; what differs between them is in
+:mod:`toolkit.store.dialect`, and the SQL of the mixins is the same on both.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from toolkit.store.dialect import BUSY_TIMEOUT_MS, DB_FILE, Cursor, Database, Dialect, dialect_for
 from toolkit.store.records import to_ts
 from toolkit.store.schema import migrate
 
@@ -30,8 +34,6 @@ __all__ = [
     "one_of",
 ]
 
-DB_FILE = "state.db"
-BUSY_TIMEOUT_MS = 10_000
 CHUNK = 500
 """Largest ``IN (...)`` list sent in one statement (well under every database's limit)."""
 
@@ -55,49 +57,48 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    """A connection in autocommit mode with the store's pragmas (WAL, foreign keys, busy timeout)."""
-    db = sqlite3.connect(
-        path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=check_same_thread
-    )
-    try:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
-        db.execute("PRAGMA foreign_keys = ON")
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
 class StoreBase:
-    """SQLite connections in autocommit mode, one per thread; writes go through :meth:`transaction`.
+    """Connections in autocommit mode, one per thread; writes go through :meth:`transaction`.
 
     A SQLite connection belongs to the thread that opened it (sqlite3's rule), and a transaction
     to its connection. The thread that opens the store uses the connection it opened; any other
     thread that uses the store gets a connection of its own to the same file on first use (the
     apps' callbacks may run on another thread than the cell that built them: JupyterLab's kernel
     subshells, a sign-in listener). They are as independent as separate processes: WAL mode and
-    ``busy_timeout`` make them safe together, and each has its own transaction.
+    ``busy_timeout`` make them safe together, and each has its own transaction. On PostgreSQL
+    the same holds (a psycopg connection per thread, each with its own transaction).
     """
 
-    def __init__(self, db: sqlite3.Connection, path: Path, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, db: Database, dialect: Dialect, clock: Callable[[], datetime] = _utc_now) -> None:
         self._local = threading.local()
         self._local.db = db
-        self._others: list[sqlite3.Connection] = []  # opened for other threads; closed by close()
+        self._others: list[Database] = []  # opened for other threads; closed by close()
         self._others_lock = threading.Lock()
-        self.path = path
+        self.dialect = dialect
+        self.path: Path | None = getattr(dialect, "path", None)
+        """The SQLite file; ``None`` on PostgreSQL (see :attr:`location`)."""
         self._clock = clock
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def location(self) -> str:
+        """Where the state is, fit for a log line (a file's path, or a URL without its password)."""
+        return self.dialect.location
+
+    @property
+    def integrity_error(self) -> type[Exception]:
+        """The exception a broken constraint raises on this store's database."""
+        return self.dialect.integrity_error
+
+    @property
+    def db(self) -> Database:
         """This thread's connection (a thread other than the opener's gets its own on first use)."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        db: Database | None = getattr(self._local, "db", None)
         if db is None:
             if self._closed:
-                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-            db = self._local.db = _connect(self.path, check_same_thread=False)  # closed from close()'s thread
+                raise self.dialect.closed_error("Cannot operate on a closed database.")
+            db = self._local.db = self.dialect.connect(
+                check_same_thread=False
+            )  # closed from close()'s thread
             with self._others_lock:
                 self._others.append(db)
         return db
@@ -119,29 +120,27 @@ class StoreBase:
 
         Args:
             path: the database file, or an existing directory in which ``state.db`` is used
-                (see :meth:`from_settings` for the configured state directory).
+                (see :meth:`from_settings` for the configured state directory), or a
+                ``postgresql://`` URL (the database must exist; its tables are created here).
             clock: returns the current time (UTC-aware); defaults to the system clock, tests
                 and the sandbox may pass their own.
 
         Returns:
-            The open store, in WAL mode with foreign keys on.
+            The open store (SQLite: in WAL mode with foreign keys on).
         """
-        path = Path(path).expanduser()
-        if path.is_dir():
-            path = path / DB_FILE
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        db = _connect(path)
+        dialect = dialect_for(path)
+        db = dialect.connect()
         try:
-            migrate(db)
+            migrate(db, dialect=dialect)
         except BaseException:
             db.close()
             raise
-        return cls(db, path, clock or _utc_now)
+        return cls(db, dialect, clock or _utc_now)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Self:
-        """Open ``settings.db_path`` (``<state_dir>/state.db``), creating the directory if needed."""
-        return cls.open(settings.db_path, clock=clock)
+        """Open ``settings.state_url``, else ``<state_dir>/state.db`` (creating the directory if needed)."""
+        return cls.open(settings.state_location, clock=clock)
 
     def close(self) -> None:
         """Close the connections, every thread's (uncommitted work is rolled back)."""
@@ -169,7 +168,7 @@ class StoreBase:
         interleave their writes.
         """
         if self._depth == 0:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.dialect.begin(self.db)
             self._depth = 1
             try:
                 yield self
@@ -200,7 +199,7 @@ class StoreBase:
     def _now(self) -> str:
         return to_ts(self._clock())
 
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         with self.transaction():
             return self.db.execute(sql, params)
 

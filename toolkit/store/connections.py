@@ -21,7 +21,6 @@ connection's creation, is recorded in the ``changes`` table in the transaction t
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -228,12 +227,13 @@ class ConnectionsMixin(ChangesMixin, StoreBase):
                 cursor = self.db.execute(
                     "INSERT INTO connections (name, login_url, instance_url, org_id, user_id, "
                     "username, client_id, flow, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (name, login_url, instance_url, org_id, user_id, username, client_id, flow, now, now),
                 )
-            except sqlite3.IntegrityError:
+                new_id = int(cursor.fetchall()[0][0])  # fetchall: SQLite ends RETURNING's statement
+            except self.integrity_error:
                 raise ConfigError(f"a connection named {name!r} already exists") from None
-            connection = self.get_connection(int(cursor.lastrowid or 0))
+            connection = self.get_connection(new_id)
             self.record_change(
                 ChangeAction.CONNECTED,
                 name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from toolkit.exceptions import ConfigError
@@ -10,6 +9,7 @@ from toolkit.schedules import parse_schedule
 from toolkit.store.base import StoreBase, dumps, loads, member, one_of
 from toolkit.store.changes import ChangesMixin
 from toolkit.store.connections import check_account_use
+from toolkit.store.dialect import constraint_kind
 from toolkit.store.records import (
     OBJECTS,
     ChangeAction,
@@ -198,11 +198,13 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
                 check_account_use(self, values["connection_id"], None)
             try:
                 cursor = self.db.execute(
-                    f"INSERT INTO integrations ({columns}) VALUES ({marks})", (*values.values(), now, now)
+                    f"INSERT INTO integrations ({columns}) VALUES ({marks}) RETURNING id",
+                    (*values.values(), now, now),
                 )
-            except sqlite3.IntegrityError as exc:
+                new_id = int(cursor.fetchall()[0][0])  # fetchall: SQLite ends RETURNING's statement
+            except self.integrity_error as exc:
                 raise self._integrity(exc, name) from None
-            created = self.get_integration(int(cursor.lastrowid or 0))
+            created = self.get_integration(new_id)
             self.record_change(
                 ChangeAction.CREATED, created.name, integration_id=created.id, new=f"{created.object}s"
             )
@@ -262,7 +264,7 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
                     f"UPDATE integrations SET {sets}, updated_at = ? WHERE id = ?",
                     (*values.values(), self._now(), current.id),
                 )
-            except sqlite3.IntegrityError as exc:
+            except self.integrity_error as exc:
                 raise self._integrity(exc, values.get("name", current.name)) from None
             after = self.get_integration(current.id)
             for key in values:
@@ -468,9 +470,10 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
         return {key: _column_value(key, value) for key, value in fields.items()}
 
     @staticmethod
-    def _integrity(exc: sqlite3.IntegrityError, name: str) -> ConfigError:
-        if "UNIQUE" in str(exc):
+    def _integrity(exc: Exception, name: str) -> ConfigError:
+        kind = constraint_kind(exc)
+        if kind == "unique":
             return ConfigError(f"an integration named {name!r} already exists")
-        if "FOREIGN KEY" in str(exc):
+        if kind == "foreign_key":
             return ConfigError("the integration names a Salesforce connection that does not exist")
         return ConfigError(f"integration {name!r} rejected by the database: {exc}")

@@ -5,17 +5,23 @@ Each is a list of SQL statements applied in one transaction together with the ve
 a migration is applied completely or not at all, and re-opening a database applies nothing.
 Append new migrations; never edit one that has shipped.
 
-The SQL is kept portable so that PostgreSQL could replace SQLite: standard types only (TEXT,
-INTEGER, BIGINT, DOUBLE PRECISION), timestamps as ISO-8601 UTC text, booleans as INTEGER 0/1
-with CHECKs, JSON as TEXT, ``ON CONFLICT ... DO UPDATE`` upserts. A PostgreSQL port would spell
-``id INTEGER PRIMARY KEY`` as an identity column and keep the version in a table.
+The same migrations build the schema on PostgreSQL (issue 16): the SQL is portable, standard
+types only (TEXT, INTEGER, BIGINT, DOUBLE PRECISION), timestamps as ISO-8601 UTC text, booleans as
+INTEGER 0/1 with CHECKs, JSON as TEXT, ``ON CONFLICT ... DO UPDATE`` upserts. The dialect
+(:mod:`toolkit.store.dialect`) spells ``id INTEGER PRIMARY KEY`` as an identity column there,
+keeps the version in a ``schema_version`` table instead of ``PRAGMA user_version``, and takes the
+store's write lock instead of ``BEGIN IMMEDIATE``. PostgreSQL's DDL is transactional too, so a
+migration is applied whole or not at all on both.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from typing import TYPE_CHECKING
 
 from toolkit.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from toolkit.store.dialect import Database, Dialect
 
 __all__ = ["MIGRATIONS", "migrate", "schema_version"]
 
@@ -319,17 +325,26 @@ MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 """Ordered migrations; ``MIGRATIONS[n - 1]`` brings ``user_version`` from ``n - 1`` to ``n``."""
 
 
-def schema_version(db: sqlite3.Connection) -> int:
-    """Return the database's schema version (``PRAGMA user_version``)."""
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+def _sqlite() -> Dialect:
+    from toolkit.store.dialect import SqliteDialect
+
+    return SqliteDialect.__new__(SqliteDialect)  # no file: only its SQL is used
 
 
-def migrate(db: sqlite3.Connection, migrations: list[list[str]] | None = None) -> int:
-    """Apply the migrations the database lacks, each in its own ``BEGIN IMMEDIATE`` transaction.
+def schema_version(db: Database, dialect: Dialect | None = None) -> int:
+    """Return the database's schema version (SQLite: ``PRAGMA user_version``)."""
+    return (dialect or _sqlite()).schema_version(db)
+
+
+def migrate(
+    db: Database, migrations: list[list[str]] | None = None, *, dialect: Dialect | None = None
+) -> int:
+    """Apply the migrations the database lacks, each in its own write transaction.
 
     Args:
         db: a connection in autocommit mode (``isolation_level=None``), outside a transaction.
         migrations: the list to apply; :data:`MIGRATIONS` when omitted.
+        dialect: the database's (:mod:`toolkit.store.dialect`); SQLite's when omitted.
 
     Returns:
         The schema version afterwards.
@@ -338,13 +353,14 @@ def migrate(db: sqlite3.Connection, migrations: list[list[str]] | None = None) -
         ConfigError: the database was written by a newer toolkit (its version is higher than
             the number of migrations known here).
     """
+    dialect = dialect or _sqlite()
     steps = MIGRATIONS if migrations is None else migrations
-    if schema_version(db) == len(steps):
+    if dialect.schema_version(db) == len(steps):
         return len(steps)  # the usual case: no write lock taken
     while True:
-        db.execute("BEGIN IMMEDIATE")  # re-read under the write lock: another process may migrate
+        dialect.begin(db)  # re-read under the write lock: another process may migrate
         try:
-            version = schema_version(db)
+            version = dialect.schema_version(db)
             if version > len(steps):
                 raise ConfigError(
                     f"the state database has schema version {version}, newer than this toolkit "
@@ -354,8 +370,8 @@ def migrate(db: sqlite3.Connection, migrations: list[list[str]] | None = None) -
                 db.execute("COMMIT")
                 return version
             for statement in steps[version]:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {version + 1}")
+                db.execute(dialect.ddl(statement))
+            dialect.set_schema_version(db, version + 1)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -1,0 +1,333 @@
+"""What differs between the store's two databases, SQLite and PostgreSQL, and nothing more.
+
+The store's SQL is written once, with ``?`` marks, and runs on both (issue 16; the decision is in
+``docs/DESIGN.md``, "The state on SQLite or PostgreSQL"). A :class:`Dialect` knows how to open a
+connection, start a write transaction, keep the schema version and spell the few DDL phrases
+that differ; the connection it returns has the ``sqlite3`` methods the mixins use (``execute``,
+``executemany``, ``in_transaction``, ``close``; cursors with ``fetchone``, ``fetchall``,
+``rowcount`` and iteration).
+
+- **SQLite**: the connection *is* a ``sqlite3.Connection`` (autocommit, WAL, foreign keys, busy
+  timeout), so the embedded default pays nothing for the second backend.
+- **PostgreSQL** (psycopg 3, imported only when a ``postgresql://`` URL is opened, from the
+  ``postgresql`` extra): :class:`PgConnection` rewrites each statement once (``?`` -> ``%s``,
+  ``%`` -> ``%%``, outside quoted text; cached), loads ``numeric`` (``SUM`` of integers) as
+  ``int``, and sends Python booleans as integers (the schema keeps booleans as ``INTEGER`` 0/1).
+  A write transaction is ``BEGIN`` followed by ``pg_advisory_xact_lock`` on one store-wide key:
+  writers take turns as with SQLite's ``BEGIN IMMEDIATE``, so the code's read-then-write steps
+  (S3's count, quota reservations, the outbox's claim) keep their meaning across machines,
+  and the lock goes with the transaction, whatever ends it. The schema version is a one-row
+  table, ``schema_version``, instead of ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from toolkit.config import redact_url
+from toolkit.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "Cursor",
+    "DB_FILE",
+    "Database",
+    "Dialect",
+    "PgConnection",
+    "PostgresDialect",
+    "SqliteDialect",
+    "WRITE_LOCK",
+    "constraint_kind",
+    "dialect_for",
+    "is_postgres_url",
+    "pg_sql",
+]
+
+DB_FILE = "state.db"
+BUSY_TIMEOUT_MS = 10_000
+WRITE_LOCK = (0x5EB1, 1)
+"""The advisory lock key (two int4) a PostgreSQL write transaction holds: the store's writers' turn."""
+
+
+class Cursor(Protocol):
+    """What the store reads from a statement's result (``sqlite3.Cursor`` and psycopg's both fit)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """One connection as the store uses it: a ``sqlite3.Connection``, or a :class:`PgConnection`."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def close(self) -> None: ...
+
+
+class Dialect(Protocol):
+    """How one kind of database is opened, written and versioned."""
+
+    name: str
+    integrity_error: type[Exception]
+    """The exception a broken constraint raises (``UNIQUE``, ``CHECK``, foreign keys)."""
+    error: type[Exception]
+    """Every error of the database driver (its DB-API ``Error``)."""
+    closed_error: type[Exception]
+    """What using a closed connection raises (``ProgrammingError`` for sqlite3, ``OperationalError`` for psycopg)."""
+
+    @property
+    def location(self) -> str:
+        """Where the state is, fit for a log line (a path, or the URL without its password)."""
+        ...
+
+    def connect(self, *, check_same_thread: bool = True) -> Database:
+        """A new connection in autocommit mode (``check_same_thread``: SQLite's rule, kept or not)."""
+        ...
+
+    def begin(self, db: Database) -> None:
+        """Start a write transaction: others' writes wait until it ends."""
+        ...
+
+    def schema_version(self, db: Database) -> int: ...
+
+    def set_schema_version(self, db: Database, version: int) -> None:
+        """Record the version, inside the migration's transaction."""
+        ...
+
+    def ddl(self, statement: str) -> str:
+        """A migration's statement as this database spells it."""
+        ...
+
+
+def constraint_kind(exc: BaseException) -> str | None:
+    """Which kind of constraint an integrity error broke: ``unique``, ``foreign_key``, ``check``, ``not_null``.
+
+    SQLite says it in the message, PostgreSQL in the SQLSTATE (``23505``, ``23503``, ``23514``, ``23502``).
+    """
+    state = getattr(exc, "sqlstate", None)
+    if state:
+        return {"23505": "unique", "23503": "foreign_key", "23514": "check", "23502": "not_null"}.get(state)
+    text = str(exc)
+    for word, kind in (
+        ("UNIQUE", "unique"),
+        ("FOREIGN KEY", "foreign_key"),
+        ("CHECK", "check"),
+        ("NOT NULL", "not_null"),
+    ):
+        if word in text:
+            return kind
+    return None
+
+
+def is_postgres_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def dialect_for(target: Path | str) -> Dialect:
+    """The dialect of a state location: a PostgreSQL URL, else a SQLite file or its directory."""
+    if is_postgres_url(target):
+        return PostgresDialect(str(target))
+    if isinstance(target, str) and "://" in target:
+        scheme = target.split("://", 1)[0]
+        raise ConfigError(
+            f"state_url {redact_url(target)!r}: unknown scheme {scheme!r}; "
+            "give a SQLite file path or a postgresql:// URL"
+        )
+    path = Path(target).expanduser()
+    if path.is_dir():
+        path = path / DB_FILE
+    return SqliteDialect(path)
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+class SqliteDialect:
+    """The embedded default: one file, WAL, ``BEGIN IMMEDIATE``, ``PRAGMA user_version``."""
+
+    name = "sqlite"
+    integrity_error: type[Exception] = sqlite3.IntegrityError
+    error: type[Exception] = sqlite3.Error
+    closed_error: type[Exception] = sqlite3.ProgrammingError
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def connect(self, *, check_same_thread: bool = True) -> sqlite3.Connection:
+        """A connection in autocommit mode with the store's pragmas (WAL, foreign keys, busy timeout)."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=check_same_thread,
+        )
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
+            db.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def begin(self, db: Database) -> None:
+        db.execute("BEGIN IMMEDIATE")
+
+    def schema_version(self, db: Database) -> int:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_schema_version(self, db: Database, version: int) -> None:
+        db.execute(f"PRAGMA user_version = {int(version)}")
+
+    def ddl(self, statement: str) -> str:
+        return statement
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+@functools.lru_cache(maxsize=2048)
+def pg_sql(sql: str) -> str:
+    """``sql`` with ``?`` marks as psycopg's ``%s`` and literal ``%`` doubled (quoted text kept)."""
+
+    def swap(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        return token.replace("%", "%%")  # psycopg reads every % of the query, quoted or not
+
+    return _TOKENS.sub(swap, sql)
+
+
+_IDENTITY = re.compile(r"\bid INTEGER PRIMARY KEY\b")
+
+
+class PgConnection:
+    """A psycopg connection (autocommit) with the ``sqlite3`` methods the store calls."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        return self.raw.execute(pg_sql(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        cursor = self.raw.cursor()
+        cursor.executemany(pg_sql(sql), parameters)
+        return cursor
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PostgresDialect:
+    """A shared PostgreSQL database: identity columns, advisory write lock, a version table."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            import psycopg
+        except ImportError:
+            raise ConfigError(
+                "a postgresql:// state needs psycopg: pip install 'sf-brevo-toolkit[postgresql]'"
+            ) from None
+        self.integrity_error: type[Exception] = psycopg.IntegrityError
+        self.error: type[Exception] = psycopg.Error
+        self.closed_error: type[Exception] = psycopg.OperationalError
+
+    @property
+    def location(self) -> str:
+        return redact_url(self.url)
+
+    @property
+    def database(self) -> str:
+        return urlsplit(self.url).path.lstrip("/")
+
+    def connect(self, *, check_same_thread: bool = True) -> PgConnection:
+        import psycopg
+        from psycopg.adapt import Dumper, Loader
+
+        class BoolAsInt(Dumper):
+            oid = psycopg.postgres.types["int4"].oid
+
+            def dump(self, obj: Any) -> bytes:
+                return b"1" if obj else b"0"
+
+        class NumericAsNumber(Loader):
+            def load(self, data: Any) -> Any:
+                text = bytes(data)
+                return float(text) if text.strip(b"-0123456789") else int(text)
+
+        try:
+            raw = psycopg.connect(self.url, autocommit=True, application_name="sf-brevo-toolkit")
+        except psycopg.OperationalError as exc:
+            # libpq's message names the host and the user, never the password; the URL is redacted.
+            raise ConfigError(f"cannot open the state at {self.location}: {exc}") from None
+        raw.adapters.register_dumper(bool, BoolAsInt)
+        raw.adapters.register_loader("numeric", NumericAsNumber)
+        return PgConnection(raw)
+
+    def begin(self, db: Database) -> None:
+        db.execute("BEGIN")
+        db.execute("SELECT pg_advisory_xact_lock(?, ?)", WRITE_LOCK)
+
+    def schema_version(self, db: Database) -> int:
+        exists = db.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
+        if not exists:
+            return 0
+        row = db.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def set_schema_version(self, db: Database, version: int) -> None:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY DEFAULT 1 CHECK (one = 1), "
+            "version INTEGER NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO schema_version (one, version) VALUES (1, ?) "
+            "ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+            (int(version),),
+        )
+
+    def ddl(self, statement: str) -> str:
+        """SQLite's ``id INTEGER PRIMARY KEY`` (a rowid alias) as an identity column."""
+        return _IDENTITY.sub("id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", statement)
