@@ -107,9 +107,9 @@ def test_the_schema_refuses_what_the_inbox_must_not_hold(store: Store, integrati
         api_key_name: str | None = None
         key: str = "k"
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(store.integrity_error):
         store.record_events(integration, [Opened()])
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(store.integrity_error):
         store.record_events(integration + 100, [_event("x@example.com", 1)])  # no such integration
     assert store.pending_events(integration) == []
 

@@ -34,8 +34,8 @@ class PollsMixin(StoreBase):
         hour = self._now()[:13]
         self._write(
             "INSERT INTO polls (integration_id, hour, polls, calls, found) VALUES (?, ?, 1, ?, ?) "
-            "ON CONFLICT (integration_id, hour) DO UPDATE SET polls = polls + 1, "
-            "calls = calls + excluded.calls, found = found + excluded.found",
+            "ON CONFLICT (integration_id, hour) DO UPDATE SET polls = polls.polls + 1, "
+            "calls = polls.calls + excluded.calls, found = polls.found + excluded.found",
             (integration_id, hour, calls, int(found)),
         )
 
