@@ -178,9 +178,9 @@ def test_connection_in_use_cannot_be_deleted(store: Store, integration: int) -> 
 
 
 def test_check_constraints_reject_bad_values(store: Store, integration: int) -> None:
-    with pytest.raises(store.integrity_error, match="(?i)check"):
+    with pytest.raises(store.integrity_error, match=r"(?i)check"):
         store.db.execute("UPDATE integrations SET status = 'paused' WHERE id = ?", (integration,))
-    with pytest.raises(store.integrity_error, match="(?i)check"):
+    with pytest.raises(store.integrity_error, match=r"(?i)check"):
         store.db.execute(
             "INSERT INTO integrations (name, object, created_at, updated_at) VALUES ('x', 'Account', '', '')"
         )
