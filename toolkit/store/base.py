@@ -36,6 +36,8 @@ __all__ = [
 
 CHUNK = 500
 """Largest ``IN (...)`` list sent in one statement (well under every database's limit)."""
+ARRAY_CHUNK = 5_000
+"""Largest array of keys sent as one parameter (PostgreSQL's ``= ANY(?)``)."""
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -211,8 +213,18 @@ class StoreBase:
         return self.db.execute(sql, params).fetchall()
 
     def _in_chunks(self, sql: str, head: Sequence[Any], keys: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
-        """Run ``sql`` (containing ``IN ({marks})``) once per chunk of keys, yielding the rows."""
+        """Run ``sql`` (containing ``IN ({marks})``) once per chunk of keys, yielding the rows.
+
+        On PostgreSQL the list is one array parameter (``= ANY(?)``): one statement text for
+        every chunk (prepared once), and a plan that uses the index even before the table's
+        statistics exist (a list of 500 marks read 100,000 links 6 times slower).
+        """
         unique = list(dict.fromkeys(keys))
+        if self.dialect.arrays:
+            query = sql.replace("IN ({marks})", "= ANY(?)")
+            for batch in chunks(unique, ARRAY_CHUNK):
+                yield from self.db.execute(query, (*head, batch))
+            return
         for batch in chunks(unique):
             query = sql.format(marks=", ".join("?" * len(batch)))
             yield from self.db.execute(query, (*head, *batch))
