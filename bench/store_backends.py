@@ -9,9 +9,15 @@ Variants:
 - ``sqlite3``: what the store does today (stdlib sqlite3, ``?`` marks, ``executemany``).
 - ``sqlite3 via dialect``: the same through the store's thin wrapper (``?`` kept as they are).
 - ``sqlalchemy sqlite``: SQLAlchemy Core ``text()`` with named binds, ``conn.execute(stmt, [dicts])``.
-- ``psycopg executemany``: psycopg 3 (pipeline mode), ``?`` rewritten to ``%s`` once per statement.
+- ``psycopg executemany``: psycopg 3's own ``executemany`` (pipeline mode), one statement per row.
 - ``psycopg unnest``: one ``INSERT ... SELECT FROM unnest(%s::text[], ...)`` per 5,000 rows.
+- ``PgConnection executemany``: the store's wrapper (``COPY`` into a temporary table, one
+  ``INSERT ... SELECT ... ON CONFLICT``).
+Every PostgreSQL variant analyses the table after writing and looks up 500 ``?`` marks a statement.
 - ``sqlalchemy psycopg``: SQLAlchemy Core on psycopg (its insertmanyvalues batching).
+- ``Store sqlite`` / ``Store postgresql``: the toolkit's own ``Store.upsert_links`` (first all new
+  links, then all of them again as updates) and ``links_by_sf_ids``, as the engine calls them
+  (PostgreSQL: COPY into a temporary table, ``= ANY(?)`` lists; see toolkit/store/dialect.py).
 """
 
 from __future__ import annotations
@@ -41,7 +47,18 @@ NAMES = [c.strip() for c in COLUMNS.split(",")]
 
 def rows(n: int) -> list[tuple[Any, ...]]:
     return [
-        (1, f"003{i:015d}", i + 1, f"p{i}@example.com", f"s{i}", None, "active", '{"A": 1}', "2026-12-06T12:00:00Z", None)
+        (
+            1,
+            f"003{i:015d}",
+            i + 1,
+            f"p{i}@example.com",
+            f"s{i}",
+            None,
+            "active",
+            '{"A": 1}',
+            "2026-12-06T12:00:00Z",
+            None,
+        )
         for i in range(n)
     ]
 
@@ -107,7 +124,9 @@ def sqlalchemy_run(label: str, url: str, data: list[tuple[Any, ...]], keys: list
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
-    named = UPSERT.replace("VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "VALUES (" + ", ".join(f":{c}" for c in NAMES) + ")")
+    named = UPSERT.replace(
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "VALUES (" + ", ".join(f":{c}" for c in NAMES) + ")"
+    )
     dicts = [dict(zip(NAMES, row)) for row in data]
     with engine.begin() as conn:
         conn.execute(sa.text(DDL))
@@ -115,6 +134,9 @@ def sqlalchemy_run(label: str, url: str, data: list[tuple[Any, ...]], keys: list
     def write() -> None:
         with engine.begin() as conn:
             conn.execute(sa.text(named), dicts)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(sa.text("ANALYZE links"))
 
     def read() -> int:
         count = 0
@@ -133,18 +155,20 @@ def sqlalchemy_run(label: str, url: str, data: list[tuple[Any, ...]], keys: list
 def psycopg_runs(url: str, data: list[tuple[Any, ...]], keys: list[str]) -> None:
     import psycopg
 
-    from toolkit.store.dialect import PostgresDialect
+    from toolkit.store.dialect import PostgresDialect, pg_sql
 
     dialect = PostgresDialect(url)
-    for label in ("psycopg executemany", "psycopg unnest"):
+    for label in ("psycopg executemany", "psycopg unnest", "PgConnection executemany"):
         db = dialect.connect()
         db.execute("DROP TABLE IF EXISTS links")
         db.execute(DDL)
 
         def write(label: str = label, db: Any = db) -> None:
             dialect.begin(db)
-            if label == "psycopg executemany":
+            if label == "PgConnection executemany":
                 db.executemany(UPSERT, data)
+            elif label == "psycopg executemany":
+                db.raw.cursor().executemany(pg_sql(UPSERT), data)
             else:
                 columns = list(zip(*data))
                 types = ["int", "text", "bigint", "text", "text", "text", "text", "text", "text", "text"]
@@ -154,6 +178,7 @@ def psycopg_runs(url: str, data: list[tuple[Any, ...]], keys: list[str]) -> None
                 for i in range(0, len(data), 5000):
                     raw.execute(sql, [list(col[i : i + 5000]) for col in columns])
             db.execute("COMMIT")
+            db.execute("ANALYZE links")
 
         def read(db: Any = db) -> int:
             count = 0
@@ -165,6 +190,38 @@ def psycopg_runs(url: str, data: list[tuple[Any, ...]], keys: list[str]) -> None
 
         timed(label, write, read, len(keys))
         db.close()
+
+
+def store_run(label: str, location: Path | str, n: int) -> None:
+    from toolkit.store import Link, Store
+
+    store = Store.open(location)
+    integration = store.create_integration("bench", "Contact").id
+    links = [
+        Link(
+            integration,
+            f"003{i:015d}",
+            brevo_id=i + 1,
+            email=f"p{i}@example.com",
+            sf_hash=f"s{i}",
+            synced={"A": 1},
+        )
+        for i in range(n)
+    ]
+    keys = [link.sf_id for link in links]
+    timed(
+        f"{label} (new)",
+        lambda: store.upsert_links(links),
+        lambda: len(store.links_by_sf_ids(integration, keys)),
+        n,
+    )
+    timed(
+        f"{label} (updates)",
+        lambda: store.upsert_links(links),
+        lambda: len(store.links_by_brevo_ids(integration, range(1, n + 1))),
+        n,
+    )
+    store.close()
 
 
 def main() -> None:
@@ -185,6 +242,7 @@ def main() -> None:
         sqlite_dialect(Path(tmp) / "dialect.db", data, keys)
         if have_sa:
             sqlalchemy_run("sqlalchemy sqlite", f"sqlite:///{tmp}/sa.db", data, keys)
+        store_run("Store sqlite", Path(tmp) / "store.db", n)
     bindir = find_bindir()
     if bindir is None:
         print("no PostgreSQL binaries: PostgreSQL variants skipped")
@@ -193,10 +251,17 @@ def main() -> None:
     try:
         server.admin("CREATE DATABASE bench TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
         psycopg_runs(server.url("bench"), data, keys)
+        server.admin(
+            "CREATE DATABASE bench_store TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+        store_run("Store postgresql", server.url("bench_store"), n)
         if have_sa:
             server.admin("CREATE DATABASE bench_sa TEMPLATE template0")
             sqlalchemy_run(
-                "sqlalchemy psycopg", server.url("bench_sa").replace("postgresql://", "postgresql+psycopg://"), data, keys
+                "sqlalchemy psycopg",
+                server.url("bench_sa").replace("postgresql://", "postgresql+psycopg://"),
+                data,
+                keys,
             )
     finally:
         server.stop()
