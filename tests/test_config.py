@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.audit.links import BREVO_APP_URL
-from toolkit.config import Settings, default_state_dir
+from toolkit.config import Settings, default_state_dir, redact_url
 from toolkit.credentials import CredentialStore, Secret, env_var_name
 from toolkit.exceptions import ConfigError, CredentialsError
 
@@ -110,6 +110,29 @@ def test_secret_never_shows_itself() -> None:
 
 
 # -- credentials ------------------------------------------------------------------------------
+
+
+def test_state_url_is_the_sqlite_file_unless_set_and_its_password_never_shows(tmp_path: Path) -> None:
+    assert Settings.from_env({}, state_dir=tmp_path).state_location == tmp_path / "state.db"
+    url = "postgresql://sync:s3cret@db.example.com:5432/toolkit"
+    settings = Settings.from_env({"TOOLKIT_STATE_URL": url}, state_dir=tmp_path)
+    assert settings.state_location == url
+    assert "s3cret" not in repr(settings)
+    assert redact_url(url) == "postgresql://sync:***@db.example.com:5432/toolkit"
+    assert redact_url("postgresql://sync@db/toolkit") == "postgresql://sync@db/toolkit"
+    assert redact_url(str(tmp_path)) == str(tmp_path)
+    with pytest.raises(ConfigError, match="postgresql://") as wrong:
+        Settings.from_env({"TOOLKIT_STATE_URL": "mysql://u:s3cret@h/db"}, state_dir=tmp_path)
+    assert "s3cret" not in str(wrong.value)
+
+
+def test_a_password_in_state_url_is_refused_in_toolkit_toml(tmp_path: Path) -> None:
+    (tmp_path / "toolkit.toml").write_text('state_url = "postgresql://sync:s3cret@db/toolkit"\n')
+    with pytest.raises(ConfigError, match="PGPASSWORD") as refused:
+        Settings.from_env({}, state_dir=tmp_path)
+    assert "s3cret" not in str(refused.value)
+    (tmp_path / "toolkit.toml").write_text('state_url = "postgresql://sync@db/toolkit"\n')
+    assert Settings.from_env({}, state_dir=tmp_path).state_url == "postgresql://sync@db/toolkit"
 
 
 def test_env_var_naming_rule() -> None:

@@ -123,18 +123,22 @@ def _third_party_imports(path: Path) -> set[str]:
 
 
 def test_every_package_the_toolkit_imports_is_declared_where_it_is_needed() -> None:
-    """Base code imports base packages; toolkit.ui adds the notebooks extra, toolkit.sandbox the sandbox one."""
+    """Base code imports base packages; toolkit.ui adds the notebooks extra, toolkit.sandbox the sandbox one,
+    the store's dialect module the postgresql one (psycopg, imported when a postgresql:// state is opened)."""
     project = _project()
     distributions = importlib.metadata.packages_distributions()
     allowed = {
         "base": _requirements(project),
         "ui": _requirements(project, "notebooks"),
         "sandbox": _requirements(project, "sandbox"),
+        "postgresql": _requirements(project, "postgresql"),
     }
     missing = []
     for path in sorted((ROOT / "toolkit").rglob("*.py")):
         part = path.relative_to(ROOT / "toolkit").parts[0]
         area = part if part in ("ui", "sandbox") else "base"
+        if path == ROOT / "toolkit" / "store" / "dialect.py":  # psycopg, inside the PostgreSQL dialect only
+            area = "postgresql"
         for module in _third_party_imports(path):
             dists = {_name(d) for d in distributions.get(module, [module])}
             if not dists & allowed[area]:
@@ -165,7 +169,7 @@ def _imported(python: Path | str, cwd: Path, env: dict[str, str] | None = None) 
 
 def _assert_no_extra_imported(modules: list[str]) -> None:
     tops = {m.split(".")[0].lower() for m in modules}
-    assert not tops & (SANDBOX_ONLY | NOTEBOOK_MODULES | {"ipython"})
+    assert not tops & (SANDBOX_ONLY | NOTEBOOK_MODULES | {"ipython", "psycopg"})
     assert not [m for m in modules if m.startswith(("toolkit.sandbox", "toolkit.ui"))]
 
 

@@ -103,6 +103,18 @@ def test_from_settings_creates_the_state_dir(tmp_path: Path) -> None:
         assert store.path == settings.db_path and settings.db_path.exists()
 
 
+def test_from_settings_opens_state_url_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    settings = Settings.from_env({"TOOLKIT_STATE_URL": pg_url}, state_dir=tmp_path)
+    with Store.from_settings(settings) as store:
+        assert store.dialect.name == "postgresql" and store.path is None
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.location == pg_url  # no password in the tests' URL; redact_url is tested with one
+        store.create_integration("contacts", "Contact")
+    with Store.open(pg_url) as again:  # re-opening applies nothing
+        assert [i.name for i in again.list_integrations()] == ["contacts"]
+    assert not (tmp_path / "state.db").exists()
+
+
 def test_s3_sixth_integration_on_one_account_is_refused_whatever_the_connection(store: Store) -> None:
     shared = _connect(store, "shared", org_id="00D000000000001AAA", user_id="005000000000001AAA")
     for n, obj in enumerate(("Contact", "Lead", "Contact", "Lead")):  # Contacts and Leads count together
