@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,7 +46,9 @@ __all__ = [
     "PgConnection",
     "PostgresDialect",
     "SqliteDialect",
+    "NAMED_LOCKS",
     "WRITE_LOCK",
+    "lock_key",
     "constraint_kind",
     "dialect_for",
     "is_postgres_url",
@@ -56,6 +59,14 @@ DB_FILE = "state.db"
 BUSY_TIMEOUT_MS = 10_000
 WRITE_LOCK = (0x5EB1, 1)
 """The advisory lock key (two int4) a PostgreSQL write transaction holds: the store's writers' turn."""
+NAMED_LOCKS = 0x5EB2
+"""The first int4 of named session locks (:meth:`PostgresDialect.try_lock`); the second is the name's CRC-32."""
+
+
+def lock_key(name: str) -> tuple[int, int]:
+    """A named lock's two int4 keys (a CRC-32 as a signed int4: two names may share one, never wrongly free)."""
+    crc = zlib.crc32(name.encode())
+    return NAMED_LOCKS, crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 class Cursor(Protocol):
@@ -120,6 +131,14 @@ class Dialect(Protocol):
 
     def ddl(self, statement: str) -> str:
         """A migration's statement as this database spells it."""
+        ...
+
+    def try_lock(self, db: Database, name: str) -> bool | None:
+        """Take the named session lock on ``db`` without waiting: whether it was taken (``None``: no such locks)."""
+        ...
+
+    def unlock(self, db: Database, name: str) -> None:
+        """Release a lock :meth:`try_lock` took on ``db``."""
         ...
 
 
@@ -213,6 +232,12 @@ class SqliteDialect:
 
     def ddl(self, statement: str) -> str:
         return statement
+
+    def try_lock(self, db: Database, name: str) -> bool | None:
+        return None  # one machine: the run lock is a file lock (toolkit.sync.lock)
+
+    def unlock(self, db: Database, name: str) -> None:
+        return None
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
@@ -389,6 +414,14 @@ class PostgresDialect:
             "ON CONFLICT (one) DO UPDATE SET version = excluded.version",
             (int(version),),
         )
+
+    def try_lock(self, db: Database, name: str) -> bool | None:
+        """``pg_try_advisory_lock``: held by ``db``'s session until :meth:`unlock`, or until the
+        session ends however it ends (a worker killed with SIGKILL: the server sees its socket close)."""
+        return bool(db.execute("SELECT pg_try_advisory_lock(?, ?)", lock_key(name)).fetchone()[0])
+
+    def unlock(self, db: Database, name: str) -> None:
+        db.execute("SELECT pg_advisory_unlock(?, ?)", lock_key(name)).fetchall()
 
     def ddl(self, statement: str) -> str:
         """SQLite's ``id INTEGER PRIMARY KEY`` (a rowid alias) as an identity column."""

@@ -130,7 +130,7 @@ def run_integration(
     if proposed is not None and not dry_run:
         raise ValueError("proposed settings are only planned (dry_run=True), never written")
     _check_ready(store, name, dry_run)
-    with RunLock(settings.state_dir, name):
+    with RunLock(settings.state_dir, name, store):
         integration = proposed or store.get_integration(name)
         full = full or integration.backfill_pending
         run = store.start_run(integration.id, dry_run=dry_run, full=full, trigger=trigger)
