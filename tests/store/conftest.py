@@ -2,7 +2,7 @@
 
 ``store`` is parametrised: every test that takes it runs on a real SQLite file (``[sqlite]``) and
 on a fresh database of the session's real PostgreSQL server (``[postgresql]``, see
-``tests/support/postgres.py``). Tests about one backend's own machinery (SQLite's pragmas, its
+``tests/support/postgres.py``, whose ``state_location`` fixture gives the location). Tests about one backend's own machinery (SQLite's pragmas, its
 file, migrating an old SQLite file) open their store themselves and run on SQLite only.
 """
 
@@ -16,21 +16,10 @@ import pytest
 from tests.support.store import FakeClock
 from toolkit.store import Store
 
-BACKENDS = ["sqlite", "postgresql"]
-
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture(params=BACKENDS)
-def state_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
-    """Where a test's state is: a SQLite file's directory, or a fresh PostgreSQL database's URL."""
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("pg_url")
-        return url
-    return tmp_path
 
 
 @pytest.fixture

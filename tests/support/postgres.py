@@ -31,12 +31,14 @@ from pathlib import Path
 import pytest
 
 __all__ = [
+    "BACKENDS",
     "PgServer",
     "find_bindir",
     "free_port",
     "pg_server",
     "pg_url",
     "start_server",
+    "state_location",
 ]
 
 #: The database every connection of the fixtures goes through to create and drop the tests' ones.
@@ -207,6 +209,20 @@ def pg_server() -> Iterator[PgServer]:
         with contextlib.suppress(Exception):
             server.stop()
         shutil.rmtree(server.datadir.parent, ignore_errors=True)
+
+
+BACKENDS = ["sqlite", "postgresql"]
+"""The state backends a parametrised test runs on (``state_location``)."""
+
+
+@pytest.fixture(params=BACKENDS)
+def state_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a test's state is, once per backend: a SQLite directory (``tmp_path``), or a fresh
+    PostgreSQL database's URL (``pg_url``)."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return tmp_path
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from toolkit.config import Settings
 from toolkit.notify import BrevoSender
 from toolkit.quota import Quota
 from toolkit.sandbox import Sandbox, SandboxConfig
-from toolkit.store import IntegrationStatus, Store
+from toolkit.store import IntegrationStatus, OutboxStatus, Store
 
 START = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 
@@ -37,10 +37,13 @@ def moving_clock() -> MovingClock:
     return MovingClock()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The quota and notification tests' settings, on each state backend (issue 16)."""
+    state_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else ""
     return Settings(
         state_dir=tmp_path / "state",
+        state_url=state_url,
         quota_limit=100,
         notify_from="quota@toolkit.example",
         notify_to=("ops@example.com", "cfo@example.com"),
@@ -84,6 +87,11 @@ def write(quota: Quota, integration_id: int, run_id: int, n: int) -> int:
     with quota.store.transaction():
         quota.record(integration_id, run_id, granted)
     return granted
+
+
+def pending_ids(store: Store) -> list[int]:
+    """The outbox's pending messages' ids (PostgreSQL's identity columns leave gaps: never assume 1, 2, ...)."""
+    return [m.id for m in store.list_notifications(status=OutboxStatus.PENDING)]
 
 
 def statuses(store: Store) -> dict[str, tuple[IntegrationStatus, str | None]]:
