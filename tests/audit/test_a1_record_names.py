@@ -204,8 +204,8 @@ def test_a1_held_deletions_show_names_and_links_in_report_dashboard_and_held_vie
     assert sf_link in view_tables and brevo_link in view_tables
 
 
-def test_a1_store_keeps_the_newest_name_and_a_nameless_sighting_keeps_it(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "state.db")
+def test_a1_store_keeps_the_newest_name_and_a_nameless_sighting_keeps_it(state_location: Path | str) -> None:
+    store = Store.open(state_location)
     iid = store.create_integration("news", "Contact").id
 
     def seen(name: str | None) -> None:

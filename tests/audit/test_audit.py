@@ -9,6 +9,7 @@ breaks which rule, and the audit must name exactly those records.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -281,8 +282,8 @@ def test_b3_api_usage_kept_per_run(env_factory: Any) -> None:
 # -- the queries on a hand-made state database (no service involved) ---------------------------------
 
 
-def _store(tmp_path: Any) -> tuple[Store, dict[str, int]]:
-    store = Store.open(tmp_path / "state.db")
+def _store(location: Path | str) -> tuple[Store, dict[str, int]]:
+    store = Store.open(location)  # a SQLite directory or a PostgreSQL URL (state_location)
     return store, {
         name: store.create_integration(name, obj).id
         for name, obj in (("contacts", "Contact"), ("leads", "Lead"))
@@ -307,8 +308,8 @@ def _reject(store: Store, iid: int, run: int, *rows: tuple[str, str, str, str, s
     )
 
 
-def test_rejections_filter_by_integration_rule_direction_state_and_run(tmp_path: Any) -> None:
-    store, ids = _store(tmp_path)
+def test_rejections_filter_by_integration_rule_direction_state_and_run(state_location: Path | str) -> None:
+    store, ids = _store(state_location)
     one = store.start_run(ids["contacts"]).id
     _reject(
         store,

@@ -178,8 +178,8 @@ def _to_brevo(iid: int, record: str, rule: str, field: str, value: str | None, r
     return Rejection(record, rule, field, value, reason, integration_id=iid, direction=Direction.TO_BREVO)
 
 
-def _hand_made(tmp_path: Path) -> tuple[Store, int]:
-    store = Store.open(tmp_path / "state.db")
+def _hand_made(location: Path | str) -> tuple[Store, int]:
+    store = Store.open(location)  # a SQLite directory or a PostgreSQL URL (state_location)
     iid = store.create_integration("news & <letters>", "Contact").id
     run = store.start_run(iid).id
     store.upsert_rejections(
@@ -208,8 +208,10 @@ def _hand_made(tmp_path: Path) -> tuple[Store, int]:
     return store, run
 
 
-def test_html_groups_by_rule_with_counts_and_caps_the_records_listed(tmp_path: Path) -> None:
-    store, run = _hand_made(tmp_path)
+def test_html_groups_by_rule_with_counts_and_caps_the_records_listed(
+    state_location: Path | str, tmp_path: Path
+) -> None:
+    store, run = _hand_made(state_location)
     summary = run_summary(store, run)
     assert summary["rejected_by_rule"] == {"Y5": 3, "Y6": 1} and summary["tasks"] == 5
     assert summary["counts"] == {"to_brevo.create": 5} and summary["still_open"] == 0
@@ -224,8 +226,8 @@ def test_html_groups_by_rule_with_counts_and_caps_the_records_listed(tmp_path: P
     store.close()
 
 
-def test_summary_counts_what_is_still_open_from_earlier_runs(tmp_path: Path) -> None:
-    store, first = _hand_made(tmp_path)
+def test_summary_counts_what_is_still_open_from_earlier_runs(state_location: Path | str) -> None:
+    store, first = _hand_made(state_location)
     iid = store.get_run(first).integration_id
     second = store.start_run(iid).id
     store.upsert_rejections(
@@ -243,8 +245,8 @@ def test_summary_counts_what_is_still_open_from_earlier_runs(tmp_path: Path) -> 
     store.close()
 
 
-def test_a_report_of_an_unknown_run_is_refused(tmp_path: Path) -> None:
-    store, run = _hand_made(tmp_path)
+def test_a_report_of_an_unknown_run_is_refused(state_location: Path | str, tmp_path: Path) -> None:
+    store, run = _hand_made(state_location)
     with pytest.raises(ConfigError, match="no run"):
         write_run_report(store, run + 1, tmp_path)
     with pytest.raises(ConfigError, match="no run"):
@@ -260,7 +262,7 @@ def test_the_template_ships_as_package_data() -> None:
     assert "pandas>=" in dependencies and "jinja2>=" in dependencies
 
 
-def test_secret_like_fields_are_redacted(tmp_path: Path) -> None:
+def test_secret_like_fields_are_redacted(state_location: Path | str, tmp_path: Path) -> None:
     for name in (
         "Password__c",
         "API_TOKEN",
@@ -274,7 +276,7 @@ def test_secret_like_fields_are_redacted(tmp_path: Path) -> None:
         assert is_secret_name(name), name
     for plain in ("FirstName", "Email", "MobilePhone", "Birthdate", "", None):
         assert not is_secret_name(plain), plain
-    store = Store.open(tmp_path / "state.db")
+    store = Store.open(state_location)
     iid = store.create_integration("contacts", "Contact").id
     store.update_integration(
         "contacts", mapping={"pairs": [["EMAIL", "Email"], ["API_TOKEN", "Description"]]}
