@@ -18,7 +18,7 @@ import pytest
 from tests.support.sync import Env, distinct_emails, setup_integration
 from toolkit.brevo import contact_ext_id
 from toolkit.exceptions import RunLockedError
-from toolkit.store import IntegrationStatus, RunStatus
+from toolkit.store import IntegrationStatus, RunStatus, Store
 from toolkit.sync import RunLock
 from toolkit.sync.context import SyncContext
 
@@ -133,7 +133,12 @@ def test_one_run_per_integration_at_a_time_and_a_killed_run_does_not_block(
 ) -> None:
     env = env_factory(contacts=5)
     setup_integration(env.tk)
-    with RunLock(env.settings.state_dir, "contacts"), pytest.raises(RunLockedError, match="already running"):
+    location = str(env.settings.state_location)  # a SQLite file or a PostgreSQL URL (TOOLKIT_TEST_BACKEND)
+    with (
+        Store.open(location) as other,  # another process's store: its own connection
+        RunLock(env.settings.state_dir, "contacts", other),
+        pytest.raises(RunLockedError, match="already running"),
+    ):
         env.tk.run("contacts")
     holder = subprocess.Popen(
         [
@@ -142,8 +147,10 @@ def test_one_run_per_integration_at_a_time_and_a_killed_run_does_not_block(
             textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
+        from toolkit.store import Store
         from toolkit.sync import RunLock
-        RunLock(Path({str(env.settings.state_dir)!r}), "contacts").acquire()
+        lock = RunLock(Path({str(env.settings.state_dir)!r}), "contacts", Store.open({location!r}))
+        lock.acquire()  # kept: on PostgreSQL the lock lives as long as the store's connection
         print("locked", flush=True)
         time.sleep(60)
     """),
@@ -171,7 +178,7 @@ def test_sync_command_runs_dry_and_for_real_with_exit_codes(env_factory) -> None
     """)
     )
     cli = [sys.executable, "-m", "toolkit"]
-    environ = {**os.environ, "TOOLKIT_STATE_DIR": str(state)}
+    environ = {**os.environ, "TOOLKIT_STATE_DIR": str(state), "TOOLKIT_STATE_URL": env.settings.state_url}
     dry = subprocess.run(
         [*cli, "sync", "contacts", "--dry-run", "--quiet"],
         capture_output=True,
