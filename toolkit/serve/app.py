@@ -127,6 +127,7 @@ class Server:
         if self.webhooks:
             self.receiver = Receiver(
                 state_dir,
+                state=self.settings.state_location,
                 host=self.settings.serve_host,
                 port=self.settings.webhook_port,
                 on_recorded=lambda name: self.submit(name, Work.EVENTS),
@@ -301,7 +302,13 @@ class Server:
                 )
             return
         full = work == Work.RECONCILE
-        served = run_sync_notebook(self.settings.state_dir, name, trigger=RunTrigger(str(work)), full=full)
+        served = run_sync_notebook(
+            self.settings.state_dir,
+            name,
+            trigger=RunTrigger(str(work)),
+            full=full,
+            state=self.settings.state_location,
+        )
         status = served.run.status if served.run is not None else f"exit {served.exit_code}"
         log.info("%s: %s run %s (%s)", name, work, status, served.notebook.name)
         if served.failed and attempt < self.settings.run_retries and not self._stopping.is_set():

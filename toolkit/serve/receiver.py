@@ -73,6 +73,8 @@ class Receiver:
 
     Args:
         state_dir: the toolkit's state directory (``state.db`` and ``credentials.json``).
+        state: where the state database is when not ``state_dir/state.db`` (``Settings.state_location``:
+            a PostgreSQL URL, issue 16).
         host, port: where to listen (port ``0``: any free port; :attr:`url` tells which).
         on_recorded: called with the integration's name after new events were recorded and the
             answer was sent (in the request's thread; an exception there is logged, not raised).
@@ -87,11 +89,13 @@ class Receiver:
         self,
         state_dir: Path,
         *,
+        state: Path | str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         on_recorded: Callable[[str], None] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.state: Path | str = state if state is not None else self.state_dir
         self.host = host
         self.port = port
         self.on_recorded = on_recorded
@@ -158,7 +162,7 @@ class Receiver:
         self, name: str, headers: dict[str, str], read: Callable[[int], bytes], length: int | None
     ) -> _Answer:
         """Authenticate, read, parse and record one delivery; the answer to send."""
-        with Store.open(self.state_dir) as store:
+        with Store.open(self.state) as store:
             try:
                 integration = store.get_integration(name)
             except ConfigError:

@@ -85,6 +85,7 @@ def run_sync_notebook(
     full: bool = False,
     now: datetime | None = None,
     timeout: float = NOTEBOOK_TIMEOUT,
+    state: Path | str | None = None,
 ) -> ServedRun:
     """Run ``sync.ipynb`` for ``integration`` with papermill (for real, not a dry run).
 
@@ -94,6 +95,8 @@ def run_sync_notebook(
         full: a full resync (the weekly reconciliation).
         now: the time the files are named after (default: now, UTC).
         timeout: seconds before the child is killed.
+        state: where the state database is when not ``state_dir/state.db`` (``Settings.state_location``;
+            the child finds it itself, from ``TOOLKIT_STATE_URL`` or ``toolkit.toml``).
 
     Raises:
         ToolkitError: papermill is not installed.
@@ -103,7 +106,8 @@ def run_sync_notebook(
     folder.mkdir(parents=True, exist_ok=True)
     notebook = folder / f"{stamp}-{trigger}.ipynb"
     report_dir = folder / f"{stamp}-{trigger}-report"
-    with Store.open(state_dir) as store:
+    location = state if state is not None else state_dir
+    with Store.open(location) as store:
         integration_id = store.get_integration(integration).id
         before = max((r.id for r in store.list_runs(integration_id, limit=1)), default=0)
     try:
@@ -120,7 +124,7 @@ def run_sync_notebook(
         code, output = done.returncode, done.stderr
     except subprocess.TimeoutExpired:
         code, output = -9, f"the run took more than {timeout:.0f} s and was stopped"
-    with Store.open(state_dir) as store:
+    with Store.open(location) as store:
         runs = [r for r in store.list_runs(integration_id, limit=5) if r.id > before]
     error = "" if code == 0 else (output.strip().splitlines() or [f"exit {code}"])[-1][:500]
     return ServedRun(integration, trigger, notebook, report_dir, code, runs[-1] if runs else None, error)
