@@ -438,12 +438,12 @@ def test_database_holds_no_secret_after_use(tmp_path: Path) -> None:
         assert not any(value.encode() in content for value in secrets.values()), db_file.name
 
 
-def test_a_store_is_usable_from_any_thread_each_with_its_own_connection(tmp_path: Path) -> None:
+def test_a_store_is_usable_from_any_thread_each_with_its_own_connection(state_location: Path | str) -> None:
     """The apps' callbacks may run on another thread (JupyterLab's kernel subshells, a sign-in
     listener): such a thread gets a connection of its own, with its own transaction."""
     import threading
 
-    store = Store.open(tmp_path)
+    store = Store.open(state_location)
     store.create_integration("from-the-cell", "Contact")
     seen: list[str] = []
     errors: list[BaseException] = []
@@ -471,5 +471,5 @@ def test_a_store_is_usable_from_any_thread_each_with_its_own_connection(tmp_path
     assert errors == [] and seen == ["from-the-cell"]
     assert [i.name for i in store.list_integrations()] == ["from-a-subshell", "from-the-cell"]
     store.close()
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(store.dialect.closed_error):
         store.list_integrations()
