@@ -43,15 +43,15 @@ __all__ = [
     "DB_FILE",
     "Database",
     "Dialect",
+    "NAMED_LOCKS",
     "PgConnection",
     "PostgresDialect",
     "SqliteDialect",
-    "NAMED_LOCKS",
     "WRITE_LOCK",
-    "lock_key",
     "constraint_kind",
     "dialect_for",
     "is_postgres_url",
+    "lock_key",
     "pg_sql",
 ]
 
