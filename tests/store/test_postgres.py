@@ -133,3 +133,17 @@ def test_integrity_errors_say_which_constraint(pg_url: str) -> None:
         with pytest.raises(store.integrity_error) as broken:
             store.db.execute("UPDATE integrations SET status = 'paused'")
         assert constraint_kind(broken.value) == "check"
+
+
+def test_links_are_streamed_through_a_server_side_cursor(pg_url: str) -> None:
+    with Store.open(pg_url) as store:
+        iid = store.create_integration("contacts", "Contact").id
+        store.upsert_links(Link(iid, f"003{n:04d}") for n in range(120))
+        streamed = store.iter_links(iid, batch=50)
+        first = [next(streamed) for _ in range(60)]
+        store.set_cursor(iid, "salesforce", "x")  # the connection keeps working while a stream is open
+        rest = list(streamed)
+        assert [link.sf_id for link in first + rest] == [f"003{n:04d}" for n in range(120)]
+        open_cursors = store.db.execute("SELECT count(*) FROM pg_cursors").fetchone()[0]
+        assert open_cursors == 0  # closed once read
+        assert len(list(store.iter_links(iid, batch=7))) == 120 == len(store.all_links(iid))

@@ -23,6 +23,7 @@ that differ; the connection it returns has the ``sqlite3`` methods the mixins us
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import sqlite3
 import zlib
@@ -137,6 +138,10 @@ class Dialect(Protocol):
         """Take the named session lock on ``db`` without waiting: whether it was taken (``None``: no such locks)."""
         ...
 
+    def stream(self, db: Database, sql: str, params: Sequence[Any], batch: int) -> Iterator[list[Any]]:
+        """The rows of a query, ``batch`` at a time, without holding them all in this process."""
+        ...
+
     def unlock(self, db: Database, name: str) -> None:
         """Release a lock :meth:`try_lock` took on ``db``."""
         ...
@@ -239,6 +244,11 @@ class SqliteDialect:
     def unlock(self, db: Database, name: str) -> None:
         return None
 
+    def stream(self, db: Database, sql: str, params: Sequence[Any], batch: int) -> Iterator[list[Any]]:
+        cursor = db.execute(sql, params)  # sqlite3 steps through the result as it is fetched
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
 
 # -- PostgreSQL --------------------------------------------------------------------------------
 
@@ -267,6 +277,7 @@ _INSERT = re.compile(
 )
 _CONFLICT = re.compile(r"ON CONFLICT \((?P<keys>[^)]*)\)\s+DO (?P<action>UPDATE|NOTHING)", re.I)
 COPY_MIN_ROWS = 50
+_STREAMS = itertools.count(1)
 ANALYZE_MIN_ROWS = 5_000
 """After a ``COPY`` of this many rows the table is analysed at once."""
 """From this many rows on, an ``INSERT ... VALUES`` sent with ``executemany`` goes through ``COPY``."""
@@ -450,6 +461,19 @@ class PostgresDialect:
 
     def unlock(self, db: Database, name: str) -> None:
         db.execute("SELECT pg_advisory_unlock(?, ?)", lock_key(name)).fetchall()
+
+    def stream(self, db: Database, sql: str, params: Sequence[Any], batch: int) -> Iterator[list[Any]]:
+        """A server-side cursor (``WITH HOLD``: usable outside a transaction and across commits);
+        psycopg's ordinary cursor would bring the whole result over at once."""
+        if not isinstance(db, PgConnection):  # pragma: no cover - the dialect opened it
+            raise TypeError("a PostgreSQL stream needs the dialect's own connection")
+        cursor = db.raw.cursor(name=f"stream_{next(_STREAMS)}", withhold=True)
+        try:
+            cursor.execute(pg_sql(sql), params)
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
 
     def ddl(self, statement: str) -> str:
         """SQLite's ``id INTEGER PRIMARY KEY`` (a rowid alias) as an identity column."""

@@ -136,8 +136,8 @@ class LinksMixin(StoreBase):
         if state is not None:
             where += " AND state = ?"
             params.append(member(LinkState, state, "state"))
-        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM links WHERE {where} ORDER BY sf_id", params)
-        while rows := cursor.fetchmany(batch):
+        sql = f"SELECT {_COLUMNS} FROM links WHERE {where} ORDER BY sf_id"
+        for rows in self.dialect.stream(self.db, sql, params, batch):
             yield from map(_link, rows)
 
     def all_links(self, integration_id: int, *, state: LinkState | None = None) -> list[Link]:
