@@ -1,4 +1,4 @@
-"""The ``toolkit`` command line: ``sandbox start``, ``demo``, ``integrations``, ``sync``, ``report``, ``quota``.
+"""The ``toolkit`` command line: ``sandbox start``, ``demo``, ``integrations``, ``sync``, ``report``, ``quota``, ``state``.
 
 Each module adds its sub-commands to the parser (:mod:`toolkit.cli.sync`, :mod:`toolkit.cli.quota`);
 the sandbox and the demo are imported only when asked for (they need the ``sandbox`` extra).
@@ -17,6 +17,7 @@ from typing import Any
 from toolkit.cli.apps import add_commands as add_apps_commands
 from toolkit.cli.quota import add_commands as add_quota_commands
 from toolkit.cli.serve import add_commands as add_serve_commands
+from toolkit.cli.state import add_commands as add_state_commands
 from toolkit.cli.sync import add_commands, run_command
 from toolkit.exceptions import ToolkitError
 
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_quota_commands(sub)
     add_serve_commands(sub)
+    add_state_commands(sub)  # toolkit state show|migrate|copy
     add_apps_commands(sub)  # toolkit apps token
     return parser
 

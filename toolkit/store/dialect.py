@@ -142,6 +142,10 @@ class Dialect(Protocol):
         """The rows of a query, ``batch`` at a time, without holding them all in this process."""
         ...
 
+    def continue_ids(self, db: Database, table: str) -> None:
+        """Make ``table``'s next generated ``id`` follow the highest one in it (after a copy)."""
+        ...
+
     def unlock(self, db: Database, name: str) -> None:
         """Release a lock :meth:`try_lock` took on ``db``."""
         ...
@@ -248,6 +252,9 @@ class SqliteDialect:
         cursor = db.execute(sql, params)  # sqlite3 steps through the result as it is fetched
         while rows := cursor.fetchmany(batch):
             yield rows
+
+    def continue_ids(self, db: Database, table: str) -> None:
+        return None  # a rowid alias is always one more than the highest
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
@@ -474,6 +481,12 @@ class PostgresDialect:
                 yield rows
         finally:
             cursor.close()
+
+    def continue_ids(self, db: Database, table: str) -> None:
+        db.execute(
+            f"SELECT setval(pg_get_serial_sequence(?, 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)",
+            (table,),
+        ).fetchall()
 
     def ddl(self, statement: str) -> str:
         """SQLite's ``id INTEGER PRIMARY KEY`` (a rowid alias) as an identity column."""
