@@ -37,6 +37,7 @@ __all__ = [
     "free_port",
     "pg_server",
     "pg_url",
+    "shared_server",
     "start_server",
     "state_location",
 ]
@@ -97,9 +98,14 @@ class PgServer:
         self.admin(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
     def stop(self) -> None:
-        _run(
-            [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.datadir), "-m", "immediate", "-w"], self.user
-        )
+        """Stop the server and remove its temporary folder."""
+        try:
+            _run(
+                [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.datadir), "-m", "immediate", "-w"],
+                self.user,
+            )
+        finally:
+            shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
 def _run(argv: list[str], user: str | None, timeout: float = 60) -> None:
@@ -192,23 +198,38 @@ def start_server(bindir: Path) -> PgServer:
     raise AssertionError("unreachable")
 
 
+_shared: PgServer | None = None
+
+
+def shared_server() -> PgServer:
+    """The session's server, started on first use (by the ``pg_server`` fixture or by helpers
+    such as ``make_env`` that are not fixtures); skipped without the binaries, except under CI."""
+    global _shared
+    if _shared is None:
+        bindir = find_bindir()
+        if bindir is None:
+            if os.environ.get("CI"):
+                pytest.fail(
+                    "PostgreSQL's server binaries are missing: apt-get install postgresql (make system-deps)"
+                )
+            pytest.skip("PostgreSQL's server binaries are missing (apt-get install postgresql)")
+        _shared = start_server(bindir)
+    return _shared
+
+
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """One PostgreSQL server for the session (skipped without the binaries, except under CI)."""
-    bindir = find_bindir()
-    if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "PostgreSQL's server binaries are missing: apt-get install postgresql (make system-deps)"
-            )
-        pytest.skip("PostgreSQL's server binaries are missing (apt-get install postgresql)")
-    server = start_server(bindir)
-    try:
-        yield server
-    finally:
+def pg_server() -> PgServer:
+    """One PostgreSQL server for the session (stopped at its end, by ``pytest_sessionfinish``)."""
+    return shared_server()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the session's server, whoever started it."""
+    global _shared
+    server, _shared = _shared, None
+    if server is not None:
         with contextlib.suppress(Exception):
             server.stop()
-        shutil.rmtree(server.datadir.parent, ignore_errors=True)
 
 
 BACKENDS = ["sqlite", "postgresql"]

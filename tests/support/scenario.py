@@ -73,7 +73,7 @@ def cli_environment(env: Env) -> dict[str, str]:
         )
         + "\n"
     )
-    return {**os.environ, "TOOLKIT_STATE_DIR": str(s.state_dir)}
+    return {**os.environ, "TOOLKIT_STATE_DIR": str(s.state_dir), "TOOLKIT_STATE_URL": s.state_url}
 
 
 def run_rounds(

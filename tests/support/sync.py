@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.postgres import shared_server
 from toolkit.api import Toolkit
 from toolkit.cli.demo import connect_sandbox, sandbox_settings
 from toolkit.config import Settings, save_settings
@@ -41,6 +42,13 @@ class Env:
         return self.tk.brevo().get_contact(sf_id, identifier_type="ext_id")
 
 
+#: ``TOOLKIT_TEST_BACKEND=postgresql`` runs the tests that build their toolkit with :func:`make_env`
+#: (the engine's, the reliability suite's, ``env_factory``'s) with their state on the session's
+#: PostgreSQL server, a fresh database per environment, instead of SQLite: an opt-in while the
+#: engine's port is checked (issue 16), since parametrising them would double their time.
+TEST_BACKEND = os.environ.get("TOOLKIT_TEST_BACKEND", "sqlite")
+
+
 def make_env(
     tmp_path: Path,
     *,
@@ -51,6 +59,8 @@ def make_env(
     **settings: Any,
 ) -> tuple[Sandbox, Toolkit]:
     """A started sandbox and a Toolkit on ``tmp_path/state`` connected to it (connection ``sandbox-org``)."""
+    if TEST_BACKEND == "postgresql" and "state_url" not in settings:
+        settings["state_url"] = shared_server().create_database()
     sandbox = Sandbox(
         SandboxConfig(contacts=contacts, leads=leads, seed=seed, rule_share=rule_share, brevo_rate_limit=0)
     )
@@ -99,19 +109,11 @@ def setup_integration(
     return list_id
 
 
-#: ``TOOLKIT_TEST_BACKEND=postgresql`` runs the engine's tests with their state on the session's
-#: PostgreSQL server (a fresh database per environment) instead of SQLite: an opt-in while the
-#: engine's port is checked (issue 16), since it doubles their time when parametrised.
-TEST_BACKEND = os.environ.get("TOOLKIT_TEST_BACKEND", "sqlite")
-
-
 @pytest.fixture
-def env_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+def env_factory(tmp_path: Path) -> Iterator[Any]:
     made: list[tuple[Sandbox, Toolkit]] = []
 
     def _make(**kwargs: Any) -> Env:
-        if TEST_BACKEND == "postgresql" and "state_url" not in kwargs:
-            kwargs["state_url"] = request.getfixturevalue("pg_server").create_database()
         sandbox, tk = make_env(tmp_path / f"env{len(made)}", **kwargs)
         made.append((sandbox, tk))
         return Env(sandbox, tk, tk.settings)
