@@ -57,7 +57,7 @@ from .store import (
     WebhookEvent,
 )
 from .store.records import Connection
-from .sync import EditPlan, EditPreview, IntegrationEdit, RunResult, plan_edit, run_integration
+from .sync import EditPlan, EditPreview, IntegrationEdit, RunLock, RunResult, plan_edit, run_integration
 from .sync.lists import MOVED_STATES
 from .sync.region import org_region
 
@@ -366,15 +366,19 @@ class Toolkit:
 
         Returns:
             The integration as it was.
+
+        Raises:
+            RunLockedError: it is running now (try again when the run has finished).
         """
         integ = self.store.get_integration(name)
-        if integ.status == IntegrationStatus.ACTIVE:
-            self.store.set_status(name, IntegrationStatus.DRAFT)  # no new run starts meanwhile
-        if integ.webhook_id is not None:
-            self.brevo(integ.brevo_account).delete_webhook(integ.webhook_id, missing_ok=True)
-            self.store.update_integration(name, webhook_id=None, webhook_url=None)
-        self.credentials.delete(WEBHOOK_TOKEN[0], name, WEBHOOK_TOKEN[1])
-        return self.store.delete_integration(name, keep_history=keep_history)
+        with RunLock(self.settings.state_dir, name):  # not while it runs (RunLockedError says so)
+            if integ.status == IntegrationStatus.ACTIVE:
+                self.store.set_status(name, IntegrationStatus.DRAFT)  # no new run starts meanwhile
+            if integ.webhook_id is not None:
+                self.brevo(integ.brevo_account).delete_webhook(integ.webhook_id, missing_ok=True)
+                self.store.update_integration(name, webhook_id=None, webhook_url=None)
+            self.credentials.delete(WEBHOOK_TOKEN[0], name, WEBHOOK_TOKEN[1])
+            return self.store.delete_integration(name, keep_history=keep_history)
 
     def changes(self, name: str | None = None, *, limit: int = 200) -> list[Change]:
         """Who changed what and when, newest first: of one integration, or of everything."""
