@@ -17,17 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.salesforce import post_login_form
-from tests.support.sync import MAPPING, Env
-from toolkit.connections import (
-    TokenState,
-    connect_salesforce,
-    disconnect_salesforce,
-    open_salesforce,
-    reconnect_salesforce,
-)
+from tests.support import connections
+from tests.support.sync import Env
+from toolkit.connections import TokenState, disconnect_salesforce, open_salesforce, reconnect_salesforce
 from toolkit.exceptions import AuthError, ConfigError
-from toolkit.salesforce import AuthorizationCodeFlow, TokenSet, auth, make_session
+from toolkit.salesforce import TokenSet, auth, make_session
 from toolkit.sandbox.salesforce.oauth import INVALID_SESSION_BODY
 from toolkit.store import ChangeAction, Connection, IntegrationStatus, RunStatus, StopReason
 
@@ -37,52 +31,23 @@ NAME = "person"
 
 def log_in(env: Env, authorize_url: str) -> None:
     """Sign in on the sandbox's login page and follow its redirect to the loopback listener."""
-    browser = requests.Session()
-    browser.trust_env = False
-    answer = post_login_form(browser, env.sandbox.info["salesforce"], authorize_url)
-    assert answer.status_code == 302, answer.text
-    assert requests.get(answer.headers["Location"], timeout=10).status_code == 200
+    connections.log_in(env.sandbox.info["salesforce"], authorize_url)
 
 
 def person_sign_in(env: Env) -> TokenSet:
-    sf = env.sandbox.info["salesforce"]
-    session = make_session(sf["ca_bundle"])
-    try:
-        with AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session) as flow:
-            log_in(env, flow.authorize_url)
-            return flow.wait(timeout=30)
-    finally:
-        session.close()
+    return connections.person_sign_in(env.sandbox.info["salesforce"])
 
 
 def connect_person(env: Env, integration: str = "contacts") -> Connection:
     """A person's connection (with a refresh token) and an active integration using it."""
-    sf = env.sandbox.info["salesforce"]
-    conn = connect_salesforce(
-        env.tk.store,
-        env.tk.credentials,
-        env.settings,
-        name=NAME,
-        tokens=person_sign_in(env),
-        client_id=sf["client_id"],
-        flow="authorization_code",
-    )
-    tk = env.tk
-    tk.create_integration(integration, "Contact")
-    tk.use_connection(integration, NAME)
-    tk.accept_opt_in(integration)
-    tk.set_mapping(integration, MAPPING)
-    tk.choose_list(integration, new_list="Salesforce Contacts")
-    tk.activate(integration)
+    conn = connections.connect_person(env.tk, env.sandbox.info["salesforce"], NAME)
+    connections.activate_contacts(env.tk, integration, NAME)
     return conn
 
 
 def api(env: Env, tokens: TokenSet) -> requests.Response:
-    return requests.get(
-        f"{tokens.instance_url}/services/data/v{env.settings.salesforce_api_version}/limits",
-        headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
-        verify=env.sandbox.info["salesforce"]["ca_bundle"],
-        timeout=10,
+    return connections.limits_call(
+        env.sandbox.info["salesforce"], env.settings.salesforce_api_version, tokens
     )
 
 

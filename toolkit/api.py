@@ -57,7 +57,7 @@ from .store import (
     WebhookEvent,
 )
 from .store.records import Connection
-from .sync import EditPlan, EditPreview, IntegrationEdit, RunResult, plan_edit, run_integration
+from .sync import EditPlan, EditPreview, IntegrationEdit, RunLock, RunResult, plan_edit, run_integration
 from .sync.lists import MOVED_STATES
 from .sync.region import org_region
 
@@ -103,6 +103,7 @@ class Toolkit:
         self.quota = Quota(self.store, self.settings)
         self._sf: dict[int, SalesforceClient] = {}
         self._brevo: dict[str, BrevoClient] = {}
+        self._checked: dict[str, TokenState] = {}  # connection name -> what check_connection found
 
     # -- clients -------------------------------------------------------------------------------
     def salesforce(self, integration: str | Integration) -> SalesforceClient:
@@ -365,15 +366,19 @@ class Toolkit:
 
         Returns:
             The integration as it was.
+
+        Raises:
+            RunLockedError: it is running now (try again when the run has finished).
         """
         integ = self.store.get_integration(name)
-        if integ.status == IntegrationStatus.ACTIVE:
-            self.store.set_status(name, IntegrationStatus.DRAFT)  # no new run starts meanwhile
-        if integ.webhook_id is not None:
-            self.brevo(integ.brevo_account).delete_webhook(integ.webhook_id, missing_ok=True)
-            self.store.update_integration(name, webhook_id=None, webhook_url=None)
-        self.credentials.delete(WEBHOOK_TOKEN[0], name, WEBHOOK_TOKEN[1])
-        return self.store.delete_integration(name, keep_history=keep_history)
+        with RunLock(self.settings.state_dir, name):  # not while it runs (RunLockedError says so)
+            if integ.status == IntegrationStatus.ACTIVE:
+                self.store.set_status(name, IntegrationStatus.DRAFT)  # no new run starts meanwhile
+            if integ.webhook_id is not None:
+                self.brevo(integ.brevo_account).delete_webhook(integ.webhook_id, missing_ok=True)
+                self.store.update_integration(name, webhook_id=None, webhook_url=None)
+            self.credentials.delete(WEBHOOK_TOKEN[0], name, WEBHOOK_TOKEN[1])
+            return self.store.delete_integration(name, keep_history=keep_history)
 
     def changes(self, name: str | None = None, *, limit: int = 200) -> list[Change]:
         """Who changed what and when, newest first: of one integration, or of everything."""
@@ -472,29 +477,24 @@ class Toolkit:
         return self.store.list_rejections(iid, state=state)
 
     # -- connections (issue 15) ------------------------------------------------------------------
-    def connections(self, *, store: Store | None = None) -> list[ConnectionView]:
+    def connections(self) -> list[ConnectionView]:
         """Every Salesforce connection: its org and user, the integrations using it, its account's
         uses (S3: ``view.uses == "1 of 5"``), whether it is disconnected, the org's API usage the
         newest run through it saw (B3), and its token state as :meth:`check_connection` last found
         it (``not checked`` until then: nothing signs in to list them).
-
-        Args:
-            store: the database connection to read through (another thread's own; default: this toolkit's).
         """
-        return connection_views(store or self.store, self._token_states())
+        return connection_views(self.store, self._checked)
 
     def check_connection(self, name: str) -> TokenState:
         """Sign in through a connection once and say whether it still works (remembered for
         :meth:`connections`)."""
         state = token_state(self.store, self.credentials, self.settings, name)
-        self._token_states()[name] = state
+        self._checked[name] = state
         return state
 
-    def connection_changes(self, name: str, *, limit: int = 50, store: Store | None = None) -> list[Change]:
-        """A connection's recorded changes, newest first: connected, disconnected, reconnected, by whom
-        (``store``: as for :meth:`connections`)."""
-        db = store or self.store
-        return db.list_changes(connection_id=db.get_connection(name).id, limit=limit)
+    def connection_changes(self, name: str, *, limit: int = 50) -> list[Change]:
+        """A connection's recorded changes, newest first: connected, disconnected, reconnected, by whom."""
+        return self.store.list_changes(connection_id=self.store.get_connection(name).id, limit=limit)
 
     def disconnect_blockers(self, name: str) -> list[tuple[str, str]]:
         """The integrations that keep a connection from being disconnected: ``(name, status)``
@@ -519,7 +519,7 @@ class Toolkit:
             sessions=[live.tokens] if live is not None else [],
         )
         self._drop_connection_client(conn.id)
-        self._token_states().pop(conn.name, None)
+        self._checked.pop(conn.name, None)
         return confirmed
 
     def reconnect(
@@ -547,7 +547,7 @@ class Toolkit:
             secrets=secrets,
         )
         self._drop_connection_client(conn.id)
-        self._token_states()[conn.name] = TokenState.VALID
+        self._checked[conn.name] = TokenState.VALID
         return conn
 
     def start_reconnect(
@@ -561,33 +561,20 @@ class Toolkit:
         connected app); when it comes back, it is recorded as :meth:`reconnect` does and
         ``on_done`` gets the connection, or the error (refused, another account, timed out).
 
-        ``on_done`` may run in the sign-in listener's thread: the sign-in is recorded through a
-        database connection of its own, as the same actor.
+        ``on_done`` may run in the sign-in listener's thread (the store has a database connection
+        for each thread).
         """
         conn = self.store.get_connection(name)
-        actor, via = self.store.actor, self.store.via
 
         def record(outcome: TokenSet | Exception) -> None:
             if isinstance(outcome, Exception):
                 on_done(outcome)
                 return
             try:
-                with Store.from_settings(self.settings) as store:
-                    store.actor, store.via = actor, via
-                    done = reconnect_salesforce(
-                        store,
-                        self.credentials,
-                        self.settings,
-                        conn.id,
-                        tokens=outcome,
-                        client_id=conn.client_id,
-                        login_url=conn.login_url,
-                    )
+                done = self.reconnect(conn.name, outcome, client_id=conn.client_id, login_url=conn.login_url)
             except Exception as exc:  # said by the caller, in words
                 on_done(exc)
                 return
-            self._drop_connection_client(conn.id)
-            self._token_states()[conn.name] = TokenState.VALID
             on_done(done)
 
         return BrowserSignIn(
@@ -599,11 +586,6 @@ class Toolkit:
             on_done=record,
             port=port,
         )
-
-    def _token_states(self) -> dict[str, TokenState]:
-        """The token states found by :meth:`check_connection` (or a reconnection), by connection name."""
-        states: dict[str, TokenState] = self.__dict__.setdefault("_connection_states", {})
-        return states
 
     def _drop_connection_client(self, connection_id: int) -> None:
         """Forget the cached client of a connection whose grant changed (the next use signs in anew)."""

@@ -546,6 +546,9 @@ class BrowserSignIn:
     The client secret, when the connected app needs one with PKCE, comes from the credential
     store (``("salesforce", <name>, "client_secret")``), never from a page.
 
+    The setup wizard's connect step signs a new connection in through it, and
+    :meth:`toolkit.api.Toolkit.start_reconnect` a stored one (the connections page's Reconnect).
+
     Args:
         settings: the CA bundle, timeouts and the listener's port (``salesforce_callback_port``).
         credentials: where a client secret is looked up.

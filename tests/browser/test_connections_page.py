@@ -26,14 +26,13 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.support.browser import ROOT, Served
-from tests.support.salesforce import post_login_form
-from tests.support.sync import MAPPING, make_env
+from tests.support.browser import ROOT, Served, open_login_tab
+from tests.support.connections import activate_contacts, connect_person, limits_call
+from tests.support.sync import make_env
 from toolkit.apps import running_voila
 from toolkit.cli.demo import write_state_config
-from toolkit.connections import connect_salesforce
 from toolkit.exceptions import AuthError
-from toolkit.salesforce import AuthorizationCodeFlow, TokenSet, auth, make_session
+from toolkit.salesforce import TokenSet, auth, make_session
 from toolkit.sandbox.salesforce.oauth import INVALID_SESSION_BODY
 
 SHOTS = (
@@ -49,21 +48,6 @@ def button(page: Any, name: str) -> Any:
     return page.get_by_role("button", name=re.compile(rf"^\W*{re.escape(name)}$"))  # icons come first
 
 
-def person_sign_in(sf: dict[str, Any]) -> TokenSet:
-    """The authorization-code flow through the sandbox's login page, a plain HTTP client as the browser."""
-    session = make_session(sf["ca_bundle"])
-    try:
-        with AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session) as flow:
-            browser = requests.Session()
-            browser.trust_env = False
-            answer = post_login_form(browser, sf, flow.authorize_url)
-            assert answer.status_code == 302, answer.text
-            assert requests.get(answer.headers["Location"], timeout=10).status_code == 200
-            return flow.wait(timeout=30)
-    finally:
-        session.close()
-
-
 @pytest.fixture(scope="module")
 def person_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A sandbox, a state with the person's connection and one active, synced integration, and Voilà on it."""
@@ -75,22 +59,9 @@ def person_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         sf = sandbox.info["salesforce"]
         write_state_config(sandbox.info, tk.settings.state_dir)
-        connect_salesforce(
-            tk.store,
-            tk.credentials,
-            tk.settings,
-            name=NAME,
-            tokens=person_sign_in(sf),
-            client_id=sf["client_id"],
-            flow="authorization_code",
-        )
+        connect_person(tk, sf, NAME)
         tk.store.delete_connection("sandbox-org")  # make_env's: one connection, as in the demo
-        tk.create_integration(INTEGRATION, "Contact")
-        tk.use_connection(INTEGRATION, NAME)
-        tk.accept_opt_in(INTEGRATION)
-        tk.set_mapping(INTEGRATION, MAPPING)
-        tk.choose_list(INTEGRATION, new_list="Salesforce Contacts")
-        tk.activate(INTEGRATION)
+        activate_contacts(tk, INTEGRATION, NAME)
         assert tk.run(INTEGRATION).status == "succeeded"
         with (
             (tmp / "voila.log").open("wb") as log,
@@ -103,12 +74,7 @@ def person_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def rest_call(served: Served, tokens: TokenSet) -> requests.Response:
-    return requests.get(
-        f"{tokens.instance_url}/services/data/v{served.tk.settings.salesforce_api_version}/limits",
-        headers={"Authorization": f"Bearer {tokens.access_token.reveal()}"},
-        verify=served.sandbox.info["salesforce"]["ca_bundle"],
-        timeout=10,
-    )
+    return limits_call(served.sandbox.info["salesforce"], served.tk.settings.salesforce_api_version, tokens)
 
 
 def test_disconnect_is_refused_while_in_use_then_accepted_and_the_token_is_dead_then_reconnect(
@@ -166,12 +132,7 @@ def test_disconnect_is_refused_while_in_use_then_accepted_and_the_token_is_dead_
     button(page, "Reconnect").click()
     link = page.get_by_role("link", name="Open the Salesforce login page")
     expect(link).to_be_visible()
-    with page.context.expect_page() as opened:
-        link.click()
-    login = opened.value
-    login.wait_for_load_state()
-    login.locator("#username").fill(sf["username"])
-    login.locator("#password").fill(sf["password"])
+    login = open_login_tab(page, link, sf)
     login.locator("#Login").click()
     expect(login.locator("body")).to_contain_text("Signed in", timeout=30_000)
     login.close()

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.connections import bare_sandbox
 from toolkit.brevo import BrevoClient
 from toolkit.config import Settings
 from toolkit.notify import BrevoSender
 from toolkit.quota import Quota
-from toolkit.sandbox import Sandbox, SandboxConfig
+from toolkit.sandbox import Sandbox
 from toolkit.store import IntegrationStatus, OutboxStatus, Store
 
 START = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
@@ -100,10 +101,8 @@ def statuses(store: Store) -> dict[str, tuple[IntegrationStatus, str | None]]:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(SandboxConfig(contacts=0, leads=0, brevo_rate_limit=0))
-    box.start()
-    yield box
-    box.stop()
+    with bare_sandbox() as box:
+        yield box
 
 
 @pytest.fixture

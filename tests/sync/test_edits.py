@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from tests.support.sync import Env, setup_integration
-from toolkit.exceptions import ConfigError
+from toolkit.exceptions import ConfigError, RunLockedError
 from toolkit.mapping.types import EMAIL_BLACKLISTED, MappedField, Mapping
 from toolkit.store import ChangeAction, Integration, IntegrationStatus, RunStatus, Side, StopReason
-from toolkit.sync import IntegrationEdit, plan_edit
+from toolkit.sync import IntegrationEdit, RunLock, plan_edit
 
 NAME = "contacts"
 BASE = {"EMAIL": "Email", "FIRSTNAME": "FirstName", "LASTNAME": "LastName"}
@@ -298,6 +298,9 @@ def test_deleting_an_integration_never_deletes_a_brevo_contact(env_factory, keep
     assert contacts
     calls = env.brevo_calls("DELETE"), env.brevo_calls("POST", "/v3/contacts/lists")
 
+    with RunLock(tk.settings.state_dir, NAME), pytest.raises(RunLockedError):  # not while it runs
+        tk.delete_integration(NAME, keep_history=keep_history)
+    assert NAME in [i.name for i in tk.integrations()]
     gone = tk.delete_integration(NAME, keep_history=keep_history)
     assert gone.name == NAME
     assert (env.brevo_calls("DELETE"), env.brevo_calls("POST", "/v3/contacts/lists")) == calls

@@ -13,13 +13,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import requests
-
-from tests.support.salesforce import post_login_form
-from tests.support.sync import MAPPING, Env
+from tests.support.connections import activate_contacts, connect_person, log_in
+from tests.support.sync import Env
 from tests.support.ui import editable, shown_buttons
-from toolkit.connections import TokenState, connect_salesforce
-from toolkit.salesforce import AuthorizationCodeFlow, make_session
+from toolkit.connections import TokenState
 from toolkit.ui import ConnectionsPage
 from toolkit.ui.connections import COLUMNS
 
@@ -27,39 +24,12 @@ NAME, INTEGRATION = "sandbox", "demo-contacts"
 ACTIONS = {"Check sign-in", "Reconnect", "Disconnect"}
 
 
-def log_in(env: Env, authorize_url: str) -> None:
-    browser = requests.Session()
-    browser.trust_env = False
-    answer = post_login_form(browser, env.sandbox.info["salesforce"], authorize_url)
-    assert answer.status_code == 302, answer.text
-    assert requests.get(answer.headers["Location"], timeout=10).status_code == 200
-
-
 def person(env: Env) -> Env:
     """The demo's shape with a person's connection: ``sandbox`` (with a refresh token), one active integration."""
-    sf = env.sandbox.info["salesforce"]
-    session = make_session(sf["ca_bundle"])
-    with AuthorizationCodeFlow(sf["login_url"], sf["client_id"], session=session) as flow:
-        log_in(env, flow.authorize_url)
-        tokens = flow.wait(timeout=30)
-    session.close()
     tk = env.tk
-    connect_salesforce(
-        tk.store,
-        tk.credentials,
-        tk.settings,
-        name=NAME,
-        tokens=tokens,
-        client_id=sf["client_id"],
-        flow="authorization_code",
-    )
+    connect_person(tk, env.sandbox.info["salesforce"], NAME)
     tk.store.delete_connection("sandbox-org")  # make_env's own: one connection, as in the demo
-    tk.create_integration(INTEGRATION, "Contact")
-    tk.use_connection(INTEGRATION, NAME)
-    tk.accept_opt_in(INTEGRATION)
-    tk.set_mapping(INTEGRATION, MAPPING)
-    tk.choose_list(INTEGRATION, new_list="Salesforce Contacts")
-    tk.activate(INTEGRATION)
+    activate_contacts(tk, INTEGRATION, NAME)
     assert tk.run(INTEGRATION).status == "succeeded"
     return env
 
@@ -112,7 +82,7 @@ def test_the_page_disconnects_only_when_no_integration_runs_and_reconnects_throu
 
     page.reconnect_button.click()
     assert page.waiting and "Open the Salesforce login page" in page.login_link.value
-    log_in(env, page.authorize_url)
+    log_in(env.sandbox.info["salesforce"], page.authorize_url)
     wait_for(lambda: not page.waiting)
     assert page.message.level == "ok", page.message.text
     assert f"Reconnected “{NAME}”" in page.message.text

@@ -168,7 +168,9 @@ def _sync(args: argparse.Namespace) -> int:
             paths = (
                 None
                 if args.report_dir is None
-                else write_run_report(tk.store, result.run_id, args.report_dir)
+                else write_run_report(
+                    tk.store, result.run_id, args.report_dir, brevo_app_url=tk.settings.brevo_app_url
+                )
             )
     except RunLockedError as exc:
         print(f"toolkit sync: {exc}", file=sys.stderr)
@@ -195,7 +197,7 @@ def _sync(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     with _toolkit() as tk:
         run_id = args.run if args.run is not None else _last_run(tk, args.integration)
-        paths = write_run_report(tk.store, run_id, args.dir)
+        paths = write_run_report(tk.store, run_id, args.dir, brevo_app_url=tk.settings.brevo_app_url)
     print(f"{paths.html}\n{paths.csv}")
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ..audit.links import name_from_values
 from ..store import Direction, Link, LinkState, Rejection
 from .context import SyncContext
 from .guard import deletions_held
@@ -59,10 +60,12 @@ class Gone:
     Attributes:
         deleted: links whose Brevo contact no longer exists (Y10: delete the record).
         left_list: Salesforce Ids of active links whose contact was taken off the list (B9).
+        names: the person each of ``left_list`` is, from its link's synced values (or ``None``).
     """
 
     deleted: list[Link]
     left_list: list[str]
+    names: dict[str, str | None]
 
 
 def _gone(ctx: SyncContext) -> Gone:
@@ -76,10 +79,9 @@ def _gone(ctx: SyncContext) -> Gone:
     ]
     found = look_up(ctx, [link.sf_id for link in candidates])
     gone = [link for link in candidates if found[link.sf_id] is None]
-    left = [
-        link.sf_id for link in candidates if link.state == LinkState.ACTIVE and found[link.sf_id] is False
-    ]
-    return Gone(gone, left)
+    left = [link for link in candidates if link.state == LinkState.ACTIVE and found[link.sf_id] is False]
+    names = {link.sf_id: name_from_values(link.synced) for link in left}  # never an e-mail
+    return Gone(gone, [link.sf_id for link in left], names)
 
 
 def sync_brevo_deletions(
@@ -101,12 +103,13 @@ def sync_brevo_deletions(
             ctx.commit(cursors={CURSOR: datetime.now(UTC).isoformat()})
         return
     left: list[str] = []
+    names: dict[str, str | None] = {}
     if checked:
         gone_now = _gone(ctx)
         found += gone_now.deleted
-        left = gone_now.left_list
+        left, names = gone_now.left_list, gone_now.names
     held = ctx.store.all_links(ctx.iid, state=LinkState.HELD_BREVO_DELETE)
-    rejected = left_list_rejections(ctx, left)
+    rejected = left_list_rejections(ctx, left, names)
     if deletions_held(ctx, len(found) + len(held), side="Brevo", confirm=confirm_deletes):
         for link in found:
             ctx.outcome.add("held_delete", sample={"Id": link.sf_id})
@@ -171,6 +174,7 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
                     "The contact was deleted in Brevo, but Salesforce refuses to delete the record because it "
                     "has a related Case; it stays in Salesforce and is not retried (SPEC Y10).",
                     permanent=True,
+                    record_name=name_from_values(link.synced),
                 )
             )
         else:
@@ -181,6 +185,7 @@ def _delete(ctx: SyncContext, batch: list[Link]) -> None:
                     "",
                     None,
                     f"Salesforce refused the delete: {error.message}",
+                    record_name=name_from_values(link.synced),
                 )
             )
     ctx.commit(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from toolkit.rules.base import BrevoContact
 from toolkit.rules.hashing import brevo_values, canonical_values
@@ -137,8 +137,15 @@ def _left_list(ctx: SyncContext, write: Write) -> Write:
     return dataclasses.replace(write, link=marked)
 
 
-def left_list_rejections(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]:
-    """The audit's entries (and the run's counts) for contacts taken off the list in Brevo (B9)."""
+def left_list_rejections(
+    ctx: SyncContext, sf_ids: list[str], names: Mapping[str, str | None] | None = None
+) -> list[Rejection]:
+    """The audit's entries (and the run's counts) for contacts taken off the list in Brevo (B9).
+
+    Args:
+        sf_ids: the records whose contact left the list.
+        names: the person each record is (its name, never an e-mail), where known.
+    """
     for sf_id in sf_ids:
         ctx.outcome.add("left_list", sample={"Id": sf_id})
     return ctx.rejections(
@@ -154,6 +161,7 @@ def left_list_rejections(ctx: SyncContext, sf_ids: list[str]) -> list[Rejection]
                     "attributes are still kept in sync (B9)."
                 ),
                 permanent=True,
+                record_name=(names or {}).get(sf_id),
             )
             for sf_id in sf_ids
         ],

@@ -25,7 +25,7 @@ import traitlets
 from toolkit.api import Toolkit
 from toolkit.connections import BrowserSignIn, ConnectionView, TokenState
 from toolkit.exceptions import AuthError, ToolkitError
-from toolkit.store import Change, Connection, Store
+from toolkit.store import Change, Connection
 
 from .common import Message, friendly_error, guarded, html_table, open_toolkit, viewer_mode
 
@@ -187,7 +187,6 @@ class ConnectionsPage(widgets.VBox):
         self.confirm_box.add_class("toolkit-confirm-disconnect")
         self.confirm_box.layout.display = "none"
         self._armed: str | None = None
-        self._reading: Store | None = None  # the database connection of a refresh from another thread
         self.login_link = widgets.HTML()
         self.login_link.add_class("toolkit-login-link")
         self.redirect_url = widgets.Text(
@@ -231,20 +230,14 @@ class ConnectionsPage(widgets.VBox):
 
     # -- what is shown -----------------------------------------------------------------------------
 
-    def rows(self, store: Store | None = None) -> list[ConnectionRow]:
-        """One dict per connection, keyed as :data:`COLUMNS` (``store``: another thread's own)."""
-        return [connection_row(view) for view in self.tk.connections(store=store)]
+    def rows(self) -> list[ConnectionRow]:
+        """One dict per connection, keyed as :data:`COLUMNS`."""
+        return [connection_row(view) for view in self.tk.connections()]
 
-    def refresh(self, store: Store | None = None) -> None:
-        """Reload the table, the drop-down and the changes (``store``: when called from another thread)."""
-        self._reading = store
-        try:
-            self._refresh(store)
-        finally:
-            self._reading = None
-
-    def _refresh(self, store: Store | None) -> None:
-        rows = guarded(self.message, lambda: self.rows(store))
+    def refresh(self) -> None:
+        """Reload the table, the drop-down and the changes (from any thread: the store gives each its
+        own database connection)."""
+        rows = guarded(self.message, self.rows)
         if rows is None:
             return
         self.table.value = html_table(
@@ -262,10 +255,9 @@ class ConnectionsPage(widgets.VBox):
             self.choice.value = current if current in names else names[0]
         for button in (self.check_button, self.reconnect_button, self.disconnect_button):
             button.disabled = not names or self.viewer
-        self._show_changes(names, store)
+        self._show_changes(names)
 
-    def _show_changes(self, names: list[str], store: Store | None = None) -> None:
-        store = store or self._reading
+    def _show_changes(self, names: list[str]) -> None:
         if self.viewer:  # every connection's
             shown = names
             title = "Recent changes of the connections"
@@ -276,7 +268,7 @@ class ConnectionsPage(widgets.VBox):
 
         def read() -> None:
             for name in shown:
-                changes.extend(self.tk.connection_changes(name, store=store))
+                changes.extend(self.tk.connection_changes(name))
 
         guarded(self.message, read)
         changes.sort(key=lambda c: (c.at, c.id), reverse=True)
@@ -457,9 +449,8 @@ class ConnectionsPage(widgets.VBox):
                 log.warning("reconnecting %r failed", name, exc_info=outcome)
             self.message.say(friendly_error(outcome), "error")
             return
-        try:  # this may run in the listener's thread: read through a database connection of its own
-            with Store.from_settings(self.tk.settings) as store:
-                self.refresh(store)
+        try:  # this may run in the listener's thread (the store has a connection for it)
+            self.refresh()
         except Exception:
             log.warning("could not reload the connections page", exc_info=True)
         self.message.say(

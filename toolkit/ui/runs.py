@@ -142,7 +142,13 @@ def run_sync(
         result = tk.run(
             integration, dry_run=dry_run, full=full, progress=progress, trigger=RunTrigger(trigger)
         )
-        report = None if result.dry_run else write_run_report(tk.store, result.run_id, report_dir)
+        report = (
+            None
+            if result.dry_run
+            else write_run_report(
+                tk.store, result.run_id, report_dir, brevo_app_url=tk.settings.brevo_app_url
+            )
+        )
         summary = run_summary(tk.store, result.run_id)
     finally:
         for bar in bars.values():

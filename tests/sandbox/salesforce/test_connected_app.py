@@ -13,20 +13,19 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
+from tests.support.connections import bare_sandbox
 from tests.support.salesforce import post_login_form
 from toolkit.exceptions import AuthError
 from toolkit.salesforce import auth, make_session
-from toolkit.sandbox import Sandbox, SandboxConfig
+from toolkit.sandbox import Sandbox
 
 CALLBACK = "http://127.0.0.1:38080/callback"
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(SandboxConfig(contacts=0, leads=0, brevo_rate_limit=0))
-    box.start()
-    yield box
-    box.stop()
+    with bare_sandbox() as box:
+        yield box
 
 
 @pytest.fixture
