@@ -371,7 +371,7 @@ class Toolkit:
             RunLockedError: it is running now (try again when the run has finished).
         """
         integ = self.store.get_integration(name)
-        with RunLock(self.settings.state_dir, name):  # not while it runs (RunLockedError says so)
+        with RunLock(self.settings.state_dir, name, self.store):  # not while it runs (RunLockedError says so)
             if integ.status == IntegrationStatus.ACTIVE:
                 self.store.set_status(name, IntegrationStatus.DRAFT)  # no new run starts meanwhile
             if integ.webhook_id is not None:

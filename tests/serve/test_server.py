@@ -17,7 +17,7 @@ import pytest
 from tests.support.sync import Env, setup_integration, write_settings
 from toolkit.serve.app import Server
 from toolkit.serve.runner import backoff, purge_runs, run_folder
-from toolkit.store import IntegrationStatus, Run, RunStatus, RunTrigger
+from toolkit.store import IntegrationStatus, Run, RunStatus, RunTrigger, Store
 from toolkit.sync.lock import RunLock
 
 pytestmark = pytest.mark.slow
@@ -125,13 +125,15 @@ def test_a_run_that_cannot_start_is_retried_with_backoff(env_factory: Any, serve
     env: Env = env_factory(contacts=5, seed=4)
     setup_integration(env.tk)
     env.tk.store.update_integration("contacts", schedule="every 1 hours")
-    lock = RunLock(env.settings.state_dir, "contacts")
+    holder = Store.open(env.settings.state_location)  # another process's run: its own connection
+    lock = RunLock(env.settings.state_dir, "contacts", holder)
     lock.acquire()
     try:
         served(env, retry_seconds=2, run_retries=3)
         _wait(lambda: len(list(run_folder(env.settings.state_dir, "contacts").glob("*-retry.ipynb"))) >= 1)
     finally:
         lock.release()
+        holder.close()
     retried = _wait(lambda: [r for r in _runs(env) if r.status == RunStatus.SUCCEEDED])
     assert [r.trigger for r in retried] == [RunTrigger.RETRY]
     assert not [r for r in _runs(env) if r.trigger == RunTrigger.SCHEDULE]  # it never got the lock

@@ -15,7 +15,7 @@ import pytest
 from tests.support.sync import Env, setup_integration
 from toolkit.exceptions import ConfigError, RunLockedError
 from toolkit.mapping.types import EMAIL_BLACKLISTED, MappedField, Mapping
-from toolkit.store import ChangeAction, Integration, IntegrationStatus, RunStatus, Side, StopReason
+from toolkit.store import ChangeAction, Integration, IntegrationStatus, RunStatus, Side, StopReason, Store
 from toolkit.sync import IntegrationEdit, RunLock, plan_edit
 
 NAME = "contacts"
@@ -298,7 +298,11 @@ def test_deleting_an_integration_never_deletes_a_brevo_contact(env_factory, keep
     assert contacts
     calls = env.brevo_calls("DELETE"), env.brevo_calls("POST", "/v3/contacts/lists")
 
-    with RunLock(tk.settings.state_dir, NAME), pytest.raises(RunLockedError):  # not while it runs
+    with (
+        Store.open(tk.settings.state_location) as other,  # a run elsewhere holds the lock (file or advisory)
+        RunLock(tk.settings.state_dir, NAME, other),
+        pytest.raises(RunLockedError),  # not while it runs
+    ):
         tk.delete_integration(NAME, keep_history=keep_history)
     assert NAME in [i.name for i in tk.integrations()]
     gone = tk.delete_integration(NAME, keep_history=keep_history)
