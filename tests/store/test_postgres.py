@@ -147,3 +147,14 @@ def test_links_are_streamed_through_a_server_side_cursor(pg_url: str) -> None:
         open_cursors = store.db.execute("SELECT count(*) FROM pg_cursors").fetchone()[0]
         assert open_cursors == 0  # closed once read
         assert len(list(store.iter_links(iid, batch=7))) == 120 == len(store.all_links(iid))
+
+
+def test_a_rolled_back_bulk_write_leaves_the_next_one_working(pg_url: str) -> None:
+    with Store.open(pg_url) as store:
+        iid = store.create_integration("contacts", "Contact").id
+        links = [Link(iid, f"003{n:04d}") for n in range(100)]
+        with pytest.raises(RuntimeError), store.transaction():  # the COPY's staging table was made here
+            store.upsert_links(links)
+            raise RuntimeError("the chunk fails")
+        assert store.count_links(iid) == 0
+        assert store.upsert_links(links) == 100 and store.count_links(iid) == 100

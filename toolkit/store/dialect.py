@@ -314,7 +314,6 @@ class PgConnection:
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
-        self._staging: set[str] = set()  # temporary tables this session made for COPY
 
     @property
     def in_transaction(self) -> bool:
@@ -364,11 +363,10 @@ class PgConnection:
                 rounds[n].append(row)
         listed = ", ".join(columns)
         staging = f"bulk_{table}_{zlib.crc32(listed.encode()):08x}"
-        if staging not in self._staging:
-            self.raw.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {staging} AS SELECT {listed} FROM {table} WITH NO DATA"
-            )
-            self._staging.add(staging)
+        # Made each time (a no-op once it exists): a rolled-back transaction takes it away with it.
+        self.raw.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} AS SELECT {listed} FROM {table} WITH NO DATA"
+        )
         insert_sql = pg_sql(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {staging}{rest}")
         changed = 0
         cursor = self.raw.cursor()
