@@ -127,6 +127,9 @@ def test_no_secret_outside_the_credentials_file_even_when_sign_ins_fail(
         f'salesforce_login_url = "{env.settings.salesforce_login_url}"\n'
         f'brevo_api_url = "{env.settings.brevo_api_url}"\n'
         f'ca_bundle = "{env.settings.ca_bundle}"\n'
+        + (
+            f'state_url = "{env.settings.state_url}"\n' if env.settings.state_url else ""
+        )  # TOOLKIT_TEST_BACKEND
     )
     for args in (
         ["sync", "contacts", "--report-dir", str(tmp_path / "reports")],
