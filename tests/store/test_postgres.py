@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from toolkit.exceptions import ConfigError
-from toolkit.store import MIGRATIONS, Link, Store, migrate
+from toolkit.store import MIGRATIONS, Link, LinkState, Store, migrate
 from toolkit.store.dialect import PostgresDialect, constraint_kind, pg_sql
 
 TABLES = {
@@ -158,3 +158,25 @@ def test_a_rolled_back_bulk_write_leaves_the_next_one_working(pg_url: str) -> No
             raise RuntimeError("the chunk fails")
         assert store.count_links(iid) == 0
         assert store.upsert_links(links) == 100 and store.count_links(iid) == 100
+
+
+def test_bulk_updates_mean_what_one_statement_per_row_means(pg_url: str) -> None:
+    with Store.open(pg_url) as store:
+        iid = store.create_integration("contacts", "Contact").id
+        store.upsert_links(Link(iid, f"003{n:04d}") for n in range(100))
+        ids = {f"003{n:04d}": n + 1 for n in range(100)}
+        assert store.set_brevo_ids(iid, ids) == 100
+        assert store.links_by_brevo_ids(iid, [42])[42].sf_id == "0030041"
+        sf_ids = [*ids, "0030005", "not-linked"]  # a repeated key counts twice, an unknown one not at all
+        assert store.set_link_state(iid, sf_ids, LinkState.SUSPENDED, detail="why") == 101
+        assert store.count_links(iid, state=LinkState.SUSPENDED) == 100
+        rows = [(LinkState.KEPT, "first", iid, "0030007"), *[(LinkState.ACTIVE, None, iid, k) for k in ids]]
+        rows.append((LinkState.HELD_DELETE, "last", iid, "0030007"))  # the last of two updates wins
+        assert (
+            store._write_many(
+                "UPDATE links SET state = ?, detail = ? WHERE integration_id = ? AND sf_id = ?", rows
+            )
+            == 102
+        )
+        kept = store.links_by_sf_ids(iid, ["0030007"])["0030007"]
+        assert (kept.state, kept.detail) == (LinkState.HELD_DELETE, "last")
