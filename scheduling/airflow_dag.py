@@ -21,7 +21,7 @@ or ``<state_dir>/airflow``.
 
 Credentials are never in this file nor in the notebook's parameters (which papermill writes into
 the output notebook): the worker's environment (``TOOLKIT_SALESFORCE_*`` / ``TOOLKIT_BREVO_*``),
-the state directory's ``credentials.json``, or libpq's own (``PGPASSWORD``, ``~/.pgpass``) for the
+the state directory's ``credentials.json``, or libpq's own environment or ``~/.pgpass`` for the
 state's database.
 
 Copy this file into Airflow's ``dags/`` folder; the toolkit must be installed where Airflow
@@ -39,7 +39,7 @@ from airflow.providers.papermill.operators.papermill import PapermillOperator
 try:  # Airflow 3
     from airflow.sdk import DAG
 except ImportError:  # pragma: no cover - Airflow 2
-    from airflow import DAG  # type: ignore[attr-defined,no-redef]
+    from airflow import DAG
 
 from toolkit.apps import NOTEBOOKS
 from toolkit.config import Settings
@@ -48,9 +48,7 @@ from toolkit.store import IntegrationStatus, Store
 
 DAG_PREFIX = "sf_brevo_sync__"
 OUTPUT_ENV = "TOOLKIT_AIRFLOW_OUTPUT"
-TRIGGER = (
-    "{{ 'retry' if ti.try_number > 1 else ('manual' if dag_run.run_type == 'manual' else 'schedule') }}"
-)
+TRIGGER = "{{ 'retry' if ti.try_number > 1 else ('manual' if dag_run.run_type == 'manual' else 'schedule') }}"
 
 
 def dag_id(name: str) -> str:
