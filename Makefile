@@ -87,7 +87,9 @@ $(AIRFLOW_STAMP): pyproject.toml $(AIRFLOW_REQS) $(AIRFLOW_CONSTRAINTS)
 airflow: $(AIRFLOW_STAMP)
 
 airflow-freeze:
-	$(AIRFLOW_BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > $(AIRFLOW_CONSTRAINTS)
+	{ echo "# pip freeze of $(AIRFLOW_VENV) after \`make airflow\`: Airflow's own constraints file cannot be"; \
+	  echo "# fetched here. \`make airflow-freeze\` rewrites this file."; \
+	  $(AIRFLOW_BIN)/python -m pip freeze --exclude-editable | grep -v '^-e '; } > $(AIRFLOW_CONSTRAINTS)
 
 # `airflow dags test` of the DAG on the sandbox, its state on PostgreSQL (tests/test_airflow.py);
 # `make test` runs it when $(AIRFLOW_VENV) exists.
