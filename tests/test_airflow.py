@@ -42,13 +42,16 @@ pytestmark = [
 # What the DAG file made, printed by the Airflow venv's own interpreter (DagBag of the folder).
 LIST_DAGS = """
 import json, sys
-from airflow.models.dagbag import DagBag
-bag = DagBag(sys.argv[1], include_examples=False)
+try:
+    from airflow.dag_processing.dagbag import DagBag  # Airflow 3
+except ImportError:
+    from airflow.models.dagbag import DagBag
+bag = DagBag(sys.argv[1])
 out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in sorted(bag.dags.items()):
     (task,) = dag.tasks
     out["dags"][dag_id] = {
-        "schedule": str(getattr(dag, "timetable", None).summary),
+        "schedule": str(dag.schedule), "timetable": type(dag.timetable).__name__,
         "task": task.task_id, "operator": type(task).__name__, "retries": task.retries,
         "kernel": task.kernel_name, "input_nb": task.input_nb, "output_nb": task.output_nb,
         "parameters": task.parameters, "max_active_runs": dag.max_active_runs,
@@ -96,7 +99,7 @@ def airflow_state(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer)
         }
     )
     migrate = subprocess.run(
-        [str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600, check=False
+        [str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
     yield AirflowState(sandbox, tk, env, output)
@@ -147,7 +150,7 @@ def test_airflow_dags_test_runs_the_integration_through_papermill(airflow_state:
         env=airflow_state.env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=300,
         check=False,
     )
     log = done.stdout + done.stderr
