@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from airflow.providers.papermill.operators.papermill import PapermillOperator
 
@@ -71,6 +73,11 @@ def active_integrations(settings: Settings) -> list[tuple[str, str]]:
         return [(i.name, i.schedule) for i in store.list_integrations(status=IntegrationStatus.ACTIVE)]
 
 
+def _make_folder(folder: Path, context: Any) -> None:
+    """Before the task runs, on its worker: papermill writes only into an existing folder."""
+    (folder / "reports").mkdir(parents=True, exist_ok=True)
+
+
 def make_dag(name: str, schedule: str, output: Path) -> DAG:
     """The DAG running integration ``name``'s ``sync.ipynb`` on its schedule."""
     folder = output / name
@@ -89,6 +96,7 @@ def make_dag(name: str, schedule: str, output: Path) -> DAG:
             input_nb=str(NOTEBOOKS / "sync.ipynb"),
             output_nb=str(folder / f"sync-{name}-{{{{ ts_nodash }}}}-try{{{{ ti.try_number }}}}.ipynb"),
             kernel_name="python3",
+            on_execute_callback=partial(_make_folder, folder),
             parameters={
                 "integration": name,
                 "dry_run": False,
