@@ -158,7 +158,7 @@ def test_airflow_dags_test_runs_the_integration_through_papermill(airflow_state:
     runs = store.list_runs(iid)
     assert len(runs) == before + 1, log[-5000:]
     run = runs[0]
-    assert str(run.status) == "success", run
+    assert str(run.status) == "succeeded", run
     assert str(run.trigger) == "manual"
     folder = airflow_state.output / "newsletter"
     notebooks = sorted(folder.glob("sync-newsletter-*-try1.ipynb"))
