@@ -36,6 +36,7 @@ from toolkit.store import Direction
 
 __all__ = [
     "ACTION_LABELS",
+    "AppPage",
     "DIRECTIONS",
     "FAIL",
     "INIT",
@@ -117,6 +118,43 @@ def open_toolkit(tk: Toolkit | None) -> Toolkit:
     gives each thread its own connection (:class:`~toolkit.store.base.StoreBase`).
     """
     return tk if tk is not None else Toolkit()
+
+
+class AppPage(widgets.VBox):
+    """What every app page starts with: its CSS class, the viewer mode, a message line, the toolkit.
+
+    A subclass calls ``super().__init__(...)`` first, then returns at once when ``opened`` is
+    false (the page then shows only the message saying why, e.g. a broken ``toolkit.toml``).
+
+    Args:
+        tk: the toolkit (default: ``Toolkit()`` on ``$TOOLKIT_STATE_DIR``, whose changes are then
+            recorded as made ``via`` this page).
+        viewer: read-only, for stakeholders (default: :func:`viewer_mode`).
+        css_class: the page's CSS class (the browser tests find the page by it).
+        via: where the changes made through the page's own toolkit are recorded as made.
+
+    Attributes:
+        viewer: whether the page is read-only. message: what the last action did, or why not.
+        opened: whether the toolkit could be opened. tk: the toolkit (when ``opened``).
+    """
+
+    def __init__(
+        self, tk: Toolkit | None, *, viewer: bool | None, css_class: str, via: str, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.add_class(css_class)
+        self.viewer = viewer_mode() if viewer is None else viewer
+        if self.viewer:
+            self.add_class("toolkit-viewer")
+        self.message = Message()
+        opened = guarded(self.message, lambda: open_toolkit(tk))
+        self.opened = opened is not None
+        if opened is None:  # e.g. a broken toolkit.toml: say so instead of a traceback
+            self.children = [self.message]
+            return
+        self.tk = opened
+        if tk is None:  # the page's own toolkit: its changes are recorded as made here
+            self.tk.store.via = via
 
 
 def friendly_error(exc: BaseException) -> str:

@@ -27,7 +27,7 @@ from toolkit.connections import BrowserSignIn, ConnectionView, TokenState
 from toolkit.exceptions import AuthError, ToolkitError
 from toolkit.store import Change, Connection
 
-from .common import Message, friendly_error, guarded, html_table, open_toolkit, viewer_mode
+from .common import AppPage, friendly_error, guarded, html_table
 
 __all__ = ["CHANGE_COLUMNS", "COLUMNS", "ConnectionRow", "ConnectionsPage", "change_rows", "connection_row"]
 
@@ -123,7 +123,7 @@ def change_rows(changes: list[Change]) -> list[dict[str, str]]:
     return rows
 
 
-class ConnectionsPage(widgets.VBox):
+class ConnectionsPage(AppPage):
     """Every Salesforce connection, with check sign-in / reconnect / disconnect and its change log.
 
     Args:
@@ -142,21 +142,13 @@ class ConnectionsPage(widgets.VBox):
     authorize_url = traitlets.Unicode("")
 
     def __init__(self, tk: Toolkit | None = None, *, viewer: bool | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("toolkit-connections-page")
-        self.viewer = viewer_mode() if viewer is None else viewer
-        if self.viewer:
-            self.add_class("toolkit-viewer")
-        self.message = Message()
+        super().__init__(
+            tk, viewer=viewer, css_class="toolkit-connections-page", via="connections page", **kwargs
+        )
         self._sign_in: BrowserSignIn | None = None
         self._lock = threading.Lock()
-        opened = guarded(self.message, lambda: open_toolkit(tk))
-        if opened is None:
-            self.children = [self.message]
+        if not self.opened:
             return
-        self.tk = opened
-        if tk is None:  # the page's own toolkit: its changes are recorded as made here
-            self.tk.store.via = "connections page"
         self.table = widgets.HTML()
         self.table.add_class("toolkit-connections-table")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")

@@ -27,7 +27,7 @@ from toolkit.quota import QuotaState, QuotaStatus
 from toolkit.store import RejectionState
 
 from .charts import usage_chart
-from .common import DIRECTIONS, Message, frame_rows, guarded, html_table, open_toolkit, viewer_mode
+from .common import DIRECTIONS, AppPage, frame_rows, guarded, html_table
 from .held import HeldDeletions
 
 __all__ = ["CSV_COLUMNS", "CSV_INLINE_ROWS", "QuotaDashboard", "TABLE_ROWS"]
@@ -72,7 +72,7 @@ def _section(title: str) -> widgets.HTML:
     return widgets.HTML(f"<h3 style='margin:16px 0 4px'>{html.escape(title)}</h3>")
 
 
-class QuotaDashboard(widgets.VBox):
+class QuotaDashboard(AppPage):
     """This month's tasks, forecast, held deletions, API usage, recent runs and the rejections table.
 
     Args:
@@ -95,18 +95,10 @@ class QuotaDashboard(widgets.VBox):
     state = traitlets.Unicode(RejectionState.OPEN)
 
     def __init__(self, tk: Toolkit | None = None, *, viewer: bool | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("toolkit-dashboard")
-        self.viewer = viewer_mode() if viewer is None else viewer
-        if self.viewer:
-            self.add_class("toolkit-viewer")
-        self.message = Message()
+        super().__init__(tk, viewer=viewer, css_class="toolkit-dashboard", via="quota dashboard", **kwargs)
         self.status: QuotaStatus | None = None
-        opened = guarded(self.message, lambda: open_toolkit(tk))
-        if opened is None:  # e.g. a broken toolkit.toml: say so instead of a traceback
-            self.children = [self.message]
+        if not self.opened:
             return
-        self.tk = opened
         self.quota_html = widgets.HTML()
         self.quota_html.add_class("toolkit-quota")
         self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="1000px", width="100%"))

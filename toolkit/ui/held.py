@@ -20,7 +20,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from toolkit.api import Toolkit
-from toolkit.audit import held_records
+from toolkit.audit import HELD_WORDS, held_records
 from toolkit.audit.links import record_html
 from toolkit.store import Integration, Link, LinkState, RunStatus
 from toolkit.sync import RunResult
@@ -39,10 +39,7 @@ __all__ = [
     "held_words",
 ]
 
-HELD_STATES = {
-    LinkState.HELD_DELETE: ("deleted in Salesforce", "to be taken off the Brevo list"),
-    LinkState.HELD_BREVO_DELETE: ("deleted in Brevo", "to be deleted in Salesforce"),
-}
+HELD_STATES = HELD_WORDS
 """Link state of a held deletion -> (where the record was deleted, what waits)."""
 
 EXAMPLES = 5

@@ -28,7 +28,7 @@ from toolkit.schedules import DEFAULT_SCHEDULE
 from toolkit.store import Change, IntegrationStatus, LinkState, Run, RunStatus
 from toolkit.sync import RunResult
 
-from .common import Message, guarded, html_table, open_toolkit, viewer_mode
+from .common import AppPage, Message, guarded, html_table
 from .held import HELD_STATES, HeldDeletions, held_counts
 from .runs import run_result_html
 from .wizard import SetupWizard
@@ -104,7 +104,7 @@ def last_run_words(run: Run | None) -> str:
     return text
 
 
-class IntegrationsPage(widgets.VBox):
+class IntegrationsPage(AppPage):
     """Every integration, with its schedule, activate / deactivate / run now.
 
     Args:
@@ -126,20 +126,12 @@ class IntegrationsPage(widgets.VBox):
     selected = traitlets.Unicode("", allow_none=True)
 
     def __init__(self, tk: Toolkit | None = None, *, viewer: bool | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("toolkit-integrations-page")
-        self.viewer = viewer_mode() if viewer is None else viewer
-        if self.viewer:
-            self.add_class("toolkit-viewer")
-        self.message = Message()
+        super().__init__(
+            tk, viewer=viewer, css_class="toolkit-integrations-page", via="integrations page", **kwargs
+        )
         self.last_result: RunResult | None = None
-        opened = guarded(self.message, lambda: open_toolkit(tk))
-        if opened is None:  # e.g. a broken toolkit.toml: say so instead of a traceback
-            self.children = [self.message]
+        if not self.opened:
             return
-        self.tk = opened
-        if tk is None:  # the app's own toolkit: its changes are recorded as made on this page
-            self.tk.store.via = "integrations page"
         self.table = widgets.HTML()
         self.table.add_class("toolkit-integrations-table")
         self.message.add_class("toolkit-page-message")
