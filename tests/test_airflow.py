@@ -9,6 +9,11 @@ and a draft one: the DAG file makes one DAG per active integration, at parse tim
 ``airflow dags test`` of one of them runs ``sync.ipynb`` through papermill for real, and the run
 is in the state (trigger ``manual``: a DAG run started by hand), its executed notebook and audit
 report are kept, and no secret is in the notebook or in the DAG's parameters.
+
+The secrets come from Airflow connections (``AIRFLOW_CONN_TOOLKIT_SALESFORCE_SANDBOX_ORG``,
+``AIRFLOW_CONN_TOOLKIT_BREVO_DEFAULT``, Airflow's environment-variable form of a connection): they
+are taken out of the state directory's ``credentials.json`` first, so the run can only succeed
+if the task read them there; afterwards they are neither in that file nor in the shared database.
 """
 
 from __future__ import annotations
@@ -52,7 +57,8 @@ for dag_id, dag in sorted(bag.dags.items()):
     (task,) = dag.tasks
     out["dags"][dag_id] = {
         "schedule": str(dag.schedule), "timetable": type(dag.timetable).__name__,
-        "task": task.task_id, "operator": type(task).__name__, "retries": task.retries,
+        "task": task.task_id, "operator": [c.__name__ for c in type(task).__mro__[:2]],
+        "secrets": task.secrets, "retries": task.retries,
         "kernel": task.kernel_name, "input_nb": task.input_nb, "output_nb": task.output_nb,
         "parameters": task.parameters, "max_active_runs": dag.max_active_runs,
     }
@@ -72,6 +78,45 @@ class AirflowState:
         return [info["salesforce"]["client_secret"], info["salesforce"]["password"], info["brevo"]["api_key"]]
 
 
+def _move_secrets_to_airflow(tk: Toolkit) -> dict[str, str]:
+    """Take the sandbox's secrets out of ``credentials.json``; return them as Airflow connections.
+
+    A connection's password is the Salesforce ``client_secret`` / the Brevo ``api_key``; any other
+    secret field goes into its extra (scheduling/airflow_dag.py's rule).
+    """
+    password_field = {"salesforce": "client_secret", "brevo": "api_key"}
+    environ = {}
+    for kind, name, conn_id in (
+        ("salesforce", "sandbox-org", "TOOLKIT_SALESFORCE_SANDBOX_ORG"),
+        ("brevo", "default", "TOOLKIT_BREVO_DEFAULT"),
+    ):
+        fields = {
+            field: tk.credentials.get(kind, name, field).reveal()
+            for field in ("client_secret", "refresh_token", "private_key", "password", "api_key")
+            if tk.credentials.find(kind, name, field) is not None
+        }
+        assert password_field[kind] in fields, (kind, sorted(fields))
+        password = fields.pop(password_field[kind])
+        environ[f"AIRFLOW_CONN_{conn_id}"] = json.dumps(
+            {"conn_type": "generic", "password": password, "extra": fields}
+        )
+        tk.credentials.delete(kind, name)
+    assert tk.credentials.names("salesforce") == [] and tk.credentials.names("brevo") == []
+    return environ
+
+
+def _database_text(tk: Toolkit) -> str:
+    """Every row of every table of the state's database, as text."""
+    conn = tk.store.db
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchall()
+    ]
+    return "\n".join(repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
+
+
 @pytest.fixture(scope="module")
 def airflow_state(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> Iterator[AirflowState]:
     tmp = tmp_path_factory.mktemp("airflow")
@@ -83,6 +128,7 @@ def airflow_state(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer)
     tk.store.update_integration("leads-weekday", schedule="0 6 * * mon-fri")
     tk.create_integration("draft-one", "Contact")  # a draft: no DAG
     write_state_config(sandbox.info, tk.settings.state_dir)
+    connections = _move_secrets_to_airflow(tk)
     home = tmp / "airflow-home"
     output = tmp / "airflow-output"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOOLKIT_", "AIRFLOW", "VIRTUAL_ENV"))}
@@ -96,6 +142,7 @@ def airflow_state(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer)
             "TOOLKIT_STATE_DIR": str(tk.settings.state_dir),
             "TOOLKIT_STATE_URL": url,
             "TOOLKIT_AIRFLOW_OUTPUT": str(output),
+            **connections,
         }
     )
     migrate = subprocess.run(
@@ -131,7 +178,7 @@ def test_the_dag_file_makes_one_dag_per_active_integration_on_its_schedule(
     news, leads = dags["sf_brevo_sync__newsletter"], dags["sf_brevo_sync__leads-weekday"]
     assert "0:15:00" in news["schedule"] and leads["schedule"] == "0 6 * * mon-fri"
     for dag in (news, leads):
-        assert dag["operator"] == "PapermillOperator" and dag["kernel"] == "python3"
+        assert dag["operator"] == ["ToolkitSyncOperator", "PapermillOperator"] and dag["kernel"] == "python3"
         assert dag["input_nb"].endswith("toolkit/notebooks/sync.ipynb") and dag["retries"] == 2
         assert dag["max_active_runs"] == 1
         assert set(dag["parameters"]) == {"integration", "dry_run", "report_dir", "trigger"}
@@ -139,6 +186,8 @@ def test_the_dag_file_makes_one_dag_per_active_integration_on_its_schedule(
         text = json.dumps(dag)
         assert not [s for s in airflow_state.secrets() if s in text]
     assert news["parameters"]["integration"] == "newsletter"
+    # Where the task looks for the secrets: the integration's connection and Brevo account (names only).
+    assert news["secrets"] == [["salesforce", "sandbox-org"], ["brevo", "default"]]
 
 
 def test_airflow_dags_test_runs_the_integration_through_papermill(airflow_state: AirflowState) -> None:
@@ -167,6 +216,10 @@ def test_airflow_dags_test_runs_the_integration_through_papermill(airflow_state:
     assert reports, sorted(p.name for p in (folder / "reports").rglob("*"))
     text = notebooks[0].read_text()
     assert not [s for s in airflow_state.secrets() if s in text or s in log]
+    # The secrets came from the Airflow connections only, and went nowhere else.
+    credentials = airflow_state.tk.settings.state_dir / "credentials.json"
+    stored = credentials.read_text() if credentials.exists() else ""
+    assert not [s for s in airflow_state.secrets() if s in stored or s in _database_text(airflow_state.tk)]
     cells = json.loads(text)["cells"]
     injected = [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
     assert len(injected) == 1 and 'integration = "newsletter"' in "".join(injected[0]["source"])
