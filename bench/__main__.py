@@ -3,6 +3,7 @@
     python -m bench                 # make bench: N = 100,000 and 1,000,000
     python -m bench --quick --json  # make bench-quick: N = 20,000, one JSON line on stdout
     python -m bench --sizes 2000 --history-rejections 20000 --json   # what the smoke test runs
+    python -m bench --sizes 100000 --backends --skip naive dashboard events  # SQLite vs PostgreSQL state
 
 Each size gets its own sandbox process (generated with the same seed, Brevo rate limit 0);
 on it run, in order: the I/O floor and the toolkit's initial sync (``--reps`` times, side by
@@ -13,14 +14,17 @@ figures go to ``--out`` (JSON); ``--markdown`` prints the tables RESULTS.md show
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .case_backends import backends, databases_at
 from .case_dashboard import dashboard
 from .case_events import event_latency
 from .case_incremental import incremental_run
@@ -52,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--skip", nargs="*", default=[], choices=["incremental", "naive", "dashboard", "events"]
     )
+    parser.add_argument(
+        "--backends",
+        action="store_true",
+        help="also run the initial sync and the incremental run with the state on SQLite and on PostgreSQL",
+    )
+    parser.add_argument(
+        "--postgresql",
+        default=None,
+        metavar="URL",
+        help="for --backends: a PostgreSQL server's URL to create databases from "
+        "(default: a throwaway server of Debian's binaries)",
+    )
     parser.add_argument("--events", type=int, default=100, help="webhook events the event case times")
     parser.add_argument("--seed", type=int, default=50)
     parser.add_argument("--profile", type=Path, default=None, help="directory for pyinstrument reports")
@@ -62,12 +78,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def postgresql_databases(url: str | None) -> Iterator[Callable[[], str]]:
+    """``new_database()`` on the server at ``url``, else on a throwaway server (stopped at the end)."""
+    from tests.support.postgres import find_bindir, start_server
+
+    if url is not None:
+        yield databases_at(url)
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("--backends: PostgreSQL's server binaries are missing (apt-get install postgresql)")
+    server = start_server(bindir)
+    try:
+        yield server.create_database
+    finally:
+        server.stop()
+
+
 def _log(message: str) -> None:
     sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {message}\n")
     sys.stderr.flush()
 
 
-def run_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def run_size(
+    n: int, args: argparse.Namespace, work: Path, new_database: Callable[[], str] | None = None
+) -> dict[str, Any]:
     """All the sandbox cases at one size, on one sandbox process."""
     reps = args.reps if args.reps is not None else (1 if n >= 500_000 else 2)
     pages = args.naive_query_pages if args.naive_query_pages is not None else (0 if n <= 200_000 else 25)
@@ -86,6 +122,9 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         if "naive" not in args.skip:
             _log(f"N = {n:,}: per-record script, {args.naive_sample} POSTs")
             found["naive"] = naive_script(host, size_dir, sample=args.naive_sample, query_pages=pages)
+        if new_database is not None:
+            _log(f"N = {n:,}: the state on SQLite and on PostgreSQL, {reps} repetition(s)")
+            found["backends"] = backends(host, n, size_dir, new_database=new_database, reps=reps)
     finally:
         found["host_rss_mb"] = host.stop()
     found["initial"].pop("state", None)
@@ -107,9 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": {},
     }
     started = time.perf_counter()
+    stack = contextlib.ExitStack()
     try:
+        new_database = stack.enter_context(postgresql_databases(args.postgresql)) if args.backends else None
         for n in sizes:
-            results["sizes"][str(n)] = run_size(n, args, work)
+            results["sizes"][str(n)] = run_size(n, args, work, new_database)
         if "dashboard" not in args.skip:
             _log(f"dashboard: writing {args.history_runs:,} runs and {args.history_rejections:,} rejections")
             results["dashboard"] = dashboard(work, runs=args.history_runs, rejections=args.history_rejections)
@@ -117,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"events: {args.events} Brevo edits through webhooks to Salesforce")
             results["events"] = event_latency(work, events=args.events, seed=args.seed)
     finally:
+        stack.close()
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     results["seconds"] = time.perf_counter() - started

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from .driver import INTEGRATION, Host, count_calls, run_child
@@ -68,7 +67,7 @@ def _settle_by_cursor(host: Host, state: dict[str, Any]) -> dict[str, Any]:
     from toolkit.sync.inbound import LOOK_BACK
 
     newest = datetime.fromisoformat(host.call("newest_modified", list_id=state["list_id"])["modified_at"])
-    with Store.open(Path(state["state_dir"])) as store, store.transaction():
+    with Store.open(state["state_location"]) as store, store.transaction():
         iid = store.get_integration(INTEGRATION).id
         store.set_cursor(iid, "brevo", (newest - LOOK_BACK).isoformat(timespec="milliseconds"))
     return {

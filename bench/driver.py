@@ -82,15 +82,18 @@ class Host:
         return rss
 
 
-def make_toolkit_state(host: Host, state_dir: Path, *, name: str = INTEGRATION) -> dict[str, Any]:
+def make_toolkit_state(
+    host: Host, state_dir: Path, *, name: str = INTEGRATION, state_url: str = ""
+) -> dict[str, Any]:
     """A state directory with a connection and an active Contacts integration on ``host``.
 
     The setup is done here, before the timed run, as a user's wizard would have done it. The
     mapping is the one the wizard proposes (``Toolkit.suggest_mapping``); the monthly task quota
-    is raised to :data:`QUOTA_LIMIT`.
+    is raised to :data:`QUOTA_LIMIT`. ``state_url`` puts the state on PostgreSQL (an empty
+    database, its URL without a password); by default it is ``state_dir/state.db``.
 
     Returns:
-        ``{"list_id": ..., "mapping": <stored mapping JSON>, "state_dir": ...}``.
+        ``{"list_id": ..., "mapping": <stored mapping JSON>, "state_dir": ..., "state_location": ...}``.
     """
     from toolkit.api import Toolkit
     from toolkit.config import Settings
@@ -104,6 +107,7 @@ def make_toolkit_state(host: Host, state_dir: Path, *, name: str = INTEGRATION) 
         salesforce_login_url = "{sf["login_url"]}"
         brevo_api_url = "{host.info["brevo"]["base_url"]}"
         ca_bundle = "{sf["ca_bundle"]}"
+        state_url = "{state_url}"
     """),
         encoding="utf-8",
     )
@@ -112,6 +116,7 @@ def make_toolkit_state(host: Host, state_dir: Path, *, name: str = INTEGRATION) 
         salesforce_login_url=sf["login_url"],
         brevo_api_url=host.info["brevo"]["base_url"],
         ca_bundle=Path(sf["ca_bundle"]),
+        state_url=state_url,
     )
     with Toolkit(settings) as tk:
         session = make_session(sf["ca_bundle"])
@@ -140,7 +145,12 @@ def make_toolkit_state(host: Host, state_dir: Path, *, name: str = INTEGRATION) 
         tk.activate(name)
         tk.quota.set_limit(QUOTA_LIMIT)  # an initial load of a large org needs more than 100,000 tasks
         mapping = tk.store.get_integration(name).mapping
-    return {"list_id": list_id, "mapping": mapping, "state_dir": str(state_dir)}
+    return {
+        "list_id": list_id,
+        "mapping": mapping,
+        "state_dir": str(state_dir),
+        "state_location": str(settings.state_location),
+    }
 
 
 def run_child(

@@ -15,6 +15,8 @@ TARGETS = (
     ("peak_rss_mb", "<=", 500.0, "peak RSS <= 500 MB (at 1M)"),
     ("incremental_calls_share", "<=", 0.02, "incremental calls <= 2% of a full run"),
     ("incremental_time_share", "<=", 0.02, "incremental time <= 2% of a full run"),
+    ("postgresql_initial_ratio", "<=", 1.2, "PostgreSQL state: initial sync <= 1.2 x SQLite"),
+    ("postgresql_incremental_ratio", "<=", 1.2, "PostgreSQL state: incremental run <= 1.2 x SQLite"),
     ("dashboard_seconds", "<=", 2.0, "dashboard data <= 2 s"),
     ("event_latency_p95_s", "<=", 5.0, "Brevo event -> Salesforce write <= 5 s p95"),
 )
@@ -56,6 +58,8 @@ def summary_of(size: dict[str, Any]) -> dict[str, Any]:
         "incremental_calls_share": incremental.get("incremental_calls_share"),
         "incremental_time_share": incremental.get("incremental_time_share"),
         "incremental_calls_vs_minimum": incremental.get("calls_vs_minimum"),
+        "postgresql_initial_ratio": (size.get("backends") or {}).get("postgresql_initial_ratio"),
+        "postgresql_incremental_ratio": (size.get("backends") or {}).get("postgresql_incremental_ratio"),
     }
 
 
@@ -125,6 +129,19 @@ def _initial_table(n: int, size: dict[str, Any]) -> str:
         f"| peak RSS of the sync process (MB) | {_fmt(i['peak_rss_mb'], 0)} |",
         f"| sandbox process peak RSS (MB) | {_fmt(size.get('host_rss_mb'), 0)} |",
     ]
+    if size.get("backends"):
+        b = size["backends"]
+        for backend in ("sqlite", "postgresql"):
+            runs = b["runs"][backend]
+            rows.append(
+                f"| state on {backend}: initial / settle / incremental run (s, per repetition) | "
+                + "; ".join(" / ".join(_fmt(r[step]["seconds"]) for step in r) for r in runs)
+                + " |"
+            )
+        rows.append(
+            f"| PostgreSQL / SQLite (medians of {b['reps']}) | initial {_fmt(b['postgresql_initial_ratio'])}, "
+            f"incremental {_fmt(b['postgresql_incremental_ratio'])} |"
+        )
     if nv:
         how = (
             "whole query_all"
