@@ -22,13 +22,17 @@ KEYS = (
     "peak_rss_mb",
     "incremental_calls_share",
     "incremental_time_share",
+    "postgresql_initial_ratio",
+    "postgresql_incremental_ratio",
     "dashboard_seconds",
     "event_latency_p95_s",
 )
 
 
 @pytest.mark.slow
-def test_bench_quick_json_reports_ratios_against_the_sandbox(tmp_path: Path) -> None:
+def test_bench_quick_json_reports_ratios_against_the_sandbox(tmp_path: Path, pg_server: object) -> None:
+    # pg_server: PostgreSQL's binaries are there (else skipped, or failed under CI); --backends starts
+    # a throwaway server of its own.
     done = subprocess.run(
         [
             sys.executable,
@@ -48,6 +52,7 @@ def test_bench_quick_json_reports_ratios_against_the_sandbox(tmp_path: Path) -> 
             "3000",
             "--events",
             "10",
+            "--backends",
             "--work",
             str(tmp_path / "work"),
             "--out",
@@ -75,6 +80,12 @@ def test_bench_quick_json_reports_ratios_against_the_sandbox(tmp_path: Path) -> 
     full = json.loads((tmp_path / "results.json").read_text())
     initial = full["sizes"]["2000"]["initial"]
     assert initial["counts"].get("to_brevo.create", 0) + sum(initial["rejected"].values()) == 2000
+    # The same work on both states: the same tasks written by the initial sync; the incremental run's
+    # 1% each way is drawn again for the second backend (Salesforce keeps the first one's edits).
+    runs = full["sizes"]["2000"]["backends"]["runs"]
+    assert runs["sqlite"][0]["initial"]["tasks"] == runs["postgresql"][0]["initial"]["tasks"] > 0
+    a, b = runs["sqlite"][0]["incremental"]["tasks"], runs["postgresql"][0]["incremental"]["tasks"]
+    assert a > 0 and b > 0 and abs(a - b) <= max(2, a // 20), (a, b)
     assert full["machine"]["cores"] and full["dashboard"]["history"]["rejections"] == 3000
     # The sandbox's credentials never reach the results or the output.
     text = done.stdout + done.stderr + (tmp_path / "results.json").read_text()
