@@ -94,7 +94,7 @@ def _kill_trials(tmp_path: Path, contacts: int, figures: Any) -> None:
         "the workload must cross the 80% warning once, so that the e-mail is tested"
     )
     rng = random.Random(KILL_SEED)
-    killed_running, made_calls, records = 0, [], 0
+    killed_running, made_calls, records, abandoned = 0, [], 0, 0
     with workload_env(tmp_path / "crashed", contacts, SEED, **_quota(contacts)) as env:
         environ = cli_environment(env)
         for trial in range(TRIALS):
@@ -115,6 +115,10 @@ def _kill_trials(tmp_path: Path, contacts: int, figures: Any) -> None:
                 f"trial {trial}: rerun exit {rerun.returncode}: {rerun.stderr[-800:]}"
             )
             assert env.tk.run(NAME).status == "succeeded"  # the quiet run
+            # The killed run does not stay "running" on the pages: the rerun, holding its lock, closed it.
+            runs = env.tk.store.list_runs(env.tk.store.get_integration(NAME).id)
+            assert not [r.id for r in runs if r.status == "running"], f"trial {trial}"
+            abandoned = sum(1 for r in runs if (r.error or "").startswith("abandoned"))
             state, expected = _state(env), reference[trial]
             assert diff(expected["snapshot"], state["snapshot"]) == [], (
                 f"trial {trial}, killed after {made} calls"
@@ -130,10 +134,12 @@ def _kill_trials(tmp_path: Path, contacts: int, figures: Any) -> None:
             )
             records = len(state["snapshot"]["salesforce"]) + len(state["snapshot"]["brevo"])
     assert killed_running >= TRIALS * 3 // 4, "most kills must land while the run is still working"
+    assert abandoned >= killed_running // 2, "a killed run is closed as abandoned by the next run"
     figures(
         f"kill trials (SIGKILL, {contacts:,} contacts)",
         f"{TRIALS} trials, {killed_running} killed mid-run after {min(made_calls)}-{max(made_calls)} API calls "
-        f"(of {min(calls)}-{max(calls)} per run), each rerun exit 0; final state equal to the fault-free run: "
+        f"(of {min(calls)}-{max(calls)} per run), each rerun exit 0, {abandoned} killed runs closed as "
+        f"abandoned by it; final state equal to the fault-free run: "
         f"{records} records checked, {reference[-1]['tasks']} tasks counted once, "
         f"{len(reference[-1]['emails'])} quota e-mail sent once",
     )
