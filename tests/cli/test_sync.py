@@ -35,7 +35,7 @@ def test_q3_sync_of_an_integration_stopped_by_the_quota_exits_4_and_says_when_it
         f'brevo_api_url = "{env.settings.brevo_api_url}"\n'
         f'ca_bundle = "{env.settings.ca_bundle}"\n'
     )
-    environ = {**os.environ, "TOOLKIT_STATE_DIR": str(state)}
+    environ = {**os.environ, "TOOLKIT_STATE_DIR": str(state), "TOOLKIT_STATE_URL": env.settings.state_url}
 
     def toolkit(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*CLI, *args], capture_output=True, text=True, env=environ, timeout=120)

@@ -171,7 +171,7 @@ class Relay:
 def hooked(env_factory: Any) -> Iterator[Hooked]:
     env: Env = env_factory()
     env.sandbox.brevo.webhooks.retry_scale = 2e-5  # Brevo's 10 min ... 8 h become 12 ms ... 0.6 s
-    receiver = Receiver(env.settings.state_dir)
+    receiver = Receiver(env.settings.state_dir, state=env.settings.state_location)
     receiver.start()
     yield Hooked(env, receiver)
     receiver.stop()

@@ -130,6 +130,9 @@ def test_b6_cli_show_and_list_name_the_held_deletions(
     held: Held, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TOOLKIT_STATE_DIR", str(held.env.tk.settings.state_dir))
+    monkeypatch.setenv(
+        "TOOLKIT_STATE_URL", held.env.tk.settings.state_url
+    )  # PostgreSQL: TOOLKIT_TEST_BACKEND
 
     def show() -> dict[str, Any]:
         assert main(["integrations", "show", NAME]) == 0
