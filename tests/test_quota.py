@@ -16,7 +16,7 @@ import pytest
 from tests.support.quota import MovingClock, active_integration, pending_ids, statuses, write
 from toolkit.config import Settings
 from toolkit.notify import BrevoSender, deliver
-from toolkit.quota import EXHAUSTED, STOP_REASON, WARNING, Quota, QuotaState
+from toolkit.quota import EXHAUSTED, STOP_REASON, WARNING, Quota, QuotaState, QuotaStatus
 from toolkit.sandbox import Sandbox
 from toolkit.store import IntegrationStatus, RunStatus, Store
 
@@ -127,6 +127,44 @@ def test_q3_month_rollover_resumes_without_manual_step(
     stopped_by_hand = active_integration(store, "paused")
     store.set_status(stopped_by_hand, STOPPED, stop_reason="maintenance")
     assert quota.resume() == [] and statuses(store)["paused"] == (STOPPED, "maintenance")
+
+
+def test_q3_a_resume_racing_another_process_crossing_100_percent_leaves_everything_stopped(
+    store: Store, settings: Settings, moving_clock: MovingClock
+) -> None:
+    """Resume reads "are tasks left?" under the write lock. Were it read before, another worker's
+    run crossing 100% right after the read (stopping every integration) would be undone by the
+    resume's writes: every integration active again on an exhausted quota (found by the
+    multi-worker test, tests/reliability/test_workers.py)."""
+    a, b = active_integration(store, "contacts"), active_integration(store, "leads")
+    write(Quota(store, settings), a, store.start_run(a).id, 60)
+    run = store.start_run(b)
+    assert Quota(store, settings).reserve(b, run.id, 40) == 40
+    crossed = threading.Event()
+
+    def other_worker() -> None:  # its run records its last 40 tasks: 100%, everything stops
+        other = Store.open(settings.state_location, clock=moving_clock)
+        try:
+            with other.transaction():
+                Quota(other, settings).record(b, run.id, 40)
+        finally:
+            other.close()
+        crossed.set()
+
+    worker = threading.Thread(target=other_worker)
+
+    class Racing(Quota):
+        def status(self) -> QuotaStatus:
+            found = super().status()
+            if not worker.is_alive() and not crossed.is_set():  # right after the first look
+                worker.start()
+                crossed.wait(1.0)  # done at once if nothing holds the write lock
+            return found
+
+    assert Racing(store, settings).resume() == []
+    worker.join(30)
+    assert crossed.is_set() and Quota(store, settings).status().state == QuotaState.EXHAUSTED
+    assert statuses(store) == {"contacts": (STOPPED, STOP_REASON), "leads": (STOPPED, STOP_REASON)}
 
 
 def test_lowering_the_limit_below_usage_stops_and_default_restores_the_setting(

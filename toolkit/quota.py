@@ -222,10 +222,13 @@ class Quota:
         Returns:
             The names of the integrations resumed.
         """
-        if self.status().state == QuotaState.EXHAUSTED:
-            return []
         resumed: list[str] = []
         with self.store.transaction():
+            # Checked under the write lock: a run of another process may cross 100% (and stop
+            # everything) between a check made before it and the writes below, which would then
+            # make the integrations active again on an exhausted quota.
+            if self.status().state == QuotaState.EXHAUSTED:
+                return []
             for integ in self.store.list_integrations(status=IntegrationStatus.STOPPED):
                 if integ.stop_reason != STOP_REASON:
                     continue

@@ -16,7 +16,7 @@ from toolkit.sandbox.clock import Clock
 from toolkit.sandbox.datagen import GeneratedRecord, generate
 from toolkit.sandbox.http import ServerThread
 from toolkit.sandbox.middleware import FaultInjector, FaultPlan, RequestLog
-from toolkit.sandbox.salesforce import SalesforceOrg
+from toolkit.sandbox.salesforce import SalesforceOrg, ids
 from toolkit.sandbox.salesforce.oauth import Credentials, OAuthServer
 from toolkit.sandbox.salesforce.org.conversion import LeadConvert
 from toolkit.sandbox.tls import make_tls
@@ -44,6 +44,10 @@ class SandboxConfig:
         wire_variants: send each form the services' references allow (timestamps with and
             without milliseconds, optional headers missing...), picked per ``seed``
             (:mod:`toolkit.sandbox.variants`); ``False`` sends only the documented forms.
+        pod: two base-62 characters, the org's instance in its record Ids (``003<pod>0...``).
+            Sandboxes with different pods issue different Ids, as real orgs do, so that several
+            orgs can feed one Brevo account (whose ``ext_id`` is the Salesforce Id). The default
+            keeps every seed's data as it always was. Ignored when a saved state is loaded.
     """
 
     contacts: int = 0
@@ -58,6 +62,7 @@ class SandboxConfig:
     salesforce_port: int = 0
     brevo_port: int = 0
     wire_variants: bool = True
+    pod: str = ids.POD
     host: str = field(default="127.0.0.1", init=False)
 
 
@@ -97,7 +102,7 @@ class Sandbox:
                 SalesforceOrg.from_dict(data["salesforce"], self.clock),
                 BrevoAccount.from_dict(data["brevo"], self.clock),
             )
-        org = SalesforceOrg(self.clock, api_daily_limit=self.config.api_daily_limit)
+        org = SalesforceOrg(self.clock, api_daily_limit=self.config.api_daily_limit, pod=self.config.pod)
         account = BrevoAccount(self.clock)
         seed_data(
             org,

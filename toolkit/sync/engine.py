@@ -233,28 +233,31 @@ def _show_y8(store: Store, name: str, ctx: SyncContext) -> None:
     rule (``last_error_rule``) and goes away once no Y8 rejection is open any more.
     """
     samples = ctx.outcome.samples.get(f"rule:{RULE_Y8}") or []
-    current = store.get_integration(name)
-    if samples:
-        ids = ", ".join(str(s["record_id"]) for s in samples)
-        message: str | None = (
-            f"{ctx.outcome.rejected[RULE_Y8]} Lead(s) not updated: first name "
-            f"longer than 40 characters in Brevo (SPEC Y8): {ids}"
+    # Read and written in one transaction: a quota stop or a pause committed by another process
+    # between the two must not be undone by writing back the status read before it.
+    with store.transaction():
+        current = store.get_integration(name)
+        if samples:
+            ids = ", ".join(str(s["record_id"]) for s in samples)
+            message: str | None = (
+                f"{ctx.outcome.rejected[RULE_Y8]} Lead(s) not updated: first name "
+                f"longer than 40 characters in Brevo (SPEC Y8): {ids}"
+            )
+            rule: str | None = RULE_Y8
+        elif current.last_error_rule != RULE_Y8 or store.open_rejections_by_rule(
+            current.id, Direction.TO_SALESFORCE, [RULE_Y8]
+        ):
+            return  # no Y8 notice shown, or a Lead still waits for a shorter first name
+        else:
+            message = rule = None
+        store.set_status(
+            name,
+            current.status,
+            last_error=message,
+            last_error_rule=rule,
+            stop_reason=current.stop_reason,
+            actor=SYSTEM_ACTOR,
         )
-        rule: str | None = RULE_Y8
-    elif current.last_error_rule != RULE_Y8 or store.open_rejections_by_rule(
-        current.id, Direction.TO_SALESFORCE, [RULE_Y8]
-    ):
-        return  # no Y8 notice shown, or a Lead still waits for a shorter first name
-    else:
-        message = rule = None
-    store.set_status(
-        name,
-        current.status,
-        last_error=message,
-        last_error_rule=rule,
-        stop_reason=current.stop_reason,
-        actor=SYSTEM_ACTOR,
-    )
 
 
 def _held_links(store: Store, integration_id: int) -> int:

@@ -4,6 +4,8 @@ An Id is ``<key prefix (3)><pod (2)><reserved (1)><sequence (9, base 62)>`` plus
 Salesforce derives from the case of the first 15 characters, so that the 18-character form
 survives case-insensitive systems. Sequences are fixed-width base 62 in ASCII order
 (``0-9A-Za-z``), so Ids issued later sort after earlier ones (``ORDER BY Id`` = creation order).
+The pod (the org's instance) is :data:`POD` unless an org is given its own
+(``SandboxConfig.pod``): sandbox orgs on different pods issue different Ids, as real orgs do.
 """
 
 from __future__ import annotations
@@ -96,8 +98,15 @@ def to_base62(number: int, width: int) -> str:
     return text.rjust(width, "0")
 
 
+def check_pod(pod: str) -> str:
+    """``pod`` if it is two base-62 characters (an Id's instance part), else ``ValueError``."""
+    if len(pod) != 2 or any(c not in BASE62 for c in pod):
+        raise ValueError(f"a pod is two characters of 0-9, A-Z, a-z, not {pod!r}")
+    return pod
+
+
 def make_id(prefix: str, sequence: int, pod: str = POD) -> str:
-    """The 18-character Id of the ``sequence``-th record with this key prefix."""
+    """The 18-character Id of the ``sequence``-th record with this key prefix (on ``pod``)."""
     id15 = f"{prefix}{pod}0{to_base62(sequence, SEQUENCE_WIDTH)}"
     return id15 + checksum(id15)
 

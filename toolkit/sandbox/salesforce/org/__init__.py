@@ -67,6 +67,8 @@ class SalesforceOrg:
         company: what the Organization record reports (name, country, locale, edition...).
         api_enabled: False makes every REST call answer 403 API_DISABLED_FOR_ORG.
         allowance: the rolling 24-hour API request count.
+        pod: the two characters of the instance in the Ids of the org's records (the ``pod``
+            argument, saved and loaded with them): orgs on different pods never share an Id.
         schema: the org's objects and fields.
         store: the stored records of the data objects. Reading it or writing to it bypasses the
             lock and every check: only the write path (:mod:`org.writes`, :mod:`conversion`)
@@ -86,6 +88,7 @@ class SalesforceOrg:
         username: str = SANDBOX_USERNAME,
         country: str = "Germany",
         default_locale: str = "de_DE",
+        pod: str = ids.POD,
     ) -> None:
         rng = random.Random(seed)
         self.clock = clock
@@ -99,7 +102,7 @@ class SalesforceOrg:
         self.variants = WireVariants(None)  # the documented forms; the runner picks per seed
         self.allowance = ApiAllowance(clock, api_daily_limit)
         self.created_date = format_datetime(clock.now())
-        self.store = RecordStore(self.data_objects)
+        self.store = RecordStore(self.data_objects, pod)
         self._lock = threading.RLock()
 
     # -- lookups -------------------------------------------------------------------------------
@@ -119,6 +122,11 @@ class SalesforceOrg:
     def data_objects(self) -> list[str]:
         """Names of the objects that hold data (all but the read-only User and Organization)."""
         return [name for name, obj in self.schema.objects.items() if not obj.read_only]
+
+    @property
+    def pod(self) -> str:
+        """The instance characters of the Ids this org issues (see :func:`ids.make_id`)."""
+        return self.store.pod
 
     @property
     def api_usage(self) -> tuple[int, int]:

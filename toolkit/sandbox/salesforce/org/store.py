@@ -25,11 +25,14 @@ class RecordStore:
     """The stored records of the data objects (canonical names), in creation order.
 
     Attributes:
+        pod: the two characters of the org's instance in the Ids it issues (``ids.POD`` unless
+            the org was given its own).
         purged_until: the ``deletedDate`` of the last record purged from the Recycle Bin (stored
             datetime form), or None while nothing was purged.
     """
 
-    def __init__(self, objects: Iterable[str]) -> None:
+    def __init__(self, objects: Iterable[str], pod: str = ids.POD) -> None:
+        self.pod = ids.check_pod(pod)
         self._records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in objects}
         self._deleted: dict[str, str] = {}  # id -> deletedDate, in deletion order
         self._cases_by_contact: dict[str, set[str]] = {}  # ContactId -> Ids of its live Cases
@@ -63,7 +66,7 @@ class RecordStore:
         """Issue ``count`` new 18-character Ids with the key prefix ``prefix``."""
         first = self._next_sequence
         self._next_sequence += count
-        return [ids.make_id(prefix, n) for n in range(first, first + count)]
+        return [ids.make_id(prefix, n, self.pod) for n in range(first, first + count)]
 
     def take_case_number(self) -> str:
         """Issue the next CaseNumber (``00001001``, ``00001002``...)."""
@@ -110,6 +113,7 @@ class RecordStore:
     def to_dict(self) -> dict[str, Any]:
         """The store as JSON-serialisable data (the record part of ``SalesforceOrg.to_dict``)."""
         return {
+            "pod": self.pod,
             "next_sequence": self._next_sequence,
             "next_case_number": self._next_case_number,
             "purged_until": self.purged_until,
@@ -125,6 +129,7 @@ class RecordStore:
             defaults: per object (canonical name), the value of every field; a saved record
                 lacking a field (added to the schema since it was saved) gets it from here.
         """
+        self.pod = ids.check_pod(data.get("pod", ids.POD))  # saved before pods were kept: the default
         self._next_sequence = int(data["next_sequence"])
         self._next_case_number = int(data["next_case_number"])
         self.purged_until = data.get("purged_until")
