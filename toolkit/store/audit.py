@@ -167,12 +167,18 @@ class AuditMixin(StoreBase):
             sql += f" AND rule NOT IN ({', '.join('?' * len(keep))})"
         if only is not None:
             sql += f" AND rule IN ({', '.join('?' * len(only))})" if only else " AND 1 = 0"
+        # Most records written have no open rejection (none of an initial load's has): one look-up
+        # per chunk finds those that do, and only they are updated (on PostgreSQL, 50,000 single-row
+        # UPDATEs took 3 s of a 50,000-record initial load, to change nothing).
+        with_open = self._in_chunks(
+            "SELECT DISTINCT record_id FROM rejections WHERE integration_id = ? AND direction = ? "
+            "AND resolved_at IS NULL AND record_id IN ({marks})",
+            (integration_id, direction),
+            record_ids,
+        )
         return self._write_many(
             sql,
-            (
-                (now, run_id, integration_id, direction, rid, *keep, *(only or ()))
-                for rid in dict.fromkeys(record_ids)
-            ),
+            [(now, run_id, integration_id, direction, rid, *keep, *(only or ())) for (rid,) in with_open],
         )
 
     def open_rejections_by_rule(
