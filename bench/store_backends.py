@@ -73,6 +73,16 @@ def timed(label: str, write: Callable[[], Any], read: Callable[[], int], n: int)
     print(f"{label:28s} upsert {wrote - started:6.2f} s   lookup {done - wrote:6.2f} s", flush=True)
 
 
+def _read_marks(db: Any, keys: list[str]) -> int:
+    """Look the links up 500 keys a statement, ``IN (?, ?, ...)``; how many were found."""
+    count = 0
+    for i in range(0, len(keys), 500):
+        batch = keys[i : i + 500]
+        sql = f"SELECT {COLUMNS} FROM links WHERE integration_id = ? AND sf_id IN ({', '.join('?' * len(batch))})"
+        count += len(db.execute(sql, (1, *batch)).fetchall())
+    return count
+
+
 def sqlite_raw(path: Path, data: list[tuple[Any, ...]], keys: list[str]) -> None:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
@@ -85,12 +95,7 @@ def sqlite_raw(path: Path, data: list[tuple[Any, ...]], keys: list[str]) -> None
         db.execute("COMMIT")
 
     def read() -> int:
-        count = 0
-        for i in range(0, len(keys), 500):
-            batch = keys[i : i + 500]
-            sql = f"SELECT {COLUMNS} FROM links WHERE integration_id = ? AND sf_id IN ({', '.join('?' * len(batch))})"
-            count += len(db.execute(sql, (1, *batch)).fetchall())
-        return count
+        return _read_marks(db, keys)
 
     timed("sqlite3", write, read, len(keys))
     db.close()
@@ -109,12 +114,7 @@ def sqlite_dialect(path: Path, data: list[tuple[Any, ...]], keys: list[str]) -> 
         db.execute("COMMIT")
 
     def read() -> int:
-        count = 0
-        for i in range(0, len(keys), 500):
-            batch = keys[i : i + 500]
-            sql = f"SELECT {COLUMNS} FROM links WHERE integration_id = ? AND sf_id IN ({', '.join('?' * len(batch))})"
-            count += len(db.execute(sql, (1, *batch)).fetchall())
-        return count
+        return _read_marks(db, keys)
 
     timed("sqlite3 via dialect", write, read, len(keys))
     db.close()

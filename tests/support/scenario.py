@@ -20,8 +20,10 @@ from typing import Any
 
 from tests.support.sync import Env, make_env, setup_integration
 from toolkit.brevo import contact_ext_id
+from toolkit.sandbox.brevo import BrevoAccount
 from toolkit.sandbox.brevo.contact_ops import update_contact
-from toolkit.store import RejectionState
+from toolkit.sandbox.salesforce import SalesforceOrg
+from toolkit.store import RejectionState, Store
 from toolkit.sync import RunResult
 
 NAME = "contacts"
@@ -108,37 +110,50 @@ def mutate(env: Env, seed: int, round_no: int) -> dict[str, int]:
     also edited in Salesforce (conflicts), contacts deleted (Y10 where a Case exists) and
     Brevo-only contacts created (Y1).
     """
+    return edit_round(env.sandbox.salesforce, "Contact", env.sandbox.brevo, seed, round_no)
+
+
+def edit_round(
+    org: SalesforceOrg,
+    sobject: str,
+    account: BrevoAccount,
+    seed: int,
+    round_no: int,
+    mine: Callable[[str], bool] = lambda ext_id: True,
+) -> dict[str, int]:
+    """:func:`mutate`'s edits on ``org``'s ``sobject`` records (converted Leads left alone) and on
+    the Brevo contacts of ``account`` whose ext_id is ``mine``; the edits made, by kind."""
     rng = random.Random(f"{seed}:edits:{round_no}")
-    org, account = env.sandbox.salesforce, env.sandbox.brevo
     counts: Counter[str] = Counter()
-    live = sorted(r["Id"] for r in org.records("Contact"))
+    live = sorted(r["Id"] for r in org.records(sobject) if not r.get("IsConverted"))
     names = _pick(rng, live, 0.08)
-    org.update_many("Contact", [{"Id": i, "FirstName": f"R{round_no}-{i[-5:]}"} for i in names])
+    org.update_many(sobject, [{"Id": i, "FirstName": f"R{round_no}-{i[-5:]}"} for i in names])
     counts["sf.first_name"] = len(names)
     emails = _pick(rng, live, 0.01)
-    org.update_many("Contact", [{"Id": i, "Email": f"r{round_no}.{i.lower()}@moved.example"} for i in emails])
+    org.update_many(sobject, [{"Id": i, "Email": f"r{round_no}.{i.lower()}@moved.example"} for i in emails])
     counts["sf.email_changed"] = len(emails)
     no_email = _pick(rng, live, 0.005)
-    org.update_many("Contact", [{"Id": i, "Email": None} for i in no_email])
+    org.update_many(sobject, [{"Id": i, "Email": None} for i in no_email])
     counts["sf.email_removed"] = len(no_email)
     no_mobile = _pick(rng, live, 0.005)
-    org.update_many("Contact", [{"Id": i, "MobilePhone": None} for i in no_mobile])
+    org.update_many(sobject, [{"Id": i, "MobilePhone": None} for i in no_mobile])
     counts["sf.mobile_emptied"] = len(no_mobile)
     gone = _pick(rng, live, 0.004)
     counts["sf.deleted"] = sum(1 for r in org.delete_many(gone) if r.get("success"))
+    company = {"Company": f"Fresh {seed}"} if sobject == "Lead" else {}
     new = [
         {
             "LastName": f"New {round_no}-{n}",
             "FirstName": "Neu",
             "Email": f"new{round_no}.{n}.{seed}@fresh.example",
+            **company,
         }
         for n in range(max(1, len(live) // 40))
     ]
-    org.create_many("Contact", new)
-    counts["sf.created"] = len(new)
+    counts["sf.created"] = sum(1 for r in org.create_many(sobject, new) if r.get("success"))
 
     with account.lock:
-        in_brevo = sorted(c.ext_id for c in account.contact_store.all() if c.ext_id)
+        in_brevo = sorted(c.ext_id for c in account.contact_store.all() if c.ext_id and mine(c.ext_id))
     for ext_id in _pick(rng, in_brevo, 0.08):
         update_contact(
             account, ext_id, "ext_id", {"attributes": {"LASTNAME": f"Brevo{round_no} {ext_id[-4:]}"}}
@@ -171,7 +186,21 @@ def snapshot(env: Env, name: str = NAME) -> dict[str, Any]:
     names; Salesforce Contacts (Recycle Bin included) without the fields each write moves;
     the audit's rejections (open and resolved) and the integration's links.
     """
-    account = env.sandbox.brevo
+    salesforce = {
+        r["Id"]: {k: v for k, v in r.items() if k not in VOLATILE}
+        for r in env.sandbox.salesforce.records("Contact", include_deleted=True)
+    }
+    rejections, links = audit_snapshot(env.tk.store, env.tk.store.get_integration(name).id)
+    return {
+        "brevo": brevo_snapshot(env.sandbox.brevo),
+        "salesforce": salesforce,
+        "rejections": rejections,
+        "links": links,
+    }
+
+
+def brevo_snapshot(account: BrevoAccount) -> dict[str, Any]:
+    """Every Brevo contact by ext_id (or e-mail for Brevo's own): e-mail, attributes, list names."""
     list_names = {lst.id: lst.name for lst in account.list_store.lists.values()}
     brevo: dict[str, Any] = {}
     for contact in account.contacts():
@@ -182,11 +211,11 @@ def snapshot(env: Env, name: str = NAME) -> dict[str, Any]:
             dict(sorted(contact["attributes"].items())),
             sorted(list_names[i] for i in contact.get("listIds", [])),
         )
-    salesforce = {
-        r["Id"]: {k: v for k, v in r.items() if k not in VOLATILE}
-        for r in env.sandbox.salesforce.records("Contact", include_deleted=True)
-    }
-    iid = env.tk.store.get_integration(name).id
+    return brevo
+
+
+def audit_snapshot(store: Store, integration_id: int) -> tuple[list[Any], list[Any]]:
+    """An integration's rejections (open and resolved) and its links, sorted."""
     rejections = sorted(
         (
             r["direction"],
@@ -196,12 +225,12 @@ def snapshot(env: Env, name: str = NAME) -> dict[str, Any]:
             r["value"] or "",
             r["resolved_at"] is None,
         )
-        for r in env.tk.store.list_rejections(iid, state=RejectionState.ALL)
+        for r in store.list_rejections(integration_id, state=RejectionState.ALL)
     )
     links = sorted(
-        (link.sf_id, link.state, link.sf_hash, link.brevo_hash) for link in env.tk.store.iter_links(iid)
+        (link.sf_id, link.state, link.sf_hash, link.brevo_hash) for link in store.iter_links(integration_id)
     )
-    return {"brevo": brevo, "salesforce": salesforce, "rejections": rejections, "links": links}
+    return rejections, links
 
 
 def tasks_used(env: Env) -> int:

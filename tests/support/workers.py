@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -37,18 +36,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.scenario import RULE_SHARE, SETTINGS, VOLATILE
+from tests.support.scenario import (
+    RULE_SHARE,
+    SETTINGS,
+    VOLATILE,
+    audit_snapshot,
+    brevo_snapshot,
+    edit_round,
+)
 from tests.support.sync import MAPPING, write_settings
 from toolkit.api import Toolkit
 from toolkit.brevo import contact_ext_id
+from toolkit.cli.demo import connect_sandbox
 from toolkit.config import Settings
-from toolkit.connections import connect_salesforce, save_brevo_key
+from toolkit.connections import save_brevo_key
 from toolkit.sandbox import Sandbox, SandboxConfig
 from toolkit.sandbox.brevo import BrevoAccount
-from toolkit.sandbox.brevo.contact_ops import update_contact
 from toolkit.sandbox.middleware import FAULT_KINDS, FaultInjector, FaultPlan
 from toolkit.sandbox.salesforce import SalesforceOrg
-from toolkit.store import RejectionState
 
 __all__ = [
     "DELAY",
@@ -204,25 +209,9 @@ def _check_disjoint(orgs: list[Org]) -> None:
     assert not clash, f"Brevo's own contacts share identifiers with other orgs: {clash[:3]}"
 
 
-def _connect(tk: Toolkit, org: Org, bundle: Path) -> None:
+def _connect(tk: Toolkit, org: Org) -> None:
     """Sign in to ``org`` (client credentials, at its own login URL) as connection ``org-<name>``."""
-    from toolkit.salesforce import auth, make_session
-
-    sf = org.info["salesforce"]
-    session = make_session(str(bundle))
-    tokens = auth.client_credentials(sf["login_url"], sf["client_id"], sf["client_secret"], session=session)
-    session.close()
-    connect_salesforce(
-        tk.store,
-        tk.credentials,
-        tk.settings,
-        name=f"org-{org.name}",
-        tokens=tokens,
-        client_id=sf["client_id"],
-        flow="client_credentials",
-        login_url=sf["login_url"],
-        secrets={"client_secret": sf["client_secret"]},
-    )
+    connect_sandbox(tk, org.info, f"org-{org.name}", brevo_key=False)
 
 
 def _setup_integration(tk: Toolkit, org: Org) -> None:
@@ -276,7 +265,7 @@ def open_fleet(root: Path, specs: list[OrgSpec], *, state_url: str, **settings: 
         )
         save_brevo_key(tk.credentials, first["brevo"]["api_key"])
         for org in orgs:
-            _connect(tk, org, bundle)
+            _connect(tk, org)
             _setup_integration(tk, org)
         yield Fleet(orgs, tk, root)
     finally:
@@ -289,76 +278,22 @@ def open_fleet(root: Path, specs: list[OrgSpec], *, state_url: str, **settings: 
 # -- users' edits -------------------------------------------------------------------------------------
 
 
-def _pick(rng: random.Random, items: list[str], share: float) -> list[str]:
-    return sorted(rng.sample(items, max(1, round(len(items) * share)))) if items else []
-
-
 def mutate_org(fleet: Fleet, org: Org, round_no: int) -> dict[str, int]:
     """One round of users' edits on ``org`` and on its integration's contacts in the shared account.
 
-    As :func:`tests.support.scenario.mutate` (first names, e-mails changed and removed, mobiles
-    emptied, records deleted and created in Salesforce; last names, conflicts, deletions and
-    Brevo-only contacts in Brevo), seeded by the org's seed, on the org's object, and in Brevo on
-    the contacts whose ext_id is one of this org's Ids (its pod). New e-mails carry the org's seed
-    or an Id: the orgs stay disjoint.
+    :func:`tests.support.scenario.edit_round`, seeded by the org's seed, on the org's object, and
+    in Brevo on the contacts whose ext_id is one of this org's Ids (its pod). New e-mails carry the
+    org's seed or an Id: the orgs stay disjoint.
     """
-    seed, sobject = org.spec.seed, org.spec.sobject
-    rng = random.Random(f"{seed}:edits:{round_no}")
-    sf, account = org.salesforce, fleet.brevo
-    counts: Counter[str] = Counter()
-    live = sorted(r["Id"] for r in sf.records(sobject) if not r.get("IsConverted"))
-    names = _pick(rng, live, 0.08)
-    sf.update_many(sobject, [{"Id": i, "FirstName": f"R{round_no}-{i[-5:]}"} for i in names])
-    counts["sf.first_name"] = len(names)
-    emails = _pick(rng, live, 0.01)
-    sf.update_many(sobject, [{"Id": i, "Email": f"r{round_no}.{i.lower()}@moved.example"} for i in emails])
-    counts["sf.email_changed"] = len(emails)
-    no_email = _pick(rng, live, 0.005)
-    sf.update_many(sobject, [{"Id": i, "Email": None} for i in no_email])
-    counts["sf.email_removed"] = len(no_email)
-    no_mobile = _pick(rng, live, 0.005)
-    sf.update_many(sobject, [{"Id": i, "MobilePhone": None} for i in no_mobile])
-    counts["sf.mobile_emptied"] = len(no_mobile)
-    gone = _pick(rng, live, 0.004)
-    counts["sf.deleted"] = sum(1 for r in sf.delete_many(gone) if r.get("success"))
-    company = {"Company": f"Fresh {seed}"} if sobject == "Lead" else {}
-    new = [
-        {
-            "LastName": f"New {round_no}-{n}",
-            "FirstName": "Neu",
-            "Email": f"new{round_no}.{n}.{seed}@fresh.example",
-            **company,
-        }
-        for n in range(max(1, len(live) // 40))
-    ]
-    counts["sf.created"] = sum(1 for r in sf.create_many(sobject, new) if r.get("success"))
-
     pod = org.spec.pod
-    with account.lock:
-        in_brevo = sorted(c.ext_id for c in account.contact_store.all() if c.ext_id and c.ext_id[3:5] == pod)
-    for ext_id in _pick(rng, in_brevo, 0.08):
-        update_contact(
-            account, ext_id, "ext_id", {"attributes": {"LASTNAME": f"Brevo{round_no} {ext_id[-4:]}"}}
-        )
-        counts["brevo.last_name"] += 1
-    for ext_id in _pick(rng, in_brevo, 0.004):
-        update_contact(account, ext_id, "ext_id", {"attributes": {"LASTNAME": ""}})
-        counts["brevo.last_name_emptied"] += 1
-    for ext_id in [i for i in names if i in set(in_brevo)][::4]:
-        update_contact(account, ext_id, "ext_id", {"attributes": {"FIRSTNAME": f"B{round_no}-{ext_id[-5:]}"}})
-        counts["brevo.conflict"] += 1
-    with account.lock:
-        for ext_id in _pick(rng, in_brevo, 0.004):
-            contact = account.contact_store.find(ext_id, "ext_id")
-            if contact is not None:
-                account.contact_store.delete(contact)
-                counts["brevo.deleted"] += 1
-    for n in range(max(1, len(live) // 200)):
-        account.create_contact(
-            email=f"brevo-only.{round_no}.{n}.{seed}@own.example", attributes={"LASTNAME": f"Own {n}"}
-        )
-        counts["brevo.created"] += 1
-    return dict(counts)
+    return edit_round(
+        org.salesforce,
+        org.spec.sobject,
+        fleet.brevo,
+        org.spec.seed,
+        round_no,
+        mine=lambda ext_id: ext_id[3:5] == pod,
+    )
 
 
 def mutate_fleet(fleet: Fleet, round_no: int) -> dict[str, int]:
@@ -387,42 +322,23 @@ def fleet_snapshot(fleet: Fleet) -> dict[str, Any]:
     every org's records of its object (Recycle Bin included) without the fields each write moves;
     per integration, the audit's rejections (open and resolved) and the links.
     """
-    account = fleet.brevo
-    list_names = {lst.id: lst.name for lst in account.list_store.lists.values()}
-    brevo: dict[str, Any] = {}
-    for contact in account.contacts():
-        key = contact_ext_id(contact) or f"email:{contact.get('email')}"
-        assert key not in brevo, f"two Brevo contacts share {key}"
-        brevo[key] = (
-            contact.get("email"),
-            dict(sorted(contact["attributes"].items())),
-            sorted(list_names[i] for i in contact.get("listIds", [])),
-        )
     salesforce: dict[str, Any] = {}
     for org in fleet.orgs:
         for r in org.salesforce.records(org.spec.sobject, include_deleted=True):
             assert r["Id"] not in salesforce, f"two orgs issued {r['Id']}"
             salesforce[r["Id"]] = {k: v for k, v in r.items() if k not in VOLATILE}
-    store = fleet.tk.store
     rejections: dict[str, Any] = {}
     links: dict[str, Any] = {}
     for name in fleet.names:
-        iid = store.get_integration(name).id
-        rejections[name] = sorted(
-            (
-                r["direction"],
-                r["record_id"],
-                r["rule"],
-                r["field"] or "",
-                r["value"] or "",
-                r["resolved_at"] is None,
-            )
-            for r in store.list_rejections(iid, state=RejectionState.ALL)
+        rejections[name], links[name] = audit_snapshot(
+            fleet.tk.store, fleet.tk.store.get_integration(name).id
         )
-        links[name] = sorted(
-            (link.sf_id, link.state, link.sf_hash, link.brevo_hash) for link in store.iter_links(iid)
-        )
-    return {"brevo": brevo, "salesforce": salesforce, "rejections": rejections, "links": links}
+    return {
+        "brevo": brevo_snapshot(fleet.brevo),
+        "salesforce": salesforce,
+        "rejections": rejections,
+        "links": links,
+    }
 
 
 def runs_since(fleet: Fleet, mark: int) -> list[Any]:

@@ -122,10 +122,12 @@ def write_state_config(info: dict[str, Any], state_dir: Path) -> Path:
     return path
 
 
-def connect_sandbox(tk: Toolkit, info: dict[str, Any], name: str) -> None:
+def connect_sandbox(tk: Toolkit, info: dict[str, Any], name: str, *, brevo_key: bool = True) -> None:
     """Connect ``tk`` to the sandbox as a scheduled job would: the org as connection ``name``, and the Brevo key.
 
-    The org is signed in to with the client-credentials flow against the sandbox's login URL.
+    The org is signed in to with the client-credentials flow against the sandbox's login URL
+    (kept with the connection). ``brevo_key=False`` leaves the Brevo key as it is (several
+    sandboxes' orgs syncing with one of their Brevo accounts).
     """
     from toolkit.connections import connect_salesforce, save_brevo_key
     from toolkit.salesforce import auth, make_session
@@ -142,9 +144,11 @@ def connect_sandbox(tk: Toolkit, info: dict[str, Any], name: str) -> None:
         tokens=tokens,
         client_id=sf["client_id"],
         flow="client_credentials",
+        login_url=sf["login_url"],
         secrets={"client_secret": sf["client_secret"]},
     )
-    save_brevo_key(tk.credentials, info["brevo"]["api_key"])
+    if brevo_key:
+        save_brevo_key(tk.credentials, info["brevo"]["api_key"])
 
 
 def demo_setup(info: dict[str, Any], state_dir: Path) -> list[str]:
