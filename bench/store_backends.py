@@ -181,12 +181,7 @@ def psycopg_runs(url: str, data: list[tuple[Any, ...]], keys: list[str]) -> None
             db.execute("ANALYZE links")
 
         def read(db: Any = db) -> int:
-            count = 0
-            for i in range(0, len(keys), 500):
-                batch = keys[i : i + 500]
-                sql = f"SELECT {COLUMNS} FROM links WHERE integration_id = ? AND sf_id IN ({', '.join('?' * len(batch))})"
-                count += len(db.execute(sql, (1, *batch)).fetchall())
-            return count
+            return _read_marks(db, keys)
 
         timed(label, write, read, len(keys))
         db.close()
