@@ -205,6 +205,12 @@ class StoreBase:
         with self.transaction():
             return self.db.execute(sql, params)
 
+    def _insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an ``INSERT ... RETURNING id`` (in the caller's transaction, or its own); the new id."""
+        with self.transaction():
+            cursor = self.db.execute(sql, params)
+            return int(cursor.fetchall()[0][0])  # fetchall: SQLite ends RETURNING's statement
+
     def _write_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         with self.transaction():
             return self.db.executemany(sql, rows).rowcount

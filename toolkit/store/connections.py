@@ -224,13 +224,12 @@ class ConnectionsMixin(ChangesMixin, StoreBase):
         with self.transaction():
             now = self._now()
             try:
-                cursor = self.db.execute(
+                new_id = self._insert(
                     "INSERT INTO connections (name, login_url, instance_url, org_id, user_id, "
                     "username, client_id, flow, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (name, login_url, instance_url, org_id, user_id, username, client_id, flow, now, now),
                 )
-                new_id = int(cursor.fetchall()[0][0])  # fetchall: SQLite ends RETURNING's statement
             except self.integrity_error:
                 raise ConfigError(f"a connection named {name!r} already exists") from None
             connection = self.get_connection(new_id)

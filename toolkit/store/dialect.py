@@ -288,10 +288,10 @@ _UPDATE = re.compile(
 )
 _CONFLICT = re.compile(r"ON CONFLICT \((?P<keys>[^)]*)\)\s+DO (?P<action>UPDATE|NOTHING)", re.I)
 COPY_MIN_ROWS = 50
-_STREAMS = itertools.count(1)
+"""From this many rows on, an ``INSERT ... VALUES`` sent with ``executemany`` goes through ``COPY``."""
 ANALYZE_MIN_ROWS = 5_000
 """After a ``COPY`` of this many rows the table is analysed at once."""
-"""From this many rows on, an ``INSERT ... VALUES`` sent with ``executemany`` goes through ``COPY``."""
+_STREAMS = itertools.count(1)
 
 
 class _Done:
@@ -332,9 +332,9 @@ class PgConnection:
         """Run ``sql`` once per row; many rows of a plain ``INSERT`` or ``UPDATE`` go through ``COPY``.
 
         ``COPY`` into a temporary table, then one ``INSERT ... SELECT`` with the statement's own
-        ``ON CONFLICT`` clause, or one ``UPDATE ... FROM``: 100,000 links inserted in 0.5 s
-        where one statement per row (psycopg's pipeline) takes 2 s, and updated in 1.1-1.5 s
-        instead of 3.3 s. Rows repeating a key (the conflict target, the ``WHERE`` columns) go in
+        ``ON CONFLICT`` clause, or one ``UPDATE ... FROM``: 100,000 links inserted in 0.59 s
+        where one statement per row (psycopg's pipeline) takes 1.08 s, and updated in 1.1-1.5 s
+        instead of 3.3 s (``python -m bench.store_backends``, docs/DESIGN.md). Rows repeating a key (the conflict target, the ``WHERE`` columns) go in
         later rounds, in order (one statement cannot change a row twice), so the result and the
         count are ``executemany``'s.
         """

@@ -197,11 +197,10 @@ class IntegrationsMixin(ChangesMixin, StoreBase):
             if values.get("connection_id") is not None:  # S3, under the write lock
                 check_account_use(self, values["connection_id"], None)
             try:
-                cursor = self.db.execute(
+                new_id = self._insert(
                     f"INSERT INTO integrations ({columns}) VALUES ({marks}) RETURNING id",
                     (*values.values(), now, now),
                 )
-                new_id = int(cursor.fetchall()[0][0])  # fetchall: SQLite ends RETURNING's statement
             except self.integrity_error as exc:
                 raise self._integrity(exc, name) from None
             created = self.get_integration(new_id)

@@ -48,20 +48,18 @@ class RunsMixin(StoreBase):
         trigger: RunTrigger = RunTrigger.MANUAL,
     ) -> Run:
         """Record the start of a run (status ``running``) and what started it."""
-        with self.transaction():
-            cursor = self.db.execute(
-                "INSERT INTO runs (integration_id, started_at, status, dry_run, full_sync, counts, trigger) "
-                "VALUES (?, ?, ?, ?, ?, '{}', ?) RETURNING id",
-                (
-                    integration_id,
-                    self._now(),
-                    RunStatus.RUNNING,
-                    int(dry_run),
-                    int(full),
-                    RunTrigger(trigger).value,
-                ),
-            )
-            new_id = int(cursor.fetchall()[0][0])  # fetchall: SQLite ends RETURNING's statement
+        new_id = self._insert(
+            "INSERT INTO runs (integration_id, started_at, status, dry_run, full_sync, counts, trigger) "
+            "VALUES (?, ?, ?, ?, ?, '{}', ?) RETURNING id",
+            (
+                integration_id,
+                self._now(),
+                RunStatus.RUNNING,
+                int(dry_run),
+                int(full),
+                RunTrigger(trigger).value,
+            ),
+        )
         return self.get_run(new_id)
 
     def finish_run(

@@ -133,10 +133,9 @@ def run_integration(
     with RunLock(settings.state_dir, name, store):
         integration = proposed or store.get_integration(name)
         full = full or integration.backfill_pending
-        with store.transaction():
-            # A run still "running" lost its process (killed, its machine gone): we hold its lock.
-            # Closing it also frees its quota reservation (only running runs' reservations count).
-            store.abandon_running_runs(integration.id)
+        # A run still "running" lost its process (killed, its machine gone): we hold its lock.
+        # Closing it also frees its quota reservation (only running runs' reservations count).
+        store.abandon_running_runs(integration.id)
         run = store.start_run(integration.id, dry_run=dry_run, full=full, trigger=trigger)
         ctx = SyncContext(
             store,

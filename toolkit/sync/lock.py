@@ -44,8 +44,8 @@ class RunLock:
         self.path = state_dir / "locks" / f"{file_name(integration)}.lock"
         self.integration = integration
         self._fd: int | None = None
-        self._store = store if store is not None and store.dialect.name == "postgresql" else None
-        self._held = False
+        self._store = store
+        self._held = False  # the database's lock (the dialect has one: PostgreSQL's advisory locks)
 
     @property
     def _name(self) -> str:
@@ -53,8 +53,9 @@ class RunLock:
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`RunLockedError` at once (never waits)."""
-        if self._store is not None:
-            if not self._store.dialect.try_lock(self._store.db, self._name):
+        taken = None if self._store is None else self._store.dialect.try_lock(self._store.db, self._name)
+        if taken is not None:  # the database has locks of its own (PostgreSQL); else the file's
+            if not taken:
                 raise RunLockedError(
                     f"integration {self.integration!r} is already running (on this or another machine); "
                     "try again when that run has finished"
