@@ -6,6 +6,12 @@ survives case-insensitive systems. Sequences are fixed-width base 62 in ASCII or
 (``0-9A-Za-z``), so Ids issued later sort after earlier ones (``ORDER BY Id`` = creation order).
 The pod (the org's instance) is :data:`POD` unless an org is given its own
 (``SandboxConfig.pod``): sandbox orgs on different pods issue different Ids, as real orgs do.
+
+Sources for the layout (Salesforce documents only the prefix and the 15/18-character forms):
+characters 4-5 name the instance the record was created on and the 6th is reserved
+(salesforce.stackexchange.com "What are Salesforce ID's composed of?", metillium.com 2017);
+since Summer '23 (Hyperforce) the instance may take characters 4-6 (codebycody.com, "Salesforce
+IDs Explained"). The toolkit treats Ids as opaque 15/18-character strings, so either form works.
 """
 
 from __future__ import annotations
