@@ -564,8 +564,7 @@ def test_a_two_way_sync_reads_only_fields_the_sdk_models_declare(
         ("GET", "/contacts/attributes"),
         ("POST", "/contacts/import"),
         ("GET", "/processes/{process_id}"),
-        ("GET", "/contacts"),
-        ("GET", "/contacts/lists/{list_id}/contacts"),
+        ("GET", "/contacts"),  # modifiedSince, and the list's members (listIds)
         ("GET", "/contacts/{identifier}"),
         ("POST", "/contacts/lists/{list_id}/contacts/remove"),
         ("POST", "/smtp/email"),

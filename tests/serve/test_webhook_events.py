@@ -84,10 +84,15 @@ class Hooked:
         self.tk.store.set_cursor(self.iid, "brevo_deletions_pages", "1000000")
 
     def list_reads(self) -> int:
+        """Reads of the list's members: ``GET /contacts?listIds=`` (or the list's own listing)."""
         return sum(
             1
             for entry in self.env.sandbox.log.entries("brevo")
-            if entry.method == "GET" and "/contacts/lists/" in entry.path and entry.path.endswith("/contacts")
+            if entry.method == "GET"
+            and (
+                ("/contacts/lists/" in entry.path and entry.path.endswith("/contacts"))
+                or (entry.path.endswith("/v3/contacts") and "listIds=" in entry.query)
+            )
         )
 
     def token(self) -> str:

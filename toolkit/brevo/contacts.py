@@ -54,7 +54,11 @@ class ContactsMixin(BrevoApi):
     """``/contacts`` endpoints."""
 
     def iter_contacts(
-        self, *, modified_since: datetime | None = None, page_size: int = CONTACTS_MAX_PAGE
+        self,
+        *,
+        modified_since: datetime | None = None,
+        list_id: int | None = None,
+        page_size: int = CONTACTS_MAX_PAGE,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of contacts, oldest first, optionally only those modified after a moment.
 
@@ -64,6 +68,9 @@ class ContactsMixin(BrevoApi):
         Args:
             modified_since: only contacts whose ``modifiedAt`` is after this moment (a naive
                 datetime is UTC). Brevo compares with millisecond precision.
+            list_id: only the members of this list (``listIds``: the definition's ``getContacts``,
+                reference/brevo-api.md 1.5): a list's members 1,000 a call, where
+                ``GET /contacts/lists/{id}/contacts`` gives at most 500.
             page_size: contacts per call (Brevo allows at most 1000).
 
         Yields:
@@ -74,6 +81,8 @@ class ContactsMixin(BrevoApi):
         params: dict[str, str] = {}
         if modified_since is not None:
             params["modifiedSince"] = format_brevo_datetime(modified_since)
+        if list_id is not None:
+            params["listIds"] = str(int(list_id))
         yield from self._paged(
             "/contacts", "contacts", page_size=page_size, params=params, max_page=CONTACTS_MAX_PAGE
         )

@@ -220,13 +220,21 @@ class SalesforceClient:
         """Lower-cased field name -> describe ``type`` of an object's fields."""
         return {f["name"].lower(): f["type"] for f in self.describe(sobject)["fields"]}
 
-    def query_pages(self, soql: str, *, include_deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
+    def query_pages(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        on_total: Callable[[int], None] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """Yield a query's records one page (at most 2,000) per API call, ``attributes`` removed.
 
         Args:
             soql: the query; build literals with :func:`~toolkit.salesforce.soql.soql_quote` and
                 friends.
             include_deleted: use ``queryAll`` (records in the Recycle Bin, ``IsDeleted = true``).
+            on_total: told the query's ``totalSize`` (all its records, over every page) once
+                the first page came.
         """
         endpoint = "queryAll" if include_deleted else "query"
         page = self._funnel.call(
@@ -234,6 +242,8 @@ class SalesforceClient:
             method="GET",
             path=endpoint,
         )
+        if on_total is not None and isinstance(page.get("totalSize"), int):
+            on_total(page["totalSize"])
         while True:
             yield [_strip_attributes(r) for r in page.get("records", [])]
             next_url = page.get("nextRecordsUrl")

@@ -40,6 +40,31 @@ def unlimited(n: int) -> int:
     return n
 
 
+@dataclass(slots=True)
+class PresenceTally:
+    """What the presence checks of a run saw so far (see :mod:`.presence`).
+
+    Attributes:
+        records: Salesforce records planned so far. unknown: their updates whose contact this
+            run had not seen in Brevo (a check each). expected: records the Salesforce read
+            brings in all, once its first answer said so (REST ``totalSize``).
+    """
+
+    records: int = 0
+    unknown: int = 0
+    expected: int | None = None
+
+    def expect(self, records: int) -> None:
+        """The read will bring ``records`` in all."""
+        self.expected = records
+
+    def projected(self) -> float:
+        """The run's checks in all, projected from the share of records seen so far."""
+        if not self.expected or self.records <= 0 or self.expected <= self.records:
+            return float(self.unknown)
+        return self.unknown * self.expected / self.records
+
+
 @dataclass(frozen=True, slots=True)
 class OtherLinkState:
     """A state to set on a link of another integration (a Lead's, superseded by a Contact: D2, L1).
@@ -98,6 +123,7 @@ class SyncContext:
     stopped: str | None = None  # why the run stopped early (the quota: STOP_REASON)
     held: list[str] = field(default_factory=list)  # B6: why deletions wait for a confirmation
     members: BrevoMembers | None = None  # the list's members, once read in this run
+    presence: PresenceTally = field(default_factory=PresenceTally)  # the checks so far (presence)
     seen_in_brevo: dict[str, BrevoContact] = field(default_factory=dict)  # contacts read, by EXT_ID
     gone_in_brevo: dict[str, Link] = field(default_factory=dict)  # linked contacts found deleted in Brevo
     left_list: list[str] = field(default_factory=list)  # linked contacts found taken off the list (B9)

@@ -120,7 +120,8 @@ def _pages(ctx: SyncContext, cursor: datetime | None, full: bool, on_total: Call
         )
         return Pages(pages, bulk=True)
     since = None if full else cursor
-    return Pages(ctx.sf.query_pages(_soql(ctx, since, ordered=True), include_deleted=True), bulk=False)
+    soql = _soql(ctx, since, ordered=True)
+    return Pages(ctx.sf.query_pages(soql, include_deleted=True, on_total=ctx.presence.expect), bulk=False)
 
 
 def _field_types(ctx: SyncContext) -> dict[str, str]:
@@ -321,7 +322,9 @@ def _page(
                 plan.set_state(LinkState.HELD_DELETE, write.sf_id)
                 ctx.outcome.add("held_delete", sample={"Id": write.sf_id})
         writes = [w for w in writes if w.kind != WriteKind.DELETE]
-    sent = ensure_present(ctx, writes)  # never re-create a contact deleted in Brevo (Y10), nor re-list it
+    sent = ensure_present(
+        ctx, writes, records=len(page)
+    )  # never re-create a contact deleted in Brevo (Y10), nor re-list it
     kept = {w.sf_id for w in sent}
     gone = _consumed(ctx, [w for w in writes if w.sf_id not in kept and w.sf_id in ctx.gone_in_brevo])
     writes = sent

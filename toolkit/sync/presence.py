@@ -6,9 +6,15 @@ would be put back. Neither may happen: before the updates of a page are sent, th
 write are looked up, by the cheaper of two ways (the run's API calls are what they cost):
 
 - one ``GET /contacts/{ext_id}`` per contact, when few are written;
-- the list's members (one call per 500), fetched once per run and reused by the later pages and
-  by the deletion check (:mod:`.deletions`), when many are; only members missing from the list
-  are then looked up one by one, to tell a deletion from a removal.
+- the list's members (``GET /contacts?listIds=``, one call per 1,000), fetched once per run and
+  reused by the later pages and by the deletion check (:mod:`.deletions`), when many are; only
+  members missing from the list are then looked up one by one, to tell a deletion from a removal.
+
+The choice is made for the whole run, not page by page: the checks the run will need are
+projected from the share of Salesforce's records read so far (the REST query's ``totalSize``
+says how many will come), so that a first page with a few changes does not spend single
+look-ups that the members' read then repeats (at 100,000 contacts with 1% changed, 90 look-ups
+and then the 197 pages of the list).
 
 Contacts seen in this run's read of Brevo's changes need no look-up. A deleted contact's write
 is dropped and its link handed to the deletion check (Y10, in this run); a contact taken off the
@@ -54,7 +60,7 @@ DELETABLE = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST})
 READ_BACK = frozenset({LinkState.ACTIVE, LinkState.LEFT_LIST, LinkState.SUSPENDED})
 """Link states whose contact's Brevo changes are read (as :mod:`.inbound` does)."""
 
-LIST_PAGE = 500  # members per call of GET /contacts/lists/{id}/contacts
+LIST_PAGE = 1000  # members per call of GET /contacts?listIds= (the definition's maximum for getContacts)
 
 
 def list_members(ctx: SyncContext) -> BrevoMembers:
@@ -63,7 +69,7 @@ def list_members(ctx: SyncContext) -> BrevoMembers:
         ext_ids: set[str] = set()
         ids: set[int] = set()
         pages = 0
-        for page in ctx.brevo.iter_list_contacts(int(ctx.integration.list_id or 0), LIST_PAGE):
+        for page in ctx.brevo.iter_contacts(list_id=int(ctx.integration.list_id or 0), page_size=LIST_PAGE):
             pages += 1
             ctx.tick("Brevo list members", len(page))
             ext_ids.update(i for i in map(contact_ext_id, page) if i)
@@ -86,8 +92,12 @@ def look_up(ctx: SyncContext, sf_ids: list[str]) -> dict[str, bool | None]:
     return found
 
 
-def ensure_present(ctx: SyncContext, writes: list[Write]) -> list[Write]:
+def ensure_present(ctx: SyncContext, writes: list[Write], *, records: int = 0) -> list[Write]:
     """``writes`` without the updates of contacts deleted in Brevo; removals from the list marked.
+
+    Args:
+        writes: the writes planned for a page.
+        records: the Salesforce records that page held (for the run's projection).
 
     Returns the writes to send (the same objects, or copies whose link is marked ``left_list``).
     """
@@ -97,6 +107,7 @@ def ensure_present(ctx: SyncContext, writes: list[Write]) -> list[Write]:
         for w in writes
         if w.kind == WriteKind.UPDATE and w.link is not None and w.link.state != LinkState.LEFT_LIST
     ]
+    ctx.presence.records += records
     if not todo:
         return writes
     known: dict[str, bool] = {}  # sf_id -> on the list (present); absent: deleted in Brevo
@@ -107,8 +118,9 @@ def ensure_present(ctx: SyncContext, writes: list[Write]) -> list[Write]:
             known[write.sf_id] = _in_list(seen, list_id)
         else:
             unknown.append(write)
+    ctx.presence.unknown += len(unknown)
     pages = math.ceil(max(1, ctx.store.count_links(ctx.iid)) / LIST_PAGE)
-    if unknown and (ctx.members is not None or len(unknown) > pages):
+    if unknown and (ctx.members is not None or max(len(unknown), ctx.presence.projected()) > pages):
         members = list_members(ctx)
         known.update((w.sf_id, True) for w in unknown if w.link is not None and members.has(w.link))
         unknown = [w for w in unknown if w.sf_id not in known]

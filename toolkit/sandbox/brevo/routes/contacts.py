@@ -78,10 +78,15 @@ def _get_contacts(account: BrevoAccount, request: Request) -> Response:
         raise invalid("segmentId is not valid")
     if request.args.get("filter"):
         predicates.append(_attribute_filter(request.args["filter"]))
-    if list_ids:
-        predicates.append(lambda c: bool(c.list_ids & list_ids))
     with account.lock:
-        matching = [c for c in account.contact_store.all() if all(p(c) for p in predicates)]
+        store = account.contact_store
+        if len(list_ids) == 1:  # one list: its members, without a scan of the account
+            candidates = store.members(next(iter(list_ids)))
+        elif list_ids:
+            candidates = [c for c in store.all() if c.list_ids & list_ids]
+        else:
+            candidates = store.all()
+        matching = [c for c in candidates if all(p(c) for p in predicates)]
         body = {
             "contacts": [c.to_json(account.variants) for c in page(matching, offset, limit, descending)],
             "count": len(matching),
