@@ -1,4 +1,4 @@
-"""``python -m bench``: the benchmarks of issue 6 against the sandbox, side by side in one invocation.
+"""``python -m bench``: the benchmarks of issues 6 and 17 against the sandbox, side by side in one invocation.
 
     python -m bench                 # make bench: N = 100,000 and 1,000,000
     python -m bench --quick --json  # make bench-quick: N = 20,000, one JSON line on stdout
@@ -7,8 +7,11 @@
 
 Each size gets its own sandbox process (generated with the same seed, Brevo rate limit 0);
 on it run, in order: the I/O floor and the toolkit's initial sync (``--reps`` times, side by
-side), the incremental case, the per-record script's sample. Then the dashboard case. The full
-figures go to ``--out`` (JSON); ``--markdown`` prints the tables RESULTS.md shows.
+side), the incremental case and its own I/O floor, the per-record script's sample. With a
+single size, one more sandbox process at ``--rss-factor`` times that size gets a toolkit-only
+initial sync, for ``rss_growth`` (peak RSS there over peak RSS at the size; with several sizes,
+the largest's over the smallest's). Then the dashboard and event cases. The full figures go to
+``--out`` (JSON); ``--markdown`` prints the tables RESULTS.md shows.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .case_backends import backends, databases_at
 from .case_dashboard import dashboard
 from .case_events import event_latency
 from .case_incremental import incremental_run
-from .case_initial import initial_sync, naive_script
+from .case_initial import initial_sync, naive_script, peak_rss_run
 from .driver import Host
 from .report import machine, markdown, summary_of, verdicts
 
@@ -50,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="query pages it times (0 = the whole query_all; default 0 up to 200k, else 25)",
+    )
+    parser.add_argument(
+        "--rss-factor",
+        type=int,
+        default=5,
+        help="with one size: a toolkit-only initial sync at this many times it, for rss_growth (0 = none)",
     )
     parser.add_argument("--history-runs", type=int, default=10_000)
     parser.add_argument("--history-rejections", type=int, default=1_000_000)
@@ -118,7 +127,9 @@ def run_size(
         found["initial"] = initial_sync(host, n, size_dir, reps=reps, profile=profile)
         if "incremental" not in args.skip:
             _log(f"N = {n:,}: incremental run")
-            found["incremental"] = incremental_run(host, found["initial"], settle_run=n <= SETTLE_RUN_MAX)
+            found["incremental"] = incremental_run(
+                host, found["initial"], size_dir, settle_run=n <= SETTLE_RUN_MAX
+            )
         if "naive" not in args.skip:
             _log(f"N = {n:,}: per-record script, {args.naive_sample} POSTs")
             found["naive"] = naive_script(host, size_dir, sample=args.naive_sample, query_pages=pages)
@@ -131,6 +142,32 @@ def run_size(
     found["summary"] = summary_of(found)
     _log(f"N = {n:,}: {json.dumps(found['summary'])}")
     return found
+
+
+def rss_growth(sizes: dict[str, Any], args: argparse.Namespace, work: Path) -> dict[str, Any] | None:
+    """The sync's peak RSS per size and ``rss_growth``: at the largest size over at the smallest.
+
+    With one size N, the largest is ``--rss-factor`` x N: one toolkit-only initial sync on a
+    sandbox process of its own (no floor, no other case); ``None`` when the factor is 0.
+    """
+    peaks = {int(n): float(size["initial"]["peak_rss_mb"]) for n, size in sizes.items()}
+    extra = None
+    if len(peaks) == 1:
+        if args.rss_factor <= 0:
+            return None
+        n = next(iter(peaks)) * args.rss_factor
+        _log(f"N = {n:,}: generating the sandbox for one toolkit-only initial sync (peak RSS)")
+        host = Host(n, seed=args.seed, log_dir=work)
+        try:
+            extra = peak_rss_run(host, n, work / f"n{n}-rss")
+        finally:
+            host.stop()
+        peaks[n] = extra["peak_rss_mb"]
+    return {
+        "peak_rss_mb": {str(n): peaks[n] for n in sorted(peaks)},
+        "extra": extra,
+        "rss_growth": peaks[max(peaks)] / peaks[min(peaks)],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         new_database = stack.enter_context(postgresql_databases(args.postgresql)) if args.backends else None
         for n in sizes:
             results["sizes"][str(n)] = run_size(n, args, work, new_database)
+        results["rss"] = rss_growth(results["sizes"], args, work)
         if "dashboard" not in args.skip:
             _log(f"dashboard: writing {args.history_runs:,} runs and {args.history_rejections:,} rejections")
             results["dashboard"] = dashboard(work, runs=args.history_runs, rejections=args.history_rejections)
@@ -164,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     results["seconds"] = time.perf_counter() - started
     largest = results["sizes"][str(max(sizes))]["summary"]
     events = results.get("events") or {}
+    rss = results["rss"] or {}
     summary = {
         **largest,
+        "rss_growth": rss.get("rss_growth"),
+        "peak_rss_mb_by_size": rss.get("peak_rss_mb"),
         "dashboard_seconds": (results.get("dashboard") or {}).get("dashboard_seconds"),
         "event_latency_p50_s": events.get("event_latency_p50_s"),
         "event_latency_p95_s": events.get("event_latency_p95_s"),

@@ -4,6 +4,10 @@ the per-record script, peak RSS of the sync process.
 Each repetition runs the I/O floor and then the toolkit on the same sandbox (Brevo emptied
 between them), so both see the same machine load; the ratio is taken per repetition and the
 median reported. The per-record script runs once, on a sample (see :mod:`bench.naive`).
+
+The sandbox shares the machine's cores with the client timed: each run records the CPU seconds
+the sandbox process used meanwhile (``sandbox_cpu_seconds``) beside the client's own while timed
+(``run_cpu_seconds`` for the toolkit, ``cpu_seconds`` for the floor).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .driver import Host, count_calls, make_toolkit_state, run_child
+from .driver import Host, count_calls, make_toolkit_state, run_child, run_on
 
 BULK_PAGE = 50_000  # records per Bulk API 2.0 results page (the toolkit's choice, Salesforce allows it)
 IMPORT_MAX_BYTES = 8_000_000  # Brevo advises imports of about 8 MB (10 MB at most)
@@ -59,9 +63,8 @@ def _floor(host: Host, state: dict[str, Any], work: Path, *, packed: bool) -> di
         "bodies": str(bodies),
         "page": BULK_PAGE,
     }
-    mark = host.mark()
-    result = run_child("bench.floor", [], stdin=spec)
-    result["logged_calls"] = count_calls(host.requests(mark))
+    result, requests = run_on(host, "bench.floor", [], stdin=spec)
+    result["logged_calls"] = count_calls(requests)
     result["cut"] = cut
     bodies.unlink()
     host.call("reset_brevo")
@@ -69,10 +72,10 @@ def _floor(host: Host, state: dict[str, Any], work: Path, *, packed: bool) -> di
 
 
 def _toolkit(host: Host, state: dict[str, Any], profile: Path | None) -> dict[str, Any]:
-    mark = host.mark()
     args = [state["state_dir"], *(["--profile", str(profile)] if profile else [])]
-    result = run_child("bench.syncrun", args)
-    requests = host.requests(mark)
+    result, requests = run_on(host, "bench.syncrun", args)
+    if result["status"] != "succeeded":
+        raise RuntimeError(f"the toolkit's run did not succeed: {result.get('message')}")
     result["calls"] = count_calls(requests)
     start = requests[0]["at"] if requests else 0.0
     result["requests"] = [
@@ -111,8 +114,6 @@ def initial_sync(
         state = make_toolkit_state(host, work / f"toolkit-{records}-{rep}")
         floors.append(_floor(host, state, work, packed=packed_floor))
         runs.append(_toolkit(host, state, profile if rep == reps - 1 else None))
-        if runs[-1]["status"] != "succeeded":
-            raise RuntimeError(f"the toolkit's run did not succeed: {runs[-1].get('message')}")
         if rep < reps - 1:
             host.call("reset_brevo")
     whole = host.call(
@@ -147,11 +148,24 @@ def initial_sync(
         "floor_ratios": ratios,
         "floor_ratio": statistics.median(ratios),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "cpu": {
+            "toolkit_cpu_seconds": [r["run_cpu_seconds"] for r in runs],
+            "sandbox_cpu_seconds": [r["sandbox_cpu_seconds"] for r in runs],
+            "floor_cpu_seconds": [f["cpu_seconds"] for f in floors],
+            "floor_sandbox_cpu_seconds": [f["sandbox_cpu_seconds"] for f in floors],
+        },
         "toolkit_requests": last["requests"],
         "counts": last["counts"],
         "rejected": last["rejected"],
         "state": state,
     }
+
+
+def peak_rss_run(host: Host, records: int, work: Path) -> dict[str, Any]:
+    """One toolkit initial sync on its own (no floor, no minimum): its peak RSS, for ``rss_growth``."""
+    run = _toolkit(host, make_toolkit_state(host, work / f"toolkit-{records}-rss"), None)
+    keep = ("peak_rss_mb", "run_seconds", "run_cpu_seconds", "sandbox_cpu_seconds", "calls")
+    return {"records": records, **{k: run[k] for k in keep}}
 
 
 def naive_script(host: Host, work: Path, *, sample: int, query_pages: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = "bench"
 QUOTA_LIMIT = 100_000_000  # tasks a month: the benchmarks measure syncs, not the quota's stop (SPEC Q3)
+
+
+def cpu_seconds() -> float:
+    """This process's CPU seconds so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class BenchError(RuntimeError):
@@ -66,6 +73,10 @@ class Host:
 
     def mark(self) -> int:
         return int(self.call("log_mark")["mark"])
+
+    def cpu_seconds(self) -> float:
+        """The sandbox process's CPU seconds so far (user + system)."""
+        return float(self.call("cpu")["cpu_seconds"])
 
     def stop(self) -> float:
         """Stop the sandbox; returns its peak RSS in MB."""
@@ -181,6 +192,20 @@ def run_child(
         raise BenchError(f"{module} exited {done.returncode}:\n{tail}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def run_on(
+    host: Host, module: str, args: list[str], *, stdin: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`run_child` against ``host``: its result and the API requests the sandbox answered.
+
+    The result gets ``sandbox_cpu_seconds``: the CPU the sandbox process used while the child
+    ran (its start-up included, when the sandbox idles).
+    """
+    mark, cpu = host.mark(), host.cpu_seconds()
+    result = run_child(module, args, stdin=stdin)
+    result["sandbox_cpu_seconds"] = host.cpu_seconds() - cpu
+    return result, host.requests(mark)
 
 
 def count_calls(requests: list[dict[str, Any]]) -> dict[str, int]:

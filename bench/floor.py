@@ -10,7 +10,10 @@ the sandbox allows, as a client that knew when to poll once would. Signing in an
 bodies happen before the clock starts.
 
 Input: one JSON object on stdin (``salesforce``/``brevo`` connection info, ``soql``,
-``bodies``, ``page``). Output: one JSON line with ``seconds`` and the calls made.
+``bodies``, ``page``). Output: one JSON line with ``seconds``, the calls made and the floor's
+own CPU seconds while timed (``cpu_seconds``).
+
+:class:`Client` is shared with the incremental floor (:mod:`bench.floor_incremental`).
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ import requests
 
 from toolkit.sandbox.salesforce.bulk import COMPLETE_AFTER_SECONDS
 
+from .driver import cpu_seconds
+
 # The sandbox completes a Bulk job polled this long after its creation; polling sooner would
 # trip its complete-on-the-second-poll shortcut, which no real Bulk job offers.
 JOB_SECONDS = COMPLETE_AFTER_SECONDS
+POLL_SECONDS = 0.05  # between import polls
 
 
 def read_bodies(path: Path) -> list[tuple[int, bytes]]:
@@ -42,62 +48,92 @@ def read_bodies(path: Path) -> list[tuple[int, bytes]]:
     return found
 
 
-def _session(ca_bundle: str) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = ca_bundle
-    return session
+class Client:
+    """One HTTP session to both sandbox services, signed in to Salesforce; calls counted.
 
+    Signing in (the OAuth token request) happens here, before a floor starts its clock.
 
-def run(spec: dict[str, Any]) -> dict[str, Any]:
-    sf, brevo = spec["salesforce"], spec["brevo"]
-    session = _session(sf["ca_bundle"])
-    token = session.post(
-        f"{sf['login_url']}/services/oauth2/token",
-        timeout=60,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": sf["client_id"],
-            "client_secret": sf["client_secret"],
-        },
-    )
-    token.raise_for_status()
-    auth = token.json()
-    base = f"{auth['instance_url']}/services/data/v{sf['api_version']}/jobs/query"
-    sf_headers = {"Authorization": f"Bearer {auth['access_token']}"}
-    brevo_headers = {"api-key": brevo["api_key"], "content-type": "application/json"}
-    bodies = read_bodies(Path(spec["bodies"]))
-    poll = float(spec.get("poll_seconds", 0.05))
-    calls = {"salesforce": 0, "brevo": 0}
+    Args:
+        spec: the floor's input (``salesforce`` and ``brevo`` connection info).
+        poll_seconds: the wait between two polls of an import's process.
+    """
 
-    def sf_call(method: str, url: str, **kwargs: Any) -> requests.Response:
-        calls["salesforce"] += 1
-        answer = session.request(method, url, headers=sf_headers, timeout=600, **kwargs)
+    def __init__(self, spec: dict[str, Any], poll_seconds: float = POLL_SECONDS) -> None:
+        sf, brevo = spec["salesforce"], spec["brevo"]
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = sf["ca_bundle"]
+        began = time.perf_counter()
+        token = self.session.post(
+            f"{sf['login_url']}/services/oauth2/token",
+            timeout=60,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": sf["client_id"],
+                "client_secret": sf["client_secret"],
+            },
+        )
+        token.raise_for_status()
+        self.sign_in_seconds = time.perf_counter() - began
+        auth = token.json()
+        self.instance_url: str = auth["instance_url"]
+        self.api_version: str = sf["api_version"]
+        self.brevo_url: str = brevo["base_url"]
+        self.sf_headers = {"Authorization": f"Bearer {auth['access_token']}"}
+        self.brevo_headers = {"api-key": brevo["api_key"], "content-type": "application/json"}
+        self.poll = poll_seconds
+        self.calls = {"salesforce": 0, "brevo": 0}
+
+    def salesforce(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A Salesforce API call; ``url`` is absolute or a path from the instance's root."""
+        self.calls["salesforce"] += 1
+        headers = {**self.sf_headers, **kwargs.pop("headers", {})}
+        full = url if url.startswith("https://") else f"{self.instance_url}{url}"
+        answer = self.session.request(method, full, headers=headers, timeout=600, **kwargs)
         answer.raise_for_status()
         return answer
 
-    def brevo_call(method: str, path: str, **kwargs: Any) -> requests.Response:
-        calls["brevo"] += 1
-        answer = session.request(
-            method, f"{brevo['base_url']}{path}", headers=brevo_headers, timeout=600, **kwargs
+    def brevo(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A Brevo API call; ``path`` follows ``/v3``."""
+        self.calls["brevo"] += 1
+        headers = {**self.brevo_headers, **kwargs.pop("headers", {})}
+        answer = self.session.request(
+            method, f"{self.brevo_url}{path}", headers=headers, timeout=600, **kwargs
         )
         answer.raise_for_status()
         return answer
 
+    def import_and_wait(self, body: bytes, phases: dict[str, float], **kwargs: Any) -> None:
+        """``POST /contacts/import``, then poll its process every ``poll`` seconds until completed.
+
+        Adds the seconds to ``phases["import_posts"]`` and ``phases["import_waits"]``.
+        """
+        began = time.perf_counter()
+        process_id = self.brevo("POST", "/contacts/import", data=body, **kwargs).json()["processId"]
+        posted = time.perf_counter()
+        phases["import_posts"] = phases.get("import_posts", 0.0) + posted - began
+        while self.brevo("GET", f"/processes/{process_id}").json()["status"] != "completed":
+            time.sleep(self.poll)
+        phases["import_waits"] = phases.get("import_waits", 0.0) + time.perf_counter() - posted
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def run(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time the initial load's I/O (see the module's docstring)."""
+    client = Client(spec, float(spec.get("poll_seconds", POLL_SECONDS)))
+    base = f"/services/data/v{client.api_version}/jobs/query"
+    bodies = read_bodies(Path(spec["bodies"]))
     phases = {"job": 0.0, "pages": 0.0, "import_posts": 0.0, "import_waits": 0.0}
 
     def import_page(chosen: list[bytes]) -> None:
         for body in chosen:
-            began = time.perf_counter()
-            process_id = brevo_call("POST", "/contacts/import", data=body).json()["processId"]
-            posted = time.perf_counter()
-            phases["import_posts"] += posted - began
-            while brevo_call("GET", f"/processes/{process_id}").json()["status"] != "completed":
-                time.sleep(poll)
-            phases["import_waits"] += time.perf_counter() - posted
+            client.import_and_wait(body, phases)
 
+    cpu = cpu_seconds()
     started = time.perf_counter()
-    job = sf_call(
+    job = client.salesforce(
         "POST",
         base,
         json={
@@ -109,14 +145,14 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         },
     ).json()
     time.sleep(float(spec.get("job_seconds", JOB_SECONDS)))
-    while sf_call("GET", f"{base}/{job['id']}").json()["state"] != "JobComplete":
-        time.sleep(poll)
+    while client.salesforce("GET", f"{base}/{job['id']}").json()["state"] != "JobComplete":
+        time.sleep(client.poll)
     phases["job"] = time.perf_counter() - started
     locator, page, fetched = "", 0, 0
     while True:
         began = time.perf_counter()
         params = {"maxRecords": spec["page"], **({"locator": locator} if locator else {})}
-        answer = sf_call("GET", f"{base}/{job['id']}/results", params=params)
+        answer = client.salesforce("GET", f"{base}/{job['id']}/results", params=params)
         fetched += len(answer.content)
         phases["pages"] += time.perf_counter() - began
         import_page([body for index, body in bodies if index == page])
@@ -126,11 +162,14 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             break
     import_page([body for index, body in bodies if index >= page])  # bodies cut over the whole load
     seconds = time.perf_counter() - started
-    session.close()
+    cpu = cpu_seconds() - cpu
+    client.close()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "sign_in_seconds": client.sign_in_seconds,
         "phases": phases,
-        "calls": calls,
+        "calls": client.calls,
         "pages": page,
         "imports": len(bodies),
         "import_bytes": sum(len(b) for _, b in bodies),

@@ -13,6 +13,10 @@ are neither logged nor counted as API calls:
 - ``{"op": "mutate", "share": 0.01, "seed": 1, "list_id": 3}``: change a share of the records on
   each side (see :func:`_mutate`).
 - ``{"op": "newest_modified", "list_id": 3}``: the latest ``modifiedAt`` of the list's contacts.
+- ``{"op": "capture"}``, then ``{"op": "captured", "path": ...}``: keep the API requests
+  answered meanwhile, bodies included, and write them to a file (see :class:`Capture`).
+- ``{"op": "cpu"}``: this process's CPU seconds so far (user + system), to tell what the sandbox
+  takes of the cores while a client is timed.
 - ``{"op": "rate_limit", "per_second": 0}``, ``{"op": "log_mark"}``, ``{"op": "log", "since": n}``,
   ``{"op": "rss"}``, ``{"op": "stop"}``.
 
@@ -22,16 +26,23 @@ Run as ``python -m bench.host --contacts N --seed S``.
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import json
 import random
 import resource
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from toolkit.sandbox import Sandbox, SandboxConfig
 from toolkit.sandbox.brevo.contacts import ContactPatch
+from toolkit.sandbox.middleware import redact_query
+
+from .driver import cpu_seconds
 
 BULK_PAGE = 50_000
 LAST_PAGE = 999_999  # page index of bodies cut over the whole load: imported after every page
@@ -138,9 +149,76 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Request headers a replay needs to send the same request (never the credentials).
+CAPTURED_HEADERS = ("Content-Type", "Content-Encoding", "Sforce-Query-Options")
+
+
+class Capture:
+    """While on, keeps each API request the sandbox gets: service, method, path, query, body.
+
+    It wraps both servers' WSGI apps (in front of the request log), so it sees requests in the
+    order they arrive. OAuth and control routes are left out, and so are credentials: only the
+    :data:`CAPTURED_HEADERS` are kept, and the query string is redacted as the request log's is.
+    The incremental floor (:mod:`bench.floor_incremental`) replays what it kept.
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._items: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.on = False
+        for thread in sandbox._servers:  # the sandbox offers no hook of its own; a ServerThread's
+            server = thread.server  # werkzeug server looks its ``app`` up at each request
+            server.app = self._wrap(server.app.name, server.app)  # type: ignore[attr-defined]
+
+    def _wrap(self, service: str, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        def recording(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if self.on and not path.startswith(("/_sandbox/", "/services/oauth2/")):
+                self._keep(service, path, environ)
+            return app(environ, start_response)
+
+        return recording
+
+    def _keep(self, service: str, path: str, environ: dict[str, Any]) -> None:
+        length = environ.get("CONTENT_LENGTH") or ""
+        body = environ["wsgi.input"].read(int(length)) if length.isdigit() else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # read again by the app
+        headers = {h: environ[key] for h in CAPTURED_HEADERS if (key := _environ_key(h)) in environ}
+        item = {
+            "service": service,
+            "method": environ.get("REQUEST_METHOD", "GET"),
+            "path": path,
+            "query": redact_query(environ.get("QUERY_STRING", "")),
+            "headers": headers,
+            "body": base64.b64encode(body).decode("ascii") if body else None,
+        }
+        with self._lock:
+            self._items.append(item)
+
+    def start(self) -> dict[str, Any]:
+        with self._lock:
+            self._items.clear()
+        self.on = True
+        return {}
+
+    def write(self, path: str) -> dict[str, Any]:
+        """Stop capturing; write the requests kept (a JSON list) to ``path``."""
+        self.on = False
+        with self._lock:
+            items, self._items = self._items, []
+        Path(path).write_text(json.dumps(items), encoding="utf-8")
+        return {"requests": len(items), "bodies": sum(1 for i in items if i["body"])}
+
+
+def _environ_key(header: str) -> str:
+    name = header.upper().replace("-", "_")
+    return name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
+
+
 def serve(sandbox: Sandbox, lines: Any, out: Any) -> None:
     """Answer commands from ``lines`` (an iterable of text lines) on ``out`` until ``stop``."""
     seeded = {c.id for c in sandbox.brevo.contact_store.all()}
+    capture = Capture(sandbox)
     for line in lines:
         if not line.strip():
             continue
@@ -178,6 +256,12 @@ def serve(sandbox: Sandbox, lines: Any, out: Any) -> None:
                 answer = _log(sandbox, int(command.get("since", 0)))
             elif op == "rss":
                 answer = {"rss_mb": _rss_mb()}
+            elif op == "cpu":
+                answer = {"cpu_seconds": cpu_seconds()}
+            elif op == "capture":
+                answer = capture.start()
+            elif op == "captured":
+                answer = capture.write(command["path"])
             else:
                 raise ValueError(f"unknown command {op!r}")
             answer["ok"] = True

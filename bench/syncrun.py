@@ -4,7 +4,8 @@
 STATE_DIR (its ``toolkit.toml`` points at the sandbox; the credentials are in its 0600 file),
 runs the integration once and prints one JSON line: the run's status, tasks and counts, the
 seconds the run took (``run_seconds``, from ``Toolkit.run`` called to returned), the seconds
-to import and open the toolkit, and the process's peak resident set size (``ru_maxrss``).
+to import and open the toolkit, the process's CPU seconds during the run (``run_cpu_seconds``,
+user + system) and its peak resident set size (``ru_maxrss``).
 With ``--profile``, pyinstrument records the run and writes its text report to FILE.
 """
 
@@ -17,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from .driver import cpu_seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,11 +42,13 @@ def main(argv: list[str] | None = None) -> int:
 
         profiler = Profiler(interval=0.005)
         profiler.start()
+    cpu = cpu_seconds()
     began = time.perf_counter()
     try:
         result = tk.run(args.name, full=args.full)
     finally:
         seconds = time.perf_counter() - began
+        cpu = cpu_seconds() - cpu
         if profiler is not None:
             profiler.stop()
             args.profile.write_text(
@@ -60,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rejected": result.rejected,
                 "message": result.message,
                 "run_seconds": seconds,
+                "run_cpu_seconds": cpu,
                 "open_seconds": opened,
                 "peak_rss_mb": peak_kb / 1024,
             }
