@@ -48,21 +48,35 @@ class PresenceTally:
         records: Salesforce records planned so far. unknown: their updates whose contact this
             run had not seen in Brevo (a check each). expected: records the Salesforce read
             brings in all, once its first answer said so (REST ``totalSize``).
+        page_records, page_unknown: the same for the latest page alone.
     """
 
     records: int = 0
     unknown: int = 0
     expected: int | None = None
+    page_records: int = 0
+    page_unknown: int = 0
 
     def expect(self, records: int) -> None:
         """The read will bring ``records`` in all."""
         self.expected = records
 
-    def projected(self) -> float:
-        """The run's checks in all, projected from the share of records seen so far."""
-        if not self.expected or self.records <= 0 or self.expected <= self.records:
-            return float(self.unknown)
-        return self.unknown * self.expected / self.records
+    def add_page(self, records: int, unknown: int) -> None:
+        """A page of ``records`` was planned; ``unknown`` of its updates need a check."""
+        self.records += records
+        self.unknown += unknown
+        self.page_records, self.page_unknown = records, unknown
+
+    def still_needed(self) -> float:
+        """Checks from the latest page on: its own, and the records still to come at its rate.
+
+        The read is in ``SystemModstamp`` order, so the records still to come resemble the latest
+        page more than the first ones (a re-read of the cursor's second comes first, unchanged).
+        Checks already made do not count: they are spent either way.
+        """
+        remaining = max(0, (self.expected or 0) - self.records)
+        rate = self.page_unknown / self.page_records if self.page_records > 0 else 0.0
+        return self.page_unknown + remaining * rate
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ write are looked up, by the cheaper of two ways (the run's API calls are what th
   reused by the later pages and by the deletion check (:mod:`.deletions`), when many are; only
   members missing from the list are then looked up one by one, to tell a deletion from a removal.
 
-The choice is made for the whole run, not page by page: the checks the run will need are
-projected from the share of Salesforce's records read so far (the REST query's ``totalSize``
-says how many will come), so that a first page with a few changes does not spend single
+The choice looks ahead, not at one page alone: the checks still needed are projected from the
+records still to come (the REST query's ``totalSize`` says how many) at the latest page's rate
+(:meth:`~.context.PresenceTally.still_needed`), so that a first page with a few changes does not spend single
 look-ups that the members' read then repeats (at 100,000 contacts with 1% changed, 90 look-ups
 and then the 197 pages of the list).
 
@@ -107,8 +107,8 @@ def ensure_present(ctx: SyncContext, writes: list[Write], *, records: int = 0) -
         for w in writes
         if w.kind == WriteKind.UPDATE and w.link is not None and w.link.state != LinkState.LEFT_LIST
     ]
-    ctx.presence.records += records
     if not todo:
+        ctx.presence.add_page(records, 0)
         return writes
     known: dict[str, bool] = {}  # sf_id -> on the list (present); absent: deleted in Brevo
     unknown = []
@@ -118,9 +118,9 @@ def ensure_present(ctx: SyncContext, writes: list[Write], *, records: int = 0) -
             known[write.sf_id] = _in_list(seen, list_id)
         else:
             unknown.append(write)
-    ctx.presence.unknown += len(unknown)
+    ctx.presence.add_page(records, len(unknown))
     pages = math.ceil(max(1, ctx.store.count_links(ctx.iid)) / LIST_PAGE)
-    if unknown and (ctx.members is not None or max(len(unknown), ctx.presence.projected()) > pages):
+    if unknown and (ctx.members is not None or ctx.presence.still_needed() > pages):
         members = list_members(ctx)
         known.update((w.sf_id, True) for w in unknown if w.link is not None and members.has(w.link))
         unknown = [w for w in unknown if w.sf_id not in known]
