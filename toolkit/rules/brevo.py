@@ -160,7 +160,7 @@ def _record(
         if spec.sf_type == "phone":
             if empty:
                 continue  # SPEC Y7: an emptied phone never blanks Brevo's attribute
-            digits = digit_count(str(value))
+            digits = digit_count(str(value)) if obj == "Lead" else 0  # Y9 is for Leads only
             if obj == "Lead" and not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
                 rejections.append(
                     Rejection(

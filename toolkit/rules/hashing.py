@@ -55,6 +55,8 @@ What a link keeps as ``synced`` and what the engine diffs field by field."""
 _NOT_DIGITS = re.compile(r"\D")
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BOOLEAN_WORDS = {"true": True, "false": False}
+# What json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds per call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _generic(value: Any) -> Any:
@@ -90,6 +92,8 @@ def _normalise(value: Any, kind: str | None, spec: MappedField | None) -> Any:
         return str(value).strip().lower()
     if kind == SMS:
         text = str(value).strip()
+        if text[:1] == "+" and text[1:].isascii() and text[1:].isdigit():
+            return text  # E.164 already (what to_brevo sends): the digits after "+" as they are
         digits = _NOT_DIGITS.sub("", text)
         return "+" + (digits[2:] if text.startswith("00") else digits)
     if kind == DATE:
@@ -157,8 +161,7 @@ def record_hash(values: MappingOf[str, object], mapping: Mapping | None = None) 
 
 def canonical_hash(canonical: MappingOf[str, object]) -> str:
     """sha256 (hex) of values that are canonical already (:func:`canonical_values`' output)."""
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(canonical).encode("utf-8")).hexdigest()
 
 
 def brevo_values(item: BrevoRow | BrevoContact, mapping: Mapping) -> dict[str, object]:

@@ -257,11 +257,12 @@ def plan_page(
     ]
     ready = {row_id(row): (row, item) for row, item in zip(rows, page.prepared)}
     keepers = _email_keepers(rows, by_record, links, owners.same)
+    names = {r["Id"]: record_name(r) for r in records}  # each write is made with its record's name
     for record in records:
         sf_id, link = record["Id"], links.get(record["Id"])
         if record.get("IsDeleted"):
             if link is not None and link.state not in _NOTHING_TO_DELETE:
-                plan.writes.append(Write(WriteKind.DELETE, sf_id, link=link))
+                plan.writes.append(Write(WriteKind.DELETE, sf_id, link=link, name=names[sf_id]))
             continue
         if record.get("IsConverted"):  # L1: read-only now; its Contact takes the Brevo contact over
             plan.notes["converted"] += 1
@@ -300,6 +301,7 @@ def plan_page(
             held.get(sf_id, set()),
             sf_modified=record.get("SystemModstamp"),
             encoded=item.encoded,
+            name=names[sf_id],
         )
         if write is None:
             plan.notes["unchanged"] += 1
@@ -314,11 +316,12 @@ def plan_page(
                     takes_over=lead,
                     encoded=write.encoded,
                     flags=write.flags,
+                    name=write.name,
                 )
             )
         else:
             plan.writes.append(write)
-    _name(plan, {r["Id"]: r for r in records})
+    _name(plan, names)
     return plan
 
 
@@ -329,16 +332,14 @@ def record_name(record: SfRecord | None) -> str | None:
     return person_name(record.get("FirstName"), record.get("LastName"))
 
 
-def _name(plan: PagePlan, records: MappingOf[str, SfRecord]) -> None:
-    """Give the plan's rejections and writes the name of their record (the reports show it)."""
-    names = {sf_id: record_name(record) for sf_id, record in records.items()}
+def _name(plan: PagePlan, names: MappingOf[str, str | None]) -> None:
+    """Give the plan's rejections the name of their record (the reports show it)."""
     plan.rejections = [
         replace(r, record_name=names.get(r.record_id))
         if r.record_name is None and names.get(r.record_id)
         else r
         for r in plan.rejections
     ]
-    plan.writes = [replace(w, name=names.get(w.sf_id)) if names.get(w.sf_id) else w for w in plan.writes]
 
 
 def _first(links: list[Link] | None) -> Link | None:
@@ -422,11 +423,13 @@ def _change(
     *,
     sf_modified: str | None,
     encoded: bytes | None = None,
+    name: str | None = None,
 ) -> Write | None:
     """The write of one row against its link and its Brevo change (``None``: unchanged).
 
     Settles a conflict with a Brevo change in ``plan.settled``/``plan.conflicts``; fields held
-    back are left out of the written row (a copy: ``row`` is not changed).
+    back are left out of the written row (a copy: ``row`` is not changed). ``name`` is the
+    record's (:func:`record_name`), given to the write as it is made.
     """
     sf_id = row_id(row)
     if link is None:
@@ -439,6 +442,7 @@ def _change(
             values,
             encoded=encoded if plain is row else None,
             flags=_flags(plain, values, None, set(written_keys(plain))),
+            name=name,
         )
     changed = changed_keys(values, link.synced, written_keys(row))
     row = {**row, "attributes": dict(row["attributes"])}  # a copy: fields may be left out
@@ -467,11 +471,13 @@ def _change(
             link,
             values,
             flags=_flags(plain, values, None, set(written_keys(plain))),
+            name=name,
         )
     if link.state == LinkState.SUSPENDED:
         if brevo_change is not None:  # Y6: Brevo edits made while suspended stay skipped
             plan.settled[sf_id] = Settlement(ignore=True)
-        return _update(row, values, link, changed | set(written_keys(row)))  # the e-mail is back: sync again
+        # The e-mail is back: sync again.
+        return _update(row, values, link, changed | set(written_keys(row)), name)
     if brevo_change is not None:
         overlap = changed & brevo_changed  # different values: a conflict
         if overlap:
@@ -497,10 +503,10 @@ def _change(
     # A Brevo value Salesforce refused earlier (open rejection, e.g. Y5) is not overwritten as a
     # side effect of another field's update, whether or not this run re-read the contact.
     _drop(row, held - changed)
-    return _update(row, values, link, changed) if changed else None
+    return _update(row, values, link, changed, name) if changed else None
 
 
-def _update(row: BrevoRow, values: CanonicalValues, link: Link, changed: set[str]) -> Write:
+def _update(row: BrevoRow, values: CanonicalValues, link: Link, changed: set[str], name: str | None) -> Write:
     synced = link.synced or {}
     cleared = tuple(
         sorted(
@@ -524,6 +530,7 @@ def _update(row: BrevoRow, values: CanonicalValues, link: Link, changed: set[str
         cleared,
         flags=flags,
         imported=not flags or bool(changed - flags.keys()),
+        name=name,
     )
 
 
