@@ -295,6 +295,22 @@ def test_links_bulk_upsert_and_lookup_of_100000(
             )
 
 
+def test_link_keys_are_every_link_s_id_brevo_id_and_state(store: Store, integration: int) -> None:
+    """Y10: the deletion check scans every link's keys without its synced values."""
+    store.upsert_links(
+        Link(
+            integration,
+            f"003{n:04d}",
+            brevo_id=n if n % 3 else None,
+            state=list(LinkState)[n % len(LinkState)],
+        )
+        for n in range(40)
+    )
+    keys = list(store.iter_link_keys(integration, batch=7))
+    assert keys == [(link.sf_id, link.brevo_id, link.state) for link in store.iter_links(integration)]
+    assert all(type(key.state) is LinkState for key in keys) and len(keys) == 40
+
+
 def test_cursors_set_get_clear(store: Store, integration: int) -> None:
     store.set_cursor(integration, "salesforce", "a")
     store.set_cursor(integration, "salesforce", "b")

@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeAlias
 
 from toolkit.exceptions import FatalApiError, RetriableApiError
@@ -35,6 +35,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 BREVO_MAX_IMPORT_BYTES = 10 * 1024 * 1024
+IMPORT_BLACKLISTS = {"emailBlacklisted": "emailBlacklist", "smsBlacklisted": "smsBlacklist"}
+"""A contact's blacklist flag -> the import's option that sets it on every row (definition
+``requestContactImport``: ``emailBlacklist`` "To blacklist all the contacts for email",
+``smsBlacklist`` likewise; both default false). An import item itself has no flags."""
 DEFAULT_IMPORT_BYTES = 8_000_000
 _REASONS = {
     "invalid_emails": "invalid e-mail address",
@@ -78,13 +82,17 @@ def import_bodies(
     update_existing: bool = True,
     empty_attributes: bool = False,
     max_bytes: int = DEFAULT_IMPORT_BYTES,
+    blacklist: Collection[str] = (),
 ) -> Iterator[bytes]:
     """Encode rows into ``POST /contacts/import`` JSON bodies of at most ``max_bytes`` each.
+
+    ``blacklist`` names flags (``emailBlacklisted``, ``smsBlacklisted``) the import sets on every
+    row (:data:`IMPORT_BLACKLISTS`).
 
     Raises:
         ValueError: ``max_bytes`` above Brevo's 10 MB, no list, or one row bigger than a request.
     """
-    head, tail = _envelope(list_ids, update_existing, empty_attributes, max_bytes)
+    head, tail = _envelope(list_ids, update_existing, empty_attributes, max_bytes, blacklist)
     for chunk in _chunks(rows, max_bytes - len(head) - len(tail)):
         yield head + b",".join(chunk) + tail
 
@@ -96,29 +104,42 @@ def body_row_counts(
     update_existing: bool = True,
     empty_attributes: bool = False,
     max_bytes: int = DEFAULT_IMPORT_BYTES,
+    blacklist: Collection[str] = (),
 ) -> list[int]:
     """How many rows each body of :func:`import_bodies` would hold, without building the bodies.
 
     Lets a caller fill imports across several pages of records: send the rows of the full
     bodies, keep the last body's rows for the next page.
     """
-    head, tail = _envelope(list_ids, update_existing, empty_attributes, max_bytes)
+    head, tail = _envelope(list_ids, update_existing, empty_attributes, max_bytes, blacklist)
     return [len(chunk) for chunk in _chunks(rows, max_bytes - len(head) - len(tail))]
 
 
 def _envelope(
-    list_ids: list[int], update_existing: bool, empty_attributes: bool, max_bytes: int
+    list_ids: list[int],
+    update_existing: bool,
+    empty_attributes: bool,
+    max_bytes: int,
+    blacklist: Collection[str] = (),
 ) -> tuple[bytes, bytes]:
     if max_bytes > BREVO_MAX_IMPORT_BYTES:
         raise ValueError(f"max_bytes must not exceed Brevo's limit of {BREVO_MAX_IMPORT_BYTES} bytes")
     if not list_ids:
         raise ValueError("list_ids must name at least one list")
+    unknown = set(blacklist) - IMPORT_BLACKLISTS.keys()
+    if unknown:
+        raise ValueError(f"an import sets no flag {sorted(unknown)}")
+    options = "".join(f',"{IMPORT_BLACKLISTS[flag]}":true' for flag in sorted(blacklist))
     tail = (
         f'],"listIds":{json.dumps([int(i) for i in list_ids])},'
         f'"updateExistingContacts":{json.dumps(update_existing)},'
-        f'"emptyContactsAttributes":{json.dumps(empty_attributes)}}}'
+        f'"emptyContactsAttributes":{json.dumps(empty_attributes)}{options}}}'
     ).encode()
     return b'{"jsonBody":[', tail
+
+
+_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every row: ``json.dumps`` with options builds a new one per call."""
 
 
 def encode_row(row: ImportRow) -> bytes:
@@ -133,7 +154,7 @@ def encode_row(row: ImportRow) -> bytes:
         # ImportContactsRequestJsonBodyItem; the definition's requestContactImport jsonBody): other
         # keys a row carries (B8's blacklist flags, set by a batch update) stay out of the import.
         plain = {k: v for k, v in plain.items() if k in _ROW_KEYS}
-    return json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ROW_ENCODER.encode(plain).encode("utf-8")
 
 
 def as_encoded(row: ImportRow | bytes) -> bytes:
@@ -176,6 +197,7 @@ class ImportsMixin(BrevoApi):
         update_existing: bool = True,
         empty_attributes: bool = False,
         max_bytes: int = DEFAULT_IMPORT_BYTES,
+        blacklist: Collection[str] = (),
     ) -> list[int]:
         """Upsert contacts into lists with as few imports as fit under ``max_bytes`` each.
 
@@ -189,6 +211,8 @@ class ImportsMixin(BrevoApi):
             update_existing: update contacts that exist (Brevo's ``updateExistingContacts``).
             empty_attributes: let empty values erase stored ones (``emptyContactsAttributes``).
             max_bytes: largest JSON body per request (Brevo refuses more than 10 MB).
+            blacklist: blacklist flags set on every row (``emailBlacklisted``, ``smsBlacklisted``:
+                the import's ``emailBlacklist``/``smsBlacklist``); none by default.
 
         Returns:
             The process ids, in the order the requests were sent; see :meth:`wait_process`.
@@ -200,6 +224,7 @@ class ImportsMixin(BrevoApi):
             update_existing=update_existing,
             empty_attributes=empty_attributes,
             max_bytes=max_bytes,
+            blacklist=blacklist,
         ):
             answer = self._json("POST", "/contacts/import", data=body, idempotent=True)
             process_ids.append(self._field(answer, "processId", int, method="POST", path="/contacts/import"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from toolkit.rules.rejection import Direction, Rejection
 from toolkit.schedules import DEFAULT_SCHEDULE
@@ -36,6 +36,7 @@ __all__ = [
     "JsonObject",
     "LINK_STATES",
     "Link",
+    "LinkKey",
     "LinkState",
     "OBJECTS",
     "REJECTION_STATES",
@@ -264,6 +265,15 @@ class Integration:
     def paused(self) -> bool:
         """Stopped by a person (:attr:`StopReason.PAUSED`): it runs again once resumed."""
         return self.status == IntegrationStatus.STOPPED and self.stop_reason == StopReason.PAUSED
+
+
+class LinkKey(NamedTuple):
+    """A link's keys and state without its synced values: what a scan over every link needs
+    (:meth:`~toolkit.store.links.LinksMixin.iter_link_keys`)."""
+
+    sf_id: str
+    brevo_id: int | None
+    state: LinkState
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..exceptions import ConfigError, MappingError
 from ..quota import STOP_REASON
 from ..salesforce import SalesforceClient
-from ..store import Conflict, Direction, Integration, Link, LinkState, Rejection, RunStatus, Store
+from ..store import Conflict, Direction, Integration, Link, LinkKey, LinkState, Rejection, RunStatus, Store
 from ..store.reporting import redact_row
 from .model import Outcome, Sample
 from .plan import RULE_LEFT_LIST, PlanSettings
@@ -105,7 +105,7 @@ class BrevoMembers:
     ids: set[int]
     pages: int
 
-    def has(self, link: Link) -> bool:
+    def has(self, link: Link | LinkKey) -> bool:
         """Whether the link's contact is a member (by EXT_ID, or by its Brevo id when known)."""
         return link.sf_id in self.ext_ids or (link.brevo_id is not None and link.brevo_id in self.ids)
 

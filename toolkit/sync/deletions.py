@@ -71,12 +71,14 @@ class Gone:
 def _gone(ctx: SyncContext) -> Gone:
     """Links whose Brevo contact no longer exists, and active links whose contact left the list."""
     members = list_members(ctx)
-    candidates = [
-        link
-        for link in ctx.store.iter_links(ctx.iid)
-        if link.sf_id not in ctx.gone_in_brevo
-        and (link.state == LinkState.LEFT_LIST or (link.state == LinkState.ACTIVE and not members.has(link)))
+    keys = [
+        key.sf_id
+        for key in ctx.store.iter_link_keys(ctx.iid)  # every link: keys only, no synced values
+        if key.sf_id not in ctx.gone_in_brevo
+        and (key.state == LinkState.LEFT_LIST or (key.state == LinkState.ACTIVE and not members.has(key)))
     ]
+    found_links = ctx.store.links_by_sf_ids(ctx.iid, keys)
+    candidates = [found_links[sf_id] for sf_id in keys if sf_id in found_links]
     found = look_up(ctx, [link.sf_id for link in candidates])
     gone = [link for link in candidates if found[link.sf_id] is None]
     left = [link for link in candidates if link.state == LinkState.ACTIVE and found[link.sf_id] is False]
