@@ -31,16 +31,16 @@ def _soql(mapping: dict[str, Any]) -> str:
     return f"SELECT {', '.join(fields)} FROM Contact"
 
 
-def minimum_calls(records: int, imports: int, unsubscribes: int = 0) -> dict[str, int]:
+def minimum_calls(records: int, imports: int) -> dict[str, int]:
     """The fewest API calls an initial load of ``records`` can make.
 
     Salesforce: a Bulk API 2.0 job (create, one poll) and one results call per 50,000 records.
     Brevo: the rows in imports of up to 8 MB (``imports``, cut over the whole load), and one
-    poll of each import's process; with B8 (on for a new integration) the ``unsubscribes``
-    (opted-out records) get their blacklist flag in batch updates of 100 contacts.
+    poll of each import's process. With B8 (on for a new integration) the opted-out records'
+    rows are imports of their own, whose ``emailBlacklist`` sets the flag (no call per contact):
+    :func:`bench.host._floor_bodies` counts them in ``imports``.
     """
-    flags = math.ceil(unsubscribes / 100)
-    return {"salesforce": 2 + max(1, math.ceil(records / BULK_PAGE)), "brevo": 2 * imports + flags}
+    return {"salesforce": 2 + max(1, math.ceil(records / BULK_PAGE)), "brevo": 2 * imports}
 
 
 def _floor(host: Host, state: dict[str, Any], work: Path, *, packed: bool) -> dict[str, Any]:
@@ -128,9 +128,7 @@ def initial_sync(
     )
     (work / "minimum.bin").unlink()
     last = runs[-1]
-    minimum = minimum_calls(
-        records, int(whole["imports"]), int(last["counts"].get("unsubscribes_to_brevo", 0))
-    )
+    minimum = minimum_calls(records, int(whole["imports"]))
     ratios = [r["run_seconds"] / f["seconds"] for f, r in zip(floors, runs, strict=True)]
     return {
         "records": records,

@@ -72,16 +72,18 @@ def _floor_bodies(
 ) -> dict[str, Any]:
     """Write the ``POST /contacts/import`` bodies of an initial load to ``path``.
 
-    The rows are the toolkit's own (``rules.to_brevo`` over the records in Bulk API order), cut
-    per Bulk results page when ``per_page`` (as the engine imports a page at a time), otherwise
-    over the whole load (imported after the last page). Each body is written as its page's
-    index (6 digits), its length (10 digits) and its bytes.
+    The rows are the toolkit's own (``rules.to_brevo`` over the records in Bulk API order, with
+    B8's blacklist flags as a new integration has them), cut per Bulk results page when
+    ``per_page`` (as the engine imports a page at a time), otherwise over the whole load
+    (imported after the last page). Opted-out records' rows go into imports of their own that
+    set the flag (``emailBlacklist``), as the toolkit sends them. Each body is written as its
+    page's index (6 digits), its length (10 digits) and its bytes.
     """
     from toolkit import rules
     from toolkit.brevo.imports import import_bodies
-    from toolkit.mapping.types import Mapping
+    from toolkit.mapping.types import BLACKLIST_FLAGS, Mapping
 
-    parsed = Mapping.from_json(mapping)
+    parsed = Mapping.from_json(mapping).with_unsubscribes()
     records = sandbox.salesforce.records(sobject)
     chunks = [records[i : i + page] for i in range(0, len(records), page)] if per_page else [records]
     count = size = rows_total = 0
@@ -89,10 +91,15 @@ def _floor_bodies(
         for index, chunk in enumerate(chunks):
             rows, _ = rules.to_brevo(chunk, parsed, object=sobject)
             rows_total += len(rows)
-            for body in import_bodies(rows, list_ids=[list_id], max_bytes=max_bytes):
-                fh.write(f"{index if per_page else LAST_PAGE:06d}{len(body):010d}".encode() + body)
-                count += 1
-                size += len(body)
+            groups: dict[frozenset[str], list[Any]] = {}
+            for row in rows:
+                flags = frozenset(k for k in BLACKLIST_FLAGS if row.get(k) is True)
+                groups.setdefault(flags, []).append(row)
+            for flags, group in sorted(groups.items(), key=lambda item: (not item[0], sorted(item[0]))):
+                for body in import_bodies(group, list_ids=[list_id], max_bytes=max_bytes, blacklist=flags):
+                    fh.write(f"{index if per_page else LAST_PAGE:06d}{len(body):010d}".encode() + body)
+                    count += 1
+                    size += len(body)
     return {"imports": count, "bytes": size, "rows": rows_total, "records": len(records)}
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 __all__ = [
     "TimestampError",
@@ -131,4 +132,11 @@ def canonical_salesforce_datetime(text: str) -> str:
     """
     if len(text) == 28 and text[19] == "." and text.endswith("+0000") and text[10] == "T":
         return text
+    return _converted_salesforce_datetime(text)
+
+
+@lru_cache(maxsize=65_536)
+def _converted_salesforce_datetime(text: str) -> str:
+    """A Bulk CSV datetime in the REST form. Cached: the records of one load or DML batch share
+    their timestamps (at 100,000 Bulk records, 2.7 of the run's 8 s reading the CSV went here)."""
     return format_salesforce_datetime(parse_salesforce_datetime(text))

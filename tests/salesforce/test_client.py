@@ -3,6 +3,7 @@ re-authentication and error mapping, SOQL escaping. Calls are counted in the san
 
 from __future__ import annotations
 
+import io
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from toolkit.salesforce import (
     RetryPolicy,
     SalesforceClient,
     TokenSet,
+    bulk,
     client_credentials,
     make_session,
     soql_datetime,
@@ -121,6 +123,38 @@ def test_bulk_pages_are_typed_like_the_rest_api(big: Sandbox) -> None:
     )
     values = [r[f] for r in bulk.values() for f in COMPARED]
     assert {bool, float, str, type(None)} <= {type(v) for v in values}
+
+
+def test_bulk_pages_in_parts_give_the_same_records_with_the_same_calls(big: Sandbox) -> None:
+    client = connect(big)
+    soql = f"SELECT {', '.join(COMPARED)} FROM Contact"
+    whole = [r for page in client.bulk_query_pages(soql, max_records=2000, poll_seconds=0.05) for r in page]
+    big.log.clear()
+    parts = list(client.bulk_query_pages(soql, max_records=2000, poll_seconds=0.05, chunk_records=700))
+    # Each results page of 2,000 comes in parts of at most 700 records (none spans two pages).
+    assert [len(p) for p in parts] == [700, 700, 600, 700, 700, 600, 700, 300]
+    assert len([e for e in big.log.entries("salesforce") if e.path.endswith("/results")]) == 3
+    key = "SystemModstamp"  # the job's own second, milliseconds or not (see above)
+    assert [{**r, key: r[key][:19]} for p in parts for r in p] == [{**r, key: r[key][:19]} for r in whole]
+
+
+def test_bulk_results_page_decoded_as_requests_decodes_its_text() -> None:
+    text = (
+        '"Id","LastName","City__c"\n"003A","Müller","Zürich\x00"\n"003B","Ørsted",""\n"003C","李","a\r\nb"\n'
+    )
+    types = {"id": "id", "lastname": "string", "city__c": "string"}
+    for encoding in ("utf-8", "utf-16", "latin-1"):
+        content = text.encode(encoding, errors="replace")
+        expected = str(content, encoding, errors="replace").replace("\x00", "")
+        records = list(bulk._records(bulk._page_lines(content, encoding), types))
+        assert records == list(bulk._records(io.StringIO(expected), types))
+    utf8 = list(bulk._records(bulk._page_lines(text.encode(), "utf-8"), types))
+    assert utf8 == [
+        {"Id": "003A", "LastName": "Müller", "City__c": "Zürich"},
+        {"Id": "003B", "LastName": "Ørsted", "City__c": None},
+        {"Id": "003C", "LastName": "李", "City__c": "a\r\nb"},
+    ]
+    assert list(bulk._records(bulk._page_lines(b"", "utf-8"), types)) == []
 
 
 def test_failed_bulk_job_raises_fatal(small: Sandbox) -> None:

@@ -4,6 +4,7 @@ import bodies counted without being built, and rejections counted in SQL for the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from bench.history import write_history
 from toolkit import audit
 from toolkit.brevo.imports import body_row_counts, import_bodies
 from toolkit.store import RejectionState, Store
-from toolkit.sync.batches import ImportPace, Pipeline, Planned
+from toolkit.sync.batches import ImportPace, Pipeline, Planned, import_blacklist
 from toolkit.sync.plan import Write, WriteKind
 
 
@@ -72,6 +73,46 @@ def test_packing_sends_the_fewest_imports_and_keeps_one_batch_in_flight() -> Non
         in_flight += 1 if kind == "send" else -1
         assert 0 <= in_flight <= 1
     assert in_flight == 0
+
+
+def _flagged_page(start: int, count: int, every: int) -> Planned:
+    """Like :func:`_page`, every ``every``-th record opted out of e-mail (B8)."""
+    page = _page(start, count)
+    page.work = [
+        dataclasses.replace(w, flags={"emailBlacklisted": True}) if (start + i) % every == 0 else w
+        for i, w in enumerate(page.work)
+    ]
+    return page
+
+
+def _imports(batch: Planned) -> list[tuple[frozenset[str], int]]:
+    """The imports a batch makes: (blacklist flags, rows) per body, as the engine groups them."""
+    groups: dict[frozenset[str], list[Any]] = {}
+    for write in batch.import_writes():
+        groups.setdefault(import_blacklist(write), []).append(batch.row_of(write))
+    return [
+        (flags, count)
+        for flags, rows in groups.items()
+        for count in body_row_counts(rows, list_ids=[7], max_bytes=80_000, blacklist=flags)
+    ]
+
+
+def test_b8_packing_fills_the_opted_out_rows_own_imports_across_pages_as_the_others() -> None:
+    recorder = Recorder()
+    flow = Pipeline(recorder.send, recorder.finish, pack=True, list_ids=[7], max_bytes=80_000)
+    for start in range(0, 6000, 300):  # 6,000 rows, a tenth opted out; a body holds about 480
+        flow.add(_flagged_page(start, 300, every=10))
+    flow.close()
+    sent = [w.sf_id for batch in recorder.sent for w in batch.work]
+    assert sorted(sent) == sorted(w.sf_id for start in range(0, 6000, 300) for w in _page(start, 300).work)
+    imports = [item for batch in recorder.sent for item in _imports(batch)]
+    flagged = [rows for flags, rows in imports if flags == {"emailBlacklisted"}]
+    plain = [rows for flags, rows in imports if not flags]
+    assert sum(flagged) == 600 and sum(plain) == 5400
+    # the fewest imports: as many as the rows of each kind fill, not one opted-out import a batch
+    assert len(flagged) == len(body_row_counts([_row(n) for n in range(600)], list_ids=[7], max_bytes=80_000))
+    assert len(plain) == len(body_row_counts([_row(n) for n in range(5400)], list_ids=[7], max_bytes=80_000))
+    assert len(recorder.sent) > len(flagged)  # so the opted-out rows waited for later batches
 
 
 def test_knowing_the_load_size_packing_cuts_as_many_imports_of_even_size_and_sends_the_first_sooner() -> None:

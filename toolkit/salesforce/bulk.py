@@ -11,11 +11,13 @@ its all-in-one ``query`` generator can neither resume a page nor report progress
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -57,13 +59,13 @@ def typed_value(text: str, field_type: str | None) -> Any:
     return text
 
 
-def _rows(text: str, types: Mapping[str, str]) -> list[dict[str, Any]]:
-    reader = csv.reader(io.StringIO(text.replace("\x00", "")))
+def _records(lines: Iterable[str], types: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+    """The records of a results page's CSV lines, typed (parent fields nested), one at a time."""
+    reader = csv.reader(line.replace("\x00", "") for line in lines)
     header = next(reader, None)
     if not header:
-        return []
+        return
     kinds = [types.get(name.lower()) for name in header]
-    out: list[dict[str, Any]] = []
     for row in reader:
         record: dict[str, Any] = {}
         for name, kind, value in zip(header, kinds, row):
@@ -79,8 +81,13 @@ def _rows(text: str, types: Mapping[str, str]) -> list[dict[str, Any]]:
         for key, value in record.items():
             if isinstance(value, dict) and all(v is None for v in _leaves(value)):
                 record[key] = None
-        out.append(record)
-    return out
+        yield record
+
+
+def _page_lines(content: bytes, encoding: str) -> io.TextIOWrapper:
+    """A page's CSV lines, decoded as they are read, as ``requests``' ``Response.text`` decodes
+    the whole (undecodable bytes replaced), split at ``\n`` only as ``io.StringIO`` splits it."""
+    return io.TextIOWrapper(io.BytesIO(content), encoding=encoding, errors="replace", newline="\n")
 
 
 def _leaves(node: dict[str, Any]) -> Iterator[Any]:
@@ -103,8 +110,14 @@ def bulk_query_pages(
     timeout_seconds: float = 3600.0,
     sleep: Callable[[float], None] = time.sleep,
     on_complete: Callable[[dict[str, Any]], None] | None = None,
+    chunk_records: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Run a Bulk API 2.0 query job and yield its results page by page.
+
+    A page is held as the CSV bytes it came as and turned into records as they are yielded:
+    with ``chunk_records``, a page of 50,000 records is yielded in lists of at most that many,
+    so that memory never holds the whole page as records (a record's dict takes several times
+    its CSV line).
 
     Args:
         funnel: the call funnel.
@@ -118,6 +131,8 @@ def bulk_query_pages(
         timeout_seconds: give up (and abort the job) if it is not complete by then.
         on_complete: called with the completed job's info (``numberRecordsProcessed``: the
             records the pages will hold) before the first page is read.
+        chunk_records: yield each page in lists of at most this many records (in page order);
+            ``None``: one list per page.
 
     Raises:
         FatalApiError: the job failed or was aborted (``code`` ``BULK_JOB_FAILED``/``_ABORTED``).
@@ -173,15 +188,20 @@ def bulk_query_pages(
         on_complete(info)
     locator = ""
     while True:
-        text, locator = funnel.call(
+        content, encoding, locator = funnel.call(
             partial(_results_page, path=f"{path}/results", locator=locator, max_records=max_records),
             method="GET",
             path=f"{path}/results",
         )
-        rows = _rows(text, field_types)
-        del text  # the CSV text is not kept while the caller works and the next page downloads
-        yield rows
-        del rows
+        records = _records(_page_lines(content, encoding), field_types)
+        del content  # the reader holds it until the page is read, no longer
+        if chunk_records is None:
+            yield list(records)
+        else:
+            while chunk := list(itertools.islice(records, chunk_records)):
+                yield chunk
+                del chunk  # not kept while the caller works and the next part is parsed
+        del records
         if not locator:
             return
 
@@ -193,12 +213,14 @@ def _job(answer: Any) -> dict[str, Any]:
     return answer
 
 
-def _results_page(sf: Salesforce, *, path: str, locator: str, max_records: int) -> tuple[str, str]:
-    """One CSV results page and the locator of the next (``""`` after the last).
+def _results_page(sf: Salesforce, *, path: str, locator: str, max_records: int) -> tuple[bytes, str, str]:
+    """One CSV results page as bytes, their encoding, and the locator of the next (``""`` after the last).
 
-    ``Sforce-Locator`` is required to go on (its absence reads as "no more pages" only when the
-    page says so with the string ``null``); ``Sforce-NumberOfRecords``, which the API documents
-    too, is not needed and may be missing.
+    The encoding is the one ``requests`` decodes ``Response.text`` with (the ``Content-Type``'s
+    charset, else a guess from the bytes, else UTF-8); the bytes are decoded as they are parsed
+    (:func:`_page_lines`), never held twice as text. ``Sforce-Locator`` is required to go on
+    (its absence reads as "no more pages" only when the page says so with the string ``null``);
+    ``Sforce-NumberOfRecords``, which the API documents too, is not needed and may be missing.
     """
     params: dict[str, Any] = {"maxRecords": max_records}
     if locator:
@@ -211,4 +233,10 @@ def _results_page(sf: Salesforce, *, path: str, locator: str, max_records: int) 
     if "Sforce-Locator" not in response.headers:
         raise KeyError("Sforce-Locator")
     following = response.headers["Sforce-Locator"]
-    return response.text, "" if following in ("", "null") else following
+    content = response.content
+    encoding = (response.encoding or (response.apparent_encoding if content else None)) or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:  # as Response.text does with an unknown charset
+        encoding = "utf-8"
+    return content, encoding, "" if following in ("", "null") else following

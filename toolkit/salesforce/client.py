@@ -264,6 +264,7 @@ class SalesforceClient:
         poll_seconds: float = 0.5,
         field_types: dict[str, str] | None = None,
         on_complete: Callable[[dict[str, Any]], None] | None = None,
+        chunk_records: int | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield a Bulk API 2.0 query's results page by page, typed like the REST API's records.
 
@@ -272,6 +273,8 @@ class SalesforceClient:
                 caller knows them (a stored mapping does): saves the describe call.
             on_complete: called with the completed job's info (its ``numberRecordsProcessed``)
                 before the first page is read.
+            chunk_records: yield each page in lists of at most this many records, turned into
+                records only as they are yielded (a page of 50,000 is never held as records).
 
         Raises:
             FatalApiError: the job failed or was aborted.
@@ -291,6 +294,7 @@ class SalesforceClient:
             poll_seconds=poll_seconds,
             sleep=self._sleep,
             on_complete=on_complete,
+            chunk_records=chunk_records,
         )
 
     def count(self, sobject: str, where: str | None = None, *, include_deleted: bool = False) -> int:

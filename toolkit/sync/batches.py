@@ -18,15 +18,18 @@ cut inside a page, so the cursor committed with it is exact, and an incremental 
 thousand changes makes one import instead of one per page.
 
 Each import's process is polled once it should be done (:class:`ImportPace`): the wait comes
-from an estimate of Brevo's speed, lowered during the run whenever a poll came too early.
+from an estimate of Brevo's speed, lowered during the run whenever a poll came too early, and
+set from Brevo's own times of the imports where its processes give them.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -35,15 +38,35 @@ from toolkit.rules.base import BrevoRow, row_id
 
 from ..brevo.imports import ImportRow, as_encoded, body_row_counts
 from ..store import Conflict, Link, LinkState, Rejection
-from .plan import Write
+from ..timestamps import TimestampError, parse_brevo_datetime
+from .plan import Write, WriteKind
 from .prepare import SyncedLink
 
 if TYPE_CHECKING:
     from ..brevo import BrevoClient
 
-__all__ = ["ImportPace", "Pipeline", "Planned", "Sent", "await_imports"]
+__all__ = [
+    "ImportPace",
+    "Pipeline",
+    "Planned",
+    "Sent",
+    "await_imports",
+    "import_blacklist",
+    "process_seconds",
+]
 
 log = logging.getLogger(__name__)
+
+PACE_LATENCY = 0.2
+"""Seconds an import takes besides its rows (the wait is this plus the rows at the estimated speed)."""
+PACE_MARGIN = 1.15
+"""The wait, as a multiple of what Brevo's times showed: its speed varies from one import to the
+next (on the sandbox with the load of the machine), and a poll that comes too soon is a call."""
+PACE_MEMORY = 3
+"""Timed imports the estimate remembers: it follows the slowest of them."""
+PACE_MIN_SECONDS = 1.0
+"""Brevo's times of a shorter import are not learnt from: its latency, not its rows, took the time."""
+_FRACTION = re.compile(r"\d:\d{2}[.,]\d")
 
 H = TypeVar("H")
 """What sending a batch returns and committing it takes (:class:`Sent` in the engine)."""
@@ -59,9 +82,11 @@ class Planned:
             {Salesforce Id: detail}); records: links of records never written (a superseded Lead).
         cursor: the Salesforce cursor to commit with the batch (REST pages), if any.
         encoded: import rows already encoded (:func:`~toolkit.brevo.imports.encode_row`), by
-            Salesforce Id; worked out while planning, so that packing and sending reuse them.
+            Salesforce Id; worked out while planning, so that packing and sending reuse them,
+            and dropped once the batch is sent.
         links: what each written row's link will hold (synced values, hash), by Salesforce Id;
-            worked out while planning, so the commit after Brevo's confirmation is quick.
+            worked out once the batch is sent, while Brevo imports it, so that the commit after
+            Brevo's confirmation is quick (and a batch still filling does not hold them).
     """
 
     work: list[Write] = field(default_factory=list)
@@ -85,6 +110,28 @@ class Planned:
         self.cursor = other.cursor or self.cursor
         self.encoded.update(other.encoded)
         self.links.update(other.links)
+
+    def import_writes(self) -> list[Write]:
+        """The writes whose row is imported, in order (see :meth:`import_rows`)."""
+        return [w for w in self.work if w.row is not None and w.imported]
+
+    def row_of(self, write: Write) -> ImportRow | bytes:
+        """A write's import row, encoded where planning encoded it."""
+        assert write.row is not None
+        return self.encoded.get(write.sf_id) or write.row
+
+    def split_off(self, later: set[str]) -> Planned:
+        """Move the imported writes of ``later`` (Salesforce Ids) to a new batch, returned; the
+        rest (and everything else the commit records) stays."""
+        rest = Planned([w for w in self.work if w.sf_id in later and w.row is not None and w.imported])
+        moved = {w.sf_id for w in rest.work}
+        self.work = [w for w in self.work if w.sf_id not in moved]
+        for sf_id in moved:  # each half keeps only its own rows' data
+            if sf_id in self.encoded:
+                rest.encoded[sf_id] = self.encoded.pop(sf_id)
+            if sf_id in self.links:
+                rest.links[sf_id] = self.links.pop(sf_id)
+        return rest
 
     def split(self, rows: int) -> Planned:
         """Keep the work up to the ``rows``-th import row (and everything else); return the rest."""
@@ -117,6 +164,7 @@ class Sent:
         planned: the batch. rows: the rows imported. process_ids: Brevo's import processes.
         sent_at: ``time.monotonic()`` when the imports were sent.
         problems: refusals known already (direct updates), by Salesforce Id: ``(code, reason)``.
+        flagged: writes whose B8 blacklist flags their import set (no batch update after it).
     """
 
     planned: Planned
@@ -124,28 +172,79 @@ class Sent:
     process_ids: list[int]
     sent_at: float
     problems: dict[str, tuple[str, str]] = field(default_factory=dict)
+    flagged: frozenset[str] = frozenset()
+
+
+def import_blacklist(write: Write) -> frozenset[str]:
+    """The B8 blacklist flags an import of the write's row can set itself (none: a plain import).
+
+    An import sets a flag on every row it holds (``emailBlacklist``/``smsBlacklist``,
+    :data:`~toolkit.brevo.imports.IMPORT_BLACKLISTS`), and only to ``True``: so a new contact
+    (no link yet) whose flags are all set goes into an import of its own, already unsubscribed
+    when Brevo creates it, instead of a batch update of 100 contacts a call after the import.
+    """
+    if write.kind != WriteKind.CREATE or write.link is not None or not write.flags:
+        return frozenset()
+    return frozenset(write.flags) if all(write.flags.values()) else frozenset()
 
 
 def await_imports(brevo: BrevoClient, sent: Sent, pace: ImportPace) -> dict[str, tuple[str, str]]:
     """Wait for a sent batch's imports; returns the rows Brevo refused, by Salesforce Id.
 
     Brevo runs a batch's imports one after another: one wait for all its rows (less the time
-    spent planning the next page meanwhile), then one poll each.
+    spent planning the next page meanwhile), then one poll each. The pace learns from the last.
     """
-    emails = {str(r.get("email", "")).lower(): row_id(r) for r in sent.rows if r.get("email")}
+    emails: dict[str, str] | None = None  # e-mail -> Salesforce Id, made once a report names a row by e-mail
     problems: dict[str, tuple[str, str]] = {}
     for index, process_id in enumerate(sent.process_ids):
         elapsed = time.monotonic() - sent.sent_at
         first_wait = pace.wait(len(sent.rows), elapsed) if index == 0 else 0.0
         process = brevo.wait_process(process_id, first_wait=first_wait)
         if index == len(sent.process_ids) - 1:
-            pace.learn(len(sent.rows), time.monotonic() - sent.sent_at, elapsed + first_wait)
+            took = process_seconds(process)
+            pace.learn(len(sent.rows), time.monotonic() - sent.sent_at, elapsed + first_wait, took)
         for problem in brevo.import_problems(process):
-            by_ext_id = problem.identifier_type == "ext_id"
-            sf_id = problem.identifier if by_ext_id else emails.get(problem.identifier.lower())
+            if problem.identifier_type == "ext_id":
+                sf_id: str | None = problem.identifier
+            else:
+                if emails is None:
+                    emails = {str(r.get("email", "")).lower(): row_id(r) for r in sent.rows if r.get("email")}
+                sf_id = emails.get(problem.identifier.lower())
             if sf_id:
                 problems[sf_id] = (problem.kind, problem.reason)
     return problems
+
+
+def process_seconds(process: Mapping[str, object]) -> float | None:
+    """How long a completed process took by Brevo's own clock, or ``None`` when it does not say.
+
+    From its ``created_at`` and ``completed_at`` (brevo-python 4.0.10's ``GetProcessResponse``;
+    the definition and brevo-python 5.1.0 have neither, so they may be absent). Timestamps
+    without fractional seconds (``...03Z``, a form Brevo's take) may each have been cut by up to
+    a second: the result is then the longest the process can have taken (the difference plus
+    one second). Only an import of :data:`PACE_MIN_SECONDS` or more, timed to a tenth of its
+    length or better, is returned: a shorter one, or a short one timed to the second, says
+    little of Brevo's speed and much of its latency or of where the seconds fell.
+
+    Example:
+        >>> process_seconds({"created_at": "2026-12-06T10:00:00.250Z", "completed_at": "2026-12-06T10:00:03.500Z"})
+        3.25
+        >>> process_seconds({"created_at": "2026-12-06T10:00:00Z", "completed_at": "2026-12-06T10:00:03Z"}) is None
+        True
+    """
+    created, completed = process.get("created_at"), process.get("completed_at")
+    try:
+        seconds = (parse_brevo_datetime(completed) - parse_brevo_datetime(created)).total_seconds()
+    except TimestampError:  # absent, or not a timestamp
+        return None
+    timed_to = 0.001
+    if not (isinstance(created, str) and isinstance(completed, str)) or not (
+        _FRACTION.search(created) and _FRACTION.search(completed)
+    ):
+        seconds, timed_to = seconds + 1.0, 1.0
+    if seconds < PACE_MIN_SECONDS or timed_to > seconds / 10:
+        return None
+    return seconds
 
 
 class ImportPace:
@@ -154,6 +253,9 @@ class ImportPace:
     Every ``GET /processes/{id}`` is a call (Brevo allows that endpoint few per hour). The first
     wait comes from an estimate of the rows per second; when a poll finds an import unfinished,
     the estimate drops to what that import showed, so that later imports are not polled early.
+    A completed process that carries Brevo's ``created_at`` and ``completed_at`` (brevo-python
+    4.0.10 has them, 5.1.0 not: they come or not) says how long the import took: the estimate
+    follows that, up or down (:meth:`learn`, :func:`process_seconds`).
 
     Args:
         rows_per_second: the starting estimate.
@@ -161,15 +263,28 @@ class ImportPace:
 
     def __init__(self, rows_per_second: float) -> None:
         self.rows_per_second = rows_per_second
+        self._timed: deque[float] = deque(maxlen=PACE_MEMORY)  # speeds Brevo's own times showed
 
     def wait(self, rows: int, elapsed: float) -> float:
         """Seconds to wait before the first poll of ``rows`` sent ``elapsed`` seconds ago."""
-        return max(0.0, min(30.0, 0.2 + rows / self.rows_per_second) - elapsed)
+        return max(0.0, min(30.0, PACE_LATENCY + rows / self.rows_per_second) - elapsed)
 
-    def learn(self, rows: int, done_after: float, polled_after: float) -> None:
-        """An import of ``rows`` was seen done ``done_after`` s after it was sent, first polled at ``polled_after``."""
-        if done_after > polled_after + 0.1:  # the first poll was too early: more than one was needed
-            self.rows_per_second = min(self.rows_per_second, rows / max(0.1, done_after - 0.2))
+    def learn(self, rows: int, done_after: float, polled_after: float, took: float | None = None) -> None:
+        """An import of ``rows`` was seen done ``done_after`` s after it was sent, first polled at
+        ``polled_after``; ``took``: how long it took by Brevo's own times, when the process gave them.
+
+        Brevo's times tell the speed whichever way it went, so the estimate also rises with them:
+        the wait becomes the slowest of the last :data:`PACE_MEMORY` timed imports, plus
+        :data:`PACE_MARGIN`. Without them, only a poll that came too early tells anything (the
+        import was slower than estimated: the estimate drops to it); a poll that finds an import
+        done cannot tell how much sooner it was, and raising the estimate on a guess would cost
+        the early polls it is meant to save.
+        """
+        if took is not None and rows > 0:
+            self._timed.append(rows / max(0.1, took * PACE_MARGIN - PACE_LATENCY))
+            self.rows_per_second = min(self._timed)
+        elif done_after > polled_after + 0.1:  # the first poll was too early: more than one was needed
+            self.rows_per_second = min(self.rows_per_second, rows / max(0.1, done_after - PACE_LATENCY))
 
 
 class Pipeline(Generic[H]):
@@ -217,7 +332,9 @@ class Pipeline(Generic[H]):
         if not self._pack:
             self._add_page(planned)
             return
-        sizes = [len(as_encoded(r)) for r in planned.import_rows()]
+        sizes = [
+            len(as_encoded(planned.row_of(w))) for w in planned.import_writes() if not import_blacklist(w)
+        ]
         self._seen += records
         self._seen_bytes += sum(sizes) + len(sizes)
         self._largest_row = max([self._largest_row, *sizes])
@@ -225,12 +342,19 @@ class Pipeline(Generic[H]):
             self._buffer = planned
         else:
             self._buffer.extend(planned)
-        rows = self._buffer.import_rows()
-        counts = (
-            body_row_counts(rows, list_ids=self._list_ids, max_bytes=self._body_bytes(rows)) if rows else []
-        )
-        if len(counts) > 1:  # full bodies to send; the last one waits to be filled by the next page
-            rest = self._buffer.split(sum(counts[:-1]))
+        groups: dict[frozenset[str], list[Write]] = {}
+        for write in self._buffer.import_writes():
+            groups.setdefault(import_blacklist(write), []).append(write)
+        later: set[str] = set()  # rows of the bodies still being filled
+        full = False
+        for blacklist, writes in groups.items():
+            rows = [self._buffer.row_of(w) for w in writes]
+            limit = self._max_bytes if blacklist else self._body_bytes(rows)
+            counts = body_row_counts(rows, list_ids=self._list_ids, max_bytes=limit, blacklist=blacklist)
+            full = full or len(counts) > 1
+            later.update(w.sf_id for w in writes[sum(counts[:-1]) :])
+        if full:  # full bodies to send; the last one of each import waits to be filled by the next page
+            rest = self._buffer.split_off(later)
             ready, self._buffer = self._buffer, rest
             self._dispatch(ready)
 

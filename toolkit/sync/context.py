@@ -351,7 +351,7 @@ class SyncContext:
         if self.dry_run:
             return
         with self.store.transaction():
-            self.store.upsert_links(list(links))
+            self.store.upsert_links(links)  # as they come: a batch's links need not all be held at once
             unlink = list(unlink)
             if unlink:
                 self.store.delete_links(self.iid, unlink)

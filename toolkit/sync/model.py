@@ -67,6 +67,10 @@ class Outcome:
             if len(bucket) < SAMPLE_SIZE:
                 bucket.append(dict(sample))
 
+    def wants_sample(self, action: str) -> bool:
+        """Whether :meth:`add` would still keep a sample of ``action`` (so that none is made for nothing)."""
+        return len(self.samples.get(action, ())) < SAMPLE_SIZE
+
     def reject(self, rule: str, sample: Mapping[str, object]) -> None:
         """Count one rejected record under its rule."""
         self.rejected[rule] += 1

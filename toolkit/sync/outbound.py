@@ -8,6 +8,7 @@ boundary timestamp is harmless because an unchanged record compares equal to wha
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -23,7 +24,7 @@ from ..mapping.types import EMAIL_BLACKLISTED, SMS_BLACKLISTED
 from ..salesforce import soql_datetime, soql_in, soql_name
 from ..store import Conflict, Direction, Link, LinkState, Rejection
 from ..timestamps import canonical_salesforce_datetime, parse_salesforce_datetime
-from .batches import ImportPace, Pipeline, Planned, Sent, await_imports
+from .batches import ImportPace, Pipeline, Planned, Sent, await_imports, import_blacklist
 from .context import OtherLinkState, SyncContext
 from .diff import Change
 from .guard import deletions_held
@@ -40,7 +41,7 @@ from .plan import (
     order_email_moves,
     plan_page,
 )
-from .prepare import link_values
+from .prepare import SyncedLink, link_values
 from .presence import ensure_present, left_list_rejections
 
 __all__ = ["sync_to_brevo"]
@@ -117,6 +118,7 @@ def _pages(ctx: SyncContext, cursor: datetime | None, full: bool, on_total: Call
             poll_seconds=BULK_FIRST_POLL,
             field_types=_field_types(ctx),
             on_complete=lambda job: on_total(int(job.get("numberRecordsProcessed") or 0)),
+            chunk_records=PLAN_CHUNK,
         )
         return Pages(pages, bulk=True)
     since = None if full else cursor
@@ -190,22 +192,20 @@ def sync_to_brevo(
         # their rows join the import of this run's changes (no cursor of their own).
         for page in [] if bulk else _rechecks(ctx):
             flow.add(_page(ctx, page, brevo_changes, hold).planned, len(page))
-        for whole in pages:
-            # A Bulk page (50,000 records) is planned in parts: the first import leaves sooner.
-            for page in (
-                (whole[i : i + PLAN_CHUNK] for i in range(0, len(whole), PLAN_CHUNK)) if bulk else [whole]
-            ):
-                paged = _page(ctx, page, brevo_changes, hold)
-                planned = paged.planned
-                ctx.tick("Salesforce -> Brevo", len(page))
-                if not bulk and page:
-                    planned.cursor = paged.stop_at or page[-1]["SystemModstamp"]
-                flow.add(planned, len(page))
-                newest = max([newest or "", *(r["SystemModstamp"] for r in page)])  # one form: see _page
-                if ctx.stopped:
-                    flow.close()
-                    return
-            del whole  # not kept while the next page downloads
+        # A Bulk page (50,000 records) comes in parts of PLAN_CHUNK, each planned as it is read:
+        # the first import leaves sooner, and the page is never held as records all at once.
+        for page in pages:
+            paged = _page(ctx, page, brevo_changes, hold)
+            planned = paged.planned
+            ctx.tick("Salesforce -> Brevo", len(page))
+            if not bulk and page:
+                planned.cursor = paged.stop_at or page[-1]["SystemModstamp"]
+            flow.add(planned, len(page))
+            newest = max([newest or "", *(r["SystemModstamp"] for r in page)])  # one form: see _page
+            if ctx.stopped:
+                flow.close()
+                return
+            del page, paged, planned  # not kept while the next part is read
         # An empty load still ends the initial phase: later runs read increments from the start.
         flow.close(cursor=(newest or EPOCH) if bulk else None)
     if confirm_deletes and not ctx.stopped:
@@ -336,7 +336,7 @@ def _page(
         writes = writes[:granted]
     for write in writes:
         if write.row is not None and write.row.get("email"):
-            ctx.claimed[str(write.row["email"]).lower()] = write.sf_id
+            ctx.claimed[_folded(str(write.row["email"]))] = write.sf_id
     rejected = ctx.rejections(Direction.TO_BREVO, plan.rejections, plan.data_hashes)
     planned = Planned(
         writes,
@@ -346,13 +346,16 @@ def _page(
         states=plan.states,
         records=_unlinked_states(ctx, plan, links, page) + gone,
     )
-    for write in writes:  # worked out now, while Brevo imports the previous batch
-        if write.row is None:
-            continue
-        base = None if write.link is None or write.link.state in FRESH else write.link.synced
-        planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
-        planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
+    for write in writes:  # encoded now, while Brevo imports the previous batch: packing needs the sizes
+        if write.row is not None:
+            planned.encoded[write.sf_id] = write.encoded or encode_row(write.row)
     return PlannedPage(planned, stop_at)
+
+
+def _folded(email: str) -> str:
+    """``email`` lower-cased: the same text object when it is already (held for every row in flight)."""
+    lowered = email.lower()
+    return email if lowered == email else lowered
 
 
 def _consumed(ctx: SyncContext, dropped: list[Write]) -> list[Link]:
@@ -454,8 +457,9 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
     contacts that must let an e-mail go for an exchange of addresses (B5), then one import of
     the rows in an order Brevo can take, direct updates of the contacts taken off the list in
     Brevo (an import would put them back), and the removal of deleted records from the list.
-    B8's blacklist flags are set once the import is done (:func:`_set_flags`, in :func:`_finish`);
-    a write that changes only them imports nothing.
+    B8's blacklist flags are set by the import where it can (:func:`_import_groups`), else once
+    the import is done (:func:`_set_flags`, in :func:`_finish`); a write that changes only them
+    imports nothing.
     """
     writes, parked = order_email_moves([w for w in planned.work if w.row is not None])
     planned.work = writes + [w for w in planned.work if w.row is None]
@@ -464,6 +468,7 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
     deletes = [w.sf_id for w in planned.work if w.kind == WriteKind.DELETE]
     problems: dict[str, tuple[str, str]] = {}
     process_ids: list[int] = []
+    groups = _import_groups(imported)
     if not ctx.dry_run:
         for write in writes:
             if write.kind == WriteKind.HANDOVER and write.takes_over is not None:
@@ -474,22 +479,57 @@ def _send(ctx: SyncContext, planned: Planned) -> Sent:
                 identifier_type="ext_id",
                 attributes={"EMAIL": f"{write.sf_id.lower()}@{PARKED_DOMAIN}"},
             )
-        if imported:
-            rows = [planned.encoded.get(w.sf_id) or w.row for w in imported if w.row is not None]
-            process_ids = ctx.brevo.import_contacts(
+        for blacklist, group in groups:
+            rows = [planned.encoded.get(w.sf_id) or w.row for w in group if w.row is not None]
+            process_ids += ctx.brevo.import_contacts(
                 rows,
                 list_ids=[int(ctx.integration.list_id or 0)],
                 update_existing=True,
                 empty_attributes=True,
                 max_bytes=ctx.settings.import_max_bytes,
+                blacklist=blacklist,
             )
         for write in direct:
             problems.update(_update_directly(ctx, write))
         if deletes:
             ctx.brevo.remove_from_list(int(ctx.integration.list_id or 0), deletes)
-    sent = Sent(planned, [w.row for w in imported if w.row is not None], process_ids, time.monotonic())
+    planned.encoded.clear()  # sent: not held while Brevo imports the rows and the next batch is planned
+    for write in planned.work:  # worked out while Brevo imports them: the commit after it is quick
+        if write.row is not None:
+            base = None if write.link is None or write.link.state in FRESH else write.link.synced
+            planned.links[write.sf_id] = link_values(write.row, write.values or {}, base)
+    flagged = frozenset(w.sf_id for blacklist, group in groups if blacklist for w in group)
+    sent = Sent(
+        planned,
+        [w.row for w in imported if w.row is not None],
+        process_ids,
+        time.monotonic(),
+        flagged=flagged,
+    )
     sent.problems.update(problems)
     return sent
+
+
+def _import_groups(imported: list[Write]) -> list[tuple[frozenset[str], list[Write]]]:
+    """The batch's imports: rows whose blacklist flags the import itself sets, then the rest.
+
+    B8 without a call per 100 contacts (:func:`.batches.import_blacklist`): the new contacts
+    that opted out go into an import of their own per combination of flags. Only in a batch of
+    new contacts alone (an initial load): elsewhere the rows' order in one import is what lets
+    e-mails change hands (B5), and a separate import could break it. The plain import comes
+    last: Brevo runs a batch's imports one after another, and the pace learns from the last
+    (:func:`.batches.await_imports`).
+    """
+    if not imported:
+        return []
+    if any(w.kind != WriteKind.CREATE or w.link is not None for w in imported):
+        return [(frozenset(), imported)]
+    groups: dict[frozenset[str], list[Write]] = {}
+    for write in imported:
+        groups.setdefault(import_blacklist(write), []).append(write)
+    plain = groups.pop(frozenset(), [])
+    flagged = sorted(groups.items(), key=lambda item: sorted(item[0]))
+    return [*flagged, *([(frozenset(), plain)] if plain else [])]
 
 
 def _take_over(ctx: SyncContext, write: Write) -> None:
@@ -538,7 +578,11 @@ def _update_directly(ctx: SyncContext, write: Write) -> dict[str, tuple[str, str
 
 
 def _set_flags(
-    ctx: SyncContext, writes: list[Write], problems: dict[str, tuple[str, str]]
+    ctx: SyncContext,
+    writes: list[Write],
+    problems: dict[str, tuple[str, str]],
+    *,
+    flagged: frozenset[str] = frozenset(),
 ) -> dict[str, tuple[str, str]]:
     """B8: set the blacklist flags the batch's writes change, :data:`BATCH_UPDATE_MAX` contacts a call.
 
@@ -548,11 +592,15 @@ def _set_flags(
     when the link knows it, else by the e-mail (or SMS number) the import gave it: the batch
     takes only ``email``, ``id`` or ``sms``, not an ext_id. A call Brevo refuses is tried again
     contact by contact; the refused ones are returned, by Salesforce Id, like import refusals.
+    The ``flagged`` writes' import set their flags already (:func:`_import_groups`).
     """
     items: list[tuple[str, dict[str, object]]] = []
     refused: dict[str, tuple[str, str]] = {}
     for write in writes:
         if not write.flags or write.row is None or write.sf_id in problems or _is_direct(write):
+            continue
+        if write.sf_id in flagged:
+            ctx.outcome.add("unsubscribes_to_brevo")
             continue
         named = _batch_identifier(write)
         if named is None:
@@ -605,9 +653,9 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
     """Wait until Brevo processed the batch's imports, then commit the batch in one transaction."""
     planned = sent.planned
     problems = await_imports(ctx.brevo, sent, pace) | sent.problems
-    problems |= _set_flags(ctx, planned.work, problems)
+    problems |= _set_flags(ctx, planned.work, problems, flagged=sent.flagged)
     deletes = [w.sf_id for w in planned.work if w.kind == WriteKind.DELETE]
-    links: list[Link] = []
+    linked: list[Write] = []  # written: their links are made as the commit stores them
     written: list[str] = []
     revived: list[str] = []  # kept links (Y10) written back to Brevo: their Y10 rejection is resolved
     others: list[OtherLinkState] = []  # Lead links of other integrations handed over
@@ -629,31 +677,24 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
             )
             refused_hashes[sf_id] = record_hash(brevo_values(row, ctx.mapping))
             continue
-        synced = planned.links[sf_id]
-        state = link.state if link is not None and link.state == LinkState.LEFT_LIST else LinkState.ACTIVE
-        brevo_id = (
-            link.brevo_id
-            if link is not None and link.state not in FRESH
-            else (write.takes_over.brevo_id if write.takes_over else None)
-        )
-        links.append(
-            Link(ctx.iid, sf_id, brevo_id, row.get("email"), synced.hash, synced.hash, state, synced.values)
-        )
+        linked.append(write)
         written.append(sf_id)
         if link is not None and link.state == LinkState.KEPT:
             revived.append(sf_id)
         if write.takes_over is not None:
             taken = write.takes_over
             others.append(OtherLinkState(taken.integration_id, taken.sf_id, LinkState.SUPERSEDED, sf_id))
-        ctx.outcome.add(action(Direction.TO_BREVO, write.kind), sample=ctx.sample(row))
+        done = action(Direction.TO_BREVO, write.kind)
+        ctx.outcome.add(done, sample=ctx.sample(row) if ctx.outcome.wants_sample(done) else None)
         if write.cleared:
             ctx.outcome.add("cleared", len(write.cleared))
     for sf_id in planned.suspend:
         ctx.outcome.add("suspended", sample={"Id": sf_id, "rule": RULE_Y6})
-    names = {w.sf_id: w.name for w in planned.work if w.name}
+    off_list = [w for w in planned.work if w.sf_id in ctx.left_list] if ctx.left_list else []
+    names = {w.sf_id: w.name for w in off_list if w.name}
     left = [
         replace(r, record_name=names[r.record_id]) if r.record_id in names and not r.record_name else r
-        for r in left_list_rejections(ctx, [w.sf_id for w in planned.work if w.sf_id in ctx.left_list])
+        for r in left_list_rejections(ctx, [w.sf_id for w in off_list])
     ]
     rejected = (
         planned.rejected
@@ -661,11 +702,13 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
         + ctx.rejections(Direction.TO_BREVO, refused, refused_hashes, service=dict(problems))
     )
     for write in planned.work if not ctx.dry_run else ():  # committed now: the links say who holds what
-        email = str(write.row.get("email") or "").lower() if write.row is not None else ""
+        email = _folded(str(write.row.get("email") or "")) if write.row is not None else ""
         if email and ctx.claimed.get(email) == write.sf_id:
             del ctx.claimed[email]
     ctx.commit(
-        links=planned.records + links,
+        links=itertools.chain(
+            planned.records, (_written_link(ctx, w, planned.links[w.sf_id]) for w in linked)
+        ),
         unlink=deletes,
         rejected=rejected,
         resolved={Direction.TO_BREVO: written, Direction.TO_SALESFORCE: revived},
@@ -675,3 +718,16 @@ def _finish(ctx: SyncContext, sent: Sent, pace: ImportPace) -> None:
         tasks=len(written) + len(deletes),
         cursors={CURSOR: planned.cursor} if planned.cursor else None,
     )
+
+
+def _written_link(ctx: SyncContext, write: Write, synced: SyncedLink) -> Link:
+    """The link of a row Brevo took: the values and hash written, and the Brevo id when known."""
+    link = write.link
+    state = link.state if link is not None and link.state == LinkState.LEFT_LIST else LinkState.ACTIVE
+    brevo_id = (
+        link.brevo_id
+        if link is not None and link.state not in FRESH
+        else (write.takes_over.brevo_id if write.takes_over else None)
+    )
+    email = write.row.get("email") if write.row is not None else None
+    return Link(ctx.iid, write.sf_id, brevo_id, email, synced.hash, synced.hash, state, synced.values)

@@ -1,8 +1,10 @@
 """Salesforce records prepared for Brevo's import: the rules, and what the engine needs of each row.
 
 :func:`prepare` runs the rules (:func:`toolkit.rules.to_brevo`) and works out, for each row
-that passed, its canonical values and the row encoded as an import body holds it, once:
-packing imports, sending them and committing the links reuse them.
+that passed, its canonical values, once: the diff, the conflicts and the link reuse them.
+
+Rows are not encoded here: most rows of a re-read are unchanged and never written, and a
+batch's encodings are held only until its import is sent (see :mod:`.outbound`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from toolkit.rules.base import BrevoRow, Rejection, SfRecord, written_keys
 from toolkit.rules.hashing import CanonicalValues, brevo_values, canonical_hash, canonical_values
 
 from .. import rules
-from ..brevo.imports import encode_row
 from .diff import merged
 
 __all__ = ["PreparedPage", "PreparedRow", "SyncedLink", "link_values", "prepare"]
@@ -27,11 +28,13 @@ class PreparedRow:
 
     Attributes:
         values: the row's canonical values (:func:`~toolkit.rules.hashing.canonical_values`).
-        encoded: the row as an import body holds it (:func:`~toolkit.brevo.imports.encode_row`).
+        encoded: the row as an import body holds it (:func:`~toolkit.brevo.imports.encode_row`),
+            when known; :func:`prepare` leaves it ``None``: the engine encodes the rows it
+            writes, as it packs them (:func:`toolkit.sync.outbound._page`).
     """
 
     values: CanonicalValues
-    encoded: bytes
+    encoded: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +85,23 @@ def prepare(
 ) -> PreparedPage:
     """:func:`toolkit.rules.to_brevo`, plus one :class:`PreparedRow` per row (same order)."""
     rows, rejected = rules.to_brevo(records, mapping, object=object, default_region=default_region)
-    prepared = []
-    for row in rows:
-        values = canonical_values(brevo_values(row, mapping), mapping)
-        prepared.append(PreparedRow(values, encode_row(row)))
+    prepared = [
+        PreparedRow(_shared(canonical_values(brevo_values(row, mapping), mapping), row)) for row in rows
+    ]
     return PreparedPage(rows, rejected, prepared)
+
+
+def _shared(values: CanonicalValues, row: BrevoRow) -> CanonicalValues:
+    """``values``, each text equal to the row's own value replaced by that same object.
+
+    Normalising makes new texts (the e-mail lower-cased, a number in E.164 again) that are
+    mostly equal to the row's: a row and its values are held together until its batch is
+    committed, so each such text is held once instead of twice. Nothing compares otherwise.
+    """
+    attributes = row["attributes"]
+    for key, value in values.items():
+        if isinstance(value, str):
+            own = row.get("email") if key == "EMAIL" else attributes.get(key)
+            if own is not value and own == value:
+                values[key] = own
+    return values

@@ -86,7 +86,7 @@ def _get_contacts(account: BrevoAccount, request: Request) -> Response:
             candidates = [c for c in store.all() if c.list_ids & list_ids]
         else:
             candidates = store.all()
-        matching = [c for c in candidates if all(p(c) for p in predicates)]
+        matching = [c for c in candidates if all(p(c) for p in predicates)] if predicates else candidates
         body = {
             "contacts": [c.to_json(account.variants) for c in page(matching, offset, limit, descending)],
             "count": len(matching),
