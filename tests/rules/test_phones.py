@@ -183,6 +183,7 @@ def test_y9_sandbox_phones_as_phonenumbers_answers(seed: int) -> None:
 def _random_text(rng: random.Random, region: str) -> str:
     """A number of ``region`` as people might write it, right or wrong: prefixes, digits, separators."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None
     code = str(metadata.country_code)
     example = phonenumbers.example_number_for_type(
         region, rng.choice([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE])

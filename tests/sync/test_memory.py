@@ -67,7 +67,7 @@ def test_prepared_values_hold_the_row_own_texts_where_they_are_equal() -> None:
             ],
         }
     )
-    records = [
+    records: list[dict[str, Any]] = [
         {"Id": "003A", "Email": "ann@example.com", "LastName": "Lee", "MobilePhone": "+49 151 1234 5678"},
         {"Id": "003B", "Email": " Bob@Example.com ", "LastName": "Ng", "MobilePhone": None},
     ]

@@ -10,6 +10,7 @@ from tests.support.sync import setup_integration
 from toolkit import rules
 from toolkit.brevo.imports import import_bodies
 from toolkit.mapping.types import BLACKLIST_FLAGS, Mapping
+from toolkit.rules.base import BrevoRow
 
 N = 50_000
 IMPORT_MAX = 8_000_000
@@ -44,7 +45,7 @@ def test_initial_sync_of_50000_contacts_uses_at_most_1_05x_the_minimum_calls(env
     rows, _ = rules.to_brevo(env.sandbox.salesforce.records("Contact"), mapping, object="Contact")
     # B8 (on for a new integration): an opted-out record's flag is set by an import of its own
     # (emailBlacklist), so the rows go into imports per combination of blacklist flags
-    groups: dict[frozenset[str], list[dict]] = {}
+    groups: dict[frozenset[str], list[BrevoRow]] = {}
     for row in rows:
         groups.setdefault(frozenset(k for k in BLACKLIST_FLAGS if row.get(k) is True), []).append(row)
     body_bytes = minimum_imports = 0
