@@ -51,6 +51,7 @@ __all__ = [
     "Planned",
     "Sent",
     "await_imports",
+    "by_blacklist",
     "import_blacklist",
     "process_seconds",
 ]
@@ -133,23 +134,6 @@ class Planned:
                 rest.links[sf_id] = self.links.pop(sf_id)
         return rest
 
-    def split(self, rows: int) -> Planned:
-        """Keep the work up to the ``rows``-th import row (and everything else); return the rest."""
-        seen = 0
-        for index, write in enumerate(self.work):
-            if write.row is not None and write.imported:
-                if seen == rows:
-                    rest = Planned(self.work[index:])
-                    self.work = self.work[:index]
-                    for sf_id in (w.sf_id for w in rest.work):  # each half keeps only its own rows' data
-                        if sf_id in self.encoded:
-                            rest.encoded[sf_id] = self.encoded.pop(sf_id)
-                        if sf_id in self.links:
-                            rest.links[sf_id] = self.links.pop(sf_id)
-                    return rest
-                seen += 1
-        return Planned()
-
     def import_rows(self) -> list[ImportRow | bytes]:
         """The rows to import, in order, encoded where planning encoded them (a write that only
         changes B8's blacklist flags imports nothing: see :attr:`~toolkit.sync.plan.Write.imported`)."""
@@ -186,6 +170,14 @@ def import_blacklist(write: Write) -> frozenset[str]:
     if write.kind != WriteKind.CREATE or write.link is not None or not write.flags:
         return frozenset()
     return frozenset(write.flags) if all(write.flags.values()) else frozenset()
+
+
+def by_blacklist(writes: list[Write]) -> dict[frozenset[str], list[Write]]:
+    """``writes`` grouped by the flags their import sets (:func:`import_blacklist`), in order."""
+    groups: dict[frozenset[str], list[Write]] = {}
+    for write in writes:
+        groups.setdefault(import_blacklist(write), []).append(write)
+    return groups
 
 
 def await_imports(brevo: BrevoClient, sent: Sent, pace: ImportPace) -> dict[str, tuple[str, str]]:
@@ -342,9 +334,7 @@ class Pipeline(Generic[H]):
             self._buffer = planned
         else:
             self._buffer.extend(planned)
-        groups: dict[frozenset[str], list[Write]] = {}
-        for write in self._buffer.import_writes():
-            groups.setdefault(import_blacklist(write), []).append(write)
+        groups = by_blacklist(self._buffer.import_writes())
         later: set[str] = set()  # rows of the bodies still being filled
         full = False
         for blacklist, writes in groups.items():

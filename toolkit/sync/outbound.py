@@ -24,7 +24,7 @@ from ..mapping.types import EMAIL_BLACKLISTED, SMS_BLACKLISTED
 from ..salesforce import soql_datetime, soql_in, soql_name
 from ..store import Conflict, Direction, Link, LinkState, Rejection
 from ..timestamps import canonical_salesforce_datetime, parse_salesforce_datetime
-from .batches import ImportPace, Pipeline, Planned, Sent, await_imports, import_blacklist
+from .batches import ImportPace, Pipeline, Planned, Sent, await_imports, by_blacklist
 from .context import OtherLinkState, SyncContext
 from .diff import Change
 from .guard import deletions_held
@@ -524,9 +524,7 @@ def _import_groups(imported: list[Write]) -> list[tuple[frozenset[str], list[Wri
         return []
     if any(w.kind != WriteKind.CREATE or w.link is not None for w in imported):
         return [(frozenset(), imported)]
-    groups: dict[frozenset[str], list[Write]] = {}
-    for write in imported:
-        groups.setdefault(import_blacklist(write), []).append(write)
+    groups = by_blacklist(imported)
     plain = groups.pop(frozenset(), [])
     flagged = sorted(groups.items(), key=lambda item: sorted(item[0]))
     return [*flagged, *([(frozenset(), plain)] if plain else [])]
